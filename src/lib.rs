@@ -1,0 +1,10 @@
+//! terraform-provider-vnetpeer: private peering between an Azure VNet and an Aiven project VPC,
+//! as Terraform resources. See ARCHITECTURE.md for the codemap.
+
+pub mod aiven;
+pub mod azure;
+pub mod framework;
+pub mod plugin;
+pub mod provider;
+pub mod resources;
+pub mod value;

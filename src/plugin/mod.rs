@@ -1,0 +1,6 @@
+//! go-plugin server side: handshake, AutoMTLS, gRPC services, hclog-shaped logs on stderr.
+
+/// Entry point of the provider binary.
+pub fn main() -> std::process::ExitCode {
+    std::process::ExitCode::FAILURE
+}
