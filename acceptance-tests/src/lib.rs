@@ -3,3 +3,4 @@
 //! the real `terraform` CLI against it.
 //!
 //! Every test starts its own emulator on loopback ports (milliseconds) and gets its own world.
+pub mod binaries;
