@@ -1,0 +1,10 @@
+//! Azure Resource Manager (placeholder created by E1 so the crate builds; E2 owns this file).
+
+use axum::Router;
+
+use crate::emulator::EmulatorState;
+
+/// The ARM routes.
+pub fn router(state: EmulatorState) -> Router {
+    Router::new().with_state(state)
+}
