@@ -1,0 +1,1 @@
+//! Codec vectors and property tests for the value model.
