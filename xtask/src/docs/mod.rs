@@ -1,0 +1,129 @@
+//! `cargo xtask docs [--check]`: the registry docs under `docs/`, rendered like tfplugindocs
+//! renders them (conventions.md b3) from the provider schema that Terraform itself reads from the
+//! binary, plus `examples/` and `templates/`.
+//!
+//! `docs/` is wholly generated: `--check` reports every file that differs, is missing, or should
+//! not be there, and a plain run rewrites the directory to match.
+
+mod pages;
+mod plain;
+mod schema;
+mod schema_md;
+mod template;
+mod terraform;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use pages::{TEST_ONLY_TYPE_PREFIX, render_all, short_name};
+pub use schema::ProviderSchema;
+pub use terraform::{PROVIDER_ADDRESS, provider_schema_json};
+
+use crate::workspace::{self, PROVIDER_PACKAGE, TEST_FEATURES};
+use crate::{Result, workspace::root};
+
+/// Options of `cargo xtask docs`.
+#[derive(Debug, Default)]
+pub struct DocsOptions {
+    /// Only compare; fail naming the stale files.
+    pub check: bool,
+    /// A provider binary to read the schema from; without it the task builds one.
+    pub provider_binary: Option<PathBuf>,
+}
+
+/// Renders the docs and writes or checks `docs/`.
+pub fn run(options: &DocsOptions) -> Result<()> {
+    let provider_binary = match &options.provider_binary {
+        Some(binary) => binary.clone(),
+        None => build_provider()?,
+    };
+    let document = provider_schema_json(&provider_binary)?;
+    let schema = ProviderSchema::from_terraform_json(&document, PROVIDER_ADDRESS)?;
+    let root = root();
+    let pages = render_all(&schema, &root)?;
+    let docs_dir = root.join("docs");
+    if options.check {
+        let stale = stale_files(&docs_dir, &pages)?;
+        if stale.is_empty() {
+            eprintln!("docs/ is up to date ({} pages)", pages.len());
+            Ok(())
+        } else {
+            Err(format!(
+                "docs/ is stale; run `cargo xtask docs` and commit the result. Files that differ:\n    {}",
+                stale.join("\n    ")
+            )
+            .into())
+        }
+    } else {
+        write_pages(&docs_dir, &pages)?;
+        eprintln!("wrote {} pages to docs/", pages.len());
+        Ok(())
+    }
+}
+
+/// Builds the provider for its schema. The test fixtures are enabled (and left out of the docs)
+/// so that the binary cargo leaves in `target/debug` still serves the acceptance tests.
+fn build_provider() -> Result<PathBuf> {
+    let mut build = workspace::cargo();
+    build.args([
+        "build",
+        "--package",
+        PROVIDER_PACKAGE,
+        "--bin",
+        PROVIDER_PACKAGE,
+        "--features",
+        TEST_FEATURES,
+    ]);
+    workspace::run_step("build the provider", &mut build)?;
+    Ok(workspace::target_dir()?.join("debug").join(format!(
+        "{PROVIDER_PACKAGE}{}",
+        std::env::consts::EXE_SUFFIX
+    )))
+}
+
+/// Paths (relative to the repository root) whose content differs from `pages`.
+fn stale_files(docs_dir: &Path, pages: &BTreeMap<PathBuf, String>) -> Result<Vec<String>> {
+    let mut stale = Vec::new();
+    for (relative, content) in pages {
+        let path = docs_dir.join(relative);
+        match std::fs::read_to_string(&path) {
+            Ok(existing) if existing == *content => {}
+            Ok(_) => stale.push(format!("docs/{} (differs)", relative.display())),
+            Err(_) => stale.push(format!("docs/{} (missing)", relative.display())),
+        }
+    }
+    for path in pages::list_files(docs_dir)? {
+        let relative = path.strip_prefix(docs_dir).unwrap_or(&path).to_path_buf();
+        if !pages.contains_key(&relative) {
+            stale.push(format!(
+                "docs/{} (not generated; remove it)",
+                relative.display()
+            ));
+        }
+    }
+    Ok(stale)
+}
+
+fn write_pages(docs_dir: &Path, pages: &BTreeMap<PathBuf, String>) -> Result<()> {
+    for path in pages::list_files(docs_dir)? {
+        let relative = path.strip_prefix(docs_dir).unwrap_or(&path).to_path_buf();
+        if !pages.contains_key(&relative) {
+            std::fs::remove_file(&path)
+                .map_err(|error| format!("cannot remove {}: {error}", path.display()))?;
+        }
+    }
+    for (relative, content) in pages {
+        let path = docs_dir.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(content.as_str()) {
+            std::fs::write(&path, content)
+                .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+        }
+    }
+    Ok(())
+}
