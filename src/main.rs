@@ -1,3 +1,5 @@
+//! The provider binary: everything happens in the library.
+
 fn main() -> std::process::ExitCode {
-    vnetpeer::plugin::main()
+    vnetpeer::plugin::run(|| vnetpeer::plugin::placeholder::PlaceholderProvider)
 }
