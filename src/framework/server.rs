@@ -1,0 +1,781 @@
+//! The protocol-independent core of the provider service: one method per Terraform RPC, taking
+//! and returning decoded [`Value`]s. `crate::plugin::provider_service` does the protobuf and
+//! msgpack translation around it; everything the protocol requires of values happens here.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::value::{Type, Value, decode_json};
+
+use super::context::Context;
+use super::diagnostics::{AttributePath, Diagnostic, Diagnostics};
+use super::plan;
+use super::resource::{
+    ConfigureRequest, CreateRequest, DataSource, Failure, Provider, Resource, UpdateRequest,
+};
+use super::schema::Schema;
+use super::timeouts::{Operation, Timeouts};
+
+/// A registered resource type with its schema, built once.
+pub struct ResourceEntry<D> {
+    pub resource: Arc<dyn Resource<D>>,
+    pub schema: Schema,
+    pub ty: Type,
+}
+
+/// A registered data source type with its schema, built once.
+pub struct DataSourceEntry<D> {
+    pub data_source: Arc<dyn DataSource<D>>,
+    pub schema: Schema,
+    pub ty: Type,
+}
+
+/// Every schema of the provider, built on first use.
+pub struct Catalog<D> {
+    pub provider: Schema,
+    pub provider_type: Type,
+    pub resources: BTreeMap<&'static str, ResourceEntry<D>>,
+    pub data_sources: BTreeMap<&'static str, DataSourceEntry<D>>,
+    /// Schema mistakes (programming errors), reported by GetProviderSchema.
+    pub problems: Vec<String>,
+}
+
+/// Result of ReadResource: `new_state` is null when the object is gone.
+#[derive(Debug)]
+pub struct ReadOutcome {
+    pub new_state: Value,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+/// Result of PlanResourceChange.
+#[derive(Debug)]
+pub struct PlanOutcome {
+    pub planned_state: Value,
+    pub requires_replace: Vec<AttributePath>,
+    pub planned_private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+/// Result of ApplyResourceChange.
+#[derive(Debug)]
+pub struct ApplyOutcome {
+    pub new_state: Value,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+/// Result of ImportResourceState.
+#[derive(Debug)]
+pub struct ImportOutcome {
+    pub state: Option<Value>,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+/// The provider's runtime: schemas, configured data, and the stop signal.
+pub struct Server<P: Provider> {
+    provider: P,
+    catalog: OnceLock<Catalog<P::Data>>,
+    data: RwLock<Option<Arc<P::Data>>>,
+    stop: Mutex<CancellationToken>,
+}
+
+impl<P: Provider> Server<P> {
+    pub fn new(provider: P) -> Self {
+        Server {
+            provider,
+            catalog: OnceLock::new(),
+            data: RwLock::new(None),
+            stop: Mutex::new(CancellationToken::new()),
+        }
+    }
+
+    /// Every schema, built and checked on first use.
+    pub fn catalog(&self) -> &Catalog<P::Data> {
+        self.catalog.get_or_init(|| build_catalog(&self.provider))
+    }
+
+    pub fn resource_type(&self, type_name: &str) -> Option<&Type> {
+        self.catalog()
+            .resources
+            .get(type_name)
+            .map(|entry| &entry.ty)
+    }
+
+    pub fn data_source_type(&self, type_name: &str) -> Option<&Type> {
+        self.catalog()
+            .data_sources
+            .get(type_name)
+            .map(|entry| &entry.ty)
+    }
+
+    pub fn provider_type(&self) -> &Type {
+        &self.catalog().provider_type
+    }
+
+    /// StopProvider (protocol E4): cancels every in-flight operation. Operations that start
+    /// afterwards get a fresh signal, and the server keeps serving.
+    pub fn stop(&self) {
+        let mut current = match self.stop.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        current.cancel();
+        *current = CancellationToken::new();
+        tracing::info!("stop requested: in-flight operations cancelled");
+    }
+
+    fn cancellation(&self) -> CancellationToken {
+        match self.stop.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn context(
+        &self,
+        operation: &'static str,
+        timeout: std::time::Duration,
+        private: Vec<u8>,
+    ) -> Result<Context<P::Data>, Diagnostics> {
+        let data = self
+            .data
+            .read()
+            .ok()
+            .and_then(|data| data.clone())
+            .ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error(
+                    "Provider not configured",
+                    format!(
+                        "Terraform asked for a {operation} before configuring the provider. This \
+                         is a bug in the calling program."
+                    ),
+                ))
+            })?;
+        Ok(Context::new(data, operation, timeout)
+            .with_cancellation(self.cancellation())
+            .with_private(private))
+    }
+
+    pub fn validate_provider_config(&self, config: &Value) -> Diagnostics {
+        let mut diagnostics = Diagnostics::new();
+        plan::validate_config(
+            &self.catalog().provider.block,
+            config,
+            &AttributePath::default(),
+            &mut diagnostics,
+        );
+        self.provider.validate(config, &mut diagnostics);
+        diagnostics
+    }
+
+    pub fn configure(&self, config: Value, terraform_version: String) -> Diagnostics {
+        let request = ConfigureRequest {
+            config,
+            terraform_version,
+        };
+        match self.provider.configure(request) {
+            Ok(data) => {
+                if let Ok(mut slot) = self.data.write() {
+                    *slot = Some(Arc::new(data));
+                }
+                Diagnostics::new()
+            }
+            Err(diagnostics) => diagnostics,
+        }
+    }
+
+    pub fn validate_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let Some(entry) = self.catalog().resources.get(type_name) else {
+            return unknown_type("resource", type_name);
+        };
+        let mut diagnostics = Diagnostics::new();
+        plan::validate_config(
+            &entry.schema.block,
+            config,
+            &AttributePath::default(),
+            &mut diagnostics,
+        );
+        entry.resource.validate(config, &mut diagnostics);
+        diagnostics
+    }
+
+    pub fn validate_data_source_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let Some(entry) = self.catalog().data_sources.get(type_name) else {
+            return unknown_type("data source", type_name);
+        };
+        let mut diagnostics = Diagnostics::new();
+        plan::validate_config(
+            &entry.schema.block,
+            config,
+            &AttributePath::default(),
+            &mut diagnostics,
+        );
+        entry.data_source.validate(config, &mut diagnostics);
+        diagnostics
+    }
+
+    /// UpgradeResourceState (protocol G5): `raw_json` is the stored object as written by schema
+    /// `version`. Same version: keys the schema no longer has are dropped. Older: the resource's
+    /// upgrader converts it first.
+    pub fn upgrade_resource_state(
+        &self,
+        type_name: &str,
+        version: i64,
+        raw_json: &[u8],
+    ) -> Result<Value, Diagnostics> {
+        let Some(entry) = self.catalog().resources.get(type_name) else {
+            return Err(unknown_type("resource", type_name));
+        };
+        let current = entry.schema.version;
+        let mut json: serde_json::Value = serde_json::from_slice(raw_json).map_err(|error| {
+            Diagnostic::error(
+                format!("Stored state of {type_name} is not valid JSON"),
+                format!("The state file may be damaged: {error}."),
+            )
+        })?;
+        if version > current {
+            return Err(Diagnostic::error(
+                format!("State of {type_name} was written by a newer provider"),
+                format!(
+                    "The state has schema version {version}, this provider knows up to {current}. \
+                     Use a provider version at least as new as the one that wrote it."
+                ),
+            )
+            .into());
+        }
+        if version < current {
+            json = entry.resource.upgrade_state(version, json)?;
+        } else {
+            strip_unknown_keys(&entry.ty, &mut json);
+        }
+        let bytes = serde_json::to_vec(&json).map_err(|error| {
+            Diagnostic::error(
+                format!("Cannot re-encode {type_name} state"),
+                error.to_string(),
+            )
+        })?;
+        let mut value = decode_json(&entry.ty, &bytes).map_err(|error| {
+            Diagnostic::error(
+                format!("Stored state of {type_name} does not match its schema"),
+                format!("{error}. The state may have been edited by hand, or written by another provider version."),
+            )
+        })?;
+        plan::null_write_only(&entry.schema.block, &mut value);
+        Ok(value)
+    }
+
+    /// ReadResource (protocol G6). Private data is echoed unless the resource replaced it.
+    pub async fn read_resource(
+        &self,
+        type_name: &str,
+        state: Value,
+        private: Vec<u8>,
+    ) -> ReadOutcome {
+        let Some(entry) = self.catalog().resources.get(type_name) else {
+            return ReadOutcome {
+                new_state: state,
+                private,
+                diagnostics: unknown_type("resource", type_name),
+            };
+        };
+        if state.is_null() {
+            return ReadOutcome {
+                new_state: Value::Null,
+                private,
+                diagnostics: Diagnostics::new(),
+            };
+        }
+        let timeout = timeouts_of(&entry.schema).for_operation(&state, Operation::Read);
+        let ctx = match self.context("read", timeout, private.clone()) {
+            Ok(ctx) => ctx,
+            Err(diagnostics) => {
+                return ReadOutcome {
+                    new_state: state,
+                    private,
+                    diagnostics,
+                };
+            }
+        };
+        tracing::debug!(type_name, "read");
+        match entry.resource.read(&ctx, state.clone()).await {
+            Ok(None) => {
+                tracing::debug!(type_name, "read: object is gone");
+                ReadOutcome {
+                    new_state: Value::Null,
+                    private: ctx.private(),
+                    diagnostics: Diagnostics::new(),
+                }
+            }
+            Ok(Some(new_state)) => {
+                match finish_state(type_name, entry, new_state, &state, "read") {
+                    Ok((new_state, diagnostics)) => ReadOutcome {
+                        new_state,
+                        private: ctx.private(),
+                        diagnostics,
+                    },
+                    Err(diagnostics) => ReadOutcome {
+                        new_state: state,
+                        private,
+                        diagnostics,
+                    },
+                }
+            }
+            Err(diagnostics) => ReadOutcome {
+                new_state: state,
+                private,
+                diagnostics: ensure_error(diagnostics, type_name, "read"),
+            },
+        }
+    }
+
+    /// PlanResourceChange (protocol G7, I1–I9). A null `config` plans a destroy.
+    pub async fn plan_resource_change(
+        &self,
+        type_name: &str,
+        prior: Value,
+        proposed: Value,
+        config: Value,
+        prior_private: Vec<u8>,
+        write_only_allowed: bool,
+    ) -> PlanOutcome {
+        let Some(entry) = self.catalog().resources.get(type_name) else {
+            return PlanOutcome {
+                planned_state: Value::Null,
+                requires_replace: Vec::new(),
+                planned_private: prior_private,
+                diagnostics: unknown_type("resource", type_name),
+            };
+        };
+        if config.is_null() || proposed.is_null() {
+            // Destroy (plan_destroy): the plan must be null (I7).
+            return PlanOutcome {
+                planned_state: Value::Null,
+                requires_replace: Vec::new(),
+                planned_private: prior_private,
+                diagnostics: Diagnostics::new(),
+            };
+        }
+        let mut diagnostics = Diagnostics::new();
+        if !write_only_allowed {
+            plan::reject_write_only(
+                &entry.schema.block,
+                &config,
+                &AttributePath::default(),
+                &mut diagnostics,
+            );
+            if diagnostics.has_errors() {
+                return PlanOutcome {
+                    planned_state: Value::Null,
+                    requires_replace: Vec::new(),
+                    planned_private: prior_private,
+                    diagnostics,
+                };
+            }
+        }
+        let mut change = plan::plan_change(&entry.schema, &prior, &config, &proposed);
+        let timeout = timeouts_of(&entry.schema).for_operation(&config, Operation::Read);
+        let ctx = match self.context("plan", timeout, prior_private.clone()) {
+            Ok(ctx) => ctx,
+            Err(errors) => {
+                diagnostics.extend(errors);
+                return PlanOutcome {
+                    planned_state: Value::Null,
+                    requires_replace: Vec::new(),
+                    planned_private: prior_private,
+                    diagnostics,
+                };
+            }
+        };
+        let framework_plan = change.planned.clone();
+        if let Err(errors) = entry.resource.modify_plan(&ctx, &mut change).await {
+            diagnostics.extend(ensure_error(errors, type_name, "plan"));
+            change.planned = framework_plan;
+        }
+        change.planned = plan::normalize(&entry.schema.block, change.planned);
+        diagnostics.extend(plan::finish_plan(&entry.schema, &mut change));
+        if let Err(problem) = plan::check_conforms(&entry.ty, &change.planned) {
+            diagnostics.push(bug(type_name, "plan", &problem));
+            change.planned = Value::Null;
+        }
+        PlanOutcome {
+            planned_state: change.planned,
+            requires_replace: change.requires_replace,
+            planned_private: ctx.private(),
+            diagnostics,
+        }
+    }
+
+    /// ApplyResourceChange (protocol G8): create, update or delete, depending on which of
+    /// `prior` and `planned` are null.
+    pub async fn apply_resource_change(
+        &self,
+        type_name: &str,
+        prior: Value,
+        planned: Value,
+        config: Value,
+        planned_private: Vec<u8>,
+    ) -> ApplyOutcome {
+        let Some(entry) = self.catalog().resources.get(type_name) else {
+            return ApplyOutcome {
+                new_state: prior,
+                private: planned_private,
+                diagnostics: unknown_type("resource", type_name),
+            };
+        };
+        let timeouts = timeouts_of(&entry.schema);
+        match (prior.is_null(), planned.is_null()) {
+            (true, true) => ApplyOutcome {
+                new_state: Value::Null,
+                private: planned_private,
+                diagnostics: Diagnostics::new(),
+            },
+            (false, true) => {
+                let timeout = timeouts.for_operation(&prior, Operation::Delete);
+                let ctx = match self.context("delete", timeout, planned_private.clone()) {
+                    Ok(ctx) => ctx,
+                    Err(diagnostics) => return failed(prior, planned_private, diagnostics),
+                };
+                tracing::debug!(type_name, "delete");
+                match entry.resource.delete(&ctx, prior.clone()).await {
+                    Ok(()) => ApplyOutcome {
+                        new_state: Value::Null,
+                        private: Vec::new(),
+                        diagnostics: Diagnostics::new(),
+                    },
+                    // The object may still exist: keep it in state so the next apply retries.
+                    Err(diagnostics) => failed(
+                        prior,
+                        planned_private,
+                        ensure_error(diagnostics, type_name, "delete"),
+                    ),
+                }
+            }
+            (true, false) => {
+                let timeout = timeouts.for_operation(&planned, Operation::Create);
+                let ctx = match self.context("create", timeout, planned_private.clone()) {
+                    Ok(ctx) => ctx,
+                    Err(diagnostics) => return failed(Value::Null, planned_private, diagnostics),
+                };
+                tracing::debug!(type_name, "create");
+                let request = CreateRequest {
+                    config,
+                    planned: planned.clone(),
+                };
+                let result = entry.resource.create(&ctx, request).await;
+                self.finish_apply(
+                    type_name,
+                    entry,
+                    &ctx,
+                    result,
+                    &planned,
+                    Value::Null,
+                    "create",
+                )
+            }
+            (false, false) => {
+                let timeout = timeouts.for_operation(&planned, Operation::Update);
+                let ctx = match self.context("update", timeout, planned_private.clone()) {
+                    Ok(ctx) => ctx,
+                    Err(diagnostics) => return failed(prior, planned_private, diagnostics),
+                };
+                tracing::debug!(type_name, "update");
+                let request = UpdateRequest {
+                    config,
+                    prior: prior.clone(),
+                    planned: planned.clone(),
+                };
+                let result = entry.resource.update(&ctx, request).await;
+                self.finish_apply(type_name, entry, &ctx, result, &planned, prior, "update")
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish_apply(
+        &self,
+        type_name: &str,
+        entry: &ResourceEntry<P::Data>,
+        ctx: &Context<P::Data>,
+        result: Result<Value, Failure>,
+        planned: &Value,
+        fallback: Value,
+        operation: &str,
+    ) -> ApplyOutcome {
+        match result {
+            Ok(new_state) if new_state.is_null() => failed(
+                fallback,
+                ctx.private(),
+                bug(type_name, operation, "the resource returned no state").into(),
+            ),
+            Ok(new_state) => match finish_state(type_name, entry, new_state, planned, operation) {
+                Ok((new_state, diagnostics)) => ApplyOutcome {
+                    new_state,
+                    private: ctx.private(),
+                    diagnostics,
+                },
+                Err(diagnostics) => failed(fallback, ctx.private(), diagnostics),
+            },
+            Err(failure) => {
+                let mut diagnostics = ensure_error(failure.diagnostics, type_name, operation);
+                let new_state = match failure.partial_state {
+                    Some(partial) if !partial.is_null() => {
+                        match finish_state(type_name, entry, partial, planned, operation) {
+                            Ok((partial, more)) => {
+                                diagnostics.extend(more);
+                                partial
+                            }
+                            Err(more) => {
+                                diagnostics.extend(more);
+                                fallback
+                            }
+                        }
+                    }
+                    _ => fallback,
+                };
+                ApplyOutcome {
+                    new_state,
+                    private: ctx.private(),
+                    diagnostics,
+                }
+            }
+        }
+    }
+
+    /// ImportResourceState (protocol G9).
+    pub async fn import_resource_state(&self, type_name: &str, id: &str) -> ImportOutcome {
+        let Some(entry) = self.catalog().resources.get(type_name) else {
+            return ImportOutcome {
+                state: None,
+                private: Vec::new(),
+                diagnostics: unknown_type("resource", type_name),
+            };
+        };
+        let timeout = timeouts_of(&entry.schema).read;
+        let ctx = match self.context("import", timeout, Vec::new()) {
+            Ok(ctx) => ctx,
+            Err(diagnostics) => {
+                return ImportOutcome {
+                    state: None,
+                    private: Vec::new(),
+                    diagnostics,
+                };
+            }
+        };
+        tracing::debug!(type_name, "import");
+        match entry.resource.import(&ctx, id).await {
+            Ok(state) if state.is_null() => ImportOutcome {
+                state: None,
+                private: Vec::new(),
+                diagnostics: bug(type_name, "import", "the resource returned no state").into(),
+            },
+            Ok(state) => match finish_state(type_name, entry, state, &Value::Null, "import") {
+                Ok((state, diagnostics)) => ImportOutcome {
+                    state: Some(state),
+                    private: ctx.private(),
+                    diagnostics,
+                },
+                Err(diagnostics) => ImportOutcome {
+                    state: None,
+                    private: Vec::new(),
+                    diagnostics,
+                },
+            },
+            Err(diagnostics) => ImportOutcome {
+                state: None,
+                private: Vec::new(),
+                diagnostics: ensure_error(diagnostics, type_name, "import"),
+            },
+        }
+    }
+
+    /// ReadDataSource (protocol G10): the result is non-null, wholly known and conforming.
+    pub async fn read_data_source(&self, type_name: &str, config: Value) -> (Value, Diagnostics) {
+        let Some(entry) = self.catalog().data_sources.get(type_name) else {
+            return (Value::Null, unknown_type("data source", type_name));
+        };
+        let timeout = timeouts_of(&entry.schema).for_operation(&config, Operation::Read);
+        let ctx = match self.context("read data source", timeout, Vec::new()) {
+            Ok(ctx) => ctx,
+            Err(diagnostics) => return (Value::Null, diagnostics),
+        };
+        tracing::debug!(type_name, "read data source");
+        let state = match entry.data_source.read(&ctx, config.clone()).await {
+            Ok(state) => state,
+            Err(diagnostics) => {
+                return (Value::Null, ensure_error(diagnostics, type_name, "read"));
+            }
+        };
+        if state.is_null() {
+            return (
+                Value::Null,
+                bug(type_name, "read", "the data source returned no value").into(),
+            );
+        }
+        let mut state = plan::normalize(&entry.schema.block, state);
+        plan::carry_timeouts(&entry.schema, &config, &mut state);
+        let mut diagnostics = Diagnostics::new();
+        let mut unknown = Vec::new();
+        plan::unknown_paths(&state, &AttributePath::default(), &mut unknown);
+        if !unknown.is_empty() {
+            diagnostics.push(bug(type_name, "read", &left_unknown(&unknown)));
+            plan::unknowns_to_null(&mut state);
+        }
+        if let Err(problem) = plan::check_conforms(&entry.ty, &state) {
+            diagnostics.push(bug(type_name, "read", &problem));
+            return (Value::Null, diagnostics);
+        }
+        (state, diagnostics)
+    }
+}
+
+fn build_catalog<P: Provider>(provider: &P) -> Catalog<P::Data> {
+    let mut problems = Vec::new();
+    let provider_schema = provider.schema();
+    if let Err(found) = provider_schema.check() {
+        problems.extend(found.into_iter().map(|p| format!("provider: {p}")));
+    }
+    let mut resources = BTreeMap::new();
+    for resource in provider.resources() {
+        let schema = resource.schema();
+        let type_name = resource.type_name();
+        if let Err(found) = schema.check() {
+            problems.extend(found.into_iter().map(|p| format!("{type_name}: {p}")));
+        }
+        let ty = schema.implied_type();
+        let entry = ResourceEntry {
+            resource,
+            schema,
+            ty,
+        };
+        if resources.insert(type_name, entry).is_some() {
+            problems.push(format!("{type_name}: registered twice"));
+        }
+    }
+    let mut data_sources = BTreeMap::new();
+    for data_source in provider.data_sources() {
+        let schema = data_source.schema();
+        let type_name = data_source.type_name();
+        if let Err(found) = schema.check() {
+            problems.extend(found.into_iter().map(|p| format!("data {type_name}: {p}")));
+        }
+        let ty = schema.implied_type();
+        let entry = DataSourceEntry {
+            data_source,
+            schema,
+            ty,
+        };
+        if data_sources.insert(type_name, entry).is_some() {
+            problems.push(format!("data {type_name}: registered twice"));
+        }
+    }
+    for problem in &problems {
+        tracing::error!(problem = problem.as_str(), "invalid schema");
+    }
+    Catalog {
+        provider_type: provider_schema.implied_type(),
+        provider: provider_schema,
+        resources,
+        data_sources,
+        problems,
+    }
+}
+
+fn timeouts_of(schema: &Schema) -> Timeouts {
+    schema.timeouts.unwrap_or_default()
+}
+
+/// Normalises a resource's result and checks it: every attribute present, `timeouts` carried
+/// over from `timeouts_source`, write-only attributes null, wholly known, conforming.
+/// Unknown leftovers become null with an error (so a created object is still tracked).
+fn finish_state<D>(
+    type_name: &str,
+    entry: &ResourceEntry<D>,
+    state: Value,
+    timeouts_source: &Value,
+    operation: &str,
+) -> Result<(Value, Diagnostics), Diagnostics> {
+    let mut state = plan::normalize(&entry.schema.block, state);
+    plan::carry_timeouts(&entry.schema, timeouts_source, &mut state);
+    plan::null_write_only(&entry.schema.block, &mut state);
+    let mut diagnostics = Diagnostics::new();
+    let mut unknown = Vec::new();
+    plan::unknown_paths(&state, &AttributePath::default(), &mut unknown);
+    if !unknown.is_empty() {
+        diagnostics.push(bug(type_name, operation, &left_unknown(&unknown)));
+        plan::unknowns_to_null(&mut state);
+    }
+    if let Err(problem) = plan::check_conforms(&entry.ty, &state) {
+        diagnostics.push(bug(type_name, operation, &problem));
+        return Err(diagnostics);
+    }
+    Ok((state, diagnostics))
+}
+
+fn left_unknown(paths: &[AttributePath]) -> String {
+    let names: Vec<String> = paths.iter().map(ToString::to_string).collect();
+    format!("these attributes were left unknown: {}", names.join(", "))
+}
+
+fn bug(type_name: &str, operation: &str, problem: &str) -> Diagnostic {
+    Diagnostic::error(
+        format!("Provider bug in {type_name} ({operation})"),
+        format!("{problem}. Please report this issue to the provider developers."),
+    )
+}
+
+fn unknown_type(kind: &str, type_name: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Unknown {kind} type {type_name:?}"),
+        "This provider version does not have it. Check the spelling, or upgrade the provider.",
+    )
+    .into()
+}
+
+/// A failing operation must say why: an empty error list would look like success.
+fn ensure_error(mut diagnostics: Diagnostics, type_name: &str, operation: &str) -> Diagnostics {
+    if !diagnostics.has_errors() {
+        diagnostics.push(Diagnostic::error(
+            format!("{type_name}: {operation} failed"),
+            "The operation failed without a reason. Please report this issue to the provider developers.",
+        ));
+    }
+    diagnostics
+}
+
+fn failed(new_state: Value, private: Vec<u8>, diagnostics: Diagnostics) -> ApplyOutcome {
+    ApplyOutcome {
+        new_state,
+        private,
+        diagnostics,
+    }
+}
+
+/// Removes object keys that `ty` does not have, at any depth (state written by the same schema
+/// version before an attribute was removed; Terraform itself only does this for equal versions).
+fn strip_unknown_keys(ty: &Type, json: &mut serde_json::Value) {
+    match (ty, json) {
+        (Type::Object(fields, _), serde_json::Value::Object(map)) => {
+            map.retain(|key, _| fields.contains_key(key));
+            for (key, value) in map.iter_mut() {
+                if let Some(field_type) = fields.get(key) {
+                    strip_unknown_keys(field_type, value);
+                }
+            }
+        }
+        (Type::List(element) | Type::Set(element), serde_json::Value::Array(items)) => {
+            for item in items {
+                strip_unknown_keys(element, item);
+            }
+        }
+        (Type::Map(element), serde_json::Value::Object(map)) => {
+            for value in map.values_mut() {
+                strip_unknown_keys(element, value);
+            }
+        }
+        _ => {}
+    }
+}
