@@ -1,0 +1,4 @@
+import {
+  to = vnetpeer_aad_app.peering
+  id = "44444444-4444-4444-4444-444444444444"
+}

@@ -1,0 +1,2 @@
+# The peering's resource id.
+terraform import vnetpeer_cross_tenant_vnet_peering.to_aiven /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/network-rg/providers/Microsoft.Network/virtualNetworks/app-vnet/virtualNetworkPeerings/to-aiven

@@ -1,0 +1,4 @@
+import {
+  to = vnetpeer_role_assignment.app_network_contributor
+  id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/network-rg/providers/Microsoft.Network/virtualNetworks/app-vnet/providers/Microsoft.Authorization/roleAssignments/88888888-8888-8888-8888-888888888888"
+}
