@@ -1,1 +1,22 @@
-//! (under construction)
+//! Typed clients for the Azure side: credentials and tokens (Entra ID), Azure Resource Manager
+//! (role definitions, role assignments, VNets, peerings) and Microsoft Graph (applications,
+//! passwords, service principals). Plain Rust APIs returning `Result<_, CloudError>`; this module
+//! knows nothing of Terraform.
+//!
+//! The HTTP layer ([`http`]) and the error type ([`error`]) are shared with [`crate::aiven`].
+
+pub mod arm;
+mod assertion;
+pub mod credentials;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod secret;
+
+pub use credentials::{
+    AccessToken, AzureEndpointOverrides, AzureEndpoints, AzureEnvironment, AzureSettings,
+    CredentialKind, TokenCache, TokenClaims, TokenSource,
+};
+pub use error::{CloudError, CredentialAttempt, Service, ServiceError};
+pub use http::{CallContext, HttpClient, PollStep, RetryPolicy, poll_until};
+pub use secret::SecretString;

@@ -1,0 +1,305 @@
+//! Client-certificate credentials: loading the certificate and key, and signing the client
+//! assertion JWT that replaces a client secret at the token endpoint (api-facts §1.1).
+//!
+//! RSA keys sign with PS256, P-256 keys with ES256 (aws-lc-rs, the crypto provider already used by
+//! rustls). The header carries `x5t#S256` (SHA-256 thumbprint, what Entra ID prefers) and `x5t`
+//! (SHA-1, for older validators). PEM files (certificate + unencrypted PKCS#8, PKCS#1 or SEC1 key)
+//! are supported; PKCS#12 (.pfx) is not yet: the error says how to convert it.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PSS_SHA256, RsaKeyPair,
+};
+use aws_lc_rs::{digest, signature::KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use super::error::CloudError;
+use super::secret::SecretString;
+
+/// How long a signed assertion is valid; it is used at once, so keep it short.
+const ASSERTION_LIFETIME: Duration = Duration::from_secs(10 * 60);
+
+enum SigningKey {
+    Rsa(RsaKeyPair),
+    EcdsaP256(EcdsaKeyPair),
+}
+
+/// A loaded client certificate and its private key.
+pub(crate) struct ClientCertificate {
+    key: SigningKey,
+    thumbprint_sha256: String,
+    thumbprint_sha1: String,
+}
+
+impl std::fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCertificate")
+            .field("x5t#S256", &self.thumbprint_sha256)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl ClientCertificate {
+    /// Reads `path`: a PEM file with the certificate and its private key.
+    pub(crate) fn load(path: &Path, password: Option<&SecretString>) -> Result<Self, CloudError> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            CloudError::Invalid(format!(
+                "client_certificate_path {}: cannot read the file: {e}",
+                path.display()
+            ))
+        })?;
+        let looks_like_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
+        if !looks_like_pem {
+            return Err(CloudError::Invalid(format!(
+                "client_certificate_path {}: PKCS#12 (.pfx) files are not supported yet; convert it to PEM \
+                 with `openssl pkcs12 -in cert.pfx -out cert.pem -nodes` and point client_certificate_path at the .pem",
+                path.display()
+            )));
+        }
+        if password.is_some_and(|p| !p.is_empty()) {
+            return Err(CloudError::Invalid(format!(
+                "client_certificate_path {}: encrypted PEM keys are not supported; remove client_certificate_password \
+                 and use an unencrypted key (`openssl pkcs8 -topk8 -nocrypt`)",
+                path.display()
+            )));
+        }
+        Self::from_pem(&bytes).map_err(|reason| {
+            CloudError::Invalid(format!(
+                "client_certificate_path {}: {reason}",
+                path.display()
+            ))
+        })
+    }
+
+    /// Parses a PEM bundle holding one certificate (the first is used) and one private key.
+    pub(crate) fn from_pem(pem: &[u8]) -> Result<Self, String> {
+        let certificate = CertificateDer::pem_slice_iter(pem)
+            .next()
+            .ok_or("no CERTIFICATE block found")?
+            .map_err(|e| format!("the CERTIFICATE block does not parse: {e}"))?;
+        if pem.windows(25).any(|w| w == b"ENCRYPTED PRIVATE KEY----") {
+            return Err("the private key is encrypted; use an unencrypted key".into());
+        }
+        let key = PrivateKeyDer::from_pem_slice(pem)
+            .map_err(|e| format!("no usable PRIVATE KEY block found: {e}"))?;
+        let key = match &key {
+            PrivateKeyDer::Pkcs8(der) => RsaKeyPair::from_pkcs8(der.secret_pkcs8_der())
+                .map(SigningKey::Rsa)
+                .or_else(|_| {
+                    EcdsaKeyPair::from_pkcs8(
+                        &ECDSA_P256_SHA256_FIXED_SIGNING,
+                        der.secret_pkcs8_der(),
+                    )
+                    .map(SigningKey::EcdsaP256)
+                })
+                .map_err(|e| format!("the private key is neither RSA nor ECDSA P-256: {e}"))?,
+            PrivateKeyDer::Pkcs1(der) => RsaKeyPair::from_der(der.secret_pkcs1_der())
+                .map(SigningKey::Rsa)
+                .map_err(|e| format!("the RSA private key does not parse: {e}"))?,
+            PrivateKeyDer::Sec1(der) => EcdsaKeyPair::from_private_key_der(
+                &ECDSA_P256_SHA256_FIXED_SIGNING,
+                der.secret_sec1_der(),
+            )
+            .map(SigningKey::EcdsaP256)
+            .map_err(|e| format!("the EC private key is not a P-256 key: {e}"))?,
+            _ => return Err("unsupported private key format".into()),
+        };
+        // The key must belong to the certificate, or Entra ID rejects every assertion.
+        let public_key = match &key {
+            SigningKey::Rsa(k) => k.public_key().as_ref().to_vec(),
+            SigningKey::EcdsaP256(k) => k.public_key().as_ref().to_vec(),
+        };
+        if !contains(certificate.as_ref(), &public_key) {
+            return Err("the private key does not match the certificate".into());
+        }
+        Ok(Self {
+            key,
+            thumbprint_sha256: URL_SAFE_NO_PAD
+                .encode(digest::digest(&digest::SHA256, certificate.as_ref())),
+            thumbprint_sha1: URL_SAFE_NO_PAD.encode(digest::digest(
+                &digest::SHA1_FOR_LEGACY_USE_ONLY,
+                certificate.as_ref(),
+            )),
+        })
+    }
+
+    /// The `x5t#S256` thumbprint (base64url SHA-256 of the certificate DER).
+    #[cfg(test)]
+    pub(crate) fn thumbprint_sha256(&self) -> &str {
+        &self.thumbprint_sha256
+    }
+
+    /// A signed client assertion for `client_id` at the token endpoint `audience`.
+    pub(crate) fn assertion(&self, client_id: &str, audience: &str) -> Result<String, CloudError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let algorithm = match self.key {
+            SigningKey::Rsa(_) => "PS256",
+            SigningKey::EcdsaP256(_) => "ES256",
+        };
+        let header = serde_json::json!({
+            "alg": algorithm,
+            "typ": "JWT",
+            "x5t#S256": self.thumbprint_sha256,
+            "x5t": self.thumbprint_sha1,
+        });
+        let claims = serde_json::json!({
+            "aud": audience,
+            "iss": client_id,
+            "sub": client_id,
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "iat": now,
+            "nbf": now,
+            "exp": now + ASSERTION_LIFETIME.as_secs(),
+        });
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let rng = SystemRandom::new();
+        let signature = match &self.key {
+            SigningKey::Rsa(key) => {
+                let mut signature = vec![0u8; key.public_modulus_len()];
+                key.sign(
+                    &RSA_PSS_SHA256,
+                    &rng,
+                    signing_input.as_bytes(),
+                    &mut signature,
+                )
+                .map_err(|_| {
+                    CloudError::Invalid(
+                        "could not sign the client assertion with the RSA key".into(),
+                    )
+                })?;
+                signature
+            }
+            SigningKey::EcdsaP256(key) => key
+                .sign(&rng, signing_input.as_bytes())
+                .map_err(|_| {
+                    CloudError::Invalid(
+                        "could not sign the client assertion with the EC key".into(),
+                    )
+                })?
+                .as_ref()
+                .to_vec(),
+        };
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        ))
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_FIXED, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey,
+    };
+
+    fn self_signed(alg: &'static rcgen::SignatureAlgorithm) -> (String, Vec<u8>, Vec<u8>) {
+        let key = rcgen::KeyPair::generate_for(alg).unwrap();
+        let params = rcgen::CertificateParams::new(vec!["client.test".into()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let pem = format!("{}{}", cert.pem(), key.serialize_pem());
+        (pem, cert.der().to_vec(), key.public_key_raw().to_vec())
+    }
+
+    fn verify(
+        jwt: &str,
+        alg: &'static dyn aws_lc_rs::signature::VerificationAlgorithm,
+        public_key: &[u8],
+    ) -> serde_json::Value {
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let signing_input = format!("{}.{}", parts[0], parts[1]);
+        let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        UnparsedPublicKey::new(alg, public_key)
+            .verify(signing_input.as_bytes(), &signature)
+            .expect("signature verifies with the certificate's key");
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        serde_json::json!({"header": header, "claims": claims})
+    }
+
+    #[test]
+    fn ecdsa_pem_signs_a_verifiable_es256_assertion() {
+        let (pem, der, public_key) = self_signed(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let cert = ClientCertificate::from_pem(pem.as_bytes()).unwrap();
+        let jwt = cert
+            .assertion("client-1", "https://login.test/t/oauth2/v2.0/token")
+            .unwrap();
+        let parsed = verify(&jwt, &ECDSA_P256_SHA256_FIXED, &public_key);
+        assert_eq!(parsed["header"]["alg"], "ES256");
+        assert_eq!(
+            parsed["header"]["x5t#S256"],
+            URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, &der))
+        );
+        assert_eq!(parsed["claims"]["iss"], "client-1");
+        assert_eq!(parsed["claims"]["sub"], "client-1");
+        assert_eq!(
+            parsed["claims"]["aud"],
+            "https://login.test/t/oauth2/v2.0/token"
+        );
+        assert!(
+            parsed["claims"]["exp"].as_u64().unwrap() > parsed["claims"]["nbf"].as_u64().unwrap()
+        );
+    }
+
+    #[test]
+    fn rsa_pem_signs_a_verifiable_ps256_assertion() {
+        let (pem, _der, _) = self_signed(&rcgen::PKCS_RSA_SHA256);
+        let cert = ClientCertificate::from_pem(pem.as_bytes()).unwrap();
+        let SigningKey::Rsa(key) = &cert.key else {
+            panic!("RSA key expected")
+        };
+        let public_key = key.public_key().as_ref().to_vec();
+        let jwt = cert.assertion("client-2", "aud").unwrap();
+        let parsed = verify(&jwt, &RSA_PSS_2048_8192_SHA256, &public_key);
+        assert_eq!(parsed["header"]["alg"], "PS256");
+        assert!(parsed["header"]["x5t"].is_string());
+    }
+
+    #[test]
+    fn mismatched_key_and_missing_parts_are_explained() {
+        let (pem_a, _, _) = self_signed(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let (pem_b, _, _) = self_signed(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let cert_a = pem_a.split("-----BEGIN PRIVATE KEY").next().unwrap();
+        let key_b = &pem_b[pem_b.find("-----BEGIN PRIVATE KEY").unwrap()..];
+        let err = ClientCertificate::from_pem(format!("{cert_a}{key_b}").as_bytes()).unwrap_err();
+        assert!(err.contains("does not match"), "{err}");
+        let err = ClientCertificate::from_pem(key_b.as_bytes()).unwrap_err();
+        assert!(err.contains("CERTIFICATE"), "{err}");
+    }
+
+    #[test]
+    fn pkcs12_and_encrypted_keys_get_a_conversion_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let pfx = dir.path().join("cert.pfx");
+        std::fs::write(&pfx, [0x30, 0x82, 0x01, 0x00]).unwrap();
+        let err = ClientCertificate::load(&pfx, None).unwrap_err().to_string();
+        assert!(err.contains("openssl pkcs12"), "{err}");
+        let debug = format!(
+            "{:?}",
+            ClientCertificate::from_pem(self_signed(&rcgen::PKCS_ECDSA_P256_SHA256).0.as_bytes())
+                .unwrap()
+        );
+        assert!(debug.contains("<redacted>"), "{debug}");
+    }
+}
