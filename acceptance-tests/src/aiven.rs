@@ -1,10 +1,345 @@
-//! Aiven API v1 (placeholder created by E1 so the crate builds; E2 owns this file).
+//! Aiven API v1: project VPCs and their peering connections (api-facts §5).
+//!
+//! Authentication accepts `aivenv1 <token>` and `Bearer <token>` (§5.1); errors use Aiven's
+//! envelope `{"message", "errors": [{"message", "status"}]}`. The peering state machine lives in
+//! [`crate::world::aiven`] and is advanced lazily on every request.
 
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::emulator::EmulatorState;
+use crate::log::{Service, ViolationKind};
+use crate::world::aiven::{CreatePeeringError, CreatePeeringRequest, PeerKey};
+
+/// An Aiven error answer.
+#[derive(Debug, Clone)]
+pub struct AivenError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl AivenError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> AivenError {
+        AivenError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for AivenError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "message": self.message,
+            "errors": [{"message": self.message, "status": self.status.as_u16()}],
+        });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
 
 /// The Aiven routes.
 pub fn router(state: EmulatorState) -> Router {
-    Router::new().with_state(state)
+    const CONNECTIONS: &str = "/v1/project/{project}/vpcs/{project_vpc_id}/peering-connections";
+    Router::new()
+        .route("/v1/project/{project}/vpcs", get(list_vpcs))
+        .route("/v1/project/{project}/vpcs/{project_vpc_id}", get(get_vpc))
+        .route(CONNECTIONS, post(create_peering))
+        .route(
+            &format!("{CONNECTIONS}/peer-accounts/{{peer_cloud_account}}/peer-resource-groups/{{peer_resource_group}}/peer-vpcs/{{peer_vpc}}"),
+            delete(delete_peering),
+        )
+        .route(
+            &format!("{CONNECTIONS}/peer-accounts/{{peer_cloud_account}}/peer-vpcs/{{peer_vpc}}"),
+            delete(delete_peering),
+        )
+        .with_state(state)
+}
+
+fn respond(result: Result<Response, AivenError>) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Checks the `Authorization` header against the known tokens.
+fn authenticate(state: &EmulatorState, headers: &HeaderMap) -> Result<(), AivenError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().split_once(' '))
+        .filter(|(scheme, _)| {
+            scheme.eq_ignore_ascii_case("aivenv1") || scheme.eq_ignore_ascii_case("bearer")
+        })
+        .map(|(_, token)| token.trim().to_owned());
+    let valid = token.is_some_and(|token| state.world().aiven.token_is_valid(&token));
+    if valid {
+        Ok(())
+    } else {
+        Err(AivenError::new(
+            StatusCode::FORBIDDEN,
+            "Authentication failed",
+        ))
+    }
+}
+
+/// Authenticates and brings the world up to date.
+fn begin(state: &EmulatorState, headers: &HeaderMap) -> Result<(), AivenError> {
+    authenticate(state, headers)?;
+    let now = state.clock.now();
+    let mut world = state.world();
+    crate::world::aiven::settle(&mut world, &state.knobs, now, state.clock.utc_at(now));
+    Ok(())
+}
+
+fn project_not_found() -> AivenError {
+    AivenError::new(StatusCode::NOT_FOUND, "Project does not exist")
+}
+
+fn vpc_not_found() -> AivenError {
+    AivenError::new(StatusCode::NOT_FOUND, "Project VPC does not exist")
+}
+
+#[derive(Debug, Deserialize)]
+struct ProjectPath {
+    project: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct VpcPath {
+    project: String,
+    project_vpc_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct DeletePath {
+    project: String,
+    project_vpc_id: String,
+    peer_cloud_account: String,
+    peer_resource_group: Option<String>,
+    peer_vpc: String,
+}
+
+async fn list_vpcs(
+    State(state): State<EmulatorState>,
+    Path(p): Path<ProjectPath>,
+    headers: HeaderMap,
+) -> Response {
+    respond((|| {
+        begin(&state, &headers)?;
+        let world = state.world();
+        let project = world
+            .aiven
+            .project(&p.project)
+            .ok_or_else(project_not_found)?;
+        let vpcs: Vec<Value> = project.vpcs.iter().map(|v| v.summary_json()).collect();
+        Ok(axum::Json(json!({"vpcs": vpcs})).into_response())
+    })())
+}
+
+async fn get_vpc(
+    State(state): State<EmulatorState>,
+    Path(p): Path<VpcPath>,
+    headers: HeaderMap,
+) -> Response {
+    respond((|| {
+        begin(&state, &headers)?;
+        let world = state.world();
+        if world.aiven.project(&p.project).is_none() {
+            return Err(project_not_found());
+        }
+        let vpc = world
+            .aiven
+            .vpc(&p.project, &p.project_vpc_id)
+            .ok_or_else(vpc_not_found)?;
+        Ok(axum::Json(vpc.full_json()).into_response())
+    })())
+}
+
+/// A string field of the create body; `None` when absent or null.
+fn text_field(body: &Value, name: &str) -> Result<Option<String>, AivenError> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(AivenError::new(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid value for '{name}': expected a string"),
+        )),
+    }
+}
+
+async fn create_peering(
+    State(state): State<EmulatorState>,
+    Path(p): Path<VpcPath>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond((|| {
+        begin(&state, &headers)?;
+        let body: Value = serde_json::from_slice(&body).map_err(|error| {
+            AivenError::new(
+                StatusCode::BAD_REQUEST,
+                format!("Invalid JSON in request body: {error}"),
+            )
+        })?;
+        if !body.is_object() {
+            return Err(AivenError::new(
+                StatusCode::BAD_REQUEST,
+                "Request body must be a JSON object",
+            ));
+        }
+        let cloud_name = {
+            let world = state.world();
+            if world.aiven.project(&p.project).is_none() {
+                return Err(project_not_found());
+            }
+            world
+                .aiven
+                .vpc(&p.project, &p.project_vpc_id)
+                .ok_or_else(vpc_not_found)?
+                .cloud_name
+                .clone()
+        };
+        let required = |name: &str| -> Result<String, AivenError> {
+            text_field(&body, name)?
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    AivenError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("Missing required field '{name}'"),
+                    )
+                })
+        };
+        let peer_cloud_account = required("peer_cloud_account")?;
+        let peer_vpc = required("peer_vpc")?;
+        let azure = cloud_name.starts_with("azure");
+        let azure_field = |name: &str| -> Result<String, AivenError> {
+            match text_field(&body, name)?.filter(|v| !v.is_empty()) {
+                Some(value) => Ok(value),
+                None if azure => Err(AivenError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("'{name}' is required for Azure peering connections"),
+                )),
+                None => Ok(String::new()),
+            }
+        };
+        let peer_resource_group = azure_field("peer_resource_group")?;
+        let peer_azure_app_id = azure_field("peer_azure_app_id")?;
+        let peer_azure_tenant_id = azure_field("peer_azure_tenant_id")?;
+        if azure && text_field(&body, "peer_region")?.is_some() {
+            return Err(AivenError::new(
+                StatusCode::BAD_REQUEST,
+                "'peer_region' must be null or omitted for Azure peering connections",
+            ));
+        }
+        let user_peer_network_cidrs = match body.get("user_peer_network_cidrs") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| {
+                    item.as_str().map(str::to_owned).ok_or_else(|| {
+                        AivenError::new(
+                            StatusCode::BAD_REQUEST,
+                            "'user_peer_network_cidrs' must hold strings",
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(_) => {
+                return Err(AivenError::new(
+                    StatusCode::BAD_REQUEST,
+                    "'user_peer_network_cidrs' must be an array",
+                ));
+            }
+        };
+        let not_lower: Vec<&str> = [
+            ("peer_cloud_account", &peer_cloud_account),
+            ("peer_resource_group", &peer_resource_group),
+            ("peer_vpc", &peer_vpc),
+            ("peer_azure_app_id", &peer_azure_app_id),
+            ("peer_azure_tenant_id", &peer_azure_tenant_id),
+        ]
+        .iter()
+        .filter(|(_, value)| value.chars().any(|c| c.is_ascii_uppercase()))
+        .map(|(name, _)| *name)
+        .collect();
+        if !not_lower.is_empty() {
+            state.violation(
+                ViolationKind::NotLowerCase,
+                Service::Aiven,
+                method.as_str(),
+                uri.path(),
+                format!("peer fields not in lower case: {}", not_lower.join(", ")),
+            );
+        }
+        let request = CreatePeeringRequest {
+            peer_cloud_account,
+            peer_vpc,
+            peer_resource_group,
+            peer_azure_app_id,
+            peer_azure_tenant_id,
+            user_peer_network_cidrs,
+        };
+        let now = state.clock.now();
+        let utc_now = state.clock.utc_at(now);
+        let created = state.world().aiven.create_peering(
+            &p.project,
+            &p.project_vpc_id,
+            request,
+            now,
+            utc_now,
+        );
+        match created {
+            Ok(connection) => Ok(axum::Json(connection.to_json()).into_response()),
+            Err(CreatePeeringError::NotFound(message)) => {
+                Err(AivenError::new(StatusCode::NOT_FOUND, message))
+            }
+            Err(CreatePeeringError::AlreadyExists(message)) => {
+                state.violation(
+                    ViolationKind::DuplicateCreate,
+                    Service::Aiven,
+                    method.as_str(),
+                    uri.path(),
+                    "peering connection created twice for the same peer network",
+                );
+                Err(AivenError::new(StatusCode::CONFLICT, message))
+            }
+        }
+    })())
+}
+
+async fn delete_peering(
+    State(state): State<EmulatorState>,
+    Path(p): Path<DeletePath>,
+    headers: HeaderMap,
+) -> Response {
+    respond((|| {
+        begin(&state, &headers)?;
+        let now = state.clock.now();
+        let utc_now = state.clock.utc_at(now);
+        let mut world = state.world();
+        if world.aiven.project(&p.project).is_none() {
+            return Err(project_not_found());
+        }
+        if world.aiven.vpc(&p.project, &p.project_vpc_id).is_none() {
+            return Err(vpc_not_found());
+        }
+        let key = PeerKey {
+            cloud_account: &p.peer_cloud_account,
+            resource_group: p.peer_resource_group.as_deref(),
+            vpc: &p.peer_vpc,
+        };
+        let connection = world
+            .aiven
+            .delete_peering(&p.project, &p.project_vpc_id, &key, now, utc_now)
+            .ok_or_else(|| {
+                AivenError::new(StatusCode::NOT_FOUND, "Peering connection does not exist")
+            })?;
+        Ok(axum::Json(connection.to_json()).into_response())
+    })())
 }

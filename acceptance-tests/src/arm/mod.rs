@@ -1,10 +1,493 @@
-//! Azure Resource Manager (placeholder created by E1 so the crate builds; E2 owns this file).
+//! Azure Resource Manager: Microsoft.Resources (subscriptions), Microsoft.Network (virtual
+//! networks, peerings, long-running operations) and Microsoft.Authorization (role definitions,
+//! role assignments), with the checks ARM makes on every request (api-facts §3, §4):
+//! `api-version` per namespace, bearer token audience and tenant, RBAC.
+//!
+//! Literal path segments are case-insensitive in ARM (`resourcegroups` works as well as
+//! `resourceGroups`); requests that do not match a route in canonical case are re-routed once
+//! with their literal segments canonicalized.
+
+mod authorization;
+mod network;
+mod subscriptions;
+
+use std::collections::HashMap;
+use std::sync::MutexGuard;
+use std::time::Instant;
 
 use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tower::ServiceExt as _;
 
 use crate::emulator::EmulatorState;
+use crate::log::{Service, ViolationKind};
+use crate::world::World;
+use crate::world::identity::{Audience, AuthError, Principal};
+
+/// The api-versions each namespace serves (api-facts §3, §4.1, §4.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Namespace {
+    /// Microsoft.Resources (subscriptions).
+    Resources,
+    /// Microsoft.Network.
+    Network,
+    /// Microsoft.Authorization.
+    Authorization,
+}
+
+impl Namespace {
+    /// Supported api-versions, newest first.
+    pub fn api_versions(self) -> &'static [&'static str] {
+        match self {
+            Namespace::Resources => &[
+                "2022-12-01",
+                "2021-01-01",
+                "2020-01-01",
+                "2019-11-01",
+                "2019-06-01",
+                "2016-06-01",
+            ],
+            Namespace::Network => &[
+                "2025-09-01",
+                "2025-07-01",
+                "2025-05-01",
+                "2025-03-01",
+                "2025-01-01",
+                "2024-07-01",
+                "2024-05-01",
+                "2024-03-01",
+                "2024-01-01",
+                "2023-11-01",
+                "2023-09-01",
+                "2023-06-01",
+                "2023-05-01",
+                "2023-04-01",
+                "2023-02-01",
+            ],
+            Namespace::Authorization => &[
+                "2022-05-01-preview",
+                "2022-04-01",
+                "2020-10-01-preview",
+                "2020-04-01-preview",
+                "2018-09-01-preview",
+                "2018-01-01-preview",
+                "2015-07-01",
+            ],
+        }
+    }
+}
+
+/// An ARM error answer in the envelope of api-facts §4.5.
+#[derive(Debug, Clone)]
+pub struct ArmError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    pub headers: Vec<(HeaderName, String)>,
+}
+
+impl ArmError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ArmError {
+        ArmError {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> ArmError {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// 403 `AuthorizationFailed` (api-facts §4.3).
+    pub fn authorization_failed(principal: &Principal, action: &str, scope: &str) -> ArmError {
+        ArmError::new(
+            StatusCode::FORBIDDEN,
+            "AuthorizationFailed",
+            format!(
+                "The client '{}' with object id '{}' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+                principal.app_id, principal.object_id
+            ),
+        )
+    }
+
+    /// 400 `InvalidRequestContent` for a body that is not the expected JSON.
+    pub fn invalid_content(detail: impl std::fmt::Display) -> ArmError {
+        ArmError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContent",
+            format!("The request content was invalid and could not be deserialized: '{detail}'."),
+        )
+    }
+
+    /// 404 `SubscriptionNotFound`.
+    pub fn subscription_not_found(subscription_id: &str) -> ArmError {
+        ArmError::new(
+            StatusCode::NOT_FOUND,
+            "SubscriptionNotFound",
+            format!("The subscription '{subscription_id}' could not be found."),
+        )
+    }
+
+    /// 404 `ResourceGroupNotFound`.
+    pub fn resource_group_not_found(resource_group: &str) -> ArmError {
+        ArmError::new(
+            StatusCode::NOT_FOUND,
+            "ResourceGroupNotFound",
+            format!("Resource group '{resource_group}' could not be found."),
+        )
+    }
+
+    /// 404 `ResourceNotFound` for a virtual network.
+    pub fn vnet_not_found(resource_group: &str, vnet: &str) -> ArmError {
+        ArmError::new(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            format!(
+                "The Resource 'Microsoft.Network/virtualNetworks/{vnet}' under resource group '{resource_group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+            ),
+        )
+    }
+}
+
+impl IntoResponse for ArmError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let mut response = (self.status, axum::Json(body)).into_response();
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().append(name, value);
+            }
+        }
+        response
+    }
+}
+
+/// What every ARM handler starts from: the checked request, the locked and settled world, and
+/// the caller.
+pub(crate) struct Context<'a> {
+    pub state: &'a EmulatorState,
+    pub world: MutexGuard<'a, World>,
+    pub principal: Principal,
+    pub now: Instant,
+    pub method: Method,
+    pub path: String,
+    pub api_version: String,
+}
+
+impl Context<'_> {
+    /// Checks that the caller may perform `action` on `scope`. Writes count only role
+    /// assignments older than the RBAC propagation delay (api-facts §3.4 "Propagation").
+    pub fn authorize(&self, action: &str, scope: &str) -> Result<(), ArmError> {
+        let write = !action.to_ascii_lowercase().ends_with("/read");
+        let propagation = if write {
+            self.state.knobs.rbac_propagation
+        } else {
+            std::time::Duration::ZERO
+        };
+        if self.world.arm.principal_can(
+            &self.principal.object_id,
+            action,
+            scope,
+            self.now,
+            propagation,
+        ) {
+            Ok(())
+        } else {
+            Err(ArmError::authorization_failed(
+                &self.principal,
+                action,
+                scope,
+            ))
+        }
+    }
+
+    /// Checks that the subscription exists and belongs to the token's tenant (api-facts §6 (a)).
+    pub fn check_subscription(&self, subscription_id: &str) -> Result<(), ArmError> {
+        let Some(tenant) = self.world.arm.tenant_of_subscription(subscription_id) else {
+            return Err(ArmError::subscription_not_found(subscription_id));
+        };
+        if tenant.eq_ignore_ascii_case(&self.principal.tenant_id) {
+            return Ok(());
+        }
+        self.state.violation(
+            ViolationKind::WrongTenant,
+            Service::Arm,
+            self.method.as_str(),
+            &self.path,
+            format!(
+                "token of tenant {} used on subscription {subscription_id} of tenant {tenant}",
+                self.principal.tenant_id
+            ),
+        );
+        Err(wrong_tenant(&self.principal.tenant_id, tenant))
+    }
+
+    /// Records a violation for this request.
+    pub fn violation(&self, kind: ViolationKind, detail: impl Into<String>) {
+        self.state
+            .violation(kind, Service::Arm, self.method.as_str(), &self.path, detail);
+    }
+}
+
+/// 401 `InvalidAuthenticationTokenTenant` (api-facts §4.3).
+pub fn wrong_tenant(token_tenant: &str, subscription_tenant: &str) -> ArmError {
+    ArmError::new(
+        StatusCode::UNAUTHORIZED,
+        "InvalidAuthenticationTokenTenant",
+        format!(
+            "The access token is from the wrong issuer 'https://sts.windows.net/{token_tenant}/'. It must match the tenant 'https://sts.windows.net/{subscription_tenant}/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/{subscription_tenant}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later."
+        ),
+    )
+    .with_header(
+        header::WWW_AUTHENTICATE,
+        format!(
+            "Bearer authorization_uri=\"https://login.windows.net/{subscription_tenant}\", error=\"invalid_token\", error_description=\"The access token is from the wrong issuer.\""
+        ),
+    )
+}
+
+/// The ARM 401 for a bearer-token problem.
+pub fn auth_error(error: &AuthError) -> ArmError {
+    ArmError::new(StatusCode::UNAUTHORIZED, error.arm_code(), error.arm_message()).with_header(
+        header::WWW_AUTHENTICATE,
+        "Bearer authorization_uri=\"https://login.windows.net/\", error=\"invalid_token\", error_description=\"The authentication failed.\"",
+    )
+}
+
+/// The parsed query string (names as sent, values percent-decoded).
+pub(crate) fn query_pairs(uri: &Uri) -> HashMap<String, String> {
+    url_decode_pairs(uri.query().unwrap_or_default())
+}
+
+fn url_decode_pairs(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(name), percent_decode(value))
+        })
+        .collect()
+}
+
+/// Decodes `%XX` escapes and `+` (form encoding of a space).
+pub(crate) fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'+' => {
+                out.push(b' ');
+                index += 1;
+            }
+            b'%' if index + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        index += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        index += 1;
+                    }
+                }
+            }
+            byte => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Starts an ARM request: checks the api-version for `namespace`, locks the world, applies due
+/// delayed effects and authenticates the bearer token.
+pub(crate) fn begin<'a>(
+    state: &'a EmulatorState,
+    namespace: Namespace,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Context<'a>, ArmError> {
+    let path = uri.path().to_owned();
+    let query = query_pairs(uri);
+    let api_version = check_api_version(state, namespace, method, &path, &query)?;
+    let now = state.clock.now();
+    let mut world = state.world();
+    crate::world::aiven::settle(&mut world, &state.knobs, now, state.clock.utc_at(now));
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let principal = match world
+        .identity
+        .authenticate(authorization, Audience::Arm, now)
+    {
+        Ok(principal) => principal,
+        Err(error) => {
+            if let AuthError::WrongAudience { audience } = &error {
+                state.violation(
+                    ViolationKind::WrongAudience,
+                    Service::Arm,
+                    method.as_str(),
+                    &path,
+                    format!("token for audience {audience} sent to ARM"),
+                );
+            }
+            return Err(auth_error(&error));
+        }
+    };
+    Ok(Context {
+        state,
+        world,
+        principal,
+        now,
+        method: method.clone(),
+        path,
+        api_version,
+    })
+}
+
+fn check_api_version(
+    state: &EmulatorState,
+    namespace: Namespace,
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+) -> Result<String, ArmError> {
+    let version = query
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("api-version"))
+        .map(|(_, value)| value.clone());
+    let Some(version) = version.filter(|v| !v.is_empty()) else {
+        state.violation(
+            ViolationKind::MissingApiVersion,
+            Service::Arm,
+            method.as_str(),
+            path,
+            "no api-version query parameter",
+        );
+        return Err(ArmError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        ));
+    };
+    if namespace.api_versions().contains(&version.as_str()) {
+        return Ok(version);
+    }
+    state.violation(
+        ViolationKind::UnsupportedApiVersion,
+        Service::Arm,
+        method.as_str(),
+        path,
+        format!("api-version {version} is not served by {namespace:?}"),
+    );
+    Err(ArmError::new(
+        StatusCode::BAD_REQUEST,
+        "InvalidApiVersionParameter",
+        format!(
+            "The api-version '{version}' is invalid. The supported versions are '{}'.",
+            namespace.api_versions().join(",")
+        ),
+    ))
+}
+
+/// Answers a handler's result.
+pub(crate) fn respond(result: Result<Response, ArmError>) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A JSON response with ARM's usual headers.
+pub(crate) fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// Literal segments of ARM paths in canonical case, for re-routing requests that spell them
+/// differently.
+const CANONICAL_SEGMENTS: [&str; 12] = [
+    "subscriptions",
+    "resourceGroups",
+    "providers",
+    "Microsoft.Network",
+    "Microsoft.Authorization",
+    "virtualNetworks",
+    "virtualNetworkPeerings",
+    "roleDefinitions",
+    "roleAssignments",
+    "locations",
+    "operations",
+    "operationResults",
+];
+
+fn canonical_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            CANONICAL_SEGMENTS
+                .iter()
+                .find(|canonical| canonical.eq_ignore_ascii_case(segment))
+                .map_or(segment, |canonical| canonical)
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
 
 /// The ARM routes.
 pub fn router(state: EmulatorState) -> Router {
-    Router::new().with_state(state)
+    let routes = Router::new()
+        .merge(subscriptions::routes())
+        .merge(network::routes())
+        .merge(authorization::routes())
+        .with_state(state.clone());
+    let canonical = routes.clone();
+    routes.fallback(move |request: Request| {
+        let canonical = canonical.clone();
+        async move {
+            let path = request.uri().path().to_owned();
+            let fixed = canonical_path(&path);
+            if fixed == path {
+                return not_found_route(&path);
+            }
+            let (mut parts, body) = request.into_parts();
+            let rebuilt = match parts.uri.query() {
+                Some(query) => format!("{fixed}?{query}"),
+                None => fixed,
+            };
+            match rebuilt.parse::<Uri>() {
+                Ok(uri) => parts.uri = uri,
+                Err(_) => return not_found_route(&path),
+            }
+            let request = Request::from_parts(parts, body);
+            match canonical.oneshot(request).await {
+                Ok(response) => response,
+                Err(infallible) => match infallible {},
+            }
+        }
+    })
+}
+
+fn not_found_route(path: &str) -> Response {
+    ArmError::new(
+        StatusCode::NOT_FOUND,
+        "InvalidResourceType",
+        format!("The resource type could not be found for the request path '{path}' (not served by the emulator)."),
+    )
+    .into_response()
+}
+
+/// An empty response with a status.
+pub(crate) fn empty(status: StatusCode) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response
 }

@@ -1,0 +1,96 @@
+//! Microsoft.Resources: `GET /subscriptions/{id}` and `GET /subscriptions` (api-facts §4.7).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::{ArmError, Namespace, begin, json_response, respond};
+use crate::emulator::EmulatorState;
+use crate::world::arm::Subscription;
+
+pub(super) fn routes() -> Router<EmulatorState> {
+    Router::new()
+        .route("/subscriptions", get(list_subscriptions))
+        .route("/subscriptions/{subscription_id}", get(get_subscription))
+}
+
+fn subscription_json(subscription: &Subscription) -> Value {
+    json!({
+        "id": format!("/subscriptions/{}", subscription.subscription_id),
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
+        "subscriptionId": subscription.subscription_id,
+        "tenantId": subscription.tenant_id,
+        "displayName": subscription.display_name,
+        "state": "Enabled",
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": "PayAsYouGo_2014-09-01",
+            "spendingLimit": "Off",
+        },
+    })
+}
+
+async fn get_subscription(
+    State(state): State<EmulatorState>,
+    Path(subscription_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    respond((|| {
+        let ctx = begin(&state, Namespace::Resources, &method, &uri, &headers)?;
+        ctx.check_subscription(&subscription_id)?;
+        let scope = format!("/subscriptions/{subscription_id}");
+        // A subscription is visible to any principal holding a role anywhere inside it.
+        if !ctx
+            .world
+            .arm
+            .principal_has_any_assignment_within(&ctx.principal.object_id, &scope)
+        {
+            return Err(ArmError::authorization_failed(
+                &ctx.principal,
+                "Microsoft.Resources/subscriptions/read",
+                &scope,
+            ));
+        }
+        let subscription = ctx
+            .world
+            .arm
+            .subscription(&subscription_id)
+            .ok_or_else(|| ArmError::subscription_not_found(&subscription_id))?;
+        Ok(json_response(
+            StatusCode::OK,
+            subscription_json(subscription),
+        ))
+    })())
+}
+
+async fn list_subscriptions(
+    State(state): State<EmulatorState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    respond((|| {
+        let ctx = begin(&state, Namespace::Resources, &method, &uri, &headers)?;
+        let value: Vec<Value> = ctx
+            .world
+            .arm
+            .subscriptions
+            .iter()
+            .filter(|s| s.tenant_id.eq_ignore_ascii_case(&ctx.principal.tenant_id))
+            .filter(|s| {
+                ctx.world.arm.principal_has_any_assignment_within(
+                    &ctx.principal.object_id,
+                    &format!("/subscriptions/{}", s.subscription_id),
+                )
+            })
+            .map(subscription_json)
+            .collect();
+        Ok(json_response(StatusCode::OK, json!({"value": value})))
+    })())
+}
