@@ -23,6 +23,7 @@ use crate::knobs::Knobs;
 use crate::log::{
     CredentialRef, RequestLog, RequestRecord, Service, Violation, ViolationKind, lock,
 };
+use crate::world::identity::Audience;
 use crate::world::{Seed, World};
 
 /// The state every handler receives (`State<EmulatorState>`).
@@ -296,6 +297,35 @@ impl Emulator {
     /// Reads or changes the world (add a second VNet, remove a peering out of band, ...).
     pub fn with_world<R>(&self, change: impl FnOnce(&mut World) -> R) -> R {
         change(&mut self.shared.world())
+    }
+
+    /// Issues a token directly, without HTTP or credential checks, for the service principal of
+    /// application `app_id` in `tenant_id` (tests that are not about authentication). `None`
+    /// when that service principal does not exist.
+    pub fn token_for(&self, tenant_id: &str, app_id: &str, audience: Audience) -> Option<String> {
+        let now = self.shared.clock.now();
+        let utc_now = self.shared.clock.utc_at(now);
+        let mut world = self.shared.world();
+        let sp_id = world
+            .identity
+            .service_principal_by_app(tenant_id, app_id)?
+            .id
+            .clone();
+        world.identity.issue_token(
+            &sp_id,
+            audience.claim(),
+            "1",
+            self.shared.knobs.token_lifetime,
+            now,
+            utc_now,
+        )
+    }
+
+    /// A token of the seeded operator identity (customer tenant) for `audience`.
+    pub fn operator_token(&self, audience: Audience) -> String {
+        let seed = &self.shared.seed;
+        self.token_for(&seed.customer_tenant_id, &seed.operator_client_id, audience)
+            .unwrap_or_default()
     }
 
     /// Stops the servers and waits for them (at most a second).

@@ -48,6 +48,14 @@ impl Audience {
         }
     }
 
+    /// The `aud` claim of tokens issued for this audience by default.
+    pub fn claim(self) -> &'static str {
+        match self {
+            Audience::Arm => "https://management.azure.com/",
+            Audience::Graph => "https://graph.microsoft.com",
+        }
+    }
+
     /// The audience strings a service accepts, for error messages.
     pub fn accepted(self) -> &'static str {
         match self {
@@ -553,6 +561,60 @@ impl Identity {
     pub fn insert_service_principal(&mut self, service_principal: ServicePrincipal) {
         self.service_principals
             .insert(service_principal.id.clone(), service_principal);
+    }
+
+    /// Issues an access token for service principal `service_principal_id` with the `aud` claim
+    /// `audience_claim` (see [`Audience::from_resource`]) and remembers it. `appidacr` is how the
+    /// client authenticated ("1" secret, "2" certificate or assertion). `None` when there is no
+    /// such service principal or the audience is unknown.
+    pub fn issue_token(
+        &mut self,
+        service_principal_id: &str,
+        audience_claim: &str,
+        appidacr: &str,
+        lifetime: Duration,
+        now: Instant,
+        utc_now: OffsetDateTime,
+    ) -> Option<String> {
+        let (audience, audience_claim) = Audience::from_resource(audience_claim)?;
+        let sp = self.service_principals.get(service_principal_id)?.clone();
+        let issuer = format!("https://sts.windows.net/{}/", sp.tenant_id);
+        let expires_on = utc_now + lifetime;
+        let claims = serde_json::json!({
+            "aud": audience_claim,
+            "iss": issuer,
+            "iat": utc_now.unix_timestamp(),
+            "nbf": utc_now.unix_timestamp(),
+            "exp": expires_on.unix_timestamp(),
+            "appid": sp.app_id,
+            "appidacr": appidacr,
+            "idp": issuer,
+            "idtyp": "app",
+            "oid": sp.id,
+            "sub": sp.id,
+            "tid": sp.tenant_id,
+            "uti": self.ids.next_id(),
+            "ver": "1.0",
+        });
+        let token = crate::jwt::encode_unverifiable(
+            &serde_json::json!({"typ": "JWT", "alg": "RS256", "kid": "emulator"}),
+            &claims,
+        );
+        self.tokens.insert(
+            token.clone(),
+            IssuedToken {
+                tenant_id: sp.tenant_id.clone(),
+                app_id: sp.app_id.clone(),
+                object_id: sp.id.clone(),
+                kind: sp.kind,
+                audience,
+                audience_claim: audience_claim.to_owned(),
+                issued_at: now,
+                expires_at: now + lifetime,
+                expires_on,
+            },
+        );
+        Some(token)
     }
 
     /// Test helper: a new single-tenant application with a service principal and a usable client
