@@ -1,1 +1,651 @@
-//! (under construction)
+//! The `provider "vnetpeer" {}` block (design.md §2): its schema, the environment fallbacks
+//! (configuration wins over the environment), the checks of argument combinations, and the
+//! resulting [`ProviderConfig`]. Configuring touches no network: credentials are resolved when a
+//! resource first needs a token.
+//!
+//! [`grpc_service`] is what the binary serves.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::azure::SecretString;
+use crate::framework::{
+    Attribute, AttributePath, Block, ConfigureRequest, DataSource, Diagnostic, Diagnostics,
+    NestedBlock, Provider, Resource, Schema, Validator, validators,
+};
+use crate::plugin::proto::tfplugin6::provider_server::Provider as GrpcProvider;
+use crate::plugin::provider_service::ProviderService;
+use crate::resources::{self, ProviderData};
+use crate::value::Value;
+
+/// The Aiven API used when neither `aiven_api_url` nor `AIVEN_WEB_URL` is set.
+pub const DEFAULT_AIVEN_API_URL: &str = "https://api.aiven.io";
+
+/// The tfplugin6 service of this provider (what `src/main.rs` serves).
+pub fn grpc_service() -> impl GrpcProvider {
+    ProviderService::new(VnetpeerProvider)
+}
+
+/// The vnetpeer provider.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VnetpeerProvider;
+
+impl Provider for VnetpeerProvider {
+    type Data = ProviderData;
+
+    fn schema(&self) -> Schema {
+        provider_schema()
+    }
+
+    fn configure(&self, request: ConfigureRequest) -> Result<ProviderData, Diagnostics> {
+        let config = ProviderConfig::resolve(&request.config, |name| std::env::var(name).ok())?;
+        tracing::debug!(
+            terraform_version = request.terraform_version.as_str(),
+            "provider configured"
+        );
+        ProviderData::new(config)
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
+        resources::resources()
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
+        resources::data_sources()
+    }
+}
+
+/// The Azure cloud whose endpoints are used by default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CloudEnvironment {
+    #[default]
+    Public,
+    UsGovernment,
+    China,
+}
+
+impl CloudEnvironment {
+    pub const NAMES: &'static [&'static str] = &["public", "usgovernment", "china"];
+
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "public" => Some(CloudEnvironment::Public),
+            "usgovernment" => Some(CloudEnvironment::UsGovernment),
+            "china" => Some(CloudEnvironment::China),
+            _ => None,
+        }
+    }
+}
+
+/// Endpoint overrides (private clouds, the emulator).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointOverrides {
+    pub authority_host: Option<String>,
+    pub resource_manager: Option<String>,
+    pub microsoft_graph: Option<String>,
+}
+
+/// The provider settings after environment fallbacks, checked for consistency. Secrets are
+/// [`SecretString`]s, so `Debug` output is safe to log.
+#[derive(Clone, Debug, Default)]
+pub struct ProviderConfig {
+    pub subscription_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    pub client_certificate_path: Option<PathBuf>,
+    pub client_certificate_password: Option<SecretString>,
+    pub use_oidc: bool,
+    pub oidc_token: Option<SecretString>,
+    pub oidc_token_file_path: Option<PathBuf>,
+    pub use_msi: bool,
+    pub msi_endpoint: Option<String>,
+    pub use_cli: bool,
+    pub environment: CloudEnvironment,
+    pub endpoints: EndpointOverrides,
+    pub aiven_api_token: Option<SecretString>,
+    pub aiven_api_url: String,
+    /// Arguments whose value was unknown at configure time (during plan, when the provider
+    /// block depends on resources not created yet, protocol G4). Plan-time API checks should
+    /// skip when this is not empty.
+    pub unknown: BTreeSet<String>,
+}
+
+impl ProviderConfig {
+    /// Whether every argument was known when the provider was configured.
+    pub fn is_fully_known(&self) -> bool {
+        self.unknown.is_empty()
+    }
+
+    /// Merges the provider block with the environment (`env` looks a variable up; empty values
+    /// count as unset) and checks the combination. Every error names the argument (with its
+    /// path when it came from the configuration) and says how to fix it.
+    pub fn resolve(
+        config: &Value,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<ProviderConfig, Diagnostics> {
+        let mut resolver = Resolver {
+            config,
+            env: &env,
+            diagnostics: Diagnostics::new(),
+            unknown: BTreeSet::new(),
+        };
+        let subscription_id = resolver.string(&["subscription_id"], &["ARM_SUBSCRIPTION_ID"]);
+        let tenant_id = resolver.string(&["tenant_id"], &["ARM_TENANT_ID"]);
+        let client_id = resolver.string(&["client_id"], &["ARM_CLIENT_ID"]);
+        let client_secret = resolver.string(&["client_secret"], &["ARM_CLIENT_SECRET"]);
+        let certificate_path = resolver.string(
+            &["client_certificate_path"],
+            &["ARM_CLIENT_CERTIFICATE_PATH"],
+        );
+        let certificate_password = resolver.string(
+            &["client_certificate_password"],
+            &["ARM_CLIENT_CERTIFICATE_PASSWORD"],
+        );
+        let oidc_token = resolver.string(&["oidc_token"], &["ARM_OIDC_TOKEN"]);
+        let oidc_token_file_path = resolver.string(
+            &["oidc_token_file_path"],
+            &["ARM_OIDC_TOKEN_FILE_PATH", "AZURE_FEDERATED_TOKEN_FILE"],
+        );
+        let msi_endpoint = resolver.string(&["msi_endpoint"], &["ARM_MSI_ENDPOINT"]);
+        let environment = resolver.string(&["environment"], &["ARM_ENVIRONMENT"]);
+        let aiven_api_token = resolver.string(&["aiven_api_token"], &["AIVEN_TOKEN"]);
+        let aiven_api_url = resolver.string(&["aiven_api_url"], &["AIVEN_WEB_URL"]);
+        let authority_host = resolver.string(
+            &["endpoints", "authority_host"],
+            &["VNETPEER_AUTHORITY_HOST"],
+        );
+        let resource_manager = resolver.string(
+            &["endpoints", "resource_manager"],
+            &["VNETPEER_RESOURCE_MANAGER_ENDPOINT"],
+        );
+        let microsoft_graph = resolver.string(
+            &["endpoints", "microsoft_graph"],
+            &["VNETPEER_MICROSOFT_GRAPH_ENDPOINT"],
+        );
+        let mut settings = ProviderConfig {
+            use_oidc: resolver.boolean("use_oidc", "ARM_USE_OIDC", false),
+            use_msi: resolver.boolean("use_msi", "ARM_USE_MSI", false),
+            use_cli: resolver.boolean("use_cli", "ARM_USE_CLI", true),
+            aiven_api_url: DEFAULT_AIVEN_API_URL.to_owned(),
+            ..ProviderConfig::default()
+        };
+
+        // Values from the environment were not seen by the validators: check every value.
+        for (setting, validator) in [
+            (&subscription_id, validators::uuid()),
+            (&tenant_id, tenant_id_validator()),
+            (&client_id, validators::uuid()),
+        ] {
+            if let Some(setting) = setting {
+                resolver.check(setting, &validator);
+            }
+        }
+        if let Some(name) = &environment {
+            match CloudEnvironment::parse(&name.value) {
+                Some(environment) => settings.environment = environment,
+                None => resolver.error(
+                    name,
+                    "must be one of `public`, `usgovernment`, `china`",
+                    format!("{:?} is not an Azure cloud.", name.value),
+                ),
+            }
+        }
+        for (setting, slot) in [
+            (&authority_host, &mut settings.endpoints.authority_host),
+            (&resource_manager, &mut settings.endpoints.resource_manager),
+            (&microsoft_graph, &mut settings.endpoints.microsoft_graph),
+        ] {
+            if let Some(setting) = setting {
+                resolver.check(setting, &endpoint_url());
+                *slot = Some(setting.value.clone());
+            }
+        }
+        if let Some(url) = &aiven_api_url {
+            resolver.check(url, &endpoint_url());
+            settings.aiven_api_url = url.value.clone();
+        }
+        if let Some(endpoint) = &msi_endpoint {
+            resolver.check(endpoint, &endpoint_url());
+        }
+
+        // Combinations.
+        let tenant_known = tenant_id.is_some() || resolver.is_unknown(&["tenant_id"]);
+        let client_known = client_id.is_some() || resolver.is_unknown(&["client_id"]);
+        if let Some(secret) = &client_secret {
+            if !client_known {
+                resolver.error(
+                    secret,
+                    "needs `client_id`",
+                    "A client secret belongs to an application: set `client_id` (or ARM_CLIENT_ID) \
+                     to that application's client id.",
+                );
+            }
+            if !tenant_known {
+                resolver.error(
+                    secret,
+                    "needs `tenant_id`",
+                    "Set `tenant_id` (or ARM_TENANT_ID) to the tenant the application signs in to.",
+                );
+            }
+        }
+        if let Some(password) = &certificate_password
+            && certificate_path.is_none()
+            && !resolver.is_unknown(&["client_certificate_path"])
+        {
+            resolver.error(
+                password,
+                "needs `client_certificate_path`",
+                "A certificate password is only used with a certificate: set \
+                 `client_certificate_path` (or ARM_CLIENT_CERTIFICATE_PATH), or remove the password.",
+            );
+        }
+        if let Some(path) = &certificate_path
+            && !client_known
+        {
+            resolver.error(
+                path,
+                "needs `client_id`",
+                "Set `client_id` (or ARM_CLIENT_ID) to the application the certificate belongs to.",
+            );
+        }
+        if settings.use_oidc {
+            let use_oidc = resolver.origin(&["use_oidc"], "ARM_USE_OIDC");
+            if !client_known {
+                resolver.error(
+                    &use_oidc,
+                    "needs `client_id`",
+                    "Workload identity federation signs in as an application: set `client_id` \
+                     (or ARM_CLIENT_ID).",
+                );
+            }
+            if !tenant_known {
+                resolver.error(
+                    &use_oidc,
+                    "needs `tenant_id`",
+                    "Set `tenant_id` (or ARM_TENANT_ID) to the tenant of the federated application.",
+                );
+            }
+            let token_known = oidc_token.is_some()
+                || oidc_token_file_path.is_some()
+                || resolver.is_unknown(&["oidc_token"])
+                || resolver.is_unknown(&["oidc_token_file_path"]);
+            if !token_known {
+                resolver.error(
+                    &use_oidc,
+                    "needs a token",
+                    "Set `oidc_token` (ARM_OIDC_TOKEN) or `oidc_token_file_path` \
+                     (ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE).",
+                );
+            }
+        }
+
+        settings.subscription_id = subscription_id.map(|s| s.value);
+        settings.tenant_id = tenant_id.map(|s| s.value);
+        settings.client_id = client_id.map(|s| s.value);
+        settings.client_secret = client_secret.map(|s| SecretString::new(s.value));
+        settings.client_certificate_path = certificate_path.map(|s| PathBuf::from(s.value));
+        settings.client_certificate_password =
+            certificate_password.map(|s| SecretString::new(s.value));
+        settings.msi_endpoint = msi_endpoint.map(|s| s.value);
+        settings.oidc_token = oidc_token.map(|s| SecretString::new(s.value));
+        settings.oidc_token_file_path = oidc_token_file_path.map(|s| PathBuf::from(s.value));
+        settings.aiven_api_token = aiven_api_token.map(|s| SecretString::new(s.value));
+        settings.unknown = resolver.unknown;
+        if resolver.diagnostics.has_errors() {
+            Err(resolver.diagnostics)
+        } else {
+            Ok(settings)
+        }
+    }
+}
+
+/// Where a setting came from, for messages.
+#[derive(Clone, Debug)]
+enum Origin {
+    Config(AttributePath),
+    Env(&'static str),
+}
+
+/// A resolved string setting.
+#[derive(Clone)]
+struct Setting {
+    value: String,
+    origin: Origin,
+    sensitive: bool,
+}
+
+struct Resolver<'a> {
+    config: &'a Value,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    diagnostics: Diagnostics,
+    unknown: BTreeSet<String>,
+}
+
+impl Resolver<'_> {
+    /// The configured string at `path`, else the first non-empty environment variable.
+    fn string(&mut self, path: &[&'static str], vars: &[&'static str]) -> Option<Setting> {
+        let sensitive = is_sensitive(path);
+        let value = lookup(self.config, path);
+        if value.is_unknown() {
+            self.unknown.insert(path_of(path).to_string());
+            return None;
+        }
+        if let Some(text) = value.as_str() {
+            return Some(Setting {
+                value: text.to_owned(),
+                origin: Origin::Config(path_of(path)),
+                sensitive,
+            });
+        }
+        vars.iter().find_map(|var| {
+            (self.env)(var)
+                .filter(|text| !text.is_empty())
+                .map(|text| Setting {
+                    value: text,
+                    origin: Origin::Env(var),
+                    sensitive,
+                })
+        })
+    }
+
+    /// The configured bool, else the environment variable (`true`/`false`/`1`/`0`), else `default`.
+    fn boolean(&mut self, name: &'static str, var: &'static str, default: bool) -> bool {
+        let value = lookup(self.config, &[name]);
+        if value.is_unknown() {
+            self.unknown.insert(name.to_owned());
+            return default;
+        }
+        if let Some(flag) = value.as_bool() {
+            return flag;
+        }
+        match (self.env)(var).filter(|text| !text.is_empty()) {
+            None => default,
+            Some(text) => match text.to_ascii_lowercase().as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    self.diagnostics.push(Diagnostic::error(
+                        format!("Invalid environment variable {var}: must be `true` or `false`"),
+                        format!(
+                            "It sets the provider argument `{name}`. Fix or unset the variable, or \
+                             set `{name}` in the provider block (the configuration wins)."
+                        ),
+                    ));
+                    default
+                }
+            },
+        }
+    }
+
+    fn is_unknown(&self, path: &[&'static str]) -> bool {
+        self.unknown.contains(&path_of(path).to_string())
+    }
+
+    /// The origin of a bool argument that is set.
+    fn origin(&self, path: &[&'static str], var: &'static str) -> Setting {
+        let from_config = lookup(self.config, path).as_bool().is_some();
+        Setting {
+            value: String::new(),
+            origin: if from_config {
+                Origin::Config(path_of(path))
+            } else {
+                Origin::Env(var)
+            },
+            sensitive: false,
+        }
+    }
+
+    fn check(&mut self, setting: &Setting, validator: &Validator) {
+        if let Err(reason) = validator.check(&Value::string(setting.value.clone())) {
+            let detail = if setting.sensitive {
+                "The value is not shown because the argument is sensitive.".to_owned()
+            } else {
+                format!("{reason}.")
+            };
+            self.error(
+                setting,
+                &format!("must be {}", validator.description()),
+                detail,
+            );
+        }
+    }
+
+    fn error(&mut self, setting: &Setting, problem: &str, detail: impl Into<String>) {
+        let detail = detail.into();
+        let diagnostic = match &setting.origin {
+            Origin::Config(path) => Diagnostic::error(
+                format!("Invalid provider argument {path}: {problem}"),
+                detail,
+            )
+            .at(path.clone()),
+            Origin::Env(var) => Diagnostic::error(
+                format!("Invalid environment variable {var}: {problem}"),
+                format!(
+                    "{detail} The variable is read because the provider block does not set the \
+                     argument; fix or unset it."
+                ),
+            ),
+        };
+        self.diagnostics.push(diagnostic);
+    }
+}
+
+fn lookup<'v>(config: &'v Value, path: &[&str]) -> &'v Value {
+    let mut current = config;
+    for step in path {
+        match current.get(step) {
+            Some(next) => current = next,
+            None => return &Value::Null,
+        }
+    }
+    current
+}
+
+fn path_of(path: &[&'static str]) -> AttributePath {
+    let mut steps = path.iter();
+    let mut attribute_path = AttributePath::root(*steps.next().unwrap_or(&""));
+    for step in steps {
+        attribute_path = attribute_path.attr(*step);
+    }
+    attribute_path
+}
+
+fn is_sensitive(path: &[&str]) -> bool {
+    matches!(
+        path,
+        ["client_secret"] | ["client_certificate_password"] | ["oidc_token"] | ["aiven_api_token"]
+    )
+}
+
+fn tenant_id_validator() -> Validator {
+    Validator::string(
+        "a tenant id (a UUID) or a tenant domain such as `contoso.onmicrosoft.com`",
+        |text| {
+            let is_domain = text.contains('.')
+                && text.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+            if validators::uuid().check(&Value::string(text)).is_ok() || is_domain {
+                Ok(())
+            } else {
+                Err(format!("{text:?} is neither a UUID nor a domain"))
+            }
+        },
+    )
+}
+
+/// An `https://` URL, or `http://` for a loopback host (the emulator on this machine).
+fn endpoint_url() -> Validator {
+    Validator::string(
+        "an `https://` URL (`http://` only for loopback addresses such as `http://127.0.0.1:8443`)",
+        |text| {
+            let url = url::Url::parse(text)
+                .map_err(|error| format!("{text:?} is not a URL ({error})"))?;
+            match url.scheme() {
+                "https" => Ok(()),
+                "http" if is_loopback(&url) => Ok(()),
+                "http" => Err(format!(
+                    "{text:?} uses plain http to a non-loopback host; tokens would travel unencrypted"
+                )),
+                scheme => Err(format!("{text:?} has the unsupported scheme {scheme:?}")),
+            }
+        },
+    )
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// The provider block (design.md §2).
+pub fn provider_schema() -> Schema {
+    let string =
+        |name: &str, description: &str| Attribute::string(name).optional().description(description);
+    let flag =
+        |name: &str, description: &str| Attribute::bool(name).optional().description(description);
+    Schema::new(
+        Block::new(
+            "Peers an Azure virtual network with an Aiven project VPC. Azure credentials follow the \
+             azurerm provider (same arguments, same `ARM_*` environment variables, same order: client \
+             secret, client certificate, OIDC, managed identity, Azure CLI); arguments in the provider \
+             block win over environment variables. Nothing is contacted until a resource needs it.",
+        )
+        .attribute(
+            string(
+                "subscription_id",
+                "The customer subscription holding the virtual network. Environment: `ARM_SUBSCRIPTION_ID`.",
+            )
+            .validate(validators::uuid()),
+        )
+        .attribute(
+            string(
+                "tenant_id",
+                "The customer Entra ID tenant (id or domain). Environment: `ARM_TENANT_ID`.",
+            )
+            .validate(tenant_id_validator()),
+        )
+        .attribute(
+            string(
+                "client_id",
+                "Application (client) id of the service principal the provider signs in as. \
+                 Environment: `ARM_CLIENT_ID`.",
+            )
+            .validate(validators::uuid()),
+        )
+        .attribute(
+            string(
+                "client_secret",
+                "A client secret of `client_id`. Environment: `ARM_CLIENT_SECRET`.",
+            )
+            .sensitive(),
+        )
+        .attribute(string(
+            "client_certificate_path",
+            "Path to a PEM or PKCS#12 file with the client certificate of `client_id` and its \
+             private key. Environment: `ARM_CLIENT_CERTIFICATE_PATH`.",
+        ))
+        .attribute(
+            string(
+                "client_certificate_password",
+                "Password of the certificate file. Environment: `ARM_CLIENT_CERTIFICATE_PASSWORD`.",
+            )
+            .sensitive(),
+        )
+        .attribute(flag(
+            "use_oidc",
+            "Sign in with workload identity federation (OIDC), e.g. from a CI system. \
+             Environment: `ARM_USE_OIDC`. Default `false`.",
+        ))
+        .attribute(
+            string(
+                "oidc_token",
+                "The federated ID token. Environment: `ARM_OIDC_TOKEN`.",
+            )
+            .sensitive(),
+        )
+        .attribute(string(
+            "oidc_token_file_path",
+            "A file holding the federated ID token, read again on every sign-in. Environment: \
+             `ARM_OIDC_TOKEN_FILE_PATH`, then `AZURE_FEDERATED_TOKEN_FILE`.",
+        ))
+        .attribute(flag(
+            "use_msi",
+            "Sign in with a managed identity. Environment: `ARM_USE_MSI`. Default `false`.",
+        ))
+        .attribute(
+            string(
+                "msi_endpoint",
+                "Managed identity token endpoint (default: the Azure instance metadata service). \
+                 Environment: `ARM_MSI_ENDPOINT`.",
+            )
+            .validate(endpoint_url()),
+        )
+        .attribute(flag(
+            "use_cli",
+            "Fall back to the Azure CLI (`az account get-access-token`). Environment: `ARM_USE_CLI`. \
+             Default `true`.",
+        ))
+        .attribute(
+            string(
+                "environment",
+                "The Azure cloud: `public`, `usgovernment` or `china`. Environment: \
+                 `ARM_ENVIRONMENT`. Default `public`.",
+            )
+            .validate(validators::one_of(CloudEnvironment::NAMES)),
+        )
+        .attribute(
+            string(
+                "aiven_api_token",
+                "Aiven API token. Environment: `AIVEN_TOKEN`.",
+            )
+            .sensitive(),
+        )
+        .attribute(
+            string(
+                "aiven_api_url",
+                "Aiven API base URL. Environment: `AIVEN_WEB_URL`. Default `https://api.aiven.io`.",
+            )
+            .validate(endpoint_url()),
+        )
+        .block(NestedBlock::single(
+            "endpoints",
+            Block::new(
+                "Endpoint overrides for private clouds and for the emulator. `http://` is accepted \
+                 only for loopback addresses.",
+            )
+            .attribute(
+                string(
+                    "authority_host",
+                    "Entra ID authority, e.g. `https://login.microsoftonline.com`. Environment: \
+                     `VNETPEER_AUTHORITY_HOST`.",
+                )
+                .validate(endpoint_url()),
+            )
+            .attribute(
+                string(
+                    "resource_manager",
+                    "Azure Resource Manager, e.g. `https://management.azure.com`. Environment: \
+                     `VNETPEER_RESOURCE_MANAGER_ENDPOINT`.",
+                )
+                .validate(endpoint_url()),
+            )
+            .attribute(
+                string(
+                    "microsoft_graph",
+                    "Microsoft Graph, e.g. `https://graph.microsoft.com`. Environment: \
+                     `VNETPEER_MICROSOFT_GRAPH_ENDPOINT`.",
+                )
+                .validate(endpoint_url()),
+            ),
+        )),
+    )
+}

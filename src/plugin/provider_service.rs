@@ -1,2 +1,717 @@
-//! The `tfplugin6.Provider` gRPC service: maps protocol requests onto the provider framework.
-//! Owned by the framework engineer.
+//! The `tfplugin6.Provider` gRPC service: decodes requests (msgpack or JSON DynamicValues, with
+//! the schema's implied type), calls the protocol-independent [`Server`], and encodes the
+//! answers. Every failure, bad input included, becomes a diagnostic: no RPC returns a gRPC error
+//! or panics (protocol E6).
+
+use std::sync::{Arc, OnceLock};
+
+use tonic::{Request, Response, Status};
+
+use crate::framework::{
+    AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, PathStep, Provider,
+    Schema, Server, Severity,
+};
+use crate::value::{Type, Value, decode_json, decode_msgpack, encode_msgpack};
+
+use super::proto::tfplugin6;
+use super::proto::tfplugin6::provider_server::Provider as GrpcProvider;
+
+/// The gRPC service of a framework [`Provider`].
+pub struct ProviderService<P: Provider> {
+    server: Arc<Server<P>>,
+    /// GetProviderSchema's answer, encoded once per process.
+    schema_response: OnceLock<tfplugin6::get_provider_schema::Response>,
+}
+
+impl<P: Provider> ProviderService<P> {
+    pub fn new(provider: P) -> Self {
+        ProviderService {
+            server: Arc::new(Server::new(provider)),
+            schema_response: OnceLock::new(),
+        }
+    }
+
+    /// The framework server behind this service.
+    pub fn server(&self) -> &Server<P> {
+        &self.server
+    }
+
+    fn build_schema_response(&self) -> tfplugin6::get_provider_schema::Response {
+        let catalog = self.server.catalog();
+        let mut diagnostics = Diagnostics::new();
+        if !catalog.problems.is_empty() {
+            diagnostics.push(Diagnostic::error(
+                "Provider bug: invalid schema",
+                format!(
+                    "{}. Please report this issue to the provider developers.",
+                    catalog.problems.join("; ")
+                ),
+            ));
+        }
+        tfplugin6::get_provider_schema::Response {
+            provider: Some(schema_to_proto(&catalog.provider)),
+            resource_schemas: catalog
+                .resources
+                .iter()
+                .map(|(name, entry)| ((*name).to_owned(), schema_to_proto(&entry.schema)))
+                .collect(),
+            data_source_schemas: catalog
+                .data_sources
+                .iter()
+                .map(|(name, entry)| ((*name).to_owned(), schema_to_proto(&entry.schema)))
+                .collect(),
+            functions: Default::default(),
+            ephemeral_resource_schemas: Default::default(),
+            diagnostics: diagnostics_to_proto(diagnostics),
+            provider_meta: None,
+            server_capabilities: Some(server_capabilities()),
+        }
+    }
+}
+
+fn server_capabilities() -> tfplugin6::ServerCapabilities {
+    tfplugin6::ServerCapabilities {
+        plan_destroy: true,
+        get_provider_schema_optional: true,
+        move_resource_state: false,
+    }
+}
+
+#[tonic::async_trait]
+impl<P: Provider> GrpcProvider for ProviderService<P> {
+    async fn get_metadata(
+        &self,
+        _request: Request<tfplugin6::get_metadata::Request>,
+    ) -> Result<Response<tfplugin6::get_metadata::Response>, Status> {
+        let catalog = self.server.catalog();
+        Ok(Response::new(tfplugin6::get_metadata::Response {
+            server_capabilities: Some(server_capabilities()),
+            diagnostics: Vec::new(),
+            data_sources: catalog
+                .data_sources
+                .keys()
+                .map(|name| tfplugin6::get_metadata::DataSourceMetadata {
+                    type_name: (*name).to_owned(),
+                })
+                .collect(),
+            resources: catalog
+                .resources
+                .keys()
+                .map(|name| tfplugin6::get_metadata::ResourceMetadata {
+                    type_name: (*name).to_owned(),
+                })
+                .collect(),
+            functions: Vec::new(),
+            ephemeral_resources: Vec::new(),
+        }))
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _request: Request<tfplugin6::get_provider_schema::Request>,
+    ) -> Result<Response<tfplugin6::get_provider_schema::Response>, Status> {
+        let response = self
+            .schema_response
+            .get_or_init(|| self.build_schema_response())
+            .clone();
+        Ok(Response::new(response))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        request: Request<tfplugin6::validate_provider_config::Request>,
+    ) -> Result<Response<tfplugin6::validate_provider_config::Response>, Status> {
+        let request = request.into_inner();
+        let diagnostics = match decode(
+            self.server.provider_type(),
+            request.config.as_ref(),
+            "provider configuration",
+        ) {
+            Ok(config) => self.server.validate_provider_config(&config),
+            Err(diagnostics) => diagnostics,
+        };
+        Ok(Response::new(
+            tfplugin6::validate_provider_config::Response {
+                diagnostics: diagnostics_to_proto(diagnostics),
+            },
+        ))
+    }
+
+    async fn validate_resource_config(
+        &self,
+        request: Request<tfplugin6::validate_resource_config::Request>,
+    ) -> Result<Response<tfplugin6::validate_resource_config::Response>, Status> {
+        let request = request.into_inner();
+        let diagnostics = match self.server.resource_type(&request.type_name) {
+            None => unknown_type("resource", &request.type_name),
+            Some(ty) => match decode(ty, request.config.as_ref(), "configuration") {
+                Ok(config) => self
+                    .server
+                    .validate_resource_config(&request.type_name, &config),
+                Err(diagnostics) => diagnostics,
+            },
+        };
+        Ok(Response::new(
+            tfplugin6::validate_resource_config::Response {
+                diagnostics: diagnostics_to_proto(diagnostics),
+            },
+        ))
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        request: Request<tfplugin6::validate_data_resource_config::Request>,
+    ) -> Result<Response<tfplugin6::validate_data_resource_config::Response>, Status> {
+        let request = request.into_inner();
+        let diagnostics = match self.server.data_source_type(&request.type_name) {
+            None => unknown_type("data source", &request.type_name),
+            Some(ty) => match decode(ty, request.config.as_ref(), "configuration") {
+                Ok(config) => self
+                    .server
+                    .validate_data_source_config(&request.type_name, &config),
+                Err(diagnostics) => diagnostics,
+            },
+        };
+        Ok(Response::new(
+            tfplugin6::validate_data_resource_config::Response {
+                diagnostics: diagnostics_to_proto(diagnostics),
+            },
+        ))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        request: Request<tfplugin6::upgrade_resource_state::Request>,
+    ) -> Result<Response<tfplugin6::upgrade_resource_state::Response>, Status> {
+        let request = request.into_inner();
+        let result = (|| {
+            let ty = self
+                .server
+                .resource_type(&request.type_name)
+                .ok_or_else(|| unknown_type("resource", &request.type_name))?;
+            let raw = request.raw_state.unwrap_or_default();
+            if raw.json.is_empty() {
+                let detail = if raw.flatmap.is_empty() {
+                    "Terraform sent no state to upgrade."
+                } else {
+                    "The state was written by Terraform 0.11 or older (flatmap format), which this \
+                     provider cannot read. Remove the object from state and import it again."
+                };
+                return Err(Diagnostics::from(Diagnostic::error(
+                    format!("Cannot upgrade the state of {}", request.type_name),
+                    detail,
+                )));
+            }
+            let value = self.server.upgrade_resource_state(
+                &request.type_name,
+                request.version,
+                &raw.json,
+            )?;
+            encode(ty, &value, "upgraded state")
+        })();
+        let (upgraded_state, diagnostics) = match result {
+            Ok(state) => (Some(state), Diagnostics::new()),
+            Err(diagnostics) => (None, diagnostics),
+        };
+        Ok(Response::new(tfplugin6::upgrade_resource_state::Response {
+            upgraded_state,
+            diagnostics: diagnostics_to_proto(diagnostics),
+        }))
+    }
+
+    async fn configure_provider(
+        &self,
+        request: Request<tfplugin6::configure_provider::Request>,
+    ) -> Result<Response<tfplugin6::configure_provider::Response>, Status> {
+        let request = request.into_inner();
+        let diagnostics = match decode(
+            self.server.provider_type(),
+            request.config.as_ref(),
+            "provider configuration",
+        ) {
+            Ok(config) => self.server.configure(config, request.terraform_version),
+            Err(diagnostics) => diagnostics,
+        };
+        Ok(Response::new(tfplugin6::configure_provider::Response {
+            diagnostics: diagnostics_to_proto(diagnostics),
+        }))
+    }
+
+    async fn read_resource(
+        &self,
+        request: Request<tfplugin6::read_resource::Request>,
+    ) -> Result<Response<tfplugin6::read_resource::Response>, Status> {
+        let request = request.into_inner();
+        let Some(ty) = self.server.resource_type(&request.type_name) else {
+            return Ok(Response::new(tfplugin6::read_resource::Response {
+                new_state: request.current_state,
+                private: request.private,
+                diagnostics: diagnostics_to_proto(unknown_type("resource", &request.type_name)),
+                deferred: None,
+            }));
+        };
+        let state = match decode(ty, request.current_state.as_ref(), "current state") {
+            Ok(state) => state,
+            Err(diagnostics) => {
+                return Ok(Response::new(tfplugin6::read_resource::Response {
+                    new_state: request.current_state,
+                    private: request.private,
+                    diagnostics: diagnostics_to_proto(diagnostics),
+                    deferred: None,
+                }));
+            }
+        };
+        let outcome = self
+            .server
+            .read_resource(&request.type_name, state, request.private)
+            .await;
+        let mut diagnostics = outcome.diagnostics;
+        let new_state = encode_or_report(ty, &outcome.new_state, "new state", &mut diagnostics)
+            .or(request.current_state);
+        Ok(Response::new(tfplugin6::read_resource::Response {
+            new_state,
+            private: outcome.private,
+            diagnostics: diagnostics_to_proto(diagnostics),
+            deferred: None,
+        }))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        request: Request<tfplugin6::plan_resource_change::Request>,
+    ) -> Result<Response<tfplugin6::plan_resource_change::Response>, Status> {
+        let request = request.into_inner();
+        let failed = |diagnostics: Diagnostics, private: Vec<u8>| {
+            Ok(Response::new(tfplugin6::plan_resource_change::Response {
+                planned_state: None,
+                requires_replace: Vec::new(),
+                planned_private: private,
+                diagnostics: diagnostics_to_proto(diagnostics),
+                legacy_type_system: false,
+                deferred: None,
+            }))
+        };
+        let Some(ty) = self.server.resource_type(&request.type_name) else {
+            return failed(
+                unknown_type("resource", &request.type_name),
+                request.prior_private,
+            );
+        };
+        let decoded = decode(ty, request.prior_state.as_ref(), "prior state").and_then(|prior| {
+            let proposed = decode(ty, request.proposed_new_state.as_ref(), "proposed state")?;
+            let config = decode(ty, request.config.as_ref(), "configuration")?;
+            Ok((prior, proposed, config))
+        });
+        let (prior, proposed, config) = match decoded {
+            Ok(values) => values,
+            Err(diagnostics) => return failed(diagnostics, request.prior_private),
+        };
+        let write_only_allowed = request
+            .client_capabilities
+            .is_some_and(|capabilities| capabilities.write_only_attributes_allowed);
+        let outcome = self
+            .server
+            .plan_resource_change(
+                &request.type_name,
+                prior,
+                proposed,
+                config,
+                request.prior_private,
+                write_only_allowed,
+            )
+            .await;
+        let mut diagnostics = outcome.diagnostics;
+        let planned_state = encode_or_report(
+            ty,
+            &outcome.planned_state,
+            "planned state",
+            &mut diagnostics,
+        );
+        Ok(Response::new(tfplugin6::plan_resource_change::Response {
+            planned_state,
+            requires_replace: outcome.requires_replace.iter().map(path_to_proto).collect(),
+            planned_private: outcome.planned_private,
+            diagnostics: diagnostics_to_proto(diagnostics),
+            legacy_type_system: false,
+            deferred: None,
+        }))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        request: Request<tfplugin6::apply_resource_change::Request>,
+    ) -> Result<Response<tfplugin6::apply_resource_change::Response>, Status> {
+        let request = request.into_inner();
+        let failed = |diagnostics: Diagnostics, new_state, private: Vec<u8>| {
+            Ok(Response::new(tfplugin6::apply_resource_change::Response {
+                new_state,
+                private,
+                diagnostics: diagnostics_to_proto(diagnostics),
+                legacy_type_system: false,
+            }))
+        };
+        let Some(ty) = self.server.resource_type(&request.type_name) else {
+            return failed(
+                unknown_type("resource", &request.type_name),
+                request.prior_state,
+                request.planned_private,
+            );
+        };
+        let decoded = decode(ty, request.prior_state.as_ref(), "prior state").and_then(|prior| {
+            let planned = decode(ty, request.planned_state.as_ref(), "planned state")?;
+            let config = decode(ty, request.config.as_ref(), "configuration")?;
+            Ok((prior, planned, config))
+        });
+        let (prior, planned, config) = match decoded {
+            Ok(values) => values,
+            Err(diagnostics) => {
+                return failed(diagnostics, request.prior_state, request.planned_private);
+            }
+        };
+        let outcome = self
+            .server
+            .apply_resource_change(
+                &request.type_name,
+                prior,
+                planned,
+                config,
+                request.planned_private,
+            )
+            .await;
+        let mut diagnostics = outcome.diagnostics;
+        let new_state = encode_or_report(ty, &outcome.new_state, "new state", &mut diagnostics)
+            .or(request.prior_state);
+        Ok(Response::new(tfplugin6::apply_resource_change::Response {
+            new_state,
+            private: outcome.private,
+            diagnostics: diagnostics_to_proto(diagnostics),
+            legacy_type_system: false,
+        }))
+    }
+
+    async fn import_resource_state(
+        &self,
+        request: Request<tfplugin6::import_resource_state::Request>,
+    ) -> Result<Response<tfplugin6::import_resource_state::Response>, Status> {
+        let request = request.into_inner();
+        let Some(ty) = self.server.resource_type(&request.type_name) else {
+            return Ok(Response::new(tfplugin6::import_resource_state::Response {
+                imported_resources: Vec::new(),
+                diagnostics: diagnostics_to_proto(unknown_type("resource", &request.type_name)),
+                deferred: None,
+            }));
+        };
+        let outcome = self
+            .server
+            .import_resource_state(&request.type_name, &request.id)
+            .await;
+        let mut diagnostics = outcome.diagnostics;
+        let imported_resources = outcome
+            .state
+            .and_then(|state| encode_or_report(ty, &state, "imported state", &mut diagnostics))
+            .map(|state| tfplugin6::import_resource_state::ImportedResource {
+                type_name: request.type_name.clone(),
+                state: Some(state),
+                private: outcome.private,
+            })
+            .into_iter()
+            .collect();
+        Ok(Response::new(tfplugin6::import_resource_state::Response {
+            imported_resources,
+            diagnostics: diagnostics_to_proto(diagnostics),
+            deferred: None,
+        }))
+    }
+
+    async fn move_resource_state(
+        &self,
+        request: Request<tfplugin6::move_resource_state::Request>,
+    ) -> Result<Response<tfplugin6::move_resource_state::Response>, Status> {
+        let request = request.into_inner();
+        let diagnostics = Diagnostics::from(Diagnostic::error(
+            format!(
+                "Moving {} to {} is not supported",
+                request.source_type_name, request.target_type_name
+            ),
+            "This provider cannot convert state between resource types. Remove the `moved` \
+             block, then import the object under its new address.",
+        ));
+        Ok(Response::new(tfplugin6::move_resource_state::Response {
+            target_state: None,
+            diagnostics: diagnostics_to_proto(diagnostics),
+            target_private: Vec::new(),
+        }))
+    }
+
+    async fn read_data_source(
+        &self,
+        request: Request<tfplugin6::read_data_source::Request>,
+    ) -> Result<Response<tfplugin6::read_data_source::Response>, Status> {
+        let request = request.into_inner();
+        let Some(ty) = self.server.data_source_type(&request.type_name) else {
+            return Ok(Response::new(tfplugin6::read_data_source::Response {
+                state: None,
+                diagnostics: diagnostics_to_proto(unknown_type("data source", &request.type_name)),
+                deferred: None,
+            }));
+        };
+        let (state, mut diagnostics) = match decode(ty, request.config.as_ref(), "configuration") {
+            Ok(config) => {
+                self.server
+                    .read_data_source(&request.type_name, config)
+                    .await
+            }
+            Err(diagnostics) => (Value::Null, diagnostics),
+        };
+        let state = if state.is_null() {
+            None
+        } else {
+            encode_or_report(ty, &state, "data source state", &mut diagnostics)
+        };
+        Ok(Response::new(tfplugin6::read_data_source::Response {
+            state,
+            diagnostics: diagnostics_to_proto(diagnostics),
+            deferred: None,
+        }))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        request: Request<tfplugin6::validate_ephemeral_resource_config::Request>,
+    ) -> Result<Response<tfplugin6::validate_ephemeral_resource_config::Response>, Status> {
+        let diagnostics = unknown_type("ephemeral resource", &request.into_inner().type_name);
+        Ok(Response::new(
+            tfplugin6::validate_ephemeral_resource_config::Response {
+                diagnostics: diagnostics_to_proto(diagnostics),
+            },
+        ))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        request: Request<tfplugin6::open_ephemeral_resource::Request>,
+    ) -> Result<Response<tfplugin6::open_ephemeral_resource::Response>, Status> {
+        let diagnostics = unknown_type("ephemeral resource", &request.into_inner().type_name);
+        Ok(Response::new(
+            tfplugin6::open_ephemeral_resource::Response {
+                diagnostics: diagnostics_to_proto(diagnostics),
+                renew_at: None,
+                result: None,
+                private: None,
+                deferred: None,
+            },
+        ))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        request: Request<tfplugin6::renew_ephemeral_resource::Request>,
+    ) -> Result<Response<tfplugin6::renew_ephemeral_resource::Response>, Status> {
+        let diagnostics = unknown_type("ephemeral resource", &request.into_inner().type_name);
+        Ok(Response::new(
+            tfplugin6::renew_ephemeral_resource::Response {
+                diagnostics: diagnostics_to_proto(diagnostics),
+                renew_at: None,
+                private: None,
+            },
+        ))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        request: Request<tfplugin6::close_ephemeral_resource::Request>,
+    ) -> Result<Response<tfplugin6::close_ephemeral_resource::Response>, Status> {
+        let diagnostics = unknown_type("ephemeral resource", &request.into_inner().type_name);
+        Ok(Response::new(
+            tfplugin6::close_ephemeral_resource::Response {
+                diagnostics: diagnostics_to_proto(diagnostics),
+            },
+        ))
+    }
+
+    async fn get_functions(
+        &self,
+        _request: Request<tfplugin6::get_functions::Request>,
+    ) -> Result<Response<tfplugin6::get_functions::Response>, Status> {
+        Ok(Response::new(tfplugin6::get_functions::Response {
+            functions: Default::default(),
+            diagnostics: Vec::new(),
+        }))
+    }
+
+    async fn call_function(
+        &self,
+        request: Request<tfplugin6::call_function::Request>,
+    ) -> Result<Response<tfplugin6::call_function::Response>, Status> {
+        let name = request.into_inner().name;
+        Ok(Response::new(tfplugin6::call_function::Response {
+            result: None,
+            error: Some(tfplugin6::FunctionError {
+                text: format!("This provider has no function named {name:?}."),
+                function_argument: None,
+            }),
+        }))
+    }
+
+    async fn stop_provider(
+        &self,
+        _request: Request<tfplugin6::stop_provider::Request>,
+    ) -> Result<Response<tfplugin6::stop_provider::Response>, Status> {
+        self.server.stop();
+        Ok(Response::new(tfplugin6::stop_provider::Response {
+            error: String::new(),
+        }))
+    }
+}
+
+/// Decodes a request value (msgpack preferred, then JSON; absent means null, protocol G1).
+fn decode(
+    ty: &Type,
+    value: Option<&tfplugin6::DynamicValue>,
+    what: &str,
+) -> Result<Value, Diagnostics> {
+    let Some(value) = value else {
+        return Ok(Value::Null);
+    };
+    let decoded = if !value.msgpack.is_empty() {
+        decode_msgpack(ty, &value.msgpack)
+    } else if !value.json.is_empty() {
+        decode_json(ty, &value.json)
+    } else {
+        return Ok(Value::Null);
+    };
+    decoded.map_err(|error| {
+        Diagnostics::from(Diagnostic::error(
+            format!("Cannot decode the {what} sent by Terraform"),
+            format!(
+                "{error}. Terraform and the provider disagree about the schema; run the command \
+                 again, and report it if it persists."
+            ),
+        ))
+    })
+}
+
+/// Encodes a response value as msgpack.
+fn encode(ty: &Type, value: &Value, what: &str) -> Result<tfplugin6::DynamicValue, Diagnostics> {
+    encode_msgpack(ty, value)
+        .map(|msgpack| tfplugin6::DynamicValue {
+            msgpack,
+            json: Vec::new(),
+        })
+        .map_err(|error| {
+            Diagnostics::from(Diagnostic::error(
+                format!("Provider bug: cannot encode the {what}"),
+                format!("{error}. Please report this issue to the provider developers."),
+            ))
+        })
+}
+
+fn encode_or_report(
+    ty: &Type,
+    value: &Value,
+    what: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<tfplugin6::DynamicValue> {
+    match encode(ty, value, what) {
+        Ok(encoded) => Some(encoded),
+        Err(errors) => {
+            diagnostics.extend(errors);
+            None
+        }
+    }
+}
+
+fn unknown_type(kind: &str, type_name: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Unknown {kind} type {type_name:?}"),
+        "This provider version does not have it. Check the spelling, or upgrade the provider.",
+    )
+    .into()
+}
+
+fn diagnostics_to_proto(diagnostics: Diagnostics) -> Vec<tfplugin6::Diagnostic> {
+    diagnostics
+        .into_iter()
+        .map(|diagnostic| tfplugin6::Diagnostic {
+            severity: match diagnostic.severity {
+                Severity::Error => tfplugin6::diagnostic::Severity::Error,
+                Severity::Warning => tfplugin6::diagnostic::Severity::Warning,
+            } as i32,
+            summary: diagnostic.summary,
+            detail: diagnostic.detail,
+            attribute: diagnostic
+                .path
+                .filter(|path| !path.is_empty())
+                .map(|path| path_to_proto(&path)),
+        })
+        .collect()
+}
+
+fn path_to_proto(path: &AttributePath) -> tfplugin6::AttributePath {
+    use tfplugin6::attribute_path::{Step, step::Selector};
+    tfplugin6::AttributePath {
+        steps: path
+            .steps
+            .iter()
+            .map(|step| Step {
+                selector: Some(match step {
+                    PathStep::Attribute(name) => Selector::AttributeName(name.clone()),
+                    PathStep::Index(index) => Selector::ElementKeyInt(*index),
+                    PathStep::Key(key) => Selector::ElementKeyString(key.clone()),
+                }),
+            })
+            .collect(),
+    }
+}
+
+fn schema_to_proto(schema: &Schema) -> tfplugin6::Schema {
+    tfplugin6::Schema {
+        version: schema.version,
+        block: Some(block_to_proto(&schema.block)),
+    }
+}
+
+fn block_to_proto(block: &Block) -> tfplugin6::schema::Block {
+    tfplugin6::schema::Block {
+        version: 0,
+        attributes: block
+            .attributes
+            .iter()
+            .map(|attribute| tfplugin6::schema::Attribute {
+                name: attribute.name.clone(),
+                r#type: attribute.ty.to_json().into_bytes(),
+                nested_type: None,
+                description: attribute.description.clone(),
+                required: attribute.required,
+                optional: attribute.optional,
+                computed: attribute.computed,
+                sensitive: attribute.sensitive,
+                description_kind: tfplugin6::StringKind::Markdown as i32,
+                deprecated: attribute.deprecated,
+                write_only: attribute.write_only,
+            })
+            .collect(),
+        block_types: block.blocks.iter().map(nested_block_to_proto).collect(),
+        description: block.description.clone(),
+        description_kind: tfplugin6::StringKind::Markdown as i32,
+        deprecated: block.deprecated,
+    }
+}
+
+fn nested_block_to_proto(nested: &NestedBlock) -> tfplugin6::schema::NestedBlock {
+    use tfplugin6::schema::nested_block::NestingMode;
+    tfplugin6::schema::NestedBlock {
+        type_name: nested.name.clone(),
+        block: Some(block_to_proto(&nested.block)),
+        nesting: match nested.nesting {
+            Nesting::Single => NestingMode::Single,
+            Nesting::List => NestingMode::List,
+            Nesting::Set => NestingMode::Set,
+        } as i32,
+        min_items: i64::from(nested.min_items),
+        max_items: i64::from(nested.max_items),
+    }
+}
+
+#[cfg(test)]
+mod tests;

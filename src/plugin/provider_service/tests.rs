@@ -1,0 +1,656 @@
+//! In-process tests of the tfplugin6 service: the trait methods are called directly with
+//! msgpack-encoded DynamicValues, as Terraform would send them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::Request;
+
+use super::*;
+use crate::provider::VnetpeerProvider;
+use crate::value::{Type, Value};
+
+fn service() -> ProviderService<VnetpeerProvider> {
+    ProviderService::new(VnetpeerProvider)
+}
+
+fn dynamic(ty: &Type, value: &Value) -> Option<tfplugin6::DynamicValue> {
+    Some(tfplugin6::DynamicValue {
+        msgpack: encode_msgpack(ty, value).expect("test value encodes"),
+        json: Vec::new(),
+    })
+}
+
+/// An object of type `ty` with every attribute null except `fields`.
+fn object_of(ty: &Type, fields: &[(&str, Value)]) -> Value {
+    let Type::Object(attributes, _) = ty else {
+        panic!("not an object type")
+    };
+    let mut object: std::collections::BTreeMap<String, Value> = attributes
+        .iter()
+        .map(|(name, ty)| {
+            let empty = match ty {
+                Type::List(_) if name == "rule" => Value::List(vec![]),
+                _ => Value::Null,
+            };
+            (name.clone(), empty)
+        })
+        .collect();
+    for (name, value) in fields {
+        object.insert((*name).to_owned(), value.clone());
+    }
+    Value::Object(object)
+}
+
+fn errors(diagnostics: &[tfplugin6::Diagnostic]) -> Vec<&tfplugin6::Diagnostic> {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == tfplugin6::diagnostic::Severity::Error as i32)
+        .collect()
+}
+
+fn path_names(diagnostic: &tfplugin6::Diagnostic) -> Vec<String> {
+    use tfplugin6::attribute_path::step::Selector;
+    diagnostic
+        .attribute
+        .iter()
+        .flat_map(|path| &path.steps)
+        .map(|step| match &step.selector {
+            Some(Selector::AttributeName(name)) => name.clone(),
+            Some(Selector::ElementKeyString(key)) => format!("[{key:?}]"),
+            Some(Selector::ElementKeyInt(index)) => format!("[{index}]"),
+            None => "?".to_owned(),
+        })
+        .collect()
+}
+
+fn assert_block_valid(block: &tfplugin6::schema::Block, at: &str) {
+    for attribute in &block.attributes {
+        let ty = Type::from_json(&attribute.r#type)
+            .unwrap_or_else(|e| panic!("{at}.{}: bad type JSON: {e}", attribute.name));
+        let _ = ty;
+        assert!(attribute.nested_type.is_none(), "{at}.{}", attribute.name);
+        assert!(
+            attribute.required || attribute.optional || attribute.computed,
+            "{at}.{}",
+            attribute.name
+        );
+        assert_eq!(
+            attribute.description_kind,
+            tfplugin6::StringKind::Markdown as i32
+        );
+    }
+    for nested in &block.block_types {
+        let inner = nested
+            .block
+            .as_ref()
+            .unwrap_or_else(|| panic!("{at}.{}: nil block", nested.type_name));
+        assert_ne!(
+            nested.nesting, 0,
+            "{at}.{}: INVALID nesting",
+            nested.type_name
+        );
+        assert_block_valid(inner, &format!("{at}.{}", nested.type_name));
+    }
+}
+
+#[tokio::test]
+async fn provider_schema_is_valid_and_advertises_capabilities() {
+    let service = service();
+    let response = service
+        .get_provider_schema(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        response.diagnostics.is_empty(),
+        "{:?}",
+        response.diagnostics
+    );
+    let provider = response
+        .provider
+        .as_ref()
+        .and_then(|s| s.block.as_ref())
+        .expect("provider block");
+    assert_block_valid(provider, "provider");
+    let secret = provider
+        .attributes
+        .iter()
+        .find(|a| a.name == "client_secret")
+        .unwrap();
+    assert!(secret.sensitive && secret.optional);
+    assert!(
+        provider
+            .block_types
+            .iter()
+            .any(|b| b.type_name == "endpoints")
+    );
+    for (name, schema) in response
+        .resource_schemas
+        .iter()
+        .chain(&response.data_source_schemas)
+    {
+        assert_block_valid(schema.block.as_ref().expect("block"), name);
+    }
+    let capabilities = response.server_capabilities.unwrap();
+    assert!(capabilities.plan_destroy && capabilities.get_provider_schema_optional);
+    assert!(!capabilities.move_resource_state);
+
+    let metadata = service
+        .get_metadata(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(metadata.resources.len(), response.resource_schemas.len());
+    assert!(metadata.server_capabilities.unwrap().plan_destroy);
+}
+
+#[tokio::test]
+async fn validate_provider_config_reports_attribute_paths() {
+    let service = service();
+    let ty = service.server().provider_type().clone();
+    let Type::Object(fields, _) = &ty else {
+        panic!()
+    };
+    let endpoints_ty = fields["endpoints"].clone();
+    let config = object_of(
+        &ty,
+        &[
+            ("environment", Value::string("mars")),
+            ("client_id", Value::string("not-a-uuid")),
+            ("client_secret", Value::unknown()),
+            (
+                "endpoints",
+                object_of(
+                    &endpoints_ty,
+                    &[("authority_host", Value::string("http://login.example.com"))],
+                ),
+            ),
+        ],
+    );
+    let response = service
+        .validate_provider_config(Request::new(tfplugin6::validate_provider_config::Request {
+            config: dynamic(&ty, &config),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let errors = errors(&response.diagnostics);
+    let mut paths: Vec<Vec<String>> = errors.iter().map(|d| path_names(d)).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            vec!["client_id".to_owned()],
+            vec!["endpoints".into(), "authority_host".into()],
+            vec!["environment".into()]
+        ]
+    );
+    let environment = errors
+        .iter()
+        .find(|d| path_names(d) == ["environment"])
+        .unwrap();
+    assert!(
+        environment.summary.contains("environment") && environment.summary.contains("`public`")
+    );
+    assert!(
+        response.diagnostics.iter().all(|d| d.severity != 0),
+        "severity is never INVALID"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_becomes_diagnostics() {
+    let service = service();
+    let garbage = Some(tfplugin6::DynamicValue {
+        msgpack: vec![0xc1, 0xff],
+        json: Vec::new(),
+    });
+    let response = service
+        .validate_provider_config(Request::new(tfplugin6::validate_provider_config::Request {
+            config: garbage.clone(),
+        }))
+        .await
+        .expect("no gRPC error")
+        .into_inner();
+    assert_eq!(errors(&response.diagnostics).len(), 1);
+    let response = service
+        .plan_resource_change(Request::new(tfplugin6::plan_resource_change::Request {
+            type_name: "vnetpeer_nope".into(),
+            ..Default::default()
+        }))
+        .await
+        .expect("no gRPC error")
+        .into_inner();
+    assert!(
+        errors(&response.diagnostics)[0]
+            .summary
+            .contains("vnetpeer_nope")
+    );
+    let response = service
+        .open_ephemeral_resource(Request::new(tfplugin6::open_ephemeral_resource::Request {
+            type_name: "vnetpeer_x".into(),
+            ..Default::default()
+        }))
+        .await
+        .expect("no gRPC error")
+        .into_inner();
+    assert_eq!(errors(&response.diagnostics).len(), 1);
+    let response = service
+        .move_resource_state(Request::new(Default::default()))
+        .await
+        .expect("no gRPC error")
+        .into_inner();
+    assert_eq!(errors(&response.diagnostics).len(), 1);
+    let functions = service
+        .get_functions(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(functions.functions.is_empty());
+}
+
+#[cfg(feature = "test-fixtures")]
+mod fixture {
+    use super::*;
+
+    const FIXTURE: &str = "vnetpeer_test_fixture";
+
+    async fn configured() -> Arc<ProviderService<VnetpeerProvider>> {
+        let service = Arc::new(service());
+        let ty = service.server().provider_type().clone();
+        let response = service
+            .configure_provider(Request::new(tfplugin6::configure_provider::Request {
+                terraform_version: "1.11.4".into(),
+                config: dynamic(&ty, &object_of(&ty, &[])),
+                client_capabilities: Some(tfplugin6::ClientCapabilities {
+                    deferral_allowed: false,
+                    write_only_attributes_allowed: true,
+                }),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            response.diagnostics.is_empty(),
+            "{:?}",
+            response.diagnostics
+        );
+        service
+    }
+
+    fn fixture_type(service: &ProviderService<VnetpeerProvider>) -> Type {
+        service.server().resource_type(FIXTURE).unwrap().clone()
+    }
+
+    fn decode_value(ty: &Type, value: &Option<tfplugin6::DynamicValue>) -> Value {
+        decode_msgpack(ty, &value.as_ref().expect("a value").msgpack).unwrap()
+    }
+
+    /// Plans and applies a create of `fields`, returning the new state.
+    async fn create(
+        service: &ProviderService<VnetpeerProvider>,
+        fields: &[(&str, Value)],
+    ) -> (Value, Vec<tfplugin6::Diagnostic>) {
+        let ty = fixture_type(service);
+        let config = object_of(&ty, fields);
+        let plan = service
+            .plan_resource_change(Request::new(tfplugin6::plan_resource_change::Request {
+                type_name: FIXTURE.into(),
+                prior_state: dynamic(&ty, &Value::Null),
+                proposed_new_state: dynamic(&ty, &config),
+                config: dynamic(&ty, &config),
+                client_capabilities: Some(tfplugin6::ClientCapabilities {
+                    deferral_allowed: false,
+                    write_only_attributes_allowed: true,
+                }),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
+        let planned = decode_value(&ty, &plan.planned_state);
+        assert!(planned.get("id").unwrap().is_unknown());
+        assert!(planned.get("token").unwrap().is_null());
+        let applied = service
+            .apply_resource_change(Request::new(tfplugin6::apply_resource_change::Request {
+                type_name: FIXTURE.into(),
+                prior_state: dynamic(&ty, &Value::Null),
+                planned_state: dynamic(&ty, &planned),
+                config: dynamic(&ty, &config),
+                planned_private: plan.planned_private,
+                provider_meta: None,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        let state = applied
+            .new_state
+            .as_ref()
+            .map(|v| decode_msgpack(&ty, &v.msgpack).unwrap())
+            .unwrap_or(Value::Null);
+        (state, applied.diagnostics)
+    }
+
+    #[tokio::test]
+    async fn lifecycle_create_read_noop_plan_destroy() {
+        let service = configured().await;
+        let ty = fixture_type(&service);
+        let (state, diagnostics) = create(
+            &service,
+            &[
+                ("name", Value::string("a")),
+                ("token", Value::string("s3cret")),
+            ],
+        )
+        .await;
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert!(state.is_wholly_known());
+        assert!(
+            state.get("token").unwrap().is_null(),
+            "write-only never in state"
+        );
+        assert_eq!(state.get("size").and_then(Value::as_i64), Some(1));
+
+        let read = service
+            .read_resource(Request::new(tfplugin6::read_resource::Request {
+                type_name: FIXTURE.into(),
+                current_state: dynamic(&ty, &state),
+                private: b"keep me".to_vec(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(read.diagnostics.is_empty());
+        assert_eq!(read.private, b"keep me", "private data is echoed");
+        assert!(decode_value(&ty, &read.new_state).raw_equals(&state));
+
+        // Re-plan with the same configuration: the planned state equals the prior (no-op).
+        let mut config = object_of(
+            &ty,
+            &[
+                ("name", Value::string("a")),
+                ("token", Value::string("s3cret")),
+            ],
+        );
+        let mut proposed = state.clone();
+        if let (Value::Object(p), Value::Object(_)) = (&mut proposed, &config) {
+            p.insert("token".into(), Value::string("s3cret"));
+        }
+        let plan = service
+            .plan_resource_change(Request::new(tfplugin6::plan_resource_change::Request {
+                type_name: FIXTURE.into(),
+                prior_state: dynamic(&ty, &state),
+                proposed_new_state: dynamic(&ty, &proposed),
+                config: dynamic(&ty, &config),
+                client_capabilities: Some(tfplugin6::ClientCapabilities {
+                    deferral_allowed: false,
+                    write_only_attributes_allowed: true,
+                }),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
+        assert!(decode_value(&ty, &plan.planned_state).raw_equals(&state));
+        assert!(plan.requires_replace.is_empty());
+
+        // Old clients cannot take write-only values.
+        let plan = service
+            .plan_resource_change(Request::new(tfplugin6::plan_resource_change::Request {
+                type_name: FIXTURE.into(),
+                prior_state: dynamic(&ty, &state),
+                proposed_new_state: dynamic(&ty, &proposed),
+                config: dynamic(&ty, &config),
+                client_capabilities: None,
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(path_names(errors(&plan.diagnostics)[0]), ["token"]);
+
+        // Destroy plan is null; apply deletes; a read afterwards says "gone".
+        config = Value::Null;
+        let plan = service
+            .plan_resource_change(Request::new(tfplugin6::plan_resource_change::Request {
+                type_name: FIXTURE.into(),
+                prior_state: dynamic(&ty, &state),
+                proposed_new_state: dynamic(&ty, &Value::Null),
+                config: dynamic(&ty, &config),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(decode_value(&ty, &plan.planned_state).is_null());
+        let applied = service
+            .apply_resource_change(Request::new(tfplugin6::apply_resource_change::Request {
+                type_name: FIXTURE.into(),
+                prior_state: dynamic(&ty, &state),
+                planned_state: dynamic(&ty, &Value::Null),
+                config: dynamic(&ty, &Value::Null),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(applied.diagnostics.is_empty());
+        assert!(decode_value(&ty, &applied.new_state).is_null());
+        let read = service
+            .read_resource(Request::new(tfplugin6::read_resource::Request {
+                type_name: FIXTURE.into(),
+                current_state: dynamic(&ty, &state),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            decode_value(&ty, &read.new_state).is_null(),
+            "gone means null"
+        );
+    }
+
+    #[tokio::test]
+    async fn failed_create_returns_the_partial_state() {
+        let service = configured().await;
+        let (state, diagnostics) = create(
+            &service,
+            &[
+                ("name", Value::string("f")),
+                ("fail_create", Value::Bool(true)),
+            ],
+        )
+        .await;
+        assert_eq!(errors(&diagnostics)[0].summary, "fail_create is set");
+        assert!(
+            state.get("id").and_then(Value::as_str).is_some(),
+            "partial state kept: {state:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn upgrade_same_version_turns_json_into_msgpack() {
+        let service = configured().await;
+        let ty = fixture_type(&service);
+        let raw = br#"{"id":"abc","name":"a","size":12345678901234567890123,"token":"leak","removed_attribute":true,"rule":[{"port":80,"protocol":"udp","old":1}]}"#;
+        let response = service
+            .upgrade_resource_state(Request::new(tfplugin6::upgrade_resource_state::Request {
+                type_name: FIXTURE.into(),
+                version: 0,
+                raw_state: Some(tfplugin6::RawState {
+                    json: raw.to_vec(),
+                    flatmap: Default::default(),
+                }),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            response.diagnostics.is_empty(),
+            "{:?}",
+            response.diagnostics
+        );
+        let upgraded = response.upgraded_state.unwrap();
+        assert!(!upgraded.msgpack.is_empty() && upgraded.json.is_empty());
+        let value = decode_msgpack(&ty, &upgraded.msgpack).unwrap();
+        assert_eq!(value.get("id").and_then(Value::as_str), Some("abc"));
+        assert!(
+            value.get("zone").unwrap().is_null(),
+            "missing attributes are null"
+        );
+        assert!(value.get("token").unwrap().is_null(), "write-only nulled");
+        assert_eq!(
+            value
+                .get("size")
+                .and_then(Value::as_number)
+                .unwrap()
+                .to_string(),
+            "12345678901234567890123"
+        );
+
+        for (version, raw_state) in [
+            (
+                7,
+                tfplugin6::RawState {
+                    json: raw.to_vec(),
+                    flatmap: Default::default(),
+                },
+            ),
+            (
+                0,
+                tfplugin6::RawState {
+                    json: Vec::new(),
+                    flatmap: [("id".to_owned(), "x".to_owned())].into(),
+                },
+            ),
+            (
+                0,
+                tfplugin6::RawState {
+                    json: b"{not json".to_vec(),
+                    flatmap: Default::default(),
+                },
+            ),
+        ] {
+            let response = service
+                .upgrade_resource_state(Request::new(tfplugin6::upgrade_resource_state::Request {
+                    type_name: FIXTURE.into(),
+                    version,
+                    raw_state: Some(raw_state),
+                }))
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(
+                errors(&response.diagnostics).len(),
+                1,
+                "{:?}",
+                response.diagnostics
+            );
+            assert!(response.upgraded_state.is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn import_returns_one_resource_then_read_fills_it() {
+        let service = configured().await;
+        let ty = fixture_type(&service);
+        let (state, _) = create(
+            &service,
+            &[("name", Value::string("imp")), ("zone", Value::string("z"))],
+        )
+        .await;
+        let id = state.get("id").and_then(Value::as_str).unwrap().to_owned();
+        let response = service
+            .import_resource_state(Request::new(tfplugin6::import_resource_state::Request {
+                type_name: FIXTURE.into(),
+                id: id.clone(),
+                client_capabilities: None,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            response.diagnostics.is_empty(),
+            "{:?}",
+            response.diagnostics
+        );
+        assert_eq!(response.imported_resources.len(), 1);
+        let imported = &response.imported_resources[0];
+        assert_eq!(imported.type_name, FIXTURE);
+        let imported_state = decode_value(&ty, &imported.state);
+        assert_eq!(
+            imported_state.get("id").and_then(Value::as_str),
+            Some(id.as_str())
+        );
+        let read = service
+            .read_resource(Request::new(tfplugin6::read_resource::Request {
+                type_name: FIXTURE.into(),
+                current_state: imported.state.clone(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            decode_value(&ty, &read.new_state).raw_equals(&state),
+            "imported equals created"
+        );
+
+        let missing = service
+            .import_resource_state(Request::new(tfplugin6::import_resource_state::Request {
+                type_name: FIXTURE.into(),
+                id: "does-not-exist".into(),
+                client_capabilities: None,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(missing.imported_resources.is_empty());
+        assert_eq!(errors(&missing.diagnostics).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn stop_provider_cancels_a_blocked_operation_and_keeps_serving() {
+        let service = configured().await;
+        let blocked = {
+            let service = Arc::clone(&service);
+            tokio::spawn(async move {
+                create(
+                    &service,
+                    &[
+                        ("name", Value::string("slow")),
+                        ("sleep", Value::string("1h")),
+                    ],
+                )
+                .await
+            })
+        };
+        // Let the create reach its sleep; the stop must work whenever it arrives.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let stop = service
+            .stop_provider(Request::new(Default::default()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(stop.error, "");
+        let (state, diagnostics) = tokio::time::timeout(Duration::from_secs(10), blocked)
+            .await
+            .expect("the blocked create ends after StopProvider")
+            .unwrap();
+        assert!(state.is_null(), "nothing was created");
+        assert!(
+            errors(&diagnostics)[0].summary.contains("cancelled"),
+            "{diagnostics:?}"
+        );
+
+        // New operations get a fresh cancellation signal.
+        let (state, diagnostics) = create(&service, &[("name", Value::string("after"))]).await;
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        assert!(state.get("id").unwrap().as_str().is_some());
+    }
+}
