@@ -1,1 +1,619 @@
-//! (under construction)
+//! Aiven REST API v1 client: project VPCs and Azure peering connections (api-facts §5).
+//!
+//! - Authentication: `Authorization: aivenv1 <token>`.
+//! - Aiven matches peerings by case-sensitive string equality, and its guide says to send the
+//!   subscription id, resource group, VNet name, app id and tenant id in lower case; this client
+//!   lower-cases them on create, when matching, and in delete paths (§5.4).
+//! - Errors: the `{message, errors[]}` envelope (also inside a 200), 404 as
+//!   [`CloudError::NotFound`], 409 as [`CloudError::AlreadyExists`].
+//!
+//! Shares the HTTP layer (retries, deadlines, cancellation) of [`crate::azure::http`]. Knows
+//! nothing of Terraform.
+
+use std::fmt;
+
+use reqwest::{Method, Url};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::azure::error::{CloudError, Service, aiven_error_in_success_body};
+use crate::azure::http::{
+    ApiResponse, CallContext, HttpClient, Replay, operation_name, sensitive_header,
+    validate_endpoint,
+};
+use crate::azure::secret::SecretString;
+
+/// The default API base (`AIVEN_WEB_URL` overrides it).
+pub const DEFAULT_API_URL: &str = "https://api.aiven.io";
+
+/// Aiven settings (provider `aiven_api_token` / `AIVEN_TOKEN`, `aiven_api_url` / `AIVEN_WEB_URL`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AivenSettings {
+    /// The API token.
+    pub api_token: SecretString,
+    /// The API base without `/v1`, e.g. `https://api.aiven.io`.
+    pub api_url: String,
+}
+
+impl AivenSettings {
+    /// Settings from `AIVEN_TOKEN` and `AIVEN_WEB_URL`; `None` when no token is set.
+    pub fn from_env() -> Option<Self> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// Settings from an environment lookup; `None` when no token is set.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let token = lookup("AIVEN_TOKEN").filter(|t| !t.trim().is_empty())?;
+        Some(Self {
+            api_token: SecretString::new(token.trim()),
+            api_url: lookup("AIVEN_WEB_URL")
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_API_URL.to_owned()),
+        })
+    }
+}
+
+/// The state of a peering connection (api-facts §5.5).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PeeringState {
+    /// Just created; Aiven is building its side.
+    Approved,
+    /// Aiven's side is done; the customer must create the reverse (Azure) peering.
+    PendingPeer,
+    /// Set up.
+    Active,
+    /// Rejected by the peer.
+    RejectedByPeer,
+    /// Something the user controls is wrong (see `state_info`).
+    InvalidSpecification,
+    /// Being deleted.
+    Deleting,
+    /// Deleted.
+    Deleted,
+    /// The cloud-side peering was deleted.
+    DeletedByPeer,
+    /// In the enum without documentation; treated as not final.
+    ApprovedPeerRequested,
+    /// Failed.
+    Error,
+    /// A state this client does not know.
+    Other(String),
+}
+
+impl PeeringState {
+    /// Parses Aiven's spelling.
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "APPROVED" => Self::Approved,
+            "PENDING_PEER" => Self::PendingPeer,
+            "ACTIVE" => Self::Active,
+            "REJECTED_BY_PEER" => Self::RejectedByPeer,
+            "INVALID_SPECIFICATION" => Self::InvalidSpecification,
+            "DELETING" => Self::Deleting,
+            "DELETED" => Self::Deleted,
+            "DELETED_BY_PEER" => Self::DeletedByPeer,
+            "APPROVED_PEER_REQUESTED" => Self::ApprovedPeerRequested,
+            "ERROR" => Self::Error,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// Aiven's spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Approved => "APPROVED",
+            Self::PendingPeer => "PENDING_PEER",
+            Self::Active => "ACTIVE",
+            Self::RejectedByPeer => "REJECTED_BY_PEER",
+            Self::InvalidSpecification => "INVALID_SPECIFICATION",
+            Self::Deleting => "DELETING",
+            Self::Deleted => "DELETED",
+            Self::DeletedByPeer => "DELETED_BY_PEER",
+            Self::ApprovedPeerRequested => "APPROVED_PEER_REQUESTED",
+            Self::Error => "ERROR",
+            Self::Other(value) => value,
+        }
+    }
+
+    /// States from which the connection will not recover on its own.
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::RejectedByPeer | Self::InvalidSpecification | Self::Error
+        )
+    }
+
+    /// The connection is gone or going (refresh should report it gone).
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Self::Deleting | Self::Deleted | Self::DeletedByPeer)
+    }
+}
+
+impl fmt::Display for PeeringState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for PeeringState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|s| Self::parse(&s))
+    }
+}
+
+/// A project VPC peering connection.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PeeringConnection {
+    /// Azure subscription id (as stored by Aiven).
+    pub peer_cloud_account: String,
+    /// Azure resource group.
+    #[serde(default)]
+    pub peer_resource_group: Option<String>,
+    /// Azure VNet name.
+    pub peer_vpc: String,
+    /// The customer app's client id.
+    #[serde(default)]
+    pub peer_azure_app_id: Option<String>,
+    /// The customer tenant.
+    #[serde(default)]
+    pub peer_azure_tenant_id: Option<String>,
+    /// AWS only; null for Azure.
+    #[serde(default)]
+    pub peer_region: Option<String>,
+    /// The connection id, when Aiven gives one.
+    #[serde(default)]
+    pub peering_connection_id: Option<String>,
+    /// The state.
+    pub state: PeeringState,
+    /// Free-form details; for Azure in `PENDING_PEER`: `to-tenant-id`, `to-network-id`.
+    #[serde(default)]
+    pub state_info: Option<Map<String, Value>>,
+    /// `user_peer_network_cidrs`.
+    #[serde(default)]
+    pub user_peer_network_cidrs: Vec<String>,
+    /// `azure-vnet-peering` for Azure.
+    #[serde(default)]
+    pub vpc_peering_connection_type: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub create_time: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub update_time: Option<String>,
+}
+
+impl PeeringConnection {
+    fn state_info_str(&self, key: &str) -> Option<&str> {
+        self.state_info
+            .as_ref()?
+            .get(key)?
+            .as_str()
+            .filter(|s| !s.is_empty())
+    }
+
+    /// `state_info["to-tenant-id"]`: Aiven's Entra tenant (the auxiliary token's tenant).
+    pub fn to_tenant_id(&self) -> Option<&str> {
+        self.state_info_str("to-tenant-id")
+    }
+
+    /// `state_info["to-network-id"]`: Aiven's VNet id (the Azure peering's remote VNet).
+    pub fn to_network_id(&self) -> Option<&str> {
+        self.state_info_str("to-network-id")
+    }
+
+    /// `state_info["message"]`: Aiven's explanation of the state.
+    pub fn state_message(&self) -> Option<&str> {
+        self.state_info_str("message")
+    }
+
+    /// True when this connection peers with (account, resource group, VNet), compared in lower
+    /// case as Aiven stores them.
+    pub fn matches_azure(
+        &self,
+        subscription_id: &str,
+        resource_group: &str,
+        vnet_name: &str,
+    ) -> bool {
+        self.peer_cloud_account.to_lowercase() == subscription_id.to_lowercase()
+            && self.peer_vpc.to_lowercase() == vnet_name.to_lowercase()
+            && self
+                .peer_resource_group
+                .as_deref()
+                .unwrap_or_default()
+                .to_lowercase()
+                == resource_group.to_lowercase()
+    }
+}
+
+/// A project VPC.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ProjectVpc {
+    /// The VPC id.
+    pub project_vpc_id: String,
+    /// e.g. `azure-switzerland-north`.
+    pub cloud_name: String,
+    /// The VPC's CIDR.
+    pub network_cidr: String,
+    /// `APPROVED` (being built), `ACTIVE`, `DELETING`, `DELETED`.
+    pub state: String,
+    /// The peering connections (empty in list answers).
+    #[serde(default)]
+    pub peering_connections: Vec<PeeringConnection>,
+}
+
+impl ProjectVpc {
+    /// The connection peering with (subscription, resource group, VNet), compared in lower case.
+    pub fn find_azure_peering(
+        &self,
+        subscription_id: &str,
+        resource_group: &str,
+        vnet_name: &str,
+    ) -> Option<&PeeringConnection> {
+        self.peering_connections
+            .iter()
+            .find(|p| p.matches_azure(subscription_id, resource_group, vnet_name))
+    }
+}
+
+/// The fields of an Azure peering create (§5.4). The five peer fields are lower-cased by
+/// [`AivenClient::create_azure_peering`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AzurePeeringRequest {
+    /// Azure subscription id.
+    pub peer_cloud_account: String,
+    /// Azure resource group name.
+    pub peer_resource_group: String,
+    /// Azure VNet name (not its id).
+    pub peer_vpc: String,
+    /// The customer app's client id (appId).
+    pub peer_azure_app_id: String,
+    /// The customer tenant id.
+    pub peer_azure_tenant_id: String,
+    /// Only sent when set.
+    pub user_peer_network_cidrs: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct CreateBody<'a> {
+    peer_cloud_account: String,
+    peer_resource_group: String,
+    peer_vpc: String,
+    peer_azure_app_id: String,
+    peer_azure_tenant_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_peer_network_cidrs: Option<&'a [String]>,
+}
+
+impl AzurePeeringRequest {
+    fn body(&self) -> CreateBody<'_> {
+        CreateBody {
+            peer_cloud_account: self.peer_cloud_account.to_lowercase(),
+            peer_resource_group: self.peer_resource_group.to_lowercase(),
+            peer_vpc: self.peer_vpc.to_lowercase(),
+            peer_azure_app_id: self.peer_azure_app_id.to_lowercase(),
+            peer_azure_tenant_id: self.peer_azure_tenant_id.to_lowercase(),
+            user_peer_network_cidrs: self.user_peer_network_cidrs.as_deref(),
+        }
+    }
+}
+
+/// The Aiven client. Cheap to clone.
+#[derive(Clone)]
+pub struct AivenClient {
+    http: HttpClient,
+    /// `{api_url}/v1`.
+    base: Url,
+    token: SecretString,
+}
+
+impl fmt::Debug for AivenClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AivenClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AivenClient {
+    /// A client for `settings`. Validates the URL (https, or http on loopback); no network.
+    pub fn new(http: HttpClient, settings: &AivenSettings) -> Result<Self, CloudError> {
+        if settings.api_token.is_empty() {
+            return Err(CloudError::Invalid(
+                "the Aiven API token is not set: set aiven_api_token in the provider block or AIVEN_TOKEN".into(),
+            ));
+        }
+        let mut base = validate_endpoint("aiven_api_url", &settings.api_url)?;
+        {
+            let mut segments = base.path_segments_mut().map_err(|()| {
+                CloudError::Invalid(format!(
+                    "aiven_api_url {:?} cannot be a base URL",
+                    settings.api_url
+                ))
+            })?;
+            segments.pop_if_empty().push("v1");
+        }
+        Ok(Self {
+            http,
+            base,
+            token: settings.api_token.clone(),
+        })
+    }
+
+    /// `GET /v1/project/{project}/vpcs`.
+    pub async fn list_project_vpcs(
+        &self,
+        ctx: &CallContext,
+        project: &str,
+    ) -> Result<Vec<ProjectVpc>, CloudError> {
+        #[derive(Deserialize)]
+        struct List {
+            #[serde(default)]
+            vpcs: Vec<ProjectVpc>,
+        }
+        let url = self.url(&["project", project, "vpcs"]);
+        let list: List = self.call(ctx, Method::GET, url, None, Replay::Safe).await?;
+        Ok(list.vpcs)
+    }
+
+    /// `GET /v1/project/{project}/vpcs/{vpc_id}`, with its peering connections.
+    /// [`CloudError::NotFound`] when the project or VPC does not exist.
+    pub async fn get_project_vpc(
+        &self,
+        ctx: &CallContext,
+        project: &str,
+        project_vpc_id: &str,
+    ) -> Result<ProjectVpc, CloudError> {
+        let url = self.url(&["project", project, "vpcs", project_vpc_id]);
+        self.call(ctx, Method::GET, url, None, Replay::Safe).await
+    }
+
+    /// `POST /v1/project/{project}/vpcs/{vpc_id}/peering-connections` with the five peer fields
+    /// lower-cased. Not replayed when the outcome is unknown: a replay would answer 409 for the
+    /// connection the first attempt made.
+    pub async fn create_azure_peering(
+        &self,
+        ctx: &CallContext,
+        project: &str,
+        project_vpc_id: &str,
+        request: &AzurePeeringRequest,
+    ) -> Result<PeeringConnection, CloudError> {
+        let url = self.url(&[
+            "project",
+            project,
+            "vpcs",
+            project_vpc_id,
+            "peering-connections",
+        ]);
+        let body =
+            serde_json::to_value(request.body()).map_err(|e| CloudError::Invalid(e.to_string()))?;
+        self.call(ctx, Method::POST, url, Some(&body), Replay::Unsafe)
+            .await
+    }
+
+    /// Reads the VPC and returns the connection peering with (subscription, resource group,
+    /// VNet), compared in lower case; `None` when there is none.
+    pub async fn find_azure_peering(
+        &self,
+        ctx: &CallContext,
+        project: &str,
+        project_vpc_id: &str,
+        subscription_id: &str,
+        resource_group: &str,
+        vnet_name: &str,
+    ) -> Result<Option<PeeringConnection>, CloudError> {
+        let vpc = self.get_project_vpc(ctx, project, project_vpc_id).await?;
+        Ok(vpc
+            .find_azure_peering(subscription_id, resource_group, vnet_name)
+            .cloned())
+    }
+
+    /// `DELETE .../peering-connections/peer-accounts/{account}/peer-resource-groups/{rg}/peer-vpcs/{vnet}`
+    /// with lower-cased, URL-escaped segments. Returns the connection (state `DELETING`), or
+    /// `None` when Aiven no longer has it.
+    pub async fn delete_azure_peering(
+        &self,
+        ctx: &CallContext,
+        project: &str,
+        project_vpc_id: &str,
+        subscription_id: &str,
+        resource_group: &str,
+        vnet_name: &str,
+    ) -> Result<Option<PeeringConnection>, CloudError> {
+        let (account, group, vnet) = (
+            subscription_id.to_lowercase(),
+            resource_group.to_lowercase(),
+            vnet_name.to_lowercase(),
+        );
+        let url = self.url(&[
+            "project",
+            project,
+            "vpcs",
+            project_vpc_id,
+            "peering-connections",
+            "peer-accounts",
+            &account,
+            "peer-resource-groups",
+            &group,
+            "peer-vpcs",
+            &vnet,
+        ]);
+        match self
+            .call::<Value>(ctx, Method::DELETE, url, None, Replay::Safe)
+            .await
+        {
+            Ok(json) => Ok(serde_json::from_value(json).ok()),
+            Err(CloudError::NotFound(_)) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `{base}/seg/seg/...` with each segment percent-escaped (a `/` in a value stays inside its
+    /// segment, as Aiven's clients escape with `PathEscape`).
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.extend(segments);
+        }
+        url
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        ctx: &CallContext,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        replay: Replay,
+    ) -> Result<T, CloudError> {
+        let operation = operation_name(&method, &url);
+        let mut request = self.http.request(method, url).header(
+            "Authorization",
+            sensitive_header(&format!("aivenv1 {}", self.token.expose_secret()))?,
+        );
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response: ApiResponse = self.http.send(ctx, request, replay, &[]).await?;
+        if !response.status.is_success() {
+            return Err(response.into_error(Service::Aiven, &operation));
+        }
+        if let Some(error) =
+            aiven_error_in_success_body(&operation, &response.headers, &response.body)
+        {
+            return Err(error);
+        }
+        response.json(Service::Aiven, &operation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(url: &str) -> AivenClient {
+        AivenClient::new(
+            HttpClient::shared().unwrap(),
+            &AivenSettings {
+                api_token: SecretString::new("aiven-token-secret"),
+                api_url: url.into(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn create_body_lower_cases_the_five_peer_fields_and_omits_unset_cidrs() {
+        let request = AzurePeeringRequest {
+            peer_cloud_account: "AAAA-Sub".into(),
+            peer_resource_group: "My-RG".into(),
+            peer_vpc: "VNet1".into(),
+            peer_azure_app_id: "APP-ID".into(),
+            peer_azure_tenant_id: "Tenant".into(),
+            user_peer_network_cidrs: None,
+        };
+        let json = serde_json::to_value(request.body()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "peer_cloud_account": "aaaa-sub",
+                "peer_resource_group": "my-rg",
+                "peer_vpc": "vnet1",
+                "peer_azure_app_id": "app-id",
+                "peer_azure_tenant_id": "tenant",
+            })
+        );
+        let with_cidrs = AzurePeeringRequest {
+            user_peer_network_cidrs: Some(vec!["10.0.0.0/24".into()]),
+            ..request
+        };
+        assert_eq!(
+            serde_json::to_value(with_cidrs.body()).unwrap()["user_peer_network_cidrs"][0],
+            "10.0.0.0/24"
+        );
+    }
+
+    #[test]
+    fn urls_escape_each_segment_and_keep_a_base_path() {
+        let c = client("https://api.aiven.io");
+        let url = c.url(&["project", "my proj", "vpcs", "a/b", "peer-vpcs", "v%1"]);
+        assert_eq!(
+            url.as_str(),
+            "https://api.aiven.io/v1/project/my%20proj/vpcs/a%2Fb/peer-vpcs/v%251"
+        );
+        let prefixed = client("http://127.0.0.1:9000/aiven/");
+        assert_eq!(
+            prefixed.url(&["project", "p"]).as_str(),
+            "http://127.0.0.1:9000/aiven/v1/project/p"
+        );
+    }
+
+    #[test]
+    fn settings_validation_and_redaction() {
+        assert!(
+            AivenClient::new(
+                HttpClient::shared().unwrap(),
+                &AivenSettings {
+                    api_token: SecretString::default(),
+                    api_url: DEFAULT_API_URL.into()
+                }
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("AIVEN_TOKEN")
+        );
+        assert!(
+            AivenClient::new(
+                HttpClient::shared().unwrap(),
+                &AivenSettings {
+                    api_token: "t".into(),
+                    api_url: "http://api.example".into()
+                }
+            )
+            .is_err()
+        );
+        let c = client("https://api.aiven.io");
+        assert!(!format!("{c:?}").contains("aiven-token-secret"));
+        let settings = AivenSettings::from_env_with(|k| match k {
+            "AIVEN_TOKEN" => Some("tok".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(settings.api_url, DEFAULT_API_URL);
+        assert!(AivenSettings::from_env_with(|_| None).is_none());
+    }
+
+    #[test]
+    fn peerings_parse_and_match_in_lower_case() {
+        let vpc: ProjectVpc = serde_json::from_value(serde_json::json!({
+            "project_vpc_id": "vpc-1",
+            "cloud_name": "azure-switzerland-north",
+            "network_cidr": "10.1.0.0/24",
+            "state": "ACTIVE",
+            "peering_connections": [{
+                "peer_cloud_account": "aaaa",
+                "peer_resource_group": "rg",
+                "peer_vpc": "vnet1",
+                "peer_azure_app_id": "app",
+                "peer_azure_tenant_id": "tenant",
+                "peer_region": null,
+                "state": "PENDING_PEER",
+                "state_info": {"message": "Pending peer", "to-tenant-id": "aiven-tenant", "to-network-id": "/subscriptions/x/vnet"},
+                "user_peer_network_cidrs": [],
+                "vpc_peering_connection_type": "azure-vnet-peering"
+            }]
+        }))
+        .unwrap();
+        let peering = vpc.find_azure_peering("AAAA", "RG", "VNet1").unwrap();
+        assert_eq!(peering.state, PeeringState::PendingPeer);
+        assert_eq!(peering.to_tenant_id(), Some("aiven-tenant"));
+        assert_eq!(peering.to_network_id(), Some("/subscriptions/x/vnet"));
+        assert_eq!(peering.state_message(), Some("Pending peer"));
+        assert!(vpc.find_azure_peering("aaaa", "other", "vnet1").is_none());
+        assert!(PeeringState::parse("INVALID_SPECIFICATION").is_failure());
+        assert!(PeeringState::parse("DELETED_BY_PEER").is_gone());
+        assert_eq!(
+            PeeringState::parse("NEW_THING"),
+            PeeringState::Other("NEW_THING".into())
+        );
+    }
+}

@@ -130,12 +130,6 @@ impl ClientCertificate {
         })
     }
 
-    /// The `x5t#S256` thumbprint (base64url SHA-256 of the certificate DER).
-    #[cfg(test)]
-    pub(crate) fn thumbprint_sha256(&self) -> &str {
-        &self.thumbprint_sha256
-    }
-
     /// A signed client assertion for `client_id` at the token endpoint `audience`.
     pub(crate) fn assertion(&self, client_id: &str, audience: &str) -> Result<String, CloudError> {
         let now = SystemTime::now()

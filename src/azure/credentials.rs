@@ -1504,9 +1504,10 @@ mod tests {
         );
         let source =
             TokenSource::custom(fetcher.clone(), Some("t".into()), None, endpoints).unwrap();
+        let (ctx_a, ctx_b) = (ctx(), ctx());
         let (a, b) = tokio::join!(
-            source.resource_manager_token(&ctx()),
-            source.resource_manager_token(&ctx())
+            source.resource_manager_token(&ctx_a),
+            source.resource_manager_token(&ctx_b)
         );
         assert_eq!(
             a.unwrap().expose_secret(),

@@ -7,12 +7,15 @@
 
 pub mod arm;
 mod assertion;
+pub mod clients;
 pub mod credentials;
 pub mod error;
+pub mod graph;
 pub mod http;
 pub mod ids;
 pub mod secret;
 
+pub use clients::AzureClients;
 pub use credentials::{
     AccessToken, AzureEndpointOverrides, AzureEndpoints, AzureEnvironment, AzureSettings,
     CredentialKind, TokenCache, TokenClaims, TokenSource,
