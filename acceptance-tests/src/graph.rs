@@ -1217,10 +1217,10 @@ fn upsert_service_principal(call: &Call, app_id: &str, body: &Bytes) -> GraphRes
     match exists {
         Some(id) => {
             let mut world = call.state.world();
-            if let Some(sp) = world.identity.service_principals.get_mut(&id) {
-                if let Some(Value::Bool(enabled)) = properties.get("accountEnabled") {
-                    sp.account_enabled = *enabled;
-                }
+            if let Some(sp) = world.identity.service_principals.get_mut(&id)
+                && let Some(Value::Bool(enabled)) = properties.get("accountEnabled")
+            {
+                sp.account_enabled = *enabled;
             }
             Ok(StatusCode::NO_CONTENT.into_response())
         }

@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use crate::emulator::{EmulatorState, LoggedCredential};
 use crate::jwt;
 use crate::log::CredentialRef;
-use crate::world::identity::{Application, Audience, Identity, PrincipalKind};
+use crate::world::identity::{Application, Audience, Identity, PrincipalKind, Tenant};
 
 /// The `client_assertion_type` of certificate and federated assertions.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -241,8 +241,7 @@ fn issue(
                 &*identity,
                 &app,
                 &assertion,
-                &tenant.id,
-                &tenant.default_domain,
+                &tenant,
                 &state.endpoints.authority_host,
                 now,
                 utc_now,
@@ -358,8 +357,7 @@ fn check_assertion(
     identity: &Identity,
     app: &Application,
     assertion: &str,
-    tenant_id: &str,
-    tenant_domain: &str,
+    tenant: &Tenant,
     authority_host: &str,
     now: Instant,
     utc_now: OffsetDateTime,
@@ -486,7 +484,7 @@ fn check_assertion(
         ));
     }
     let audience_ok = parsed.has_audience(|audience| {
-        token_endpoint_audiences(authority_host, tenant_id, tenant_domain)
+        token_endpoint_audiences(authority_host, &tenant.id, &tenant.default_domain)
             .iter()
             .any(|accepted| accepted.eq_ignore_ascii_case(audience.trim_end_matches('/')))
     });
