@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::arm::ArmClient;
 use super::credentials::{
     AccessToken, AzureEndpoints, AzureSettings, TokenCache, TokenSource, acquire_token_with_secret,
+    acquire_token_with_secret_retrying,
 };
 use super::error::CloudError;
 use super::graph::GraphClient;
@@ -123,6 +124,31 @@ impl AzureClients {
             client_id,
             secret,
             scope,
+        )
+        .await
+    }
+
+    /// Like [`AzureClients::acquire_token_with_secret`], retrying every AADSTS code in
+    /// `retry_codes` (see [`super::credentials::aadsts`]): e.g. also 7000229/700016 while a new
+    /// app and service principal replicate to the token service.
+    pub async fn acquire_token_with_secret_retrying(
+        &self,
+        ctx: &CallContext,
+        tenant_id: &str,
+        client_id: &str,
+        secret: &SecretString,
+        scope: &str,
+        retry_codes: &[u32],
+    ) -> Result<AccessToken, CloudError> {
+        acquire_token_with_secret_retrying(
+            &self.http,
+            ctx,
+            &self.endpoints,
+            tenant_id,
+            client_id,
+            secret,
+            scope,
+            retry_codes,
         )
         .await
     }

@@ -342,8 +342,11 @@ pub trait FetchToken: Send + Sync {
 /// instead of each fetching a token.
 #[derive(Clone, Default)]
 pub struct TokenCache {
-    slots: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<AccessToken>>>>>>,
+    slots: Arc<Mutex<HashMap<String, TokenSlot>>>,
 }
+
+/// One cache entry; holding its lock means "I am refreshing this token".
+type TokenSlot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
 
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -1064,12 +1067,23 @@ fn parse_cli_local_time(text: &str) -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).ok()?))
 }
 
+/// Entra ID `AADSTS` codes the workflow waits out.
+pub mod aadsts {
+    /// Invalid client secret: also what a secret added moments ago answers until it replicates.
+    pub const INVALID_CLIENT_SECRET: u32 = 7_000_215;
+    /// The app has no service principal in this tenant (not yet replicated, or not created).
+    pub const MISSING_SERVICE_PRINCIPAL: u32 = 7_000_229;
+    /// The app is not found in this tenant's directory (not yet replicated, or wrong tenant).
+    pub const APPLICATION_NOT_FOUND: u32 = 700_016;
+}
+
 /// Requests a token for `client_id` with `secret` in `tenant`, bypassing the cache, and keeps
-/// retrying while Entra ID answers AADSTS7000215 (a new secret not usable yet), until `ctx`'s
-/// deadline. Other failures return at once with their AADSTS codes
-/// ([`CloudError::aadsts_codes`]): 7000229/700016 mean the app has no service principal in that
-/// tenant.
-pub async fn acquire_token_with_secret(
+/// retrying while Entra ID answers one of `retry_codes` (e.g. [`aadsts::INVALID_CLIENT_SECRET`]
+/// for a new secret), on the performance.md §6.4 schedule, until `ctx`'s deadline; then the last
+/// Entra ID answer is returned. Other failures return at once, with their codes in
+/// [`CloudError::aadsts_codes`].
+#[allow(clippy::too_many_arguments)]
+pub async fn acquire_token_with_secret_retrying(
     http: &HttpClient,
     ctx: &CallContext,
     endpoints: &AzureEndpoints,
@@ -1077,9 +1091,9 @@ pub async fn acquire_token_with_secret(
     client_id: &str,
     secret: &SecretString,
     scope: &str,
+    retry_codes: &[u32],
 ) -> Result<AccessToken, CloudError> {
-    const SECRET_NOT_YET_VALID: u32 = 7_000_215;
-    let what = "waiting for the new client secret to work";
+    let what = "waiting for the client secret to work";
     let started = tokio::time::Instant::now();
     loop {
         let error = match request_client_credentials(
@@ -1094,10 +1108,10 @@ pub async fn acquire_token_with_secret(
         .await
         {
             Ok(token) => return Ok(token),
-            Err(e) if e.aadsts_codes().contains(&SECRET_NOT_YET_VALID) => e,
+            Err(e) if e.aadsts_codes().iter().any(|c| retry_codes.contains(c)) => e,
             Err(e) => return Err(e),
         };
-        tracing::debug!(tenant, "the client secret is not usable yet; retrying");
+        tracing::debug!(tenant, codes = ?error.aadsts_codes(), "the client secret does not work yet; retrying");
         match ctx
             .sleep(super::http::poll_interval(started.elapsed()), what)
             .await
@@ -1108,6 +1122,33 @@ pub async fn acquire_token_with_secret(
             Err(other) => return Err(other),
         }
     }
+}
+
+/// Requests a token for `client_id` with `secret` in `tenant`, bypassing the cache, and keeps
+/// retrying while Entra ID answers AADSTS7000215 (a new secret not usable yet), until `ctx`'s
+/// deadline. Other failures return at once with their AADSTS codes
+/// ([`CloudError::aadsts_codes`]): 7000229/700016 mean the app has no service principal in that
+/// tenant.
+pub async fn acquire_token_with_secret(
+    http: &HttpClient,
+    ctx: &CallContext,
+    endpoints: &AzureEndpoints,
+    tenant: &str,
+    client_id: &str,
+    secret: &SecretString,
+    scope: &str,
+) -> Result<AccessToken, CloudError> {
+    acquire_token_with_secret_retrying(
+        http,
+        ctx,
+        endpoints,
+        tenant,
+        client_id,
+        secret,
+        scope,
+        &[aadsts::INVALID_CLIENT_SECRET],
+    )
+    .await
 }
 
 #[cfg(test)]

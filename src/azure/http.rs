@@ -19,7 +19,8 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+/// Re-exported so callers build a [`CallContext`] without naming tokio-util.
+pub use tokio_util::sync::CancellationToken;
 
 use super::error::{CloudError, Service, error_from_response};
 
@@ -165,10 +166,11 @@ pub fn backoff_delay(policy: &RetryPolicy, retry: u32, jitter: f64) -> Duration 
 /// Fractions are rounded up to the next millisecond so a retry is never early.
 pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
-        if let Some(ms) = header_str(headers, name).and_then(|v| v.trim().parse::<f64>().ok()) {
-            if ms.is_finite() && ms >= 0.0 {
-                return Some(Duration::from_micros((ms * 1000.0).ceil() as u64));
-            }
+        if let Some(ms) = header_str(headers, name).and_then(|v| v.trim().parse::<f64>().ok())
+            && ms.is_finite()
+            && ms >= 0.0
+        {
+            return Some(Duration::from_micros((ms * 1000.0).ceil() as u64));
         }
     }
     let value = header_str(headers, "retry-after")?.trim();

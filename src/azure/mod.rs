@@ -21,5 +21,5 @@ pub use credentials::{
     CredentialKind, TokenCache, TokenClaims, TokenSource,
 };
 pub use error::{CloudError, CredentialAttempt, Service, ServiceError};
-pub use http::{CallContext, HttpClient, PollStep, RetryPolicy, poll_until};
+pub use http::{CallContext, CancellationToken, HttpClient, PollStep, RetryPolicy, poll_until};
 pub use secret::SecretString;
