@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 
 use super::{
     Number, Path, PathStep, Type, Value, ValueError, check_attribute_names, dedupe_set_elements,
-    same_set_element,
+    unique_set_elements,
 };
 
 /// Decodes the JSON form of a value of type `ty`.
@@ -241,12 +241,7 @@ fn write(ty: &Type, value: &Value, path: &mut Vec<PathStep>) -> Result<Json, Val
             path,
         ),
         (Type::Set(element_type), Value::Set(elements)) => {
-            let mut unique: Vec<&Value> = Vec::with_capacity(elements.len());
-            for element in elements {
-                if !unique.iter().any(|kept| same_set_element(kept, element)) {
-                    unique.push(element);
-                }
-            }
+            let unique = unique_set_elements(elements);
             write_elements(
                 unique.into_iter().map(|element| (&**element_type, element)),
                 path,

@@ -8,7 +8,7 @@
 //! codec takes it as an argument. Only a value in a `dynamic` position carries its concrete type,
 //! in [`Value::Dynamic`]. Accessors such as [`Value::as_str`] look through that wrapper.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 
 mod json;
@@ -48,7 +48,7 @@ pub enum Type {
 ///
 /// Only the refinements that apply to the value's type are encoded (prefix for strings, bounds
 /// for numbers, lengths for list/set/map), as go-cty does.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Refinements {
     /// `Some(false)`: definitely not null. (`Some(true)` would mean "definitely null", which cty
     /// collapses into a known null; the codecs do the same.)
@@ -64,7 +64,10 @@ pub struct Refinements {
 
 /// A Terraform value. The type lives beside it (schemas know their types); only values in a
 /// `dynamic` position carry their concrete type (`Value::Dynamic`).
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `Debug` never shows string contents (values carry client secrets and tokens, and `Debug`
+/// output ends up in logs and panic messages); it shows their length instead.
+#[derive(Clone, PartialEq)]
 pub enum Value {
     Null,
     Unknown(Refinements),
@@ -81,6 +84,62 @@ pub enum Value {
     /// unknown of that type. `.0` is never `Type::Dynamic`: a null or unknown of type dynamic is
     /// plain `Value::Null` / `Value::Unknown`.
     Dynamic(Box<(Type, Value)>),
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => formatter.write_str("Null"),
+            Value::Unknown(refinements) if refinements.is_plain() => formatter.write_str("Unknown"),
+            Value::Unknown(refinements) => write!(formatter, "Unknown({refinements:?})"),
+            Value::Bool(flag) => write!(formatter, "Bool({flag})"),
+            Value::Number(number) => write!(formatter, "Number({number})"),
+            Value::String(text) => write!(formatter, "String(<{} bytes>)", text.len()),
+            Value::List(elements) => {
+                formatter.write_str("List")?;
+                formatter.debug_list().entries(elements).finish()
+            }
+            Value::Set(elements) => {
+                formatter.write_str("Set")?;
+                formatter.debug_list().entries(elements).finish()
+            }
+            Value::Tuple(elements) => {
+                formatter.write_str("Tuple")?;
+                formatter.debug_list().entries(elements).finish()
+            }
+            Value::Map(entries) => {
+                formatter.write_str("Map")?;
+                formatter.debug_map().entries(entries).finish()
+            }
+            Value::Object(attributes) => {
+                formatter.write_str("Object")?;
+                formatter.debug_map().entries(attributes).finish()
+            }
+            Value::Dynamic(typed) => write!(formatter, "Dynamic({}, {:?})", typed.0, typed.1),
+        }
+    }
+}
+
+impl fmt::Debug for Refinements {
+    /// Like a derived `Debug`, but the string prefix shows only its length (it may be the start
+    /// of a secret).
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Refinements")
+            .field("nullable", &self.nullable)
+            .field(
+                "string_prefix",
+                &self
+                    .string_prefix
+                    .as_ref()
+                    .map(|prefix| format!("<{} bytes>", prefix.len())),
+            )
+            .field("number_lower", &self.number_lower)
+            .field("number_upper", &self.number_upper)
+            .field("length_lower", &self.length_lower)
+            .field("length_upper", &self.length_upper)
+            .finish()
+    }
 }
 
 /// One step of a [`Path`] into a value.
@@ -592,21 +651,105 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
-/// Whether two set elements are the same element. Elements that are not wholly known are never
-/// the same as anything (cty cannot tell them apart), so they are all kept.
-pub(crate) fn same_set_element(left: &Value, right: &Value) -> bool {
-    left.is_wholly_known() && right.is_wholly_known() && left.raw_equals(right)
+/// The elements of a set without repeats, keeping the first of equal elements. Elements that are
+/// not wholly known are never the same as anything (cty cannot tell them apart), so all stay.
+/// Linear in the number of elements (hashing a canonical key), so a hostile set of many elements
+/// cannot make decoding quadratic.
+pub(crate) fn unique_set_elements(elements: &[Value]) -> Vec<&Value> {
+    let mut seen = HashSet::with_capacity(elements.len());
+    elements
+        .iter()
+        .filter(|element| {
+            if !element.is_wholly_known() {
+                return true;
+            }
+            let mut key = Vec::new();
+            canonical_key(element, &mut key);
+            seen.insert(key)
+        })
+        .collect()
 }
 
-/// Drops elements equal to an earlier one, keeping the first.
+/// [`unique_set_elements`] for an owned list.
 pub(crate) fn dedupe_set_elements(elements: Vec<Value>) -> Vec<Value> {
-    let mut unique: Vec<Value> = Vec::with_capacity(elements.len());
-    for element in elements {
-        if !unique.iter().any(|kept| same_set_element(kept, &element)) {
-            unique.push(element);
+    let mut seen = HashSet::with_capacity(elements.len());
+    elements
+        .into_iter()
+        .filter(|element| {
+            if !element.is_wholly_known() {
+                return true;
+            }
+            let mut key = Vec::new();
+            canonical_key(element, &mut key);
+            seen.insert(key)
+        })
+        .collect()
+}
+
+/// Writes bytes that are equal for two wholly known values exactly when they are raw-equal:
+/// self-delimiting (lengths before contents), numbers in canonical text, set elements sorted.
+fn canonical_key(value: &Value, out: &mut Vec<u8>) {
+    fn write_len(out: &mut Vec<u8>, len: usize) {
+        out.extend_from_slice(&(len as u64).to_le_bytes());
+    }
+    fn write_text(out: &mut Vec<u8>, text: &str) {
+        write_len(out, text.len());
+        out.extend_from_slice(text.as_bytes());
+    }
+    match value {
+        Value::Null => out.push(0),
+        Value::Unknown(_) => out.push(1),
+        Value::Bool(flag) => out.extend_from_slice(&[2, u8::from(*flag)]),
+        Value::Number(number) => {
+            out.push(3);
+            write_text(out, &number.to_string());
+        }
+        Value::String(text) => {
+            out.push(4);
+            write_text(out, text);
+        }
+        Value::List(elements) | Value::Tuple(elements) => {
+            out.push(if matches!(value, Value::List(_)) {
+                5
+            } else {
+                6
+            });
+            write_len(out, elements.len());
+            for element in elements {
+                canonical_key(element, out);
+            }
+        }
+        Value::Set(elements) => {
+            let mut keys: Vec<Vec<u8>> = elements
+                .iter()
+                .map(|element| {
+                    let mut key = Vec::new();
+                    canonical_key(element, &mut key);
+                    key
+                })
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            out.push(7);
+            write_len(out, keys.len());
+            for key in keys {
+                out.extend_from_slice(&key);
+            }
+        }
+        Value::Map(entries) | Value::Object(entries) => {
+            out.push(if matches!(value, Value::Map(_)) { 8 } else { 9 });
+            write_len(out, entries.len());
+            for (key, element) in entries {
+                write_text(out, key);
+                canonical_key(element, out);
+            }
+        }
+        Value::Dynamic(typed) => {
+            out.push(10);
+            write_text(out, &typed.0.to_json());
+            canonical_key(&typed.1, out);
         }
     }
-    unique
 }
 
 fn check_conformance(value: &Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<(), ValueError> {

@@ -16,7 +16,7 @@ use rmp::encode::ByteBuf;
 
 use super::{
     MAX_DEPTH, Number, Path, PathStep, Refinements, Type, Value, ValueError, check_attribute_names,
-    same_set_element,
+    unique_set_elements,
 };
 
 /// The ext type of an unknown that carries refinements (K3).
@@ -649,12 +649,7 @@ impl Encoder {
             }
             (Type::Set(element_type), Value::Set(elements)) => {
                 // Terraform collapses equal elements; never send one twice (K7).
-                let mut unique: Vec<&Value> = Vec::with_capacity(elements.len());
-                for element in elements {
-                    if !unique.iter().any(|kept| same_set_element(kept, element)) {
-                        unique.push(element);
-                    }
-                }
+                let unique = unique_set_elements(elements);
                 self.elements(unique.into_iter().map(|element| (&**element_type, element)))?
             }
             (Type::Tuple(element_types), Value::Tuple(elements)) => {

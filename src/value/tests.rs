@@ -1179,6 +1179,53 @@ fn raw_equals_is_exact_but_numbers_compare_by_value_and_sets_by_content() {
 }
 
 #[test]
+fn debug_output_never_shows_string_contents() {
+    let value = Value::object([
+        ("client_secret", Value::string("s3cr3t-value")),
+        ("port", Value::from(443)),
+        (
+            "token",
+            Value::Unknown(Refinements {
+                string_prefix: Some("eyJhbGciOi".to_owned()),
+                ..Refinements::default()
+            }),
+        ),
+        (
+            "any",
+            Value::dynamic(Type::String, Value::string("hidden-too")),
+        ),
+    ]);
+    let debug = format!("{value:?} {value:#?}");
+    assert!(!debug.contains("s3cr3t") && !debug.contains("eyJ") && !debug.contains("hidden"));
+    assert!(debug.contains("client_secret") && debug.contains("String(<12 bytes>)"));
+    assert!(debug.contains("Number(443)"));
+}
+
+#[test]
+fn large_sets_are_deduplicated() {
+    // Many distinct elements plus repeats: linear work, so this stays fast.
+    let count = 20_000;
+    let mut bytes = hex("dc");
+    bytes.extend_from_slice(&((count + 2) as u16).to_be_bytes());
+    for index in 0..count {
+        bytes.extend(mp_str(&format!("element-{index}")));
+    }
+    bytes.extend(mp_str("element-0"));
+    bytes.extend(mp_str("element-1"));
+    let decoded = decode(&Type::set(Type::String), &bytes);
+    assert_eq!(decoded.as_list().map(<[Value]>::len), Some(count));
+    // Nested sets compare without regard to order.
+    let nested = Value::Set(vec![
+        Value::set([Value::from(1), Value::from(2)]),
+        Value::set([Value::from(2), Value::from(1)]),
+    ]);
+    assert_eq!(
+        encode(&Type::set(Type::set(Type::Number)), &nested),
+        hex("91 92 01 02")
+    );
+}
+
+#[test]
 fn path_display() {
     let path = Path(vec![
         PathStep::Attribute("attr".to_owned()),
