@@ -96,6 +96,8 @@ pub struct PackageRequest<'a> {
     /// `terraform-registry-manifest.json`.
     pub manifest: &'a Path,
     pub gpg_key: Option<&'a str>,
+    /// GnuPG home holding `gpg_key`; `None` uses gpg's default (`GNUPGHOME` or `~/.gnupg`).
+    pub gpg_homedir: Option<&'a Path>,
 }
 
 /// The files `package` wrote.
@@ -156,6 +158,7 @@ pub fn run(options: &DistOptions) -> Result<()> {
         binaries: &binaries,
         manifest: &root.join("terraform-registry-manifest.json"),
         gpg_key: options.gpg_key.as_deref(),
+        gpg_homedir: None,
     })?;
 
     eprintln!("release {version} in {}:", out_dir.display());
@@ -224,7 +227,7 @@ pub fn package(request: &PackageRequest<'_>) -> Result<Release> {
     std::fs::write(&sha256sums, sums)?;
 
     let signature = match request.gpg_key {
-        Some(key) => Some(sign(&sha256sums, key)?),
+        Some(key) => Some(sign(&sha256sums, key, request.gpg_homedir)?),
         None => None,
     };
     Ok(Release {
@@ -275,12 +278,15 @@ fn check_manifest(text: &str) -> Result<()> {
     Ok(())
 }
 
-fn sign(sha256sums: &Path, key: &str) -> Result<PathBuf> {
+fn sign(sha256sums: &Path, key: &str, homedir: Option<&Path>) -> Result<PathBuf> {
     let mut signature = sha256sums.as_os_str().to_owned();
     signature.push(".sig");
     let signature = PathBuf::from(signature);
     // Binary output (no --armor): the registries reject ASCII-armoured signatures.
     let mut command = Command::new("gpg");
+    if let Some(homedir) = homedir {
+        command.arg("--homedir").arg(homedir);
+    }
     command
         .args(["--batch", "--yes", "--local-user", key, "--output"])
         .arg(&signature)
@@ -485,6 +491,7 @@ mod tests {
             binaries: &binaries,
             manifest: &manifest,
             gpg_key: None,
+            gpg_homedir: None,
         })
         .unwrap();
 
@@ -551,6 +558,7 @@ mod tests {
             binaries: &binaries,
             manifest: &manifest,
             gpg_key: None,
+            gpg_homedir: None,
         })
         .unwrap();
         assert_eq!(std::fs::read_to_string(&release.sha256sums).unwrap(), sums);
