@@ -1465,3 +1465,63 @@ async fn overlapping_or_missing_remote_vnets_are_refused() {
         .await;
     assert_error(&reply, 400, "InvalidResourceName");
 }
+
+// ----- throttling -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_answer_reports_the_remaining_requests_of_its_bucket() {
+    let arm = Arm::start().await;
+    let path = format!("{}?api-version={NETWORK}", arm.customer_vnet());
+    let token = arm.operator();
+    let first = arm.get(&path, &token).await;
+    let second = arm.get(&path, &token).await;
+    let remaining = |reply: &Reply| -> u64 {
+        reply
+            .header("x-ms-ratelimit-remaining-subscription-reads")
+            .and_then(|v| v.parse().ok())
+            .expect("remaining reads")
+    };
+    assert!(remaining(&second) < remaining(&first));
+    assert!(first.header("x-ms-request-id").is_some());
+}
+
+#[tokio::test]
+async fn an_empty_bucket_is_429_subscription_requests_throttled_when_enforced() {
+    let arm = Arm::start().await;
+    arm.emulator.with_world(|w| {
+        let mut throttling = vnetpeer_emulator::world::arm::Throttling::azure(true);
+        throttling.reads = vnetpeer_emulator::world::arm::BucketLimits {
+            capacity: 2.0,
+            refill_per_second: 1.0,
+        };
+        w.arm.throttling = throttling;
+    });
+    let path = format!("{}?api-version={NETWORK}", arm.customer_vnet());
+    let token = arm.operator();
+    assert_eq!(arm.get(&path, &token).await.status, 200);
+    assert_eq!(arm.get(&path, &token).await.status, 200);
+    let throttled = arm.get(&path, &token).await;
+    assert_error(&throttled, 429, "SubscriptionRequestsThrottled");
+    assert_eq!(throttled.header("retry-after"), Some("1"));
+    assert!(
+        throttled
+            .message()
+            .contains(&arm.seed.operator_sp_object_id)
+    );
+
+    // Retrying before Retry-After is recorded; after it, the request is served.
+    assert_eq!(arm.get(&path, &token).await.status, 429);
+    assert_eq!(arm.violations(ViolationKind::EarlyRetry), 1);
+    arm.advance(Duration::from_secs(1));
+    assert_eq!(arm.get(&path, &token).await.status, 200);
+    assert_eq!(arm.violations(ViolationKind::EarlyRetry), 1);
+    // Other principals have their own buckets.
+    let other = arm.app(&arm.seed.customer_tenant_id);
+    arm.assign(
+        &arm.customer_vnet(),
+        NETWORK_CONTRIBUTOR_ROLE_ID,
+        &other.sp_id,
+        true,
+    );
+    assert_eq!(arm.get(&path, &arm.token(&other.sp_id)).await.status, 200);
+}

@@ -26,6 +26,7 @@ use tower::ServiceExt as _;
 use crate::emulator::EmulatorState;
 use crate::log::{Service, ViolationKind};
 use crate::world::World;
+use crate::world::arm::RequestKind;
 use crate::world::identity::{Audience, AuthError, Principal};
 
 /// The api-versions each namespace serves (api-facts §3, §4.1, §4.7).
@@ -448,6 +449,10 @@ pub fn router(state: EmulatorState) -> Router {
         .merge(subscriptions::routes())
         .merge(network::routes())
         .merge(authorization::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            throttle,
+        ))
         .with_state(state.clone());
     let canonical = routes.clone();
     routes.fallback(move |request: Request| {
@@ -474,6 +479,102 @@ pub fn router(state: EmulatorState) -> Router {
             }
         }
     })
+}
+
+/// ARM's request accounting (performance.md §5.1): every request of a known principal takes a
+/// token from its bucket; the answer carries `x-ms-ratelimit-remaining-*`, request ids, and, when
+/// throttling is enforced and the bucket is empty, 429 `SubscriptionRequestsThrottled` with an
+/// integer `Retry-After`.
+async fn throttle(
+    axum::extract::State(state): axum::extract::State<EmulatorState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let now = state.clock.now();
+    let path = request.uri().path().to_owned();
+    let kind = match *request.method() {
+        Method::GET | Method::HEAD => RequestKind::Read,
+        Method::DELETE => RequestKind::Delete,
+        _ => RequestKind::Write,
+    };
+    let subscription = path
+        .strip_prefix("/subscriptions/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    let caller = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| state.world().identity.credential_of(value))
+        .and_then(|credential| credential.object_id.zip(credential.tenant_id));
+    let mut remaining = None;
+    if let Some((principal, tenant)) = caller {
+        let scope = subscription
+            .clone()
+            .unwrap_or_else(|| format!("tenant:{tenant}"));
+        let taken = state
+            .world()
+            .arm
+            .throttling
+            .take(&scope, &principal, kind, now);
+        match taken {
+            Ok(left) => remaining = Some(left),
+            Err(wait) => {
+                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let seconds = seconds.max(1);
+                state.faults.note_throttled(
+                    &crate::faults::RequestKey {
+                        service: Service::Arm,
+                        method: request.method().as_str(),
+                        route: "",
+                        path: &path,
+                    },
+                    now + std::time::Duration::from_secs(seconds),
+                );
+                let target = subscription.map_or_else(
+                    || format!("tenant '{tenant}'"),
+                    |s| format!("subscription '{s}'"),
+                );
+                return ArmError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "SubscriptionRequestsThrottled",
+                    format!(
+                        "Number of '{}' requests for {target} actor '{principal}' exceeded. Please try again after '{seconds}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling for additional information.",
+                        match kind {
+                            RequestKind::Read => "read",
+                            RequestKind::Write => "write",
+                            RequestKind::Delete => "delete",
+                        }
+                    ),
+                )
+                .with_header(header::RETRY_AFTER, seconds.to_string())
+                .into_response();
+            }
+        }
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if let Some(left) = remaining {
+        let scope = if path.starts_with("/subscriptions/") {
+            "subscription"
+        } else {
+            "tenant"
+        };
+        let name = format!("x-ms-ratelimit-remaining-{scope}-{}", kind.as_str());
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&left.to_string()),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    for name in ["x-ms-request-id", "x-ms-correlation-request-id"] {
+        if let Ok(value) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+    response
 }
 
 fn not_found_route(path: &str) -> Response {

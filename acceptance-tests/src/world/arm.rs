@@ -5,7 +5,7 @@
 //! Delayed effects (RBAC propagation, LRO completion, peering deletion) are timestamps evaluated
 //! when observed; [`crate::world::aiven::settle`] applies the ones that change the world.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -50,8 +50,119 @@ pub struct ArmWorld {
     /// Long-running operations by id (bookkeeping, not world state).
     #[serde(skip)]
     pub operations: BTreeMap<String, Operation>,
+    /// ARM's request token buckets (performance.md §5.1); enforced only when switched on.
+    #[serde(skip)]
+    pub throttling: Throttling,
     #[serde(skip)]
     pub ids: IdGenerator,
+}
+
+/// One token bucket's size and refill rate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BucketLimits {
+    pub capacity: f64,
+    pub refill_per_second: f64,
+}
+
+/// The kinds of request ARM counts separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum RequestKind {
+    Read,
+    Write,
+    Delete,
+}
+
+impl RequestKind {
+    /// The word ARM uses in headers and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Read => "reads",
+            RequestKind::Write => "writes",
+            RequestKind::Delete => "deletes",
+        }
+    }
+}
+
+/// ARM throttling: a token bucket per (subscription or tenant, principal, request kind)
+/// (performance.md §5.1). Buckets are always counted (for the `x-ms-ratelimit-remaining-*`
+/// headers); requests are refused with 429 only when `enforce` is on (benchmarks, throttling
+/// tests), so the default test world never throttles by itself.
+#[derive(Debug, Clone)]
+pub struct Throttling {
+    pub enforce: bool,
+    pub reads: BucketLimits,
+    pub writes: BucketLimits,
+    pub deletes: BucketLimits,
+    buckets: HashMap<(String, String, RequestKind), (f64, Instant)>,
+}
+
+impl Default for Throttling {
+    fn default() -> Throttling {
+        Throttling::azure(false)
+    }
+}
+
+impl Throttling {
+    /// Azure's per-principal limits since 2024: reads 250 (+25/s), writes and deletes 200
+    /// (+10/s).
+    pub fn azure(enforce: bool) -> Throttling {
+        Throttling {
+            enforce,
+            reads: BucketLimits {
+                capacity: 250.0,
+                refill_per_second: 25.0,
+            },
+            writes: BucketLimits {
+                capacity: 200.0,
+                refill_per_second: 10.0,
+            },
+            deletes: BucketLimits {
+                capacity: 200.0,
+                refill_per_second: 10.0,
+            },
+            buckets: HashMap::new(),
+        }
+    }
+
+    fn limits(&self, kind: RequestKind) -> BucketLimits {
+        match kind {
+            RequestKind::Read => self.reads,
+            RequestKind::Write => self.writes,
+            RequestKind::Delete => self.deletes,
+        }
+    }
+
+    /// Takes one token for a request at `now`. `Ok(remaining)` when served; `Err(wait)` when
+    /// refused (only if enforcing): how long until a token is available.
+    pub fn take(
+        &mut self,
+        scope: &str,
+        principal: &str,
+        kind: RequestKind,
+        now: Instant,
+    ) -> Result<u64, Duration> {
+        let limits = self.limits(kind);
+        let key = (
+            scope.to_ascii_lowercase(),
+            principal.to_ascii_lowercase(),
+            kind,
+        );
+        let (tokens, updated) = self.buckets.entry(key).or_insert((limits.capacity, now));
+        let refilled =
+            now.saturating_duration_since(*updated).as_secs_f64() * limits.refill_per_second;
+        *tokens = (*tokens + refilled).min(limits.capacity);
+        *updated = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+        } else if self.enforce {
+            let missing = 1.0 - *tokens;
+            return Err(Duration::from_secs_f64(
+                missing / limits.refill_per_second.max(f64::MIN_POSITIVE),
+            ));
+        }
+        // Whole tokens left, as the header reports them.
+        Ok(tokens.floor().max(0.0) as u64)
+    }
 }
 
 /// A subscription and what lives in it.
@@ -445,6 +556,7 @@ impl ArmWorld {
             role_definitions: Vec::new(),
             role_assignments: Vec::new(),
             operations: BTreeMap::new(),
+            throttling: Throttling::default(),
             ids: IdGenerator::new("arm"),
         };
         world.subscriptions.push(Subscription {
