@@ -649,3 +649,281 @@ pub fn provider_schema() -> Schema {
         )),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const UUID_A: &str = "11111111-1111-1111-1111-111111111111";
+    const UUID_B: &str = "22222222-2222-2222-2222-222222222222";
+
+    /// A provider block with `fields` set (`endpoints.x` for the nested block), the rest null.
+    fn config(fields: &[(&str, Value)]) -> Value {
+        let ty = provider_schema().implied_type();
+        let crate::value::Type::Object(attributes, _) = &ty else {
+            panic!("provider type is an object")
+        };
+        let mut object: std::collections::BTreeMap<String, Value> = attributes
+            .keys()
+            .map(|name| (name.clone(), Value::Null))
+            .collect();
+        for (name, value) in fields {
+            match name.split_once('.') {
+                Some((block, attribute)) => {
+                    let slot = object.entry(block.to_owned()).or_insert(Value::Null);
+                    if slot.is_null() {
+                        *slot = Value::object([
+                            ("authority_host", Value::Null),
+                            ("resource_manager", Value::Null),
+                            ("microsoft_graph", Value::Null),
+                        ]);
+                    }
+                    if let Value::Object(inner) = slot {
+                        inner.insert(attribute.to_owned(), value.clone());
+                    }
+                }
+                None => {
+                    object.insert((*name).to_owned(), value.clone());
+                }
+            }
+        }
+        let value = Value::Object(object);
+        assert!(value.conforms_to(&ty).is_ok());
+        value
+    }
+
+    fn resolve(
+        fields: &[(&str, Value)],
+        env: &[(&str, &str)],
+    ) -> Result<ProviderConfig, Diagnostics> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ProviderConfig::resolve(&config(fields), |name| env.get(name).cloned())
+    }
+
+    fn single_error(result: Result<ProviderConfig, Diagnostics>) -> Diagnostic {
+        let diagnostics = result.expect_err("an error");
+        assert_eq!(diagnostics.len(), 1, "{diagnostics}");
+        diagnostics.into_iter().next().unwrap()
+    }
+
+    fn s(text: &str) -> Value {
+        Value::string(text)
+    }
+
+    #[test]
+    fn configuration_wins_over_environment_and_environment_fills_gaps() {
+        let settings = resolve(
+            &[("client_id", s(UUID_A))],
+            &[
+                ("ARM_CLIENT_ID", UUID_B),
+                ("ARM_TENANT_ID", "contoso.onmicrosoft.com"),
+                ("ARM_SUBSCRIPTION_ID", ""),
+                ("AIVEN_TOKEN", "aiven-secret"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(settings.client_id.as_deref(), Some(UUID_A));
+        assert_eq!(
+            settings.tenant_id.as_deref(),
+            Some("contoso.onmicrosoft.com")
+        );
+        assert_eq!(
+            settings.subscription_id, None,
+            "empty variables count as unset"
+        );
+        assert_eq!(
+            settings
+                .aiven_api_token
+                .as_ref()
+                .map(SecretString::expose_secret),
+            Some("aiven-secret")
+        );
+        assert_eq!(settings.aiven_api_url, DEFAULT_AIVEN_API_URL);
+        assert!(settings.use_cli && !settings.use_msi && !settings.use_oidc);
+        assert_eq!(settings.environment, CloudEnvironment::Public);
+        assert!(settings.is_fully_known());
+    }
+
+    #[test]
+    fn secrets_never_reach_debug_output() {
+        let settings = resolve(
+            &[
+                ("client_id", s(UUID_A)),
+                ("tenant_id", s(UUID_B)),
+                ("client_secret", s("hunter2")),
+            ],
+            &[
+                ("AIVEN_TOKEN", "aiven-secret"),
+                ("ARM_OIDC_TOKEN", "oidc-secret"),
+            ],
+        )
+        .unwrap();
+        let debug = format!("{settings:?}");
+        for secret in ["hunter2", "aiven-secret", "oidc-secret"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+    }
+
+    #[test]
+    fn client_secret_needs_client_id_and_tenant_id() {
+        let diagnostics = resolve(&[("client_secret", s("x"))], &[]).unwrap_err();
+        let summaries: Vec<&str> = diagnostics.iter().map(|d| d.summary.as_str()).collect();
+        assert_eq!(
+            summaries,
+            [
+                "Invalid provider argument client_secret: needs `client_id`",
+                "Invalid provider argument client_secret: needs `tenant_id`"
+            ]
+        );
+        assert!(
+            diagnostics
+                .iter()
+                .all(|d| d.path == Some(AttributePath::root("client_secret")))
+        );
+        assert!(!diagnostics.to_string().contains("\"x\""));
+
+        // From the environment, the message names the variable.
+        let diagnostic = single_error(resolve(
+            &[],
+            &[("ARM_CLIENT_SECRET", "x"), ("ARM_TENANT_ID", UUID_A)],
+        ));
+        assert_eq!(
+            diagnostic.summary,
+            "Invalid environment variable ARM_CLIENT_SECRET: needs `client_id`"
+        );
+        assert_eq!(diagnostic.path, None);
+    }
+
+    #[test]
+    fn plain_http_endpoints_only_for_loopback() {
+        let diagnostic = single_error(resolve(
+            &[("endpoints.authority_host", s("http://login.example.com"))],
+            &[],
+        ));
+        assert_eq!(
+            diagnostic.path,
+            Some(AttributePath::root("endpoints").attr("authority_host"))
+        );
+        assert!(
+            diagnostic
+                .summary
+                .starts_with("Invalid provider argument endpoints.authority_host")
+        );
+        let settings = resolve(
+            &[("endpoints.authority_host", s("http://127.0.0.1:8443"))],
+            &[
+                ("VNETPEER_RESOURCE_MANAGER_ENDPOINT", "http://[::1]:9000"),
+                ("VNETPEER_MICROSOFT_GRAPH_ENDPOINT", "http://localhost:9001"),
+                ("AIVEN_WEB_URL", "http://127.0.0.1:9002"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            settings.endpoints.authority_host.as_deref(),
+            Some("http://127.0.0.1:8443")
+        );
+        assert_eq!(
+            settings.endpoints.resource_manager.as_deref(),
+            Some("http://[::1]:9000")
+        );
+        assert_eq!(settings.aiven_api_url, "http://127.0.0.1:9002");
+        let diagnostic = single_error(resolve(
+            &[],
+            &[("AIVEN_WEB_URL", "http://aiven.example.com")],
+        ));
+        assert!(diagnostic.summary.contains("AIVEN_WEB_URL"));
+    }
+
+    #[test]
+    fn environment_names_are_checked_wherever_they_come_from() {
+        let diagnostic = single_error(resolve(&[], &[("ARM_ENVIRONMENT", "mars")]));
+        assert!(
+            diagnostic.summary.contains("ARM_ENVIRONMENT"),
+            "{}",
+            diagnostic.summary
+        );
+        assert!(diagnostic.summary.contains("`usgovernment`"));
+        let settings = resolve(
+            &[("environment", s("china"))],
+            &[("ARM_ENVIRONMENT", "mars")],
+        )
+        .unwrap();
+        assert_eq!(settings.environment, CloudEnvironment::China);
+        let diagnostic = single_error(resolve(&[], &[("ARM_CLIENT_ID", "nope")]));
+        assert!(
+            diagnostic.summary.contains("ARM_CLIENT_ID") && diagnostic.summary.contains("UUID")
+        );
+    }
+
+    #[test]
+    fn boolean_variables() {
+        let settings = resolve(&[], &[("ARM_USE_CLI", "false"), ("ARM_USE_MSI", "1")]).unwrap();
+        assert!(!settings.use_cli && settings.use_msi);
+        let settings = resolve(
+            &[("use_cli", Value::Bool(true))],
+            &[("ARM_USE_CLI", "false")],
+        )
+        .unwrap();
+        assert!(settings.use_cli);
+        let diagnostic = single_error(resolve(&[], &[("ARM_USE_MSI", "yes please")]));
+        assert!(diagnostic.summary.contains("ARM_USE_MSI"));
+    }
+
+    #[test]
+    fn oidc_and_certificate_combinations() {
+        let diagnostic = single_error(resolve(
+            &[
+                ("use_oidc", Value::Bool(true)),
+                ("client_id", s(UUID_A)),
+                ("tenant_id", s(UUID_B)),
+            ],
+            &[],
+        ));
+        assert_eq!(diagnostic.path, Some(AttributePath::root("use_oidc")));
+        assert!(diagnostic.detail.contains("AZURE_FEDERATED_TOKEN_FILE"));
+        let settings = resolve(
+            &[
+                ("use_oidc", Value::Bool(true)),
+                ("client_id", s(UUID_A)),
+                ("tenant_id", s(UUID_B)),
+            ],
+            &[("AZURE_FEDERATED_TOKEN_FILE", "/var/run/token")],
+        )
+        .unwrap();
+        assert_eq!(
+            settings.oidc_token_file_path,
+            Some(PathBuf::from("/var/run/token"))
+        );
+
+        let diagnostic = single_error(resolve(&[("client_certificate_password", s("pw"))], &[]));
+        assert_eq!(
+            diagnostic.path,
+            Some(AttributePath::root("client_certificate_password"))
+        );
+        let diagnostic = single_error(resolve(&[("client_certificate_path", s("/c.pem"))], &[]));
+        assert!(diagnostic.summary.ends_with("needs `client_id`"));
+    }
+
+    #[test]
+    fn unknown_values_during_plan_are_recorded_not_rejected() {
+        let settings = resolve(
+            &[
+                ("client_secret", s("x")),
+                ("client_id", Value::unknown()),
+                ("tenant_id", Value::unknown()),
+            ],
+            &[("ARM_CLIENT_ID", "not used while unknown")],
+        )
+        .unwrap();
+        assert_eq!(settings.client_id, None);
+        assert!(!settings.is_fully_known());
+        assert!(settings.unknown.contains("client_id") && settings.unknown.contains("tenant_id"));
+        let settings = resolve(&[("endpoints.authority_host", Value::unknown())], &[]).unwrap();
+        assert!(settings.unknown.contains("endpoints.authority_host"));
+    }
+}

@@ -27,6 +27,7 @@ pub mod jwt;
 pub mod knobs;
 pub mod log;
 pub mod token;
+pub mod terraform;
 pub mod world;
 
 pub use emulator::{

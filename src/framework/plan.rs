@@ -354,8 +354,8 @@ fn check_plan(
             field(prior, &attribute.name),
             field(planned, &attribute.name),
         );
-        let problem = if attribute.write_only && !p.is_null() {
-            Some("a write-only attribute was planned with a value")
+        let problem = if attribute.write_only {
+            (!p.is_null()).then_some("a write-only attribute was planned with a value")
         } else if c.is_unknown() {
             (!p.is_unknown()).then_some("its configuration is unknown but the plan has a value")
         } else if values_equal(p, c)

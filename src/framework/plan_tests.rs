@@ -180,8 +180,9 @@ fn check(prior: &Value, config: &Value, expected: &[(&str, Value)], replace: &[&
         .map(ToString::to_string)
         .collect();
     assert_eq!(paths, replace, "requires_replace");
-    schema().implied_type();
-    assert!(check_conforms(&schema().implied_type(), &change.planned).is_ok());
+    if let Err(problem) = check_conforms(&schema().implied_type(), &change.planned) {
+        panic!("plan does not conform: {problem}");
+    }
     change.planned
 }
 
@@ -189,19 +190,31 @@ fn check(prior: &Value, config: &Value, expected: &[(&str, Value)], replace: &[&
 fn state_after_create(config: &Value) -> Value {
     let (change, _) = plan(&Value::Null, config);
     let mut state = change.planned;
-    fill_unknowns(&mut state, &mut 0);
+    fill_unknowns(&schema().implied_type(), &mut state, &mut 0);
     state
 }
 
-fn fill_unknowns(value: &mut Value, counter: &mut i64) {
-    match value {
-        Value::Unknown(_) => {
+/// Replaces unknowns with distinct known values of the right type, as an apply would.
+fn fill_unknowns(ty: &Type, value: &mut Value, counter: &mut i64) {
+    match (ty, value) {
+        (ty, value @ Value::Unknown(_)) => {
             *counter += 1;
-            *value = Value::string(format!("filled-{counter}"));
+            *value = match ty {
+                Type::Number => Value::from(*counter),
+                Type::Bool => Value::Bool(true),
+                Type::String => Value::string(format!("filled-{counter}")),
+                _ => Value::Null,
+            };
         }
-        Value::Object(fields) => fields.values_mut().for_each(|v| fill_unknowns(v, counter)),
-        Value::List(items) | Value::Set(items) => {
-            items.iter_mut().for_each(|v| fill_unknowns(v, counter))
+        (Type::Object(fields, _), Value::Object(values)) => {
+            for (name, value) in values.iter_mut() {
+                fill_unknowns(&fields[name], value, counter);
+            }
+        }
+        (Type::List(element) | Type::Set(element), Value::List(items) | Value::Set(items)) => {
+            items
+                .iter_mut()
+                .for_each(|item| fill_unknowns(element, item, counter));
         }
         _ => {}
     }
@@ -313,7 +326,7 @@ fn optional_computed_without_default_keeps_prior_when_unset() {
 
 #[test]
 fn write_only_is_null_in_every_plan() {
-    let with_token = config([("name", s("a")), ("token", s("s3cret"))]);
+    let with_token = config([("name", s("a")), ("zone", s("z1")), ("token", s("s3cret"))]);
     check(&Value::Null, &with_token, &[("token", Value::Null)], &[]);
     let prior = state_after_create(&base_config());
     let planned = check(&prior, &with_token, &[("token", Value::Null)], &[]);
@@ -343,6 +356,7 @@ fn unknown_configuration_plans_unknown_without_refinements() {
 fn null_and_empty_collections_are_preserved() {
     let empty = config([
         ("name", s("a")),
+        ("zone", s("z1")),
         ("tags", Value::Map(Default::default())),
         ("labels", Value::Set(vec![])),
     ]);
@@ -426,8 +440,13 @@ fn nested_set_elements_keep_matched_prior_values() {
 
 #[test]
 fn force_new_inside_a_single_block_has_a_nested_path() {
-    let with_endpoint =
-        |host: &str| config([("name", s("a")), ("endpoint", obj([("host", s(host))]))]);
+    let with_endpoint = |host: &str| {
+        config([
+            ("name", s("a")),
+            ("zone", s("z1")),
+            ("endpoint", obj([("host", s(host))])),
+        ])
+    };
     let prior = state_after_create(&with_endpoint("h1"));
     check(&prior, &with_endpoint("h1"), &[], &[]);
     check(&prior, &with_endpoint("h2"), &[], &["endpoint.host"]);
