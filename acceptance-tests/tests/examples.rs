@@ -1,0 +1,328 @@
+//! The examples a registry reader copies (`examples/`, rendered into `docs/`) are valid
+//! configurations for the provider under test: `terraform validate` accepts every example
+//! directory, through `dev_overrides` and without `terraform init` (protocol.md N2), every
+//! documented type has its examples, import examples agree with each other, and the files are
+//! `terraform fmt`-clean.
+//!
+//! An example directory that uses a resource type the provider does not register yet is reported
+//! and skipped, so examples written from design.md can land before their resource.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use vnetpeer_emulator::binaries::{provider_binary, workspace_root};
+
+const PROVIDER_ADDRESS: &str = "registry.terraform.io/vnetpeer/vnetpeer";
+/// Types registered only by test builds; they have no examples.
+const TEST_ONLY_TYPE_PREFIX: &str = "vnetpeer_test_";
+
+/// A CLI config whose `dev_overrides` run the provider under test.
+struct DevOverrides {
+    scratch: tempfile::TempDir,
+    cli_config: PathBuf,
+}
+
+impl DevOverrides {
+    fn new() -> Self {
+        let scratch = tempfile::tempdir().unwrap();
+        let plugin_dir = scratch.path().join("plugins");
+        std::fs::create_dir(&plugin_dir).unwrap();
+        std::os::unix::fs::symlink(
+            provider_binary(),
+            plugin_dir.join("terraform-provider-vnetpeer"),
+        )
+        .unwrap();
+        let cli_config = scratch.path().join("terraform.rc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_ADDRESS}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n\
+                 disable_checkpoint = true\n",
+                plugin_dir.display()
+            ),
+        )
+        .unwrap();
+        DevOverrides {
+            scratch,
+            cli_config,
+        }
+    }
+
+    /// Runs terraform in `dir`, keeping its working data (`.terraform`) out of the repository.
+    fn terraform(&self, dir: &Path, data_dir_name: &str, args: &[&str]) -> Output {
+        Command::new("terraform")
+            .args(args)
+            .arg("-no-color")
+            .current_dir(dir)
+            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
+            .env(
+                "TF_DATA_DIR",
+                self.scratch.path().join("data").join(data_dir_name),
+            )
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env_remove("TF_LOG")
+            .output()
+            .expect("terraform is on PATH")
+    }
+
+    /// The resource and data source types the provider registers.
+    fn registered_types(&self) -> (BTreeSet<String>, BTreeSet<String>) {
+        let work_dir = self.scratch.path().join("schema");
+        std::fs::create_dir_all(&work_dir).unwrap();
+        std::fs::write(
+            work_dir.join("main.tf"),
+            "terraform {\n  required_providers {\n    vnetpeer = {\n      source = \"vnetpeer/vnetpeer\"\n    }\n  }\n}\n",
+        )
+        .unwrap();
+        let output = self.terraform(&work_dir, "schema", &["providers", "schema", "-json"]);
+        assert!(output.status.success(), "{}", text(&output));
+        let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let provider = &schema["provider_schemas"][PROVIDER_ADDRESS];
+        let names = |key: &str| -> BTreeSet<String> {
+            provider[key]
+                .as_object()
+                .map(|types| {
+                    types
+                        .keys()
+                        .filter(|name| !name.starts_with(TEST_ONLY_TYPE_PREFIX))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        (names("resource_schemas"), names("data_source_schemas"))
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn examples_dir() -> PathBuf {
+    workspace_root().join("examples")
+}
+
+/// Every directory under `examples/` that holds `.tf` files: each is a root module.
+fn example_directories() -> Vec<PathBuf> {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        let mut has_tf = false;
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() && !name.starts_with('.') {
+                walk(&path, found);
+            } else if name.ends_with(".tf") {
+                has_tf = true;
+            }
+        }
+        if has_tf {
+            found.push(dir.to_path_buf());
+        }
+    }
+    let mut found = Vec::new();
+    walk(&examples_dir(), &mut found);
+    found
+}
+
+/// `vnetpeer_*` types a directory declares as `resource` or `data` blocks.
+fn declared_types(dir: &Path) -> BTreeSet<String> {
+    let mut types = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|extension| extension != "tf") {
+            continue;
+        }
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            let line = line.trim_start();
+            let rest = line
+                .strip_prefix("resource \"")
+                .or_else(|| line.strip_prefix("data \""));
+            if let Some(name) = rest.and_then(|rest| rest.split('"').next())
+                && name.starts_with("vnetpeer_")
+            {
+                types.insert(name.to_string());
+            }
+        }
+    }
+    types
+}
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(workspace_root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn every_example_directory_passes_terraform_validate() {
+    let harness = DevOverrides::new();
+    let (resources, data_sources) = harness.registered_types();
+    let registered: BTreeSet<&String> = resources.iter().chain(&data_sources).collect();
+
+    let mut validated = Vec::new();
+    let mut skipped = Vec::new();
+    let mut failures = Vec::new();
+    for (index, dir) in example_directories().into_iter().enumerate() {
+        let missing: Vec<String> = declared_types(&dir)
+            .into_iter()
+            .filter(|name| !registered.contains(name))
+            .collect();
+        if !missing.is_empty() {
+            skipped.push(format!(
+                "{} (not registered yet: {})",
+                relative(&dir),
+                missing.join(", ")
+            ));
+            continue;
+        }
+        let data_dir_name = format!("example-{index}");
+        // Local modules must be installed first; `terraform get` installs modules, never providers.
+        let get = harness.terraform(&dir, &data_dir_name, &["get"]);
+        if !get.status.success() {
+            failures.push(format!(
+                "{}: terraform get failed:\n{}",
+                relative(&dir),
+                text(&get)
+            ));
+            continue;
+        }
+        let validate = harness.terraform(&dir, &data_dir_name, &["validate"]);
+        if validate.status.success() {
+            validated.push(relative(&dir));
+        } else {
+            failures.push(format!(
+                "{}: terraform validate failed:\n{}",
+                relative(&dir),
+                text(&validate)
+            ));
+        }
+    }
+    eprintln!("validated: {validated:#?}");
+    if !skipped.is_empty() {
+        eprintln!("skipped until their types are registered: {skipped:#?}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    // The provider's own examples never depend on a resource type.
+    assert!(
+        validated.iter().any(|dir| dir == "examples/provider"),
+        "examples/provider was not validated: {validated:?} {skipped:?}"
+    );
+}
+
+#[test]
+fn every_registered_type_has_its_registry_examples() {
+    let harness = DevOverrides::new();
+    let (resources, data_sources) = harness.registered_types();
+    let mut missing = Vec::new();
+    for resource in &resources {
+        for file in ["resource.tf", "import.sh"] {
+            let path = examples_dir().join("resources").join(resource).join(file);
+            if !path.is_file() {
+                missing.push(relative(&path));
+            }
+        }
+    }
+    for data_source in &data_sources {
+        let path = examples_dir()
+            .join("data-sources")
+            .join(data_source)
+            .join("data-source.tf");
+        if !path.is_file() {
+            missing.push(relative(&path));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "examples missing for registered types: {missing:#?}"
+    );
+}
+
+#[test]
+fn import_examples_name_the_same_address_and_id() {
+    let resources_dir = examples_dir().join("resources");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&resources_dir).unwrap() {
+        let dir = entry.unwrap().path();
+        let command_file = dir.join("import.sh");
+        let block_file = dir.join("import-by-string-id.tf");
+        if !command_file.is_file() || !block_file.is_file() {
+            continue;
+        }
+        let command = std::fs::read_to_string(&command_file).unwrap();
+        let command_line = command
+            .lines()
+            .find(|line| line.starts_with("terraform import "))
+            .unwrap_or_else(|| {
+                panic!("{} has no `terraform import` line", relative(&command_file))
+            });
+        let words: Vec<&str> = command_line.split_whitespace().collect();
+        assert_eq!(
+            words.len(),
+            4,
+            "{}: `terraform import <address> <id>`",
+            relative(&command_file)
+        );
+
+        let block = std::fs::read_to_string(&block_file).unwrap();
+        let quoted_value = |key: &str| -> String {
+            block
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once('=')?;
+                    (name.trim() == key).then(|| value.trim().trim_matches('"').to_string())
+                })
+                .unwrap_or_else(|| panic!("{} has no `{key} =`", relative(&block_file)))
+        };
+        assert_eq!(
+            quoted_value("to"),
+            words[2],
+            "{}: import addresses differ",
+            relative(&dir)
+        );
+        assert_eq!(
+            quoted_value("id"),
+            words[3],
+            "{}: import ids differ",
+            relative(&dir)
+        );
+        let type_name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            words[2].starts_with(&format!("{type_name}.")),
+            "{}: imports into {} instead of a {type_name}",
+            relative(&command_file),
+            words[2]
+        );
+        checked += 1;
+    }
+    assert!(
+        checked > 0,
+        "no import examples found under {}",
+        relative(&resources_dir)
+    );
+}
+
+#[test]
+fn examples_are_terraform_fmt_clean() {
+    let output = Command::new("terraform")
+        .args(["fmt", "-check", "-recursive", "-diff", "-no-color"])
+        .arg(examples_dir())
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .expect("terraform is on PATH");
+    assert!(
+        output.status.success(),
+        "run `terraform fmt -recursive examples`:\n{}",
+        text(&output)
+    );
+}
