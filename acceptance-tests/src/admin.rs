@@ -2,7 +2,7 @@
 //! fault rules.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -15,6 +15,7 @@ pub fn router(state: EmulatorState) -> Router {
     Router::new()
         .route("/world", get(world))
         .route("/requests", get(requests))
+        .route("/requests.ndjson", get(requests_ndjson))
         .route("/violations", get(violations))
         .route("/knobs", get(knobs))
         .route("/endpoints", get(endpoints))
@@ -32,6 +33,18 @@ async fn world(State(state): State<EmulatorState>) -> impl IntoResponse {
 
 async fn requests(State(state): State<EmulatorState>) -> impl IntoResponse {
     Json(state.log.requests())
+}
+
+/// One JSON object per line, for benchmark tooling (performance.md §8.1).
+async fn requests_ndjson(State(state): State<EmulatorState>) -> impl IntoResponse {
+    let lines: String = state
+        .log
+        .requests()
+        .iter()
+        .filter_map(|record| serde_json::to_string(record).ok())
+        .map(|line| line + "\n")
+        .collect();
+    ([(header::CONTENT_TYPE, "application/x-ndjson")], lines)
 }
 
 async fn violations(State(state): State<EmulatorState>) -> impl IntoResponse {

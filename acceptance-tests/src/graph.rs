@@ -567,10 +567,7 @@ fn create_application_inner(call: &Call, body: &Bytes) -> GraphResult {
                 .and_then(|url| url.trim_end_matches('/').rsplit('/').next())
                 .unwrap_or_default()
                 .to_ascii_lowercase();
-            if identity
-                .service_principal(caller.tenant(), &owner, call.now)
-                .is_none()
-            {
+            if !identity.directory_object_exists(caller.tenant(), &owner, call.now) {
                 return Err(GraphError::bad_request(format!(
                     "Invalid object identifier '{owner}'."
                 )));

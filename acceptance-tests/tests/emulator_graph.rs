@@ -456,3 +456,37 @@ async fn tokens_for_another_audience_missing_or_forged_are_rejected() {
     let (status, _) = operator(&emulator).await.get(&path).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn owners_must_be_existing_directory_objects() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let user = emulator.with_world(|world| {
+        world
+            .identity
+            .add_user(&seed.customer_tenant_id, "ops@contoso.onmicrosoft.com")
+    });
+    let graph = operator(&emulator).await;
+    let bind = |id: &str| format!("https://graph.microsoft.com/v1.0/directoryObjects/{id}");
+
+    let (status, body) = graph
+        .post(
+            "/applications",
+            json!({"displayName": "owned", "owners@odata.bind": [bind(&user)]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let object_id = body["id"].as_str().expect("id").to_owned();
+    let owners =
+        emulator.with_world(|world| world.identity.applications[&object_id].owners.clone());
+    assert_eq!(owners, [user]);
+
+    let (status, body) = graph
+        .post(
+            "/applications",
+            json!({"displayName": "orphan",
+                   "owners@odata.bind": [bind("0d000000-0000-4000-8000-000000000000")]}),
+        )
+        .await;
+    assert_graph_error(status, &body, 400, "Request_BadRequest");
+}

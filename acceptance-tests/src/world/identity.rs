@@ -259,6 +259,14 @@ pub struct ServicePrincipal {
     pub visible_to_dependents_at: Instant,
 }
 
+/// A user (only as an owner of applications: users never get tokens here).
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: ObjectId,
+    pub tenant_id: String,
+    pub user_principal_name: String,
+}
+
 /// A token the emulator issued. Tokens are looked up by their full text, so a forged or altered
 /// token is unknown.
 #[derive(Debug, Clone)]
@@ -295,6 +303,8 @@ pub struct Identity {
     pub deleted_applications: BTreeMap<ObjectId, Application>,
     /// Service principals and managed identities by object id.
     pub service_principals: BTreeMap<ObjectId, ServicePrincipal>,
+    /// Users by object id.
+    pub users: BTreeMap<ObjectId, User>,
     #[serde(skip)]
     pub tokens: HashMap<String, IssuedToken>,
     #[serde(skip)]
@@ -312,6 +322,7 @@ impl Identity {
             applications: BTreeMap::new(),
             deleted_applications: BTreeMap::new(),
             service_principals: BTreeMap::new(),
+            users: BTreeMap::new(),
             tokens: HashMap::new(),
             external_assertions: HashMap::new(),
             ids: IdGenerator::new("identity"),
@@ -667,6 +678,30 @@ impl Identity {
             visible_to_dependents_at: now,
         });
         (app_id, sp_id, secret)
+    }
+
+    /// Test helper: adds a user (e.g. an application owner) and returns its object id.
+    pub fn add_user(&mut self, tenant_id: &str, user_principal_name: &str) -> ObjectId {
+        let id = self.ids.next_id();
+        self.users.insert(
+            id.clone(),
+            User {
+                id: id.clone(),
+                tenant_id: tenant_id.to_ascii_lowercase(),
+                user_principal_name: user_principal_name.to_owned(),
+            },
+        );
+        id
+    }
+
+    /// Whether `object_id` is a user or a replicated service principal of `tenant_id` (what
+    /// `owners@odata.bind` may name).
+    pub fn directory_object_exists(&self, tenant_id: &str, object_id: &str, now: Instant) -> bool {
+        let object_id = object_id.to_ascii_lowercase();
+        self.users
+            .get(&object_id)
+            .is_some_and(|user| user.tenant_id.eq_ignore_ascii_case(tenant_id))
+            || self.service_principal(tenant_id, &object_id, now).is_some()
     }
 
     /// Test helper: registers a certificate (DER) on the application with client id `app_id`.
