@@ -226,16 +226,7 @@ impl<'a> Decoder<'a> {
     fn object(&mut self, attribute_types: &BTreeMap<String, Type>) -> Result<Value, ValueError> {
         let len = self.map_len("an object is required")?;
         if len != attribute_types.len() {
-            // Name an attribute, so the error says what is wrong and not only that it is.
-            let missing_or_extra = if len < attribute_types.len() {
-                "missing attributes"
-            } else {
-                "extra attributes"
-            };
-            return Err(self.error(format!(
-                "an object with {} attributes is required ({len} given: {missing_or_extra})",
-                attribute_types.len()
-            )));
+            return Err(self.object_count_error(attribute_types, len));
         }
         let mut attributes = BTreeMap::new();
         for _ in 0..len {
@@ -255,6 +246,43 @@ impl<'a> Decoder<'a> {
         // so that a future change cannot silently let a partial object through.
         check_attribute_names(attribute_types, &attributes, &self.path)?;
         Ok(Value::Object(attributes))
+    }
+
+    /// The error for an object map with the wrong number of entries, naming the first key that
+    /// is not an attribute or else the first attribute that is missing (the keys are read, and
+    /// the values skipped, to find out).
+    fn object_count_error(
+        &mut self,
+        attribute_types: &BTreeMap<String, Type>,
+        len: usize,
+    ) -> ValueError {
+        let summary = format!(
+            "an object with {} attributes is required ({len} given)",
+            attribute_types.len()
+        );
+        let mut names = Vec::new();
+        for _ in 0..len {
+            let Ok(name) = self.string("") else {
+                return self.error(summary);
+            };
+            if self.skip_value().is_err() {
+                return self.error(summary);
+            }
+            names.push(name);
+        }
+        let unexpected = names
+            .iter()
+            .find(|name| !attribute_types.contains_key(*name));
+        let missing = attribute_types.keys().find(|name| !names.contains(name));
+        let (name, problem) = match (unexpected, missing) {
+            (Some(name), _) => (name, "unsupported attribute"),
+            (None, Some(name)) => (name, "attribute is missing"),
+            (None, None) => return self.error(summary),
+        };
+        self.path.push(PathStep::Attribute(name.clone()));
+        let error = self.error(format!("{problem}; {summary}"));
+        self.path.pop();
+        error
     }
 
     /// A dynamic value: nil (null of no type), or `[typeJSON, value]` (K6).
