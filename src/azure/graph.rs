@@ -532,18 +532,44 @@ impl GraphClient {
                 created: true,
             });
         }
-        match self.find_service_principal_by_app_id(ctx, app_id).await? {
-            Some(value) => Ok(Upserted {
-                value,
-                created: false,
-            }),
-            None => Err(CloudError::Decode {
-                service: Service::Graph,
-                operation,
-                detail: "the upsert reported an existing service principal that cannot be read"
-                    .into(),
-            }),
-        }
+        // It exists, but a list read may lag behind the write: wait until it is visible.
+        let value = self.find_service_principal_visible(ctx, app_id).await?;
+        Ok(Upserted {
+            value,
+            created: false,
+        })
+    }
+
+    /// The service principal of `app_id`, known to exist (e.g. after a 409), waiting within the
+    /// replication window until the directory lists it. [`CloudError::NotFound`] when it never
+    /// shows up.
+    pub async fn find_service_principal_visible(
+        &self,
+        ctx: &CallContext,
+        app_id: &str,
+    ) -> Result<ServicePrincipal, CloudError> {
+        self.replicated(
+            ctx,
+            "waiting for the service principal to be listed",
+            is_not_replicated_yet,
+            move || async move {
+                self.find_service_principal_by_app_id(ctx, app_id)
+                    .await?
+                    .ok_or_else(|| {
+                        CloudError::NotFound(Box::new(super::error::ServiceError {
+                            service: Service::Graph,
+                            operation: "GET /v1.0/servicePrincipals".to_owned(),
+                            status: 404,
+                            code: Some(codes::RESOURCE_NOT_FOUND.to_owned()),
+                            detail_codes: Vec::new(),
+                            message: format!("no service principal is listed for appId {app_id}"),
+                            aadsts_codes: Vec::new(),
+                            request_id: None,
+                        }))
+                    })
+            },
+        )
+        .await
     }
 
     /// `GET /servicePrincipals/{id}`; `None` when it does not exist.

@@ -1,0 +1,880 @@
+//! The provider's cloud clients (`vnetpeer::azure`, `vnetpeer::aiven`) against the emulator:
+//! every credential type, the token cache under concurrency, long-running operations,
+//! `Retry-After`, dropped connections, Graph replication, and the Aiven peering calls.
+//!
+//! Request counts come from the emulator's request log and are exact; times are only ever
+//! asserted as lower bounds ("not earlier than the server allowed").
+
+use std::time::Duration;
+
+use vnetpeer::aiven::{AivenClient, AivenSettings, AzurePeeringRequest, PeeringState};
+use vnetpeer::azure::arm::{PeeringProperties, PeeringState as AzurePeeringState};
+use vnetpeer::azure::credentials::aadsts;
+use vnetpeer::azure::graph::{NewApplication, sign_in_audience};
+use vnetpeer::azure::ids::{VirtualNetworkId, VnetPeeringId};
+use vnetpeer::azure::{
+    AzureClients, AzureEndpointOverrides, AzureSettings, CallContext, CancellationToken,
+    CloudError, CredentialKind, HttpClient, SecretString,
+};
+use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
+use vnetpeer_emulator::world::identity::FEDERATION_AUDIENCE;
+use vnetpeer_emulator::{
+    Emulator, FaultAction, FaultRule, Knobs, RequestRecord, RetryAfter, Schedule, Service,
+    ViolationKind,
+};
+
+const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
+
+fn ctx() -> CallContext {
+    CallContext::new(Duration::from_secs(30), CancellationToken::new())
+}
+
+/// Settings pointing at the emulator, with no credential chosen yet.
+fn base_settings(emulator: &Emulator) -> AzureSettings {
+    let endpoints = emulator.endpoints();
+    let seed = emulator.seed();
+    AzureSettings {
+        tenant_id: Some(seed.customer_tenant_id.clone()),
+        subscription_id: Some(seed.customer_subscription_id.clone()),
+        use_cli: false,
+        endpoints: AzureEndpointOverrides {
+            authority_host: Some(endpoints.authority_host.clone()),
+            resource_manager: Some(endpoints.arm.clone()),
+            microsoft_graph: Some(endpoints.graph.clone()),
+        },
+        ..AzureSettings::default()
+    }
+}
+
+/// The seeded operator (Owner on the customer subscription, Application.ReadWrite.All) with
+/// its client secret.
+fn operator_settings(emulator: &Emulator) -> AzureSettings {
+    let seed = emulator.seed();
+    AzureSettings {
+        client_id: Some(seed.operator_client_id.clone()),
+        client_secret: Some(SecretString::new(seed.operator_client_secret.expose())),
+        ..base_settings(emulator)
+    }
+}
+
+fn clients(settings: &AzureSettings) -> AzureClients {
+    AzureClients::new(HttpClient::new().expect("HTTP client"), settings).expect("valid settings")
+}
+
+fn requests(emulator: &Emulator, service: Service, method: &str) -> Vec<RequestRecord> {
+    emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.service == service && r.method.eq_ignore_ascii_case(method))
+        .collect()
+}
+
+fn token_requests(emulator: &Emulator) -> usize {
+    emulator
+        .requests()
+        .iter()
+        .filter(|r| r.service == Service::Login)
+        .count()
+}
+
+fn violations(emulator: &Emulator, kind: ViolationKind) -> usize {
+    emulator
+        .violations()
+        .iter()
+        .filter(|v| v.kind == kind)
+        .count()
+}
+
+#[tokio::test]
+async fn one_token_per_tenant_and_scope_across_many_concurrent_calls() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let azure = clients(&operator_settings(&emulator));
+    assert_eq!(token_requests(&emulator), 0, "no token before first use");
+
+    let arm = azure.arm().expect("ARM client");
+    let graph = azure.graph().expect("Graph client");
+    let subscription_id = emulator.seed().customer_subscription_id.clone();
+    let operator = emulator.seed().operator_client_id.clone();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (arm, graph) = (arm.clone(), graph.clone());
+        let (subscription_id, operator) = (subscription_id.clone(), operator.clone());
+        tasks.push(tokio::spawn(async move {
+            let ctx = ctx();
+            let subscription = arm.get_subscription(&ctx, &subscription_id).await?;
+            let principal = graph
+                .find_service_principal_by_app_id(&ctx, &operator)
+                .await?;
+            Ok::<_, CloudError>((subscription.tenant_id, principal))
+        }));
+    }
+    for task in tasks {
+        let (tenant_id, principal) = task.await.expect("task").expect("calls succeed");
+        assert_eq!(tenant_id, emulator.seed().customer_tenant_id);
+        assert_eq!(
+            principal.expect("operator SP").id,
+            emulator.seed().operator_sp_object_id
+        );
+    }
+    assert_eq!(
+        token_requests(&emulator),
+        2,
+        "one token for ARM and one for Graph"
+    );
+    assert_eq!(requests(&emulator, Service::Arm, "GET").len(), 20);
+    assert_eq!(requests(&emulator, Service::Graph, "GET").len(), 20);
+
+    // Another client of the same provider shares the cache.
+    azure
+        .arm()
+        .unwrap()
+        .get_subscription(&ctx(), &subscription_id)
+        .await
+        .unwrap();
+    assert_eq!(token_requests(&emulator), 2);
+}
+
+#[tokio::test]
+async fn client_certificate_credential_obtains_a_working_token() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key");
+    let certificate = rcgen::CertificateParams::new(vec!["operator.test".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let operator = emulator.seed().operator_client_id.clone();
+    let der = certificate.der().to_vec();
+    assert!(emulator.with_world(|w| w.identity.add_certificate(&operator, &der)));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("operator.pem");
+    std::fs::write(
+        &path,
+        format!("{}{}", certificate.pem(), key.serialize_pem()),
+    )
+    .unwrap();
+
+    let settings = AzureSettings {
+        client_id: Some(operator),
+        client_certificate_path: Some(path),
+        ..base_settings(&emulator)
+    };
+    let azure = clients(&settings);
+    assert_eq!(
+        azure.token_source().unwrap().kind(),
+        CredentialKind::ClientCertificate
+    );
+    let subscription = azure
+        .arm()
+        .unwrap()
+        .get_subscription(&ctx(), &emulator.seed().customer_subscription_id)
+        .await
+        .expect("the certificate's token is accepted by ARM");
+    assert_eq!(subscription.tenant_id, emulator.seed().customer_tenant_id);
+    assert_eq!(token_requests(&emulator), 1);
+}
+
+#[tokio::test]
+async fn oidc_token_file_is_read_again_for_every_token_request() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let operator = emulator.seed().operator_client_id.clone();
+    let issuer = "https://token.actions.example";
+    let subject = "repo:acme/infra:ref:refs/heads/main";
+    assert!(emulator.with_world(|w| {
+        w.identity
+            .add_federated_credential(&operator, issuer, subject)
+    }));
+    let mint = |lifetime: Duration| {
+        let now = emulator.now();
+        emulator.with_world(|w| {
+            w.identity
+                .issue_external_assertion(issuer, subject, FEDERATION_AUDIENCE, lifetime, now)
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("federated-token");
+    std::fs::write(&path, mint(Duration::from_secs(60))).unwrap();
+
+    let settings = AzureSettings {
+        client_id: Some(operator),
+        use_oidc: true,
+        oidc_token_file_path: Some(path.clone()),
+        ..base_settings(&emulator)
+    };
+    let azure = clients(&settings);
+    let tokens = azure.token_source().unwrap();
+    assert_eq!(tokens.kind(), CredentialKind::Oidc);
+    let arm_token = tokens
+        .resource_manager_token(&ctx())
+        .await
+        .expect("ARM token");
+    assert_eq!(
+        arm_token.claims().and_then(|c| c.object_id),
+        Some(emulator.seed().operator_sp_object_id.clone())
+    );
+
+    // The runner rotates the file and the first assertion expires: the next token request must
+    // present the new one.
+    emulator.clock().advance(Duration::from_secs(120));
+    std::fs::write(&path, mint(Duration::from_secs(600))).unwrap();
+    tokens
+        .graph_token(&ctx())
+        .await
+        .expect("Graph token with the rotated assertion");
+    assert_eq!(token_requests(&emulator), 2);
+}
+
+#[tokio::test]
+async fn managed_identity_endpoint_obtains_a_token() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let settings = AzureSettings {
+        use_msi: true,
+        msi_endpoint: Some(emulator.endpoints().msi.clone()),
+        ..base_settings(&emulator)
+    };
+    let azure = clients(&settings);
+    let tokens = azure.token_source().unwrap();
+    assert_eq!(tokens.kind(), CredentialKind::ManagedIdentity);
+    let token = tokens
+        .resource_manager_token(&ctx())
+        .await
+        .expect("MSI token");
+    assert_eq!(
+        token.claims().and_then(|c| c.object_id),
+        Some(emulator.seed().managed_identity_object_id.clone())
+    );
+    // Cached: a second call makes no request.
+    tokens.resource_manager_token(&ctx()).await.unwrap();
+    assert_eq!(token_requests(&emulator), 1);
+}
+
+#[tokio::test]
+async fn no_credential_is_reported_when_first_needed_with_what_was_tried() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let azure = clients(&base_settings(&emulator));
+    let error = azure.arm().expect_err("no credential configured");
+    let text = error.to_string();
+    for expected in [
+        "client_secret",
+        "client_certificate_path",
+        "use_oidc",
+        "use_msi",
+        "use_cli",
+    ] {
+        assert!(text.contains(expected), "{text}");
+    }
+    assert_eq!(emulator.requests().len(), 0, "nothing was sent");
+}
+
+/// An app of the customer tenant that may peer the customer VNet with Aiven's VNet: multi-tenant,
+/// with a service principal in both tenants, Network Contributor on the customer VNet and
+/// `peer/action` on Aiven's VNet. Returns (client id, secret).
+fn cross_tenant_app(emulator: &Emulator) -> (String, SecretString) {
+    let seed = emulator.seed().clone();
+    let now = emulator.now();
+    emulator.with_world(|w| {
+        let (app_id, sp_id, secret) =
+            w.identity
+                .add_app_with_secret(&seed.customer_tenant_id, "peering-app", &[], now);
+        for application in w.identity.applications.values_mut() {
+            if application.app_id == app_id {
+                application.sign_in_audience = "AzureADMultipleOrgs".to_owned();
+            }
+        }
+        let remote_sp = w
+            .identity
+            .ensure_service_principal(&seed.aiven_tenant_id, &app_id, now);
+        let assign = |w: &mut vnetpeer_emulator::World,
+                      scope: &str,
+                      tenant: &str,
+                      role: &str,
+                      principal: &str| {
+            w.arm.insert_role_assignment(RoleAssignment {
+                name: uuid::Uuid::new_v4().to_string(),
+                scope: scope.to_owned(),
+                tenant_id: tenant.to_owned(),
+                role_definition_guid: role.to_owned(),
+                principal_id: principal.to_owned(),
+                principal_type: "ServicePrincipal".to_owned(),
+                description: None,
+                created_on: "2024-01-01T00:00:00.0000000Z".to_owned(),
+                created_by: None,
+                created_at: None,
+            });
+        };
+        assign(
+            w,
+            &seed.customer_vnet_id,
+            &seed.customer_tenant_id,
+            NETWORK_CONTRIBUTOR_ROLE_ID,
+            &sp_id,
+        );
+        let peer_role = uuid::Uuid::new_v4().to_string();
+        w.arm
+            .role_definitions
+            .push(vnetpeer_emulator::world::arm::RoleDefinition {
+                name: peer_role.clone(),
+                role_name: "aiven-peer".to_owned(),
+                description: String::new(),
+                role_type: "CustomRole".to_owned(),
+                tenant_id: Some(seed.aiven_tenant_id.clone()),
+                permissions: vec![vnetpeer_emulator::world::arm::Permission {
+                    actions: vec![PEER_ACTION.to_owned()],
+                    ..Default::default()
+                }],
+                assignable_scopes: vec![seed.aiven_vnet_id.clone()],
+                created_on: String::new(),
+                updated_on: String::new(),
+                created_by: None,
+                updated_by: None,
+            });
+        assign(
+            w,
+            &seed.aiven_vnet_id,
+            &seed.aiven_tenant_id,
+            &peer_role,
+            &remote_sp,
+        );
+        (app_id, SecretString::new(secret.expose()))
+    })
+}
+
+#[tokio::test]
+async fn cross_tenant_peering_follows_the_long_running_operations_with_an_auxiliary_token() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let (app_id, secret) = cross_tenant_app(&emulator);
+    let azure = clients(&operator_settings(&emulator));
+
+    // The step-1 app in both tenants: primary in the customer tenant, auxiliary in Aiven's.
+    let primary =
+        azure.client_secret_token_source(&seed.customer_tenant_id, &app_id, secret.clone());
+    let auxiliary = azure.client_secret_token_source(&seed.aiven_tenant_id, &app_id, secret);
+    let ctx = ctx();
+    let auxiliary_token = auxiliary
+        .resource_manager_token(&ctx)
+        .await
+        .expect("aux token");
+    let arm = azure.arm().unwrap().with_token_source(primary);
+
+    let id = VirtualNetworkId::parse(&seed.customer_vnet_id)
+        .unwrap()
+        .peering("to-aiven")
+        .unwrap();
+    let properties = PeeringProperties {
+        remote_virtual_network_id: seed.aiven_vnet_id.clone(),
+        allow_virtual_network_access: true,
+        allow_forwarded_traffic: false,
+        allow_gateway_transit: false,
+        use_remote_gateways: false,
+    };
+    let peering = arm
+        .put_vnet_peering(&ctx, &id, &properties, &[auxiliary_token])
+        .await
+        .expect("peering created");
+    assert_eq!(peering.provisioning_state.as_deref(), Some("Succeeded"));
+    assert_eq!(peering.peering_state, Some(AzurePeeringState::Initiated));
+    assert!(
+        peering
+            .remote_virtual_network_id
+            .as_deref()
+            .is_some_and(|remote| remote.eq_ignore_ascii_case(&seed.aiven_vnet_id))
+    );
+
+    // PUT once, the status URL until Succeeded, then one GET of the peering.
+    let arm_requests: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.service == Service::Arm)
+        .collect();
+    assert_eq!(arm_requests[0].method, "PUT");
+    let (polls, reads): (Vec<_>, Vec<_>) = arm_requests[1..]
+        .iter()
+        .partition(|r| r.path.contains("/operations/"));
+    assert!(
+        !polls.is_empty(),
+        "the operation was polled: {arm_requests:?}"
+    );
+    assert_eq!(
+        reads.len(),
+        1,
+        "one read after the operation: {arm_requests:?}"
+    );
+    assert_eq!(violations(&emulator, ViolationKind::EarlyPoll), 0);
+
+    let read = arm
+        .get_vnet_peering(&ctx, &id)
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(read.name, "to-aiven");
+
+    let before_delete = emulator.requests().len();
+    arm.delete_vnet_peering(&ctx, &id).await.expect("deleted");
+    let delete_requests = &emulator.requests()[before_delete..];
+    assert_eq!(delete_requests[0].method, "DELETE");
+    assert!(delete_requests.len() >= 2, "the Location was polled");
+    assert!(arm.get_vnet_peering(&ctx, &id).await.unwrap().is_none());
+    // Deleting again is a no-op.
+    arm.delete_vnet_peering(&ctx, &id).await.unwrap();
+    assert_eq!(violations(&emulator, ViolationKind::EarlyPoll), 0);
+    assert!(
+        emulator.violations().is_empty(),
+        "{:?}",
+        emulator.violations()
+    );
+}
+
+#[tokio::test]
+async fn peering_without_the_auxiliary_token_is_linked_authorization_failed() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let (app_id, secret) = cross_tenant_app(&emulator);
+    let azure = clients(&operator_settings(&emulator));
+    let arm = azure
+        .arm()
+        .unwrap()
+        .with_token_source(azure.client_secret_token_source(
+            &seed.customer_tenant_id,
+            &app_id,
+            secret,
+        ));
+    let id = VnetPeeringId::parse(&format!(
+        "{}/virtualNetworkPeerings/no-aux",
+        seed.customer_vnet_id
+    ))
+    .unwrap();
+    let properties = PeeringProperties {
+        remote_virtual_network_id: seed.aiven_vnet_id.clone(),
+        allow_virtual_network_access: true,
+        allow_forwarded_traffic: false,
+        allow_gateway_transit: false,
+        use_remote_gateways: false,
+    };
+    let error = arm
+        .put_vnet_peering(&ctx(), &id, &properties, &[])
+        .await
+        .expect_err("needs the auxiliary token");
+    assert_eq!(error.status(), Some(403));
+    assert!(
+        error.has_code(vnetpeer::azure::arm::codes::LINKED_AUTHORIZATION_FAILED),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn throttled_requests_wait_at_least_the_fractional_retry_after() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let azure = clients(&operator_settings(&emulator));
+    let arm = azure.arm().unwrap();
+    let subscription_id = emulator.seed().customer_subscription_id.clone();
+    // Warm the token so the only requests are the throttled GET and its retry.
+    arm.get_subscription(&ctx(), &subscription_id)
+        .await
+        .unwrap();
+    let before = emulator.requests().len();
+    emulator.faults().inject(
+        FaultRule::new(
+            Service::Arm,
+            FaultAction::Throttle {
+                retry_after: RetryAfter::FractionalSeconds { seconds: 0.35 },
+            },
+        )
+        .method("GET")
+        .schedule(Schedule::NextN { n: 1 }),
+    );
+    arm.get_subscription(&ctx(), &subscription_id)
+        .await
+        .expect("retried after the 429");
+    let records = &emulator.requests()[before..];
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[0].status, 429);
+    assert_eq!(records[1].status, 200);
+    assert!(
+        records[1].at_ms - records[0].at_ms >= 350.0,
+        "retried {} ms after the 429",
+        records[1].at_ms - records[0].at_ms
+    );
+    assert_eq!(violations(&emulator, ViolationKind::EarlyRetry), 0);
+}
+
+#[tokio::test]
+async fn throttled_requests_honour_an_http_date_retry_after() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let azure = clients(&operator_settings(&emulator));
+    let graph = azure.graph().unwrap();
+    let operator = emulator.seed().operator_client_id.clone();
+    emulator.faults().inject(
+        FaultRule::new(
+            Service::Graph,
+            FaultAction::Throttle {
+                retry_after: RetryAfter::HttpDate { seconds: 1 },
+            },
+        )
+        .schedule(Schedule::NextN { n: 1 }),
+    );
+    let principal = graph
+        .find_service_principal_by_app_id(&ctx(), &operator)
+        .await
+        .expect("retried after the 429");
+    assert!(principal.is_some());
+    let graph_requests = requests(&emulator, Service::Graph, "GET");
+    assert_eq!(graph_requests.len(), 2);
+    assert_eq!(violations(&emulator, ViolationKind::EarlyRetry), 0);
+}
+
+#[tokio::test]
+async fn a_throttle_longer_than_the_deadline_fails_at_once_with_the_services_answer() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let azure = clients(&operator_settings(&emulator));
+    let arm = azure.arm().unwrap();
+    let subscription_id = emulator.seed().customer_subscription_id.clone();
+    arm.get_subscription(&ctx(), &subscription_id)
+        .await
+        .unwrap();
+    emulator.faults().inject(
+        FaultRule::new(
+            Service::Arm,
+            FaultAction::Throttle {
+                retry_after: RetryAfter::Seconds { seconds: 600 },
+            },
+        )
+        .method("GET"),
+    );
+    let short = CallContext::new(Duration::from_secs(5), CancellationToken::new());
+    let started = std::time::Instant::now();
+    let error = arm
+        .get_subscription(&short, &subscription_id)
+        .await
+        .expect_err("cannot wait 10 minutes within 5 seconds");
+    assert_eq!(error.status(), Some(429), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn cancellation_ends_a_retry_wait_promptly() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let azure = clients(&operator_settings(&emulator));
+    let arm = azure.arm().unwrap();
+    let subscription_id = emulator.seed().customer_subscription_id.clone();
+    arm.get_subscription(&ctx(), &subscription_id)
+        .await
+        .unwrap();
+    emulator.faults().inject(
+        FaultRule::new(
+            Service::Arm,
+            FaultAction::Throttle {
+                retry_after: RetryAfter::Seconds { seconds: 20 },
+            },
+        )
+        .method("GET"),
+    );
+    let cancel = CancellationToken::new();
+    let ctx = CallContext::new(Duration::from_secs(60), cancel.clone());
+    let call = tokio::spawn(async move { arm.get_subscription(&ctx, &subscription_id).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cancel.cancel();
+    let result = tokio::time::timeout(Duration::from_secs(5), call)
+        .await
+        .expect("returns promptly after cancellation")
+        .unwrap();
+    assert!(result.expect_err("cancelled").is_cancelled());
+}
+
+#[tokio::test]
+async fn dropped_connections_are_retried_for_reads_but_not_for_unsafe_creates() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let azure = clients(&operator_settings(&emulator));
+    let graph = azure.graph().unwrap();
+    let operator = emulator.seed().operator_client_id.clone();
+    graph
+        .find_service_principal_by_app_id(&ctx(), &operator)
+        .await
+        .unwrap();
+
+    let drop_once = |method: &str| {
+        emulator.faults().inject(
+            FaultRule::new(Service::Graph, FaultAction::Drop)
+                .method(method)
+                .schedule(Schedule::NextN { n: 1 }),
+        )
+    };
+    drop_once("GET");
+    graph
+        .find_service_principal_by_app_id(&ctx(), &operator)
+        .await
+        .expect("a read is retried after a dropped connection");
+
+    drop_once("POST");
+    let before = requests(&emulator, Service::Graph, "POST").len();
+    let error = graph
+        .create_application(
+            &ctx(),
+            &NewApplication {
+                display_name: "dropped".into(),
+                sign_in_audience: sign_in_audience::AZURE_AD_MULTIPLE_ORGS.into(),
+                owners: vec![],
+                requested_access_token_version: None,
+            },
+        )
+        .await
+        .expect_err("an app create is not replayed when its outcome is unknown");
+    assert!(matches!(error, CloudError::Transport { .. }), "{error:?}");
+    assert_eq!(
+        requests(&emulator, Service::Graph, "POST").len(),
+        before + 1
+    );
+}
+
+#[tokio::test]
+async fn graph_calls_wait_out_replication_and_secrets_become_usable() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let azure = clients(&operator_settings(&emulator));
+    let graph = azure.graph().unwrap();
+    let ctx = ctx();
+
+    let app = graph
+        .create_application(
+            &ctx,
+            &NewApplication {
+                display_name: "vnetpeer-test".into(),
+                sign_in_audience: sign_in_audience::AZURE_AD_MULTIPLE_ORGS.into(),
+                owners: vec![seed.operator_sp_object_id.clone()],
+                requested_access_token_version: None,
+            },
+        )
+        .await
+        .expect("app created");
+    // Both calls land inside the replication window: the 404 / NoBackingApplicationObject
+    // answers are waited out.
+    let secret = graph
+        .add_password(&ctx, &app.id, Some("vnetpeer"), None)
+        .await
+        .expect("secret added");
+    assert!(!format!("{secret:?}").contains(secret.secret_text.expose_secret()));
+    let principal = graph
+        .create_service_principal(&ctx, &app.app_id)
+        .await
+        .expect("service principal created");
+    assert_eq!(principal.app_id, app.app_id);
+
+    let duplicate = graph
+        .create_service_principal(&ctx, &app.app_id)
+        .await
+        .expect_err("a second SP for the same app");
+    assert!(duplicate.is_already_exists(), "{duplicate}");
+    // Adopting it waits until the directory lists it (reads lag behind writes too).
+    let adopted = graph
+        .find_service_principal_visible(&ctx, &app.app_id)
+        .await
+        .expect("adoptable");
+    assert_eq!(adopted.id, principal.id);
+    let ensured = graph
+        .ensure_service_principal(&ctx, &app.app_id)
+        .await
+        .unwrap();
+    assert!(!ensured.created);
+    assert_eq!(ensured.value.id, principal.id);
+
+    let token = azure
+        .acquire_token_with_secret_retrying(
+            &ctx,
+            &seed.customer_tenant_id,
+            &app.app_id,
+            &secret.secret_text,
+            &azure.endpoints().resource_manager_scope,
+            &[
+                aadsts::INVALID_CLIENT_SECRET,
+                aadsts::MISSING_SERVICE_PRINCIPAL,
+                aadsts::APPLICATION_NOT_FOUND,
+            ],
+        )
+        .await
+        .expect("the new secret works");
+    assert_eq!(
+        token.claims().and_then(|c| c.object_id),
+        Some(principal.id.clone())
+    );
+
+    let wrong = azure
+        .acquire_token_with_secret(
+            &CallContext::new(Duration::from_millis(800), CancellationToken::new()),
+            &seed.customer_tenant_id,
+            &app.app_id,
+            &SecretString::new("not-the-secret"),
+            &azure.endpoints().resource_manager_scope,
+        )
+        .await
+        .expect_err("a wrong secret never works");
+    assert_eq!(wrong.aadsts_codes(), &[aadsts::INVALID_CLIENT_SECRET]);
+
+    // Aiven's app: created once, then found.
+    let aiven = graph
+        .ensure_service_principal(&ctx, &seed.aiven_app_id)
+        .await
+        .unwrap();
+    assert!(aiven.created);
+    assert_eq!(
+        aiven.value.app_owner_organization_id.as_deref(),
+        Some(seed.aiven_tenant_id.as_str())
+    );
+    let again = graph
+        .ensure_service_principal(&ctx, &seed.aiven_app_id)
+        .await
+        .unwrap();
+    assert!(!again.created);
+    assert_eq!(again.value.id, aiven.value.id);
+
+    graph
+        .remove_password(&ctx, &app.id, &secret.key_id)
+        .await
+        .unwrap();
+    graph
+        .remove_password(&ctx, &app.id, &secret.key_id)
+        .await
+        .expect("removing a removed secret is a no-op");
+    graph
+        .delete_service_principal(&ctx, &principal.id)
+        .await
+        .unwrap();
+    graph.delete_application(&ctx, &app.id).await.unwrap();
+    assert!(
+        graph
+            .get_application(&ctx, &app.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    graph
+        .purge_deleted_application(&ctx, &app.id)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let aiven = AivenClient::new(
+        HttpClient::new().unwrap(),
+        &AivenSettings {
+            api_token: SecretString::new(seed.aiven_token.expose()),
+            api_url: emulator.endpoints().aiven.clone(),
+        },
+    )
+    .unwrap();
+    let ctx = ctx();
+
+    let vpcs = aiven
+        .list_project_vpcs(&ctx, &seed.aiven_project)
+        .await
+        .unwrap();
+    let vpc = vpcs
+        .iter()
+        .find(|v| v.cloud_name == seed.aiven_cloud_name)
+        .expect("the seeded VPC");
+    assert_eq!(vpc.project_vpc_id, seed.aiven_project_vpc_id);
+
+    // The seed's resource group and VNet are mixed case on purpose.
+    let request = AzurePeeringRequest {
+        peer_cloud_account: seed.customer_subscription_id.to_uppercase(),
+        peer_resource_group: seed.customer_resource_group.clone(),
+        peer_vpc: seed.customer_vnet_name.clone(),
+        peer_azure_app_id: seed.operator_client_id.to_uppercase(),
+        peer_azure_tenant_id: seed.customer_tenant_id.clone(),
+        user_peer_network_cidrs: None,
+    };
+    let created = aiven
+        .create_azure_peering(
+            &ctx,
+            &seed.aiven_project,
+            &seed.aiven_project_vpc_id,
+            &request,
+        )
+        .await
+        .expect("created");
+    assert_eq!(created.state, PeeringState::Approved);
+    assert_eq!(
+        created.peer_resource_group.as_deref(),
+        Some(seed.customer_resource_group.to_lowercase().as_str())
+    );
+    assert_eq!(created.peer_vpc, seed.customer_vnet_name.to_lowercase());
+
+    let duplicate = aiven
+        .create_azure_peering(
+            &ctx,
+            &seed.aiven_project,
+            &seed.aiven_project_vpc_id,
+            &request,
+        )
+        .await
+        .expect_err("the same VNet twice");
+    assert!(duplicate.is_already_exists(), "{duplicate}");
+
+    let found = aiven
+        .find_azure_peering(
+            &ctx,
+            &seed.aiven_project,
+            &seed.aiven_project_vpc_id,
+            &seed.customer_subscription_id,
+            &seed.customer_resource_group,
+            &seed.customer_vnet_name,
+        )
+        .await
+        .unwrap()
+        .expect("found with mixed-case inputs");
+    assert_eq!(
+        found.peer_cloud_account,
+        seed.customer_subscription_id.to_lowercase()
+    );
+
+    let deleted = aiven
+        .delete_azure_peering(
+            &ctx,
+            &seed.aiven_project,
+            &seed.aiven_project_vpc_id,
+            &seed.customer_subscription_id,
+            &seed.customer_resource_group,
+            &seed.customer_vnet_name,
+        )
+        .await
+        .unwrap();
+    assert!(
+        deleted
+            .is_some_and(|p| p.state == PeeringState::Deleting || p.state == PeeringState::Deleted)
+    );
+    let gone = vnetpeer::azure::poll_until(&ctx, "waiting for the Aiven peering to go", || {
+        let aiven = aiven.clone();
+        let seed = seed.clone();
+        async move {
+            let peering = aiven
+                .find_azure_peering(
+                    &CallContext::new(Duration::from_secs(5), CancellationToken::new()),
+                    &seed.aiven_project,
+                    &seed.aiven_project_vpc_id,
+                    &seed.customer_subscription_id,
+                    &seed.customer_resource_group,
+                    &seed.customer_vnet_name,
+                )
+                .await?;
+            Ok(match peering {
+                Some(p) if !p.state.is_gone() || p.state == PeeringState::Deleting => {
+                    vnetpeer::azure::PollStep::pending(p.state.to_string())
+                }
+                _ => vnetpeer::azure::PollStep::Done(()),
+            })
+        }
+    })
+    .await;
+    assert!(gone.is_ok(), "{gone:?}");
+
+    let missing = aiven
+        .get_project_vpc(
+            &ctx,
+            &seed.aiven_project,
+            "00000000-0000-0000-0000-000000000000",
+        )
+        .await
+        .expect_err("unknown VPC");
+    assert!(missing.is_not_found(), "{missing}");
+}
