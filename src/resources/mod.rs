@@ -31,11 +31,19 @@ impl ProviderData {
 
 /// Every managed resource type, one line each.
 pub fn resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
-    #[allow(unused_mut)] // only test builds add to it for now
-    let mut all: Vec<Arc<dyn Resource<ProviderData>>> = vec![];
-    #[cfg(feature = "test-fixtures")]
-    all.push(Arc::new(test_fixture::TestFixture));
+    let mut all: Vec<Arc<dyn Resource<ProviderData>>> = vec![
+        // Arc::new(aad_app::AadApp),
+    ];
+    all.extend(test_resources());
     all
+}
+
+/// Resource types that exist only in test builds.
+fn test_resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
+    #[cfg(feature = "test-fixtures")]
+    return vec![Arc::new(test_fixture::TestFixture)];
+    #[cfg(not(feature = "test-fixtures"))]
+    Vec::new()
 }
 
 /// Every data source type, one line each.

@@ -1,9 +1,6 @@
 //! In-process tests of the tfplugin6 service: the trait methods are called directly with
 //! msgpack-encoded DynamicValues, as Terraform would send them.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use tonic::Request;
 
 use super::*;
@@ -252,6 +249,9 @@ async fn bad_input_becomes_diagnostics() {
 
 #[cfg(feature = "test-fixtures")]
 mod fixture {
+    use std::sync::Arc;
+    use std::time::Duration;
+
     use super::*;
 
     const FIXTURE: &str = "vnetpeer_test_fixture";
