@@ -878,3 +878,150 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
         .expect_err("unknown VPC");
     assert!(missing.is_not_found(), "{missing}");
 }
+
+#[tokio::test]
+async fn role_definitions_and_assignments_round_trip() {
+    use vnetpeer::azure::arm::{
+        Permission, PrincipalType, RoleAssignmentFilter, RoleDefinitionProperties, codes,
+    };
+    use vnetpeer::azure::ids::{
+        RoleAssignmentId, RoleDefinitionId, role_assignment_name, role_definition_guid,
+    };
+
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let azure = clients(&operator_settings(&emulator));
+    let (arm, graph) = (azure.arm().unwrap(), azure.graph().unwrap());
+    let ctx = ctx();
+
+    let vnet = arm
+        .get_virtual_network(
+            &ctx,
+            &VirtualNetworkId::parse(&seed.customer_vnet_id).unwrap(),
+        )
+        .await
+        .expect("the seeded VNet");
+    assert_eq!(vnet.address_prefixes, vec![seed.customer_vnet_cidr.clone()]);
+
+    let subscription_scope = format!("/subscriptions/{}", seed.customer_subscription_id);
+    let role_name = "vnetpeer aiven peering";
+    let guid = role_definition_guid(&subscription_scope, role_name);
+    let properties = RoleDefinitionProperties {
+        role_name: role_name.into(),
+        description: Some("peer/action only".into()),
+        role_type: None,
+        permissions: vec![Permission {
+            actions: vec![PEER_ACTION.into()],
+            ..Permission::default()
+        }],
+        assignable_scopes: vec![subscription_scope.clone()],
+    };
+    let definition = arm
+        .put_role_definition(&ctx, &subscription_scope, guid, &properties)
+        .await
+        .expect("role created");
+    assert_eq!(definition.name, guid.to_string());
+    let definition_id = RoleDefinitionId::parse(&definition.id).unwrap();
+    // The same PUT again is idempotent.
+    arm.put_role_definition(&ctx, &subscription_scope, guid, &properties)
+        .await
+        .expect("same role, same GUID");
+    let listed = arm
+        .list_role_definitions_by_name(&ctx, &subscription_scope, role_name)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed[0].properties.permissions[0].actions,
+        vec![PEER_ACTION]
+    );
+
+    // Aiven's service principal gets the role on the VNet; principalType avoids PrincipalNotFound
+    // for the principal created a moment ago.
+    let aiven_sp = graph
+        .ensure_service_principal(&ctx, &seed.aiven_app_id)
+        .await
+        .unwrap()
+        .value;
+    let name = role_assignment_name(&seed.customer_vnet_id, guid, &aiven_sp.id);
+    let assignment = arm
+        .put_role_assignment(
+            &ctx,
+            &seed.customer_vnet_id,
+            name,
+            &definition_id,
+            &aiven_sp.id,
+            PrincipalType::ServicePrincipal,
+        )
+        .await
+        .expect("assignment created");
+    assert_eq!(assignment.properties.principal_id, aiven_sp.id);
+    let assignment_id = RoleAssignmentId::parse(&assignment.id).unwrap();
+    assert_eq!(assignment_id.name, name);
+    assert!(
+        arm.get_role_assignment(&ctx, &assignment_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let by_principal = arm
+        .list_role_assignments(
+            &ctx,
+            &seed.customer_vnet_id,
+            &RoleAssignmentFilter::PrincipalId(aiven_sp.id.clone()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_principal.len(), 1);
+
+    let conflict = arm
+        .put_role_assignment(
+            &ctx,
+            &seed.customer_vnet_id,
+            uuid::Uuid::new_v4(),
+            &definition_id,
+            &aiven_sp.id,
+            PrincipalType::ServicePrincipal,
+        )
+        .await
+        .expect_err("the same triple under another name");
+    assert!(
+        conflict.has_code(codes::ROLE_ASSIGNMENT_EXISTS),
+        "{conflict}"
+    );
+
+    let in_use = arm
+        .delete_role_definition(&ctx, &definition_id)
+        .await
+        .expect_err("still assigned");
+    assert!(
+        in_use.has_code(codes::ROLE_DEFINITION_HAS_ASSIGNMENTS),
+        "{in_use}"
+    );
+    arm.delete_role_assignment(&ctx, &assignment_id)
+        .await
+        .unwrap();
+    arm.delete_role_assignment(&ctx, &assignment_id)
+        .await
+        .expect("deleting twice is a no-op");
+    assert!(
+        arm.get_role_assignment(&ctx, &assignment_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    arm.delete_role_definition(&ctx, &definition_id)
+        .await
+        .unwrap();
+    assert!(
+        arm.get_role_definition(&ctx, &definition_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        emulator.violations().is_empty(),
+        "{:?}",
+        emulator.violations()
+    );
+}
