@@ -270,6 +270,12 @@ disable_checkpoint = true
 }}
 
 provider "vnetpeer" {{}}
+
+# Registered by test builds only; planning it configures the installed provider and plans
+# without any cloud.
+resource "vnetpeer_test_fixture" "probe" {{
+  name = "installed-from-a-mirror"
+}}
 "#
         ),
     )
@@ -303,7 +309,7 @@ provider "vnetpeer" {{}}
         .join(format!("terraform-provider-vnetpeer_v{VERSION}"));
     assert!(installed.is_file(), "{} is missing", installed.display());
 
-    // It runs: Terraform reads its schema, and a plan succeeds without any network.
+    // It runs: Terraform reads its schema, configures it and plans a resource, without network.
     let schema = terraform(&work_dir, &cli_config, &["providers", "schema", "-json"]);
     let schema: serde_json::Value = serde_json::from_slice(&schema.stdout).unwrap();
     assert!(
@@ -312,5 +318,5 @@ provider "vnetpeer" {{}}
     );
     let plan = terraform(&work_dir, &cli_config, &["plan", "-input=false"]);
     let plan_text = String::from_utf8_lossy(&plan.stdout);
-    assert!(plan_text.contains("No changes."), "{plan_text}");
+    assert!(plan_text.contains("Plan: 1 to add, 0 to change, 0 to destroy."), "{plan_text}");
 }
