@@ -294,6 +294,7 @@ impl Arm {
                 remote_address_prefixes: vec!["10.10.0.0/16".to_owned()],
                 version: 1,
                 provisioned_at: now,
+                updating_until: None,
                 deleting_since: None,
                 disconnected_at: None,
             });
@@ -1524,4 +1525,38 @@ async fn an_empty_bucket_is_429_subscription_requests_throttled_when_enforced() 
         true,
     );
     assert_eq!(arm.get(&path, &arm.token(&other.sp_id)).await.status, 200);
+}
+
+#[tokio::test]
+async fn updating_a_connected_peering_keeps_it_connected_while_updating() {
+    let arm = Arm::start().await;
+    let (app, remote_sp) = arm.ready_peering_app();
+    arm.aiven_reverse_peering();
+    let primary = arm.token(&app.sp_id);
+    let aux = arm.aux_header(&arm.token(&remote_sp));
+    let path = arm.peering_path("to-aiven");
+    let created = arm
+        .send(
+            Method::PUT,
+            &path,
+            Some(&primary),
+            Some(arm.peering_body()),
+            &aux,
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    arm.advance(arm.emulator.knobs().lro_duration);
+
+    let mut body = arm.peering_body();
+    body["properties"]["allowForwardedTraffic"] = json!(true);
+    let updated = arm
+        .send(Method::PUT, &path, Some(&primary), Some(body), &aux)
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    assert_eq!(updated.body["properties"]["provisioningState"], "Updating");
+    assert_eq!(updated.body["properties"]["peeringState"], "Connected");
+    assert_eq!(updated.body["properties"]["allowForwardedTraffic"], true);
+    arm.advance(arm.emulator.knobs().lro_duration);
+    let read = arm.get(&path, &primary).await;
+    assert_eq!(read.body["properties"]["provisioningState"], "Succeeded");
 }

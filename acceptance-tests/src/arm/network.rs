@@ -95,7 +95,9 @@ fn peering_json(world: &ArmWorld, vnet_id: &str, peering: &VnetPeering, now: Ins
     let state = world.peering_state(vnet_id, peering, now);
     let provisioning = if peering.deleting_since.is_some() {
         "Deleting"
-    } else if peering.provisioned_at > now {
+    } else if peering.provisioned_at > now
+        || peering.updating_until.is_some_and(|until| until > now)
+    {
         "Updating"
     } else {
         "Succeeded"
@@ -759,7 +761,11 @@ fn put_peering_sync(
         resource_guid,
         remote_address_prefixes: remote_vnet.address_prefixes.clone(),
         version: existing.as_ref().map_or(1, |e| e.version + 1),
-        provisioned_at: operation.completes_at,
+        // An update keeps the peering connected; only a create waits for the operation.
+        provisioned_at: existing
+            .as_ref()
+            .map_or(operation.completes_at, |e| e.provisioned_at),
+        updating_until: existing.as_ref().map(|_| operation.completes_at),
         deleting_since: None,
         disconnected_at: None,
     };

@@ -698,6 +698,7 @@ fn setup(world: &mut World, knobs: &Knobs, connection: &str, at: Instant, stamp:
             remote_address_prefixes: remote_prefixes,
             version: 1,
             provisioned_at: at,
+            updating_until: None,
             deleting_since: None,
             disconnected_at: None,
         });

@@ -207,9 +207,14 @@ pub struct VnetPeering {
     pub remote_address_prefixes: Vec<String>,
     /// Incremented on every write, rendered as the etag.
     pub version: u64,
-    /// The PUT operation completes (provisioningState `Succeeded`) at this instant.
+    /// The creating PUT completes at this instant; from then on the peering counts for
+    /// `Connected`.
     #[serde(skip)]
     pub provisioned_at: Instant,
+    /// An updating PUT keeps provisioningState `Updating` until this instant (the peering stays
+    /// connected meanwhile).
+    #[serde(skip)]
+    pub updating_until: Option<Instant>,
     /// A DELETE was accepted at this instant; the peering disappears `lro_duration` later.
     #[serde(skip)]
     pub deleting_since: Option<Instant>,
