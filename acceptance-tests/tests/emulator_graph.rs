@@ -490,3 +490,19 @@ async fn owners_must_be_existing_directory_objects() {
         .await;
     assert_graph_error(status, &body, 400, "Request_BadRequest");
 }
+
+#[tokio::test]
+async fn an_expired_token_is_rejected() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let graph = operator(&emulator).await;
+    let path = format!("/applications/{}", emulator.seed().operator_app_object_id);
+    assert_eq!(graph.get(&path).await.0, 200);
+
+    emulator.clock().advance(emulator.knobs().token_lifetime);
+    let (status, body) = graph.get(&path).await;
+    assert_graph_error(status, &body, 401, "InvalidAuthenticationToken");
+    assert_eq!(
+        body["error"]["message"],
+        "Lifetime validation failed, the token is expired."
+    );
+}
