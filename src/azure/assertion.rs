@@ -3,8 +3,9 @@
 //!
 //! RSA keys sign with PS256, P-256 keys with ES256 (aws-lc-rs, the crypto provider already used by
 //! rustls). The header carries `x5t#S256` (SHA-256 thumbprint, what Entra ID prefers) and `x5t`
-//! (SHA-1, for older validators). PEM files (certificate + unencrypted PKCS#8, PKCS#1 or SEC1 key)
-//! are supported; PKCS#12 (.pfx) is not yet: the error says how to convert it.
+//! (SHA-1, for older validators). Both PKCS#12 (.pfx/.p12, what azurerm's
+//! `client_certificate_path` takes, with `client_certificate_password`) and PEM files (certificate
+//! + unencrypted PKCS#8, PKCS#1 or SEC1 key) are read.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -47,7 +48,8 @@ impl std::fmt::Debug for ClientCertificate {
 }
 
 impl ClientCertificate {
-    /// Reads `path`: a PEM file with the certificate and its private key.
+    /// Reads `path`: a PKCS#12 archive (decrypted with `password`, empty when unset) or a PEM
+    /// file with the certificate and its unencrypted private key.
     pub(crate) fn load(path: &Path, password: Option<&SecretString>) -> Result<Self, CloudError> {
         let bytes = std::fs::read(path).map_err(|e| {
             CloudError::Invalid(format!(
@@ -56,21 +58,24 @@ impl ClientCertificate {
             ))
         })?;
         let looks_like_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
-        if !looks_like_pem {
-            return Err(CloudError::Invalid(format!(
-                "client_certificate_path {}: PKCS#12 (.pfx) files are not supported yet; convert it to PEM \
-                 with `openssl pkcs12 -in cert.pfx -out cert.pem -nodes` and point client_certificate_path at the .pem",
-                path.display()
-            )));
-        }
-        if password.is_some_and(|p| !p.is_empty()) {
-            return Err(CloudError::Invalid(format!(
-                "client_certificate_path {}: encrypted PEM keys are not supported; remove client_certificate_password \
-                 and use an unencrypted key (`openssl pkcs8 -topk8 -nocrypt`)",
-                path.display()
-            )));
-        }
-        Self::from_pem(&bytes).map_err(|reason| {
+        let parsed = if looks_like_pem {
+            if password.is_some_and(|p| !p.is_empty()) {
+                return Err(CloudError::Invalid(format!(
+                    "client_certificate_path {}: encrypted PEM keys are not supported; use a PKCS#12 (.pfx) file \
+                     with client_certificate_password, or an unencrypted PEM key without a password",
+                    path.display()
+                )));
+            }
+            Self::from_pem(&bytes)
+        } else {
+            Self::from_pkcs12(
+                &bytes,
+                password
+                    .map(SecretString::expose_secret)
+                    .unwrap_or_default(),
+            )
+        };
+        parsed.map_err(|reason| {
             CloudError::Invalid(format!(
                 "client_certificate_path {}: {reason}",
                 path.display()
@@ -78,18 +83,49 @@ impl ClientCertificate {
         })
     }
 
-    /// Parses a PEM bundle holding one certificate (the first is used) and one private key.
+    /// Parses a PKCS#12 archive: its private key and the certificate that matches it.
+    pub(crate) fn from_pkcs12(der: &[u8], password: &str) -> Result<Self, String> {
+        let store = p12_keystore::KeyStore::from_pkcs12(der, password, p12_keystore::Pkcs12ImportPolicy::Relaxed)
+            .map_err(|e| {
+                format!("the file is neither PEM nor a PKCS#12 archive that opens with client_certificate_password ({e})")
+            })?;
+        let (_, chain) = store
+            .private_key_chain()
+            .ok_or("the PKCS#12 archive holds no private key")?;
+        let key = PrivateKeyDer::Pkcs8(chain.key().as_der().to_vec().into());
+        let certificates: Vec<CertificateDer<'static>> = chain
+            .certs()
+            .iter()
+            .map(|c| CertificateDer::from(c.as_der().to_vec()))
+            .collect();
+        if certificates.is_empty() {
+            return Err("the PKCS#12 archive holds no certificate for its private key".into());
+        }
+        Self::from_parts(&certificates, &key)
+    }
+
+    /// Parses a PEM bundle holding the certificate (and possibly its chain) and one private key.
     pub(crate) fn from_pem(pem: &[u8]) -> Result<Self, String> {
-        let certificate = CertificateDer::pem_slice_iter(pem)
-            .next()
-            .ok_or("no CERTIFICATE block found")?
-            .map_err(|e| format!("the CERTIFICATE block does not parse: {e}"))?;
+        let certificates = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("a CERTIFICATE block does not parse: {e}"))?;
+        if certificates.is_empty() {
+            return Err("no CERTIFICATE block found".into());
+        }
         if pem.windows(25).any(|w| w == b"ENCRYPTED PRIVATE KEY----") {
             return Err("the private key is encrypted; use an unencrypted key".into());
         }
         let key = PrivateKeyDer::from_pem_slice(pem)
             .map_err(|e| format!("no usable PRIVATE KEY block found: {e}"))?;
-        let key = match &key {
+        Self::from_parts(&certificates, &key)
+    }
+
+    /// The signing key and, among `certificates`, the one holding its public key.
+    fn from_parts(
+        certificates: &[CertificateDer<'_>],
+        key: &PrivateKeyDer<'_>,
+    ) -> Result<Self, String> {
+        let key = match key {
             PrivateKeyDer::Pkcs8(der) => RsaKeyPair::from_pkcs8(der.secret_pkcs8_der())
                 .map(SigningKey::Rsa)
                 .or_else(|_| {
@@ -111,14 +147,15 @@ impl ClientCertificate {
             .map_err(|e| format!("the EC private key is not a P-256 key: {e}"))?,
             _ => return Err("unsupported private key format".into()),
         };
-        // The key must belong to the certificate, or Entra ID rejects every assertion.
+        // The certificate must hold the key's public half, or Entra ID rejects every assertion.
         let public_key = match &key {
             SigningKey::Rsa(k) => k.public_key().as_ref().to_vec(),
             SigningKey::EcdsaP256(k) => k.public_key().as_ref().to_vec(),
         };
-        if !contains(certificate.as_ref(), &public_key) {
-            return Err("the private key does not match the certificate".into());
-        }
+        let certificate = certificates
+            .iter()
+            .find(|c| contains(c.as_ref(), &public_key))
+            .ok_or("the private key does not match the certificate")?;
         Ok(Self {
             key,
             thumbprint_sha256: URL_SAFE_NO_PAD
@@ -282,18 +319,57 @@ mod tests {
         assert!(err.contains("CERTIFICATE"), "{err}");
     }
 
-    #[test]
-    fn pkcs12_and_encrypted_keys_get_a_conversion_hint() {
-        let dir = tempfile::tempdir().unwrap();
-        let pfx = dir.path().join("cert.pfx");
-        std::fs::write(&pfx, [0x30, 0x82, 0x01, 0x00]).unwrap();
-        let err = ClientCertificate::load(&pfx, None).unwrap_err().to_string();
-        assert!(err.contains("openssl pkcs12"), "{err}");
-        let debug = format!(
-            "{:?}",
-            ClientCertificate::from_pem(self_signed(&rcgen::PKCS_ECDSA_P256_SHA256).0.as_bytes())
-                .unwrap()
+    fn pkcs12(pem: &str, der: &[u8], password: &str) -> Vec<u8> {
+        let key_der = PrivateKeyDer::from_pem_slice(pem.as_bytes()).unwrap();
+        let key = p12_keystore::PrivateKey::from_der(key_der.secret_der()).unwrap();
+        let certificate = p12_keystore::Certificate::from_der(der).unwrap();
+        let chain = p12_keystore::PrivateKeyChain::new(vec![1u8, 2, 3], key, [certificate]);
+        let mut store = p12_keystore::KeyStore::new();
+        store.add_entry(
+            "client",
+            p12_keystore::KeyStoreEntry::PrivateKeyChain(chain),
         );
+        store.writer(password).write().unwrap()
+    }
+
+    #[test]
+    fn pkcs12_archives_load_with_their_password() {
+        let (pem, der, _) = self_signed(&rcgen::PKCS_RSA_SHA256);
+        let dir = tempfile::tempdir().unwrap();
+        let pfx = dir.path().join("client.pfx");
+        std::fs::write(&pfx, pkcs12(&pem, &der, "pfx-password")).unwrap();
+        let loaded =
+            ClientCertificate::load(&pfx, Some(&SecretString::new("pfx-password"))).unwrap();
+        assert_eq!(
+            loaded.thumbprint_sha256,
+            URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, &der))
+        );
+        assert!(loaded.assertion("client", "aud").is_ok());
+        let wrong = ClientCertificate::load(&pfx, Some(&SecretString::new("nope")))
+            .unwrap_err()
+            .to_string();
+        assert!(wrong.contains("client_certificate_password"), "{wrong}");
+        assert!(!wrong.contains("nope"), "{wrong}");
+        let garbage = dir.path().join("garbage.pfx");
+        std::fs::write(&garbage, [0x30, 0x82, 0x01, 0x00]).unwrap();
+        assert!(ClientCertificate::load(&garbage, None).is_err());
+        let debug = format!("{loaded:?}");
         assert!(debug.contains("<redacted>"), "{debug}");
+    }
+
+    #[test]
+    fn pem_with_a_password_is_explained() {
+        let (pem, _, _) = self_signed(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("client.pem");
+        std::fs::write(&path, pem).unwrap();
+        let err = ClientCertificate::load(&path, Some(&SecretString::new("pw")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("encrypted PEM keys are not supported"),
+            "{err}"
+        );
+        assert!(ClientCertificate::load(&path, None).is_ok());
     }
 }

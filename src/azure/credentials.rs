@@ -103,9 +103,9 @@ pub struct AzureSettings {
     pub client_id: Option<String>,
     /// A client secret of that application.
     pub client_secret: Option<SecretString>,
-    /// A PEM file with the client certificate and its private key.
+    /// A PKCS#12 (.pfx/.p12) or PEM file with the client certificate and its private key.
     pub client_certificate_path: Option<PathBuf>,
-    /// The password of the certificate file (encrypted files are not supported yet).
+    /// The password of a PKCS#12 file (PEM keys must be unencrypted).
     pub client_certificate_password: Option<SecretString>,
     /// Use workload identity federation (OIDC).
     pub use_oidc: bool,
