@@ -1560,3 +1560,36 @@ async fn updating_a_connected_peering_keeps_it_connected_while_updating() {
     let read = arm.get(&path, &primary).await;
     assert_eq!(read.body["properties"]["provisioningState"], "Succeeded");
 }
+
+#[tokio::test]
+async fn the_principal_type_must_match_the_directory_object() {
+    let arm = Arm::start().await;
+    let tenant = arm.seed.customer_tenant_id.clone();
+    let user = arm.emulator.with_world(|w| {
+        w.identity
+            .add_user(&tenant, "alice@contoso.onmicrosoft.com")
+    });
+    let path = |name: String| {
+        format!(
+            "{}/providers/Microsoft.Authorization/roleAssignments/{name}?api-version={AUTHORIZATION}",
+            arm.customer_vnet()
+        )
+    };
+    let reply = arm
+        .put(
+            &path(uuid::Uuid::new_v4().to_string()),
+            &arm.operator(),
+            assignment_body(NETWORK_CONTRIBUTOR_ROLE_ID, &user, Some("ServicePrincipal")),
+        )
+        .await;
+    assert_error(&reply, 400, "UnmatchedPrincipalType");
+    let reply = arm
+        .put(
+            &path(uuid::Uuid::new_v4().to_string()),
+            &arm.operator(),
+            assignment_body(NETWORK_CONTRIBUTOR_ROLE_ID, &user, None),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.body["properties"]["principalType"], "User");
+}

@@ -737,26 +737,37 @@ async fn put_role_assignment(
 
         // Without principalType ARM looks the principal up in the directory, which fails inside
         // the replication window (api-facts §3.4); with it, ARM trusts the caller.
-        let visible = ctx
+        let actual_type = if ctx
             .world
             .identity
             .service_principal(&scope.tenant_id, &principal_id, ctx.now)
-            .is_some();
-        let principal_type = match principal_type {
-            Some(kind) => {
-                if visible && kind != "ServicePrincipal" {
-                    return Err(ArmError::new(
-                        StatusCode::BAD_REQUEST,
-                        "UnmatchedPrincipalType",
-                        format!(
-                            "The PrincipalType '{kind}' in the request does not match the type of principal {principal_id} ('ServicePrincipal')."
-                        ),
-                    ));
-                }
-                kind
+            .is_some()
+        {
+            Some("ServicePrincipal")
+        } else if ctx
+            .world
+            .identity
+            .users
+            .get(&principal_id)
+            .is_some_and(|user| user.tenant_id.eq_ignore_ascii_case(&scope.tenant_id))
+        {
+            Some("User")
+        } else {
+            None
+        };
+        let principal_type = match (principal_type, actual_type) {
+            (Some(kind), Some(actual)) if kind != actual => {
+                return Err(ArmError::new(
+                    StatusCode::BAD_REQUEST,
+                    "UnmatchedPrincipalType",
+                    format!(
+                        "The PrincipalType '{kind}' in the request does not match the type of principal {principal_id} ('{actual}')."
+                    ),
+                ));
             }
-            None if visible => "ServicePrincipal".to_owned(),
-            None => {
+            (Some(kind), _) => kind,
+            (None, Some(actual)) => actual.to_owned(),
+            (None, None) => {
                 return Err(ArmError::new(
                     StatusCode::BAD_REQUEST,
                     "PrincipalNotFound",
