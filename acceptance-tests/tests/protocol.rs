@@ -149,73 +149,100 @@ fn providers_schema_shows_the_provider_and_every_resource() {
     assert_eq!(fixture["block_types"]["timeouts"]["nesting_mode"], "single");
 }
 
-#[test]
-fn validate_reports_bad_provider_arguments_at_their_attribute() {
+/// Runs `terraform validate -json` on `config` and returns, for each expected summary fragment,
+/// the line Terraform anchored the diagnostic to.
+fn validate_error_lines(config: &str, fragments: &[&str]) -> Vec<u64> {
     let workspace = TerraformWorkspace::new();
-    let config = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
-provider "vnetpeer" {
-  environment = "mars"
-  endpoints {
-    authority_host = "http://login.example.com"
-  }
-}
-
-resource "vnetpeer_test_fixture" "x" {
-  name = "a"
-  rule {
-    port     = 1
-    protocol = "icmp"
-  }
-}
-"#;
     workspace.write_config(config);
-    let line_of = |needle: &str| {
-        config
-            .lines()
-            .position(|line| line.contains(needle))
-            .map(|index| index as u64 + 1)
-            .unwrap()
-    };
     let (output, report) = workspace.validate();
     assert!(!output.success(), "validate should fail:\n{output}");
     assert_eq!(report["valid"], false);
     let diagnostics = report["diagnostics"].as_array().expect("diagnostics");
-    let find = |fragment: &str| {
-        diagnostics
-            .iter()
-            .find(|d| d["summary"].as_str().is_some_and(|s| s.contains(fragment)))
-            .unwrap_or_else(|| panic!("no diagnostic about {fragment}:\n{output}"))
-    };
-    let environment = find("Invalid environment");
-    assert_eq!(environment["severity"], "error");
-    assert!(
-        environment["summary"]
-            .as_str()
-            .unwrap()
-            .contains("`usgovernment`")
+    fragments
+        .iter()
+        .map(|fragment| {
+            let diagnostic = diagnostics
+                .iter()
+                .find(|d| d["summary"].as_str().is_some_and(|s| s.contains(fragment)))
+                .unwrap_or_else(|| panic!("no diagnostic about {fragment}:\n{output}"));
+            assert_eq!(diagnostic["severity"], "error");
+            diagnostic["range"]["start"]["line"]
+                .as_u64()
+                .expect("a source range")
+        })
+        .collect()
+}
+
+fn line_of(config: &str, needle: &str) -> u64 {
+    config
+        .lines()
+        .position(|line| line.contains(needle))
+        .map(|index| index as u64 + 1)
+        .unwrap_or_else(|| panic!("{needle} not in the configuration"))
+}
+
+#[test]
+fn validate_reports_bad_arguments_at_their_attribute() {
+    // Terraform anchors a diagnostic that has an attribute path to that argument's expression,
+    // so the reported line proves the path was right.
+    let provider = format!(
+        r#"{}
+provider "vnetpeer" {{
+  environment = "mars"
+  endpoints {{
+    authority_host = "http://login.example.com"
+  }}
+}}
+
+# terraform validate skips a provider block that no resource uses.
+resource "vnetpeer_test_fixture" "x" {{
+  name = "a"
+}}
+"#,
+        HEADER.replace("provider \"vnetpeer\" {}", "")
     );
-    // Terraform anchors a diagnostic with an attribute path to that argument's expression.
-    assert_eq!(
-        environment["range"]["start"]["line"],
-        line_of("environment = \"mars\"")
+    let lines = validate_error_lines(
+        &provider,
+        &[
+            "Invalid environment: must be one of `public`, `usgovernment`, `china`",
+            "Invalid endpoints.authority_host: must be an `https://` URL",
+        ],
     );
-    let endpoint = find("Invalid endpoints.authority_host");
     assert_eq!(
-        endpoint["range"]["start"]["line"],
-        line_of("authority_host =")
+        lines,
+        [
+            line_of(&provider, "environment = \"mars\""),
+            line_of(&provider, "authority_host =")
+        ]
     );
-    let protocol = find("Invalid rule[0].protocol");
+
+    let resource = format!(
+        r#"{HEADER}
+resource "vnetpeer_test_fixture" "x" {{
+  name = "a"
+  rule {{
+    port     = 1
+    protocol = "icmp"
+  }}
+  timeouts {{
+    create = "ten minutes"
+  }}
+}}
+"#
+    );
+    let lines = validate_error_lines(
+        &resource,
+        &[
+            "Invalid rule[0].protocol: must be one of `tcp`, `udp`",
+            "Invalid timeouts.create",
+        ],
+    );
     assert_eq!(
-        protocol["range"]["start"]["line"],
-        line_of("protocol = \"icmp\"")
+        lines,
+        [
+            line_of(&resource, "protocol = \"icmp\""),
+            line_of(&resource, "create = \"ten minutes\"")
+        ]
     );
 }
 
