@@ -1198,3 +1198,59 @@ async fn no_secret_or_token_reaches_trace_logs_or_errors() {
 fn settings_debug(emulator: &Emulator) -> String {
     format!("{:?}", operator_settings(emulator))
 }
+
+#[tokio::test]
+async fn a_connection_dropped_while_polling_an_operation_is_a_read_failure_not_a_failed_operation()
+{
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let (app_id, secret) = cross_tenant_app(&emulator);
+    let azure = clients(&operator_settings(&emulator));
+    let ctx = ctx();
+    let auxiliary =
+        azure.client_secret_token_source(&seed.aiven_tenant_id, &app_id, secret.clone());
+    let aux_token = auxiliary.resource_manager_token(&ctx).await.unwrap();
+    let arm = azure
+        .arm()
+        .unwrap()
+        .with_token_source(azure.client_secret_token_source(
+            &seed.customer_tenant_id,
+            &app_id,
+            secret,
+        ));
+    // The first status poll loses its connection, the second answers 503: both are retried.
+    emulator.faults().inject(
+        FaultRule::new(Service::Arm, FaultAction::Drop)
+            .method("GET")
+            .path_contains("/operations/")
+            .schedule(Schedule::NextN { n: 1 }),
+    );
+    emulator.faults().inject(
+        FaultRule::new(Service::Arm, FaultAction::Status { status: 503 })
+            .method("GET")
+            .path_contains("/operations/")
+            .schedule(Schedule::NextN { n: 1 }),
+    );
+    let id = VirtualNetworkId::parse(&seed.customer_vnet_id)
+        .unwrap()
+        .peering("through-faults")
+        .unwrap();
+    let peering = arm
+        .put_vnet_peering(
+            &ctx,
+            &id,
+            &PeeringProperties {
+                remote_virtual_network_id: seed.aiven_vnet_id.clone(),
+                allow_virtual_network_access: true,
+                allow_forwarded_traffic: false,
+                allow_gateway_transit: false,
+                use_remote_gateways: false,
+            },
+            &[aux_token],
+        )
+        .await
+        .expect("the operation is followed through the faults");
+    assert_eq!(peering.provisioning_state.as_deref(), Some("Succeeded"));
+    let fired: u64 = emulator.faults().list().iter().map(|rule| rule.fired).sum();
+    assert_eq!(fired, 2, "both faults were injected");
+}
