@@ -43,10 +43,17 @@ pub fn run(options: &TestOptions) -> Result<()> {
     let mut failures = Vec::new();
 
     let mut test = workspace::cargo();
-    test.args(["test", "--workspace", "--features", TEST_FEATURES])
-        .args(&options.cargo_test_args)
-        .env("VNETPEER_PROVIDER_BIN", &binaries.provider)
-        .env("VNETPEER_SANDBOX_BIN", &binaries.sandbox);
+    // --no-fail-fast: one run reports every failing test binary, not just the first.
+    test.args([
+        "test",
+        "--workspace",
+        "--no-fail-fast",
+        "--features",
+        TEST_FEATURES,
+    ])
+    .args(&options.cargo_test_args)
+    .env("VNETPEER_PROVIDER_BIN", &binaries.provider)
+    .env("VNETPEER_SANDBOX_BIN", &binaries.sandbox);
     if let Err(error) = workspace::run_step("run the test suite", &mut test) {
         failures.push(error.to_string());
     }
