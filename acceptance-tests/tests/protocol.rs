@@ -396,3 +396,41 @@ fn failed_create_is_kept_as_tainted_and_replaced_next_time() {
     workspace.destroy();
     assert!(read_store(&store).is_empty());
 }
+
+#[test]
+fn unknown_provider_configuration_during_plan_is_accepted() {
+    // The provider block depends on a value only known after apply (protocol G4).
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = store_dir.path().join("fixtures.json");
+    let workspace = workspace_with_store(&store);
+    workspace.write_config(
+        r#"
+terraform {
+  required_providers {
+    vnetpeer = {
+      source = "vnetpeer/vnetpeer"
+    }
+  }
+}
+
+resource "terraform_data" "url" {
+  input = "https://api.aiven.io"
+}
+
+provider "vnetpeer" {
+  aiven_api_url = terraform_data.url.output
+}
+
+resource "vnetpeer_test_fixture" "x" {
+  name = "depends-on-provider-config"
+}
+"#,
+    );
+    let (code, plan) = workspace.plan_detailed_exitcode();
+    assert_eq!(code, 2, "{plan}");
+    workspace.apply();
+    let (code, plan) = workspace.plan_detailed_exitcode();
+    assert_eq!(code, 0, "{plan}");
+    workspace.destroy();
+    assert!(read_store(&store).is_empty());
+}
