@@ -1,8 +1,36 @@
-//! Aiven API v1: project VPCs and their peering connections (api-facts §5).
+//! Aiven API v1: project VPCs and their peering connections (api-facts §5, §6 (e) (f)).
 //!
-//! Authentication accepts `aivenv1 <token>` and `Bearer <token>` (§5.1); errors use Aiven's
-//! envelope `{"message", "errors": [{"message", "status"}]}`. The peering state machine lives in
-//! [`crate::world::aiven`] and is advanced lazily on every request.
+//! - Authentication: `Authorization: aivenv1 <token>` or `Bearer <token>`; anything else is 403
+//!   "Authentication failed". Errors use Aiven's envelope
+//!   `{"message", "errors": [{"message", "status"}]}`; not found is 404.
+//! - `GET /v1/project/{p}/vpcs` → `{"vpcs": [VpcOut]}`; `GET /v1/project/{p}/vpcs/{id}` adds
+//!   `peering_connections[]`.
+//! - `POST /v1/project/{p}/vpcs/{id}/peering-connections` → 200 with the connection in
+//!   `APPROVED` (`state_info: null`). On an Azure VPC `peer_resource_group`,
+//!   `peer_azure_app_id` and `peer_azure_tenant_id` are required and `peer_region` must be null
+//!   (400). The five peer fields are stored verbatim; any upper-case letter is a
+//!   `not_lower_case` violation. The same (account, resource group, VNet), compared as strings,
+//!   is 409 "... already exists" and a `duplicate_create` violation.
+//! - `DELETE .../peering-connections/peer-accounts/{a}/peer-resource-groups/{rg}/peer-vpcs/{v}`
+//!   (and the form without resource group) → 200 with the connection in `DELETING`; 404 when no
+//!   connection matches exactly.
+//!
+//! The state machine ([`crate::world::aiven`], evaluated lazily on every ARM and Aiven request):
+//! `APPROVED` → after `knobs.aiven_peering_setup` Aiven checks that the VNet exists under the
+//! exact lower-case names, that the subscription belongs to `peer_azure_tenant_id`, that the app
+//! exists and is multi-tenant, that Aiven's service principal is visible in the customer tenant
+//! and holds `peer/action` on the VNet through an assignment older than
+//! `knobs.rbac_propagation`, and that the address spaces do not overlap; otherwise
+//! `INVALID_SPECIFICATION` with `state_info.message`. On success Aiven creates the app's service
+//! principal in its own tenant, grants it Network Contributor on Aiven's VNet, creates its own
+//! peering Aiven VNet → customer VNet, and reports `PENDING_PEER` with `state_info`
+//! `{message, "to-tenant-id", "to-network-id", type}`. `ACTIVE` follows
+//! `knobs.aiven_peering_activation` after the customer's peering towards Aiven's VNet is
+//! `Connected`. If the customer's peering is deleted, Aiven re-creates its side and goes back to
+//! `PENDING_PEER` (inferred, see api-facts §5.5); if Aiven's own peering is removed outside Aiven, the connection is
+//! `DELETED_BY_PEER`. A `DELETING` connection disappears after `knobs.aiven_peering_deletion`,
+//! taking Aiven's peering (the customer's becomes `Disconnected`) and, once no other connection
+//! needs them, the role assignment and service principal Aiven made.
 
 use axum::Router;
 use axum::body::Bytes;

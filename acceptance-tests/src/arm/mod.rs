@@ -1,11 +1,73 @@
 //! Azure Resource Manager: Microsoft.Resources (subscriptions), Microsoft.Network (virtual
 //! networks, peerings, long-running operations) and Microsoft.Authorization (role definitions,
-//! role assignments), with the checks ARM makes on every request (api-facts §3, §4):
-//! `api-version` per namespace, bearer token audience and tenant, RBAC.
+//! role assignments), with the checks ARM makes on every request (api-facts §3, §4, §6).
+//!
+//! Every request, in this order:
+//! - `api-version` is required (400 `MissingApiVersionParameter`) and must be one the namespace
+//!   serves (400 `InvalidApiVersionParameter` listing them): Microsoft.Authorization `2022-04-01`
+//!   (and older previews), Microsoft.Network `2023-02-01` … `2025-09-01`, Microsoft.Resources
+//!   `2022-12-01` (and older). Both are also `missing_api_version` / `unsupported_api_version`
+//!   violations.
+//! - A bearer token for ARM (401 `AuthenticationFailed`, `InvalidAuthenticationToken`,
+//!   `ExpiredAuthenticationToken`, `InvalidAuthenticationTokenAudience` + `wrong_audience`).
+//! - The subscription exists (404 `SubscriptionNotFound`) and belongs to the token's tenant
+//!   (401 `InvalidAuthenticationTokenTenant`, message and `WWW-Authenticate` naming both
+//!   tenants; `wrong_tenant` violation) (§4.3, §6 (a)).
+//! - RBAC (§3.1, §3.4): role assignments at the subscription, resource group or resource scope
+//!   and above, built-in roles Owner, Contributor, Reader, Network Contributor, User Access
+//!   Administrator and custom roles, `*` wildcards, notActions, case-insensitive actions. Reads
+//!   count every assignment; writes and deletes only those older than `knobs.rbac_propagation`.
+//!   403 `AuthorizationFailed` names client id, object id, action and scope.
+//! - Token buckets per (subscription, principal, reads/writes/deletes) (performance.md §5.1):
+//!   `x-ms-ratelimit-remaining-*` on every answer; 429 `SubscriptionRequestsThrottled` with an
+//!   integer `Retry-After` only when `world.arm.throttling.enforce` is on.
+//!
+//! Resources:
+//! - `GET /subscriptions/{s}` (`tenantId`); a subscription is visible to principals holding a
+//!   role inside it.
+//! - `GET …/virtualNetworks/{v}`: names case-insensitive; 404 `ResourceNotFound` /
+//!   `ResourceGroupNotFound`.
+//! - Role definitions (§3.1, §3.2): `PUT` 201 (create and update; roleName unique per tenant
+//!   across custom and built-in roles: 409 `RoleDefinitionWithSameNameExists`; 400
+//!   `InvalidRoleDefinition` for a missing name, no actions, or assignable scopes that are empty,
+//!   `/`, wildcards or outside the tenant); `GET` by scope path or tenant-level id (built-ins
+//!   resolvable everywhere; 404 `RoleDefinitionDoesNotExist`); list with `$filter=roleName eq '…'`,
+//!   `type eq '…'`, `atScopeAndBelow()`; `DELETE` 200 with the body, 204 when absent, 409
+//!   `RoleDefinitionHasAssignments` while assigned.
+//! - Role assignments (§3.3, §3.4): `PUT` 201, identical repeat 200, 400 `InvalidRoleAssignmentId`,
+//!   400 `RoleDefinitionDoesNotExist`, 409 `RoleAssignmentExists` (same scope, role and principal
+//!   under another name), 400 `RoleAssignmentUpdateNotPermitted` (same name, other properties),
+//!   400 `PrincipalNotFound` while the principal is not visible (Graph replication window) or does
+//!   not exist, unless `principalType` is given (then accepted, possibly dangling, as ARM does),
+//!   400 `UnmatchedPrincipalType`; responses carry the tenant-level
+//!   `/providers/Microsoft.Authorization/roleDefinitions/{guid}` form; `GET`, `DELETE` 200/204,
+//!   list with `$filter=atScope()`, `principalId eq '…'`, `assignedTo('…')`.
+//! - Peerings (§4.2–§4.4): `PUT` is a long-running operation: 201 (200 for an update) with
+//!   `provisioningState: Updating`, `Azure-AsyncOperation` (absolute URL on this listener) and
+//!   `Retry-After` (`knobs.lro_retry_after`, fractional seconds when not whole, omitted when
+//!   `None`); the operation ends after `knobs.lro_duration`. `DELETE` answers 202 with `Location`,
+//!   `Azure-AsyncOperation` and `Retry-After`; the `Location` URL answers 202 then 204; 204 when
+//!   absent. Polling an operation before its `Retry-After` is an `early_poll` violation.
+//!   Preconditions: `virtualNetworkPeerings/write` on the local VNet (403 `AuthorizationFailed`);
+//!   for a remote VNet in another tenant an `x-ms-authorization-auxiliary: Bearer <t>[, Bearer
+//!   <t2>]` token (at most 3) of the same application for that tenant whose service principal
+//!   holds `peer/action` on the remote VNet (propagated), else 403 `LinkedAuthorizationFailed`
+//!   (also for an unknown linked subscription, and, in one tenant, for a caller without
+//!   `peer/action`); a bad auxiliary token is 401 naming its client and tenant. Then 400
+//!   `LinkedInvalidPropertyId`, `InvalidResourceName`, `InvalidGlobalResourceReference` /
+//!   `InvalidResourceReference` (remote VNet missing), `RemotePeeringIsDisconnected` (this
+//!   peering or the remote one pointing back is `Disconnected`),
+//!   `AnotherPeeringAlreadyReferencesRemoteVnet`, `VnetAddressSpacesOverlap`,
+//!   `VnetAddressSpaceOverlapsWithAlreadyPeeredVnet`; 429 `RetryableErrorDueToAnotherOperation`
+//!   with `Retry-After` while another peering operation runs on the same VNet (an earlier retry
+//!   is an `early_retry` violation). `peeringState` is `Initiated` until the reverse peering
+//!   exists and both are provisioned, then `Connected` (`peeringSyncLevel: FullyInSync`); when
+//!   the remote side is deleted the survivor is `Disconnected` for good. Aiven's own peering
+//!   (Aiven VNet → customer VNet) is an ordinary peering of Aiven's VNet.
 //!
 //! Literal path segments are case-insensitive in ARM (`resourcegroups` works as well as
 //! `resourceGroups`); requests that do not match a route in canonical case are re-routed once
-//! with their literal segments canonicalized.
+//! with their literal segments canonicalized (the request log then shows their path as route).
 
 mod authorization;
 mod network;
