@@ -1254,3 +1254,40 @@ async fn a_connection_dropped_while_polling_an_operation_is_a_read_failure_not_a
     let fired: u64 = emulator.faults().list().iter().map(|rule| rule.fired).sum();
     assert_eq!(fired, 2, "both faults were injected");
 }
+
+#[tokio::test]
+async fn rolling_back_a_just_created_application_waits_for_it_to_replicate() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let azure = clients(&operator_settings(&emulator));
+    let graph = azure.graph().unwrap();
+    let ctx = ctx();
+    let app = graph
+        .create_application(
+            &ctx,
+            &NewApplication {
+                display_name: "rolled-back".into(),
+                sign_in_audience: sign_in_audience::AZURE_AD_MULTIPLE_ORGS.into(),
+                owners: vec![],
+                requested_access_token_version: None,
+            },
+        )
+        .await
+        .unwrap();
+    graph
+        .delete_new_application(&ctx, &app.id)
+        .await
+        .expect("deleted");
+    let deletes = requests(&emulator, Service::Graph, "DELETE");
+    assert_eq!(
+        deletes.last().map(|r| r.status),
+        Some(204),
+        "the app was really deleted, not taken as gone on an early 404: {deletes:?}"
+    );
+    let left = emulator.with_world(|w| {
+        w.identity
+            .applications
+            .values()
+            .any(|a| a.id == app.id && a.deleted_date_time.is_none())
+    });
+    assert!(!left, "no live app is left behind");
+}

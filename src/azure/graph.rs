@@ -356,6 +356,18 @@ impl GraphClient {
         self.delete(ctx, url).await
     }
 
+    /// Deletes an application created moments ago (rolling back a failed create): a 404 may
+    /// only mean "not replicated yet", so it is retried within the replication window before the
+    /// app is taken as gone. Use [`GraphClient::delete_application`] for older objects.
+    pub async fn delete_new_application(
+        &self,
+        ctx: &CallContext,
+        object_id: &str,
+    ) -> Result<(), CloudError> {
+        let url = self.url(&format!("applications/{}", path_segment(object_id)?));
+        self.delete_new(ctx, url).await
+    }
+
     /// `DELETE /directory/deletedItems/{id}`: purges a deleted application for good. Succeeds
     /// when it is already purged.
     pub async fn purge_deleted_application(
@@ -614,6 +626,17 @@ impl GraphClient {
         self.delete(ctx, url).await
     }
 
+    /// Deletes a service principal created moments ago, like
+    /// [`GraphClient::delete_new_application`].
+    pub async fn delete_new_service_principal(
+        &self,
+        ctx: &CallContext,
+        object_id: &str,
+    ) -> Result<(), CloudError> {
+        let url = self.url(&format!("servicePrincipals/{}", path_segment(object_id)?));
+        self.delete_new(ctx, url).await
+    }
+
     // ----- plumbing -----
 
     fn url(&self, path: &str) -> Url {
@@ -693,6 +716,29 @@ impl GraphClient {
             status if status.is_success() => Ok(()),
             StatusCode::NOT_FOUND => Ok(()),
             _ => Err(response.into_error(Service::Graph, &operation)),
+        }
+    }
+
+    async fn delete_new(&self, ctx: &CallContext, url: Url) -> Result<(), CloudError> {
+        let operation = operation_name(&Method::DELETE, &url);
+        let (url, operation) = (&url, &operation);
+        let outcome = self
+            .replicated(
+                ctx,
+                "waiting for the new object to replicate before deleting it",
+                is_not_replicated_yet,
+                move || async move {
+                    let response = self
+                        .send(ctx, Method::DELETE, url.clone(), None, Replay::Safe, &[])
+                        .await?;
+                    expect_no_content(response, operation)
+                },
+            )
+            .await;
+        match outcome {
+            // Still 404 after the window: it is really gone.
+            Err(CloudError::NotFound(_)) => Ok(()),
+            other => other,
         }
     }
 
