@@ -779,3 +779,232 @@ fn strip_unknown_keys(ty: &Type, json: &mut serde_json::Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::framework::{Attribute, Block, ObjectExt};
+
+    /// A resource whose behaviour each test chooses through the `mode` attribute.
+    struct Misbehaving;
+
+    #[async_trait]
+    impl Resource<()> for Misbehaving {
+        fn type_name(&self) -> &'static str {
+            "test_misbehaving"
+        }
+
+        fn schema(&self) -> Schema {
+            Schema::new(
+                Block::new("")
+                    .attribute(Attribute::string("mode").required())
+                    .attribute(Attribute::string("secret").optional().write_only())
+                    .attribute(Attribute::string("id").computed()),
+            )
+        }
+
+        async fn create(
+            &self,
+            _ctx: &Context<()>,
+            request: CreateRequest,
+        ) -> Result<Value, Failure> {
+            let mut state = request.planned;
+            match state.attr_str("mode") {
+                // Forgets to fill `id` and echoes the write-only secret.
+                Some("leave-unknown") => {
+                    state.set_attr("secret", request.config.attr("secret").clone());
+                    Ok(state)
+                }
+                Some("wrong-type") => {
+                    state.set_attr("id", true);
+                    Ok(state)
+                }
+                Some("fail-without-reason") => Err(Diagnostics::new().into()),
+                _ => {
+                    state.set_attr("id", "x");
+                    Ok(state)
+                }
+            }
+        }
+
+        async fn read(
+            &self,
+            _ctx: &Context<()>,
+            state: Value,
+        ) -> Result<Option<Value>, Diagnostics> {
+            Ok(Some(Value::object([
+                ("mode", state.attr("mode").clone()),
+                ("id", Value::from(5)),
+            ])))
+        }
+
+        async fn update(
+            &self,
+            _ctx: &Context<()>,
+            _request: UpdateRequest,
+        ) -> Result<Value, Failure> {
+            Err(Diagnostic::error("update failed", "").into())
+        }
+
+        async fn delete(&self, _ctx: &Context<()>, _state: Value) -> Result<(), Diagnostics> {
+            Err(Diagnostic::error("delete failed", "").into())
+        }
+    }
+
+    struct TestProvider;
+
+    impl Provider for TestProvider {
+        type Data = ();
+
+        fn schema(&self) -> Schema {
+            Schema::new(Block::new(""))
+        }
+
+        fn configure(&self, _request: ConfigureRequest) -> Result<(), Diagnostics> {
+            Ok(())
+        }
+
+        fn resources(&self) -> Vec<Arc<dyn Resource<()>>> {
+            vec![Arc::new(Misbehaving)]
+        }
+    }
+
+    fn configured() -> Server<TestProvider> {
+        let server = Server::new(TestProvider);
+        assert!(
+            server
+                .configure(Value::object::<&str>([]), "1.11.4".into())
+                .is_empty()
+        );
+        server
+    }
+
+    fn object(mode: &str, id: Value) -> Value {
+        Value::object([
+            ("mode", Value::string(mode)),
+            ("secret", Value::Null),
+            ("id", id),
+        ])
+    }
+
+    async fn create(server: &Server<TestProvider>, mode: &str) -> ApplyOutcome {
+        let config = Value::object([
+            ("mode", Value::string(mode)),
+            ("secret", Value::string("s3cret")),
+            ("id", Value::Null),
+        ]);
+        server
+            .apply_resource_change(
+                "test_misbehaving",
+                Value::Null,
+                object(mode, Value::unknown()),
+                config,
+                vec![],
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn unknown_leftovers_become_null_with_an_error_and_write_only_is_dropped() {
+        let outcome = create(&configured(), "leave-unknown").await;
+        assert!(outcome.diagnostics.has_errors());
+        assert!(
+            outcome.diagnostics.to_string().contains("left unknown: id"),
+            "{}",
+            outcome.diagnostics
+        );
+        assert_eq!(
+            outcome.new_state,
+            object("leave-unknown", Value::Null),
+            "tracked, secret dropped"
+        );
+    }
+
+    #[tokio::test]
+    async fn non_conforming_results_are_errors_not_crashes() {
+        let server = configured();
+        let outcome = create(&server, "wrong-type").await;
+        assert!(
+            outcome.new_state.is_null(),
+            "nothing unencodable reaches Terraform"
+        );
+        assert!(
+            outcome
+                .diagnostics
+                .to_string()
+                .contains("Provider bug in test_misbehaving (create)")
+        );
+
+        let prior = object("ok", Value::string("x"));
+        let read = server
+            .read_resource("test_misbehaving", prior.clone(), b"p".to_vec())
+            .await;
+        assert_eq!(read.new_state, prior, "a bad read keeps the prior state");
+        assert_eq!(read.private, b"p");
+        assert!(read.diagnostics.has_errors());
+    }
+
+    #[tokio::test]
+    async fn failures_keep_what_exists() {
+        let server = configured();
+        let outcome = create(&server, "fail-without-reason").await;
+        assert!(outcome.new_state.is_null());
+        assert!(
+            outcome.diagnostics.has_errors(),
+            "a failure always carries an error"
+        );
+
+        let prior = object("ok", Value::string("x"));
+        let update = server
+            .apply_resource_change(
+                "test_misbehaving",
+                prior.clone(),
+                object("ok2", Value::string("x")),
+                object("ok2", Value::Null),
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            update.new_state, prior,
+            "a failed update keeps the prior state"
+        );
+        let delete = server
+            .apply_resource_change(
+                "test_misbehaving",
+                prior.clone(),
+                Value::Null,
+                Value::Null,
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            delete.new_state, prior,
+            "a failed delete keeps the object in state"
+        );
+        assert_eq!(
+            delete.diagnostics.iter().next().unwrap().summary,
+            "delete failed"
+        );
+    }
+
+    #[tokio::test]
+    async fn operations_before_configure_are_diagnosed() {
+        let server = Server::new(TestProvider);
+        let outcome = create(&server, "ok").await;
+        assert!(
+            outcome
+                .diagnostics
+                .to_string()
+                .contains("Provider not configured")
+        );
+        let unknown = server.read_resource("test_nope", Value::Null, vec![]).await;
+        assert!(
+            unknown
+                .diagnostics
+                .to_string()
+                .contains("Unknown resource type")
+        );
+    }
+}
