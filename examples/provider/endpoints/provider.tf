@@ -1,5 +1,6 @@
-# Endpoint overrides, for private clouds and for the offline sandbox (`vnetpeer-sandbox` prints
-# the values to use). `http://` is accepted for loopback addresses only.
+# Endpoint overrides, for private clouds and for the offline sandbox: `vnetpeer-sandbox
+# --port-base 18001` listens on these ports and prints the matching settings (also as the
+# VNETPEER_* environment variables). `http://` is accepted for loopback addresses only.
 provider "vnetpeer" {
   tenant_id       = "11111111-1111-1111-1111-111111111111"
   subscription_id = "00000000-0000-0000-0000-000000000000"

@@ -1,17 +1,18 @@
 # The whole Azure <-> Aiven private peering runbook in one configuration: one `terraform apply`
 # builds every piece in dependency order, one `terraform destroy` removes them in reverse.
-# The provider takes its credentials from the environment (ARM_* and AIVEN_TOKEN).
+# The provider takes its credentials from the environment (ARM_* and AIVEN_TOKEN); the variables
+# have the names `vnetpeer-sandbox` exports as TF_VAR_*, so the runbook also runs offline.
 variable "aiven_project" {
   type    = string
   default = "acme-prod"
 }
 
-variable "aiven_cloud" {
+variable "aiven_cloud_name" {
   type    = string
   default = "azure-westeurope"
 }
 
-variable "vnet_id" {
+variable "customer_vnet_id" {
   description = "The customer VNet to peer with the Aiven project VPC."
   type        = string
   default     = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/network-rg/providers/Microsoft.Network/virtualNetworks/app-vnet"
@@ -28,7 +29,7 @@ resource "vnetpeer_aad_app" "peering" {
 
 # 2. That application may manage peerings of the customer VNet.
 resource "vnetpeer_role_assignment" "app_network_contributor" {
-  scope                = var.vnet_id
+  scope                = var.customer_vnet_id
   role_definition_name = "Network Contributor"
   principal_id         = vnetpeer_aad_app.peering.service_principal_object_id
 }
@@ -45,7 +46,7 @@ resource "vnetpeer_custom_role" "peer_only" {
 }
 
 resource "vnetpeer_role_assignment" "aiven_peer_only" {
-  scope              = var.vnet_id
+  scope              = var.customer_vnet_id
   role_definition_id = vnetpeer_custom_role.peer_only.role_definition_resource_id
   principal_id       = vnetpeer_service_principal.aiven.object_id
 }
@@ -53,14 +54,14 @@ resource "vnetpeer_role_assignment" "aiven_peer_only" {
 # 5. The Aiven project VPC in the chosen region.
 data "vnetpeer_aiven_project_vpc" "this" {
   project    = var.aiven_project
-  cloud_name = var.aiven_cloud
+  cloud_name = var.aiven_cloud_name
 }
 
 # 6. Aiven creates its half of the peering once it may (the role assignments above).
 resource "vnetpeer_aiven_vpc_peering" "this" {
   project              = var.aiven_project
   project_vpc_id       = data.vnetpeer_aiven_project_vpc.this.project_vpc_id
-  vnet_id              = var.vnet_id
+  vnet_id              = var.customer_vnet_id
   peer_azure_app_id    = vnetpeer_aad_app.peering.client_id
   peer_azure_tenant_id = vnetpeer_aad_app.peering.tenant_id
 
@@ -74,7 +75,7 @@ resource "vnetpeer_aiven_vpc_peering" "this" {
 #    the peering ACTIVE.
 resource "vnetpeer_cross_tenant_vnet_peering" "to_aiven" {
   name                  = "aiven-${var.aiven_project}"
-  vnet_id               = var.vnet_id
+  vnet_id               = var.customer_vnet_id
   remote_vnet_id        = vnetpeer_aiven_vpc_peering.this.aiven_vnet_id
   remote_tenant_id      = vnetpeer_aiven_vpc_peering.this.aiven_tenant_id
   client_id             = vnetpeer_aad_app.peering.client_id
