@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -270,8 +270,10 @@ fn with_store<T>(change: impl FnOnce(&mut Records) -> T, write: bool) -> Result<
     Ok(result)
 }
 
-fn state_type() -> Type {
-    TestFixture.schema().implied_type()
+/// The state type, built once (the fixture also serves as the benchmarks' no-op floor).
+fn state_type() -> &'static Type {
+    static STATE_TYPE: OnceLock<Type> = OnceLock::new();
+    STATE_TYPE.get_or_init(|| TestFixture.schema().implied_type())
 }
 
 fn store_put(id: &str, state: &Value, token_received: bool) -> Result<(), String> {
@@ -293,7 +295,7 @@ fn store_get(id: &str) -> Result<Option<Value>, String> {
     let record = with_store(|records| records.get(id).cloned(), false)?;
     match record {
         None => Ok(None),
-        Some(record) => Value::from_json_value(&state_type(), &record["state"])
+        Some(record) => Value::from_json_value(state_type(), &record["state"])
             .map(Some)
             .map_err(|error| format!("stored object {id:?} does not match the schema: {error}")),
     }
