@@ -333,25 +333,7 @@ pub fn normalize_version(version: &str) -> Result<String> {
 
 /// The provider's Cargo version: the provider version (issue 6).
 fn cargo_version() -> Result<String> {
-    let manifest = std::fs::read_to_string(workspace::root().join("Cargo.toml"))?;
-    // The root manifest's own [package] table comes before any other table that has a version.
-    let mut in_package = false;
-    for line in manifest.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_package = line == "[package]";
-            continue;
-        }
-        if in_package && let Some(value) = line.strip_prefix("version") {
-            let value = value
-                .trim_start()
-                .trim_start_matches('=')
-                .trim()
-                .trim_matches('"');
-            return normalize_version(value);
-        }
-    }
-    Err("Cargo.toml has no [package] version".into())
+    normalize_version(&workspace::provider_version()?)
 }
 
 fn host_target() -> Result<String> {
@@ -458,7 +440,15 @@ mod tests {
 
     #[test]
     fn the_cargo_version_is_the_provider_version() {
-        assert_eq!(cargo_version().unwrap(), env!("CARGO_PKG_VERSION"));
+        // Read the root manifest's [package] version by hand, independently of cargo metadata.
+        let manifest = std::fs::read_to_string(workspace::root().join("Cargo.toml")).unwrap();
+        let package_table = manifest.split("[package]").nth(1).unwrap();
+        let version_line = package_table
+            .lines()
+            .find(|line| line.trim_start().starts_with("version"))
+            .unwrap();
+        let declared = version_line.split('"').nth(1).unwrap();
+        assert_eq!(cargo_version().unwrap(), declared);
     }
 
     #[test]

@@ -35,6 +35,36 @@ pub fn cargo() -> Command {
 /// Cargo's target directory, as cargo itself resolves it (honours `CARGO_TARGET_DIR` and
 /// `build.target-dir`).
 pub fn target_dir() -> Result<PathBuf> {
+    match metadata()?
+        .get("target_directory")
+        .and_then(|dir| dir.as_str())
+    {
+        Some(dir) => Ok(PathBuf::from(dir)),
+        None => Err("`cargo metadata` did not name a target_directory".into()),
+    }
+}
+
+/// The version of the provider package, as cargo resolves it (including workspace inheritance).
+pub fn provider_version() -> Result<String> {
+    let metadata = metadata()?;
+    let packages = metadata
+        .get("packages")
+        .and_then(|packages| packages.as_array());
+    packages
+        .into_iter()
+        .flatten()
+        .find(|package| {
+            package.get("name").and_then(|name| name.as_str()) == Some(PROVIDER_PACKAGE)
+        })
+        .and_then(|package| package.get("version").and_then(|version| version.as_str()))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            format!("`cargo metadata` lists no {PROVIDER_PACKAGE} package with a version").into()
+        })
+}
+
+/// `cargo metadata` for the workspace's own packages.
+fn metadata() -> Result<serde_json::Value> {
     let mut command = cargo();
     command.args(["metadata", "--format-version", "1", "--no-deps"]);
     let output = command
@@ -47,15 +77,8 @@ pub fn target_dir() -> Result<PathBuf> {
         )
         .into());
     }
-    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .map_err(|error| format!("`cargo metadata` printed invalid JSON: {error}"))?;
-    match metadata
-        .get("target_directory")
-        .and_then(|dir| dir.as_str())
-    {
-        Some(dir) => Ok(PathBuf::from(dir)),
-        None => Err("`cargo metadata` did not name a target_directory".into()),
-    }
+    serde_json::from_slice(&output.stdout)
+        .map_err(|error| format!("`cargo metadata` printed invalid JSON: {error}").into())
 }
 
 /// Runs `command` with inherited stdio after printing it, and fails when it does not succeed.
