@@ -436,6 +436,10 @@ impl Resolver<'_> {
 fn lookup<'v>(config: &'v Value, path: &[&str]) -> &'v Value {
     let mut current = config;
     for step in path {
+        if current.is_unknown() {
+            // An unknown block makes everything inside it unknown.
+            return current;
+        }
         match current.get(step) {
             Some(next) => current = next,
             None => return &Value::Null,
@@ -925,5 +929,12 @@ mod tests {
         assert!(settings.unknown.contains("client_id") && settings.unknown.contains("tenant_id"));
         let settings = resolve(&[("endpoints.authority_host", Value::unknown())], &[]).unwrap();
         assert!(settings.unknown.contains("endpoints.authority_host"));
+        let settings = resolve(
+            &[("endpoints", Value::unknown())],
+            &[("VNETPEER_AUTHORITY_HOST", "http://not-used.example.com")],
+        )
+        .unwrap();
+        assert!(settings.unknown.contains("endpoints.authority_host"));
+        assert_eq!(settings.endpoints.authority_host, None);
     }
 }
