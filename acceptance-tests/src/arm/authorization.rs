@@ -202,7 +202,7 @@ async fn get_role_definition(
             .ok_or_else(|| role_definition_not_found(&guid))?;
         Ok(json_response(
             StatusCode::OK,
-            role_definition_json(&definition, scope.subscription_id.as_deref()),
+            role_definition_json(definition, scope.subscription_id.as_deref()),
         ))
     })())
 }

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -471,7 +472,12 @@ pub fn first_overlap(first: &[String], second: &[String]) -> Option<String> {
 
 /// The built-in role definitions the emulator knows (api-facts §3.1 and the Azure built-in role
 /// list). They are resolvable at every scope of every tenant.
-pub fn builtin_role_definitions() -> Vec<RoleDefinition> {
+pub fn builtin_role_definitions() -> &'static [RoleDefinition] {
+    static BUILTINS: LazyLock<Vec<RoleDefinition>> = LazyLock::new(build_builtin_role_definitions);
+    &BUILTINS
+}
+
+fn build_builtin_role_definitions() -> Vec<RoleDefinition> {
     fn builtin(
         guid: &str,
         role_name: &str,
@@ -792,7 +798,7 @@ impl ArmWorld {
 
     /// Custom role definitions of `tenant_id` plus the built-ins.
     pub fn role_definitions_of_tenant(&self, tenant_id: &str) -> Vec<RoleDefinition> {
-        let mut all = builtin_role_definitions();
+        let mut all = builtin_role_definitions().to_vec();
         all.extend(
             self.role_definitions
                 .iter()
@@ -807,23 +813,17 @@ impl ArmWorld {
     }
 
     /// The role definition `guid` as seen from `tenant_id` (built-in, or custom of that tenant).
-    pub fn role_definition(&self, tenant_id: &str, guid: &str) -> Option<RoleDefinition> {
+    pub fn role_definition(&self, tenant_id: &str, guid: &str) -> Option<&RoleDefinition> {
         let guid = guid.to_ascii_lowercase();
-        if let Some(builtin) = builtin_role_definitions()
-            .into_iter()
-            .find(|d| d.name == guid)
-        {
+        if let Some(builtin) = builtin_role_definitions().iter().find(|d| d.name == guid) {
             return Some(builtin);
         }
-        self.role_definitions
-            .iter()
-            .find(|d| {
-                d.name == guid
-                    && d.tenant_id
-                        .as_deref()
-                        .is_some_and(|t| t.eq_ignore_ascii_case(tenant_id))
-            })
-            .cloned()
+        self.role_definitions.iter().find(|d| {
+            d.name == guid
+                && d.tenant_id
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(tenant_id))
+        })
     }
 
     /// Whether `principal_id` may perform `action` on `scope` at `at`, counting only assignments
@@ -843,7 +843,7 @@ impl ArmWorld {
                 && assignment.effective_at(at, propagation)
                 && self
                     .role_definition(&assignment.tenant_id, &assignment.role_definition_guid)
-                    .is_some_and(|definition| definition_allows(&definition, action))
+                    .is_some_and(|definition| definition_allows(definition, action))
         })
     }
 
@@ -1125,16 +1125,16 @@ mod tests {
     #[test]
     fn contributor_cannot_write_role_assignments() {
         let contributor = builtin_role_definitions()
-            .into_iter()
+            .iter()
             .find(|d| d.name == CONTRIBUTOR_ROLE_ID)
             .expect("built-in");
-        assert!(definition_allows(&contributor, PEERING_WRITE_ACTION));
+        assert!(definition_allows(contributor, PEERING_WRITE_ACTION));
         assert!(!definition_allows(
-            &contributor,
+            contributor,
             "Microsoft.Authorization/roleAssignments/write"
         ));
         assert!(definition_allows(
-            &contributor,
+            contributor,
             "Microsoft.Authorization/roleAssignments/read"
         ));
     }
