@@ -1593,3 +1593,28 @@ async fn the_principal_type_must_match_the_directory_object() {
     assert_eq!(reply.status, 201, "{}", reply.body);
     assert_eq!(reply.body["properties"]["principalType"], "User");
 }
+
+#[tokio::test]
+async fn resource_groups_are_readable_case_insensitively() {
+    let arm = Arm::start().await;
+    let path = format!(
+        "/subscriptions/{}/resourcegroups/{}?api-version=2021-04-01",
+        arm.seed.customer_subscription_id,
+        arm.seed.customer_resource_group.to_uppercase()
+    );
+    let reply = arm.get(&path, &arm.operator()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.body["name"],
+        arm.seed.customer_resource_group.as_str()
+    );
+    let missing = format!(
+        "/subscriptions/{}/resourceGroups/nope?api-version=2021-04-01",
+        arm.seed.customer_subscription_id
+    );
+    assert_error(
+        &arm.get(&missing, &arm.operator()).await,
+        404,
+        "ResourceGroupNotFound",
+    );
+}

@@ -6,7 +6,7 @@
 //! - `api-version` is required (400 `MissingApiVersionParameter`) and must be one the namespace
 //!   serves (400 `InvalidApiVersionParameter` listing them): Microsoft.Authorization `2022-04-01`
 //!   (and older previews), Microsoft.Network `2023-02-01` … `2025-09-01`, Microsoft.Resources
-//!   `2022-12-01` (and older). Both are also `missing_api_version` / `unsupported_api_version`
+//!   `2022-12-01` and the resource-group versions up to `2024-11-01`. Both are also `missing_api_version` / `unsupported_api_version`
 //!   violations.
 //! - A bearer token for ARM (401 `AuthenticationFailed`, `InvalidAuthenticationToken`,
 //!   `ExpiredAuthenticationToken`, `InvalidAuthenticationTokenAudience` + `wrong_audience`).
@@ -23,8 +23,9 @@
 //!   integer `Retry-After` only when `world.arm.throttling.enforce` is on.
 //!
 //! Resources:
-//! - `GET /subscriptions/{s}` (`tenantId`); a subscription is visible to principals holding a
-//!   role inside it.
+//! - `GET /subscriptions/{s}` (`tenantId`), `GET /subscriptions`,
+//!   `GET /subscriptions/{s}/resourceGroups/{rg}`; visible to principals holding a role at, above
+//!   or inside them (403 `AuthorizationFailed` otherwise).
 //! - `GET …/virtualNetworks/{v}`: names case-insensitive; 404 `ResourceNotFound` /
 //!   `ResourceGroupNotFound`.
 //! - Role definitions (§3.1, §3.2): `PUT` 201 (create and update; roleName unique per tenant
@@ -107,7 +108,13 @@ impl Namespace {
     pub fn api_versions(self) -> &'static [&'static str] {
         match self {
             Namespace::Resources => &[
+                "2024-11-01",
+                "2024-07-01",
+                "2024-03-01",
+                "2023-07-01",
                 "2022-12-01",
+                "2022-09-01",
+                "2021-04-01",
                 "2021-01-01",
                 "2020-01-01",
                 "2019-11-01",

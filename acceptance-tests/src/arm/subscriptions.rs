@@ -1,4 +1,5 @@
-//! Microsoft.Resources: `GET /subscriptions/{id}` and `GET /subscriptions` (api-facts §4.7).
+//! Microsoft.Resources: `GET /subscriptions/{id}`, `GET /subscriptions` (api-facts §4.7) and
+//! `GET /subscriptions/{id}/resourceGroups/{name}`.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -15,6 +16,65 @@ pub(super) fn routes() -> Router<EmulatorState> {
     Router::new()
         .route("/subscriptions", get(list_subscriptions))
         .route("/subscriptions/{subscription_id}", get(get_subscription))
+        .route(
+            "/subscriptions/{subscription_id}/resourceGroups/{resource_group}",
+            get(get_resource_group),
+        )
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct GroupPath {
+    subscription_id: String,
+    resource_group: String,
+}
+
+async fn get_resource_group(
+    State(state): State<EmulatorState>,
+    Path(p): Path<GroupPath>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    respond((|| {
+        let ctx = begin(&state, Namespace::Resources, &method, &uri, &headers)?;
+        ctx.check_subscription(&p.subscription_id)?;
+        let scope = format!(
+            "/subscriptions/{}/resourceGroups/{}",
+            p.subscription_id, p.resource_group
+        );
+        // Visible to principals holding a role at, above or inside it.
+        if !ctx
+            .world
+            .arm
+            .principal_has_any_assignment_within(&ctx.principal.object_id, &scope)
+        {
+            return Err(ArmError::authorization_failed(
+                &ctx.principal,
+                "Microsoft.Resources/subscriptions/resourceGroups/read",
+                &scope,
+            ));
+        }
+        let subscription = ctx
+            .world
+            .arm
+            .subscription(&p.subscription_id)
+            .ok_or_else(|| ArmError::subscription_not_found(&p.subscription_id))?;
+        let group = ctx
+            .world
+            .arm
+            .resource_group(&p.subscription_id, &p.resource_group)
+            .ok_or_else(|| ArmError::resource_group_not_found(&p.resource_group))?;
+        Ok(json_response(
+            StatusCode::OK,
+            json!({
+                "id": format!("/subscriptions/{}/resourceGroups/{}", subscription.subscription_id, group.name),
+                "name": group.name,
+                "type": "Microsoft.Resources/resourceGroups",
+                "location": group.location,
+                "properties": {"provisioningState": "Succeeded"},
+            }),
+        ))
+    })())
 }
 
 fn subscription_json(subscription: &Subscription) -> Value {
