@@ -278,7 +278,7 @@ fn state_type() -> &'static Type {
 
 fn store_put(id: &str, state: &Value, token_received: bool) -> Result<(), String> {
     let json = state
-        .to_json_value(&state_type())
+        .to_json_value(state_type())
         .map_err(|error| error.to_string())?;
     with_store(
         |records| {
