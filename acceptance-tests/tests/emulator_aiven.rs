@@ -747,3 +747,25 @@ async fn invalid_specification_when_address_spaces_overlap() {
         "{connection}"
     );
 }
+
+#[tokio::test]
+async fn a_connection_deleted_out_of_band_takes_aivens_side_with_it() {
+    let aiven = Aiven::start().await;
+    let active = aiven.active().await;
+    let id = active["peering_connection_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let now = aiven.emulator.now();
+    assert!(
+        aiven
+            .emulator
+            .with_world(|w| w.remove_aiven_connection(&id, now))
+    );
+    assert!(aiven.connections().await.is_empty());
+    assert_eq!(
+        aiven.customer_peering_state().await.as_deref(),
+        Some("Disconnected")
+    );
+    assert!(aiven.app_sp_in_aiven_tenant().is_none());
+}

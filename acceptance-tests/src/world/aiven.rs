@@ -315,6 +315,16 @@ impl World {
         Some((vpc_id, vnet))
     }
 
+    /// Test helper: deletes a peering connection out of band, at once (as if someone deleted it
+    /// in Aiven's console and Aiven had finished): Aiven's side in Azure goes with it.
+    pub fn remove_aiven_connection(&mut self, peering_connection_id: &str, now: Instant) -> bool {
+        if self.aiven.connection(peering_connection_id).is_none() {
+            return false;
+        }
+        delete_connection(self, peering_connection_id, now);
+        true
+    }
+
     /// Test helper: removes Aiven's own Azure peering of a connection out of band (as if someone
     /// deleted it in Aiven's subscription). Aiven then reports `DELETED_BY_PEER`.
     pub fn remove_aiven_side_peering(&mut self, peering_connection_id: &str, now: Instant) -> bool {

@@ -1060,6 +1060,22 @@ impl ArmWorld {
         Some(self.role_assignments.remove(position))
     }
 
+    /// Removes the custom role definition `guid` of `tenant_id` (test helper: deleted out of
+    /// band). Returns it.
+    pub fn remove_role_definition(
+        &mut self,
+        tenant_id: &str,
+        guid: &str,
+    ) -> Option<RoleDefinition> {
+        let position = self.role_definitions.iter().position(|d| {
+            d.name.eq_ignore_ascii_case(guid)
+                && d.tenant_id
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(tenant_id))
+        })?;
+        Some(self.role_definitions.remove(position))
+    }
+
     /// A deterministic name for an assignment of `role_guid` to `principal_id` at `scope`
     /// (how the emulator names assignments it makes on behalf of Aiven).
     pub fn derived_assignment_name(scope: &str, role_guid: &str, principal_id: &str) -> String {
