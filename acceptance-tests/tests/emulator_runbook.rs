@@ -14,7 +14,7 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use vnetpeer_emulator::{Emulator, Knobs, Seed};
+use vnetpeer_emulator::{Emulator, Knobs, Seed, Service};
 
 const NETWORK: &str = "2024-05-01";
 const AUTHORIZATION: &str = "2022-04-01";
@@ -668,6 +668,18 @@ async fn the_whole_runbook_walks_end_to_end_and_cleans_up_to_the_seeded_world() 
     assert_eq!(reply.status, 204, "{}", reply.body);
 
     assert_eq!(emulator.violations(), Vec::new());
+    // Every ARM and Aiven request was served by a route (the log names its template, which is
+    // what fault rules match on).
+    for record in emulator.requests() {
+        if matches!(record.service, Service::Arm | Service::Aiven) {
+            assert!(
+                record.route.contains('{'),
+                "unrouted: {} {}",
+                record.method,
+                record.route
+            );
+        }
+    }
     assert_eq!(
         emulator.snapshot(),
         seeded,
