@@ -6,27 +6,99 @@
 
 use std::sync::Arc;
 
-use crate::framework::{DataSource, Diagnostics, Resource};
-use crate::provider::ProviderConfig;
+use crate::aiven::{AivenClient, AivenSettings};
+use crate::azure::{
+    AzureClients, AzureEndpointOverrides, AzureEnvironment, AzureSettings, CloudError, HttpClient,
+};
+use crate::framework::{DataSource, Diagnostic, Diagnostics, Resource};
+use crate::provider::{CloudEnvironment, ProviderConfig};
 
 #[cfg(feature = "test-fixtures")]
 pub mod test_fixture;
 
-/// What every operation receives through `Context::data()`.
+/// What every operation receives through `Context::data()`: the settings and the cloud clients.
+/// Built at ConfigureProvider time without touching the network; tokens are fetched on first use.
 #[derive(Debug)]
 pub struct ProviderData {
     /// The provider block after environment fallbacks.
     pub config: ProviderConfig,
-    // The cloud clients (`crate::azure` credentials + ARM + Graph, `crate::aiven`) belong here,
-    // built in `ProviderData::new` from `config` without touching the network (tokens are
-    // fetched on first use).
+    /// Entra tokens, ARM and Graph, sharing one HTTP client and one token cache.
+    pub azure: AzureClients,
+    /// The Aiven API, when a token is configured.
+    aiven: Option<AivenClient>,
 }
 
 impl ProviderData {
     /// Builds the provider data at ConfigureProvider time. No network access.
     pub fn new(config: ProviderConfig) -> Result<Self, Diagnostics> {
-        Ok(ProviderData { config })
+        let http = HttpClient::shared().map_err(|error| configure_error("HTTP client", &error))?;
+        let azure = AzureClients::new(http.clone(), &azure_settings(&config))
+            .map_err(|error| configure_error("Azure endpoints", &error))?;
+        let aiven = match &config.aiven_api_token {
+            Some(token) => Some(
+                AivenClient::new(
+                    http,
+                    &AivenSettings {
+                        api_token: token.clone(),
+                        api_url: config.aiven_api_url.clone(),
+                    },
+                )
+                .map_err(|error| configure_error("aiven_api_url", &error))?,
+            ),
+            None => None,
+        };
+        Ok(ProviderData {
+            config,
+            azure,
+            aiven,
+        })
     }
+
+    /// The Aiven client, or a diagnostic saying how to configure the token.
+    pub fn aiven(&self) -> Result<&AivenClient, Diagnostics> {
+        self.aiven.as_ref().ok_or_else(|| {
+            Diagnostics::from(Diagnostic::error(
+                "Missing Aiven API token",
+                "This resource calls the Aiven API. Set `aiven_api_token` in the provider block or \
+                 the AIVEN_TOKEN environment variable.",
+            ))
+        })
+    }
+}
+
+/// The provider settings as the Azure clients take them.
+fn azure_settings(config: &ProviderConfig) -> AzureSettings {
+    AzureSettings {
+        tenant_id: config.tenant_id.clone(),
+        subscription_id: config.subscription_id.clone(),
+        client_id: config.client_id.clone(),
+        client_secret: config.client_secret.clone(),
+        client_certificate_path: config.client_certificate_path.clone(),
+        client_certificate_password: config.client_certificate_password.clone(),
+        use_oidc: config.use_oidc,
+        oidc_token: config.oidc_token.clone(),
+        oidc_token_file_path: config.oidc_token_file_path.clone(),
+        use_msi: config.use_msi,
+        msi_endpoint: config.msi_endpoint.clone(),
+        use_cli: config.use_cli,
+        environment: match config.environment {
+            CloudEnvironment::Public => AzureEnvironment::Public,
+            CloudEnvironment::UsGovernment => AzureEnvironment::UsGovernment,
+            CloudEnvironment::China => AzureEnvironment::China,
+        },
+        endpoints: AzureEndpointOverrides {
+            authority_host: config.endpoints.authority_host.clone(),
+            resource_manager: config.endpoints.resource_manager.clone(),
+            microsoft_graph: config.endpoints.microsoft_graph.clone(),
+        },
+    }
+}
+
+fn configure_error(what: &str, error: &CloudError) -> Diagnostics {
+    Diagnostics::from(Diagnostic::error(
+        format!("Invalid provider configuration: {what}"),
+        error.to_string(),
+    ))
 }
 
 /// Every managed resource type, one line each.
