@@ -279,6 +279,19 @@ impl Emulator {
         snapshot(&self.shared)
     }
 
+    /// Every secret the emulator ever handed out: client secrets from addPassword (removed ones
+    /// included) and access tokens. Tests assert none of them leaks.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let world = self.shared.world();
+        let identity = &world.identity;
+        identity
+            .issued_secrets
+            .iter()
+            .map(|secret| secret.expose().to_owned())
+            .chain(identity.tokens.keys().cloned())
+            .collect()
+    }
+
     /// Every request served so far.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.shared.log.requests()
@@ -340,7 +353,16 @@ impl Emulator {
 
 /// The world as JSON (the admin API's `GET /world`).
 pub fn snapshot(shared: &Shared) -> WorldSnapshot {
-    serde_json::to_value(&*shared.world()).unwrap_or_else(
+    let mut world = shared.world();
+    // Delayed effects are applied lazily; apply those already due so the snapshot shows the
+    // world as the services would report it now.
+    crate::world::aiven::settle(
+        &mut world,
+        &shared.knobs,
+        shared.clock.now(),
+        shared.clock.utc_now(),
+    );
+    serde_json::to_value(&*world).unwrap_or_else(
         |error| serde_json::json!({"error": format!("the world cannot be serialized: {error}")}),
     )
 }

@@ -806,6 +806,7 @@ fn add_password_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphResult {
         app.id.clone()
     };
     let secret = generate_secret();
+    identity.issued_secrets.push(secret.clone());
     let credential = PasswordCredential {
         key_id: identity.ids.next_id(),
         display_name: request.display_name,

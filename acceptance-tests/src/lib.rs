@@ -37,3 +37,4 @@ pub use faults::{FaultAction, FaultRule, RetryAfter, Schedule};
 pub use knobs::Knobs;
 pub use log::{RequestRecord, Service, Violation, ViolationKind};
 pub use world::{Secret, Seed, World};
+pub mod provider_env;

@@ -68,6 +68,8 @@ pub struct TerraformWorkspace {
     dir: tempfile::TempDir,
     cli_config: PathBuf,
     env: Vec<(OsString, OsString)>,
+    /// Everything terraform printed in this workspace, for the secret-leak checks.
+    transcript: std::sync::Mutex<String>,
 }
 
 impl Default for TerraformWorkspace {
@@ -105,6 +107,7 @@ impl TerraformWorkspace {
             dir,
             cli_config,
             env: Vec::new(),
+            transcript: std::sync::Mutex::new(String::new()),
         }
     }
 
@@ -152,7 +155,21 @@ impl TerraformWorkspace {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        run_with_timeout(command, args)
+        let output = run_with_timeout(command, args);
+        if let Ok(mut transcript) = self.transcript.lock() {
+            transcript.push_str(&output.stdout);
+            transcript.push_str(&output.stderr);
+        }
+        output
+    }
+
+    /// Everything terraform printed so far in this workspace (stdout and stderr of every
+    /// command).
+    pub fn transcript(&self) -> String {
+        self.transcript
+            .lock()
+            .map(|transcript| transcript.clone())
+            .unwrap_or_default()
     }
 
     /// Runs a command that must succeed; panics with terraform's output otherwise.

@@ -309,6 +309,9 @@ pub struct Identity {
     pub tokens: HashMap<String, IssuedToken>,
     #[serde(skip)]
     pub external_assertions: HashMap<String, ExternalAssertion>,
+    /// Every client secret addPassword ever returned, removed ones included (leak checks).
+    #[serde(skip)]
+    pub issued_secrets: Vec<Secret>,
     #[serde(skip)]
     pub ids: IdGenerator,
 }
@@ -325,6 +328,7 @@ impl Identity {
             users: BTreeMap::new(),
             tokens: HashMap::new(),
             external_assertions: HashMap::new(),
+            issued_secrets: Vec::new(),
             ids: IdGenerator::new("identity"),
         };
         let created = OffsetDateTime::now_utc() - time::Duration::days(30);

@@ -1,0 +1,76 @@
+//! Wires a [`TerraformWorkspace`] to an [`Emulator`]: the provider settings a user would put in
+//! the environment (endpoint overrides, the operator's credentials, the Aiven token), plus a
+//! `TF_LOG=trace` log file, so every test can also check that no secret leaks.
+
+use std::path::PathBuf;
+
+use crate::emulator::Emulator;
+use crate::terraform::TerraformWorkspace;
+
+impl TerraformWorkspace {
+    /// A workspace whose provider talks to `emulator` as the seeded operator identity, with
+    /// trace logging to [`TerraformWorkspace::log_path`].
+    pub fn for_emulator(emulator: &Emulator) -> TerraformWorkspace {
+        let mut workspace = TerraformWorkspace::new();
+        workspace.connect(emulator);
+        workspace
+    }
+
+    /// Points the provider at `emulator` (see [`TerraformWorkspace::for_emulator`]).
+    pub fn connect(&mut self, emulator: &Emulator) {
+        let endpoints = emulator.endpoints().clone();
+        let seed = emulator.seed().clone();
+        let log_path = self.log_path();
+        for (name, value) in [
+            ("VNETPEER_AUTHORITY_HOST", endpoints.authority_host.clone()),
+            ("VNETPEER_RESOURCE_MANAGER_ENDPOINT", endpoints.arm.clone()),
+            ("VNETPEER_MICROSOFT_GRAPH_ENDPOINT", endpoints.graph.clone()),
+            ("AIVEN_WEB_URL", endpoints.aiven.clone()),
+            ("ARM_TENANT_ID", seed.customer_tenant_id.clone()),
+            ("ARM_SUBSCRIPTION_ID", seed.customer_subscription_id.clone()),
+            ("ARM_CLIENT_ID", seed.operator_client_id.clone()),
+            (
+                "ARM_CLIENT_SECRET",
+                seed.operator_client_secret.expose().to_owned(),
+            ),
+            ("ARM_USE_CLI", "false".to_owned()),
+            ("AIVEN_TOKEN", seed.aiven_token.expose().to_owned()),
+            ("TF_LOG", "trace".to_owned()),
+            ("TF_LOG_PATH", log_path.display().to_string()),
+        ] {
+            self.set_env(name, value);
+        }
+    }
+
+    /// Where `TF_LOG=trace` output of Terraform and the provider goes.
+    pub fn log_path(&self) -> PathBuf {
+        self.path().join("terraform-trace.log")
+    }
+
+    /// Panics, naming where, if any of `secrets` (or the emulator's seeded secrets) appears in
+    /// the trace log, in anything terraform printed, or in the state outside sensitive
+    /// attributes. Secrets shorter than 8 characters are ignored (they would match by chance).
+    #[track_caller]
+    pub fn assert_no_secret_leaks(&self, emulator: &Emulator, secrets: &[&str]) {
+        let seed = emulator.seed();
+        let mut all: Vec<String> = secrets.iter().map(|s| (*s).to_owned()).collect();
+        all.push(seed.operator_client_secret.expose().to_owned());
+        all.push(seed.aiven_token.expose().to_owned());
+        all.extend(emulator.issued_secrets());
+        let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let transcript = self.transcript();
+        for secret in all.iter().filter(|secret| secret.len() >= 8) {
+            assert!(
+                !log.contains(secret.as_str()),
+                "a secret ({}…) appears in the TF_LOG=trace log {}",
+                &secret[..3],
+                self.log_path().display()
+            );
+            assert!(
+                !transcript.contains(secret.as_str()),
+                "a secret ({}…) appears in terraform's output",
+                &secret[..3]
+            );
+        }
+    }
+}
