@@ -13,6 +13,7 @@ use crate::azure::{
 use crate::framework::{DataSource, Diagnostic, Diagnostics, Resource};
 use crate::provider::{CloudEnvironment, ProviderConfig};
 
+pub mod support;
 #[cfg(feature = "test-fixtures")]
 pub mod test_fixture;
 
