@@ -318,5 +318,8 @@ resource "vnetpeer_test_fixture" "probe" {{
     );
     let plan = terraform(&work_dir, &cli_config, &["plan", "-input=false"]);
     let plan_text = String::from_utf8_lossy(&plan.stdout);
-    assert!(plan_text.contains("Plan: 1 to add, 0 to change, 0 to destroy."), "{plan_text}");
+    assert!(
+        plan_text.contains("Plan: 1 to add, 0 to change, 0 to destroy."),
+        "{plan_text}"
+    );
 }

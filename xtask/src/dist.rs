@@ -82,7 +82,7 @@ const RELEASE_TARGETS: &[(&str, &str)] = &[
     ("darwin_arm64", "aarch64-apple-darwin"),
     ("linux_amd64", "x86_64-unknown-linux-gnu"),
     ("linux_arm64", "aarch64-unknown-linux-gnu"),
-    ("linux_arm", "armv6-unknown-linux-gnueabihf"),
+    ("linux_arm", "arm-unknown-linux-gnueabihf"),
     ("windows_amd64", "x86_64-pc-windows-gnu"),
 ];
 
