@@ -44,6 +44,7 @@ pub fn run(options: &DocsOptions) -> Result<()> {
     let schema = ProviderSchema::from_terraform_json(&document, PROVIDER_ADDRESS)?;
     let root = root();
     let pages = render_all(&schema, &root)?;
+    check_registry_limits(&pages)?;
     let docs_dir = root.join("docs");
     if options.check {
         let stale = stale_files(&docs_dir, &pages)?;
@@ -82,6 +83,38 @@ fn build_provider() -> Result<PathBuf> {
         "{PROVIDER_PACKAGE}{}",
         std::env::consts::EXE_SUFFIX
     )))
+}
+
+/// The Terraform Registry publishes at most 1000 docs per version, each at most 500 KB, and only
+/// markdown files (conventions.md b3).
+fn check_registry_limits(pages: &BTreeMap<PathBuf, String>) -> Result<()> {
+    const MAX_PAGES: usize = 1000;
+    const MAX_PAGE_BYTES: usize = 500 * 1000;
+    if pages.len() > MAX_PAGES {
+        return Err(format!(
+            "{} pages: the registry accepts at most {MAX_PAGES}",
+            pages.len()
+        )
+        .into());
+    }
+    for (path, content) in pages {
+        if content.len() > MAX_PAGE_BYTES {
+            return Err(format!(
+                "docs/{} is {} bytes: the registry accepts at most {MAX_PAGE_BYTES}",
+                path.display(),
+                content.len()
+            )
+            .into());
+        }
+        if path.extension().is_none_or(|extension| extension != "md") {
+            return Err(format!(
+                "docs/{}: the registry publishes only .md files",
+                path.display()
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Paths (relative to the repository root) whose content differs from `pages`.

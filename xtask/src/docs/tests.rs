@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::schema::ProviderSchema;
-use super::{PROVIDER_ADDRESS, render_all, stale_files, write_pages};
+use super::{PROVIDER_ADDRESS, check_registry_limits, render_all, stale_files, write_pages};
 
 const SCHEMA_JSON: &str = r#"{
   "format_version": "1.0",
@@ -458,4 +458,20 @@ fn check_names_differing_missing_and_extra_files_and_write_fixes_them() {
     write_pages(&docs, &pages).unwrap();
     assert_eq!(stale_files(&docs, &pages).unwrap(), Vec::<String>::new());
     assert!(!docs.join("resources/removed.md").exists());
+}
+
+#[test]
+fn pages_beyond_the_registry_limits_are_refused() {
+    let root = scratch_repository();
+    let mut pages = render_all(&schema(), root.path()).unwrap();
+    assert!(check_registry_limits(&pages).is_ok());
+
+    pages.insert(PathBuf::from("guides/huge.md"), "x".repeat(500_001));
+    let error = check_registry_limits(&pages).unwrap_err().to_string();
+    assert!(error.contains("docs/guides/huge.md"), "{error}");
+
+    pages.remove(Path::new("guides/huge.md"));
+    pages.insert(PathBuf::from("guides/notes.txt"), "text".to_string());
+    let error = check_registry_limits(&pages).unwrap_err().to_string();
+    assert!(error.contains("only .md"), "{error}");
 }
