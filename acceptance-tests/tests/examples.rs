@@ -71,7 +71,7 @@ impl DevOverrides {
             .expect("terraform is on PATH")
     }
 
-    /// The resource and data source types the provider registers.
+    /// The resource and data source types the provider registers, test-only types included.
     fn registered_types(&self) -> (BTreeSet<String>, BTreeSet<String>) {
         let work_dir = self.scratch.path().join("schema");
         std::fs::create_dir_all(&work_dir).unwrap();
@@ -87,13 +87,7 @@ impl DevOverrides {
         let names = |key: &str| -> BTreeSet<String> {
             provider[key]
                 .as_object()
-                .map(|types| {
-                    types
-                        .keys()
-                        .filter(|name| !name.starts_with(TEST_ONLY_TYPE_PREFIX))
-                        .cloned()
-                        .collect()
-                })
+                .map(|types| types.keys().cloned().collect())
                 .unwrap_or_default()
         };
         (names("resource_schemas"), names("data_source_schemas"))
@@ -138,27 +132,53 @@ fn example_directories() -> Vec<PathBuf> {
     found
 }
 
-/// `vnetpeer_*` types a directory declares as `resource` or `data` blocks.
+/// `vnetpeer_*` types a directory declares as `resource` or `data` blocks, including those of
+/// the local modules it calls (`source = "./…"` or `"../…"`).
 fn declared_types(dir: &Path) -> BTreeSet<String> {
     let mut types = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|extension| extension != "tf") {
-            continue;
+    for line in tf_lines(dir) {
+        let rest = line
+            .strip_prefix("resource \"")
+            .or_else(|| line.strip_prefix("data \""));
+        if let Some(name) = rest.and_then(|rest| rest.split('"').next())
+            && name.starts_with("vnetpeer_")
+        {
+            types.insert(name.to_string());
         }
-        for line in std::fs::read_to_string(&path).unwrap().lines() {
-            let line = line.trim_start();
-            let rest = line
-                .strip_prefix("resource \"")
-                .or_else(|| line.strip_prefix("data \""));
-            if let Some(name) = rest.and_then(|rest| rest.split('"').next())
-                && name.starts_with("vnetpeer_")
-            {
-                types.insert(name.to_string());
-            }
+        if let Some(source) = local_module_source(&line) {
+            types.extend(declared_types(&dir.join(source)));
         }
     }
     types
+}
+
+/// Whether a directory calls modules: such a directory is validated in place, where its relative
+/// module sources resolve.
+fn calls_modules(dir: &Path) -> bool {
+    tf_lines(dir)
+        .iter()
+        .any(|line| line.starts_with("module \""))
+}
+
+/// The `source` of a local module call on this line, if it is one.
+fn local_module_source(line: &str) -> Option<&str> {
+    let (key, value) = line.split_once('=')?;
+    let value = value.trim().trim_matches('"');
+    (key.trim() == "source" && (value.starts_with("./") || value.starts_with("../")))
+        .then_some(value)
+}
+
+/// The trimmed lines of every `.tf` file in `dir`.
+fn tf_lines(dir: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|extension| extension == "tf") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            lines.extend(text.lines().map(|line| line.trim().to_string()));
+        }
+    }
+    lines
 }
 
 /// A copy of the `.tf` files of `dir` in `destination`, plus one block that uses the provider, so
@@ -178,6 +198,13 @@ fn copy_with_probe(dir: &Path, destination: &Path, registered: &BTreeSet<&String
         "data \"vnetpeer_client_config\" \"validation_probe\" {}\n"
     } else {
         // Only test builds register the fixture; `cargo xtask test` runs such a build.
+        assert!(
+            registered
+                .iter()
+                .any(|name| *name == "vnetpeer_test_fixture"),
+            "the provider under test registers neither vnetpeer_client_config nor \
+             vnetpeer_test_fixture: build it with `--features test-fixtures` (cargo xtask test does)"
+        );
         "resource \"vnetpeer_test_fixture\" \"validation_probe\" {\n  name = \"probe\"\n}\n"
     };
     std::fs::write(destination.join("validation_probe.tf"), probe).unwrap();
@@ -214,7 +241,8 @@ fn every_example_directory_passes_terraform_validate() {
             continue;
         }
         let data_dir_name = format!("example-{index}");
-        let probed_copy = declared_types(&dir).is_empty().then(|| {
+        let uses_provider = !declared_types(&dir).is_empty() || calls_modules(&dir);
+        let probed_copy = (!uses_provider).then(|| {
             copy_with_probe(
                 &dir,
                 &harness.scratch.path().join(&data_dir_name),
@@ -260,7 +288,8 @@ fn every_registered_type_has_its_registry_examples() {
     let harness = DevOverrides::new();
     let (resources, data_sources) = harness.registered_types();
     let mut missing = Vec::new();
-    for resource in &resources {
+    let documented = |name: &&String| !name.starts_with(TEST_ONLY_TYPE_PREFIX);
+    for resource in resources.iter().filter(documented) {
         for file in ["resource.tf", "import.sh"] {
             let path = examples_dir().join("resources").join(resource).join(file);
             if !path.is_file() {
@@ -268,7 +297,7 @@ fn every_registered_type_has_its_registry_examples() {
             }
         }
     }
-    for data_source in &data_sources {
+    for data_source in data_sources.iter().filter(documented) {
         let path = examples_dir()
             .join("data-sources")
             .join(data_source)
