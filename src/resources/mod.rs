@@ -13,6 +13,7 @@ use crate::azure::{
 use crate::framework::{DataSource, Diagnostic, Diagnostics, Resource};
 use crate::provider::{CloudEnvironment, ProviderConfig};
 
+pub mod aiven_project_vpc;
 pub mod support;
 #[cfg(feature = "test-fixtures")]
 pub mod test_fixture;
@@ -121,7 +122,7 @@ fn test_resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
 
 /// Every data source type, one line each.
 pub fn data_sources() -> Vec<Arc<dyn DataSource<ProviderData>>> {
-    vec![]
+    vec![Arc::new(aiven_project_vpc::AivenProjectVpc)]
 }
 
 #[cfg(test)]
