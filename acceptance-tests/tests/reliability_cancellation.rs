@@ -14,22 +14,22 @@
 //! cargo test -p vnetpeer-acceptance-tests --test reliability_cancellation -- --nocapture
 //! ```
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod reliability_common;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use reliability_common::{
+    StateInstance, provider_operation_started, saved_state, spawn_terraform, trace_log,
+    trace_log_len, wait_for_log,
+};
 use serde_json::Value as Json;
 use vnetpeer_emulator::terraform::TerraformWorkspace;
 
 /// Far longer than any test may take: if the wait were not cancelled, the test would visibly
 /// hang instead of passing by luck.
 const LONG_SLEEP: &str = "10m";
-
-/// How long the harness waits for a line or an exit before declaring the test failed.
-const PATIENCE: Duration = Duration::from_secs(120);
 
 /// `fast` is created first; `slow` depends on it and then waits `var.slow_sleep` in create,
 /// update and delete.
@@ -58,73 +58,30 @@ resource "vnetpeer_test_fixture" "slow" {
 }
 "#;
 
-/// A workspace with its own fixture store, plus the environment the tests pass to the
-/// terraform processes they start themselves.
+/// A workspace with its own fixture store and a trace log.
 struct Fixture {
     workspace: TerraformWorkspace,
     store: PathBuf,
+    env: Vec<(OsString, OsString)>,
 }
 
 impl Fixture {
     fn new() -> Fixture {
         let mut workspace = TerraformWorkspace::new();
         let store = workspace.path().join("fixture-store.json");
-        workspace.set_env("VNETPEER_FIXTURE_STORE", &store);
-        workspace.set_env("TF_LOG", "trace");
-        workspace.set_env("TF_LOG_PATH", workspace.path().join("terraform-trace.log"));
+        let env: Vec<(OsString, OsString)> = vec![
+            ("VNETPEER_FIXTURE_STORE".into(), store.clone().into()),
+            ("TF_LOG".into(), "trace".into()),
+            ("TF_LOG_PATH".into(), workspace.log_path().into()),
+        ];
+        for (name, value) in &env {
+            workspace.set_env(name, value);
+        }
         workspace.write_config(CONFIG);
-        Fixture { workspace, store }
-    }
-
-    /// `terraform <args>` as a child process in its own process group, with stdout lines sent to
-    /// the returned channel as they are printed.
-    fn spawn(&self, args: &[&str]) -> RunningTerraform {
-        let mut command = Command::new("terraform");
-        command
-            .args(args)
-            .current_dir(self.workspace.path())
-            // The workspace's CLI configuration (dev_overrides to the provider under test).
-            .env(
-                "TF_CLI_CONFIG_FILE",
-                self.workspace.path().join("terraformrc"),
-            )
-            .env("CHECKPOINT_DISABLE", "1")
-            .env("TF_IN_AUTOMATION", "1")
-            .env("TF_INPUT", "0")
-            .env("VNETPEER_FIXTURE_STORE", &self.store)
-            .env("TF_LOG", "trace")
-            .env(
-                "TF_LOG_PATH",
-                self.workspace.path().join("terraform-trace.log"),
-            )
-            .env_remove("TF_CLI_ARGS")
-            .env_remove("TF_WORKSPACE")
-            .env_remove("TF_DATA_DIR")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = command.spawn().expect("start terraform");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut stderr = child.stderr.take().expect("stderr");
-        let (lines, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
-        RunningTerraform {
-            child,
-            lines: receiver,
-            stdout: String::new(),
-            stderr: Some(stderr),
+        Fixture {
+            workspace,
+            store,
+            env,
         }
     }
 
@@ -150,106 +107,27 @@ impl Fixture {
         names
     }
 
-    /// `address → id` of every resource instance in the saved state file (what Terraform
-    /// persisted, read from disk rather than through another terraform command).
-    fn state_ids(&self) -> Vec<(String, String, bool)> {
-        let text = self.workspace.state_file_text();
-        if text.is_empty() {
-            return Vec::new();
-        }
-        let state: Json = serde_json::from_str(&text).expect("terraform.tfstate is JSON");
-        let mut ids = Vec::new();
-        for resource in state["resources"].as_array().into_iter().flatten() {
-            for instance in resource["instances"].as_array().into_iter().flatten() {
-                ids.push((
-                    format!(
-                        "{}.{}",
-                        resource["type"].as_str().unwrap_or_default(),
-                        resource["name"].as_str().unwrap_or_default()
-                    ),
-                    instance["attributes"]["id"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    instance["status"] == "tainted",
-                ));
+    /// Sets `sleep` of every stored object whose name starts with `prefix` (an out-of-band
+    /// change the next refresh picks up).
+    fn set_stored_sleep(&self, prefix: &str, sleep: &str) {
+        let mut stored = self.stored_objects();
+        for record in stored.values_mut() {
+            if record["state"]["name"]
+                .as_str()
+                .is_some_and(|name| name.starts_with(prefix))
+            {
+                record["state"]["sleep"] = Json::from(sleep);
             }
         }
-        ids.sort();
-        ids
-    }
-}
-
-/// A terraform command running in the background.
-struct RunningTerraform {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    /// Every stdout line received so far.
-    stdout: String,
-    stderr: Option<std::thread::JoinHandle<String>>,
-}
-
-impl RunningTerraform {
-    /// Waits until stdout prints a line containing `needle`.
-    #[track_caller]
-    fn wait_for_line(&mut self, needle: &str) {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let found = line.contains(needle);
-                    self.stdout.push_str(&line);
-                    self.stdout.push('\n');
-                    if found {
-                        return;
-                    }
-                }
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "terraform never printed {needle:?}; stdout so far:\n{}",
-                        self.stdout
-                    );
-                }
-            }
-        }
+        std::fs::write(
+            &self.store,
+            serde_json::to_vec(&stored).expect("serialise the store"),
+        )
+        .expect("write the store");
     }
 
-    /// Ctrl-C as a terminal sends it: SIGINT to every process of the group.
-    fn interrupt(&self) {
-        let group = format!("-{}", self.child.id());
-        let status = Command::new("kill")
-            .args(["-INT", "--", &group])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -INT {group} failed");
-    }
-
-    /// Waits for the exit; returns the exit code and everything printed.
-    #[track_caller]
-    fn finish(mut self) -> (i32, String) {
-        let deadline = Instant::now() + PATIENCE;
-        let code = loop {
-            match self.child.try_wait().expect("try_wait") {
-                Some(status) => break status.code().unwrap_or(-1),
-                None if Instant::now() > deadline => {
-                    let _ = self.child.kill();
-                    panic!("terraform did not exit; stdout so far:\n{}", self.stdout);
-                }
-                None => std::thread::sleep(Duration::from_millis(10)),
-            }
-        };
-        for line in self.lines.iter() {
-            self.stdout.push_str(&line);
-            self.stdout.push('\n');
-        }
-        let stderr = self
-            .stderr
-            .take()
-            .and_then(|handle| handle.join().ok())
-            .unwrap_or_default();
-        (code, format!("{}\n{stderr}", self.stdout))
+    fn state(&self) -> Vec<StateInstance> {
+        saved_state(&self.workspace)
     }
 }
 
@@ -260,14 +138,18 @@ struct Interrupted {
     output: String,
 }
 
-/// Runs `terraform <args>`, waits for `line` (the resource has started waiting), then presses
+/// Runs `terraform <args>`, waits until the provider has started `count` operations named
+/// `operation` ("create", "update", "delete"; the last one is the one that waits), then presses
 /// Ctrl-C.
-fn interrupt_when(fixture: &Fixture, args: &[&str], line: &str) -> Interrupted {
-    let mut terraform = fixture.spawn(args);
-    terraform.wait_for_line(line);
-    // Terraform prints the line just before it sends the request; give the provider a moment to
-    // be inside its wait (the wait is ten minutes, so the margin is irrelevant to the outcome).
-    std::thread::sleep(Duration::from_millis(500));
+fn interrupt_when(fixture: &Fixture, args: &[&str], operation: &str, count: usize) -> Interrupted {
+    let offset = trace_log_len(&fixture.workspace);
+    let terraform = spawn_terraform(&fixture.workspace, &fixture.env, args);
+    wait_for_log(
+        &fixture.workspace,
+        offset,
+        &provider_operation_started(operation),
+        count,
+    );
     let sent = Instant::now();
     terraform.interrupt();
     let (exit_code, output) = terraform.finish();
@@ -276,10 +158,6 @@ fn interrupt_when(fixture: &Fixture, args: &[&str], line: &str) -> Interrupted {
         exit_code,
         output,
     }
-}
-
-fn trace_log(path: &Path) -> String {
-    std::fs::read_to_string(path.join("terraform-trace.log")).unwrap_or_default()
 }
 
 #[test]
@@ -295,7 +173,8 @@ fn ctrl_c_during_create_saves_what_finished_and_the_next_apply_converges() {
             "-no-color",
             &slow_sleep,
         ],
-        "vnetpeer_test_fixture.slow: Creating...",
+        "create",
+        2,
     );
     println!(
         "cancellation latency (SIGINT during create -> terraform exited): {} ms",
@@ -307,14 +186,14 @@ fn ctrl_c_during_create_saves_what_finished_and_the_next_apply_converges() {
     // The wait ended because of StopProvider, not because it ran out.
     assert!(output.contains("The create was cancelled"), "{output}");
     assert!(
-        trace_log(fixture.workspace.path()).contains("StopProvider"),
+        trace_log(&fixture.workspace).contains("StopProvider"),
         "Terraform called StopProvider"
     );
 
     // Terraform saved what finished: `fast` is in the state and in the store, `slow` in neither.
-    let state = fixture.state_ids();
+    let state = fixture.state();
     assert_eq!(state.len(), 1, "{state:?}");
-    assert_eq!(state[0].0, "vnetpeer_test_fixture.fast");
+    assert_eq!(state[0].address, "vnetpeer_test_fixture.fast");
     assert_eq!(fixture.stored_names(), ["fast"]);
 
     // Apply again (the wait now short): only `slow` is created; nothing is duplicated.
@@ -333,8 +212,8 @@ fn ctrl_c_during_create_saves_what_finished_and_the_next_apply_converges() {
     );
     let stored = fixture.stored_objects();
     assert_eq!(stored.len(), 2, "{stored:?}");
-    let state = fixture.state_ids();
-    let state_ids: Vec<&str> = state.iter().map(|(_, id, _)| id.as_str()).collect();
+    let state = fixture.state();
+    let state_ids: Vec<&str> = state.iter().map(|instance| instance.id.as_str()).collect();
     for id in stored.keys() {
         assert!(state_ids.contains(&id.as_str()), "{id} not in {state:?}");
     }
@@ -369,7 +248,7 @@ fn ctrl_c_during_update_and_destroy_keeps_the_state_true_and_the_next_run_finish
         "-var=slow_sleep=1ms",
     ]);
     assert_eq!(fixture.stored_names().len(), 2);
-    let before = fixture.state_ids();
+    let before = fixture.state();
 
     // Ctrl-C while `slow` is updated (the update waits the new, long sleep): the update is
     // abandoned and the prior state kept.
@@ -382,7 +261,8 @@ fn ctrl_c_during_update_and_destroy_keeps_the_state_true_and_the_next_run_finish
             "-no-color",
             &slow_sleep,
         ],
-        "vnetpeer_test_fixture.slow: Modifying...",
+        "update",
+        1,
     );
     println!(
         "cancellation latency (SIGINT during update -> terraform exited): {} ms",
@@ -394,24 +274,11 @@ fn ctrl_c_during_update_and_destroy_keeps_the_state_true_and_the_next_run_finish
         "{}",
         interrupted.output
     );
-    assert_eq!(fixture.state_ids(), before, "the state is unchanged");
+    assert_eq!(fixture.state(), before, "the state is unchanged");
 
     // Delete waits the sleep of the refreshed state: change it out of band in the store so the
     // delete of `slow` waits long (the refresh at the start of destroy picks it up).
-    let mut stored = fixture.stored_objects();
-    for record in stored.values_mut() {
-        if record["state"]["name"]
-            .as_str()
-            .is_some_and(|name| name.starts_with("slow"))
-        {
-            record["state"]["sleep"] = Json::from(LONG_SLEEP);
-        }
-    }
-    std::fs::write(
-        &fixture.store,
-        serde_json::to_vec(&stored).expect("serialise the store"),
-    )
-    .expect("write the store");
+    fixture.set_stored_sleep("slow", LONG_SLEEP);
 
     // Ctrl-C while destroying `slow` (it goes first: `fast` is its dependency).
     let interrupted = interrupt_when(
@@ -423,7 +290,8 @@ fn ctrl_c_during_update_and_destroy_keeps_the_state_true_and_the_next_run_finish
             "-no-color",
             "-var=slow_sleep=1ms",
         ],
-        "vnetpeer_test_fixture.slow: Destroying...",
+        "delete",
+        1,
     );
     println!(
         "cancellation latency (SIGINT during delete -> terraform exited): {} ms",
@@ -436,19 +304,11 @@ fn ctrl_c_during_update_and_destroy_keeps_the_state_true_and_the_next_run_finish
         interrupted.output
     );
     // Both still exist, and the state still knows both: nothing is orphaned.
-    assert_eq!(fixture.state_ids(), before);
+    assert_eq!(fixture.state(), before);
     assert_eq!(fixture.stored_names().len(), 2);
 
     // Destroy again, without the long wait: everything goes.
-    let mut stored = fixture.stored_objects();
-    for record in stored.values_mut() {
-        record["state"]["sleep"] = Json::from("1ms");
-    }
-    std::fs::write(
-        &fixture.store,
-        serde_json::to_vec(&stored).expect("serialise the store"),
-    )
-    .expect("write the store");
+    fixture.set_stored_sleep("", "1ms");
     fixture.workspace.run_ok(&[
         "destroy",
         "-auto-approve",
@@ -457,5 +317,5 @@ fn ctrl_c_during_update_and_destroy_keeps_the_state_true_and_the_next_run_finish
         "-var=slow_sleep=1ms",
     ]);
     assert!(fixture.stored_objects().is_empty());
-    assert!(fixture.state_ids().is_empty());
+    assert!(fixture.state().is_empty());
 }
