@@ -14,6 +14,8 @@ use crate::framework::{DataSource, Diagnostic, Diagnostics, Resource};
 use crate::provider::{CloudEnvironment, ProviderConfig};
 
 pub mod aiven_project_vpc;
+pub mod custom_role;
+pub mod role_assignment;
 pub mod support;
 #[cfg(feature = "test-fixtures")]
 pub mod test_fixture;
@@ -107,6 +109,8 @@ fn configure_error(what: &str, error: &CloudError) -> Diagnostics {
 pub fn resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
     let mut all: Vec<Arc<dyn Resource<ProviderData>>> = vec![
         // Arc::new(aad_app::AadApp),
+        Arc::new(custom_role::CustomRole),
+        Arc::new(role_assignment::RoleAssignmentResource),
     ];
     all.extend(test_resources());
     all

@@ -1,0 +1,660 @@
+//! `vnetpeer_custom_role`: runbook step 4, first half — a custom role that allows
+//! `Microsoft.Network/virtualNetworks/peer/action` and nothing else, for Aiven's service principal.
+//!
+//! - The role definition GUID is derived from scope + name ([`role_definition_guid`]), so it is
+//!   known at plan time and a retried create PUTs the same role again instead of making a second.
+//! - Create and update are one PUT each (no read-back: the PUT answers with the definition).
+//! - Role names are unique across the whole tenant: `RoleDefinitionWithSameNameExists` becomes a
+//!   diagnostic naming the role that holds the name, and how to import it.
+//! - Renaming is an in-place PUT of the same GUID: assignments that use the role stay valid.
+//! - Delete waits out `RoleDefinitionHasAssignments` (assignments deleted moments ago take time
+//!   to disappear) and, if the timeout comes first, names the assignments that still exist.
+//!
+//! Import id: the role definition's resource id,
+//! `/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::azure::arm::{
+    ArmClient, Permission, RoleAssignmentFilter, RoleDefinition, RoleDefinitionProperties, codes,
+};
+use crate::azure::ids::{RoleDefinitionId, SubscriptionScope, role_definition_guid};
+use crate::azure::{CallContext, CloudError, PollStep, poll_until};
+use crate::framework::{
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
+    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, validators,
+};
+use crate::value::{Type, Value};
+
+use super::ProviderData;
+use super::support::{call_context, cloud_diagnostic, cloud_diagnostics};
+
+/// The only action the Aiven custom role needs (api-facts §3.1).
+pub const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
+
+/// See the module documentation.
+pub struct CustomRole;
+
+#[async_trait]
+impl Resource<ProviderData> for CustomRole {
+    fn type_name(&self) -> &'static str {
+        "vnetpeer_custom_role"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new(
+                "A custom Azure role definition: runbook step 4, the role that lets Aiven's \
+                 service principal peer with the customer VNet (by default it allows \
+                 `Microsoft.Network/virtualNetworks/peer/action` and nothing else). Assign it \
+                 with `vnetpeer_role_assignment`.\n\n\
+                 The role definition id is derived from `scope` and `name`, so it is known at \
+                 plan time and a retried apply never creates a second role. Role names are \
+                 unique across the whole Entra ID tenant; a clash is reported with the id of the \
+                 role that holds the name. Destroy waits until the role's assignments are gone.\n\n\
+                 Import with the role definition's resource id: \
+                 `/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}`.",
+            )
+            .attribute(
+                Attribute::string("name")
+                    .required()
+                    .description(
+                        "Role name. Must be unique across the whole Entra ID tenant (an Azure \
+                         rule), at most 512 characters. Changing it renames the role in place: \
+                         its id and its assignments stay.",
+                    )
+                    .validate(validators::string_length(1, 512))
+                    .validate(validators::not_blank()),
+            )
+            .attribute(
+                Attribute::string("scope")
+                    .required()
+                    .force_new()
+                    .description(
+                        "Subscription the role is defined in, as `/subscriptions/{subscription id}`. \
+                         Changing it replaces the role.",
+                    )
+                    .validate(subscription_scope()),
+            )
+            .attribute(
+                Attribute::string("description")
+                    .optional()
+                    .description("Description shown in the Azure portal, at most 2048 characters.")
+                    .validate(validators::string_length(1, 2048)),
+            )
+            .attribute(
+                Attribute::list("actions", Type::String)
+                    .optional()
+                    .computed()
+                    .default(Value::list([Value::string(PEER_ACTION)]))
+                    .description(
+                        "Control-plane actions the role allows. Default \
+                         `[\"Microsoft.Network/virtualNetworks/peer/action\"]`, all Aiven needs.",
+                    )
+                    .validate(non_empty_list())
+                    .validate(validators::each(validators::not_blank())),
+            )
+            .attribute(
+                Attribute::list("not_actions", Type::String)
+                    .optional()
+                    .computed()
+                    .default(Value::list([]))
+                    .description("Actions excluded from `actions`. Default `[]`.")
+                    .validate(validators::each(validators::not_blank())),
+            )
+            .attribute(
+                Attribute::list("assignable_scopes", Type::String)
+                    .optional()
+                    .computed()
+                    .description(
+                        "Scopes at or below which the role may be assigned. Default `[scope]`.",
+                    )
+                    .validate(non_empty_list())
+                    .validate(validators::each(validators::arm_scope())),
+            )
+            .attribute(
+                Attribute::string("role_definition_id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description(
+                        "The role definition GUID, derived from `scope` and `name` at create \
+                         (kept when the role is renamed).",
+                    ),
+            )
+            .attribute(
+                Attribute::string("role_definition_resource_id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description(
+                        "The role definition's resource id: pass it as `role_definition_id` of \
+                         `vnetpeer_role_assignment`.",
+                    ),
+            ),
+        )
+        .with_timeouts(Timeouts::minutes(10, 5, 10, 15))
+    }
+
+    async fn modify_plan(
+        &self,
+        _ctx: &Context<ProviderData>,
+        plan: &mut PlannedChange,
+    ) -> Result<(), Diagnostics> {
+        // Everything here is derived from the configuration; plans stay free of network calls.
+        if plan.config.attr("assignable_scopes").is_null() && plan.is_create() {
+            let scope = plan.get("scope").clone();
+            let default = match scope {
+                Value::String(_) => Value::list([scope]),
+                _ => Value::unknown(),
+            };
+            plan.set("assignable_scopes", default);
+        }
+        if plan.is_create()
+            && let (Some(scope), Some(name)) =
+                (plan.get("scope").as_str(), plan.get("name").as_str())
+        {
+            let id = RoleDefinitionId::new(scope, role_definition_guid(scope, name));
+            plan.set("role_definition_id", Value::string(id.guid.to_string()));
+            plan.set("role_definition_resource_id", Value::string(id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context<ProviderData>,
+        request: CreateRequest,
+    ) -> Result<Value, Failure> {
+        let mut state = request.planned;
+        let (scope, name) = (
+            required_str(&state, "scope")?,
+            required_str(&state, "name")?,
+        );
+        let id = RoleDefinitionId::new(&scope, role_definition_guid(&scope, &name));
+        let arm = arm(ctx)?;
+        let call = call_context(ctx);
+        put_role(&arm, &call, &id, &state).await?;
+        state.set_attr("role_definition_id", id.guid.to_string());
+        state.set_attr("role_definition_resource_id", id.to_string());
+        Ok(state)
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context<ProviderData>,
+        state: Value,
+    ) -> Result<Option<Value>, Diagnostics> {
+        let id = state_role_id(&state)?;
+        let arm = arm(ctx)?;
+        let Some(definition) = arm
+            .get_role_definition(&call_context(ctx), &id)
+            .await
+            .map_err(|error| cloud_diagnostics("Could not read the custom role", &error))?
+        else {
+            return Ok(None);
+        };
+        if definition
+            .properties
+            .role_type
+            .as_deref()
+            .is_some_and(|kind| kind.eq_ignore_ascii_case("BuiltInRole"))
+        {
+            return Err(Diagnostic::error(
+                format!("\"{}\" is a built-in role", definition.properties.role_name),
+                "Built-in roles cannot be managed by vnetpeer_custom_role. Remove it from the \
+                 state (`terraform state rm`) and refer to it by name in vnetpeer_role_assignment \
+                 (`role_definition_name`).",
+            )
+            .into());
+        }
+        Ok(Some(refreshed_state(state, &id, &definition)))
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context<ProviderData>,
+        request: UpdateRequest,
+    ) -> Result<Value, Failure> {
+        // The GUID stays the one made at create (or imported), whatever the name is now.
+        let id = state_role_id(&request.prior)?;
+        let mut state = request.planned;
+        let arm = arm(ctx)?;
+        put_role(&arm, &call_context(ctx), &id, &state).await?;
+        state.set_attr("role_definition_id", id.guid.to_string());
+        state.set_attr("role_definition_resource_id", id.to_string());
+        Ok(state)
+    }
+
+    async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
+        let id = state_role_id(&state)?;
+        let arm = arm(ctx)?;
+        let call = call_context(ctx);
+        // Keep a little of the timeout to name the assignments that block the delete.
+        let reserve = (ctx.timeout() / 5).min(Duration::from_secs(15));
+        let waiting = call.narrowed(ctx.remaining().saturating_sub(reserve));
+        let what = format!(
+            "waiting for the assignments of role {} to disappear",
+            id.guid
+        );
+        let (arm_ref, call_ref, id_ref) = (&arm, &call, &id);
+        let outcome = poll_until(&waiting, &what, move || async move {
+            match arm_ref.delete_role_definition(call_ref, id_ref).await {
+                Ok(()) => Ok(PollStep::Done(())),
+                // Assignments deleted moments ago still count for a while (api-facts §3.2).
+                Err(error) if error.has_code(codes::ROLE_DEFINITION_HAS_ASSIGNMENTS) => {
+                    Ok(PollStep::pending(error.message()))
+                }
+                Err(error) => Err(error),
+            }
+        })
+        .await;
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(CloudError::DeadlineExceeded {
+                last_observed: Some(_),
+                ..
+            }) if !call.cancel_token().is_cancelled() => {
+                Err(still_assigned(&arm, &call, &id, ctx.timeout()).await.into())
+            }
+            Err(error) => Err(cloud_diagnostics(
+                format!("Could not delete the custom role {}", id.guid),
+                &error,
+            )),
+        }
+    }
+
+    async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let parsed = RoleDefinitionId::parse(id).map_err(|error| {
+            Diagnostics::from(Diagnostic::error(
+                "Invalid import id for vnetpeer_custom_role",
+                format!("{error}."),
+            ))
+        })?;
+        if SubscriptionScope::parse(&parsed.scope).is_err() {
+            return Err(Diagnostic::error(
+                "Invalid import id for vnetpeer_custom_role",
+                format!(
+                    "{id:?} is not defined at a subscription scope. Import custom roles with \
+                     /subscriptions/{{subscription}}/providers/Microsoft.Authorization/roleDefinitions/{{guid}}."
+                ),
+            )
+            .into());
+        }
+        // `read` fills in the rest.
+        Ok(Value::object([
+            ("scope", Value::string(parsed.scope.clone())),
+            ("role_definition_id", Value::string(parsed.guid.to_string())),
+            (
+                "role_definition_resource_id",
+                Value::string(parsed.to_string()),
+            ),
+        ]))
+    }
+}
+
+/// `scope` must be a subscription: custom roles live there (management groups are out of scope).
+fn subscription_scope() -> Validator {
+    Validator::string(
+        "a subscription scope such as `/subscriptions/00000000-0000-0000-0000-000000000000`",
+        |text| {
+            SubscriptionScope::parse(text)
+                .map(|_| ())
+                .map_err(|error| error.to_string())
+        },
+    )
+}
+
+/// A list with at least one element (ARM rejects roles without actions or assignable scopes).
+fn non_empty_list() -> Validator {
+    Validator::new("a list with at least one element", |value| {
+        match value.as_list() {
+            Some([]) => Err("the list is empty".to_owned()),
+            _ => Ok(()),
+        }
+    })
+}
+
+fn arm(ctx: &Context<ProviderData>) -> Result<ArmClient, Diagnostics> {
+    ctx.data()
+        .azure
+        .arm()
+        .map_err(|error| cloud_diagnostics("Azure Resource Manager is not configured", &error))
+}
+
+fn required_str(state: &Value, name: &str) -> Result<String, Diagnostics> {
+    state.attr_str(name).map(str::to_owned).ok_or_else(|| {
+        Diagnostics::from(Diagnostic::error(
+            format!("`{name}` is not known"),
+            "This is a bug in the provider: the plan should have provided it.",
+        ))
+    })
+}
+
+/// The role definition id recorded in a state (or returned by import).
+fn state_role_id(state: &Value) -> Result<RoleDefinitionId, Diagnostics> {
+    let text = required_str(state, "role_definition_resource_id")?;
+    RoleDefinitionId::parse(&text).map_err(|error| {
+        Diagnostics::from(Diagnostic::error(
+            "The state holds an invalid role definition id",
+            format!("{error}. Remove the resource from the state and import it again."),
+        ))
+    })
+}
+
+fn string_list(value: &Value) -> Vec<String> {
+    value
+        .as_list()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn list_value(items: &[String]) -> Value {
+    Value::list(items.iter().map(|item| Value::string(item.clone())))
+}
+
+/// The PUT body for the role described by `state`.
+fn role_properties(state: &Value) -> RoleDefinitionProperties {
+    let scope = state.attr_str("scope").unwrap_or_default().to_owned();
+    let assignable_scopes = match string_list(state.attr("assignable_scopes")) {
+        scopes if scopes.is_empty() => vec![scope],
+        scopes => scopes,
+    };
+    RoleDefinitionProperties {
+        role_name: state.attr_str("name").unwrap_or_default().to_owned(),
+        description: state.attr_str("description").map(str::to_owned),
+        role_type: Some("CustomRole".to_owned()),
+        permissions: vec![Permission {
+            actions: string_list(state.attr("actions")),
+            not_actions: string_list(state.attr("not_actions")),
+            ..Permission::default()
+        }],
+        assignable_scopes,
+    }
+}
+
+/// One PUT; a name clash becomes a diagnostic that names the role holding the name.
+async fn put_role(
+    arm: &ArmClient,
+    call: &CallContext,
+    id: &RoleDefinitionId,
+    state: &Value,
+) -> Result<RoleDefinition, Failure> {
+    let properties = role_properties(state);
+    match arm
+        .put_role_definition(call, &id.scope, id.guid, &properties)
+        .await
+    {
+        Ok(definition) => Ok(definition),
+        Err(error) if error.has_code(codes::ROLE_DEFINITION_WITH_SAME_NAME_EXISTS) => {
+            Err(name_clash(arm, call, &id.scope, &properties.role_name)
+                .await
+                .into())
+        }
+        Err(error) => {
+            let mut diagnostic = cloud_diagnostic(
+                format!(
+                    "Could not write the custom role \"{}\"",
+                    properties.role_name
+                ),
+                &error,
+            );
+            if error.has_code(codes::AUTHORIZATION_FAILED) {
+                diagnostic.detail.push_str(
+                    "\n\nWriting role definitions needs \
+                     Microsoft.Authorization/roleDefinitions/write on the subscription, e.g. the \
+                     Owner or User Access Administrator role.",
+                );
+            }
+            Err(diagnostic.into())
+        }
+    }
+}
+
+/// The diagnostic for `RoleDefinitionWithSameNameExists`, naming the existing role when it is
+/// visible at `scope` (one list request, only on this failure path).
+async fn name_clash(arm: &ArmClient, call: &CallContext, scope: &str, name: &str) -> Diagnostic {
+    let existing = arm
+        .list_role_definitions_by_name(call, scope, name)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .find(|definition| definition.properties.role_name.eq_ignore_ascii_case(name));
+    let holder = match &existing {
+        Some(definition) => {
+            let kind = definition
+                .properties
+                .role_type
+                .as_deref()
+                .unwrap_or("CustomRole");
+            let import = if kind.eq_ignore_ascii_case("BuiltInRole") {
+                "It is a built-in role: refer to it by name in vnetpeer_role_assignment \
+                 (`role_definition_name`) instead of defining it."
+                    .to_owned()
+            } else {
+                format!(
+                    "To manage that role with this resource, import it:\n  terraform import \
+                     <address of this resource> {}",
+                    definition.id
+                )
+            };
+            format!(
+                "The role {} ({kind}) already uses this name. {import}",
+                definition.id
+            )
+        }
+        None => format!(
+            "The role holding the name is not assignable at {scope}, so it is defined for \
+             another subscription of the tenant. Find it with\n  az role definition list \
+             --custom-role-only --query \"[?roleName=='{name}'].id\""
+        ),
+    };
+    Diagnostic::error(
+        format!("A role named \"{name}\" already exists in this tenant"),
+        format!(
+            "Azure role names are unique across the whole Entra ID tenant, not just the \
+             subscription. {holder}\n\nOtherwise choose another `name` (for example one that \
+             includes the subscription or VNet name)."
+        ),
+    )
+    .at("name")
+}
+
+/// The diagnostic when the delete timed out on `RoleDefinitionHasAssignments`: which
+/// assignments still use the role (one list request at the role's scope and below).
+async fn still_assigned(
+    arm: &ArmClient,
+    call: &CallContext,
+    id: &RoleDefinitionId,
+    timeout: Duration,
+) -> Diagnostic {
+    // The operation's deadline is nearly spent: give the lookup its own short bound.
+    let lookup = CallContext::new(Duration::from_secs(30), call.cancel_token().clone());
+    let assignments = arm
+        .list_role_assignments(&lookup, &id.scope, &RoleAssignmentFilter::All)
+        .await;
+    let listing = match assignments {
+        Ok(all) => {
+            let using: Vec<String> = all
+                .iter()
+                .filter(|assignment| {
+                    RoleDefinitionId::parse(&assignment.properties.role_definition_id)
+                        .is_ok_and(|role| role.same_role(id))
+                })
+                .map(|assignment| {
+                    format!(
+                        "  - {} (principal {})",
+                        assignment.id, assignment.properties.principal_id
+                    )
+                })
+                .collect();
+            if using.is_empty() {
+                "Azure no longer lists any assignment of it, so the deletions are still \
+                 propagating: run destroy again in a few minutes."
+                    .to_owned()
+            } else {
+                format!(
+                    "These assignments still use it:\n{}\nDelete them (or manage them with \
+                     vnetpeer_role_assignment so that Terraform deletes them first), then run \
+                     destroy again.",
+                    using.join("\n")
+                )
+            }
+        }
+        Err(error) => format!("Listing its assignments failed as well: {error}."),
+    };
+    Diagnostic::error(
+        format!("The custom role {} still has role assignments", id.guid),
+        format!(
+            "Azure refused to delete the role for {} because role assignments still refer to \
+             it (RoleDefinitionHasAssignments). {listing}",
+            crate::framework::format_go_duration(timeout)
+        ),
+    )
+}
+
+/// `state` updated from what ARM reports, keeping the user's spelling where ARM only differs in
+/// case (ARM compares scopes and actions case-insensitively).
+fn refreshed_state(mut state: Value, id: &RoleDefinitionId, definition: &RoleDefinition) -> Value {
+    let properties = &definition.properties;
+    state.set_attr("name", properties.role_name.clone());
+    let description = properties
+        .description
+        .clone()
+        .filter(|text| !text.is_empty())
+        .map_or(Value::Null, Value::string);
+    state.set_attr("description", description);
+    // Several permission blocks (made outside Terraform) read as one: their union.
+    let actions: Vec<String> = properties
+        .permissions
+        .iter()
+        .flat_map(|p| p.actions.iter().cloned())
+        .collect();
+    let not_actions: Vec<String> = properties
+        .permissions
+        .iter()
+        .flat_map(|p| p.not_actions.iter().cloned())
+        .collect();
+    for (name, reported) in [
+        ("actions", actions),
+        ("not_actions", not_actions),
+        ("assignable_scopes", properties.assignable_scopes.clone()),
+    ] {
+        let prior = string_list(state.attr(name));
+        if !same_ignoring_case(&prior, &reported) || state.attr(name).is_null() {
+            state.set_attr(name, list_value(&reported));
+        }
+    }
+    if state.attr_str("scope").is_none() {
+        state.set_attr("scope", id.scope.clone());
+    }
+    state.set_attr("role_definition_id", id.guid.to_string());
+    state.set_attr("role_definition_resource_id", id.to_string());
+    state
+}
+
+fn same_ignoring_case(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCOPE: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002";
+
+    fn definition(actions: &[&str], scopes: &[&str], description: Option<&str>) -> RoleDefinition {
+        RoleDefinition {
+            id: format!("{SCOPE}/providers/Microsoft.Authorization/roleDefinitions/x"),
+            name: "x".into(),
+            properties: RoleDefinitionProperties {
+                role_name: "peer".into(),
+                description: description.map(str::to_owned),
+                role_type: Some("CustomRole".into()),
+                permissions: vec![Permission {
+                    actions: actions.iter().map(|a| (*a).to_owned()).collect(),
+                    ..Permission::default()
+                }],
+                assignable_scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_put_body_defaults_assignable_scopes_to_the_scope() {
+        let state = Value::object([
+            ("name", Value::string("peer")),
+            ("scope", Value::string(SCOPE)),
+            ("actions", Value::list([Value::string(PEER_ACTION)])),
+            ("not_actions", Value::list([])),
+            ("assignable_scopes", Value::Null),
+            ("description", Value::Null),
+        ]);
+        let properties = role_properties(&state);
+        assert_eq!(properties.assignable_scopes, vec![SCOPE.to_owned()]);
+        assert_eq!(properties.permissions[0].actions, vec![PEER_ACTION]);
+        assert_eq!(properties.description, None);
+        assert_eq!(properties.role_type.as_deref(), Some("CustomRole"));
+    }
+
+    #[test]
+    fn refresh_keeps_the_users_spelling_and_reads_empty_descriptions_as_null() {
+        let id = RoleDefinitionId::new(SCOPE, role_definition_guid(SCOPE, "peer"));
+        let prior = Value::object([
+            ("name", Value::string("peer")),
+            ("scope", Value::string(SCOPE)),
+            ("actions", Value::list([Value::string(PEER_ACTION)])),
+            ("not_actions", Value::list([])),
+            ("assignable_scopes", Value::list([Value::string(SCOPE)])),
+            ("description", Value::Null),
+        ]);
+        let reported = definition(&[&PEER_ACTION.to_ascii_lowercase()], &[SCOPE], Some(""));
+        let state = refreshed_state(prior.clone(), &id, &reported);
+        assert_eq!(state.attr("actions"), prior.attr("actions"));
+        assert!(state.attr("description").is_null());
+
+        let changed = definition(&["Microsoft.Network/*"], &[SCOPE], Some("d"));
+        let state = refreshed_state(prior, &id, &changed);
+        assert_eq!(
+            state.attr("actions"),
+            &Value::list([Value::string("Microsoft.Network/*")])
+        );
+        assert_eq!(state.attr_str("description"), Some("d"));
+        assert_eq!(
+            state.attr_str("role_definition_resource_id"),
+            Some(id.to_string().as_str())
+        );
+    }
+
+    #[test]
+    fn imported_states_take_the_scope_from_the_id() {
+        let id = RoleDefinitionId::new(SCOPE, role_definition_guid(SCOPE, "peer"));
+        let imported = Value::object([
+            ("role_definition_resource_id", Value::string(id.to_string())),
+            ("scope", Value::string(SCOPE)),
+        ]);
+        let state = refreshed_state(imported, &id, &definition(&[PEER_ACTION], &[SCOPE], None));
+        assert_eq!(state.attr_str("scope"), Some(SCOPE));
+        assert_eq!(state.attr_str("name"), Some("peer"));
+        assert_eq!(state.attr("not_actions"), &Value::list([]));
+    }
+
+    #[test]
+    fn validators_reject_what_arm_would() {
+        assert!(subscription_scope().check(&Value::string(SCOPE)).is_ok());
+        assert!(
+            subscription_scope()
+                .check(&Value::string(format!("{SCOPE}/resourceGroups/rg")))
+                .is_err()
+        );
+        assert!(non_empty_list().check(&Value::list([])).is_err());
+        assert!(
+            non_empty_list()
+                .check(&Value::list([Value::string("a")]))
+                .is_ok()
+        );
+    }
+}
