@@ -14,6 +14,7 @@ use crate::framework::{DataSource, Diagnostic, Diagnostics, Resource};
 use crate::provider::{CloudEnvironment, ProviderConfig};
 
 pub mod aiven_project_vpc;
+pub mod aiven_vpc_peering;
 pub mod custom_role;
 pub mod role_assignment;
 pub mod support;
@@ -111,6 +112,7 @@ pub fn resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
         // Arc::new(aad_app::AadApp),
         Arc::new(custom_role::CustomRole),
         Arc::new(role_assignment::RoleAssignmentResource),
+        Arc::new(aiven_vpc_peering::AivenVpcPeering),
     ];
     all.extend(test_resources());
     all

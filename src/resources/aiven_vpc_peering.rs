@@ -1,0 +1,1389 @@
+//! Resource `vnetpeer_aiven_vpc_peering`: runbook step 6, "ask Aiven to peer the project VPC
+//! with the customer VNet, wait for PENDING_PEER, capture Aiven's tenant id and VNet id"
+//! (api-facts §5.4–§5.6).
+//!
+//! - Plan (create only, all inputs known): a preflight reads the VNet's address space (ARM) and
+//!   the project VPC (Aiven), and stops the plan on an address overlap or on a connection that
+//!   already exists for the VNet, instead of letting Aiven reject it minutes into the apply.
+//! - Create: refuse to adopt an existing connection (the error carries the import command), POST,
+//!   then poll the VPC until the connection leaves `APPROVED`. Aiven checks Azure RBAC when it
+//!   builds its side, and a role assignment made moments earlier may not have propagated yet, so
+//!   an `INVALID_SPECIFICATION` about a missing permission or service principal is retried
+//!   (delete the failed connection, wait until it is gone, back off, create again) within
+//!   [`PROPAGATION_RETRY_WINDOW`] and the create timeout. Any other failure deletes the half-made
+//!   connection and explains the cause from `state_info.message`.
+//! - Refresh: missing, `DELETING`, `DELETED` or `DELETED_BY_PEER` is gone (Terraform plans a
+//!   re-create). `aiven_tenant_id` / `aiven_vnet_id` keep their values when Aiven stops
+//!   reporting them.
+//! - Delete: DELETE, then wait until Aiven no longer lists the connection.
+//!
+//! Aiven has no single-connection GET: every lookup reads the VPC and matches the lower-cased
+//! (subscription, resource group, VNet name), which the client also sends lower-cased.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use crate::aiven::{AivenClient, AzurePeeringRequest, PeeringConnection, PeeringState};
+use crate::azure::http::poll_interval;
+use crate::azure::ids::VirtualNetworkId;
+use crate::azure::{CallContext, CloudError, PollStep, poll_until};
+use crate::framework::{
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
+    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, validators,
+};
+use crate::value::{Type, Value};
+
+use super::ProviderData;
+use super::support::{call_context, cloud_diagnostic};
+
+/// The `vnetpeer_aiven_vpc_peering` resource.
+pub struct AivenVpcPeering;
+
+const TYPE_NAME: &str = "vnetpeer_aiven_vpc_peering";
+
+/// Aiven's multi-tenant application, whose service principal in the customer tenant needs
+/// `peer/action` on the VNet (named in diagnostics).
+const AIVEN_APP_ID: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";
+
+/// The action Aiven's service principal needs on the customer VNet.
+const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
+
+/// How long after the first attempt a permission failure is still taken for RBAC propagation
+/// (and retried) rather than a missing role assignment. Azure documents minutes; the create
+/// timeout bounds it too.
+pub const PROPAGATION_RETRY_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// First wait before re-creating a connection Aiven rejected for a missing permission; doubles
+/// up to [`MAX_RETRY_BACKOFF`].
+const FIRST_RETRY_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Time a failed connection's cleanup may take beyond the create deadline: leaving a
+/// connection behind that Terraform does not know about is worse than overrunning a little.
+const CLEANUP_GRACE: Duration = Duration::from_secs(120);
+
+/// Bound of the plan-time preflight reads (a slow service must not hold up a plan).
+const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[async_trait]
+impl Resource<ProviderData> for AivenVpcPeering {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new(
+                "Asks Aiven to peer a project VPC with an Azure virtual network, and waits until \
+                 Aiven has built its side (runbook step 6). The connection then is \
+                 `PENDING_PEER`, and `aiven_tenant_id` / `aiven_vnet_id` hold what the Azure-side \
+                 peering (`vnetpeer_cross_tenant_vnet_peering`) needs; it becomes `ACTIVE` once \
+                 that peering is connected.\n\n\
+                 Prerequisites, which Aiven checks when it builds its side: the app \
+                 `peer_azure_app_id` is multi-tenant; Aiven's application \
+                 (`55f300d4-fc50-4c5e-9222-e90a6e2187fb`) has a service principal in \
+                 `peer_azure_tenant_id` holding `Microsoft.Network/virtualNetworks/peer/action` \
+                 on the VNet; the VNet's address space does not overlap the VPC's range. \
+                 Make this resource depend on those role assignments.\n\n\
+                 The plan checks the address spaces and refuses a VNet that already has a \
+                 connection on the VPC (the error gives the import command: an existing \
+                 connection is never adopted silently). A role assignment made moments before \
+                 may not have reached Aiven yet: a rejection for a missing permission is retried \
+                 (the failed connection is deleted first) for up to 10 minutes within the create \
+                 timeout. Other rejections delete the half-made connection and explain the cause. \
+                 A connection deleted in Aiven, or whose Azure side was deleted \
+                 (`DELETED_BY_PEER`), is planned for re-creation.\n\n\
+                 Import with `<project>/<project_vpc_id><vnet_id>`, e.g. \
+                 `acme-prod/99999999-9999-9999-9999-999999999999/subscriptions/.../resourceGroups/network-rg/providers/Microsoft.Network/virtualNetworks/app-vnet` \
+                 (spell `vnet_id` as in the configuration).",
+            )
+            .attribute(
+                Attribute::string("project")
+                    .required()
+                    .force_new()
+                    .description("Name of the Aiven project, e.g. `acme-prod`.")
+                    .validate(project_name()),
+            )
+            .attribute(
+                Attribute::string("project_vpc_id")
+                    .required()
+                    .force_new()
+                    .description(
+                        "Id of the project VPC to peer (a UUID), e.g. from the \
+                         `vnetpeer_aiven_project_vpc` data source.",
+                    )
+                    .validate(validators::uuid()),
+            )
+            .attribute(
+                Attribute::string("vnet_id")
+                    .required()
+                    .force_new()
+                    .description(
+                        "Resource id of the customer's Azure virtual network. The provider \
+                         derives the subscription, resource group and VNet name from it and \
+                         sends them to Aiven in lower case, as Aiven requires.",
+                    )
+                    .validate(validators::arm_resource_id(
+                        "Microsoft.Network/virtualNetworks",
+                    )),
+            )
+            .attribute(
+                Attribute::string("peer_azure_app_id")
+                    .required()
+                    .force_new()
+                    .description(
+                        "Client (application) id of the customer's multi-tenant app that will \
+                         create the Azure-side peering, e.g. `vnetpeer_aad_app.this.client_id` \
+                         (the appId, not the object id).",
+                    )
+                    .validate(validators::uuid()),
+            )
+            .attribute(
+                Attribute::string("peer_azure_tenant_id")
+                    .required()
+                    .force_new()
+                    .description("Customer tenant id: the tenant of the VNet's subscription.")
+                    .validate(validators::uuid()),
+            )
+            .attribute(
+                Attribute::set("user_peer_network_cidrs", Type::String)
+                    .optional()
+                    .force_new()
+                    .description(
+                        "Private IPv4 ranges Aiven routes through the peering instead of the \
+                         VNet's address space. Sent only when set.",
+                    )
+                    .validate(validators::each(validators::cidr())),
+            )
+            .attribute(
+                Attribute::string("id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description(
+                        "`<project>/<project_vpc_id><vnet_id>` (the import id; `vnet_id` starts \
+                         with `/`).",
+                    ),
+            )
+            .attribute(
+                Attribute::string("peering_connection_id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("Aiven's id of the peering connection."),
+            )
+            .attribute(Attribute::string("state").computed().description(
+                "State of the connection: `PENDING_PEER` after create, `ACTIVE` once the \
+                 Azure-side peering is connected.",
+            ))
+            .attribute(
+                Attribute::map("state_info", Type::String)
+                    .computed()
+                    .description(
+                        "Aiven's details about the state (`message`, `type`, and in \
+                         `PENDING_PEER` `to-tenant-id` and `to-network-id`), values as strings. \
+                         Its content changes with the state: use `aiven_tenant_id` and \
+                         `aiven_vnet_id` instead of reading it.",
+                    ),
+            )
+            .attribute(
+                Attribute::string("aiven_tenant_id")
+                    .computed()
+                    .description(
+                        "Aiven's Entra tenant id (`state_info[\"to-tenant-id\"]`), captured at \
+                         create and kept even when Aiven no longer reports it: the tenant of the \
+                         auxiliary token for the Azure-side peering.",
+                    ),
+            )
+            .attribute(
+                Attribute::string("aiven_vnet_id")
+                    .computed()
+                    .description(
+                        "Resource id of Aiven's virtual network (`state_info[\"to-network-id\"]`), \
+                         captured at create and kept even when Aiven no longer reports it: the \
+                         remote VNet of the Azure-side peering.",
+                    ),
+            ),
+        )
+        .with_timeouts(Timeouts::minutes(30, 5, 5, 20))
+    }
+
+    async fn modify_plan(
+        &self,
+        ctx: &Context<ProviderData>,
+        plan: &mut PlannedChange,
+    ) -> Result<(), Diagnostics> {
+        if !plan.is_create() {
+            return Ok(());
+        }
+        // Only a fully known plan can be checked; unknown inputs are checked at apply by Aiven.
+        let Ok(peering) = PeeringInputs::from_object(&plan.planned) else {
+            return Ok(());
+        };
+        preflight(ctx, &peering).await.into_result()
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context<ProviderData>,
+        request: CreateRequest,
+    ) -> Result<Value, Failure> {
+        let peering = PeeringInputs::from_object(&request.planned)?;
+        let aiven = ctx.data().aiven()?;
+        let call = call_context(ctx);
+
+        // 1. Never adopt an existing connection; clear away a dead one (this VNet's old,
+        //    deleted connection still blocks a new one in Aiven).
+        peering.ensure_no_live_connection(aiven, &call).await?;
+
+        // 2. Create and wait for Aiven's verdict, retrying permission failures that are likely
+        //    RBAC propagation.
+        let mut state = request.planned;
+        state.set_attr("id", peering.resource_id());
+        let first_attempt = Instant::now();
+        let mut backoff = FIRST_RETRY_BACKOFF;
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let attempt_started = Instant::now();
+            let created = peering.create_connection(aiven, &call).await?;
+            record_connection(&mut state, &created);
+            let verdict = match peering.wait_for_verdict(aiven, &call, created).await {
+                Ok(verdict) => verdict,
+                // Out of time or stopped while Aiven is still working: keep the connection in
+                // state (tainted), so Terraform deletes or replaces it later.
+                Err(error) => {
+                    return Err(Failure::with_partial_state(
+                        cloud_diagnostic(
+                            "Aiven did not finish setting up the peering connection",
+                            &error,
+                        ),
+                        complete_partial_state(state),
+                    ));
+                }
+            };
+            let Some(connection) = verdict else {
+                return Err(Diagnostic::error(
+                    "The peering connection disappeared during create",
+                    format!(
+                        "Aiven stopped listing the new connection of project VPC {} to VNet \
+                         {} while it was being set up: it was probably deleted in the Aiven \
+                         console or API. Run apply again to create it.",
+                        peering.project_vpc_id, peering.vnet_id
+                    ),
+                )
+                .into());
+            };
+            record_connection(&mut state, &connection);
+            match &connection.state {
+                PeeringState::PendingPeer | PeeringState::Active => return Ok(state),
+                PeeringState::Other(unknown) => {
+                    return Err(Failure::with_partial_state(
+                        Diagnostic::error(
+                            format!("Aiven reported an unknown peering state {unknown:?}"),
+                            "This provider does not know the state, so it neither waits for it \
+                             nor deletes the connection; it is recorded as tainted. Check it \
+                             in the Aiven console; the next apply replaces it.",
+                        ),
+                        complete_partial_state(state),
+                    ));
+                }
+                _ => {}
+            }
+
+            // Rejected: remove the half-made connection first, whatever happens next.
+            let cause = RejectionCause::of(&connection);
+            if let Err(error) = peering.delete_and_wait(aiven, &cleanup_context(ctx)).await {
+                let mut diagnostics = Diagnostics::from(rejection_diagnostic(
+                    &peering,
+                    &connection,
+                    cause,
+                    attempts,
+                    first_attempt.elapsed(),
+                ));
+                diagnostics.push(cloud_diagnostic(
+                    "Could not delete the rejected peering connection",
+                    &error,
+                ));
+                return Err(Failure::with_partial_state(
+                    diagnostics,
+                    complete_partial_state(state),
+                ));
+            }
+            let attempt_took = attempt_started.elapsed();
+            let time_for_another = attempt_took + backoff;
+            let reserve = cleanup_reserve(ctx.timeout());
+            if cause.may_be_propagation()
+                && first_attempt.elapsed() + time_for_another <= PROPAGATION_RETRY_WINDOW
+                && ctx.remaining() > time_for_another + reserve
+            {
+                tracing::info!(
+                    attempt = attempts,
+                    backoff_ms = backoff.as_millis() as u64,
+                    state = connection.state.as_str(),
+                    "Aiven rejected the peering for a missing permission; the role assignment \
+                     may still be propagating: deleted the connection, retrying"
+                );
+                ctx.sleep(backoff).await?;
+                backoff = (backoff * 2).min(MAX_RETRY_BACKOFF);
+                continue;
+            }
+            return Err(rejection_diagnostic(
+                &peering,
+                &connection,
+                cause,
+                attempts,
+                first_attempt.elapsed(),
+            )
+            .into());
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context<ProviderData>,
+        state: Value,
+    ) -> Result<Option<Value>, Diagnostics> {
+        let peering = PeeringInputs::from_state(&state)?;
+        let aiven = ctx.data().aiven()?;
+        let call = call_context(ctx);
+        let connection = match peering.find(aiven, &call).await {
+            Ok(Some(connection)) if !is_gone(&connection.state) => connection,
+            // Deleted (or being deleted) in Aiven, or its Azure side deleted: plan a re-create.
+            Ok(_) => return Ok(None),
+            // The project or the VPC is gone, and the connection with it.
+            Err(error) if error.is_not_found() => return Ok(None),
+            Err(error) => {
+                return Err(cloud_diagnostic(
+                    format!(
+                        "Cannot read the peering connection of project VPC {}",
+                        peering.project_vpc_id
+                    ),
+                    &error,
+                )
+                .into());
+            }
+        };
+        let mut refreshed = state;
+        refreshed.set_attr("id", peering.resource_id());
+        // Aiven stores the ids lower-cased; keep the configuration's spelling when it is the
+        // same id (ids compare case-insensitively).
+        for (attribute, reported) in [
+            ("peer_azure_app_id", connection.peer_azure_app_id.as_deref()),
+            (
+                "peer_azure_tenant_id",
+                connection.peer_azure_tenant_id.as_deref(),
+            ),
+        ] {
+            let Some(reported) = reported else { continue };
+            let same = refreshed
+                .attr_str(attribute)
+                .is_some_and(|known| known.eq_ignore_ascii_case(reported));
+            if !same {
+                refreshed.set_attr(attribute, reported);
+            }
+        }
+        // Only an import learns the ranges from Aiven: Aiven may not echo them for Azure, and
+        // an echo that differs in form must not force a replacement.
+        if refreshed.attr("user_peer_network_cidrs").is_null()
+            && !connection.user_peer_network_cidrs.is_empty()
+            && refreshed.attr("state").is_null()
+        {
+            refreshed.set_attr(
+                "user_peer_network_cidrs",
+                Value::set(
+                    connection
+                        .user_peer_network_cidrs
+                        .iter()
+                        .map(|cidr| Value::string(cidr.as_str())),
+                ),
+            );
+        }
+        record_connection(&mut refreshed, &connection);
+        Ok(Some(refreshed))
+    }
+
+    async fn update(
+        &self,
+        _ctx: &Context<ProviderData>,
+        request: UpdateRequest,
+    ) -> Result<Value, Failure> {
+        // Every argument forces replacement; only `timeouts` can change in place.
+        Ok(request.planned)
+    }
+
+    async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
+        let peering = PeeringInputs::from_state(&state)?;
+        let aiven = ctx.data().aiven()?;
+        peering
+            .delete_and_wait(aiven, &call_context(ctx))
+            .await
+            .map_err(|error| {
+                cloud_diagnostic(
+                    format!(
+                        "Cannot delete the peering connection of project VPC {} to VNet {}",
+                        peering.project_vpc_id, peering.vnet_id
+                    ),
+                    &error,
+                )
+                .into()
+            })
+    }
+
+    async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let (project, project_vpc_id, vnet_id) = parse_import_id(id)?;
+        Ok(Value::object([
+            ("project", Value::string(project)),
+            ("project_vpc_id", Value::string(project_vpc_id)),
+            ("vnet_id", Value::string(vnet_id)),
+        ]))
+    }
+}
+
+/// The resource's inputs, parsed.
+#[derive(Clone, Debug)]
+struct PeeringInputs {
+    project: String,
+    project_vpc_id: String,
+    /// As configured (the id and the import command use this spelling).
+    vnet_id: String,
+    vnet: VirtualNetworkId,
+    /// Null after an import until the first refresh.
+    app_id: Option<String>,
+    tenant_id: Option<String>,
+    user_peer_network_cidrs: Option<Vec<String>>,
+}
+
+impl PeeringInputs {
+    /// From a plan: every input must be known (they are at apply time).
+    fn from_object(object: &Value) -> Result<Self, Diagnostics> {
+        let mut inputs = Self::from_state(object)?;
+        let required = |name: &str| -> Result<String, Diagnostics> {
+            object.attr_str(name).map(str::to_owned).ok_or_else(|| {
+                Diagnostics::from(
+                    Diagnostic::error(
+                        format!("`{name}` is not known"),
+                        "This argument must be known to create the peering connection.",
+                    )
+                    .at(name),
+                )
+            })
+        };
+        inputs.app_id = Some(required("peer_azure_app_id")?);
+        inputs.tenant_id = Some(required("peer_azure_tenant_id")?);
+        let cidrs = object.attr("user_peer_network_cidrs");
+        if !cidrs.is_wholly_known() {
+            return Err(Diagnostic::error(
+                "`user_peer_network_cidrs` is not known",
+                "This argument must be known to create the peering connection.",
+            )
+            .at("user_peer_network_cidrs")
+            .into());
+        }
+        Ok(inputs)
+    }
+
+    /// From a state (or an imported stub): what identifies the connection.
+    fn from_state(object: &Value) -> Result<Self, Diagnostics> {
+        let text = |name: &str| -> Result<String, Diagnostics> {
+            object.attr_str(name).map(str::to_owned).ok_or_else(|| {
+                Diagnostics::from(
+                    Diagnostic::error(
+                        format!("`{name}` is missing"),
+                        format!("{TYPE_NAME} needs `{name}` to find the connection in Aiven."),
+                    )
+                    .at(name),
+                )
+            })
+        };
+        let vnet_id = text("vnet_id")?;
+        let vnet = VirtualNetworkId::parse(&vnet_id).map_err(|error| {
+            Diagnostics::from(
+                Diagnostic::error("Invalid virtual network id", error.to_string()).at("vnet_id"),
+            )
+        })?;
+        let user_peer_network_cidrs = match object.attr("user_peer_network_cidrs") {
+            Value::Set(items) | Value::List(items) => Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            _ => None,
+        };
+        Ok(Self {
+            project: text("project")?,
+            project_vpc_id: text("project_vpc_id")?,
+            vnet_id,
+            vnet,
+            app_id: object.attr_str("peer_azure_app_id").map(str::to_owned),
+            tenant_id: object.attr_str("peer_azure_tenant_id").map(str::to_owned),
+            user_peer_network_cidrs,
+        })
+    }
+
+    /// `<project>/<project_vpc_id><vnet_id>`: the `id` attribute and the import id.
+    fn resource_id(&self) -> String {
+        format!("{}/{}{}", self.project, self.project_vpc_id, self.vnet_id)
+    }
+
+    fn import_command(&self) -> String {
+        format!(
+            "terraform import {TYPE_NAME}.<name> '{}'",
+            self.resource_id()
+        )
+    }
+
+    /// This VNet's connection on the VPC (matched in lower case), if any. A missing project or
+    /// VPC is [`CloudError::NotFound`].
+    async fn find(
+        &self,
+        aiven: &AivenClient,
+        call: &CallContext,
+    ) -> Result<Option<PeeringConnection>, CloudError> {
+        aiven
+            .find_azure_peering(
+                call,
+                &self.project,
+                &self.project_vpc_id,
+                &self.vnet.subscription_id,
+                &self.vnet.resource_group,
+                &self.vnet.name,
+            )
+            .await
+    }
+
+    /// Create step 1: an error naming the import command when a live connection exists; a
+    /// dead one (deleted, or its Azure side deleted) is removed, since Aiven would refuse a
+    /// new connection for the same VNet while it is listed.
+    async fn ensure_no_live_connection(
+        &self,
+        aiven: &AivenClient,
+        call: &CallContext,
+    ) -> Result<(), Failure> {
+        let existing = self
+            .find(aiven, call)
+            .await
+            .map_err(|error| self.vpc_error(&error))?;
+        match existing {
+            None => Ok(()),
+            Some(dead) if is_gone(&dead.state) => {
+                tracing::info!(
+                    state = dead.state.as_str(),
+                    "removing this VNet's dead Aiven peering connection before creating a new one"
+                );
+                self.delete_and_wait(aiven, call).await.map_err(|error| {
+                    Failure::from(cloud_diagnostic(
+                        format!(
+                            "Cannot remove the old {} peering connection of this VNet",
+                            dead.state
+                        ),
+                        &error,
+                    ))
+                })
+            }
+            Some(live) => Err(self.already_exists(Some(&live)).into()),
+        }
+    }
+
+    /// POST the connection. When the outcome is unknown (the connection broke after the
+    /// request was sent), look again: a connection for this VNet can only be ours, since step 1
+    /// found none.
+    async fn create_connection(
+        &self,
+        aiven: &AivenClient,
+        call: &CallContext,
+    ) -> Result<PeeringConnection, Failure> {
+        let request = AzurePeeringRequest {
+            peer_cloud_account: self.vnet.subscription_id.clone(),
+            peer_resource_group: self.vnet.resource_group.clone(),
+            peer_vpc: self.vnet.name.clone(),
+            peer_azure_app_id: self.app_id.clone().unwrap_or_default(),
+            peer_azure_tenant_id: self.tenant_id.clone().unwrap_or_default(),
+            user_peer_network_cidrs: self.user_peer_network_cidrs.clone(),
+        };
+        match aiven
+            .create_azure_peering(call, &self.project, &self.project_vpc_id, &request)
+            .await
+        {
+            Ok(connection) => Ok(connection),
+            Err(error) if error.is_already_exists() => Err(self.already_exists(None).into()),
+            Err(error @ (CloudError::Transport { .. } | CloudError::Decode { .. })) => {
+                match self.find(aiven, call).await {
+                    Ok(Some(connection)) => Ok(connection),
+                    _ => Err(self.create_error(&error)),
+                }
+            }
+            Err(error) => Err(self.create_error(&error)),
+        }
+    }
+
+    /// Polls the VPC on the §6.4 schedule until the connection leaves `APPROVED` (`None` when
+    /// it disappeared). The POST answer counts as the first observation.
+    async fn wait_for_verdict(
+        &self,
+        aiven: &AivenClient,
+        call: &CallContext,
+        created: PeeringConnection,
+    ) -> Result<Option<PeeringConnection>, CloudError> {
+        if !is_being_set_up(&created.state) {
+            return Ok(Some(created));
+        }
+        const WHAT: &str = "waiting for Aiven to set up its side of the peering (PENDING_PEER)";
+        call.sleep(poll_interval(Duration::ZERO), WHAT).await?;
+        poll_until(call, WHAT, move || async move {
+            Ok(match self.find(aiven, call).await? {
+                Some(connection) if is_being_set_up(&connection.state) => {
+                    PollStep::pending(format!("state {}", connection.state))
+                }
+                found => PollStep::Done(found),
+            })
+        })
+        .await
+    }
+
+    /// DELETE the connection, then poll until Aiven no longer lists it (a `DELETED` entry
+    /// counts as gone). Already gone is success.
+    async fn delete_and_wait(
+        &self,
+        aiven: &AivenClient,
+        call: &CallContext,
+    ) -> Result<(), CloudError> {
+        let deleting = aiven
+            .delete_azure_peering(
+                call,
+                &self.project,
+                &self.project_vpc_id,
+                &self.vnet.subscription_id,
+                &self.vnet.resource_group,
+                &self.vnet.name,
+            )
+            .await?;
+        match deleting {
+            None => return Ok(()),
+            Some(connection) if connection.state == PeeringState::Deleted => return Ok(()),
+            Some(_) => {}
+        }
+        const WHAT: &str = "waiting for Aiven to delete the peering connection";
+        // The DELETE answer (DELETING) counts as the first observation.
+        call.sleep(poll_interval(Duration::ZERO), WHAT).await?;
+        poll_until(call, WHAT, move || async move {
+            match self.find(aiven, call).await {
+                Ok(Some(connection)) if connection.state != PeeringState::Deleted => {
+                    Ok(PollStep::pending(format!("state {}", connection.state)))
+                }
+                Ok(_) => Ok(PollStep::Done(())),
+                Err(error) if error.is_not_found() => Ok(PollStep::Done(())),
+                Err(error) => Err(error),
+            }
+        })
+        .await
+    }
+
+    fn already_exists(&self, existing: Option<&PeeringConnection>) -> Diagnostic {
+        let what = match existing {
+            Some(connection) => format!(
+                " (state {}{})",
+                connection.state,
+                connection
+                    .peering_connection_id
+                    .as_deref()
+                    .map(|id| format!(", id {id}"))
+                    .unwrap_or_default()
+            ),
+            None => String::new(),
+        };
+        Diagnostic::error(
+            "A peering connection for this VNet already exists in Aiven",
+            format!(
+                "Project VPC {} of Aiven project {:?} already has a peering connection to VNet \
+                 {}{what}. It is not adopted silently, because another configuration may \
+                 manage it (destroying one copy would cut the other's peering).\n\n\
+                 To manage it with this configuration, import it:\n\n  {}\n\n\
+                 or add an `import` block with that id. Otherwise delete it in Aiven, or peer a \
+                 different VNet.",
+                self.project_vpc_id,
+                self.project,
+                self.vnet_id,
+                self.import_command()
+            ),
+        )
+        .at("vnet_id")
+    }
+
+    fn vpc_error(&self, error: &CloudError) -> Failure {
+        let mut diagnostic = cloud_diagnostic(
+            format!(
+                "Cannot read project VPC {} of Aiven project {:?}",
+                self.project_vpc_id, self.project
+            ),
+            error,
+        );
+        if error.is_not_found() {
+            diagnostic.detail.push_str(
+                "\n\nCheck `project` (case-sensitive) and `project_vpc_id`, and that the Aiven \
+                 token has access to the project.",
+            );
+            diagnostic = diagnostic.at("project_vpc_id");
+        }
+        Failure::from(diagnostic)
+    }
+
+    fn create_error(&self, error: &CloudError) -> Failure {
+        Failure::from(cloud_diagnostic(
+            format!(
+                "Aiven refused to create the peering connection of project VPC {} to VNet {}",
+                self.project_vpc_id, self.vnet_id
+            ),
+            error,
+        ))
+    }
+}
+
+/// Aiven has not decided yet.
+fn is_being_set_up(state: &PeeringState) -> bool {
+    matches!(
+        state,
+        PeeringState::Approved | PeeringState::ApprovedPeerRequested
+    )
+}
+
+/// The connection is deleted or going, or its Azure side was deleted: it will not come back.
+fn is_gone(state: &PeeringState) -> bool {
+    state.is_gone()
+}
+
+/// Copies what Aiven reports into `state`. `aiven_tenant_id` / `aiven_vnet_id` keep their known
+/// values when Aiven no longer reports them (its `state_info` changes with the state).
+fn record_connection(state: &mut Value, connection: &PeeringConnection) {
+    state.set_attr(
+        "peering_connection_id",
+        connection
+            .peering_connection_id
+            .as_deref()
+            .map_or(Value::Null, Value::string),
+    );
+    state.set_attr("state", connection.state.as_str());
+    state.set_attr("state_info", state_info_map(connection));
+    for (attribute, reported) in [
+        ("aiven_tenant_id", connection.to_tenant_id()),
+        ("aiven_vnet_id", connection.to_network_id()),
+    ] {
+        match reported {
+            Some(value) => state.set_attr(attribute, value),
+            None if state.attr_str(attribute).is_some() => {}
+            None => state.set_attr(attribute, Value::Null),
+        }
+    }
+}
+
+/// `state_info` as a map of strings: strings as they are, other values as JSON text, nulls left
+/// out. Empty when Aiven reports none.
+fn state_info_map(connection: &PeeringConnection) -> Value {
+    let entries = connection
+        .state_info
+        .iter()
+        .flatten()
+        .filter_map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::Null => return None,
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            Some((key.clone(), Value::string(text)))
+        });
+    Value::map(entries)
+}
+
+/// A create's state after a failure: unknown computed values become null (state must be
+/// wholly known).
+fn complete_partial_state(mut state: Value) -> Value {
+    for attribute in [
+        "peering_connection_id",
+        "state",
+        "aiven_tenant_id",
+        "aiven_vnet_id",
+    ] {
+        if state.attr(attribute).is_unknown() {
+            state.set_attr(attribute, Value::Null);
+        }
+    }
+    if state.attr("state_info").is_unknown() {
+        state.set_attr("state_info", Value::map(Vec::<(String, Value)>::new()));
+    }
+    state
+}
+
+/// Bounds for removing a rejected connection: the create deadline, or a short grace beyond it.
+fn cleanup_context(ctx: &Context<ProviderData>) -> CallContext {
+    CallContext::with_deadline(
+        ctx.deadline().max(Instant::now() + CLEANUP_GRACE),
+        ctx.cancellation().clone(),
+    )
+}
+
+/// Time kept free at the end of the create timeout for deleting a rejected connection, when
+/// deciding whether another attempt fits.
+fn cleanup_reserve(timeout: Duration) -> Duration {
+    (timeout / 10).clamp(Duration::from_secs(1), Duration::from_secs(120))
+}
+
+/// Why Aiven rejected a connection, read from its state and `state_info.message`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RejectionCause {
+    /// Aiven's service principal lacks `peer/action` on the VNet (or it has not propagated).
+    MissingPermission,
+    /// Aiven's application has no service principal in the customer tenant (or it has not
+    /// replicated).
+    MissingAivenServicePrincipal,
+    VnetNotFound,
+    AppNotFound,
+    AppNotMultiTenant,
+    TenantMismatch,
+    AddressOverlap,
+    RejectedByPeer,
+    Unknown,
+}
+
+impl RejectionCause {
+    fn of(connection: &PeeringConnection) -> Self {
+        let message = connection
+            .state_message()
+            .unwrap_or_default()
+            .to_lowercase();
+        let has = |needle: &str| message.contains(needle);
+        if has("overlap") {
+            Self::AddressOverlap
+        } else if has("multi-tenant") || has("multitenant") || has("signinaudience") {
+            Self::AppNotMultiTenant
+        } else if has("permission")
+            || has("authoriz")
+            || has("peer/action")
+            || has("forbidden")
+            || has("not allowed")
+        {
+            Self::MissingPermission
+        } else if has("service principal")
+            && (has("no service principal") || has("not found") || has("does not exist"))
+        {
+            Self::MissingAivenServicePrincipal
+        } else if (has("application") || has("app "))
+            && (has("not found") || has("not a valid") || has("does not exist"))
+        {
+            Self::AppNotFound
+        } else if (has("virtual network") || has("vnet"))
+            && (has("not found") || has("does not exist"))
+        {
+            Self::VnetNotFound
+        } else if has("tenant") && (has("does not belong") || has("mismatch")) {
+            Self::TenantMismatch
+        } else if connection.state == PeeringState::RejectedByPeer {
+            Self::RejectedByPeer
+        } else {
+            Self::Unknown
+        }
+    }
+
+    /// Causes that a role assignment or service principal made moments ago explains.
+    fn may_be_propagation(self) -> bool {
+        matches!(
+            self,
+            Self::MissingPermission | Self::MissingAivenServicePrincipal
+        )
+    }
+
+    /// The argument to point at.
+    fn attribute(self) -> Option<&'static str> {
+        match self {
+            Self::VnetNotFound | Self::AddressOverlap | Self::MissingPermission => Some("vnet_id"),
+            Self::AppNotFound | Self::AppNotMultiTenant => Some("peer_azure_app_id"),
+            Self::TenantMismatch | Self::MissingAivenServicePrincipal => {
+                Some("peer_azure_tenant_id")
+            }
+            Self::RejectedByPeer | Self::Unknown => None,
+        }
+    }
+}
+
+/// The error for a connection Aiven rejected (already deleted by the caller): Aiven's words,
+/// the likely cause and the fix.
+fn rejection_diagnostic(
+    peering: &PeeringInputs,
+    connection: &PeeringConnection,
+    cause: RejectionCause,
+    attempts: u32,
+    elapsed: Duration,
+) -> Diagnostic {
+    let tenant = peering
+        .tenant_id
+        .as_deref()
+        .unwrap_or("the customer tenant");
+    let app = peering.app_id.as_deref().unwrap_or("peer_azure_app_id");
+    let explanation = match cause {
+        RejectionCause::MissingPermission => format!(
+            "Aiven's service principal (application {AIVEN_APP_ID}) in tenant {tenant} does not \
+             hold `{PEER_ACTION}` on VNet {vnet}. Assign it a role with that action at the VNet \
+             scope (e.g. `vnetpeer_custom_role` + `vnetpeer_role_assignment`), and make this \
+             resource depend on the assignment. A new assignment takes a while to reach Aiven: \
+             the provider retried for {elapsed}; if the assignment exists and is recent, raise \
+             `timeouts {{ create = ... }}` or apply again.",
+            vnet = peering.vnet_id,
+            elapsed = format_elapsed(elapsed),
+        ),
+        RejectionCause::MissingAivenServicePrincipal => format!(
+            "Aiven's application {AIVEN_APP_ID} has no service principal in tenant {tenant}. \
+             Create it (e.g. `vnetpeer_service_principal` with `client_id = \"{AIVEN_APP_ID}\"`) \
+             and give it `{PEER_ACTION}` on the VNet; a new service principal can take a while \
+             to replicate (the provider retried for {elapsed}).",
+            elapsed = format_elapsed(elapsed),
+        ),
+        RejectionCause::VnetNotFound => format!(
+            "Aiven could not find VNet {vnet} (subscription {sub}, resource group {rg}, name \
+             {name}, sent in lower case). Check `vnet_id`, and that `peer_azure_tenant_id` is \
+             the tenant of that subscription.",
+            vnet = peering.vnet_id,
+            sub = peering.vnet.subscription_id,
+            rg = peering.vnet.resource_group,
+            name = peering.vnet.name,
+        ),
+        RejectionCause::AppNotFound => format!(
+            "Aiven could not find application {app}. `peer_azure_app_id` must be the client \
+             (application) id of the multi-tenant app, its `appId`, not its object id."
+        ),
+        RejectionCause::AppNotMultiTenant => format!(
+            "Application {app} is single-tenant, so Aiven cannot use it from its own tenant. \
+             Set its sign-in audience to `AzureADMultipleOrgs` (the default of \
+             `vnetpeer_aad_app`)."
+        ),
+        RejectionCause::TenantMismatch => format!(
+            "The VNet's subscription {sub} does not belong to tenant {tenant}. Set \
+             `peer_azure_tenant_id` to the subscription's tenant.",
+            sub = peering.vnet.subscription_id,
+        ),
+        RejectionCause::AddressOverlap => format!(
+            "The VNet's address space overlaps the project VPC's range. Peer a project VPC \
+             whose `network_cidr` does not overlap the VNet (or change the VNet's address \
+             space){}.",
+            peering
+                .user_peer_network_cidrs
+                .as_ref()
+                .filter(|cidrs| !cidrs.is_empty())
+                .map(|cidrs| format!(", or fix `user_peer_network_cidrs` ({})", cidrs.join(", ")))
+                .unwrap_or_default()
+        ),
+        RejectionCause::RejectedByPeer => format!(
+            "Azure refused Aiven's side of the peering. Usual causes: Aiven's service principal \
+             (application {AIVEN_APP_ID}) lacks `{PEER_ACTION}` on the VNet, or the address \
+             spaces overlap."
+        ),
+        RejectionCause::Unknown => format!(
+            "Check the prerequisites: application {app} is multi-tenant; Aiven's application \
+             {AIVEN_APP_ID} has a service principal in tenant {tenant} holding `{PEER_ACTION}` \
+             on the VNet; the VNet exists and its address space does not overlap the project \
+             VPC."
+        ),
+    };
+    let aiven_says = connection
+        .state_message()
+        .map(|message| format!("Aiven says: \"{message}\"\n\n"))
+        .unwrap_or_default();
+    let tries = if attempts > 1 {
+        format!(" (after {attempts} attempts)")
+    } else {
+        String::new()
+    };
+    let diagnostic = Diagnostic::error(
+        format!(
+            "Aiven rejected the peering connection: {}{tries}",
+            connection.state
+        ),
+        format!(
+            "{aiven_says}{explanation}\n\nThe rejected connection was deleted, so nothing is \
+             left behind; fix the cause and apply again."
+        ),
+    );
+    match cause.attribute() {
+        Some(attribute) => diagnostic.at(attribute),
+        None => diagnostic,
+    }
+}
+
+fn format_elapsed(elapsed: Duration) -> String {
+    crate::framework::format_go_duration(Duration::from_secs(elapsed.as_secs().max(1)))
+}
+
+/// The plan-time checks: an existing live connection for the VNet, and an address overlap
+/// between the VNet (and `user_peer_network_cidrs`) and the VPC. A read that fails leaves its
+/// check to the apply (a plan must not fail because a preflight could not run).
+async fn preflight(ctx: &Context<ProviderData>, peering: &PeeringInputs) -> Diagnostics {
+    let mut diagnostics = Diagnostics::new();
+    let Ok(aiven) = ctx.data().aiven() else {
+        return diagnostics;
+    };
+    let call = call_context(ctx).narrowed(PREFLIGHT_TIMEOUT);
+    let vnet_prefixes = async {
+        let arm = ctx.data().azure.arm().ok()?;
+        match arm.get_virtual_network(&call, &peering.vnet).await {
+            Ok(vnet) => Some(vnet.address_prefixes),
+            Err(error) => {
+                tracing::debug!(%error, "preflight: cannot read the VNet; overlap check skipped");
+                None
+            }
+        }
+    };
+    let vpc = async {
+        match aiven
+            .get_project_vpc(&call, &peering.project, &peering.project_vpc_id)
+            .await
+        {
+            Ok(vpc) => Some(vpc),
+            Err(error) => {
+                tracing::debug!(%error, "preflight: cannot read the project VPC");
+                None
+            }
+        }
+    };
+    let (vnet_prefixes, vpc) = tokio::join!(vnet_prefixes, vpc);
+    let Some(vpc) = vpc else {
+        return diagnostics;
+    };
+    if let Some(existing) = vpc.find_azure_peering(
+        &peering.vnet.subscription_id,
+        &peering.vnet.resource_group,
+        &peering.vnet.name,
+    ) && !is_gone(&existing.state)
+    {
+        diagnostics.push(peering.already_exists(Some(existing)));
+    }
+    let mut ours: Vec<(String, &str)> = vnet_prefixes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|prefix| (prefix, "the VNet's address space"))
+        .collect();
+    ours.extend(
+        peering
+            .user_peer_network_cidrs
+            .iter()
+            .flatten()
+            .map(|cidr| (cidr.clone(), "`user_peer_network_cidrs`")),
+    );
+    for (range, source) in ours {
+        if ranges_overlap(&range, &vpc.network_cidr) {
+            diagnostics.push(
+                Diagnostic::error(
+                    "The VNet and the Aiven project VPC address ranges overlap",
+                    format!(
+                        "{range} ({source} of {vnet}) overlaps {vpc_range} (`network_cidr` of \
+                         project VPC {vpc_id}, cloud {cloud}). Peered networks need disjoint \
+                         address ranges, and Aiven would reject the connection minutes into the \
+                         apply. Peer a project VPC with a non-overlapping range, or change the \
+                         VNet's address space.",
+                        vnet = peering.vnet_id,
+                        vpc_range = vpc.network_cidr,
+                        vpc_id = vpc.project_vpc_id,
+                        cloud = vpc.cloud_name,
+                    ),
+                )
+                .at(if source.starts_with('`') {
+                    "user_peer_network_cidrs"
+                } else {
+                    "vnet_id"
+                }),
+            );
+            break;
+        }
+    }
+    diagnostics
+}
+
+/// Whether two CIDR ranges share an address (different address families never do).
+fn ranges_overlap(a: &str, b: &str) -> bool {
+    match (parse_range(a), parse_range(b)) {
+        (Some((a_bits, a_len, a_v4)), Some((b_bits, b_len, b_v4))) if a_v4 == b_v4 => {
+            let width = if a_v4 { 32 } else { 128 };
+            let common = a_len.min(b_len);
+            let mask = |bits: u128| {
+                if common == 0 {
+                    0
+                } else {
+                    bits >> (width - common)
+                }
+            };
+            mask(a_bits) == mask(b_bits)
+        }
+        _ => false,
+    }
+}
+
+/// `address/prefix` as (address bits, prefix length, is IPv4); host bits are allowed.
+fn parse_range(text: &str) -> Option<(u128, u32, bool)> {
+    let (address, prefix) = text.trim().split_once('/')?;
+    let prefix: u32 = prefix.parse().ok()?;
+    match address.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) if prefix <= 32 => Some((u128::from(u32::from(v4)), prefix, true)),
+        std::net::IpAddr::V6(v6) if prefix <= 128 => Some((u128::from(v6), prefix, false)),
+        _ => None,
+    }
+}
+
+/// `<project>/<project_vpc_id><vnet_id>`; a `/` doubled before `subscriptions` is accepted.
+fn parse_import_id(id: &str) -> Result<(String, String, String), Diagnostics> {
+    let invalid = |reason: &str| {
+        Diagnostics::from(Diagnostic::error(
+            "Invalid import id",
+            format!(
+                "{id:?} {reason}. Expected `<project>/<project_vpc_id><vnet_id>`, e.g. \
+                 `acme-prod/99999999-9999-9999-9999-999999999999/subscriptions/<subscription \
+                 id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>`."
+            ),
+        ))
+    };
+    let (project, rest) = id.split_once('/').ok_or_else(|| invalid("has no `/`"))?;
+    let (vpc_id, vnet_rest) = rest
+        .split_once('/')
+        .ok_or_else(|| invalid("has no virtual network id"))?;
+    let vnet_id = format!("/{}", vnet_rest.trim_start_matches('/'));
+    if project.trim().is_empty() {
+        return Err(invalid("has an empty project name"));
+    }
+    if validators::uuid().check(&Value::string(vpc_id)).is_err() {
+        return Err(invalid("has a project VPC id that is not a UUID"));
+    }
+    VirtualNetworkId::parse(&vnet_id).map_err(|error| invalid(&format!("is invalid: {error}")))?;
+    Ok((project.to_owned(), vpc_id.to_owned(), vnet_id))
+}
+
+/// An Aiven project name: not blank, and no `/` (the import id separates with it).
+fn project_name() -> Validator {
+    Validator::string(
+        "an Aiven project name such as `acme-prod` (no `/`)",
+        |text| {
+            if text.trim().is_empty() {
+                Err("the value is empty".to_owned())
+            } else if text.contains('/') {
+                Err(format!("{text:?} contains `/`"))
+            } else {
+                Ok(())
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VNET: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002/resourceGroups/rg-Workload/providers/Microsoft.Network/virtualNetworks/vnet-App";
+    const VPC: &str = "a1000000-0000-4000-8000-0000000000f1";
+
+    fn connection(state: &str, info: serde_json::Value) -> PeeringConnection {
+        serde_json::from_value(serde_json::json!({
+            "peer_cloud_account": "c1000000-0000-4000-8000-000000000002",
+            "peer_resource_group": "rg-workload",
+            "peer_vpc": "vnet-app",
+            "peering_connection_id": "pc-1",
+            "state": state,
+            "state_info": info,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn import_ids_round_trip_and_bad_ones_say_the_form() {
+        let id = format!("acme-prod/{VPC}{VNET}");
+        let (project, vpc, vnet) = parse_import_id(&id).unwrap();
+        assert_eq!(
+            (project.as_str(), vpc.as_str(), vnet.as_str()),
+            ("acme-prod", VPC, VNET)
+        );
+        let doubled = format!("acme-prod/{VPC}/{VNET}");
+        assert_eq!(parse_import_id(&doubled).unwrap().2, VNET);
+        for bad in [
+            "acme-prod",
+            "acme-prod/not-a-uuid/subscriptions/x",
+            &format!("/{VPC}{VNET}"),
+        ] {
+            let errors = parse_import_id(bad).unwrap_err();
+            assert!(
+                errors
+                    .iter()
+                    .next()
+                    .unwrap()
+                    .detail
+                    .contains("<project>/<project_vpc_id><vnet_id>"),
+                "{bad}"
+            );
+        }
+        let inputs = PeeringInputs::from_state(&Value::object([
+            ("project", Value::string(project)),
+            ("project_vpc_id", Value::string(vpc)),
+            ("vnet_id", Value::string(vnet)),
+        ]))
+        .unwrap();
+        assert_eq!(inputs.resource_id(), id);
+        assert!(inputs.import_command().contains(&format!("'{id}'")));
+    }
+
+    #[test]
+    fn overlap_detection() {
+        assert!(ranges_overlap("10.10.0.0/16", "10.10.5.0/24"));
+        assert!(ranges_overlap("10.10.5.0/24", "10.10.0.0/16"));
+        assert!(ranges_overlap("10.0.0.0/8", "10.255.255.0/24"));
+        assert!(!ranges_overlap("10.10.0.0/16", "10.20.0.0/24"));
+        assert!(!ranges_overlap("10.10.0.0/16", "fd00::/8"));
+        assert!(ranges_overlap("0.0.0.0/0", "192.168.1.0/24"));
+        assert!(ranges_overlap("fd00::/8", "fd12::/64"));
+        assert!(!ranges_overlap("not a cidr", "10.0.0.0/8"));
+    }
+
+    #[test]
+    fn rejection_causes_from_aiven_messages() {
+        let cause = |message: &str| {
+            RejectionCause::of(&connection(
+                "INVALID_SPECIFICATION",
+                serde_json::json!({"message": message}),
+            ))
+        };
+        assert_eq!(
+            cause(
+                "Aiven's service principal 'x' does not have permission to perform 'Microsoft.Network/virtualNetworks/peer/action' on virtual network 'v'"
+            ),
+            RejectionCause::MissingPermission
+        );
+        assert_eq!(
+            cause("Aiven's application '55f3' has no service principal in Azure tenant 't'"),
+            RejectionCause::MissingAivenServicePrincipal
+        );
+        assert_eq!(
+            cause(
+                "Azure virtual network 'v' in resource group 'r' of subscription 's' was not found"
+            ),
+            RejectionCause::VnetNotFound
+        );
+        assert_eq!(
+            cause("Azure application 'a' was not found"),
+            RejectionCause::AppNotFound
+        );
+        assert_eq!(
+            cause("Azure application 'a' is not multi-tenant (signInAudience AzureADMyOrg)"),
+            RejectionCause::AppNotMultiTenant
+        );
+        assert_eq!(
+            cause("Subscription 's' does not belong to Azure tenant 't'"),
+            RejectionCause::TenantMismatch
+        );
+        assert_eq!(
+            cause("The address space 10.0.0.0/16 overlaps with the project VPC network"),
+            RejectionCause::AddressOverlap
+        );
+        assert_eq!(cause("something new"), RejectionCause::Unknown);
+        assert_eq!(
+            RejectionCause::of(&connection("REJECTED_BY_PEER", serde_json::Value::Null)),
+            RejectionCause::RejectedByPeer
+        );
+        assert!(RejectionCause::MissingPermission.may_be_propagation());
+        assert!(!RejectionCause::VnetNotFound.may_be_propagation());
+    }
+
+    #[test]
+    fn the_rejection_diagnostic_quotes_aiven_and_says_the_fix() {
+        let peering = PeeringInputs::from_state(&Value::object([
+            ("project", Value::string("acme-prod")),
+            ("project_vpc_id", Value::string(VPC)),
+            ("vnet_id", Value::string(VNET)),
+            (
+                "peer_azure_tenant_id",
+                Value::string("c1000000-0000-4000-8000-000000000001"),
+            ),
+        ]))
+        .unwrap();
+        let rejected = connection(
+            "INVALID_SPECIFICATION",
+            serde_json::json!({"message": "SP lacks permission to perform peer/action"}),
+        );
+        let diagnostic = rejection_diagnostic(
+            &peering,
+            &rejected,
+            RejectionCause::of(&rejected),
+            3,
+            Duration::from_secs(75),
+        );
+        assert_eq!(
+            diagnostic.summary,
+            "Aiven rejected the peering connection: INVALID_SPECIFICATION (after 3 attempts)"
+        );
+        assert!(
+            diagnostic
+                .detail
+                .starts_with("Aiven says: \"SP lacks permission")
+        );
+        assert!(diagnostic.detail.contains(AIVEN_APP_ID));
+        assert!(diagnostic.detail.contains(PEER_ACTION));
+        assert!(diagnostic.detail.contains("retried for 1m15s"));
+        assert!(diagnostic.detail.contains("nothing is left behind"));
+    }
+
+    #[test]
+    fn state_info_is_stringified_and_the_aiven_ids_stay_stable() {
+        let pending = connection(
+            "PENDING_PEER",
+            serde_json::json!({
+                "message": "m", "to-tenant-id": "a-tenant", "to-network-id": "/a/vnet",
+                "count": 2, "nested": {"k": true}, "nothing": null
+            }),
+        );
+        let mut state = Value::object([
+            ("aiven_tenant_id", Value::unknown()),
+            ("aiven_vnet_id", Value::unknown()),
+        ]);
+        record_connection(&mut state, &pending);
+        assert_eq!(state.attr_str("aiven_tenant_id"), Some("a-tenant"));
+        assert_eq!(state.attr_str("aiven_vnet_id"), Some("/a/vnet"));
+        let info = state.attr("state_info").as_map().unwrap();
+        assert_eq!(info["count"], Value::string("2"));
+        assert_eq!(info["nested"], Value::string("{\"k\":true}"));
+        assert!(!info.contains_key("nothing"));
+
+        let active_without_info = connection("ACTIVE", serde_json::Value::Null);
+        record_connection(&mut state, &active_without_info);
+        assert_eq!(state.attr_str("state"), Some("ACTIVE"));
+        assert_eq!(state.attr_str("aiven_tenant_id"), Some("a-tenant"));
+        assert_eq!(state.attr_str("aiven_vnet_id"), Some("/a/vnet"));
+        assert!(state.attr("state_info").as_map().unwrap().is_empty());
+
+        let mut fresh = Value::object([("aiven_tenant_id", Value::unknown())]);
+        record_connection(&mut fresh, &active_without_info);
+        assert!(fresh.attr("aiven_tenant_id").is_null());
+    }
+
+    #[test]
+    fn partial_states_are_wholly_known() {
+        let state = complete_partial_state(Value::object([
+            ("id", Value::string("x")),
+            ("peering_connection_id", Value::unknown()),
+            ("state", Value::string("APPROVED")),
+            ("state_info", Value::unknown()),
+            ("aiven_tenant_id", Value::unknown()),
+            ("aiven_vnet_id", Value::unknown()),
+        ]));
+        assert!(state.is_wholly_known());
+        assert_eq!(state.attr_str("state"), Some("APPROVED"));
+    }
+
+    #[test]
+    fn cleanup_reserve_scales_with_the_timeout() {
+        assert_eq!(
+            cleanup_reserve(Duration::from_secs(4)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            cleanup_reserve(Duration::from_secs(300)),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            cleanup_reserve(Duration::from_secs(3600)),
+            Duration::from_secs(120)
+        );
+    }
+}
