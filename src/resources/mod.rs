@@ -13,10 +13,13 @@ use crate::azure::{
 use crate::framework::{DataSource, Diagnostic, Diagnostics, Resource};
 use crate::provider::{CloudEnvironment, ProviderConfig};
 
+pub mod aad_app;
 pub mod aiven_project_vpc;
+pub mod client_config;
 pub mod aiven_vpc_peering;
 pub mod custom_role;
 pub mod role_assignment;
+pub mod service_principal;
 pub mod support;
 #[cfg(feature = "test-fixtures")]
 pub mod test_fixture;
@@ -109,7 +112,8 @@ fn configure_error(what: &str, error: &CloudError) -> Diagnostics {
 /// Every managed resource type, one line each.
 pub fn resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
     let mut all: Vec<Arc<dyn Resource<ProviderData>>> = vec![
-        // Arc::new(aad_app::AadApp),
+        Arc::new(aad_app::AadApp),
+        Arc::new(service_principal::ServicePrincipalResource),
         Arc::new(custom_role::CustomRole),
         Arc::new(role_assignment::RoleAssignmentResource),
         Arc::new(aiven_vpc_peering::AivenVpcPeering),
@@ -128,7 +132,10 @@ fn test_resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
 
 /// Every data source type, one line each.
 pub fn data_sources() -> Vec<Arc<dyn DataSource<ProviderData>>> {
-    vec![Arc::new(aiven_project_vpc::AivenProjectVpc)]
+    vec![
+        Arc::new(aiven_project_vpc::AivenProjectVpc),
+        Arc::new(client_config::ClientConfig),
+    ]
 }
 
 #[cfg(test)]

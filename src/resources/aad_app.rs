@@ -1,0 +1,1056 @@
+//! `vnetpeer_aad_app`: runbook step 1. A multi-tenant Entra ID application, its service
+//! principal in the home tenant, and a client secret that demonstrably works.
+//!
+//! Create: `POST /applications` (owners bound inline), `POST /servicePrincipals` (retried while
+//! the new application replicates), `addPassword`, then token requests with the new secret until
+//! Entra ID accepts it. No read-back: the answers of those calls fill the state.
+//!
+//! If a step after the application's creation fails, the create is **rolled back**: the service
+//! principal and the application (with its secret) are deleted again, so nothing is left that
+//! Terraform does not know about. Only when the rollback itself fails, or when Terraform asked the
+//! provider to stop, is the half-made application returned as partial state, which Terraform
+//! records as tainted and deletes on the next apply or destroy.
+//!
+//! Secret rotation (a change of `rotate_when_changed` or of the secret arguments) adds the new
+//! secret, waits until it obtains a token, and only then removes the old one: there is no moment
+//! without a working secret. A managed secret that disappeared (removed out of band, or never
+//! known because the application was imported) is re-added by the next apply in the same way.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::azure::credentials::aadsts;
+use crate::azure::graph::{
+    Application, ApplicationPatch, GraphClient, NewApplication, PasswordCredential,
+    ServicePrincipal, sign_in_audience,
+};
+use crate::azure::{CallContext, CloudError, SecretString};
+use crate::framework::{
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
+    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, parse_go_duration,
+    validators,
+};
+use crate::value::{Type, Value};
+
+use super::ProviderData;
+use super::service_principal::ReplicationGrace;
+use super::support::{call_context, cloud_diagnostic, cloud_diagnostics};
+
+/// See the module documentation.
+pub struct AadApp;
+
+const TYPE_NAME: &str = "vnetpeer_aad_app";
+
+/// Secret lifetime when neither `secret_end_date` nor `secret_lifetime` is set.
+const DEFAULT_SECRET_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// How long a rollback after a failed create may take (it runs after the create's own deadline
+/// may already have passed).
+const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The AADSTS answers that mean "the new app, service principal or secret has not reached the
+/// token service yet" (api-facts §2.6): waited out, never reported while time remains.
+const NOT_REPLICATED_YET: &[u32] = &[
+    aadsts::INVALID_CLIENT_SECRET,
+    aadsts::MISSING_SERVICE_PRINCIPAL,
+    aadsts::APPLICATION_NOT_FOUND,
+];
+
+/// The computed attributes describing the managed client secret.
+const SECRET_ATTRIBUTES: [&str; 3] = [
+    "client_secret",
+    "client_secret_key_id",
+    "client_secret_end_date",
+];
+
+/// Arguments whose change rotates the secret.
+const ROTATION_TRIGGERS: [&str; 4] = [
+    "rotate_when_changed",
+    "secret_display_name",
+    "secret_end_date",
+    "secret_lifetime",
+];
+
+#[async_trait]
+impl Resource<ProviderData> for AadApp {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new(
+                "Runbook step 1: a multi-tenant Entra ID application, its service principal and \
+                 a client secret, for the cross-tenant VNet peering with Aiven.\n\n\
+                 Create returns only when the new secret actually obtains a token (new secrets \
+                 and service principals take seconds to reach Entra ID's token service), so \
+                 resources using `client_id` and `client_secret` can sign in at once. A create \
+                 that fails half-way deletes what it made.\n\n\
+                 Rotation: changing `rotate_when_changed` (or a `secret_*` argument) adds a new \
+                 secret, waits until it works, and only then removes the old one.\n\n\
+                 Import with the application's **object id** (not its client id): `terraform \
+                 import vnetpeer_aad_app.peering <object id>`. Entra ID never returns a secret \
+                 again, so after import `client_secret` and the other `client_secret_*` \
+                 attributes are null, as are `owners` and the `secret_*` arguments; the next \
+                 apply adds a new managed secret (existing secrets are left alone).",
+            )
+            .attribute(
+                Attribute::string("display_name")
+                    .required()
+                    .description("Display name of the application. Updated in place.")
+                    .validate(validators::not_blank())
+                    .validate(validators::string_length(1, 256)),
+            )
+            .attribute(
+                Attribute::string("sign_in_audience")
+                    .optional()
+                    .computed()
+                    .default(sign_in_audience::AZURE_AD_MULTIPLE_ORGS)
+                    .description(
+                        "Who may sign in: `AzureADMultipleOrgs` (default; any Entra tenant) or \
+                         `AzureADandPersonalMicrosoftAccount` (then the application is set to \
+                         issue v2 tokens, as Entra ID requires). Single-tenant audiences are \
+                         rejected: Aiven's tenant must be able to use the application. Updated \
+                         in place.",
+                    )
+                    .validate(audience_validator()),
+            )
+            .attribute(
+                Attribute::set("owners", Type::String)
+                    .optional()
+                    .description(
+                        "Object ids of the users or service principals that own the \
+                         application, bound when it is created. Changing them replaces the \
+                         application. After an import the configured owners are recorded \
+                         without a replacement.",
+                    )
+                    .validate(validators::each(validators::uuid())),
+            )
+            .attribute(
+                Attribute::string("secret_display_name")
+                    .optional()
+                    .description("Display name of the client secret. A change rotates the secret."),
+            )
+            .attribute(
+                Attribute::string("secret_end_date")
+                    .optional()
+                    .description(
+                        "When the client secret expires (RFC 3339). Conflicts with \
+                         `secret_lifetime`. A change rotates the secret.",
+                    )
+                    .validate(validators::rfc3339()),
+            )
+            .attribute(
+                Attribute::string("secret_lifetime")
+                    .optional()
+                    .description(
+                        "How long the client secret is valid from its creation, as a Go \
+                         duration (`4380h` is six months). Default one year (`8760h`) when \
+                         `secret_end_date` is not set either. A change rotates the secret.",
+                    )
+                    .validate(validators::go_duration()),
+            )
+            .attribute(
+                Attribute::map("rotate_when_changed", Type::String)
+                    .optional()
+                    .description(
+                        "Arbitrary values; any change adds a new secret, waits until it works, \
+                         then removes the old one (no moment without a working secret). Pair it \
+                         with e.g. a `time_rotating` resource.",
+                    ),
+            )
+            .attribute(
+                Attribute::bool("permanently_delete")
+                    .optional()
+                    .computed()
+                    .default(false)
+                    .description(
+                        "On destroy, also purge the application from the directory's deleted \
+                         items (otherwise it can be restored for 30 days). Default `false`.",
+                    ),
+            )
+            .attribute(
+                Attribute::string("client_id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description(
+                        "Application (client) id: the `client_id` of the cross-tenant peering \
+                         and Aiven's `peer_azure_app_id`.",
+                    ),
+            )
+            .attribute(
+                Attribute::string("object_id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("Object id of the application (the import id)."),
+            )
+            .attribute(
+                Attribute::string("service_principal_object_id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description(
+                        "Object id of the application's service principal in the home tenant: \
+                         the `principal_id` of its role assignments.",
+                    ),
+            )
+            .attribute(
+                Attribute::string("tenant_id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("The application's home tenant (the provider's tenant)."),
+            )
+            .attribute(
+                Attribute::string("client_secret")
+                    .computed()
+                    .sensitive()
+                    .description(
+                        "The client secret. Known only to the state of the apply that created \
+                         it; null after import.",
+                    ),
+            )
+            .attribute(
+                Attribute::string("client_secret_key_id")
+                    .computed()
+                    .description("Key id of the managed client secret."),
+            )
+            .attribute(
+                Attribute::string("client_secret_end_date")
+                    .computed()
+                    .description("When the managed client secret expires (RFC 3339)."),
+            ),
+        )
+        .with_timeouts(Timeouts::minutes(15, 5, 15, 10))
+    }
+
+    fn validate(&self, config: &Value, diagnostics: &mut Diagnostics) {
+        let end_date = config.attr("secret_end_date");
+        let lifetime = config.attr("secret_lifetime");
+        if !end_date.is_null() && !lifetime.is_null() && end_date.is_known() && lifetime.is_known()
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    "Conflicting secret_end_date and secret_lifetime",
+                    "Set either `secret_end_date` (a fixed expiry) or `secret_lifetime` (a \
+                     duration from the secret's creation), not both.",
+                )
+                .at("secret_lifetime"),
+            );
+        }
+        if let Some(text) = lifetime.as_str()
+            && parse_go_duration(text).is_ok_and(|duration| duration.is_zero())
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    "Invalid secret_lifetime: must be positive",
+                    "A secret that expires when it is created could never be used. Use e.g. \
+                     `8760h` (one year).",
+                )
+                .at("secret_lifetime"),
+            );
+        }
+    }
+
+    async fn modify_plan(
+        &self,
+        _ctx: &Context<ProviderData>,
+        plan: &mut PlannedChange,
+    ) -> Result<(), Diagnostics> {
+        if plan.is_create() {
+            return Ok(());
+        }
+        let secret_missing = plan.prior.attr("client_secret_key_id").is_null();
+        if secret_missing || ROTATION_TRIGGERS.iter().any(|name| plan.changed(name)) {
+            for name in SECRET_ATTRIBUTES {
+                plan.set_unknown(name);
+            }
+        }
+        if plan.prior.attr("service_principal_object_id").is_null() {
+            plan.set_unknown("service_principal_object_id");
+        }
+        // Owners are bound at creation only. A prior null means "not known" (imported): the
+        // configured owners are then recorded rather than forcing a replacement.
+        let prior_owners = plan.prior.attr("owners");
+        let planned_owners = plan.get("owners");
+        if !prior_owners.is_null()
+            && (planned_owners.is_unknown() || owner_set(prior_owners) != owner_set(planned_owners))
+        {
+            plan.require_replace("owners");
+        }
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context<ProviderData>,
+        request: CreateRequest,
+    ) -> Result<Value, Failure> {
+        let planned = request.planned;
+        let call = call_context(ctx);
+        let graph = graph(ctx)?;
+        let secret_end = secret_end_date(&planned, OffsetDateTime::now_utc())?;
+        let tenant_id = home_tenant(ctx, &graph, &call).await?;
+        let audience = planned
+            .attr_str("sign_in_audience")
+            .unwrap_or(sign_in_audience::AZURE_AD_MULTIPLE_ORGS)
+            .to_owned();
+        let new_application = NewApplication {
+            display_name: planned
+                .attr_str("display_name")
+                .unwrap_or_default()
+                .to_owned(),
+            requested_access_token_version: token_version_for(&audience),
+            sign_in_audience: audience,
+            owners: owner_set(planned.attr("owners")).into_iter().collect(),
+        };
+
+        let application = graph
+            .create_application(&call, &new_application)
+            .await
+            .map_err(|error| {
+                let mut diagnostic = cloud_diagnostic("Cannot create the application", &error);
+                if error.status() == Some(400) && !new_application.owners.is_empty() {
+                    diagnostic.detail.push_str(
+                        "\n\nCheck `owners`: each must be the object id of a user or service \
+                         principal of this tenant.",
+                    );
+                }
+                diagnostic
+            })?;
+        // From here on the application exists: a failure must not leave it behind unknown.
+        let mut made = Made {
+            application,
+            tenant_id,
+            service_principal: None,
+            secret: None,
+        };
+        let outcome = self
+            .complete_create(ctx, &call, &graph, &planned, secret_end, &mut made)
+            .await;
+        match outcome {
+            Ok(()) => {
+                ReplicationGrace::remember_creation(ctx);
+                Ok(made.state(planned))
+            }
+            Err(diagnostic) => Err(roll_back(ctx, &graph, &planned, made, diagnostic).await),
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context<ProviderData>,
+        state: Value,
+    ) -> Result<Option<Value>, Diagnostics> {
+        let Some(object_id) = state.attr_str("object_id").map(str::to_owned) else {
+            return Ok(None);
+        };
+        let call = call_context(ctx);
+        let graph = graph(ctx)?;
+        let service_principal_id = state
+            .attr_str("service_principal_object_id")
+            .map(str::to_owned);
+        let read_application = ReplicationGrace::read(ctx, || async {
+            graph.get_application(&call, &object_id).await
+        });
+        let read_service_principal = async {
+            match &service_principal_id {
+                Some(id) => {
+                    ReplicationGrace::read(ctx, || async {
+                        graph.get_service_principal(&call, id).await
+                    })
+                    .await
+                }
+                // Imported, or found missing before: look it up by the app's client id below.
+                None => Ok(None),
+            }
+        };
+        let (application, service_principal) =
+            tokio::join!(read_application, read_service_principal);
+        let application = application
+            .map_err(|error| cloud_diagnostics("Cannot read the application", &error))?;
+        let Some(application) = application else {
+            return Ok(None);
+        };
+        let mut service_principal = service_principal
+            .map_err(|error| cloud_diagnostics("Cannot read the service principal", &error))?;
+        if service_principal_id.is_none() {
+            service_principal = graph
+                .find_service_principal_by_app_id(&call, &application.app_id)
+                .await
+                .map_err(|error| cloud_diagnostics("Cannot read the service principal", &error))?;
+        }
+
+        let mut state = state;
+        state.set_attr("display_name", application.display_name.clone());
+        if let Some(audience) = &application.sign_in_audience {
+            state.set_attr("sign_in_audience", audience.clone());
+        }
+        state.set_attr("client_id", application.app_id.clone());
+        state.set_attr("object_id", application.id.clone());
+        state.set_attr(
+            "service_principal_object_id",
+            optional(service_principal.map(|found| found.id)),
+        );
+        if state.attr("tenant_id").is_null() {
+            let tenant_id = home_tenant(ctx, &graph, &call).await?;
+            state.set_attr("tenant_id", tenant_id);
+        }
+        if state.attr("permanently_delete").is_null() {
+            state.set_attr("permanently_delete", false);
+        }
+        let managed_secret = state.attr_str("client_secret_key_id").and_then(|key_id| {
+            application
+                .password_credentials
+                .iter()
+                .find(|credential| credential.key_id.eq_ignore_ascii_case(key_id))
+        });
+        match managed_secret {
+            Some(credential) => {
+                if let Some(end) = &credential.end_date_time {
+                    state.set_attr("client_secret_end_date", end.clone());
+                }
+            }
+            // Gone (or never known): the next plan adds a new secret.
+            None => {
+                for name in SECRET_ATTRIBUTES {
+                    state.set_attr(name, Value::Null);
+                }
+            }
+        }
+        Ok(Some(state))
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context<ProviderData>,
+        request: UpdateRequest,
+    ) -> Result<Value, Failure> {
+        let UpdateRequest { prior, planned, .. } = request;
+        let call = call_context(ctx);
+        let graph = graph(ctx)?;
+        let object_id = prior.attr_str("object_id").unwrap_or_default().to_owned();
+        // What exists so far; returned as the partial state if a later step fails. The rotation
+        // triggers keep their prior values until the rotation happened, so that a failed
+        // rotation is planned again.
+        let mut state = prior.clone();
+        for name in ["permanently_delete", "owners"] {
+            state.set_attr(name, planned.attr(name).clone());
+        }
+
+        let patch = application_patch(&prior, &planned);
+        if patch != ApplicationPatch::default() {
+            graph
+                .update_application(&call, &object_id, &patch)
+                .await
+                .map_err(|error| {
+                    partial(
+                        cloud_diagnostic("Cannot update the application", &error),
+                        &state,
+                    )
+                })?;
+            state.set_attr("display_name", planned.attr("display_name").clone());
+            state.set_attr("sign_in_audience", planned.attr("sign_in_audience").clone());
+        }
+
+        if planned.attr("service_principal_object_id").is_unknown() {
+            let client_id = prior.attr_str("client_id").unwrap_or_default();
+            let upserted = graph
+                .ensure_service_principal(&call, client_id)
+                .await
+                .map_err(|error| {
+                    partial(
+                        cloud_diagnostic("Cannot create the service principal", &error),
+                        &state,
+                    )
+                })?;
+            state.set_attr("service_principal_object_id", upserted.value.id);
+        }
+
+        if planned.attr("client_secret_key_id").is_unknown() {
+            self.rotate_secret(ctx, &call, &graph, &planned, &mut state)
+                .await?;
+        }
+        copy_rotation_triggers(&planned, &mut state);
+        Ok(state)
+    }
+
+    async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
+        let Some(object_id) = state.attr_str("object_id") else {
+            return Ok(());
+        };
+        let call = call_context(ctx);
+        let graph = graph(ctx)?;
+        // The secret goes first, so that an application restored from deleted items does not
+        // come back with a working credential.
+        if let Some(key_id) = state.attr_str("client_secret_key_id") {
+            graph
+                .remove_password(&call, object_id, key_id)
+                .await
+                .map_err(|error| cloud_diagnostics("Cannot remove the client secret", &error))?;
+        }
+        if let Some(service_principal_id) = state.attr_str("service_principal_object_id") {
+            graph
+                .delete_service_principal(&call, service_principal_id)
+                .await
+                .map_err(|error| {
+                    cloud_diagnostics("Cannot delete the service principal", &error)
+                })?;
+        }
+        graph
+            .delete_application(&call, object_id)
+            .await
+            .map_err(|error| cloud_diagnostics("Cannot delete the application", &error))?;
+        if state.attr_bool("permanently_delete") == Some(true) {
+            graph
+                .purge_deleted_application(&call, object_id)
+                .await
+                .map_err(|error| {
+                    cloud_diagnostics(
+                        "Cannot purge the application from the deleted items",
+                        &error,
+                    )
+                })?;
+        }
+        Ok(())
+    }
+
+    async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let id = id.trim().trim_start_matches("/applications/");
+        if !validators::is_uuid(id) {
+            return Err(Diagnostic::error(
+                "Invalid import id for vnetpeer_aad_app",
+                format!(
+                    "{id:?} is not an object id. Import with the application's object id (a \
+                     UUID; not its client id), e.g. `terraform import vnetpeer_aad_app.peering \
+                     00000000-0000-0000-0000-000000000000`. Find it with `az ad app show --id \
+                     <client id> --query id`."
+                ),
+            )
+            .into());
+        }
+        Ok(Value::object([
+            ("object_id", Value::string(id.to_ascii_lowercase())),
+            ("permanently_delete", Value::Bool(false)),
+        ]))
+    }
+}
+
+impl AadApp {
+    /// Create, after the application exists: service principal, secret, and the proof that the
+    /// secret works. Records each object in `made` as soon as it exists.
+    async fn complete_create(
+        &self,
+        ctx: &Context<ProviderData>,
+        call: &CallContext,
+        graph: &GraphClient,
+        planned: &Value,
+        secret_end: OffsetDateTime,
+        made: &mut Made,
+    ) -> Result<(), Diagnostic> {
+        let client_id = made.application.app_id.clone();
+        let service_principal = match graph.create_service_principal(call, &client_id).await {
+            Ok(created) => created,
+            // Only possible when a replayed POST had already succeeded: it is ours.
+            Err(error) if error.is_already_exists() => graph
+                .find_service_principal_visible(call, &client_id)
+                .await
+                .map_err(|error| {
+                    cloud_diagnostic("Cannot find the new service principal", &error)
+                })?,
+            Err(error) => {
+                return Err(cloud_diagnostic(
+                    "Cannot create the application's service principal",
+                    &error,
+                ));
+            }
+        };
+        made.service_principal = Some(service_principal);
+
+        let secret = graph
+            .add_password(
+                call,
+                &made.application.id,
+                planned.attr_str("secret_display_name"),
+                Some(secret_end),
+            )
+            .await
+            .map_err(|error| cloud_diagnostic("Cannot add the client secret", &error))?;
+        let secret_text = secret.secret_text.clone();
+        made.secret = Some(secret);
+
+        wait_until_secret_works(ctx, call, &made.tenant_id, &client_id, &secret_text).await
+    }
+
+    /// Adds a new secret, waits until it works, then removes the old one; updates `state`.
+    async fn rotate_secret(
+        &self,
+        ctx: &Context<ProviderData>,
+        call: &CallContext,
+        graph: &GraphClient,
+        planned: &Value,
+        state: &mut Value,
+    ) -> Result<(), Failure> {
+        let object_id = state.attr_str("object_id").unwrap_or_default().to_owned();
+        let client_id = state.attr_str("client_id").unwrap_or_default().to_owned();
+        let tenant_id = match state.attr_str("tenant_id") {
+            Some(tenant) => tenant.to_owned(),
+            None => home_tenant(ctx, graph, call)
+                .await
+                .map_err(|failure| partial(failure_diagnostic(failure), state))?,
+        };
+        let old_key_id = state.attr_str("client_secret_key_id").map(str::to_owned);
+        let secret_end = secret_end_date(planned, OffsetDateTime::now_utc())
+            .map_err(|diagnostic| partial(diagnostic, state))?;
+
+        let secret = graph
+            .add_password(
+                call,
+                &object_id,
+                planned.attr_str("secret_display_name"),
+                Some(secret_end),
+            )
+            .await
+            .map_err(|error| {
+                partial(
+                    cloud_diagnostic("Cannot add the new client secret", &error),
+                    state,
+                )
+            })?;
+        if let Err(mut diagnostic) =
+            wait_until_secret_works(ctx, call, &tenant_id, &client_id, &secret.secret_text).await
+        {
+            // The old secret still works: drop the new one and keep everything as it was.
+            let cleanup = CallContext::new(ROLLBACK_TIMEOUT, ctx.cancellation().clone());
+            match graph
+                .remove_password(&cleanup, &object_id, &secret.key_id)
+                .await
+            {
+                Ok(()) => diagnostic.detail.push_str(
+                    "\n\nThe new secret was removed again; the current secret is unchanged.",
+                ),
+                Err(error) => diagnostic.detail.push_str(&format!(
+                    "\n\nThe new secret (key id {}) could not be removed again and is left on \
+                     the application: {error}",
+                    secret.key_id
+                )),
+            }
+            return Err(partial(diagnostic, state));
+        }
+        // The new secret works: from here on the state must hold it.
+        set_secret(state, &secret);
+        copy_rotation_triggers(planned, state);
+        if let Some(old_key_id) = old_key_id {
+            graph
+                .remove_password(call, &object_id, &old_key_id)
+                .await
+                .map_err(|error| {
+                    let mut diagnostic =
+                        cloud_diagnostic("Cannot remove the previous client secret", &error);
+                    diagnostic.detail.push_str(&format!(
+                        "\n\nThe new secret is in use; the previous one (key id {old_key_id}) is \
+                         still on the application. Remove it in the Entra admin center or with \
+                         `az ad app credential delete --id {client_id} --key-id {old_key_id}`."
+                    ));
+                    partial(diagnostic, state)
+                })?;
+        }
+        Ok(())
+    }
+}
+
+/// What a create has made so far.
+struct Made {
+    application: Application,
+    tenant_id: String,
+    service_principal: Option<ServicePrincipal>,
+    secret: Option<PasswordCredential>,
+}
+
+impl Made {
+    /// `planned` with every computed attribute filled in from what exists (null where nothing
+    /// was made).
+    fn state(&self, planned: Value) -> Value {
+        let mut state = planned;
+        state.set_attr("client_id", self.application.app_id.clone());
+        state.set_attr("object_id", self.application.id.clone());
+        state.set_attr("tenant_id", self.tenant_id.clone());
+        state.set_attr(
+            "service_principal_object_id",
+            optional(self.service_principal.as_ref().map(|sp| sp.id.clone())),
+        );
+        match &self.secret {
+            Some(secret) => set_secret(&mut state, secret),
+            None => {
+                for name in SECRET_ATTRIBUTES {
+                    state.set_attr(name, Value::Null);
+                }
+            }
+        }
+        state
+    }
+}
+
+/// Undoes a failed create. Returns the failure to report: without state when everything was
+/// deleted again, with the half-made application (tainted by Terraform) otherwise.
+async fn roll_back(
+    ctx: &Context<ProviderData>,
+    graph: &GraphClient,
+    planned: &Value,
+    made: Made,
+    mut diagnostic: Diagnostic,
+) -> Failure {
+    if ctx.is_cancelled() {
+        diagnostic.detail.push_str(
+            "\n\nThe half-made application is kept in the state as tainted; the next apply \
+             replaces it and `terraform destroy` deletes it.",
+        );
+        return Failure::with_partial_state(diagnostic, made.state(planned.clone()));
+    }
+    // The create's deadline may have passed already: the rollback gets its own.
+    let cleanup = CallContext::new(ROLLBACK_TIMEOUT, ctx.cancellation().clone());
+    let mut result: Result<(), CloudError> = Ok(());
+    if let Some(service_principal) = &made.service_principal {
+        result = graph
+            .delete_new_service_principal(&cleanup, &service_principal.id)
+            .await;
+    }
+    if result.is_ok() {
+        result = graph
+            .delete_new_application(&cleanup, &made.application.id)
+            .await;
+    }
+    if result.is_ok() && planned.attr_bool("permanently_delete") == Some(true) {
+        result = graph
+            .purge_deleted_application(&cleanup, &made.application.id)
+            .await;
+    }
+    match result {
+        Ok(()) => {
+            tracing::info!(
+                object_id = made.application.id,
+                "rolled back the half-made application"
+            );
+            diagnostic.detail.push_str(
+                "\n\nThe application and what was created with it were deleted again, so \
+                 nothing is left behind.",
+            );
+            Failure::from(diagnostic)
+        }
+        Err(error) => {
+            diagnostic.detail.push_str(&format!(
+                "\n\nDeleting the half-made application (object id {}) failed as well ({error}); \
+                 it is kept in the state as tainted, so the next apply replaces it and \
+                 `terraform destroy` deletes it.",
+                made.application.id
+            ));
+            Failure::with_partial_state(diagnostic, made.state(planned.clone()))
+        }
+    }
+}
+
+/// Requests tokens with the new secret until Entra ID accepts it.
+async fn wait_until_secret_works(
+    ctx: &Context<ProviderData>,
+    call: &CallContext,
+    tenant_id: &str,
+    client_id: &str,
+    secret: &SecretString,
+) -> Result<(), Diagnostic> {
+    let azure = &ctx.data().azure;
+    let scope = azure.endpoints().resource_manager_scope.clone();
+    azure
+        .acquire_token_with_secret_retrying(
+            call,
+            tenant_id,
+            client_id,
+            secret,
+            &scope,
+            NOT_REPLICATED_YET,
+        )
+        .await
+        .map(|_token| ())
+        .map_err(|error| {
+            let mut diagnostic = cloud_diagnostic("The new client secret does not work", &error);
+            if error
+                .aadsts_codes()
+                .iter()
+                .any(|code| NOT_REPLICATED_YET.contains(code))
+            {
+                diagnostic.detail.push_str(
+                    "\n\nEntra ID did not accept the new secret before the timeout. New \
+                     applications, service principals and secrets usually reach the token \
+                     service within a minute, sometimes more: raise `timeouts { create = ... }` \
+                     (or `update`).",
+                );
+            }
+            diagnostic
+        })
+}
+
+/// The home tenant of new applications: the tenant of the provider's Graph token (no request
+/// beyond the token the Graph calls need anyway), else the configured tenant.
+async fn home_tenant(
+    ctx: &Context<ProviderData>,
+    graph: &GraphClient,
+    call: &CallContext,
+) -> Result<String, Diagnostics> {
+    let token = graph
+        .token_source()
+        .graph_token(call)
+        .await
+        .map_err(|error| cloud_diagnostics("Cannot sign in to Microsoft Graph", &error))?;
+    token
+        .claims()
+        .and_then(|claims| claims.tenant_id)
+        .or_else(|| ctx.data().azure.tenant_id().map(str::to_owned))
+        .ok_or_else(|| {
+            Diagnostic::error(
+                "Unknown tenant",
+                "The provider's token names no tenant and none is configured: set `tenant_id` \
+                 in the provider block (or ARM_TENANT_ID).",
+            )
+            .into()
+        })
+}
+
+fn graph(ctx: &Context<ProviderData>) -> Result<GraphClient, Diagnostics> {
+    ctx.data()
+        .azure
+        .graph()
+        .map_err(|error| cloud_diagnostics("No Azure credential for Microsoft Graph", &error))
+}
+
+/// When a new secret should expire: `secret_end_date`, else now + `secret_lifetime` (default
+/// one year). Whole seconds, and never in the past.
+fn secret_end_date(planned: &Value, now: OffsetDateTime) -> Result<OffsetDateTime, Diagnostic> {
+    let end = if let Some(text) = planned.attr_str("secret_end_date") {
+        let end = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+            Diagnostic::error(
+                "Invalid secret_end_date",
+                format!("{text:?} is not an RFC 3339 timestamp such as `2030-01-01T00:00:00Z`."),
+            )
+            .at("secret_end_date")
+        })?;
+        if end <= now {
+            return Err(Diagnostic::error(
+                "secret_end_date is in the past",
+                format!(
+                    "A secret ending at {text} could never be used. Choose a later date, or use \
+                     `secret_lifetime` for a duration from the secret's creation."
+                ),
+            )
+            .at("secret_end_date"));
+        }
+        end
+    } else {
+        let lifetime = match planned.attr_str("secret_lifetime") {
+            Some(text) => parse_go_duration(text).map_err(|reason| {
+                Diagnostic::error("Invalid secret_lifetime", reason).at("secret_lifetime")
+            })?,
+            None => DEFAULT_SECRET_LIFETIME,
+        };
+        time::Duration::try_from(lifetime)
+            .ok()
+            .and_then(|lifetime| now.checked_add(lifetime))
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    "Invalid secret_lifetime",
+                    "The lifetime ends beyond the dates Entra ID accepts. Use a shorter one.",
+                )
+                .at("secret_lifetime")
+            })?
+    };
+    Ok(end.replace_nanosecond(0).unwrap_or(end))
+}
+
+/// `api.requestedAccessTokenVersion` Entra ID requires for an audience: 2 for those admitting
+/// personal accounts.
+fn token_version_for(audience: &str) -> Option<i32> {
+    (audience == sign_in_audience::AZURE_AD_AND_PERSONAL_MICROSOFT_ACCOUNT).then_some(2)
+}
+
+/// The PATCH for changed display name or audience (empty when nothing changed).
+fn application_patch(prior: &Value, planned: &Value) -> ApplicationPatch {
+    let changed = |name: &str| planned.attr_str(name) != prior.attr_str(name);
+    let mut patch = ApplicationPatch::default();
+    if changed("display_name") {
+        patch.display_name = planned.attr_str("display_name").map(str::to_owned);
+    }
+    if changed("sign_in_audience")
+        && let Some(audience) = planned.attr_str("sign_in_audience")
+    {
+        patch.requested_access_token_version = token_version_for(audience);
+        patch.sign_in_audience = Some(audience.to_owned());
+    }
+    patch
+}
+
+/// Owner ids of a set value, lower-cased (Graph ids compare case-insensitively).
+fn owner_set(value: &Value) -> BTreeSet<String> {
+    value
+        .as_list()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+fn set_secret(state: &mut Value, secret: &PasswordCredential) {
+    state.set_attr(
+        "client_secret",
+        secret.secret_text.expose_secret().to_owned(),
+    );
+    state.set_attr("client_secret_key_id", secret.key_id.clone());
+    state.set_attr(
+        "client_secret_end_date",
+        optional(secret.end_date_time.clone()),
+    );
+}
+
+fn copy_rotation_triggers(planned: &Value, state: &mut Value) {
+    for name in ROTATION_TRIGGERS {
+        state.set_attr(name, planned.attr(name).clone());
+    }
+}
+
+fn optional(value: Option<String>) -> Value {
+    value.map_or(Value::Null, Value::String)
+}
+
+fn partial(diagnostic: Diagnostic, state: &Value) -> Failure {
+    Failure::with_partial_state(diagnostic, state.clone())
+}
+
+/// The first diagnostic of a failure (its detail keeps the service's answer).
+fn failure_diagnostic(diagnostics: Diagnostics) -> Diagnostic {
+    diagnostics
+        .iter()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| Diagnostic::error("Cannot update the application", "Unknown failure."))
+}
+
+/// `signInAudience`: the multi-tenant values only, each refusal saying why.
+fn audience_validator() -> Validator {
+    Validator::string(
+        "`AzureADMultipleOrgs` or `AzureADandPersonalMicrosoftAccount` (a multi-tenant audience)",
+        |text| match text {
+            sign_in_audience::AZURE_AD_MULTIPLE_ORGS
+            | sign_in_audience::AZURE_AD_AND_PERSONAL_MICROSOFT_ACCOUNT => Ok(()),
+            sign_in_audience::AZURE_AD_MY_ORG => Err(
+                "`AzureADMyOrg` is single-tenant, but Aiven's tenant must sign in with this \
+                 application for the cross-tenant peering, so it has to be multi-tenant. Use \
+                 `AzureADMultipleOrgs`"
+                    .to_owned(),
+            ),
+            sign_in_audience::PERSONAL_MICROSOFT_ACCOUNT => Err(
+                "`PersonalMicrosoftAccount` admits personal accounts only, so no Entra tenant \
+                 (neither yours nor Aiven's) could use the application. Use \
+                 `AzureADMultipleOrgs`"
+                    .to_owned(),
+            ),
+            other => Err(format!("{other:?} is not a sign-in audience")),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(pairs: &[(&str, &str)]) -> Value {
+        Value::object(
+            pairs
+                .iter()
+                .map(|(name, value)| (*name, Value::string(*value))),
+        )
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::parse("2026-01-01T00:00:00.5Z", &Rfc3339).unwrap()
+    }
+
+    #[test]
+    fn secret_end_dates_default_to_one_year_in_whole_seconds() {
+        let end = secret_end_date(&planned(&[]), now()).unwrap();
+        assert_eq!(end.format(&Rfc3339).unwrap(), "2027-01-01T00:00:00Z");
+        let end = secret_end_date(&planned(&[("secret_lifetime", "1h30m")]), now()).unwrap();
+        assert_eq!(end.format(&Rfc3339).unwrap(), "2026-01-01T01:30:00Z");
+        let end = secret_end_date(
+            &planned(&[("secret_end_date", "2030-06-01T12:00:00Z")]),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(end.format(&Rfc3339).unwrap(), "2030-06-01T12:00:00Z");
+    }
+
+    #[test]
+    fn past_secret_end_dates_are_refused_before_anything_is_created() {
+        let diagnostic = secret_end_date(
+            &planned(&[("secret_end_date", "2020-01-01T00:00:00Z")]),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(diagnostic.summary, "secret_end_date is in the past");
+        assert_eq!(diagnostic.path, Some("secret_end_date".into()));
+    }
+
+    #[test]
+    fn single_tenant_audiences_are_refused_with_the_reason() {
+        let validator = audience_validator();
+        assert!(
+            validator
+                .check(&Value::string("AzureADMultipleOrgs"))
+                .is_ok()
+        );
+        assert!(
+            validator
+                .check(&Value::string("AzureADandPersonalMicrosoftAccount"))
+                .is_ok()
+        );
+        let reason = validator.check(&Value::string("AzureADMyOrg")).unwrap_err();
+        assert!(reason.contains("single-tenant"), "{reason}");
+        assert!(reason.contains("Aiven"), "{reason}");
+        assert!(
+            validator
+                .check(&Value::string("PersonalMicrosoftAccount"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn personal_account_audiences_ask_for_v2_tokens() {
+        assert_eq!(
+            token_version_for("AzureADandPersonalMicrosoftAccount"),
+            Some(2)
+        );
+        assert_eq!(token_version_for("AzureADMultipleOrgs"), None);
+        let prior = planned(&[
+            ("display_name", "a"),
+            ("sign_in_audience", "AzureADMultipleOrgs"),
+        ]);
+        let next = planned(&[
+            ("display_name", "a"),
+            ("sign_in_audience", "AzureADandPersonalMicrosoftAccount"),
+        ]);
+        let patch = application_patch(&prior, &next);
+        assert_eq!(patch.display_name, None);
+        assert_eq!(patch.requested_access_token_version, Some(2));
+        assert_eq!(
+            application_patch(&prior, &prior),
+            ApplicationPatch::default()
+        );
+    }
+
+    #[test]
+    fn owner_sets_compare_without_case() {
+        let a = Value::set([Value::string("AAAAAAAA-0000-4000-8000-000000000000")]);
+        let b = Value::set([Value::string("aaaaaaaa-0000-4000-8000-000000000000")]);
+        assert_eq!(owner_set(&a), owner_set(&b));
+        assert!(owner_set(&Value::Null).is_empty());
+    }
+}

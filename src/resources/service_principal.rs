@@ -1,0 +1,462 @@
+//! `vnetpeer_service_principal`: runbook step 3. Aiven's multi-tenant application
+//! (`55f300d4-fc50-4c5e-9222-e90a6e2187fb`) needs a service principal in the customer tenant
+//! before it can be granted the custom peering role there.
+//!
+//! Create upserts the service principal (`PATCH servicePrincipals(appId='…')` with
+//! `Prefer: create-if-missing`: one request), so an existing one is adopted without a duplicate
+//! create; with `use_existing = false` it posts instead and turns the conflict into an error that
+//! names the existing object and the import command. An adopted service principal is never
+//! deleted: other peerings of the tenant may rely on it.
+//!
+//! Graph is eventually consistent: a service principal created moments ago answers 404 for a
+//! while. Create records its creation time in the private state, and a refresh within the
+//! replication window waits for it instead of reporting it gone ([`ReplicationGrace`]).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+
+use crate::azure::CloudError;
+use crate::azure::graph::{
+    AIVEN_APP_ID, DEFAULT_REPLICATION_WINDOW, GraphClient, ServicePrincipal, codes,
+};
+use crate::azure::http::{PollStep, poll_until};
+use crate::framework::{
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
+    Resource, Schema, Timeouts, UpdateRequest, validators,
+};
+use crate::value::Value;
+
+use super::ProviderData;
+use super::support::{call_context, cloud_diagnostic, cloud_diagnostics};
+
+/// See the module documentation.
+pub struct ServicePrincipalResource;
+
+const TYPE_NAME: &str = "vnetpeer_service_principal";
+
+#[async_trait]
+impl Resource<ProviderData> for ServicePrincipalResource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new(format!(
+                "Runbook step 3: the service principal of an existing application in the \
+                 provider's tenant, typically Aiven's multi-tenant application `{AIVEN_APP_ID}`, \
+                 so that it can be granted the custom peering role on your VNet.\n\n\
+                 With `use_existing = true` (the default) a service principal that already exists \
+                 for the application is adopted (`adopted = true`) and **never deleted** on \
+                 destroy, because other peerings in the tenant may rely on it.\n\n\
+                 Import with the service principal's object id: `terraform import \
+                 vnetpeer_service_principal.aiven <object id>`. An imported service principal is \
+                 managed like one this resource created (`adopted = false`): destroy deletes it."
+            ))
+            .attribute(
+                Attribute::string("client_id")
+                    .required()
+                    .force_new()
+                    .description(format!(
+                        "Client (application) id of the application, e.g. Aiven's \
+                         `{AIVEN_APP_ID}`. Changing it replaces the service principal."
+                    ))
+                    .validate(validators::uuid()),
+            )
+            .attribute(
+                Attribute::bool("use_existing")
+                    .optional()
+                    .computed()
+                    .default(true)
+                    .description(
+                        "Adopt a service principal that already exists for the application \
+                         instead of failing. An adopted service principal is kept on destroy. \
+                         Default `true`.",
+                    ),
+            )
+            .attribute(
+                Attribute::string("object_id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description(
+                        "Object id of the service principal: the `principal_id` of role \
+                         assignments.",
+                    ),
+            )
+            .attribute(
+                Attribute::string("application_tenant_id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description(
+                        "Home tenant of the application (`appOwnerOrganizationId`). For \
+                         Aiven's application this is Aiven's tenant id.",
+                    ),
+            )
+            .attribute(
+                Attribute::string("display_name")
+                    .computed()
+                    .description("Display name of the service principal."),
+            )
+            .attribute(Attribute::bool("adopted").computed().description(
+                "Whether the service principal existed before this resource was created. An \
+                 adopted service principal is not deleted on destroy.",
+            )),
+        )
+        .with_timeouts(Timeouts::minutes(10, 5, 10, 10))
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context<ProviderData>,
+        request: CreateRequest,
+    ) -> Result<Value, Failure> {
+        let planned = request.planned;
+        let client_id = planned.attr_str("client_id").unwrap_or_default().to_owned();
+        let use_existing = planned.attr_bool("use_existing").unwrap_or(true);
+        let call = call_context(ctx);
+        // A wrong client id looks exactly like an application that has not replicated yet, so
+        // give replication at most half the create timeout: a typo then ends with an explanation
+        // well before the timeout.
+        let window = DEFAULT_REPLICATION_WINDOW.min(ctx.timeout() / 2);
+        let graph = graph(ctx)?.with_replication_window(window);
+
+        let (service_principal, adopted) = if use_existing {
+            let upserted = graph
+                .ensure_service_principal(&call, &client_id)
+                .await
+                .map_err(|error| create_error(&client_id, window, &error))?;
+            (upserted.value, !upserted.created)
+        } else {
+            match graph.create_service_principal(&call, &client_id).await {
+                Ok(created) => (created, false),
+                Err(error) if error.is_already_exists() => {
+                    let existing = graph
+                        .find_service_principal_by_app_id(&call, &client_id)
+                        .await
+                        .ok()
+                        .flatten();
+                    return Err(already_exists(&client_id, existing.as_ref()).into());
+                }
+                Err(error) => return Err(create_error(&client_id, window, &error).into()),
+            }
+        };
+        if adopted {
+            tracing::info!(
+                client_id,
+                object_id = service_principal.id,
+                "adopted the existing service principal"
+            );
+        } else {
+            ReplicationGrace::remember_creation(ctx);
+        }
+
+        let mut state = planned;
+        fill_state(&mut state, &service_principal);
+        state.set_attr("adopted", adopted);
+        Ok(state)
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context<ProviderData>,
+        state: Value,
+    ) -> Result<Option<Value>, Diagnostics> {
+        let Some(object_id) = state.attr_str("object_id").map(str::to_owned) else {
+            return Ok(None);
+        };
+        let call = call_context(ctx);
+        let graph = graph(ctx)?;
+        let found = ReplicationGrace::read(ctx, || async {
+            graph.get_service_principal(&call, &object_id).await
+        })
+        .await
+        .map_err(|error| cloud_diagnostics("Cannot read the service principal", &error))?;
+        let Some(service_principal) = found else {
+            return Ok(None);
+        };
+        let mut state = state;
+        fill_state(&mut state, &service_principal);
+        if state.attr("use_existing").is_null() {
+            state.set_attr("use_existing", true);
+        }
+        if state.attr("adopted").is_null() {
+            state.set_attr("adopted", false);
+        }
+        Ok(Some(state))
+    }
+
+    async fn update(
+        &self,
+        _ctx: &Context<ProviderData>,
+        request: UpdateRequest,
+    ) -> Result<Value, Failure> {
+        // Only `use_existing` can change in place, and it matters only at create time.
+        Ok(request.planned)
+    }
+
+    async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
+        let Some(object_id) = state.attr_str("object_id") else {
+            return Ok(());
+        };
+        if state.attr_bool("adopted") == Some(true) {
+            tracing::info!(
+                object_id,
+                "keeping the adopted service principal; removing it from the state only"
+            );
+            return Ok(());
+        }
+        let call = call_context(ctx);
+        graph(ctx)?
+            .delete_service_principal(&call, object_id)
+            .await
+            .map_err(|error| cloud_diagnostics("Cannot delete the service principal", &error))
+    }
+
+    async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let id = id.trim();
+        if !validators::is_uuid(id) {
+            return Err(Diagnostic::error(
+                "Invalid import id for vnetpeer_service_principal",
+                format!(
+                    "{id:?} is not an object id. Import with the service principal's object id \
+                     (a UUID), e.g. `terraform import vnetpeer_service_principal.aiven \
+                     00000000-0000-0000-0000-000000000000`. Find it with `az ad sp show --id \
+                     <client id> --query id`."
+                ),
+            )
+            .into());
+        }
+        Ok(Value::object([
+            ("object_id", Value::string(id.to_ascii_lowercase())),
+            ("use_existing", Value::Bool(true)),
+            ("adopted", Value::Bool(false)),
+        ]))
+    }
+}
+
+fn graph(ctx: &Context<ProviderData>) -> Result<GraphClient, Diagnostics> {
+    ctx.data()
+        .azure
+        .graph()
+        .map_err(|error| cloud_diagnostics("No Azure credential for Microsoft Graph", &error))
+}
+
+/// Copies what Graph reports into `state`, keeping the user's spelling of `client_id` (Graph
+/// answers in lower case; ids compare case-insensitively).
+fn fill_state(state: &mut Value, service_principal: &ServicePrincipal) {
+    let same_client = state
+        .attr_str("client_id")
+        .is_some_and(|configured| configured.eq_ignore_ascii_case(&service_principal.app_id));
+    if !same_client {
+        state.set_attr("client_id", service_principal.app_id.clone());
+    }
+    state.set_attr("object_id", service_principal.id.clone());
+    state.set_attr(
+        "application_tenant_id",
+        optional_string(service_principal.app_owner_organization_id.clone()),
+    );
+    state.set_attr(
+        "display_name",
+        optional_string(
+            service_principal
+                .display_name
+                .clone()
+                .or_else(|| service_principal.app_display_name.clone()),
+        ),
+    );
+}
+
+fn optional_string(value: Option<String>) -> Value {
+    value.map_or(Value::Null, Value::String)
+}
+
+/// The diagnostic for a service principal that exists while `use_existing = false`.
+fn already_exists(client_id: &str, existing: Option<&ServicePrincipal>) -> Diagnostic {
+    let (which, import_id) = match existing {
+        Some(found) => (format!(" (object id {})", found.id), found.id.clone()),
+        None => (String::new(), "<object id>".to_owned()),
+    };
+    Diagnostic::error(
+        format!("A service principal for application {client_id} already exists"),
+        format!(
+            "This tenant already has a service principal for the application{which}, and \
+             `use_existing = false` forbids adopting it. Either set `use_existing = true` to adopt \
+             it (it is then kept on destroy), or bring it under management with `terraform import \
+             {TYPE_NAME}.<name> {import_id}` (destroy then deletes it)."
+        ),
+    )
+    .at("client_id")
+}
+
+/// A failed create of the service principal, explained in the user's terms.
+fn create_error(client_id: &str, window: Duration, error: &CloudError) -> Diagnostic {
+    let status = error.status();
+    let no_application = error.has_code(codes::NO_BACKING_APPLICATION_OBJECT)
+        || (status == Some(400) && error.message().contains("valid application object"));
+    if no_application {
+        let aiven_hint = if client_id.eq_ignore_ascii_case(AIVEN_APP_ID) {
+            String::new()
+        } else {
+            format!(" Aiven's peering application is `{AIVEN_APP_ID}`.")
+        };
+        return Diagnostic::error(
+            format!("No application with client id {client_id}"),
+            format!(
+                "Microsoft Graph knows no application with this client id (waited {} for \
+                 replication). Check `client_id`: it must be an application's client id, not an \
+                 object id.{aiven_hint} If the application was created moments ago in another \
+                 tool, raise `timeouts {{ create = ... }}` (replication is given half of it).\n\n\
+                 Service error: {error}",
+                crate::framework::format_go_duration(window)
+            ),
+        )
+        .at("client_id");
+    }
+    if status == Some(403) {
+        return Diagnostic::error(
+            format!("Not allowed to create the service principal of application {client_id}"),
+            format!(
+                "The provider's identity may not create this service principal. Creating the \
+                 service principal of another tenant's application (such as Aiven's) needs the \
+                 Microsoft Graph application permission `Application.ReadWrite.All` (with admin \
+                 consent); `Application.ReadWrite.OwnedBy` is not enough. Alternatively, let an \
+                 administrator create it once (`az ad sp create --id {client_id}`) and keep \
+                 `use_existing = true` to adopt it.\n\nService error: {error}"
+            ),
+        )
+        .at("client_id");
+    }
+    cloud_diagnostic("Cannot create the service principal", error)
+}
+
+/// Private state recording when this provider created an object, so that a refresh moments
+/// later waits out Graph's replication lag instead of reporting the new object gone (which would
+/// plan a second create).
+pub(super) struct ReplicationGrace;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CreatedAt {
+    created_at_unix_ms: u64,
+}
+
+impl ReplicationGrace {
+    /// Records "created now" in the private state of the operation.
+    pub(super) fn remember_creation(ctx: &Context<ProviderData>) {
+        let marker = CreatedAt {
+            created_at_unix_ms: unix_ms(SystemTime::now()),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&marker) {
+            ctx.set_private(bytes);
+        }
+    }
+
+    /// How much of the replication window is left for the object of this operation's private
+    /// state; `None` when it was not created recently by this provider.
+    fn remaining(ctx: &Context<ProviderData>) -> Option<Duration> {
+        let marker: CreatedAt = serde_json::from_slice(&ctx.private()).ok()?;
+        let age = unix_ms(SystemTime::now()).saturating_sub(marker.created_at_unix_ms);
+        DEFAULT_REPLICATION_WINDOW
+            .checked_sub(Duration::from_millis(age))
+            .filter(|left| !left.is_zero())
+    }
+
+    /// Runs the lookup `get`; when it reports the object missing while the object is still in
+    /// its replication window, polls until it shows up or the window ends. Forgets the creation
+    /// time once the object was seen.
+    pub(super) async fn read<T, F, Fut>(
+        ctx: &Context<ProviderData>,
+        mut get: F,
+    ) -> Result<Option<T>, CloudError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<T>, CloudError>>,
+    {
+        let found = match get().await? {
+            Some(found) => Some(found),
+            None => match Self::remaining(ctx) {
+                None => None,
+                Some(left) => {
+                    let window = call_context(ctx).narrowed(left);
+                    let waited =
+                        poll_until(&window, "waiting for the new object to replicate", || {
+                            let attempt = get();
+                            async move {
+                                Ok(match attempt.await? {
+                                    Some(found) => PollStep::Done(found),
+                                    None => PollStep::pending("not found"),
+                                })
+                            }
+                        })
+                        .await;
+                    match waited {
+                        Ok(found) => Some(found),
+                        // The window is over: it really is gone.
+                        Err(CloudError::DeadlineExceeded { .. }) if !ctx.is_cancelled() => None,
+                        Err(other) => return Err(other),
+                    }
+                }
+            },
+        };
+        if found.is_some() && !ctx.private().is_empty() {
+            ctx.set_private(Vec::new());
+        }
+        Ok(found)
+    }
+}
+
+fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map(|since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_client_ids_are_explained_at_the_argument() {
+        let error = CloudError::Service(Box::new(crate::azure::ServiceError {
+            service: crate::azure::Service::Graph,
+            operation: "PATCH /v1.0/servicePrincipals(appId='x')".into(),
+            status: 400,
+            code: Some("Request_BadRequest".into()),
+            detail_codes: vec![codes::NO_BACKING_APPLICATION_OBJECT.into()],
+            message: "The appId 'x' of the service principal does not reference a valid \
+                      application object."
+                .into(),
+            aadsts_codes: vec![],
+            request_id: None,
+        }));
+        let diagnostic = create_error(
+            "00000000-0000-4000-8000-000000000000",
+            Duration::from_secs(30),
+            &error,
+        );
+        assert_eq!(
+            diagnostic.summary,
+            "No application with client id 00000000-0000-4000-8000-000000000000"
+        );
+        assert!(diagnostic.detail.contains(AIVEN_APP_ID));
+        assert!(diagnostic.detail.contains("waited 30s"));
+        assert_eq!(diagnostic.path, Some("client_id".into()));
+    }
+
+    #[test]
+    fn an_existing_principal_names_the_import_command() {
+        let existing = ServicePrincipal {
+            id: "11111111-1111-4111-8111-111111111111".into(),
+            app_id: AIVEN_APP_ID.into(),
+            app_owner_organization_id: None,
+            display_name: None,
+            app_display_name: None,
+        };
+        let diagnostic = already_exists(AIVEN_APP_ID, Some(&existing));
+        assert!(diagnostic.detail.contains(
+            "terraform import vnetpeer_service_principal.<name> \
+             11111111-1111-4111-8111-111111111111"
+        ));
+        assert!(diagnostic.detail.contains("use_existing = true"));
+    }
+}
