@@ -1,5 +1,6 @@
 # Runbook step 4: Aiven's service principal gets the peer-only custom role on the VNet
-# (role by id). A principal created moments ago is retried until Entra ID has replicated it.
+# (role by id). principalType is always sent, so a service principal created moments ago in
+# the same apply is accepted before Entra ID has replicated it.
 variable "aiven_service_principal_object_id" {
   type    = string
   default = "55555555-5555-5555-5555-555555555555"
