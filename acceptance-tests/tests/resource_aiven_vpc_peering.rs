@@ -256,6 +256,11 @@ fn describe(records: &[RequestRecord]) -> String {
         .join("\n")
 }
 
+/// `text` with every run of whitespace as one space (Terraform wraps diagnostics at 78 columns).
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn values(workspace: &TerraformWorkspace) -> Json {
     workspace
         .state_show_json(ADDRESS)
@@ -428,7 +433,7 @@ async fn without_the_custom_role_aiven_rejects_and_nothing_is_left() {
     let start = setup.next_seq();
     let output = workspace.try_apply();
     assert!(!output.success(), "{output}");
-    let text = output.combined();
+    let text = flat(&output.combined());
     for expected in [
         "Aiven rejected the peering connection: INVALID_SPECIFICATION",
         "Aiven says:",
@@ -526,7 +531,7 @@ async fn an_existing_connection_is_refused_with_the_import_command() {
     let start = setup.next_seq();
     let output = workspace.run(&["plan", "-input=false", "-no-color"]);
     assert!(!output.success(), "{output}");
-    let text = output.combined();
+    let text = flat(&output.combined());
     assert!(text.contains("already exists"), "{text}");
     assert!(text.contains(&import_command), "{text}");
 
@@ -544,7 +549,7 @@ async fn an_existing_connection_is_refused_with_the_import_command() {
     ));
     let output = late.try_apply();
     assert!(!output.success(), "{output}");
-    let text = output.combined();
+    let text = flat(&output.combined());
     assert!(text.contains(&import_command), "{text}");
     assert!(late.state_resource(ADDRESS).is_none());
 
@@ -587,7 +592,7 @@ async fn an_address_overlap_stops_the_plan() {
     let start = setup.next_seq();
     let output = workspace.run(&["plan", "-input=false", "-no-color"]);
     assert!(!output.success(), "{output}");
-    let text = output.combined();
+    let text = flat(&output.combined());
     for expected in ["overlap", "10.10.0.0/16", "10.10.5.0/24", "vnet_id"] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
