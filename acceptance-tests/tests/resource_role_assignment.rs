@@ -620,3 +620,107 @@ async fn a_principal_that_does_not_exist_is_explained_before_the_timeout() {
     assert!(ws.state_resource(ADDRESS).is_none(), "nothing was created");
     ws.assert_no_secret_leaks(&emulator, &[]);
 }
+
+/// Runbook steps 1 to 4 in one configuration: the peering app (with its service principal)
+/// gets Network Contributor on the VNet; Aiven's service principal (new in the customer tenant)
+/// gets the peer-only custom role.
+fn runbook_config(seed: &Seed) -> String {
+    format!(
+        r#"{HEADER}
+resource "vnetpeer_aad_app" "peering" {{
+  display_name = "aiven-peering"
+}}
+
+resource "vnetpeer_role_assignment" "app" {{
+  scope                = "{vnet}"
+  role_definition_name = "Network Contributor"
+  principal_id         = vnetpeer_aad_app.peering.service_principal_object_id
+}}
+
+resource "vnetpeer_service_principal" "aiven" {{
+  client_id = "{aiven_app}"
+}}
+
+resource "vnetpeer_custom_role" "peer_only" {{
+  name  = "Aiven VNet peering"
+  scope = "/subscriptions/{subscription}"
+}}
+
+resource "vnetpeer_role_assignment" "aiven" {{
+  scope              = "{vnet}"
+  role_definition_id = vnetpeer_custom_role.peer_only.role_definition_resource_id
+  principal_id       = vnetpeer_service_principal.aiven.object_id
+}}
+
+output "app_principal" {{
+  value = vnetpeer_aad_app.peering.service_principal_object_id
+}}
+
+output "aiven_principal" {{
+  value = vnetpeer_service_principal.aiven.object_id
+}}
+"#,
+        vnet = seed.customer_vnet_id,
+        aiven_app = seed.aiven_app_id,
+        subscription = seed.customer_subscription_id,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runbook_steps_one_to_four_apply_at_once_with_fresh_principals() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let seeded_assignments = emulator.with_world(|world| world.arm.role_assignments.len());
+    let ws = TerraformWorkspace::for_emulator(&emulator);
+    ws.write_config(&runbook_config(&seed));
+
+    // One apply, although both principals are brand new: one PUT per assignment and role.
+    let before = emulator.requests().len();
+    ws.apply();
+    let created = requests_since(&emulator, before);
+    let assignment_puts: Vec<u16> = created
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.contains("/roleAssignments/"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(assignment_puts, vec![201, 201], "{created:#?}");
+    assert_eq!(arm_calls(&created, "PUT", "/roleDefinitions/"), 1);
+    assert_eq!(arm_calls(&created, "GET", "/roleDefinitions"), 0);
+    // Read through outputs: showing the app's state would print its client secret.
+    let outputs = ws.output_json();
+    let app_principal = outputs["app_principal"]["value"]
+        .as_str()
+        .expect("known")
+        .to_owned();
+    let aiven_principal = outputs["aiven_principal"]["value"]
+        .as_str()
+        .expect("known")
+        .to_owned();
+    let app_roles = assignments_of(&emulator, &app_principal);
+    assert_eq!(app_roles.len(), 1, "{app_roles:#?}");
+    assert_eq!(
+        app_roles[0].role_definition_guid,
+        NETWORK_CONTRIBUTOR_ROLE_ID
+    );
+    assert_eq!(assignments_of(&emulator, &aiven_principal).len(), 1);
+    let (code, output) = ws.plan_detailed_exitcode();
+    assert_eq!(code, 0, "{output}");
+
+    // Destroy in dependency order leaves no assignment and no custom role behind.
+    ws.destroy();
+    let (assignments, custom_roles) = emulator.with_world(|world| {
+        (
+            world.arm.role_assignments.len(),
+            world
+                .arm
+                .role_definitions
+                .iter()
+                .filter(|d| d.tenant_id.is_some())
+                .count(),
+        )
+    });
+    assert_eq!(assignments, seeded_assignments);
+    assert_eq!(custom_roles, 0);
+    assert_eq!(emulator.violations(), vec![], "violations");
+    ws.assert_no_secret_leaks(&emulator, &[]);
+}
