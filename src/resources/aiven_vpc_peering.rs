@@ -240,12 +240,9 @@ impl Resource<ProviderData> for AivenVpcPeering {
         //    RBAC propagation.
         let mut state = request.planned;
         state.set_attr("id", peering.resource_id());
-        let first_attempt = Instant::now();
-        let mut backoff = FIRST_RETRY_BACKOFF;
-        let mut attempts = 0u32;
+        let mut retries = PropagationRetries::new();
         loop {
-            attempts += 1;
-            let attempt_started = Instant::now();
+            let attempt_started = retries.start_attempt();
             let created = peering.create_connection(aiven, &call).await?;
             record_connection(&mut state, &created);
             let verdict = match peering.wait_for_verdict(aiven, &call, created).await {
@@ -293,14 +290,18 @@ impl Resource<ProviderData> for AivenVpcPeering {
 
             // Rejected: remove the half-made connection first, whatever happens next.
             let cause = RejectionCause::of(&connection);
-            if let Err(error) = peering.delete_and_wait(aiven, &cleanup_context(ctx)).await {
-                let mut diagnostics = Diagnostics::from(rejection_diagnostic(
+            let rejection = |retries: &PropagationRetries, cleaned_up| {
+                rejection_diagnostic(
                     &peering,
                     &connection,
                     cause,
-                    attempts,
-                    first_attempt.elapsed(),
-                ));
+                    retries.attempts,
+                    retries.elapsed(),
+                    cleaned_up,
+                )
+            };
+            if let Err(error) = peering.delete_and_wait(aiven, &cleanup_context(ctx)).await {
+                let mut diagnostics = Diagnostics::from(rejection(&retries, false));
                 diagnostics.push(cloud_diagnostic(
                     "Could not delete the rejected peering connection",
                     &error,
@@ -310,32 +311,17 @@ impl Resource<ProviderData> for AivenVpcPeering {
                     complete_partial_state(state),
                 ));
             }
-            let attempt_took = attempt_started.elapsed();
-            let time_for_another = attempt_took + backoff;
-            let reserve = cleanup_reserve(ctx.timeout());
-            if cause.may_be_propagation()
-                && first_attempt.elapsed() + time_for_another <= PROPAGATION_RETRY_WINDOW
-                && ctx.remaining() > time_for_another + reserve
-            {
-                tracing::info!(
-                    attempt = attempts,
-                    backoff_ms = backoff.as_millis() as u64,
-                    state = connection.state.as_str(),
-                    "Aiven rejected the peering for a missing permission; the role assignment \
-                     may still be propagating: deleted the connection, retrying"
-                );
-                ctx.sleep(backoff).await?;
-                backoff = (backoff * 2).min(MAX_RETRY_BACKOFF);
-                continue;
-            }
-            return Err(rejection_diagnostic(
-                &peering,
-                &connection,
-                cause,
-                attempts,
-                first_attempt.elapsed(),
-            )
-            .into());
+            let Some(backoff) = retries.next_backoff(ctx, cause, attempt_started.elapsed()) else {
+                return Err(rejection(&retries, true).into());
+            };
+            tracing::info!(
+                attempt = retries.attempts,
+                backoff_ms = backoff.as_millis() as u64,
+                state = connection.state.as_str(),
+                "Aiven rejected the peering for a missing permission; the role assignment may \
+                 still be propagating: deleted the connection, retrying"
+            );
+            ctx.sleep(backoff).await?;
         }
     }
 
@@ -383,12 +369,11 @@ impl Resource<ProviderData> for AivenVpcPeering {
                 refreshed.set_attr(attribute, reported);
             }
         }
-        // Only an import learns the ranges from Aiven: Aiven may not echo them for Azure, and
-        // an echo that differs in form must not force a replacement.
-        if refreshed.attr("user_peer_network_cidrs").is_null()
-            && !connection.user_peer_network_cidrs.is_empty()
-            && refreshed.attr("state").is_null()
-        {
+        // Only an import (a stub without `state` yet) learns the ranges from Aiven: Aiven may
+        // not echo them for Azure, and an echo that differs in form must not force a
+        // replacement.
+        let importing = refreshed.attr("state").is_null();
+        if importing && !connection.user_peer_network_cidrs.is_empty() {
             refreshed.set_attr(
                 "user_peer_network_cidrs",
                 Value::set(
@@ -741,6 +726,54 @@ impl PeeringInputs {
     }
 }
 
+/// The create's attempts, and whether a rejection that RBAC propagation may explain gets
+/// another one.
+struct PropagationRetries {
+    first_attempt: Instant,
+    attempts: u32,
+    backoff: Duration,
+}
+
+impl PropagationRetries {
+    fn new() -> Self {
+        Self {
+            first_attempt: Instant::now(),
+            attempts: 0,
+            backoff: FIRST_RETRY_BACKOFF,
+        }
+    }
+
+    /// Counts an attempt; returns when it started.
+    fn start_attempt(&mut self) -> Instant {
+        self.attempts += 1;
+        Instant::now()
+    }
+
+    /// The wait before the next attempt, when `cause` may be propagation and another attempt
+    /// (as long as the last one, plus the wait, plus time to clean up after it) still fits in
+    /// [`PROPAGATION_RETRY_WINDOW`] and the create timeout.
+    fn next_backoff(
+        &mut self,
+        ctx: &Context<ProviderData>,
+        cause: RejectionCause,
+        last_attempt: Duration,
+    ) -> Option<Duration> {
+        let another = last_attempt + self.backoff;
+        let fits = self.first_attempt.elapsed() + another <= PROPAGATION_RETRY_WINDOW
+            && ctx.remaining() > another + cleanup_reserve(ctx.timeout());
+        if !(cause.may_be_propagation() && fits) {
+            return None;
+        }
+        let backoff = self.backoff;
+        self.backoff = (self.backoff * 2).min(MAX_RETRY_BACKOFF);
+        Some(backoff)
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.first_attempt.elapsed()
+    }
+}
+
 /// Aiven has not decided yet.
 fn is_being_set_up(state: &PeeringState) -> bool {
     matches!(
@@ -914,6 +947,7 @@ fn rejection_diagnostic(
     cause: RejectionCause,
     attempts: u32,
     elapsed: Duration,
+    cleaned_up: bool,
 ) -> Diagnostic {
     let tenant = peering
         .tenant_id
@@ -988,6 +1022,13 @@ fn rejection_diagnostic(
         .state_message()
         .map(|message| format!("Aiven says: \"{message}\"\n\n"))
         .unwrap_or_default();
+    let aftermath = if cleaned_up {
+        "The rejected connection was deleted, so nothing is left behind; fix the cause and \
+         apply again."
+    } else {
+        "The rejected connection could not be deleted (see the next error): it is recorded as \
+         tainted, and the next apply deletes it before creating a new one."
+    };
     let tries = if attempts > 1 {
         format!(" (after {attempts} attempts)")
     } else {
@@ -998,10 +1039,7 @@ fn rejection_diagnostic(
             "Aiven rejected the peering connection: {}{tries}",
             connection.state
         ),
-        format!(
-            "{aiven_says}{explanation}\n\nThe rejected connection was deleted, so nothing is \
-             left behind; fix the cause and apply again."
-        ),
+        format!("{aiven_says}{explanation}\n\n{aftermath}"),
     );
     match cause.attribute() {
         Some(attribute) => diagnostic.at(attribute),
@@ -1308,6 +1346,7 @@ mod tests {
             RejectionCause::of(&rejected),
             3,
             Duration::from_secs(75),
+            true,
         );
         assert_eq!(
             diagnostic.summary,
