@@ -1,0 +1,520 @@
+//! Metric (d): HTTP requests per resource and operation against the minimum of performance.md
+//! §6.1, token requests per command, and connections per host.
+//!
+//! The runbook is applied once against delays of 1 ms (so one poll sees the end of every wait).
+//! Then every resource is cut out of the runbook into a workspace of its own, with the same
+//! arguments as literal values and its state entry, so each operation's requests belong to that
+//! resource alone: `plan -refresh-only` (read), `destroy -refresh=false` (delete),
+//! `plan -refresh=false -out` + `apply` (create), in reverse dependency order so that every
+//! resource's prerequisites still exist. Token requests of the provider's own identity are
+//! counted per command, not per resource; token requests with a credential a resource made
+//! (the new secret of `vnetpeer_aad_app`, the minted secret of the peering) are the resource's.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{Value as Json, json};
+use vnetpeer_emulator::{Emulator, RequestRecord};
+
+use super::runbook::{
+    Observed, Relays, instant_knobs, is_operator_token_request, observe, provider_env,
+    runbook_workspace,
+};
+use super::terraform::Workspace;
+use super::{Row, progress};
+
+/// The provider's address in state and plan files.
+const PROVIDER_ADDRESS: &str = "registry.terraform.io/vnetpeer/vnetpeer";
+
+/// Deletion order: dependents first (the runbook's dependency order, reversed).
+const TYPE_ORDER: [&str; 6] = [
+    "vnetpeer_cross_tenant_vnet_peering",
+    "vnetpeer_aiven_vpc_peering",
+    "vnetpeer_role_assignment",
+    "vnetpeer_custom_role",
+    "vnetpeer_service_principal",
+    "vnetpeer_aad_app",
+];
+
+/// Minimum requests (create, read, delete) of one resource as configured (performance.md §6.1,
+/// with every wait seen by one poll).
+fn minimum(resource_type: &str, expressions: &serde_json::Map<String, Json>) -> Option<[usize; 3]> {
+    let configured = |name: &str| expressions.contains_key(name);
+    Some(match resource_type {
+        // Application POST, service principal POST, addPassword, one token with the new secret;
+        // read: application and service principal; delete: both.
+        "vnetpeer_aad_app" => [4, 2, 2],
+        "vnetpeer_service_principal" | "vnetpeer_custom_role" | "vnetpeer_role_assignment" => {
+            [1, 1, 1]
+        }
+        // POST + one poll; DELETE + one poll.
+        "vnetpeer_aiven_vpc_peering" => [2, 1, 2],
+        // PUT + one poll + GET, a token in each tenant with the application's secret; a minted
+        // secret adds addPassword and removePassword; waiting for Aiven ACTIVE adds one poll.
+        "vnetpeer_cross_tenant_vnet_peering" => {
+            let minted = if configured("application_object_id") {
+                2
+            } else {
+                0
+            };
+            let active = usize::from(configured("aiven_peering_id"));
+            [5 + minted + active, 1, 2]
+        }
+        _ => return None,
+    })
+}
+
+/// A resource's own requests in a slice of the log (without the provider's token requests).
+fn own_requests<'a>(requests: &'a [RequestRecord], operator: &str) -> Vec<&'a RequestRecord> {
+    requests
+        .iter()
+        .filter(|request| !is_operator_token_request(request, operator))
+        .collect()
+}
+
+/// `arm PUT …/roleAssignments/{name} ×1, …` for a note.
+fn describe(requests: &[&RequestRecord]) -> String {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for request in requests {
+        let key = format!(
+            "{} {} {}",
+            request.service.name(),
+            request.method,
+            request.route
+        );
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(key, count)| format!("{key} ×{count}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs metric (d).
+pub async fn measure(
+    scratch: &Path,
+    repository: &Path,
+    timed_provider_dir: &Path,
+) -> Result<Vec<Row>, String> {
+    progress(
+        "(d) requests per resource and operation, tokens and connections (runbook, 1 ms delays)",
+    );
+    let emulator = Emulator::start(instant_knobs()).await;
+    let relays = Relays::start(&emulator).await?;
+    let operator = emulator.seed().operator_client_id.clone();
+    let workspace = runbook_workspace(
+        scratch,
+        "requests-runbook",
+        repository,
+        timed_provider_dir,
+        &emulator,
+        Some(&relays),
+    )?;
+    let mut rows = Vec::new();
+
+    // Whole-runbook commands: tokens, connections and launches per command.
+    let commands: [(&str, &[&str]); 6] = [
+        ("validate", &["validate", "-no-color"]),
+        (
+            "plan -out",
+            &["plan", "-out=tfplan", "-input=false", "-no-color"],
+        ),
+        (
+            "apply tfplan",
+            &["apply", "-input=false", "-no-color", "tfplan"],
+        ),
+        (
+            "plan -refresh=false",
+            &["plan", "-refresh=false", "-input=false", "-no-color"],
+        ),
+        ("plan (refresh)", &["plan", "-input=false", "-no-color"]),
+        (
+            "destroy",
+            &["destroy", "-auto-approve", "-input=false", "-no-color"],
+        ),
+    ];
+    let mut plan_json = Json::Null;
+    for (index, (name, args)) in commands.iter().enumerate() {
+        let connections_before = relays.counts();
+        let observed = observe(&workspace, &emulator, args)?;
+        let connections_after = relays.counts();
+        if *name == "plan -out" {
+            plan_json = show_json(&workspace, "tfplan")?;
+        }
+        rows.push(command_row(
+            &format!("d{}", index + 1),
+            name,
+            &observed,
+            &operator,
+            &connections_before,
+            &connections_after,
+        ));
+    }
+
+    // Build the runbook again, then take it apart one resource at a time.
+    workspace.run_ok(&["apply", "-auto-approve", "-input=false", "-no-color"])?;
+    let state: Json = serde_json::from_str(
+        &std::fs::read_to_string(workspace.path().join("terraform.tfstate"))
+            .map_err(|error| format!("the runbook's state: {error}"))?,
+    )
+    .map_err(|error| format!("the runbook's state is not JSON: {error}"))?;
+    let configured = configured_resources(&plan_json);
+    let mut managed: Vec<&Json> = state["resources"]
+        .as_array()
+        .map(|resources| {
+            resources
+                .iter()
+                .filter(|resource| resource["mode"] == "managed")
+                .collect()
+        })
+        .unwrap_or_default();
+    managed.sort_by_key(|resource| {
+        TYPE_ORDER
+            .iter()
+            .position(|known| resource["type"] == *known)
+            .unwrap_or(TYPE_ORDER.len())
+    });
+    let mut create_total = 0;
+    let mut create_minimum = 0;
+    for (index, resource) in managed.iter().enumerate() {
+        let resource_type = resource["type"].as_str().unwrap_or_default();
+        let name = resource["name"].as_str().unwrap_or_default();
+        let address = format!("{resource_type}.{name}");
+        let Some(expressions) = configured.get(&address) else {
+            rows.push(Row::not_measured(
+                &format!("d{}", commands.len() + 1 + index),
+                address,
+                "not in the plan's configuration",
+            ));
+            continue;
+        };
+        progress(format!("(d) {address}: read, delete, create on its own"));
+        let isolated = isolate(
+            scratch,
+            timed_provider_dir,
+            &emulator,
+            &relays,
+            resource,
+            expressions,
+        )?;
+        let read = observe(
+            &isolated,
+            &emulator,
+            &["plan", "-refresh-only", "-input=false", "-no-color"],
+        )?;
+        let delete = observe(
+            &isolated,
+            &emulator,
+            &[
+                "destroy",
+                "-auto-approve",
+                "-refresh=false",
+                "-input=false",
+                "-no-color",
+            ],
+        )?;
+        let plan = observe(
+            &isolated,
+            &emulator,
+            &[
+                "plan",
+                "-refresh=false",
+                "-out=tfplan",
+                "-input=false",
+                "-no-color",
+            ],
+        )?;
+        let create = observe(
+            &isolated,
+            &emulator,
+            &["apply", "-input=false", "-no-color", "tfplan"],
+        )?;
+        isolated.run_ok(&[
+            "destroy",
+            "-auto-approve",
+            "-refresh=false",
+            "-input=false",
+            "-no-color",
+        ])?;
+
+        let created = own_requests(&create.requests, &operator);
+        let planned = own_requests(&plan.requests, &operator);
+        let read = own_requests(&read.requests, &operator);
+        let deleted = own_requests(&delete.requests, &operator);
+        let Some(minimum) = minimum(resource_type, expressions) else {
+            continue;
+        };
+        create_total += created.len();
+        create_minimum += minimum[0];
+        rows.push(resource_row(
+            &format!("d{}", commands.len() + 1 + index),
+            &address,
+            [&created, &read, &deleted],
+            &planned,
+            minimum,
+        ));
+    }
+    let violations = emulator.violations();
+    rows.push(Row::target(
+        &format!("d{}", commands.len() + managed.len() + 1),
+        "runbook create: all resources' requests ÷ Σ minimum",
+        format!(
+            "{create_total} ÷ {create_minimum} = {:.2}",
+            create_total as f64 / create_minimum.max(1) as f64
+        ),
+        "1.00",
+        create_total <= create_minimum,
+    ));
+    rows.push(
+        Row::target(
+            &format!("d{}", commands.len() + managed.len() + 2),
+            "emulator violations during (d)",
+            violations.len().to_string(),
+            "0",
+            violations.is_empty(),
+        )
+        .with_note(if violations.is_empty() {
+            String::new()
+        } else {
+            violations
+                .iter()
+                .take(3)
+                .map(|violation| {
+                    format!(
+                        "{:?} {} {}",
+                        violation.kind, violation.method, violation.path
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        }),
+    );
+    Ok(rows)
+}
+
+/// Tokens, connections and launches of one whole-runbook command.
+fn command_row(
+    id: &str,
+    name: &str,
+    observed: &Observed,
+    operator: &str,
+    before: &[(&'static str, usize); 4],
+    after: &[(&'static str, usize); 4],
+) -> Row {
+    let launches = observed.run.providers.len();
+    let tokens = observed
+        .requests
+        .iter()
+        .filter(|request| is_operator_token_request(request, operator))
+        .count();
+    let mut connections = String::new();
+    let mut connections_ok = true;
+    for ((host, start), (_, end)) in before.iter().zip(after) {
+        let opened = end - start;
+        connections_ok &= opened <= 10 * launches.max(1);
+        let _ = write!(connections, "{host} {opened}, ");
+    }
+    let connections = connections.trim_end_matches(", ");
+    // Each process holds one token per (tenant, scope) it uses: ARM and Graph of the operator.
+    let tokens_ok = if name == "validate" {
+        tokens == 0
+    } else {
+        tokens <= 2 * launches
+    };
+    Row::target(
+        id,
+        format!("runbook `{name}`: provider token requests; new connections per host; provider launches"),
+        format!(
+            "{tokens} token requests; connections {connections}; {launches} launches; {} requests in all",
+            observed.requests.len()
+        ),
+        if name == "validate" {
+            "0 tokens; connections ≤ 10 per process per host (HTTP/1.1)"
+        } else {
+            "tokens ≤ launches × 2 (tenant, scope) pairs; connections ≤ 10 per process per host (HTTP/1.1)"
+        },
+        tokens_ok && connections_ok,
+    )
+    .with_note(
+        "the emulator speaks HTTP/1.1 over plain loopback (no TLS); connections are counted by relays in front of it, and operation polls that follow the emulator's absolute Azure-AsyncOperation/Location URLs bypass them",
+    )
+}
+
+/// Requests of one resource's create, read and delete against the minimum.
+fn resource_row(
+    id: &str,
+    address: &str,
+    operations: [&[&RequestRecord]; 3],
+    planned: &[&RequestRecord],
+    minimum: [usize; 3],
+) -> Row {
+    let names = ["create", "read", "delete"];
+    let mut value = String::new();
+    let mut within = true;
+    let mut notes = Vec::new();
+    for ((name, requests), minimum) in names.iter().zip(operations).zip(minimum) {
+        let ratio = requests.len() as f64 / minimum.max(1) as f64;
+        within &= requests.len() <= minimum;
+        let _ = write!(value, "{name} {}/{minimum} = {ratio:.2}; ", requests.len());
+        if requests.len() > minimum {
+            notes.push(format!("{name}: {}", describe(requests)));
+        }
+    }
+    let _ = write!(value, "plan-time {}", planned.len());
+    if !planned.is_empty() {
+        notes.push(format!(
+            "plan-time (not in the minimum): {}",
+            describe(planned)
+        ));
+    }
+    let row = Row::target(
+        id,
+        format!("{address}: requests ÷ minimum (create, read, delete)"),
+        value,
+        "1.00 each",
+        within,
+    );
+    if notes.is_empty() {
+        row
+    } else {
+        row.with_note(notes.join("; "))
+    }
+}
+
+/// `terraform show -json <plan>`.
+fn show_json(workspace: &Workspace, plan: &str) -> Result<Json, String> {
+    let run = workspace.run_ok(&["show", "-json", "-no-color", plan])?;
+    serde_json::from_str(&run.stdout).map_err(|error| format!("terraform show -json: {error}"))
+}
+
+/// The configured expressions of every managed resource of the root module, by address.
+fn configured_resources(plan: &Json) -> BTreeMap<String, serde_json::Map<String, Json>> {
+    plan["configuration"]["root_module"]["resources"]
+        .as_array()
+        .map(|resources| {
+            resources
+                .iter()
+                .filter(|resource| resource["mode"] == "managed")
+                .filter_map(|resource| {
+                    Some((
+                        resource["address"].as_str()?.to_owned(),
+                        resource["expressions"].as_object()?.clone(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A workspace holding one resource of the runbook: its configured arguments as literals (from
+/// the configuration's constants, or the state for arguments that referred to other objects),
+/// and its state entry.
+fn isolate(
+    scratch: &Path,
+    provider_dir: &Path,
+    emulator: &Emulator,
+    relays: &Relays,
+    resource: &Json,
+    expressions: &serde_json::Map<String, Json>,
+) -> Result<Workspace, String> {
+    let resource_type = resource["type"].as_str().unwrap_or_default();
+    let name = resource["name"].as_str().unwrap_or_default();
+    let attributes = &resource["instances"][0]["attributes"];
+    let mut arguments = serde_json::Map::new();
+    for (argument, expression) in expressions {
+        // Nested blocks (timeouts) are arrays of expression objects; the runbook sets none.
+        if !expression.is_object() {
+            continue;
+        }
+        let value = expression
+            .get("constant_value")
+            .cloned()
+            .unwrap_or_else(|| attributes[argument].clone());
+        if !value.is_null() {
+            arguments.insert(argument.clone(), escape_templates(value));
+        }
+    }
+    let config = json!({
+        "terraform": {"required_providers": {"vnetpeer": {"source": "vnetpeer/vnetpeer"}}},
+        "provider": {"vnetpeer": {}},
+        "resource": {resource_type: {name: arguments}},
+    });
+    let mut entry = resource.clone();
+    if let Some(instances) = entry["instances"].as_array_mut() {
+        for instance in instances {
+            if let Some(instance) = instance.as_object_mut() {
+                instance.remove("dependencies");
+            }
+        }
+    }
+    entry["provider"] = json!(format!("provider[\"{PROVIDER_ADDRESS}\"]"));
+    let state = json!({
+        "version": 4,
+        "terraform_version": "1.11.4",
+        "serial": 1,
+        "lineage": uuid::Uuid::new_v4().to_string(),
+        "outputs": {},
+        "resources": [entry],
+        "check_results": null,
+    });
+    let mut workspace = Workspace::new(
+        scratch,
+        &format!("isolated-{resource_type}-{name}"),
+        Some(provider_dir),
+    )?;
+    for (key, value) in provider_env(emulator, Some(relays)) {
+        workspace.set_env(key, value);
+    }
+    workspace.write("main.tf.json", &config.to_string())?;
+    workspace.write("terraform.tfstate", &state.to_string())?;
+    Ok(workspace)
+}
+
+/// Strings in JSON configuration are templates: keep `${` and `%{` literal.
+fn escape_templates(value: Json) -> Json {
+    match value {
+        Json::String(text) => Json::String(text.replace("${", "$${").replace("%{", "%%{")),
+        Json::Array(items) => Json::Array(items.into_iter().map(escape_templates).collect()),
+        Json::Object(map) => Json::Object(
+            map.into_iter()
+                .map(|(key, value)| (key, escape_templates(value)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_sequences_stay_literal() {
+        assert_eq!(
+            escape_templates(json!({"a": ["${x}", "100%{y}"], "b": 1})),
+            json!({"a": ["$${x}", "100%%{y}"], "b": 1})
+        );
+    }
+
+    #[test]
+    fn the_peering_minimum_depends_on_how_it_is_configured() {
+        let runbook: serde_json::Map<String, Json> = serde_json::from_value(json!({
+            "application_object_id": {"references": ["x"]},
+            "aiven_peering_id": {"references": ["y"]},
+        }))
+        .unwrap_or_default();
+        assert_eq!(
+            minimum("vnetpeer_cross_tenant_vnet_peering", &runbook),
+            Some([8, 1, 2])
+        );
+        assert_eq!(
+            minimum(
+                "vnetpeer_cross_tenant_vnet_peering",
+                &serde_json::Map::new()
+            ),
+            Some([5, 1, 2])
+        );
+    }
+}

@@ -1,0 +1,416 @@
+//! Metric (c): plan, apply, plan with refresh and destroy of N resources, against two floors
+//! (performance.md §8.2): Terraform's builtin `terraform_data` (no plugin at all: the core-only
+//! floor) and the network-free `vnetpeer_test_fixture` served by the provider binary (the cost of
+//! being a plugin: launches, handshakes, gRPC, value codecs).
+//!
+//! With the resources registered, the mix of performance.md §8.1 runs against the emulator (every
+//! delay 1 ms) and is compared with the fixture floor.
+//!
+//! Provider CPU is summed over the provider processes of a command and compared with Terraform
+//! core's CPU in the same command; peak RSS is the largest provider process.
+
+use std::path::Path;
+
+use vnetpeer_emulator::Emulator;
+use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
+
+use super::terraform::{PROVIDER_HEADER, Run, Workspace};
+use super::{Row, progress};
+
+/// The commands of one measurement cycle, in order.
+pub const COMMANDS: [(&str, &[&str]); 4] = [
+    (
+        "plan",
+        &["plan", "-out=tfplan", "-input=false", "-no-color"],
+    ),
+    ("apply", &["apply", "-input=false", "-no-color", "tfplan"]),
+    ("plan (refresh)", &["plan", "-input=false", "-no-color"]),
+    (
+        "destroy",
+        &["destroy", "-auto-approve", "-input=false", "-no-color"],
+    ),
+];
+
+/// The N of the largest run, where the CPU target applies.
+pub const TARGET_N: usize = 400;
+
+/// One cycle's runs, by command.
+#[derive(Debug)]
+pub struct Cycle {
+    pub runs: Vec<(&'static str, Run)>,
+}
+
+/// `terraform_data` × n (core only).
+pub fn terraform_data_config(n: usize) -> String {
+    format!(
+        "resource \"terraform_data\" \"r\" {{\n  count = {n}\n  input = \"object-${{count.index}}\"\n}}\n"
+    )
+}
+
+/// `vnetpeer_test_fixture` × n.
+pub fn fixture_config(n: usize) -> String {
+    format!(
+        "{PROVIDER_HEADER}\nresource \"vnetpeer_test_fixture\" \"r\" {{\n  count = {n}\n  name  = \"object-${{count.index}}\"\n}}\n"
+    )
+}
+
+/// Runs the four commands on a fresh workspace holding `config`.
+pub fn cycle(
+    scratch: &Path,
+    name: &str,
+    config: &str,
+    overrides: Option<&Path>,
+    env: &[(&str, String)],
+) -> Result<Cycle, String> {
+    let mut workspace = Workspace::new(scratch, name, overrides)?;
+    for (key, value) in env {
+        workspace.set_env(key, value.clone());
+    }
+    if overrides.is_some() {
+        let store = workspace.path().join("fixture-store.json");
+        workspace.set_env("VNETPEER_FIXTURE_STORE", store.display().to_string());
+    }
+    workspace.write("main.tf", config)?;
+    let mut runs = Vec::new();
+    for (command, args) in COMMANDS {
+        let run = workspace.run_ok(args)?;
+        runs.push((command, run));
+    }
+    Ok(Cycle { runs })
+}
+
+/// Measures the two floors, and the real resources when `with_resources`, at every N; one row
+/// per (N, command) and comparison.
+pub async fn measure(
+    scratch: &Path,
+    wrapper_dir: &Path,
+    sizes: &[usize],
+    with_resources: bool,
+) -> Result<Vec<Row>, String> {
+    let mut rows = Vec::new();
+    let mut index = 0;
+    let mut next_id = || {
+        index += 1;
+        format!("c{index}")
+    };
+    for &n in sizes {
+        progress(format!("(c) N = {n}: terraform_data (core-only floor)"));
+        let core_only = cycle(
+            scratch,
+            &format!("data-{n}"),
+            &terraform_data_config(n),
+            None,
+            &[],
+        )?;
+        progress(format!("(c) N = {n}: vnetpeer_test_fixture (plugin floor)"));
+        let fixture = cycle(
+            scratch,
+            &format!("fixture-{n}"),
+            &fixture_config(n),
+            Some(wrapper_dir),
+            &[],
+        )?;
+        for ((command, floor_run), (_, run)) in core_only.runs.iter().zip(&fixture.runs) {
+            rows.push(scale_row(
+                &next_id(),
+                &format!("{command}, N = {n}: vnetpeer_test_fixture vs terraform_data"),
+                n,
+                run,
+                floor_run,
+            ));
+        }
+        if !with_resources {
+            continue;
+        }
+        progress(format!(
+            "(c) N = {n}: the resource mix of performance.md §8.1 against the emulator"
+        ));
+        let mix = mix_cycle(scratch, wrapper_dir, n).await?;
+        for ((command, floor_run), (_, run)) in fixture.runs.iter().zip(&mix.runs) {
+            let mut row = scale_row(
+                &next_id(),
+                &format!("{command}, N = {n}: resource mix vs vnetpeer_test_fixture"),
+                n,
+                run,
+                floor_run,
+            );
+            // Overhead: the mix's wall minus the plugin floor's (the emulator's waits are 1 ms).
+            let overhead = run.wall.as_secs_f64() - floor_run.wall.as_secs_f64();
+            let budget = (0.005 + EMULATOR_ROUND_TRIP_S) * n as f64 / 10.0;
+            let share = 100.0 * overhead / floor_run.wall.as_secs_f64();
+            row.value.push_str(&format!(
+                "; overhead {overhead:+.2} s (budget {budget:.2} s, {share:.0}% of the floor)"
+            ));
+            if n >= TARGET_N {
+                row.target
+                    .push_str("; overhead ≤ (5 ms + 1 round trip) × N / 10 and ≤ 10% of the floor");
+                let within = overhead <= budget && share <= 10.0;
+                if row.verdict == super::Verdict::Met && !within {
+                    row.verdict = super::Verdict::Missed;
+                }
+            }
+            rows.push(row.with_note(mix.note.clone()));
+        }
+    }
+    Ok(rows)
+}
+
+/// A loopback round trip to the emulator (for the overhead budget).
+const EMULATOR_ROUND_TRIP_S: f64 = 0.001;
+
+/// How many of each type a mix of `n` holds (performance.md §8.1: 40% applications, 20% service
+/// principals, 15% role assignments, 5% custom roles, 10% VNet peerings, 10% Aiven peerings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MixCounts {
+    pub apps: usize,
+    pub service_principals: usize,
+    pub role_assignments: usize,
+    pub custom_roles: usize,
+    /// Aiven peerings, and as many VNet peerings (one per extra customer VNet).
+    pub peerings: usize,
+}
+
+impl MixCounts {
+    pub fn of(n: usize) -> MixCounts {
+        let share = |percent: f64| (n as f64 * percent / 100.0).round() as usize;
+        let peerings = share(10.0);
+        // Every peering's application needs Network Contributor on its VNet.
+        let role_assignments = share(15.0).max(peerings);
+        let custom_roles = share(5.0);
+        let service_principals = share(20.0);
+        let apps =
+            n.saturating_sub(service_principals + role_assignments + custom_roles + 2 * peerings);
+        MixCounts {
+            apps,
+            service_principals,
+            role_assignments,
+            custom_roles,
+            peerings,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.apps
+            + self.service_principals
+            + self.role_assignments
+            + self.custom_roles
+            + 2 * self.peerings
+    }
+}
+
+/// One cycle of the mix against a fresh emulator with 1 ms delays.
+struct MixCycle {
+    runs: Vec<(&'static str, Run)>,
+    note: String,
+}
+
+async fn mix_cycle(scratch: &Path, wrapper_dir: &Path, n: usize) -> Result<MixCycle, String> {
+    let counts = MixCounts::of(n);
+    let emulator = Emulator::start(super::runbook::instant_knobs()).await;
+    let seed = emulator.seed().clone();
+    let now = emulator.now();
+    // Aiven's service principal in the customer tenant may peer with every VNet of the
+    // subscription (what the runbook's custom role and assignment grant per VNet), and every
+    // peering gets a VNet of its own.
+    let vnets: Vec<String> = emulator.with_world(|world| {
+        let aiven_sp = world.identity.ensure_service_principal(
+            &seed.customer_tenant_id,
+            &seed.aiven_app_id,
+            now,
+        );
+        world.arm.insert_role_assignment(RoleAssignment {
+            name: uuid::Uuid::new_v4().to_string(),
+            scope: format!("/subscriptions/{}", seed.customer_subscription_id),
+            tenant_id: seed.customer_tenant_id.clone(),
+            role_definition_guid: NETWORK_CONTRIBUTOR_ROLE_ID.to_owned(),
+            principal_id: aiven_sp,
+            principal_type: "ServicePrincipal".to_owned(),
+            description: None,
+            created_on: "2024-01-01T00:00:00.0000000Z".to_owned(),
+            created_by: None,
+            created_at: None,
+        });
+        (0..counts.peerings)
+            .filter_map(|index| {
+                world.arm.add_vnet(
+                    &seed.customer_subscription_id,
+                    &seed.customer_resource_group,
+                    &format!("vnet-bench-{index}"),
+                    &seed.location,
+                    &[&format!("10.{}.0.0/16", 100 + index)],
+                )
+            })
+            .collect()
+    });
+    if vnets.len() != counts.peerings {
+        return Err("the emulator refused the benchmark's extra VNets".to_owned());
+    }
+    let env = super::runbook::provider_env(&emulator, None);
+    let env: Vec<(&str, String)> = env.into_iter().collect();
+    let cycle = cycle(
+        scratch,
+        &format!("mix-{n}"),
+        &mix_config(&counts, &vnets, &seed),
+        Some(wrapper_dir),
+        &env,
+    )?;
+    let violations = emulator.violations();
+    let mut note = format!(
+        "{} resources: {} apps, {} service principals, {} role assignments, {} custom roles, {} Aiven + {} VNet peerings; {} requests",
+        counts.total(),
+        counts.apps,
+        counts.service_principals,
+        counts.role_assignments,
+        counts.custom_roles,
+        counts.peerings,
+        counts.peerings,
+        emulator.requests().len()
+    );
+    if !violations.is_empty() {
+        note.push_str(&format!("; {} emulator violations", violations.len()));
+    }
+    Ok(MixCycle {
+        runs: cycle.runs,
+        note,
+    })
+}
+
+/// The mix as HCL: explicit lists instead of conditionals (HCL evaluates both branches).
+fn mix_config(counts: &MixCounts, vnets: &[String], seed: &vnetpeer_emulator::Seed) -> String {
+    let quoted = |items: &[String]| {
+        items
+            .iter()
+            .map(|item| format!("\"{item}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // Role assignment i: application i's service principal on VNet i (its peering's), or on the
+    // seeded VNet when there are more assignments than peerings.
+    let scopes: Vec<String> = (0..counts.role_assignments)
+        .map(|index| {
+            vnets
+                .get(index)
+                .cloned()
+                .unwrap_or_else(|| seed.customer_vnet_id.clone())
+        })
+        .collect();
+    format!(
+        r#"{PROVIDER_HEADER}
+locals {{
+  vnets     = [{vnets}]
+  ra_scopes = [{scopes}]
+}}
+
+resource "vnetpeer_aad_app" "app" {{
+  count        = {apps}
+  display_name = "bench-app-${{count.index}}"
+}}
+
+resource "vnetpeer_service_principal" "sp" {{
+  count     = {sps}
+  client_id = vnetpeer_aad_app.app[count.index].client_id
+}}
+
+resource "vnetpeer_custom_role" "role" {{
+  count = {roles}
+  name  = "bench-role-${{count.index}}"
+  scope = "/subscriptions/{subscription}"
+}}
+
+resource "vnetpeer_role_assignment" "ra" {{
+  count                = {ras}
+  scope                = local.ra_scopes[count.index]
+  role_definition_name = "Network Contributor"
+  principal_id         = vnetpeer_aad_app.app[count.index].service_principal_object_id
+}}
+
+resource "vnetpeer_aiven_vpc_peering" "aiven" {{
+  count                = {peerings}
+  project              = "{project}"
+  project_vpc_id       = "{vpc}"
+  vnet_id              = local.vnets[count.index]
+  peer_azure_app_id    = vnetpeer_aad_app.app[count.index].client_id
+  peer_azure_tenant_id = vnetpeer_aad_app.app[count.index].tenant_id
+  depends_on           = [vnetpeer_role_assignment.ra]
+}}
+
+resource "vnetpeer_cross_tenant_vnet_peering" "vnet" {{
+  count                 = {peerings}
+  name                  = "to-aiven"
+  vnet_id               = local.vnets[count.index]
+  remote_vnet_id        = vnetpeer_aiven_vpc_peering.aiven[count.index].aiven_vnet_id
+  remote_tenant_id      = vnetpeer_aiven_vpc_peering.aiven[count.index].aiven_tenant_id
+  client_id             = vnetpeer_aad_app.app[count.index].client_id
+  application_object_id = vnetpeer_aad_app.app[count.index].object_id
+  aiven_peering_id      = vnetpeer_aiven_vpc_peering.aiven[count.index].id
+}}
+"#,
+        vnets = quoted(vnets),
+        scopes = quoted(&scopes),
+        apps = counts.apps,
+        sps = counts.service_principals,
+        roles = counts.custom_roles,
+        ras = counts.role_assignments,
+        peerings = counts.peerings,
+        subscription = seed.customer_subscription_id,
+        project = seed.aiven_project,
+        vpc = seed.aiven_project_vpc_id,
+    )
+}
+
+/// A row comparing a provider run with its floor run.
+pub fn scale_row(id: &str, figure: &str, n: usize, run: &Run, floor: &Run) -> Row {
+    let cpu = run.provider_cpu_s();
+    let core = run.core_cpu_s();
+    let share = 100.0 * cpu / core.max(f64::MIN_POSITIVE);
+    let rss_mb = run.provider_peak_rss_kb() as f64 / 1024.0;
+    let gap = run.wall.as_secs_f64() - floor.wall.as_secs_f64();
+    let value = format!(
+        "wall {:.2} s (floor {:.2} s, {:+.2} s); provider CPU {:.3} s over {} processes = {:.1}% of core's {:.2} s; peak RSS {:.1} MB",
+        run.wall.as_secs_f64(),
+        floor.wall.as_secs_f64(),
+        gap,
+        cpu,
+        run.providers.len(),
+        share,
+        core,
+        rss_mb
+    );
+    let rss_ok = rss_mb <= 20.0;
+    if n >= TARGET_N {
+        Row::target(
+            id,
+            figure,
+            value,
+            "provider CPU ≤ 10% of core; peak RSS ≤ 20 MB",
+            share <= 10.0 && rss_ok,
+        )
+    } else {
+        Row::target(id, figure, value, "peak RSS ≤ 20 MB", rss_ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mix_adds_up_to_n_with_a_role_assignment_per_peering() {
+        for n in [1, 10, 100, 400] {
+            let counts = MixCounts::of(n);
+            assert_eq!(counts.total(), n, "{counts:?}");
+            assert!(counts.role_assignments >= counts.peerings);
+            assert!(counts.apps >= counts.role_assignments.max(counts.service_principals));
+        }
+        assert_eq!(
+            MixCounts::of(400),
+            MixCounts {
+                apps: 160,
+                service_principals: 80,
+                role_assignments: 60,
+                custom_roles: 20,
+                peerings: 40,
+            }
+        );
+    }
+}
