@@ -95,8 +95,9 @@ impl Resource<ProviderData> for AadApp {
                  Import with the application's **object id** (not its client id): `terraform \
                  import vnetpeer_aad_app.peering <object id>`. Entra ID never returns a secret \
                  again, so after import `client_secret` and the other `client_secret_*` \
-                 attributes are null, as are `owners` and the `secret_*` arguments; the next \
-                 apply adds a new managed secret (existing secrets are left alone).",
+                 attributes are null, as are `owners` and the `secret_*` arguments, and \
+                 `permanently_delete` is `false`; the next apply adds a new managed secret \
+                 (existing secrets are left alone).",
             )
             .attribute(
                 Attribute::string("display_name")
@@ -383,6 +384,9 @@ impl Resource<ProviderData> for AadApp {
                 .map_err(|error| cloud_diagnostics("Cannot read the service principal", &error))?;
         }
 
+        if service_principal.is_some() {
+            ReplicationGrace::forget(ctx);
+        }
         let mut state = state;
         state.set_attr("display_name", application.display_name.clone());
         if let Some(audience) = &application.sign_in_audience {
@@ -491,18 +495,28 @@ impl Resource<ProviderData> for AadApp {
                 .await
                 .map_err(|error| cloud_diagnostics("Cannot remove the client secret", &error))?;
         }
+        // Moments after the create a 404 may only mean "not replicated yet".
+        let recent = ReplicationGrace::is_recent(ctx);
         if let Some(service_principal_id) = state.attr_str("service_principal_object_id") {
-            graph
-                .delete_service_principal(&call, service_principal_id)
-                .await
-                .map_err(|error| {
-                    cloud_diagnostics("Cannot delete the service principal", &error)
-                })?;
+            let deleted = if recent {
+                graph
+                    .delete_new_service_principal(&call, service_principal_id)
+                    .await
+            } else {
+                graph
+                    .delete_service_principal(&call, service_principal_id)
+                    .await
+            };
+            deleted.map_err(|error| {
+                cloud_diagnostics("Cannot delete the service principal", &error)
+            })?;
         }
-        graph
-            .delete_application(&call, object_id)
-            .await
-            .map_err(|error| cloud_diagnostics("Cannot delete the application", &error))?;
+        let deleted = if recent {
+            graph.delete_new_application(&call, object_id).await
+        } else {
+            graph.delete_application(&call, object_id).await
+        };
+        deleted.map_err(|error| cloud_diagnostics("Cannot delete the application", &error))?;
         if state.attr_bool("permanently_delete") == Some(true) {
             graph
                 .purge_deleted_application(&call, object_id)

@@ -175,6 +175,7 @@ impl Resource<ProviderData> for ServicePrincipalResource {
         let Some(service_principal) = found else {
             return Ok(None);
         };
+        ReplicationGrace::forget(ctx);
         let mut state = state;
         fill_state(&mut state, &service_principal);
         if state.attr("use_existing").is_null() {
@@ -207,10 +208,14 @@ impl Resource<ProviderData> for ServicePrincipalResource {
             return Ok(());
         }
         let call = call_context(ctx);
-        graph(ctx)?
-            .delete_service_principal(&call, object_id)
-            .await
-            .map_err(|error| cloud_diagnostics("Cannot delete the service principal", &error))
+        let graph = graph(ctx)?;
+        // Moments after its creation a 404 may only mean "not replicated yet".
+        let deleted = if ReplicationGrace::is_recent(ctx) {
+            graph.delete_new_service_principal(&call, object_id).await
+        } else {
+            graph.delete_service_principal(&call, object_id).await
+        };
+        deleted.map_err(|error| cloud_diagnostics("Cannot delete the service principal", &error))
     }
 
     async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
@@ -361,9 +366,21 @@ impl ReplicationGrace {
             .filter(|left| !left.is_zero())
     }
 
+    /// Whether the object of this operation was created by this provider within the
+    /// replication window.
+    pub(super) fn is_recent(ctx: &Context<ProviderData>) -> bool {
+        Self::remaining(ctx).is_some()
+    }
+
+    /// Forgets the creation time: call once a refresh has seen everything the create made.
+    pub(super) fn forget(ctx: &Context<ProviderData>) {
+        if !ctx.private().is_empty() {
+            ctx.set_private(Vec::new());
+        }
+    }
+
     /// Runs the lookup `get`; when it reports the object missing while the object is still in
-    /// its replication window, polls until it shows up or the window ends. Forgets the creation
-    /// time once the object was seen.
+    /// its replication window, polls until it shows up or the window ends.
     pub(super) async fn read<T, F, Fut>(
         ctx: &Context<ProviderData>,
         mut get: F,
@@ -398,9 +415,6 @@ impl ReplicationGrace {
                 }
             },
         };
-        if found.is_some() && !ctx.private().is_empty() {
-            ctx.set_private(Vec::new());
-        }
         Ok(found)
     }
 }
