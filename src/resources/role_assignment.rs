@@ -499,13 +499,16 @@ fn built_in_name_value(guid: Uuid) -> Value {
         .map_or(Value::Null, |(name, _)| Value::string(*name))
 }
 
+/// Role `guid` at the subscription of `scope` (validated as `/subscriptions/{id}/...`).
+fn role_at_subscription_of(scope: &str, guid: Uuid) -> RoleDefinitionId {
+    let subscription = scope.split('/').nth(2).unwrap_or_default();
+    RoleDefinitionId::new(&format!("/subscriptions/{subscription}"), guid)
+}
+
 /// `/subscriptions/{subscription of scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}`:
 /// the form recorded when the role was given by name or imported.
 fn canonical_role_id(scope: &str, guid: Uuid) -> String {
-    let subscription = scope.split('/').nth(2).unwrap_or_default();
-    format!(
-        "/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
-    )
+    role_at_subscription_of(scope, guid).to_string()
 }
 
 fn arm(ctx: &Context<ProviderData>) -> Result<ArmClient, Diagnostics> {
@@ -566,12 +569,7 @@ async fn resolve_role(
     }
     let name = required_str(state, "role_definition_name")?;
     if let Some(guid) = built_in_guid(&name) {
-        return Ok(
-            RoleDefinitionId::parse(&canonical_role_id(scope, guid)).unwrap_or(RoleDefinitionId {
-                scope: String::new(),
-                guid,
-            }),
-        );
+        return Ok(role_at_subscription_of(scope, guid));
     }
     let waiting = call.narrowed(window);
     let what = format!("waiting for a role named \"{name}\" to be visible at {scope}");
@@ -584,10 +582,7 @@ async fn resolve_role(
     })
     .await;
     match found {
-        Ok(guid) => Ok(RoleDefinitionId {
-            scope: format!("/subscriptions/{}", scope.split('/').nth(2).unwrap_or_default()),
-            guid,
-        }),
+        Ok(guid) => Ok(role_at_subscription_of(scope, guid)),
         Err(CloudError::DeadlineExceeded { .. }) if call.check("").is_ok() => {
             Err(Diagnostic::error(
                 format!("No role named \"{name}\" is visible at the scope"),
