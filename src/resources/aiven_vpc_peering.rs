@@ -94,7 +94,8 @@ impl Resource<ProviderData> for AivenVpcPeering {
                  (the failed connection is deleted first) for up to 10 minutes within the create \
                  timeout. Other rejections delete the half-made connection and explain the cause. \
                  A connection deleted in Aiven, or whose Azure side was deleted \
-                 (`DELETED_BY_PEER`), is planned for re-creation.\n\n\
+                 (`DELETED_BY_PEER`), is planned for re-creation. Every argument forces a new \
+                 connection.\n\n\
                  Import with `<project>/<project_vpc_id><vnet_id>`, e.g. \
                  `acme-prod/99999999-9999-9999-9999-999999999999/subscriptions/.../resourceGroups/network-rg/providers/Microsoft.Network/virtualNetworks/app-vnet` \
                  (spell `vnet_id` as in the configuration).",

@@ -1,2 +1,3 @@
-# project/project_vpc_id/vnet_id, where vnet_id is the customer VNet's full resource id.
+# <project>/<project_vpc_id><vnet_id>: the customer VNet's full resource id (spelled as in the
+# configuration) follows the project VPC id.
 terraform import vnetpeer_aiven_vpc_peering.this acme-prod/99999999-9999-9999-9999-999999999999/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/network-rg/providers/Microsoft.Network/virtualNetworks/app-vnet

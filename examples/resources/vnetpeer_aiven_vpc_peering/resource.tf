@@ -32,6 +32,9 @@ resource "vnetpeer_aiven_vpc_peering" "this" {
   peer_azure_app_id    = var.peering_app_client_id
   peer_azure_tenant_id = var.tenant_id
 
+  # When the role assignment for Aiven's service principal is in the same configuration, add
+  # depends_on = [vnetpeer_role_assignment.aiven_peer] so that Aiven's check finds it.
+
   timeouts {
     create = "30m"
   }
