@@ -379,11 +379,26 @@ async fn lifecycle_pending_peer_import_drift_destroy() {
     workspace.destroy();
     assert!(setup.connections().is_empty());
     assert_eq!(setup.emulator.snapshot(), before);
+    // Destroy: the refresh read, one DELETE, and a few polls until Aiven stops listing it.
     let destroy = setup.aiven_requests_since(start);
+    let delete = destroy
+        .iter()
+        .position(|r| r.method == "DELETE")
+        .unwrap_or_else(|| panic!("no DELETE\n{}", describe(&destroy)));
     assert_eq!(
         destroy.iter().filter(|r| r.method == "DELETE").count(),
         1,
         "{}",
+        describe(&destroy)
+    );
+    let polls = destroy[delete + 1..]
+        .iter()
+        .filter(|r| is_vpc_get(r))
+        .count();
+    assert_eq!(polls, destroy.len() - delete - 1, "{}", describe(&destroy));
+    assert!(
+        (1..=4).contains(&polls),
+        "{polls} polls\n{}",
         describe(&destroy)
     );
     setup.assert_clean(&workspace);
