@@ -15,8 +15,9 @@ use crate::provider::{CloudEnvironment, ProviderConfig};
 
 pub mod aad_app;
 pub mod aiven_project_vpc;
-pub mod client_config;
 pub mod aiven_vpc_peering;
+pub mod client_config;
+pub mod cross_tenant_vnet_peering;
 pub mod custom_role;
 pub mod role_assignment;
 pub mod service_principal;
@@ -117,6 +118,7 @@ pub fn resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
         Arc::new(custom_role::CustomRole),
         Arc::new(role_assignment::RoleAssignmentResource),
         Arc::new(aiven_vpc_peering::AivenVpcPeering),
+        Arc::new(cross_tenant_vnet_peering::CrossTenantVnetPeering),
     ];
     all.extend(test_resources());
     all

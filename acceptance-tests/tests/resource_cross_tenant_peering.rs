@@ -1,0 +1,724 @@
+//! `vnetpeer_cross_tenant_vnet_peering` through the real `terraform` against the emulator.
+//!
+//! The runbook steps before it (application, role assignments, Aiven's service principal, the
+//! Aiven peering connection) are prepared directly in the emulator's world, so these tests
+//! exercise this resource alone; `flow.rs` runs the whole runbook through Terraform.
+//!
+//! ```text
+//! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
+//! cargo test -p vnetpeer-acceptance-tests --test resource_cross_tenant_peering
+//! ```
+
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use vnetpeer_emulator::terraform::TerraformWorkspace;
+use vnetpeer_emulator::world::aiven::CreatePeeringRequest;
+use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
+use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service};
+
+const ADDRESS: &str = "vnetpeer_cross_tenant_vnet_peering.to_aiven";
+const PEERING: &str = "to-aiven";
+
+/// The step-1 application, made in the world as `vnetpeer_aad_app` would make it.
+struct PeeringApp {
+    client_id: String,
+    object_id: String,
+    service_principal_id: String,
+    secret: String,
+}
+
+/// A multi-tenant application with a service principal and a usable secret in the customer
+/// tenant.
+fn add_peering_app(emulator: &Emulator) -> PeeringApp {
+    let seed = emulator.seed().clone();
+    let now = emulator.now();
+    emulator.with_world(|world| {
+        let (client_id, service_principal_id, secret) =
+            world
+                .identity
+                .add_app_with_secret(&seed.customer_tenant_id, "aiven-peering", &[], now);
+        let app = world
+            .identity
+            .applications
+            .values_mut()
+            .find(|app| app.app_id == client_id)
+            .expect("the new application");
+        app.sign_in_audience = "AzureADMultipleOrgs".to_owned();
+        PeeringApp {
+            object_id: app.id.clone(),
+            client_id,
+            service_principal_id,
+            secret: secret.expose().to_owned(),
+        }
+    })
+}
+
+/// A Network Contributor assignment (which includes `peer/action`) in effect at once.
+fn grant_network_contributor(emulator: &Emulator, principal_id: &str, scope: &str, name: &str) {
+    let seed = emulator.seed().clone();
+    emulator.with_world(|world| {
+        world.arm.insert_role_assignment(RoleAssignment {
+            name: name.to_owned(),
+            scope: scope.to_owned(),
+            tenant_id: seed.customer_tenant_id.clone(),
+            role_definition_guid: NETWORK_CONTRIBUTOR_ROLE_ID.to_owned(),
+            principal_id: principal_id.to_owned(),
+            principal_type: "ServicePrincipal".to_owned(),
+            description: Some("test setup".to_owned()),
+            created_on: "2024-01-01T00:00:00Z".to_owned(),
+            created_by: None,
+            created_at: None,
+        });
+    });
+}
+
+/// Aiven's service principal in the customer tenant with peer rights on `vnet_id`, and an
+/// Aiven peering connection of `project_vpc_id` for it (APPROVED; PENDING_PEER once settled).
+fn add_aiven_connection(
+    emulator: &Emulator,
+    app: &PeeringApp,
+    project_vpc_id: &str,
+    vnet_id: &str,
+) {
+    let seed = emulator.seed().clone();
+    let now = emulator.now();
+    let utc_now = emulator.clock().utc_now();
+    let aiven_sp = emulator.with_world(|world| {
+        world
+            .identity
+            .ensure_service_principal(&seed.customer_tenant_id, &seed.aiven_app_id, now)
+    });
+    grant_network_contributor(
+        emulator,
+        &aiven_sp,
+        vnet_id,
+        &uuid_for(&format!("aiven-peer-{vnet_id}")),
+    );
+    let (subscription, group, vnet) = split_vnet_id(vnet_id);
+    emulator.with_world(|world| {
+        world
+            .aiven
+            .create_peering(
+                &seed.aiven_project,
+                project_vpc_id,
+                CreatePeeringRequest {
+                    peer_cloud_account: subscription.to_lowercase(),
+                    peer_vpc: vnet.to_lowercase(),
+                    peer_resource_group: group.to_lowercase(),
+                    peer_azure_app_id: app.client_id.to_lowercase(),
+                    peer_azure_tenant_id: seed.customer_tenant_id.to_lowercase(),
+                    user_peer_network_cidrs: Vec::new(),
+                },
+                now,
+                utc_now,
+            )
+            .expect("the Aiven peering connection");
+    });
+}
+
+fn split_vnet_id(vnet_id: &str) -> (String, String, String) {
+    let parts: Vec<&str> = vnet_id.split('/').collect();
+    (
+        parts[2].to_owned(),
+        parts[4].to_owned(),
+        parts[8].to_owned(),
+    )
+}
+
+/// A deterministic GUID for a test object.
+fn uuid_for(label: &str) -> String {
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, label.as_bytes()).to_string()
+}
+
+/// Everything step 7 needs, in effect: the application with Network Contributor on the VNet,
+/// and Aiven's connection past PENDING_PEER (the emulator's clock is moved past every delay).
+async fn prepared() -> (Emulator, PeeringApp) {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let app = add_peering_app(&emulator);
+    grant_network_contributor(
+        &emulator,
+        &app.service_principal_id,
+        &seed.customer_vnet_id,
+        &uuid_for("network-contributor"),
+    );
+    add_aiven_connection(
+        &emulator,
+        &app,
+        &seed.aiven_project_vpc_id,
+        &seed.customer_vnet_id,
+    );
+    settle(&emulator);
+    (emulator, app)
+}
+
+/// Moves the emulator's clock past every pending delay (Aiven setup, replication, RBAC).
+fn settle(emulator: &Emulator) {
+    emulator.clock().advance(Duration::from_secs(2));
+    let _ = emulator.snapshot();
+}
+
+/// How the step-1 application's secret reaches the resource.
+enum Credential<'a> {
+    /// `application_object_id`: the provider mints a secret.
+    Minted(&'a PeeringApp),
+    /// `client_secret` from an ephemeral variable, set with [`given_secret`].
+    Given,
+}
+
+/// Passes `secret` to the configuration's `peering_secret` variable through the environment,
+/// as a pipeline would (a literal in `main.tf` would be echoed by Terraform's diagnostics).
+fn given_secret(workspace: &mut TerraformWorkspace, secret: &str) {
+    workspace.set_env("TF_VAR_peering_secret", secret);
+}
+
+fn config(seed: &Seed, app: &PeeringApp, credential: Credential<'_>, extra: &str) -> String {
+    let credential = match credential {
+        Credential::Minted(app) => format!("application_object_id = \"{}\"", app.object_id),
+        Credential::Given => "client_secret = var.peering_secret".to_owned(),
+    };
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    vnetpeer = {{
+      source = "vnetpeer/vnetpeer"
+    }}
+  }}
+}}
+
+variable "peering_secret" {{
+  type      = string
+  default   = null
+  sensitive = true
+  ephemeral = true
+}}
+
+resource "vnetpeer_cross_tenant_vnet_peering" "to_aiven" {{
+  name             = "{PEERING}"
+  vnet_id          = "{vnet}"
+  remote_vnet_id   = "{remote}"
+  remote_tenant_id = "{tenant}"
+  client_id        = "{client}"
+  {credential}
+  aiven_peering_id = "{project}/{vpc}{vnet}"
+  {extra}
+}}
+"#,
+        vnet = seed.customer_vnet_id,
+        remote = seed.aiven_vnet_id,
+        tenant = seed.aiven_tenant_id,
+        client = app.client_id,
+        project = seed.aiven_project,
+        vpc = seed.aiven_project_vpc_id,
+    )
+}
+
+fn peering_id(seed: &Seed) -> String {
+    format!("{}/virtualNetworkPeerings/{PEERING}", seed.customer_vnet_id)
+}
+
+/// Requests logged after position `from`.
+fn requests_since(emulator: &Emulator, from: usize) -> Vec<RequestRecord> {
+    emulator.requests().into_iter().skip(from).collect()
+}
+
+/// Requests to the peering resource itself (not its operations) with `method`.
+fn peering_calls(requests: &[RequestRecord], method: &str) -> usize {
+    requests
+        .iter()
+        .filter(|r| {
+            r.service == Service::Arm
+                && r.method == method
+                && r.path
+                    .ends_with(&format!("/virtualNetworkPeerings/{PEERING}"))
+        })
+        .count()
+}
+
+fn count(requests: &[RequestRecord], service: Service, method: &str, path_contains: &str) -> usize {
+    requests
+        .iter()
+        .filter(|r| r.service == service && r.method == method && r.path.contains(path_contains))
+        .count()
+}
+
+/// The customer VNet's peerings in the world: (name, peering JSON).
+fn customer_peerings(emulator: &Emulator) -> Vec<Json> {
+    let seed = emulator.seed().clone();
+    let world = emulator.snapshot();
+    let mut found = Vec::new();
+    for subscription in world["arm"]["subscriptions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if subscription["subscription_id"] != seed.customer_subscription_id.as_str() {
+            continue;
+        }
+        for group in subscription["resource_groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for vnet in group["virtual_networks"].as_array().into_iter().flatten() {
+                if vnet["name"] == seed.customer_vnet_name.as_str() {
+                    found.extend(vnet["peerings"].as_array().into_iter().flatten().cloned());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Key ids of the application's secrets in the world.
+fn secret_key_ids(emulator: &Emulator, app: &PeeringApp) -> Vec<String> {
+    emulator.with_world(|world| {
+        world
+            .identity
+            .applications
+            .get(&app.object_id)
+            .map(|a| {
+                a.password_credentials
+                    .iter()
+                    .map(|p| p.key_id.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
+fn aiven_state(emulator: &Emulator) -> String {
+    let world = emulator.snapshot();
+    world["aiven"]["projects"][0]["vpcs"][0]["peering_connections"][0]["state"]
+        .as_str()
+        .unwrap_or("none")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minted_secret_lifecycle_import_drift_and_destroy() {
+    let (emulator, app) = prepared().await;
+    let seed = emulator.seed().clone();
+    let original_secrets = secret_key_ids(&emulator, &app);
+    let ws = TerraformWorkspace::for_emulator(&emulator);
+    ws.write_config(&config(&seed, &app, Credential::Minted(&app), ""));
+
+    // Create: ACTIVE at the end, the minted secret gone again.
+    let before = emulator.requests().len();
+    ws.apply();
+    let created = requests_since(&emulator, before);
+    let values = ws.state_show_json(ADDRESS).expect("in state");
+    assert_eq!(values["id"], peering_id(&seed).as_str());
+    assert_eq!(values["peering_state"], "Connected");
+    assert_eq!(values["peering_sync_level"], "FullyInSync");
+    assert_eq!(
+        values["remote_address_space"],
+        serde_json::json!([seed.aiven_vnet_cidr])
+    );
+    assert_eq!(values["allow_virtual_network_access"], true);
+    assert_eq!(values["allow_forwarded_traffic"], false);
+    assert!(values["client_secret"].is_null());
+    assert_eq!(aiven_state(&emulator), "ACTIVE");
+    assert_eq!(
+        secret_key_ids(&emulator, &app),
+        original_secrets,
+        "the minted secret is removed after use"
+    );
+    // Minimum requests: one PUT, one final read, one addPassword and one removePassword.
+    assert_eq!(peering_calls(&created, "PUT"), 1, "{created:#?}");
+    assert_eq!(
+        peering_calls(&created, "GET"),
+        1,
+        "no probe before, no extra read after"
+    );
+    assert_eq!(peering_calls(&created, "DELETE"), 0);
+    assert_eq!(count(&created, Service::Graph, "POST", "/addPassword"), 1);
+    assert_eq!(
+        count(&created, Service::Graph, "POST", "/removePassword"),
+        1
+    );
+    let app_tokens: Vec<&RequestRecord> = created
+        .iter()
+        .filter(|r| {
+            r.service == Service::Login
+                && r.status == 200
+                && r.credential.as_ref().is_some_and(|c| {
+                    c.app_id
+                        .as_deref()
+                        .is_some_and(|id| id.eq_ignore_ascii_case(&app.client_id))
+                })
+        })
+        .collect();
+    assert_eq!(app_tokens.len(), 2, "one token per tenant: {app_tokens:#?}");
+
+    // Refresh: one GET, and no changes.
+    let before = emulator.requests().len();
+    let (code, output) = ws.plan_detailed_exitcode();
+    assert_eq!(code, 0, "{output}");
+    let refreshed = requests_since(&emulator, before);
+    assert_eq!(peering_calls(&refreshed, "GET"), 1);
+    assert_eq!(count(&refreshed, Service::Arm, "PUT", ""), 0);
+
+    // Import into a fresh state: the same attributes, except those Azure cannot tell.
+    let imported = TerraformWorkspace::for_emulator(&emulator);
+    imported.write_config(&config(&seed, &app, Credential::Minted(&app), ""));
+    imported.import(ADDRESS, &peering_id(&seed));
+    let imported_values = imported.state_show_json(ADDRESS).expect("imported");
+    let not_importable = [
+        "client_id",
+        "remote_tenant_id",
+        "application_object_id",
+        "client_secret",
+        "aiven_peering_id",
+        "timeouts",
+    ];
+    for (name, value) in values.as_object().expect("object") {
+        if !not_importable.contains(&name.as_str()) {
+            assert_eq!(&imported_values[name], value, "imported {name}");
+        }
+    }
+    // The next apply records the configuration without replacing or even writing the peering.
+    let plan = imported.plan();
+    assert!(plan.contains("1 to change, 0 to destroy"), "{plan}");
+    let before = emulator.requests().len();
+    imported.apply();
+    let recorded = requests_since(&emulator, before);
+    assert_eq!(
+        count(&recorded, Service::Arm, "PUT", ""),
+        0,
+        "{recorded:#?}"
+    );
+    assert_eq!(count(&recorded, Service::Graph, "POST", "/addPassword"), 0);
+    assert_eq!(imported.plan_detailed_exitcode().0, 0);
+
+    // Deleted out of band: refresh plans a create, apply creates it again.
+    let now = emulator.now();
+    emulator.with_world(|world| {
+        world
+            .arm
+            .remove_peering(&seed.customer_vnet_id, PEERING, now)
+            .expect("the peering exists")
+    });
+    let (code, output) = ws.plan_detailed_exitcode();
+    assert_eq!(code, 2, "{output}");
+    assert!(output.contains("will be created"), "{output}");
+    ws.apply();
+    assert_eq!(aiven_state(&emulator), "ACTIVE");
+
+    // Destroy: nothing of it is left, and no secret was left on the application.
+    ws.destroy();
+    assert!(
+        customer_peerings(&emulator).is_empty(),
+        "{:#?}",
+        customer_peerings(&emulator)
+    );
+    assert_eq!(secret_key_ids(&emulator, &app), original_secrets);
+    assert_eq!(emulator.violations(), vec![], "violations");
+    ws.assert_no_secret_leaks(&emulator, &[&app.secret]);
+    imported.assert_no_secret_leaks(&emulator, &[&app.secret]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_only_secret_updates_flags_in_place() {
+    let (emulator, app) = prepared().await;
+    let seed = emulator.seed().clone();
+    let mut ws = TerraformWorkspace::for_emulator(&emulator);
+    given_secret(&mut ws, &app.secret);
+    ws.write_config(&config(&seed, &app, Credential::Given, ""));
+    ws.apply();
+    assert!(
+        !ws.state_file_text().contains(&app.secret),
+        "a write-only secret is never stored"
+    );
+    assert_eq!(ws.plan_detailed_exitcode().0, 0);
+
+    ws.write_config(&config(
+        &seed,
+        &app,
+        Credential::Given,
+        "allow_forwarded_traffic = true",
+    ));
+    let plan = ws.plan();
+    assert!(plan.contains("1 to change, 0 to destroy"), "{plan}");
+    let before = emulator.requests().len();
+    ws.apply();
+    let updated = requests_since(&emulator, before);
+    assert_eq!(peering_calls(&updated, "PUT"), 1);
+    assert_eq!(peering_calls(&updated, "DELETE"), 0);
+    let peerings = customer_peerings(&emulator);
+    assert_eq!(peerings.len(), 1);
+    assert_eq!(peerings[0]["allow_forwarded_traffic"], true);
+    let values = ws.state_show_json(ADDRESS).expect("in state");
+    assert_eq!(values["allow_forwarded_traffic"], true);
+    assert_eq!(values["peering_state"], "Connected");
+    assert_eq!(ws.plan_detailed_exitcode().0, 0);
+
+    ws.destroy();
+    assert!(customer_peerings(&emulator).is_empty());
+    assert_eq!(emulator.violations(), vec![]);
+    ws.assert_no_secret_leaks(&emulator, &[&app.secret]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disconnected_peering_is_drift_and_is_replaced_by_the_next_apply() {
+    let (emulator, app) = prepared().await;
+    let seed = emulator.seed().clone();
+    let ws = TerraformWorkspace::for_emulator(&emulator);
+    ws.write_config(&config(&seed, &app, Credential::Minted(&app), ""));
+    ws.apply();
+
+    // The peering goes Disconnected (as when the remote side vanished).
+    let now = emulator.now();
+    emulator.with_world(|world| {
+        let vnet = world
+            .arm
+            .vnet_by_id_mut(&seed.customer_vnet_id)
+            .expect("customer VNet");
+        let peering = vnet
+            .peerings
+            .iter_mut()
+            .find(|p| p.name == PEERING)
+            .expect("the peering");
+        peering.disconnected_at = Some(now);
+    });
+    let (code, output) = ws.plan_detailed_exitcode();
+    assert_eq!(code, 2, "{output}");
+    assert!(output.contains("will be created"), "{output}");
+
+    let before = emulator.requests().len();
+    ws.apply();
+    let repaired = requests_since(&emulator, before);
+    assert_eq!(
+        peering_calls(&repaired, "DELETE"),
+        1,
+        "the stale peering is deleted"
+    );
+    assert_eq!(
+        peering_calls(&repaired, "PUT"),
+        2,
+        "refused once, then created"
+    );
+    let values = ws.state_show_json(ADDRESS).expect("in state");
+    assert_eq!(values["peering_state"], "Connected");
+    assert_eq!(ws.plan_detailed_exitcode().0, 0);
+
+    ws.destroy();
+    assert!(customer_peerings(&emulator).is_empty());
+    assert_eq!(emulator.violations(), vec![]);
+    ws.assert_no_secret_leaks(&emulator, &[&app.secret]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_is_explained_and_nothing_is_created() {
+    let (emulator, app) = prepared().await;
+    let seed = emulator.seed().clone();
+    let wrong = "wrong~secret-value-0123456789";
+    let mut ws = TerraformWorkspace::for_emulator(&emulator);
+    given_secret(&mut ws, wrong);
+    ws.write_config(&config(
+        &seed,
+        &app,
+        Credential::Given,
+        "timeouts {\n    create = \"4s\"\n  }",
+    ));
+    let output = ws.try_apply();
+    assert!(!output.success(), "{output}");
+    let text = output.combined();
+    assert!(
+        text.contains("The peering application's secret does not work"),
+        "{text}"
+    );
+    assert!(text.contains("AADSTS7000215"), "{text}");
+    assert!(text.contains("`client_secret` is wrong"), "{text}");
+    assert!(customer_peerings(&emulator).is_empty());
+    assert!(ws.state_show_json(ADDRESS).is_none(), "nothing recorded");
+    assert_eq!(emulator.violations(), vec![]);
+    ws.assert_no_secret_leaks(&emulator, &[&app.secret, wrong]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_service_principal_in_aivens_tenant_is_explained_and_the_minted_secret_removed() {
+    // The application and its role exist, but Aiven never processed a connection for it, so the
+    // application has no service principal in Aiven's tenant.
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let app = add_peering_app(&emulator);
+    grant_network_contributor(
+        &emulator,
+        &app.service_principal_id,
+        &seed.customer_vnet_id,
+        &uuid_for("network-contributor"),
+    );
+    settle(&emulator);
+    let original_secrets = secret_key_ids(&emulator, &app);
+    let ws = TerraformWorkspace::for_emulator(&emulator);
+    ws.write_config(&config(
+        &seed,
+        &app,
+        Credential::Minted(&app),
+        "timeouts {\n    create = \"3s\"\n  }",
+    ));
+    let output = ws.try_apply();
+    assert!(!output.success(), "{output}");
+    let text = output.combined();
+    assert!(
+        text.contains("The peering application cannot sign in to Aiven's tenant"),
+        "{text}"
+    );
+    assert!(text.contains("AADSTS7000229"), "{text}");
+    assert!(text.contains("peer_azure_app_id"), "{text}");
+    assert_eq!(
+        secret_key_ids(&emulator, &app),
+        original_secrets,
+        "the minted secret is removed on failure too"
+    );
+    assert!(customer_peerings(&emulator).is_empty());
+    assert_eq!(emulator.violations(), vec![]);
+    ws.assert_no_secret_leaks(&emulator, &[&app.secret]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_network_contributor_role_is_explained_after_retrying() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let app = add_peering_app(&emulator);
+    add_aiven_connection(
+        &emulator,
+        &app,
+        &seed.aiven_project_vpc_id,
+        &seed.customer_vnet_id,
+    );
+    settle(&emulator);
+    let original_secrets = secret_key_ids(&emulator, &app);
+    let ws = TerraformWorkspace::for_emulator(&emulator);
+    ws.write_config(&config(
+        &seed,
+        &app,
+        Credential::Minted(&app),
+        "timeouts {\n    create = \"3s\"\n  }",
+    ));
+    let before = emulator.requests().len();
+    let output = ws.try_apply();
+    assert!(!output.success(), "{output}");
+    let text = output.combined();
+    assert!(
+        text.contains("The peering application may not create peerings on the virtual network"),
+        "{text}"
+    );
+    assert!(text.contains("AuthorizationFailed"), "{text}");
+    assert!(text.contains("Network Contributor"), "{text}");
+    let attempts = peering_calls(&requests_since(&emulator, before), "PUT");
+    assert!(
+        attempts >= 2,
+        "a 403 is retried while RBAC may propagate: {attempts}"
+    );
+    assert_eq!(secret_key_ids(&emulator, &app), original_secrets);
+    assert!(customer_peerings(&emulator).is_empty());
+    assert!(ws.state_show_json(ADDRESS).is_none(), "nothing recorded");
+    assert_eq!(emulator.violations(), vec![]);
+    ws.assert_no_secret_leaks(&emulator, &[&app.secret]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_that_propagate_during_the_create_are_waited_for() {
+    // The application's Network Contributor role and Aiven's grant on its VNet are moments old
+    // when the apply starts: the create waits until they take effect.
+    // RBAC propagation longer than Terraform takes to start, so the first writes are refused.
+    let knobs = Knobs {
+        rbac_propagation: Duration::from_secs(3),
+        ..Knobs::test()
+    };
+    let emulator = Emulator::start(knobs).await;
+    let seed = emulator.seed().clone();
+    let app = add_peering_app(&emulator);
+    let now = emulator.now();
+    emulator.with_world(|world| {
+        world.arm.insert_role_assignment(RoleAssignment {
+            name: uuid_for("fresh-network-contributor"),
+            scope: seed.customer_vnet_id.clone(),
+            tenant_id: seed.customer_tenant_id.clone(),
+            role_definition_guid: NETWORK_CONTRIBUTOR_ROLE_ID.to_owned(),
+            principal_id: app.service_principal_id.clone(),
+            principal_type: "ServicePrincipal".to_owned(),
+            description: None,
+            created_on: "2024-01-01T00:00:00Z".to_owned(),
+            created_by: None,
+            created_at: Some(now),
+        });
+    });
+    add_aiven_connection(
+        &emulator,
+        &app,
+        &seed.aiven_project_vpc_id,
+        &seed.customer_vnet_id,
+    );
+    // Past Aiven's setup (200 ms: PENDING_PEER, its grant just made), well within RBAC
+    // propagation of both grants. The emulator applies Aiven's background work when its API or ARM
+    // is called, as the Aiven peering resource does before this one runs.
+    emulator.clock().advance(Duration::from_millis(250));
+    let _ = emulator.snapshot();
+    let ws = TerraformWorkspace::for_emulator(&emulator);
+    ws.write_config(&config(&seed, &app, Credential::Minted(&app), ""));
+    let before = emulator.requests().len();
+    ws.apply();
+    let created = requests_since(&emulator, before);
+    assert!(
+        peering_calls(&created, "PUT") >= 2,
+        "the first PUT is refused while the grants propagate: {created:#?}"
+    );
+    let values = ws.state_show_json(ADDRESS).expect("in state");
+    assert_eq!(values["peering_state"], "Connected");
+    assert_eq!(aiven_state(&emulator), "ACTIVE");
+    ws.destroy();
+    assert!(customer_peerings(&emulator).is_empty());
+    assert_eq!(emulator.violations(), vec![]);
+    ws.assert_no_secret_leaks(&emulator, &[&app.secret]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_peerings_of_one_vnet_are_written_one_at_a_time() {
+    let (emulator, app) = prepared().await;
+    let seed = emulator.seed().clone();
+    let (second_vpc, second_vnet) = emulator
+        .with_world(|world| {
+            world.add_project_vpc(
+                &seed,
+                &seed.aiven_project,
+                "azure-westeurope",
+                "10.30.0.0/24",
+                "aiven-vnet-acme-prod-2",
+            )
+        })
+        .expect("a second project VPC");
+    // Aiven allows one connection per (VNet, VPC); this one is for the second VPC.
+    add_aiven_connection(&emulator, &app, &second_vpc, &seed.customer_vnet_id);
+    settle(&emulator);
+
+    let first = config(&seed, &app, Credential::Minted(&app), "");
+    let second = first
+        .replace("\"to_aiven\"", "\"to_aiven_2\"")
+        .replace(&format!("\"{PEERING}\""), "\"to-aiven-2\"")
+        .replace(&seed.aiven_vnet_id, &second_vnet)
+        .replace(&seed.aiven_project_vpc_id, &second_vpc)
+        .split_once("resource ")
+        .map(|(_, resource)| format!("resource {resource}"))
+        .expect("a resource block");
+    let ws = TerraformWorkspace::for_emulator(&emulator);
+    ws.write_config(&format!("{first}\n{second}"));
+    let before = emulator.requests().len();
+    ws.apply();
+    let created = requests_since(&emulator, before);
+    let busy = created
+        .iter()
+        .filter(|r| r.service == Service::Arm && r.status == 429)
+        .count();
+    assert_eq!(busy, 0, "no write collided with another on the same VNet");
+    assert_eq!(customer_peerings(&emulator).len(), 2);
+    assert_eq!(ws.plan_detailed_exitcode().0, 0);
+    ws.destroy();
+    assert!(customer_peerings(&emulator).is_empty());
+    assert_eq!(emulator.violations(), vec![]);
+    ws.assert_no_secret_leaks(&emulator, &[&app.secret]);
+}

@@ -1,0 +1,1634 @@
+//! `vnetpeer_cross_tenant_vnet_peering`: runbook step 7, the customer's side of the private
+//! peering with Aiven.
+//!
+//! The customer VNet is peered with Aiven's VNet while acting as the step-1 application in both
+//! tenants at once: a primary token for the customer tenant and an auxiliary token
+//! (`x-ms-authorization-auxiliary`) of the same application for Aiven's tenant (api-facts §4.3).
+//! The application's secret is either given write-only (`client_secret`), or minted for the
+//! operation on `application_object_id` with the provider's own Graph credentials and removed
+//! afterwards, whatever happened: no secret is stored anywhere.
+//!
+//! Create, in runbook order:
+//! 1. mint a one-hour secret (only with `application_object_id`);
+//! 2. tokens in both tenants, waiting out a secret that is not usable yet and Aiven's service
+//!    principal for the application in Aiven's tenant, which Aiven creates at PENDING_PEER;
+//! 3. PUT the peering and follow its long-running operation, retrying while RBAC propagates
+//!    (403 `AuthorizationFailed` for Network Contributor, 403 `LinkedAuthorizationFailed` for
+//!    Aiven's grant) and replacing a stale `Disconnected` peering of the same name;
+//! 4. wait for `Connected`; remove the minted secret;
+//! 5. with `aiven_peering_id`, wait until Aiven reports the connection ACTIVE.
+//!
+//! Refresh and delete act as the provider's own identity. A `Disconnected` peering is drift:
+//! refresh reports it gone, and the next apply creates it again. Peering writes on one VNet are
+//! serialised within the provider process (the Network resource provider runs one peering
+//! operation per VNet at a time). Import by the peering's ARM id.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use tokio::sync::OwnedMutexGuard;
+use tokio::time::Instant;
+
+use crate::azure::arm::{ArmClient, PeeringProperties, PeeringState, VnetPeering, codes};
+use crate::azure::credentials::{FetchToken, aadsts};
+use crate::azure::ids::{VirtualNetworkId, VnetPeeringId, validate_peering_name};
+use crate::azure::{
+    AccessToken, CallContext, CancellationToken, CloudError, PollStep, SecretString, TokenSource,
+    poll_until,
+};
+use crate::framework::{
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
+    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, validators,
+};
+use crate::value::{Type, Value};
+
+use super::ProviderData;
+use super::support::{call_context, cloud_diagnostic, cloud_diagnostics};
+
+/// Lifetime of a secret minted for one operation: long enough for any create, short enough to
+/// be harmless if its removal ever fails.
+const MINTED_SECRET_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// How long a secret that Entra ID refuses (AADSTS7000215) is retried: new secrets take seconds,
+/// rarely a minute, to work; after that the secret is wrong.
+const SECRET_ACTIVATION_WINDOW: Duration = Duration::from_secs(120);
+/// How long a missing service principal in Aiven's tenant (AADSTS7000229/700016) is retried:
+/// Aiven creates it at PENDING_PEER and it then replicates to the token service.
+const REMOTE_PRINCIPAL_WINDOW: Duration = Duration::from_secs(300);
+/// Removing a minted secret gets its own time, so it also happens after a timeout or Ctrl-C.
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// After a 403, tokens older than this are replaced: a new token makes Azure re-evaluate role
+/// assignments (api-facts §3.4).
+const TOKEN_REFRESH_AFTER_DENIAL: Duration = Duration::from_secs(30);
+/// Peering retries after a 403 or a busy VNet: not faster than this...
+const MIN_RETRY_INTERVAL: Duration = Duration::from_millis(250);
+/// ...and not slower than this (RBAC propagation takes up to 10 minutes; 1,200 writes an hour
+/// are allowed per principal, api-facts §4.6).
+const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(15);
+/// The Network resource provider's "VNet busy" code (429, api-facts §4.6).
+const ANOTHER_OPERATION: &str = "RetryableErrorDueToAnotherOperation";
+const PEERING_WRITE_ACTION: &str = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write";
+const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
+
+/// The resource type. See the module documentation.
+pub struct CrossTenantVnetPeering;
+
+/// Attributes whose change replaces the peering. They are not marked force-new in the schema:
+/// [`CrossTenantVnetPeering::modify_plan`] compares ARM names and GUIDs without case, and lets an
+/// imported state (where the credentials are null) record them without a replacement.
+const REPLACING_ATTRIBUTES: [&str; 5] = [
+    "name",
+    "vnet_id",
+    "remote_vnet_id",
+    "remote_tenant_id",
+    "client_id",
+];
+/// Attributes sent in the peering PUT; changing one updates the peering in place.
+const PEERING_FLAGS: [&str; 4] = [
+    "allow_virtual_network_access",
+    "allow_forwarded_traffic",
+    "allow_gateway_transit",
+    "use_remote_gateways",
+];
+/// Computed attributes that an in-place PUT may change.
+const OBSERVED_ATTRIBUTES: [&str; 3] = [
+    "peering_state",
+    "peering_sync_level",
+    "remote_address_space",
+];
+
+#[async_trait]
+impl Resource<ProviderData> for CrossTenantVnetPeering {
+    fn type_name(&self) -> &'static str {
+        "vnetpeer_cross_tenant_vnet_peering"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new(
+                "Peers a customer virtual network with Aiven's virtual network across tenants \
+                 (runbook step 7), acting as the step-1 application in the customer tenant and, \
+                 through an auxiliary token, in Aiven's tenant, all in the same apply as the rest \
+                 of the runbook. Create waits until the peering is `Connected` and, with \
+                 `aiven_peering_id`, until Aiven reports the connection `ACTIVE` (the moment the \
+                 services are reachable).\n\n\
+                 The application's secret is either `client_secret` (write-only: never stored) or \
+                 minted for the operation on `application_object_id` with the provider's own Graph \
+                 credentials, used, and removed again, also when the operation fails.\n\n\
+                 Refresh and delete use the provider's own credentials. A `Disconnected` peering \
+                 (Aiven's side was deleted) is reported as gone, so the next apply creates it \
+                 again.\n\n\
+                 Import with the peering's ARM id, \
+                 `/subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<vnet>/virtualNetworkPeerings/<name>`. \
+                 `client_id`, `remote_tenant_id`, `application_object_id`, `client_secret` and \
+                 `aiven_peering_id` cannot be read back from Azure: after an import the next apply \
+                 records them from the configuration without touching the peering.",
+            )
+            .attribute(
+                Attribute::string("name")
+                    .required()
+                    .description(
+                        "Name of the peering on the customer VNet, e.g. `to-aiven`. 1–80 letters, \
+                         digits, `_`, `.` and `-`. Changing it replaces the peering.",
+                    )
+                    .validate(peering_name()),
+            )
+            .attribute(
+                Attribute::string("vnet_id")
+                    .required()
+                    .description(
+                        "Resource id of the customer virtual network (the local side). Changing \
+                         it replaces the peering.",
+                    )
+                    .validate(validators::arm_resource_id(
+                        "Microsoft.Network/virtualNetworks",
+                    )),
+            )
+            .attribute(
+                Attribute::string("remote_vnet_id")
+                    .required()
+                    .description(
+                        "Resource id of Aiven's virtual network: `aiven_vnet_id` of the \
+                         `vnetpeer_aiven_vpc_peering`. Changing it replaces the peering.",
+                    )
+                    .validate(validators::arm_resource_id(
+                        "Microsoft.Network/virtualNetworks",
+                    )),
+            )
+            .attribute(
+                Attribute::string("remote_tenant_id")
+                    .required()
+                    .description(
+                        "Aiven's Entra tenant, where the auxiliary token is requested: \
+                         `aiven_tenant_id` of the `vnetpeer_aiven_vpc_peering`. Changing it \
+                         replaces the peering.",
+                    )
+                    .validate(validators::uuid()),
+            )
+            .attribute(
+                Attribute::string("client_id")
+                    .required()
+                    .description(
+                        "Client (application) id of the step-1 application (`client_id` of the \
+                         `vnetpeer_aad_app`). It needs Network Contributor on `vnet_id` and must \
+                         be the `peer_azure_app_id` of the Aiven peering. Changing it replaces the \
+                         peering.",
+                    )
+                    .validate(validators::uuid()),
+            )
+            .attribute(
+                Attribute::string("client_secret")
+                    .optional()
+                    .sensitive()
+                    .write_only()
+                    .description(
+                        "A secret of the step-1 application, used for this create or update only \
+                         and never stored (write-only, Terraform 1.11+). Set exactly one of \
+                         `client_secret` and `application_object_id`.",
+                    ),
+            )
+            .attribute(
+                Attribute::string("application_object_id")
+                    .optional()
+                    .description(
+                        "Object id of the step-1 application (`object_id` of the \
+                         `vnetpeer_aad_app`). The provider then adds a secret valid for one hour \
+                         with its own Graph credentials, waits until it works in both tenants, \
+                         uses it and removes it, also when the operation fails. Set exactly one \
+                         of `client_secret` and `application_object_id`.",
+                    )
+                    .validate(validators::uuid()),
+            )
+            .attribute(
+                Attribute::bool("allow_virtual_network_access")
+                    .optional()
+                    .computed()
+                    .default(true)
+                    .description(
+                        "Whether the two address spaces reach each other. Default `true`. \
+                         Updated in place.",
+                    ),
+            )
+            .attribute(
+                Attribute::bool("allow_forwarded_traffic")
+                    .optional()
+                    .computed()
+                    .default(false)
+                    .description(
+                        "Whether traffic forwarded from Aiven's VNet is allowed in. Default \
+                         `false`. Updated in place.",
+                    ),
+            )
+            .attribute(
+                Attribute::bool("allow_gateway_transit")
+                    .optional()
+                    .computed()
+                    .default(false)
+                    .description(
+                        "Whether Aiven's VNet may use this VNet's gateway. Default `false`. \
+                         Updated in place.",
+                    ),
+            )
+            .attribute(
+                Attribute::bool("use_remote_gateways")
+                    .optional()
+                    .computed()
+                    .default(false)
+                    .description(
+                        "Whether this VNet uses the remote VNet's gateway. Default `false`. \
+                         Updated in place.",
+                    ),
+            )
+            .attribute(
+                Attribute::string("aiven_peering_id")
+                    .optional()
+                    .description(
+                        "`id` of the `vnetpeer_aiven_vpc_peering` \
+                         (`<project>/<project_vpc_id>/<vnet_id>`). When set, create also waits \
+                         until Aiven reports the connection `ACTIVE`: the moment the database is \
+                         reachable.",
+                    )
+                    .validate(aiven_peering_id_validator()),
+            )
+            .attribute(
+                Attribute::string("id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("Resource id of the peering (known at plan time)."),
+            )
+            .attribute(Attribute::string("peering_state").computed().description(
+                "`peeringState`: `Connected` after create; `Initiated` while Aiven's side is \
+                 missing.",
+            ))
+            .attribute(
+                Attribute::string("peering_sync_level")
+                    .computed()
+                    .description("`peeringSyncLevel`, e.g. `FullyInSync`."),
+            )
+            .attribute(
+                Attribute::list("remote_address_space", Type::String)
+                    .computed()
+                    .description("Address prefixes of Aiven's VNet as the peering sees them."),
+            ),
+        )
+        .with_timeouts(Timeouts::minutes(30, 5, 30, 30))
+    }
+
+    fn validate(&self, config: &Value, diagnostics: &mut Diagnostics) {
+        let secret = config.attr("client_secret");
+        let object_id = config.attr("application_object_id");
+        match (secret.is_null(), object_id.is_null()) {
+            (true, true) => diagnostics.push(
+                Diagnostic::error(
+                    "Missing credential for the peering application",
+                    "Set `application_object_id` (the provider then mints a short-lived secret \
+                     on the application and removes it after use) or `client_secret` (a secret \
+                     of the application, write-only).",
+                )
+                .at("application_object_id"),
+            ),
+            (false, false) => diagnostics.push(
+                Diagnostic::error(
+                    "Conflicting credentials for the peering application",
+                    "Set only one of `client_secret` and `application_object_id`.",
+                )
+                .at("client_secret"),
+            ),
+            _ => {}
+        }
+        let vnet = config
+            .attr_str("vnet_id")
+            .and_then(|v| VirtualNetworkId::parse(v).ok());
+        let remote = config
+            .attr_str("remote_vnet_id")
+            .and_then(|v| VirtualNetworkId::parse(v).ok());
+        if let (Some(vnet), Some(remote)) = (&vnet, &remote)
+            && vnet.eq_ignore_case(remote)
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    "A virtual network cannot peer with itself",
+                    "`remote_vnet_id` must be Aiven's virtual network (`aiven_vnet_id` of the \
+                     `vnetpeer_aiven_vpc_peering`), not `vnet_id`.",
+                )
+                .at("remote_vnet_id"),
+            );
+        }
+        if let (Some(vnet), Some(aiven)) = (
+            &vnet,
+            config
+                .attr_str("aiven_peering_id")
+                .and_then(|id| AivenPeeringRef::parse(id).ok()),
+        ) && !vnet.eq_ignore_case(&aiven.vnet)
+        {
+            diagnostics.push(
+                Diagnostic::error(
+                    "The Aiven peering is for another virtual network",
+                    format!(
+                        "`aiven_peering_id` names a connection with {}, but this peering is on \
+                         {vnet}. Use the `id` of the `vnetpeer_aiven_vpc_peering` of `vnet_id`.",
+                        aiven.vnet
+                    ),
+                )
+                .at("aiven_peering_id"),
+            );
+        }
+    }
+
+    async fn modify_plan(
+        &self,
+        _ctx: &Context<ProviderData>,
+        plan: &mut PlannedChange,
+    ) -> Result<(), Diagnostics> {
+        if plan.is_create() {
+            // The id follows from the name and the VNet: known at plan time for dependents.
+            if let (Some(vnet), Some(name)) =
+                (plan.get("vnet_id").as_str(), plan.get("name").as_str())
+                && let Ok(id) = VirtualNetworkId::parse(vnet).and_then(|v| v.peering(name))
+            {
+                plan.set("id", Value::string(id.to_string()));
+            }
+            return Ok(());
+        }
+        for name in REPLACING_ATTRIBUTES {
+            if replaces(&plan.prior, &plan.planned, name) {
+                plan.require_replace(name);
+            }
+        }
+        if PEERING_FLAGS.iter().any(|flag| plan.changed(flag)) {
+            for name in OBSERVED_ATTRIBUTES {
+                plan.set_unknown(name);
+            }
+        }
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context<ProviderData>,
+        request: CreateRequest,
+    ) -> Result<Value, Failure> {
+        let target = Target::from_value(&request.planned)?;
+        let mut state = request.planned;
+        state.set_attr("id", target.id.to_string());
+        let peering = write_as_application(ctx, &request.config, &target).await;
+        let peering = match peering {
+            Ok(peering) => peering,
+            Err(failed) => {
+                let partial = failed.peering_may_exist.then(|| {
+                    fill_observed(&mut state, None);
+                    state.clone()
+                });
+                return Err(Failure {
+                    diagnostics: failed.diagnostics,
+                    partial_state: partial,
+                });
+            }
+        };
+        fill_observed(&mut state, Some(&peering));
+        if let Some(aiven_peering) = aiven_peering_of(&state) {
+            wait_for_aiven_active(ctx, &aiven_peering)
+                .await
+                .map_err(|diagnostics| Failure::with_partial_state(diagnostics, state.clone()))?;
+        }
+        Ok(state)
+    }
+
+    async fn read(
+        &self,
+        ctx: &Context<ProviderData>,
+        state: Value,
+    ) -> Result<Option<Value>, Diagnostics> {
+        let id = peering_id_of(&state)?;
+        let arm = own_arm(ctx)?;
+        let peering = arm
+            .get_vnet_peering(&call_context(ctx), &id)
+            .await
+            .map_err(|error| {
+                cloud_diagnostics("Could not read the virtual network peering", &error)
+            })?;
+        let Some(peering) = peering else {
+            return Ok(None);
+        };
+        if peering.peering_state == Some(PeeringState::Disconnected) {
+            // Aiven's side is gone: the peering carries no traffic and cannot be updated back
+            // (api-facts §4.2). Reported as gone so the next apply creates it again.
+            tracing::info!(peering = %id, "the peering is Disconnected; reporting it gone");
+            return Ok(None);
+        }
+        let mut state = state;
+        state.set_attr("id", keep_spelling(state.attr_str("id"), &id.to_string()));
+        state.set_attr("name", keep_spelling(state.attr_str("name"), &id.name));
+        state.set_attr(
+            "vnet_id",
+            keep_spelling(state.attr_str("vnet_id"), &id.vnet.to_string()),
+        );
+        if let Some(remote) = &peering.remote_virtual_network_id {
+            state.set_attr(
+                "remote_vnet_id",
+                keep_spelling(state.attr_str("remote_vnet_id"), remote),
+            );
+        }
+        state.set_attr(
+            "allow_virtual_network_access",
+            peering.allow_virtual_network_access,
+        );
+        state.set_attr("allow_forwarded_traffic", peering.allow_forwarded_traffic);
+        state.set_attr("allow_gateway_transit", peering.allow_gateway_transit);
+        state.set_attr("use_remote_gateways", peering.use_remote_gateways);
+        fill_observed(&mut state, Some(&peering));
+        Ok(Some(state))
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context<ProviderData>,
+        request: UpdateRequest,
+    ) -> Result<Value, Failure> {
+        let mut state = request.planned;
+        let flags_changed = PEERING_FLAGS
+            .iter()
+            .any(|flag| !request.prior.attr(flag).raw_equals(state.attr(flag)));
+        if flags_changed {
+            let target = Target::from_value(&state)?;
+            let peering = write_as_application(ctx, &request.config, &target)
+                .await
+                .map_err(|failed| Failure::from(failed.diagnostics))?;
+            fill_observed(&mut state, Some(&peering));
+        }
+        // Otherwise only attributes that live in Terraform changed (credentials, the Aiven
+        // peering to wait for, spelling, or values recorded after an import): nothing to send.
+        let newly_awaited = !request
+            .prior
+            .attr("aiven_peering_id")
+            .raw_equals(state.attr("aiven_peering_id"));
+        if (flags_changed || newly_awaited)
+            && let Some(aiven_peering) = aiven_peering_of(&state)
+        {
+            wait_for_aiven_active(ctx, &aiven_peering)
+                .await
+                .map_err(|diagnostics| Failure::with_partial_state(diagnostics, state.clone()))?;
+        }
+        Ok(state)
+    }
+
+    async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
+        let id = peering_id_of(&state)?;
+        let remote = state
+            .attr_str("remote_vnet_id")
+            .and_then(|r| VirtualNetworkId::parse(r).ok());
+        let arm = own_arm(ctx)?;
+        delete_peering(&call_context(ctx), &arm, &id, remote.as_ref())
+            .await
+            .map_err(|error| {
+                cloud_diagnostics("Could not delete the virtual network peering", &error)
+            })
+    }
+
+    async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let parsed = VnetPeeringId::parse(id.trim()).map_err(|error| {
+            Diagnostics::from(Diagnostic::error(
+                "Invalid import id",
+                format!(
+                    "{error}. Import a cross-tenant peering by its resource id, e.g. \
+                     `terraform import vnetpeer_cross_tenant_vnet_peering.to_aiven \
+                     /subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<vnet>/virtualNetworkPeerings/<name>`."
+                ),
+            ))
+        })?;
+        Ok(Value::object([
+            ("id", Value::string(parsed.to_string())),
+            ("name", Value::string(parsed.name.clone())),
+            ("vnet_id", Value::string(parsed.vnet.to_string())),
+        ]))
+    }
+}
+
+// ----- what the configuration asks for ---------------------------------------------------------
+
+/// The peering as planned: where it goes and what it allows.
+struct Target {
+    id: VnetPeeringId,
+    remote_vnet: VirtualNetworkId,
+    remote_tenant_id: String,
+    client_id: String,
+    properties: PeeringProperties,
+}
+
+impl Target {
+    fn from_value(value: &Value) -> Result<Self, Diagnostics> {
+        let required = |name: &str| {
+            value.attr_str(name).map(str::to_owned).ok_or_else(|| {
+                Diagnostics::from(
+                    Diagnostic::error(
+                        format!("`{name}` is not known"),
+                        format!("`{name}` must be known when the peering is written."),
+                    )
+                    .at(name),
+                )
+            })
+        };
+        let invalid = |name: &str, error: &dyn std::fmt::Display| {
+            Diagnostics::from(
+                Diagnostic::error(format!("Invalid `{name}`"), error.to_string()).at(name),
+            )
+        };
+        let vnet_id = required("vnet_id")?;
+        let name = required("name")?;
+        let remote_vnet_id = required("remote_vnet_id")?;
+        let id = VirtualNetworkId::parse(&vnet_id)
+            .and_then(|vnet| vnet.peering(&name))
+            .map_err(|e| invalid("vnet_id", &e))?;
+        let remote_vnet =
+            VirtualNetworkId::parse(&remote_vnet_id).map_err(|e| invalid("remote_vnet_id", &e))?;
+        let flag = |name: &str, default: bool| value.attr_bool(name).unwrap_or(default);
+        Ok(Target {
+            id,
+            remote_vnet,
+            remote_tenant_id: required("remote_tenant_id")?,
+            client_id: required("client_id")?,
+            properties: PeeringProperties {
+                remote_virtual_network_id: remote_vnet_id,
+                allow_virtual_network_access: flag("allow_virtual_network_access", true),
+                allow_forwarded_traffic: flag("allow_forwarded_traffic", false),
+                allow_gateway_transit: flag("allow_gateway_transit", false),
+                use_remote_gateways: flag("use_remote_gateways", false),
+            },
+        })
+    }
+
+    /// Both VNets, for the per-VNet locks.
+    fn vnets(&self) -> [&VirtualNetworkId; 2] {
+        [&self.id.vnet, &self.remote_vnet]
+    }
+}
+
+/// Whether attribute `name` changed in a way that needs a new peering: not after an import
+/// (prior null: the value is only recorded), and not for a change of letter case (ARM names and
+/// GUIDs are case-insensitive).
+fn replaces(prior: &Value, planned: &Value, name: &str) -> bool {
+    let before = prior.attr(name);
+    let after = planned.attr(name);
+    if before.is_null() {
+        return false;
+    }
+    if after.is_unknown() {
+        return true;
+    }
+    match (before.as_str(), after.as_str()) {
+        (Some(before), Some(after)) => !before.eq_ignore_ascii_case(after),
+        _ => !before.raw_equals(after),
+    }
+}
+
+/// The value Terraform holds when it names the same thing as `reported` (ignoring case), so
+/// refresh never shows a spelling difference as drift; otherwise `reported`.
+fn keep_spelling(held: Option<&str>, reported: &str) -> String {
+    match held {
+        Some(held) if held.eq_ignore_ascii_case(reported) => held.to_owned(),
+        _ => reported.to_owned(),
+    }
+}
+
+/// The peering id of a state: `id`, or `vnet_id` + `name` when `id` is missing.
+fn peering_id_of(state: &Value) -> Result<VnetPeeringId, Diagnostics> {
+    let parsed = match state.attr_str("id") {
+        Some(id) => VnetPeeringId::parse(id),
+        None => VirtualNetworkId::parse(state.attr_str("vnet_id").unwrap_or_default())
+            .and_then(|vnet| vnet.peering(state.attr_str("name").unwrap_or_default())),
+    };
+    parsed.map_err(|error| {
+        Diagnostics::from(Diagnostic::error(
+            "Invalid peering id in the state",
+            format!("{error}. Remove the resource from the state and import it again."),
+        ))
+    })
+}
+
+/// Sets the computed attributes from what Azure reported (null when nothing was observed).
+fn fill_observed(state: &mut Value, peering: Option<&VnetPeering>) {
+    let text = |value: Option<&str>| value.map(Value::string).unwrap_or(Value::Null);
+    state.set_attr(
+        "peering_state",
+        text(
+            peering
+                .and_then(|p| p.peering_state.as_ref())
+                .map(PeeringState::as_str),
+        ),
+    );
+    state.set_attr(
+        "peering_sync_level",
+        text(peering.and_then(|p| p.peering_sync_level.as_deref())),
+    );
+    state.set_attr(
+        "remote_address_space",
+        match peering {
+            Some(p) => Value::list(
+                p.remote_address_space
+                    .iter()
+                    .map(|s| Value::string(s.clone())),
+            ),
+            None => Value::Null,
+        },
+    );
+}
+
+fn peering_name() -> Validator {
+    Validator::string(
+        "a peering name: 1–80 letters, digits, `_`, `.` and `-`, starting with a letter or digit \
+         and ending with a letter, digit or `_`",
+        |name| validate_peering_name(name).map_err(|error| error.reason),
+    )
+}
+
+// ----- the Aiven connection to wait for ---------------------------------------------------------
+
+/// A `vnetpeer_aiven_vpc_peering` id: `<project>/<project_vpc_id>/<vnet_id>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct AivenPeeringRef {
+    project: String,
+    project_vpc_id: String,
+    vnet: VirtualNetworkId,
+}
+
+impl AivenPeeringRef {
+    /// Parses the id; the VNet id may follow the VPC id with one slash or two.
+    fn parse(id: &str) -> Result<Self, String> {
+        let form = "expected `<project>/<project_vpc_id>/<vnet_id>`, the `id` of a \
+                    vnetpeer_aiven_vpc_peering";
+        let mut parts = id.splitn(3, '/');
+        let (Some(project), Some(project_vpc_id), Some(vnet)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(format!("{id:?} has too few parts; {form}"));
+        };
+        if project.is_empty() || project_vpc_id.is_empty() {
+            return Err(format!(
+                "{id:?} lacks the project or the project VPC id; {form}"
+            ));
+        }
+        let vnet = format!("/{}", vnet.trim_start_matches('/'));
+        let vnet = VirtualNetworkId::parse(&vnet).map_err(|error| format!("{error}; {form}"))?;
+        Ok(AivenPeeringRef {
+            project: project.to_owned(),
+            project_vpc_id: project_vpc_id.to_owned(),
+            vnet,
+        })
+    }
+}
+
+fn aiven_peering_id_validator() -> Validator {
+    Validator::string(
+        "the `id` of a `vnetpeer_aiven_vpc_peering`: `<project>/<project_vpc_id>/<vnet_id>`",
+        |id| AivenPeeringRef::parse(id).map(|_| ()),
+    )
+}
+
+fn aiven_peering_of(state: &Value) -> Option<AivenPeeringRef> {
+    state
+        .attr_str("aiven_peering_id")
+        .and_then(|id| AivenPeeringRef::parse(id).ok())
+}
+
+/// Polls Aiven until the connection is ACTIVE (it gets there once Aiven notices the Connected
+/// peering). A failure state or a vanished connection ends the wait with an explanation.
+async fn wait_for_aiven_active(
+    ctx: &Context<ProviderData>,
+    peering: &AivenPeeringRef,
+) -> Result<(), Diagnostics> {
+    use crate::aiven::PeeringState as Aiven;
+    let aiven = ctx.data().aiven()?;
+    let cc = call_context(ctx);
+    let (cc, vnet) = (&cc, &peering.vnet);
+    let outcome = poll_until(
+        cc,
+        "waiting for Aiven to report the peering ACTIVE",
+        move || async move {
+            let connection = aiven
+                .find_azure_peering(
+                    cc,
+                    &peering.project,
+                    &peering.project_vpc_id,
+                    &vnet.subscription_id,
+                    &vnet.resource_group,
+                    &vnet.name,
+                )
+                .await?;
+            Ok(match connection {
+                None => PollStep::Done(Err("the connection no longer exists in Aiven".to_owned())),
+                Some(c) if c.state == Aiven::Active => PollStep::Done(Ok(())),
+                Some(c) if c.state.is_failure() || c.state.is_gone() => {
+                    PollStep::Done(Err(format!(
+                        "Aiven reports it {}{}",
+                        c.state,
+                        c.state_message()
+                            .map(|m| format!(": {m}"))
+                            .unwrap_or_default()
+                    )))
+                }
+                Some(c) => PollStep::pending(format!("Aiven state {}", c.state)),
+            })
+        },
+    )
+    .await;
+    let summary = "Aiven did not activate the peering connection";
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(reason)) => Err(Diagnostics::from(
+            Diagnostic::error(
+                summary,
+                format!(
+                    "The Azure peering is Connected, but {reason}. Apply again: the Aiven \
+                     peering connection is re-created when refresh finds it gone, and this \
+                     peering (tainted) after it."
+                ),
+            )
+            .at("aiven_peering_id"),
+        )),
+        Err(error) => {
+            let mut diagnostic = cloud_diagnostic(summary, &error);
+            diagnostic.detail.push_str(
+                "\n\nThe Azure peering is Connected; Aiven turns the connection ACTIVE once it \
+                 notices (usually within minutes).",
+            );
+            Err(Diagnostics::from(diagnostic.at("aiven_peering_id")))
+        }
+    }
+}
+
+// ----- the write, as the step-1 application --------------------------------------------------------
+
+/// Why a write as the application failed, and whether the peering may exist now.
+struct WriteFailure {
+    diagnostics: Diagnostics,
+    peering_may_exist: bool,
+}
+
+impl WriteFailure {
+    fn before_write(diagnostics: impl Into<Diagnostics>) -> Self {
+        WriteFailure {
+            diagnostics: diagnostics.into(),
+            peering_may_exist: false,
+        }
+    }
+}
+
+/// Creates or updates the peering as the step-1 application and waits for `Connected`, with
+/// the secret from the configuration or a minted one that is removed afterwards in any case.
+async fn write_as_application(
+    ctx: &Context<ProviderData>,
+    config: &Value,
+    target: &Target,
+) -> Result<VnetPeering, WriteFailure> {
+    let secret = AppSecret::obtain(ctx, config, &target.id.name)
+        .await
+        .map_err(WriteFailure::before_write)?;
+    let written = put_and_connect(ctx, target, &secret).await;
+    match (written, secret.discard(ctx).await) {
+        (written, None) => written,
+        (Ok(_), Some(leftover)) => Err(WriteFailure {
+            diagnostics: leftover.into(),
+            peering_may_exist: true,
+        }),
+        (Err(mut failed), Some(leftover)) => {
+            failed.diagnostics.push(leftover);
+            Err(failed)
+        }
+    }
+}
+
+/// The step-1 application's secret for one operation. `Debug` never shows it.
+#[derive(Debug)]
+enum AppSecret {
+    /// `client_secret` from the configuration.
+    Configured(SecretString),
+    /// Added for this operation; [`AppSecret::discard`] removes it.
+    Minted {
+        app_object_id: String,
+        key_id: String,
+        end_date_time: Option<String>,
+        secret: SecretString,
+    },
+}
+
+impl AppSecret {
+    async fn obtain(
+        ctx: &Context<ProviderData>,
+        config: &Value,
+        peering_name: &str,
+    ) -> Result<Self, Diagnostics> {
+        if let Some(secret) = config.attr_str("client_secret") {
+            return Ok(AppSecret::Configured(SecretString::new(secret)));
+        }
+        let Some(app_object_id) = config.attr_str("application_object_id") else {
+            return Err(Diagnostic::error(
+                "Missing credential for the peering application",
+                "Set `application_object_id` or `client_secret`.",
+            )
+            .at("application_object_id")
+            .into());
+        };
+        let graph = ctx.data().azure.graph().map_err(|error| {
+            cloud_diagnostics(
+                "The provider has no Azure credential to mint the peering secret with",
+                &error,
+            )
+        })?;
+        let end = OffsetDateTime::now_utc() + MINTED_SECRET_LIFETIME;
+        let display_name =
+            format!("vnetpeer: peering {peering_name} (temporary, removed after use)");
+        let credential = graph
+            .add_password(
+                &call_context(ctx),
+                app_object_id,
+                Some(&display_name),
+                Some(end),
+            )
+            .await
+            .map_err(|error| {
+                let mut diagnostic = cloud_diagnostic(
+                    "Could not add a temporary secret to the peering application",
+                    &error,
+                );
+                if error.is_not_found() {
+                    diagnostic.detail.push_str(
+                        "\n\n`application_object_id` must be the object id (not the client id) \
+                         of the step-1 application: `object_id` of the `vnetpeer_aad_app`.",
+                    );
+                }
+                Diagnostics::from(diagnostic.at("application_object_id"))
+            })?;
+        tracing::debug!(key_id = %credential.key_id, "added a temporary secret to the peering application");
+        Ok(AppSecret::Minted {
+            app_object_id: app_object_id.to_owned(),
+            key_id: credential.key_id,
+            end_date_time: credential.end_date_time,
+            secret: credential.secret_text,
+        })
+    }
+
+    fn value(&self) -> &SecretString {
+        match self {
+            AppSecret::Configured(secret) | AppSecret::Minted { secret, .. } => secret,
+        }
+    }
+
+    fn is_minted(&self) -> bool {
+        matches!(self, AppSecret::Minted { .. })
+    }
+
+    /// Removes a minted secret (with its own time budget, so that a timeout or Ctrl-C of the
+    /// operation still cleans up). `Some` names a secret that could not be removed.
+    async fn discard(self, ctx: &Context<ProviderData>) -> Option<Diagnostic> {
+        let AppSecret::Minted {
+            app_object_id,
+            key_id,
+            end_date_time,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let cleanup = CallContext::new(CLEANUP_TIMEOUT, CancellationToken::new());
+        let removed = match ctx.data().azure.graph() {
+            Ok(graph) => {
+                graph
+                    .remove_password(&cleanup, &app_object_id, &key_id)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        match removed {
+            Ok(()) => {
+                tracing::debug!(key_id = %key_id, "removed the temporary secret of the peering application");
+                None
+            }
+            Err(error) => {
+                let mut diagnostic =
+                    cloud_diagnostic("Could not remove the temporary peering secret", &error);
+                diagnostic.detail.push_str(&format!(
+                    "\n\nThe secret {key_id} added to application object {app_object_id} for \
+                     this operation is still there{}. Remove it: `az ad app credential delete \
+                     --id {app_object_id} --key-id {key_id}`.",
+                    end_date_time
+                        .map(|end| format!(" (it expires at {end})"))
+                        .unwrap_or_default()
+                ));
+                Some(diagnostic.at("application_object_id"))
+            }
+        }
+    }
+}
+
+/// Access tokens of the step-1 application in the customer tenant (primary) and in Aiven's
+/// tenant (auxiliary).
+struct AppTokens {
+    primary: AccessToken,
+    auxiliary: AccessToken,
+    acquired: Instant,
+}
+
+/// Which tenant a token was asked in, for the explanation of a refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TenantRole {
+    Customer,
+    Remote,
+}
+
+/// Tokens in both tenants, waiting out a secret that is not usable yet and, in Aiven's tenant,
+/// the application's service principal that Aiven creates at PENDING_PEER.
+async fn acquire_app_tokens(
+    ctx: &Context<ProviderData>,
+    customer_tenant: &str,
+    target: &Target,
+    secret: &AppSecret,
+) -> Result<AppTokens, Diagnostic> {
+    let azure = &ctx.data().azure;
+    let cc = call_context(ctx);
+    let scope = &azure.endpoints().resource_manager_scope;
+    let (customer_window, remote_window) = (
+        cc.narrowed(SECRET_ACTIVATION_WINDOW),
+        cc.narrowed(REMOTE_PRINCIPAL_WINDOW),
+    );
+    let primary = azure.acquire_token_with_secret_retrying(
+        &customer_window,
+        customer_tenant,
+        &target.client_id,
+        secret.value(),
+        scope,
+        &[aadsts::INVALID_CLIENT_SECRET],
+    );
+    let auxiliary = azure.acquire_token_with_secret_retrying(
+        &remote_window,
+        &target.remote_tenant_id,
+        &target.client_id,
+        secret.value(),
+        scope,
+        &[
+            aadsts::INVALID_CLIENT_SECRET,
+            aadsts::MISSING_SERVICE_PRINCIPAL,
+            aadsts::APPLICATION_NOT_FOUND,
+        ],
+    );
+    let (primary, auxiliary) = tokio::join!(primary, auxiliary);
+    let primary =
+        primary.map_err(|e| token_diagnostic(&e, TenantRole::Customer, target, secret))?;
+    let auxiliary =
+        auxiliary.map_err(|e| token_diagnostic(&e, TenantRole::Remote, target, secret))?;
+    Ok(AppTokens {
+        primary,
+        auxiliary,
+        acquired: Instant::now(),
+    })
+}
+
+/// The tenant of the customer VNet: the provider's configured tenant, else its token's.
+async fn customer_tenant(ctx: &Context<ProviderData>) -> Result<String, Diagnostic> {
+    let azure = &ctx.data().azure;
+    if let Some(tenant) = azure.tenant_id() {
+        return Ok(tenant.to_owned());
+    }
+    let unknown =
+        |error: &CloudError| cloud_diagnostic("Could not determine the customer tenant", error);
+    let token = azure
+        .token_source()
+        .map_err(|e| unknown(&e))?
+        .resource_manager_token(&call_context(ctx))
+        .await
+        .map_err(|e| unknown(&e))?;
+    token
+        .claims()
+        .and_then(|claims| claims.tenant_id)
+        .ok_or_else(|| {
+            Diagnostic::error(
+                "Could not determine the customer tenant",
+                "The provider's token names no tenant. Set `tenant_id` in the provider block.",
+            )
+        })
+}
+
+/// A token obtained earlier, served to an [`ArmClient`] as its identity.
+struct HeldToken(AccessToken);
+
+#[async_trait]
+impl FetchToken for HeldToken {
+    async fn fetch_token(
+        &self,
+        _ctx: &CallContext,
+        _scope: &str,
+    ) -> Result<AccessToken, CloudError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// An ARM client acting as the application with `token`.
+fn arm_as_application(
+    own: &ArmClient,
+    token: &AccessToken,
+    tenant: &str,
+    target: &Target,
+) -> Result<ArmClient, CloudError> {
+    let source = TokenSource::custom(
+        Arc::new(HeldToken(token.clone())),
+        Some(tenant.to_owned()),
+        Some(target.client_id.clone()),
+        own.token_source().endpoints().clone(),
+    )?;
+    Ok(own.with_token_source(source))
+}
+
+/// The provider's own ARM client.
+fn own_arm(ctx: &Context<ProviderData>) -> Result<ArmClient, Diagnostics> {
+    ctx.data()
+        .azure
+        .arm()
+        .map_err(|error| cloud_diagnostics("The provider has no usable Azure credential", &error))
+}
+
+/// Tokens → PUT (retrying what RBAC propagation and a busy VNet cause, replacing a stale
+/// Disconnected peering once) → wait for `Connected`.
+async fn put_and_connect(
+    ctx: &Context<ProviderData>,
+    target: &Target,
+    secret: &AppSecret,
+) -> Result<VnetPeering, WriteFailure> {
+    let cc = call_context(ctx);
+    let own = own_arm(ctx).map_err(WriteFailure::before_write)?;
+    let tenant = customer_tenant(ctx)
+        .await
+        .map_err(WriteFailure::before_write)?;
+    let mut tokens = acquire_app_tokens(ctx, &tenant, target, secret)
+        .await
+        .map_err(WriteFailure::before_write)?;
+    let started = Instant::now();
+    let mut replaced_stale = false;
+    loop {
+        let app = arm_as_application(&own, &tokens.primary, &tenant, target).map_err(|e| {
+            WriteFailure::before_write(cloud_diagnostic("Invalid token source", &e))
+        })?;
+        let written = {
+            let _locks = lock_vnets(&cc, &target.vnets())
+                .await
+                .map_err(|e| WriteFailure::before_write(put_diagnostic(&e, target)))?;
+            app.put_vnet_peering(
+                &cc,
+                &target.id,
+                &target.properties,
+                std::slice::from_ref(&tokens.auxiliary),
+            )
+            .await
+        };
+        let error = match written {
+            Ok(peering) => return wait_until_connected(&cc, &app, target, peering).await,
+            Err(error) => error,
+        };
+        if error.has_code(codes::REMOTE_PEERING_IS_DISCONNECTED) && !replaced_stale {
+            // A stale peering of this name whose remote side is gone: it cannot be updated back
+            // (api-facts §4.2), so delete it (as the provider) and create it again.
+            tracing::info!(peering = %target.id, "replacing a Disconnected peering");
+            delete_peering(&cc, &own, &target.id, Some(&target.remote_vnet))
+                .await
+                .map_err(|e| {
+                    WriteFailure::before_write(cloud_diagnostic(
+                        "Could not delete the stale Disconnected peering",
+                        &e,
+                    ))
+                })?;
+            replaced_stale = true;
+            continue;
+        }
+        let denied = is_permission_denial(&error);
+        if !denied && !is_busy(&error) {
+            return Err(WriteFailure {
+                peering_may_exist: may_have_written(&error),
+                diagnostics: put_diagnostic(&error, target).into(),
+            });
+        }
+        // Role assignments take minutes to propagate, and the VNet may be busy: wait and retry
+        // within the create timeout, then explain the last refusal.
+        let wait = (started.elapsed() / 4).clamp(MIN_RETRY_INTERVAL, MAX_RETRY_INTERVAL);
+        tracing::debug!(code = ?error.code(), wait_ms = wait.as_millis() as u64, "the peering write was refused; retrying");
+        if cc
+            .sleep(wait, "waiting before retrying the peering")
+            .await
+            .is_err()
+        {
+            return Err(WriteFailure::before_write(put_diagnostic(&error, target)));
+        }
+        if denied && tokens.acquired.elapsed() >= TOKEN_REFRESH_AFTER_DENIAL {
+            tokens = acquire_app_tokens(ctx, &tenant, target, secret)
+                .await
+                .map_err(WriteFailure::before_write)?;
+        }
+    }
+}
+
+/// 403s that mean "not yet" right after the role assignments and Aiven's grant were made.
+fn is_permission_denial(error: &CloudError) -> bool {
+    error.status() == Some(403)
+        && (error.has_code(codes::AUTHORIZATION_FAILED)
+            || error.has_code(codes::LINKED_AUTHORIZATION_FAILED))
+}
+
+/// Another peering operation holds the VNet (the HTTP layer already retried the 429).
+fn is_busy(error: &CloudError) -> bool {
+    error.has_code(ANOTHER_OPERATION)
+}
+
+/// Whether a failed PUT may have left a peering behind: the long-running operation failed or
+/// was not seen to the end (a refused request, 4xx, created nothing).
+fn may_have_written(error: &CloudError) -> bool {
+    match error {
+        CloudError::Service(e) | CloudError::NotFound(e) | CloudError::AlreadyExists(e) => {
+            e.status < 400
+        }
+        CloudError::Invalid(_) | CloudError::Credential { .. } => false,
+        _ => true,
+    }
+}
+
+/// Polls the peering (as the application) until it is `Connected`: Initiated means Aiven's side
+/// does not exist yet.
+async fn wait_until_connected(
+    cc: &CallContext,
+    app: &ArmClient,
+    target: &Target,
+    written: VnetPeering,
+) -> Result<VnetPeering, WriteFailure> {
+    if written.peering_state == Some(PeeringState::Connected) {
+        return Ok(written);
+    }
+    let waited = poll_until(
+        cc,
+        "waiting for the peering to become Connected",
+        move || async move {
+            match app.get_vnet_peering(cc, &target.id).await? {
+                Some(p) if p.peering_state == Some(PeeringState::Connected) => {
+                    Ok(PollStep::Done(p))
+                }
+                Some(p) if p.peering_state == Some(PeeringState::Disconnected) => {
+                    Err(CloudError::Invalid(format!(
+                        "the peering {} became Disconnected: Aiven's side of it was deleted",
+                        target.id.name
+                    )))
+                }
+                Some(p) => Ok(PollStep::pending(format!(
+                    "peeringState {}",
+                    p.peering_state
+                        .as_ref()
+                        .map_or("unknown", PeeringState::as_str)
+                ))),
+                None => Ok(PollStep::pending("the peering is not visible yet")),
+            }
+        },
+    )
+    .await;
+    waited.map_err(|error| {
+        let mut diagnostic = cloud_diagnostic("The peering did not become Connected", &error);
+        diagnostic.detail.push_str(&format!(
+            "\n\nThe peering {} exists but stays Initiated while Aiven's own peering (from {} \
+             back to this VNet) is missing. Aiven creates it when its peering connection reaches \
+             PENDING_PEER: check the state of the `vnetpeer_aiven_vpc_peering`. The peering is \
+             kept (tainted) and replaced on the next apply.",
+            target.id, target.remote_vnet
+        ));
+        WriteFailure {
+            diagnostics: diagnostic.into(),
+            peering_may_exist: true,
+        }
+    })
+}
+
+/// Deletes the peering (as the provider) under the VNet locks, retrying a busy VNet within the
+/// deadline.
+async fn delete_peering(
+    cc: &CallContext,
+    arm: &ArmClient,
+    id: &VnetPeeringId,
+    remote: Option<&VirtualNetworkId>,
+) -> Result<(), CloudError> {
+    let started = Instant::now();
+    let mut vnets = vec![&id.vnet];
+    vnets.extend(remote);
+    loop {
+        let deleted = {
+            let _locks = lock_vnets(cc, &vnets).await?;
+            arm.delete_vnet_peering(cc, id).await
+        };
+        match deleted {
+            Err(error) if is_busy(&error) => {
+                let wait = (started.elapsed() / 4).clamp(MIN_RETRY_INTERVAL, MAX_RETRY_INTERVAL);
+                if cc
+                    .sleep(wait, "waiting for the virtual network to be free")
+                    .await
+                    .is_err()
+                {
+                    return Err(error);
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+// ----- per-VNet serialisation ------------------------------------------------------------------
+
+type VnetLocks = Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>;
+
+fn vnet_locks() -> &'static VnetLocks {
+    static LOCKS: OnceLock<VnetLocks> = OnceLock::new();
+    LOCKS.get_or_init(VnetLocks::default)
+}
+
+/// The lock key of a VNet: its id in lower case (ARM ids are case-insensitive).
+fn vnet_lock_key(vnet: &VirtualNetworkId) -> String {
+    vnet.to_string().to_ascii_lowercase()
+}
+
+/// Locks every VNet in `vnets` for one peering write within this provider process, in a fixed
+/// order so two writes never wait for each other crosswise. Other VNets are not affected.
+async fn lock_vnets(
+    cc: &CallContext,
+    vnets: &[&VirtualNetworkId],
+) -> Result<Vec<OwnedMutexGuard<()>>, CloudError> {
+    let mut keys: Vec<String> = vnets.iter().map(|v| vnet_lock_key(v)).collect();
+    keys.sort();
+    keys.dedup();
+    let mut guards = Vec::with_capacity(keys.len());
+    for key in keys {
+        let lock = {
+            let mut locks = vnet_locks().lock().unwrap_or_else(PoisonError::into_inner);
+            locks.entry(key).or_default().clone()
+        };
+        let guard = cc
+            .run(
+                "waiting for another peering operation on the same virtual network",
+                lock.lock_owned(),
+            )
+            .await?;
+        guards.push(guard);
+    }
+    Ok(guards)
+}
+
+// ----- explanations ------------------------------------------------------------------------------
+
+/// A refused or failed peering write, with the likely causes and fixes of the refusals the
+/// workflow runs into.
+fn put_diagnostic(error: &CloudError, target: &Target) -> Diagnostic {
+    let client = &target.client_id;
+    let vnet = &target.id.vnet;
+    let remote = &target.remote_vnet;
+    let remote_tenant = &target.remote_tenant_id;
+    if error.has_code(codes::AUTHORIZATION_FAILED) {
+        let mut diagnostic = cloud_diagnostic(
+            "The peering application may not create peerings on the virtual network",
+            error,
+        );
+        diagnostic.detail.push_str(&format!(
+            "\n\nAzure refused `{PEERING_WRITE_ACTION}` on {vnet} to application {client} until \
+             the operation's timeout. Likely causes:\n\
+             - the application's service principal has no Network Contributor role on the VNet: \
+             add a `vnetpeer_role_assignment` with `role_definition_name = \"Network \
+             Contributor\"`, `scope` = the VNet id and `principal_id` = the application's \
+             `service_principal_object_id`, and make this peering depend on it;\n\
+             - the assignment was made moments ago and has not propagated yet (up to 10 \
+             minutes): raise `timeouts {{ create }}` and apply again."
+        ));
+        return diagnostic.at("client_id");
+    }
+    if error.has_code(codes::LINKED_AUTHORIZATION_FAILED) {
+        let mut diagnostic =
+            cloud_diagnostic("Azure refused the link to Aiven's virtual network", error);
+        diagnostic.detail.push_str(&format!(
+            "\n\nThe peering needs application {client} to hold `{PEER_ACTION}` on {remote}, \
+             proven by the application's own token for tenant {remote_tenant}. Likely causes:\n\
+             - `remote_tenant_id` or `remote_vnet_id` are not Aiven's: use `aiven_tenant_id` and \
+             `aiven_vnet_id` of the `vnetpeer_aiven_vpc_peering`;\n\
+             - Aiven has not granted the application `peer/action` on its VNet: it does so when \
+             its peering connection for this application reaches PENDING_PEER; check that \
+             `peer_azure_app_id` of the Aiven peering is `client_id` and that its state is \
+             PENDING_PEER or ACTIVE;\n\
+             - the grant was made moments ago and is still propagating in Aiven's tenant: raise \
+             `timeouts {{ create }}` and apply again."
+        ));
+        return diagnostic.at("remote_tenant_id");
+    }
+    if error.has_code(codes::REMOTE_PEERING_IS_DISCONNECTED) {
+        let mut diagnostic = cloud_diagnostic("Aiven's side of the peering is disconnected", error);
+        diagnostic.detail.push_str(
+            "\n\nAiven's own peering back to this VNet is Disconnected, so this peering cannot \
+             connect. Re-create the Aiven peering connection: `terraform apply \
+             -replace=<address of the vnetpeer_aiven_vpc_peering>`.",
+        );
+        return diagnostic.at("remote_vnet_id");
+    }
+    cloud_diagnostic(
+        "Could not create or update the virtual network peering",
+        error,
+    )
+}
+
+/// A token request of the application that Entra ID refused, with the likely causes.
+fn token_diagnostic(
+    error: &CloudError,
+    tenant: TenantRole,
+    target: &Target,
+    secret: &AppSecret,
+) -> Diagnostic {
+    let client = &target.client_id;
+    let codes = error.aadsts_codes();
+    let has = |code: u32| codes.contains(&code);
+    let where_ = match tenant {
+        TenantRole::Customer => "the customer tenant".to_owned(),
+        TenantRole::Remote => format!("Aiven's tenant {}", target.remote_tenant_id),
+    };
+    let secret_attribute = if secret.is_minted() {
+        "application_object_id"
+    } else {
+        "client_secret"
+    };
+    if has(aadsts::INVALID_CLIENT_SECRET) || has(7_000_222) {
+        let mut diagnostic =
+            cloud_diagnostic("The peering application's secret does not work", error);
+        let cause = if secret.is_minted() {
+            "- `application_object_id` is not the object id of the application whose client id \
+             is `client_id` (use `object_id` and `client_id` of the same `vnetpeer_aad_app`);"
+        } else {
+            "- `client_secret` is wrong, expired, or the secret's id instead of its value, or it \
+             belongs to another application than `client_id`;"
+        };
+        diagnostic.detail.push_str(&format!(
+            "\n\nEntra ID refused the secret of application {client} in {where_}. Likely \
+             causes:\n{cause}\n- the secret was added moments ago and is not usable yet (new \
+             secrets take seconds, rarely minutes): apply again."
+        ));
+        return diagnostic.at(secret_attribute);
+    }
+    let missing_principal =
+        has(aadsts::MISSING_SERVICE_PRINCIPAL) || has(aadsts::APPLICATION_NOT_FOUND);
+    if missing_principal && tenant == TenantRole::Remote {
+        let mut diagnostic = cloud_diagnostic(
+            "The peering application cannot sign in to Aiven's tenant",
+            error,
+        );
+        diagnostic.detail.push_str(&format!(
+            "\n\nApplication {client} has no service principal in tenant {}. Aiven creates it \
+             when its peering connection for this application reaches PENDING_PEER. Likely \
+             causes:\n\
+             - the Aiven peering connection names another application (`peer_azure_app_id` \
+             must be `client_id`) or has not reached PENDING_PEER: make this peering depend on \
+             the `vnetpeer_aiven_vpc_peering` (use its `aiven_tenant_id` and `aiven_vnet_id`);\n\
+             - `remote_tenant_id` is not Aiven's tenant;\n\
+             - the application is single-tenant: `sign_in_audience` must be \
+             `AzureADMultipleOrgs`.",
+            target.remote_tenant_id
+        ));
+        return diagnostic.at("remote_tenant_id");
+    }
+    if missing_principal {
+        let mut diagnostic = cloud_diagnostic(
+            "The peering application is unknown in the customer tenant",
+            error,
+        );
+        diagnostic.detail.push_str(&format!(
+            "\n\nEntra ID knows no application {client} with a service principal in the \
+             customer tenant. Use `client_id` of the `vnetpeer_aad_app` (which creates both)."
+        ));
+        return diagnostic.at("client_id");
+    }
+    if has(90_002) {
+        let attribute = match tenant {
+            TenantRole::Customer => "client_id",
+            TenantRole::Remote => "remote_tenant_id",
+        };
+        return cloud_diagnostic(format!("Entra ID does not know {where_}"), error).at(attribute);
+    }
+    cloud_diagnostic(
+        format!("Could not obtain a token for the peering application in {where_}"),
+        error,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::azure::Service;
+    use crate::azure::ServiceError;
+
+    const VNET: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002/resourceGroups/rg-Workload/providers/Microsoft.Network/virtualNetworks/vnet-App";
+
+    fn arm_error(status: u16, code: &str) -> CloudError {
+        CloudError::Service(Box::new(ServiceError {
+            service: Service::ResourceManager,
+            operation: "PUT /x".into(),
+            status,
+            code: Some(code.into()),
+            detail_codes: Vec::new(),
+            message: "refused".into(),
+            aadsts_codes: Vec::new(),
+            request_id: None,
+        }))
+    }
+
+    fn token_error(code: u32) -> CloudError {
+        CloudError::Service(Box::new(ServiceError {
+            service: Service::EntraId,
+            operation: "POST /t/oauth2/v2.0/token".into(),
+            status: 401,
+            code: Some("invalid_client".into()),
+            detail_codes: Vec::new(),
+            message: format!("AADSTS{code}: refused"),
+            aadsts_codes: vec![code],
+            request_id: None,
+        }))
+    }
+
+    fn target() -> Target {
+        Target::from_value(&Value::object([
+            ("name", Value::string("to-aiven")),
+            ("vnet_id", Value::string(VNET)),
+            (
+                "remote_vnet_id",
+                Value::string("/subscriptions/a1000000-0000-4000-8000-000000000002/resourceGroups/aiven-rg/providers/Microsoft.Network/virtualNetworks/aiven-vnet"),
+            ),
+            ("remote_tenant_id", Value::string("a1000000-0000-4000-8000-000000000001")),
+            ("client_id", Value::string("c1000000-0000-4000-8000-0000000000aa")),
+            ("allow_forwarded_traffic", Value::from(true)),
+        ]))
+        .unwrap()
+    }
+
+    #[test]
+    fn aiven_peering_ids_parse_with_one_or_two_slashes() {
+        let one = AivenPeeringRef::parse(&format!("acme-prod/vpc-1{VNET}")).unwrap();
+        let two = AivenPeeringRef::parse(&format!("acme-prod/vpc-1/{VNET}")).unwrap();
+        assert_eq!(one, two);
+        assert_eq!(one.project, "acme-prod");
+        assert_eq!(one.project_vpc_id, "vpc-1");
+        assert_eq!(one.vnet.name, "vnet-App");
+        assert!(AivenPeeringRef::parse("acme-prod/vpc-1").is_err());
+        assert!(AivenPeeringRef::parse("acme-prod//subscriptions/x").is_err());
+        assert!(
+            aiven_peering_id_validator()
+                .check(&Value::string("nope"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn replacement_ignores_case_and_imported_nulls() {
+        let prior = Value::object([
+            ("vnet_id", Value::string(VNET)),
+            ("client_id", Value::Null),
+            ("name", Value::string("to-aiven")),
+        ]);
+        let planned = Value::object([
+            ("vnet_id", Value::string(VNET.to_uppercase())),
+            (
+                "client_id",
+                Value::string("c1000000-0000-4000-8000-0000000000aa"),
+            ),
+            ("name", Value::string("to-aiven-2")),
+        ]);
+        assert!(!replaces(&prior, &planned, "vnet_id"), "case only");
+        assert!(
+            !replaces(&prior, &planned, "client_id"),
+            "recorded after import"
+        );
+        assert!(replaces(&prior, &planned, "name"));
+        let unknown = Value::object([("name", Value::unknown())]);
+        assert!(replaces(&prior, &unknown, "name"));
+    }
+
+    #[test]
+    fn targets_carry_the_flags_and_both_vnets() {
+        let target = target();
+        assert!(target.properties.allow_forwarded_traffic);
+        assert!(
+            target.properties.allow_virtual_network_access,
+            "default true"
+        );
+        assert!(!target.properties.use_remote_gateways);
+        assert_eq!(
+            target.id.to_string(),
+            format!("{VNET}/virtualNetworkPeerings/to-aiven")
+        );
+        let [local, remote] = target.vnets();
+        assert_eq!(local.name, "vnet-App");
+        assert_eq!(remote.name, "aiven-vnet");
+        let missing = Target::from_value(&Value::object([("name", Value::string("x"))]));
+        assert!(missing.is_err());
+    }
+
+    #[test]
+    fn refusals_are_classified() {
+        assert!(is_permission_denial(&arm_error(
+            403,
+            codes::AUTHORIZATION_FAILED
+        )));
+        assert!(is_permission_denial(&arm_error(
+            403,
+            codes::LINKED_AUTHORIZATION_FAILED
+        )));
+        assert!(!is_permission_denial(&arm_error(
+            400,
+            "InvalidResourceReference"
+        )));
+        assert!(is_busy(&arm_error(429, ANOTHER_OPERATION)));
+        assert!(!may_have_written(&arm_error(
+            403,
+            codes::AUTHORIZATION_FAILED
+        )));
+        assert!(may_have_written(&arm_error(
+            200,
+            "VnetAddressSpacesOverlap"
+        )));
+        assert!(may_have_written(&CloudError::DeadlineExceeded {
+            what: "w".into(),
+            last_observed: None
+        }));
+    }
+
+    #[test]
+    fn explanations_name_the_fix_and_the_attribute() {
+        let target = target();
+        let linked = put_diagnostic(&arm_error(403, codes::LINKED_AUTHORIZATION_FAILED), &target);
+        assert!(
+            linked.detail.contains("peer_azure_app_id"),
+            "{}",
+            linked.detail
+        );
+        assert!(linked.detail.contains("PENDING_PEER"));
+        let denied = put_diagnostic(&arm_error(403, codes::AUTHORIZATION_FAILED), &target);
+        assert!(denied.detail.contains("Network Contributor"));
+
+        let configured = AppSecret::Configured(SecretString::new("s3cr3t-value-123"));
+        let wrong = token_diagnostic(
+            &token_error(7_000_215),
+            TenantRole::Customer,
+            &target,
+            &configured,
+        );
+        assert!(
+            wrong.detail.contains("`client_secret` is wrong"),
+            "{}",
+            wrong.detail
+        );
+        assert!(!wrong.detail.contains("s3cr3t"));
+        let no_sp = token_diagnostic(
+            &token_error(7_000_229),
+            TenantRole::Remote,
+            &target,
+            &configured,
+        );
+        assert_eq!(
+            no_sp.summary,
+            "The peering application cannot sign in to Aiven's tenant"
+        );
+        assert!(no_sp.detail.contains("AzureADMultipleOrgs"));
+        let unknown_here = token_diagnostic(
+            &token_error(700_016),
+            TenantRole::Customer,
+            &target,
+            &configured,
+        );
+        assert_eq!(
+            unknown_here.summary,
+            "The peering application is unknown in the customer tenant"
+        );
+        assert!(
+            !format!("{configured:?}").contains("s3cr3t"),
+            "Debug redacts the secret"
+        );
+    }
+
+    #[test]
+    fn lock_keys_ignore_case() {
+        let a = VirtualNetworkId::parse(VNET).unwrap();
+        let b = VirtualNetworkId::parse(&VNET.replace("vnet-App", "VNET-app")).unwrap();
+        assert_eq!(vnet_lock_key(&a), vnet_lock_key(&b));
+    }
+
+    #[tokio::test]
+    async fn writes_on_one_vnet_wait_for_each_other_and_other_vnets_do_not() {
+        let cc = CallContext::new(Duration::from_secs(5), CancellationToken::new());
+        let a = VirtualNetworkId::parse(VNET).unwrap();
+        let b = VirtualNetworkId::parse(&VNET.replace("vnet-App", "vnet-Other")).unwrap();
+        let held = lock_vnets(&cc, &[&a, &a]).await.unwrap();
+        assert_eq!(held.len(), 1, "one lock per distinct VNet");
+        let other = lock_vnets(&cc, &[&b]).await;
+        assert!(other.is_ok(), "another VNet is not blocked");
+        let short = CallContext::new(Duration::from_millis(50), CancellationToken::new());
+        let blocked = lock_vnets(&short, &[&a]).await;
+        assert!(matches!(blocked, Err(CloudError::DeadlineExceeded { .. })));
+        drop(held);
+        let fresh = CallContext::new(Duration::from_millis(50), CancellationToken::new());
+        assert!(
+            lock_vnets(&fresh, &[&a]).await.is_ok(),
+            "released with its guard"
+        );
+    }
+}
