@@ -8,8 +8,8 @@
 //! noisy, so time figures are medians or percentiles, and nothing here is ever asserted by a test.
 
 pub mod build;
+pub mod connections;
 pub mod polling;
-pub mod proxy;
 pub mod requests;
 pub mod runbook;
 pub mod scale;

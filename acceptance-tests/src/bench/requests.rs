@@ -17,9 +17,9 @@ use std::path::Path;
 use serde_json::{Value as Json, json};
 use vnetpeer_emulator::{Emulator, RequestRecord};
 
+use super::connections::{ConnectionSampler, service_ports};
 use super::runbook::{
-    Observed, Relays, instant_knobs, is_operator_token_request, observe, provider_env,
-    runbook_workspace,
+    Observed, instant_knobs, is_operator_token_request, observe, provider_env, runbook_workspace,
 };
 use super::terraform::Workspace;
 use super::{Row, progress};
@@ -102,7 +102,6 @@ pub async fn measure(
         "(d) requests per resource and operation, tokens and connections (runbook, 1 ms delays)",
     );
     let emulator = Emulator::start(instant_knobs()).await;
-    let relays = Relays::start(&emulator).await?;
     let operator = emulator.seed().operator_client_id.clone();
     let workspace = runbook_workspace(
         scratch,
@@ -110,7 +109,6 @@ pub async fn measure(
         repository,
         timed_provider_dir,
         &emulator,
-        Some(&relays),
     )?;
     let mut rows = Vec::new();
 
@@ -137,9 +135,10 @@ pub async fn measure(
     ];
     let mut plan_json = Json::Null;
     for (index, (name, args)) in commands.iter().enumerate() {
-        let connections_before = relays.counts();
-        let observed = observe(&workspace, &emulator, args)?;
-        let connections_after = relays.counts();
+        let sampler = ConnectionSampler::start(service_ports(&emulator));
+        let observed = observe(&workspace, &emulator, args);
+        let connections = sampler.finish();
+        let observed = observed?;
         if *name == "plan -out" {
             plan_json = show_json(&workspace, "tfplan")?;
         }
@@ -148,8 +147,7 @@ pub async fn measure(
             name,
             &observed,
             &operator,
-            &connections_before,
-            &connections_after,
+            &connections,
         ));
     }
 
@@ -195,7 +193,6 @@ pub async fn measure(
             scratch,
             timed_provider_dir,
             &emulator,
-            &relays,
             resource,
             expressions,
         )?;
@@ -300,8 +297,7 @@ fn command_row(
     name: &str,
     observed: &Observed,
     operator: &str,
-    before: &[(&'static str, usize); 4],
-    after: &[(&'static str, usize); 4],
+    connections: &[(&'static str, usize)],
 ) -> Row {
     let launches = observed.run.providers.len();
     let tokens = observed
@@ -309,14 +305,13 @@ fn command_row(
         .iter()
         .filter(|request| is_operator_token_request(request, operator))
         .count();
-    let mut connections = String::new();
+    let mut opened_text = String::new();
     let mut connections_ok = true;
-    for ((host, start), (_, end)) in before.iter().zip(after) {
-        let opened = end - start;
-        connections_ok &= opened <= 10 * launches.max(1);
-        let _ = write!(connections, "{host} {opened}, ");
+    for (host, opened) in connections {
+        connections_ok &= *opened <= 10 * launches.max(1);
+        let _ = write!(opened_text, "{host} {opened}, ");
     }
-    let connections = connections.trim_end_matches(", ");
+    let connections = opened_text.trim_end_matches(", ");
     // Each process holds one token per (tenant, scope) it uses: ARM and Graph of the operator.
     let tokens_ok = if name == "validate" {
         tokens == 0
@@ -338,7 +333,7 @@ fn command_row(
         tokens_ok && connections_ok,
     )
     .with_note(
-        "the emulator speaks HTTP/1.1 over plain loopback (no TLS); connections are counted by relays in front of it, and operation polls that follow the emulator's absolute Azure-AsyncOperation/Location URLs bypass them",
+        "the emulator speaks HTTP/1.1 over plain loopback (no TLS, so no handshakes to count); connections are the client ends seen in /proc/net/tcp, sampled every 2 ms",
     )
 }
 
@@ -415,7 +410,6 @@ fn isolate(
     scratch: &Path,
     provider_dir: &Path,
     emulator: &Emulator,
-    relays: &Relays,
     resource: &Json,
     expressions: &serde_json::Map<String, Json>,
 ) -> Result<Workspace, String> {
@@ -464,7 +458,7 @@ fn isolate(
         &format!("isolated-{resource_type}-{name}"),
         Some(provider_dir),
     )?;
-    for (key, value) in provider_env(emulator, Some(relays)) {
+    for (key, value) in provider_env(emulator) {
         workspace.set_env(key, value);
     }
     workspace.write("main.tf.json", &config.to_string())?;

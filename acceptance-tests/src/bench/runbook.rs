@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service};
 
-use super::proxy::CountingRelay;
 use super::terraform::{Run, Workspace};
 use super::{Row, progress};
 
@@ -35,62 +34,16 @@ pub fn instant_knobs() -> Knobs {
     }
 }
 
-/// The four relays that count connections per host.
-#[derive(Debug)]
-pub struct Relays {
-    pub login: CountingRelay,
-    pub graph: CountingRelay,
-    pub arm: CountingRelay,
-    pub aiven: CountingRelay,
-}
-
-impl Relays {
-    pub async fn start(emulator: &Emulator) -> Result<Relays, String> {
-        let endpoints = emulator.endpoints();
-        Ok(Relays {
-            login: CountingRelay::start(&endpoints.authority_host).await?,
-            graph: CountingRelay::start(&endpoints.graph).await?,
-            arm: CountingRelay::start(&endpoints.arm).await?,
-            aiven: CountingRelay::start(&endpoints.aiven).await?,
-        })
-    }
-
-    /// Connections so far, per host.
-    pub fn counts(&self) -> [(&'static str, usize); 4] {
-        [
-            ("login", self.login.connections()),
-            ("graph", self.graph.connections()),
-            ("arm", self.arm.connections()),
-            ("aiven", self.aiven.connections()),
-        ]
-    }
-}
-
 /// The provider settings a user would export to use the emulator as the seeded operator, plus
-/// the runbook's variables (the names `vnetpeer-sandbox` exports). With relays, the provider
-/// talks to them instead of the emulator's listeners.
-pub fn provider_env(emulator: &Emulator, relays: Option<&Relays>) -> Vec<(&'static str, String)> {
+/// the runbook's variables (the names `vnetpeer-sandbox` exports).
+pub fn provider_env(emulator: &Emulator) -> Vec<(&'static str, String)> {
     let endpoints = emulator.endpoints();
     let seed = emulator.seed();
-    let (login, graph, arm, aiven) = match relays {
-        Some(relays) => (
-            relays.login.url.clone(),
-            relays.graph.url.clone(),
-            relays.arm.url.clone(),
-            relays.aiven.url.clone(),
-        ),
-        None => (
-            endpoints.authority_host.clone(),
-            endpoints.graph.clone(),
-            endpoints.arm.clone(),
-            endpoints.aiven.clone(),
-        ),
-    };
     vec![
-        ("VNETPEER_AUTHORITY_HOST", login),
-        ("VNETPEER_MICROSOFT_GRAPH_ENDPOINT", graph),
-        ("VNETPEER_RESOURCE_MANAGER_ENDPOINT", arm),
-        ("AIVEN_WEB_URL", aiven),
+        ("VNETPEER_AUTHORITY_HOST", endpoints.authority_host.clone()),
+        ("VNETPEER_MICROSOFT_GRAPH_ENDPOINT", endpoints.graph.clone()),
+        ("VNETPEER_RESOURCE_MANAGER_ENDPOINT", endpoints.arm.clone()),
+        ("AIVEN_WEB_URL", endpoints.aiven.clone()),
         ("ARM_TENANT_ID", seed.customer_tenant_id.clone()),
         ("ARM_SUBSCRIPTION_ID", seed.customer_subscription_id.clone()),
         ("ARM_CLIENT_ID", seed.operator_client_id.clone()),
@@ -113,10 +66,9 @@ pub fn runbook_workspace(
     repository: &Path,
     provider_dir: &Path,
     emulator: &Emulator,
-    relays: Option<&Relays>,
 ) -> Result<Workspace, String> {
     let mut workspace = Workspace::new(scratch, name, Some(provider_dir))?;
-    for (key, value) in provider_env(emulator, relays) {
+    for (key, value) in provider_env(emulator) {
         workspace.set_env(key, value);
     }
     let dir = runbook_dir(repository);
@@ -281,14 +233,7 @@ pub async fn end_to_end(
     progress("(i) the runbook end to end with scaled-down realistic delays");
     let knobs = scaled_realistic_knobs();
     let emulator = Emulator::start(knobs.clone()).await;
-    let workspace = runbook_workspace(
-        scratch,
-        "end-to-end",
-        repository,
-        provider_dir,
-        &emulator,
-        None,
-    )?;
+    let workspace = runbook_workspace(scratch, "end-to-end", repository, provider_dir, &emulator)?;
     let started = Instant::now();
     workspace.run_ok(&["apply", "-auto-approve", "-input=false", "-no-color"])?;
     let apply = started.elapsed();

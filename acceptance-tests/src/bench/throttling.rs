@@ -72,7 +72,7 @@ async fn bucket_run(scratch: &Path, provider_dir: &Path) -> Result<Vec<Row>, Str
             .collect()
     });
     let mut workspace = Workspace::new(scratch, "throttling", Some(provider_dir))?;
-    for (key, value) in provider_env(&emulator, None) {
+    for (key, value) in provider_env(&emulator) {
         workspace.set_env(key, value);
     }
     workspace.write(
@@ -162,7 +162,7 @@ async fn retry_after_forms(scratch: &Path, provider_dir: &Path) -> Result<Vec<Ro
     let emulator = Emulator::start(instant_knobs()).await;
     let seed = emulator.seed().clone();
     let mut workspace = Workspace::new(scratch, "retry-after", Some(provider_dir))?;
-    for (key, value) in provider_env(&emulator, None) {
+    for (key, value) in provider_env(&emulator) {
         workspace.set_env(key, value);
     }
     let mut value = String::new();
