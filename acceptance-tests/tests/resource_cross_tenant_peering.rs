@@ -320,6 +320,7 @@ async fn minted_secret_lifecycle_import_drift_and_destroy() {
     assert_eq!(values["allow_virtual_network_access"], true);
     assert_eq!(values["allow_forwarded_traffic"], false);
     assert!(values["client_secret"].is_null());
+    assert_eq!(values["aiven_peering_state"], "ACTIVE");
     assert_eq!(aiven_state(&emulator), "ACTIVE");
     assert_eq!(
         secret_key_ids(&emulator, &app),
@@ -360,6 +361,11 @@ async fn minted_secret_lifecycle_import_drift_and_destroy() {
     let refreshed = requests_since(&emulator, before);
     assert_eq!(peering_calls(&refreshed, "GET"), 1);
     assert_eq!(count(&refreshed, Service::Arm, "PUT", ""), 0);
+    assert_eq!(
+        count(&refreshed, Service::Aiven, "GET", ""),
+        1,
+        "Aiven's state of the connection, as aiven_peering_id asks"
+    );
 
     // Import into a fresh state: the same attributes, except those Azure cannot tell.
     let imported = TerraformWorkspace::for_emulator(&emulator);
@@ -372,6 +378,7 @@ async fn minted_secret_lifecycle_import_drift_and_destroy() {
         "application_object_id",
         "client_secret",
         "aiven_peering_id",
+        "aiven_peering_state",
         "timeouts",
     ];
     for (name, value) in values.as_object().expect("object") {
@@ -391,6 +398,10 @@ async fn minted_secret_lifecycle_import_drift_and_destroy() {
         "{recorded:#?}"
     );
     assert_eq!(count(&recorded, Service::Graph, "POST", "/addPassword"), 0);
+    assert_eq!(
+        imported.state_show_json(ADDRESS).expect("recorded")["aiven_peering_state"],
+        "ACTIVE"
+    );
     assert_eq!(imported.plan_detailed_exitcode().0, 0);
 
     // Deleted out of band: refresh plans a create, apply creates it again.

@@ -124,7 +124,8 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                  `/subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<vnet>/virtualNetworkPeerings/<name>`. \
                  `client_id`, `remote_tenant_id`, `application_object_id`, `client_secret` and \
                  `aiven_peering_id` cannot be read back from Azure: after an import the next apply \
-                 records them from the configuration without touching the peering.",
+                 records them from the configuration without touching the peering (and fills \
+                 `aiven_peering_state`).",
             )
             .attribute(
                 Attribute::string("name")
@@ -271,6 +272,16 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                 Attribute::list("remote_address_space", Type::String)
                     .computed()
                     .description("Address prefixes of Aiven's VNet as the peering sees them."),
+            )
+            .attribute(
+                Attribute::string("aiven_peering_state")
+                    .computed()
+                    .description(
+                        "Aiven's state of the connection named by `aiven_peering_id`: `ACTIVE` \
+                         after create; refresh reads it from Aiven (one request more per \
+                         refresh). Null without `aiven_peering_id`, or when Aiven no longer \
+                         lists the connection.",
+                    ),
             ),
         )
         .with_timeouts(Timeouts::minutes(30, 5, 30, 30))
@@ -357,10 +368,14 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                 plan.require_replace(name);
             }
         }
-        if PEERING_FLAGS.iter().any(|flag| plan.changed(flag)) {
+        let flags_changed = PEERING_FLAGS.iter().any(|flag| plan.changed(flag));
+        if flags_changed {
             for name in OBSERVED_ATTRIBUTES {
                 plan.set_unknown(name);
             }
+        }
+        if flags_changed || plan.changed("aiven_peering_id") {
+            plan.set_unknown("aiven_peering_state");
         }
         Ok(())
     }
@@ -379,6 +394,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
             Err(failed) => {
                 let partial = failed.peering_may_exist.then(|| {
                     fill_observed(&mut state, None);
+                    state.set_attr("aiven_peering_state", Value::Null);
                     state.clone()
                 });
                 return Err(Failure {
@@ -388,10 +404,12 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
             }
         };
         fill_observed(&mut state, Some(&peering));
+        state.set_attr("aiven_peering_state", Value::Null);
         if let Some(aiven_peering) = aiven_peering_of(&state) {
             wait_for_aiven_active(ctx, &aiven_peering)
                 .await
                 .map_err(|diagnostics| Failure::with_partial_state(diagnostics, state.clone()))?;
+            state.set_attr("aiven_peering_state", AIVEN_ACTIVE);
         }
         Ok(state)
     }
@@ -439,6 +457,11 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         state.set_attr("allow_gateway_transit", peering.allow_gateway_transit);
         state.set_attr("use_remote_gateways", peering.use_remote_gateways);
         fill_observed(&mut state, Some(&peering));
+        let aiven_state = match aiven_peering_of(&state) {
+            Some(aiven_peering) => read_aiven_state(ctx, &aiven_peering).await?,
+            None => Value::Null,
+        };
+        state.set_attr("aiven_peering_state", aiven_state);
         Ok(Some(state))
     }
 
@@ -464,12 +487,21 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
             .prior
             .attr("aiven_peering_id")
             .raw_equals(state.attr("aiven_peering_id"));
-        if (flags_changed || newly_awaited)
-            && let Some(aiven_peering) = aiven_peering_of(&state)
-        {
-            wait_for_aiven_active(ctx, &aiven_peering)
-                .await
-                .map_err(|diagnostics| Failure::with_partial_state(diagnostics, state.clone()))?;
+        match aiven_peering_of(&state) {
+            Some(aiven_peering) if flags_changed || newly_awaited => {
+                state.set_attr("aiven_peering_state", Value::Null);
+                wait_for_aiven_active(ctx, &aiven_peering)
+                    .await
+                    .map_err(|diagnostics| {
+                        Failure::with_partial_state(diagnostics, state.clone())
+                    })?;
+                state.set_attr("aiven_peering_state", AIVEN_ACTIVE);
+            }
+            Some(_) => {}
+            None => state.set_attr("aiven_peering_state", Value::Null),
+        }
+        if state.attr("aiven_peering_state").is_unknown() {
+            state.set_attr("aiven_peering_state", Value::Null);
         }
         Ok(state)
     }
@@ -684,6 +716,37 @@ fn aiven_peering_id_validator() -> Validator {
         "the `id` of a `vnetpeer_aiven_vpc_peering`: `<project>/<project_vpc_id>/<vnet_id>`",
         |id| AivenPeeringRef::parse(id).map(|_| ()),
     )
+}
+
+/// Aiven's spelling of the state create waits for.
+const AIVEN_ACTIVE: &str = "ACTIVE";
+
+/// Aiven's current state of the connection (null when Aiven no longer lists it).
+async fn read_aiven_state(
+    ctx: &Context<ProviderData>,
+    peering: &AivenPeeringRef,
+) -> Result<Value, Diagnostics> {
+    let aiven = ctx.data().aiven()?;
+    let vnet = &peering.vnet;
+    let connection = aiven
+        .find_azure_peering(
+            &call_context(ctx),
+            &peering.project,
+            &peering.project_vpc_id,
+            &vnet.subscription_id,
+            &vnet.resource_group,
+            &vnet.name,
+        )
+        .await;
+    match connection {
+        Ok(Some(connection)) => Ok(Value::string(connection.state.as_str())),
+        Ok(None) => Ok(Value::Null),
+        Err(error) if error.is_not_found() => Ok(Value::Null),
+        Err(error) => Err(cloud_diagnostics(
+            "Could not read the Aiven peering connection named by `aiven_peering_id`",
+            &error,
+        )),
+    }
 }
 
 fn aiven_peering_of(state: &Value) -> Option<AivenPeeringRef> {
