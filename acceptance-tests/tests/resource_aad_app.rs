@@ -504,13 +504,16 @@ async fn rotation_adds_the_new_secret_before_removing_the_old_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_secret_removed_out_of_band_is_added_again() {
+async fn a_secret_and_service_principal_removed_out_of_band_are_repaired_in_place() {
     let emulator = Emulator::start(Knobs::test()).await;
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_config(&app_config("  permanently_delete = true"));
     workspace.apply();
+    // A saved refresh records that the new objects replicated (a 404 is no longer waited out).
+    workspace.run_ok(&["refresh", "-input=false", "-no-color"]);
     let first = state_values(&workspace, ADDRESS).expect("created");
     let object_id = text(&first, "object_id").to_owned();
+    let sp_id = text(&first, "service_principal_object_id").to_owned();
     emulator.with_world(|w| {
         w.identity
             .applications
@@ -518,16 +521,35 @@ async fn a_secret_removed_out_of_band_is_added_again() {
             .expect("app")
             .password_credentials
             .clear();
+        w.identity.service_principals.remove(&sp_id);
     });
     let plan = workspace.plan();
     assert!(plan.contains("will be updated in-place"), "{plan}");
     assert!(plan.contains("client_secret"), "{plan}");
+    assert!(plan.contains("service_principal_object_id"), "{plan}");
+    let before = emulator.requests().len();
     workspace.apply();
+    let repair = requests_since(&emulator, before);
+    let writes: Vec<String> = repair
+        .iter()
+        .filter(|r| r.service == Service::Graph && r.method != "GET")
+        .map(|r| format!("{} {} {}", r.method, r.route, r.status))
+        .collect();
+    assert_eq!(
+        writes,
+        vec![
+            "PATCH /v1.0/{keyed} 201",
+            "POST /v1.0/applications/{id}/addPassword 200"
+        ],
+        "the service principal upserted, a secret added, nothing else"
+    );
     let second = state_values(&workspace, ADDRESS).expect("repaired");
+    assert_eq!(second["object_id"], first["object_id"]);
     assert_ne!(
         second["client_secret_key_id"],
         first["client_secret_key_id"]
     );
+    assert_ne!(second["service_principal_object_id"], sp_id.as_str());
     assert!(
         secret_works(
             &emulator,
@@ -539,6 +561,7 @@ async fn a_secret_removed_out_of_band_is_added_again() {
     assert_eq!(workspace.plan_detailed_exitcode().0, 0);
     workspace.destroy();
     assert_no_violations(&emulator);
+    workspace.assert_no_secret_leaks(&emulator, &[]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
