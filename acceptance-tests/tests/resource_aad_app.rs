@@ -599,7 +599,12 @@ async fn the_replication_window_is_waited_out() {
     };
     let emulator = Emulator::start(knobs).await;
     let workspace = TerraformWorkspace::for_emulator(&emulator);
-    workspace.write_config(&app_config("  permanently_delete = true"));
+    // Also the audience that needs v2 tokens: Graph refuses the create unless the provider asks
+    // for them.
+    workspace.write_config(&app_config(
+        r#"  permanently_delete = true
+  sign_in_audience   = "AzureADandPersonalMicrosoftAccount""#,
+    ));
     let before = emulator.requests().len();
     workspace.apply();
     let create = requests_since(&emulator, before);
