@@ -139,6 +139,17 @@ impl TerraformWorkspace {
     /// Runs `terraform <args>` in the workspace and returns what happened (never panics on a
     /// failing command; panics only if terraform cannot be started).
     pub fn run(&self, args: &[&str]) -> TerraformOutput {
+        let output = self.run_unrecorded(args);
+        if let Ok(mut transcript) = self.transcript.lock() {
+            transcript.push_str(&output.stdout);
+            transcript.push_str(&output.stderr);
+        }
+        output
+    }
+
+    /// Like [`TerraformWorkspace::run`], but kept out of the transcript: for the machine-readable
+    /// `show -json` / `output -json`, which print sensitive values by design.
+    fn run_unrecorded(&self, args: &[&str]) -> TerraformOutput {
         let mut command = Command::new("terraform");
         command
             .args(args)
@@ -155,12 +166,7 @@ impl TerraformWorkspace {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let output = run_with_timeout(command, args);
-        if let Ok(mut transcript) = self.transcript.lock() {
-            transcript.push_str(&output.stdout);
-            transcript.push_str(&output.stderr);
-        }
-        output
+        run_with_timeout(command, args)
     }
 
     /// Everything terraform printed so far in this workspace (stdout and stderr of every
@@ -170,6 +176,18 @@ impl TerraformWorkspace {
             .lock()
             .map(|transcript| transcript.clone())
             .unwrap_or_default()
+    }
+
+    #[track_caller]
+    fn run_unrecorded_ok(&self, args: &[&str]) -> TerraformOutput {
+        let output = self.run_unrecorded(args);
+        assert!(
+            output.success(),
+            "`terraform {}` failed in {}:\n{output}",
+            args.join(" "),
+            self.path().display()
+        );
+        output
     }
 
     /// Runs a command that must succeed; panics with terraform's output otherwise.
@@ -231,7 +249,7 @@ impl TerraformWorkspace {
     /// The parsed `terraform show -json` (state of the workspace).
     #[track_caller]
     pub fn show_json(&self) -> serde_json::Value {
-        let output = self.run_ok(&["show", "-json", "-no-color"]);
+        let output = self.run_unrecorded_ok(&["show", "-json", "-no-color"]);
         parse_json(&output.stdout, "terraform show -json", &output)
     }
 
@@ -260,7 +278,7 @@ impl TerraformWorkspace {
     /// The parsed `terraform output -json`.
     #[track_caller]
     pub fn output_json(&self) -> serde_json::Value {
-        let output = self.run_ok(&["output", "-json", "-no-color"]);
+        let output = self.run_unrecorded_ok(&["output", "-json", "-no-color"]);
         parse_json(&output.stdout, "terraform output -json", &output)
     }
 
