@@ -112,10 +112,19 @@ pub struct Release {
 /// Builds and packages the release.
 pub fn run(options: &DistOptions) -> Result<()> {
     let root = workspace::root();
+    let cargo_version = cargo_version()?;
     let version = match &options.version {
         Some(version) => normalize_version(version)?,
-        None => cargo_version()?,
+        None => cargo_version.clone(),
     };
+    if version != cargo_version {
+        // The binary reports its Cargo version in its logs; a release named otherwise confuses
+        // whoever reads them.
+        eprintln!(
+            "warning: releasing {version}, but Cargo.toml says {cargo_version}: the binary will \
+             report {cargo_version}"
+        );
+    }
     let out_dir = options.out_dir.clone().unwrap_or_else(|| root.join("dist"));
 
     let host = host_target()?;
