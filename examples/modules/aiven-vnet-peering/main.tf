@@ -1,0 +1,89 @@
+# The whole Azure <-> Aiven private peering runbook for one VNet and one Aiven project VPC:
+# one `terraform apply` builds every piece in dependency order, one `terraform destroy` removes
+# them in reverse. The provider configuration (customer credentials, Aiven token) comes from the
+# calling configuration.
+
+locals {
+  vnet_segments   = split("/", var.vnet_id)
+  subscription_id = local.vnet_segments[2]
+  vnet_name       = local.vnet_segments[8]
+  # Names of the objects this module creates: unique per prefix, project and VNet.
+  base_name = "${var.name_prefix}-${var.aiven_project}-${local.vnet_name}"
+}
+
+# 1. A multi-tenant application (+ service principal + secret): it creates the Azure side of the
+#    peering, in the customer tenant and, through an auxiliary token, in Aiven's tenant.
+resource "vnetpeer_aad_app" "peering" {
+  display_name = local.base_name
+}
+
+# 2. That application may manage peerings of the VNet.
+resource "vnetpeer_role_assignment" "app_network_contributor" {
+  scope                = var.vnet_id
+  role_definition_name = "Network Contributor"
+  principal_id         = vnetpeer_aad_app.peering.service_principal_object_id
+}
+
+# 3. Aiven's application gets a service principal in the customer tenant (adopted when it
+#    exists; never deleted when adopted).
+resource "vnetpeer_service_principal" "aiven" {
+  count = var.aiven_service_principal_object_id == null ? 1 : 0
+
+  client_id = var.aiven_app_id
+}
+
+locals {
+  aiven_service_principal_object_id = coalesce(
+    var.aiven_service_principal_object_id,
+    one(vnetpeer_service_principal.aiven[*].object_id),
+  )
+}
+
+# 4. A role with nothing but `peer/action`, assigned to Aiven's service principal on the VNet.
+resource "vnetpeer_custom_role" "peer_only" {
+  name        = "${local.base_name}-peer-only"
+  scope       = "/subscriptions/${local.subscription_id}"
+  description = "Lets Aiven peer its project VPC ${var.aiven_project} with ${local.vnet_name}, nothing else."
+}
+
+resource "vnetpeer_role_assignment" "aiven_peer_only" {
+  scope              = var.vnet_id
+  role_definition_id = vnetpeer_custom_role.peer_only.role_definition_resource_id
+  principal_id       = local.aiven_service_principal_object_id
+}
+
+# 5. The Aiven project VPC in the cloud region.
+data "vnetpeer_aiven_project_vpc" "this" {
+  project    = var.aiven_project
+  cloud_name = var.aiven_cloud_name
+}
+
+# 6. Aiven's half: once it may peer (both role assignments), Aiven builds its side and reports
+#    its tenant and VNet.
+resource "vnetpeer_aiven_vpc_peering" "this" {
+  project              = var.aiven_project
+  project_vpc_id       = data.vnetpeer_aiven_project_vpc.this.project_vpc_id
+  vnet_id              = var.vnet_id
+  peer_azure_app_id    = vnetpeer_aad_app.peering.client_id
+  peer_azure_tenant_id = vnetpeer_aad_app.peering.tenant_id
+
+  depends_on = [
+    vnetpeer_role_assignment.app_network_contributor,
+    vnetpeer_role_assignment.aiven_peer_only,
+  ]
+}
+
+# 7. The Azure half, as the step-1 application in both tenants with a secret minted for the
+#    operation and removed after it; done when Aiven reports the connection ACTIVE.
+resource "vnetpeer_cross_tenant_vnet_peering" "to_aiven" {
+  name                  = "${var.name_prefix}-${var.aiven_project}"
+  vnet_id               = var.vnet_id
+  remote_vnet_id        = vnetpeer_aiven_vpc_peering.this.aiven_vnet_id
+  remote_tenant_id      = vnetpeer_aiven_vpc_peering.this.aiven_tenant_id
+  client_id             = vnetpeer_aad_app.peering.client_id
+  application_object_id = vnetpeer_aad_app.peering.object_id
+  aiven_peering_id      = vnetpeer_aiven_vpc_peering.this.id
+
+  # Network Contributor must be in place before the application writes the peering.
+  depends_on = [vnetpeer_role_assignment.app_network_contributor]
+}
