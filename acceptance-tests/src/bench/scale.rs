@@ -129,25 +129,36 @@ pub async fn measure(
             "(c) N = {n}: the resource mix of performance.md §8.1 against the emulator"
         ));
         let mix = mix_cycle(scratch, wrapper_dir, n).await?;
-        let floors = core_only.runs.iter().zip(&fixture.runs);
+        progress(format!(
+            "(c) N = {n}: terraform_data in the mix's graph (its core-only floor)"
+        ));
+        let shadow = cycle(
+            scratch,
+            &format!("mix-shadow-{n}"),
+            &mix_shadow_config(&MixCounts::of(n)),
+            None,
+            &[],
+        )?;
+        let floors = shadow.runs.iter().zip(&fixture.runs);
         for (((command, core_run), (_, fixture_run)), (_, run)) in floors.zip(&mix.runs) {
             let mut row = scale_row(
                 &next_id(),
                 &format!(
-                    "{command}, N = {n}: resource mix (emulator, 1 ms delays) vs terraform_data"
+                    "{command}, N = {n}: resource mix (emulator, 1 ms delays) vs terraform_data in the same graph"
                 ),
                 n,
                 run,
                 core_run,
             );
-            // Overhead against the core-only floor: the fixture's own file store costs more than
-            // the real resources at large N, so it would hide overhead rather than expose it.
-            // The emulator's waits are 1 ms and its latency zero, so nothing else is subtracted.
+            // Overhead against the core-only floor of the same graph: the fixture's own file
+            // store costs more than the real resources at large N, so it would hide overhead
+            // rather than expose it. The emulator's waits are 1 ms and its latency zero, so
+            // nothing else is subtracted.
             let overhead = run.wall.as_secs_f64() - core_run.wall.as_secs_f64();
             let budget = (0.005 + EMULATOR_ROUND_TRIP_S) * n as f64 / 10.0;
             let share = 100.0 * overhead / core_run.wall.as_secs_f64();
             row.value.push_str(&format!(
-                "; fixture floor {:.2} s; overhead {overhead:+.2} s (budget {budget:.2} s, {share:.0}% of the floor)",
+                "; fixture ×N floor {:.2} s; overhead {overhead:+.2} s (budget {budget:.2} s, {share:.0}% of the floor)",
                 fixture_run.wall.as_secs_f64()
             ));
             if n >= TARGET_N {
@@ -266,6 +277,15 @@ async fn mix_cycle(scratch: &Path, wrapper_dir: &Path, n: usize) -> Result<MixCy
         Some(wrapper_dir),
         &env,
     )?;
+    // The request log, for a look at where the time went (`--keep`).
+    let log: String = emulator
+        .requests()
+        .iter()
+        .filter_map(|request| serde_json::to_string(request).ok())
+        .map(|line| line + "\n")
+        .collect();
+    let log_path = scratch.join(format!("mix-{n}")).join("requests.ndjson");
+    std::fs::write(&log_path, log).map_err(|error| format!("{}: {error}", log_path.display()))?;
     let violations = emulator.violations();
     let mut note = format!(
         "{} resources: {} apps, {} service principals, {} role assignments, {} custom roles, {} Aiven + {} VNet peerings; {} requests",
@@ -285,6 +305,49 @@ async fn mix_cycle(scratch: &Path, wrapper_dir: &Path, n: usize) -> Result<MixCy
         runs: cycle.runs,
         note,
     })
+}
+
+/// `terraform_data` in the mix's graph: the same counts, references and `depends_on`, so
+/// Terraform core does the same graph work without any plugin (the mix's core-only floor).
+fn mix_shadow_config(counts: &MixCounts) -> String {
+    format!(
+        r#"resource "terraform_data" "app" {{
+  count = {apps}
+  input = "bench-app-${{count.index}}"
+}}
+
+resource "terraform_data" "sp" {{
+  count = {sps}
+  input = terraform_data.app[count.index].output
+}}
+
+resource "terraform_data" "role" {{
+  count = {roles}
+  input = "bench-role-${{count.index}}"
+}}
+
+resource "terraform_data" "ra" {{
+  count = {ras}
+  input = ["scope-${{count.index}}", terraform_data.app[count.index].output]
+}}
+
+resource "terraform_data" "aiven" {{
+  count      = {peerings}
+  input      = ["vnet-${{count.index}}", terraform_data.app[count.index].output]
+  depends_on = [terraform_data.ra]
+}}
+
+resource "terraform_data" "vnet" {{
+  count = {peerings}
+  input = [terraform_data.aiven[count.index].output, terraform_data.app[count.index].output]
+}}
+"#,
+        apps = counts.apps,
+        sps = counts.service_principals,
+        roles = counts.custom_roles,
+        ras = counts.role_assignments,
+        peerings = counts.peerings,
+    )
 }
 
 /// The mix as HCL: explicit lists instead of conditionals (HCL evaluates both branches).

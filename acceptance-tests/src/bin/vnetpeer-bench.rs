@@ -32,10 +32,11 @@ const RUNBOOK_TYPES: [&str; 6] = [
 
 const COMMAND: &str = "cargo run --release -p vnetpeer-acceptance-tests --bin vnetpeer-bench";
 
-const USAGE: &str = "usage: vnetpeer-bench [--quick] [--only LETTERS] [--provider PATH] [--no-write] [--keep]
+const USAGE: &str = "usage: vnetpeer-bench [--quick] [--only LETTERS] [--sizes N,N] [--provider PATH] [--no-write] [--keep]
 
   --quick          fewer repetitions and N ≤ 100 (a development check; never written to BENCHMARKS.md)
   --only LETTERS   run only these metrics, e.g. --only abh (letters of performance.md §8.3)
+  --sizes N,N      resource counts of metric (c) (default 1,10,100,400; --quick: 1,10,100)
   --provider PATH  use this provider binary instead of building the release binaries
   --no-write       print the table without updating BENCHMARKS.md
   --keep           keep the scratch directory (workspaces, logs) and print its path";
@@ -44,6 +45,7 @@ const USAGE: &str = "usage: vnetpeer-bench [--quick] [--only LETTERS] [--provide
 struct Options {
     quick: bool,
     only: Option<String>,
+    sizes: Option<Vec<usize>>,
     provider: Option<PathBuf>,
     write: bool,
     keep: bool,
@@ -54,6 +56,7 @@ impl Options {
         let mut options = Options {
             quick: false,
             only: None,
+            sizes: None,
             provider: None,
             write: true,
             keep: false,
@@ -63,6 +66,15 @@ impl Options {
             match arg.as_str() {
                 "--quick" => options.quick = true,
                 "--only" => options.only = Some(args.next().ok_or("--only needs letters")?),
+                "--sizes" => {
+                    let list = args.next().ok_or("--sizes needs a list like 1,10")?;
+                    let sizes = list
+                        .split(',')
+                        .map(|size| size.trim().parse::<usize>())
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|_| format!("--sizes: '{list}' is not a list of numbers"))?;
+                    options.sizes = Some(sizes);
+                }
                 "--provider" => {
                     options.provider =
                         Some(PathBuf::from(args.next().ok_or("--provider needs a path")?));
@@ -82,7 +94,7 @@ impl Options {
 
     /// A run that may be recorded: everything, full size, release binaries built here.
     fn is_complete(&self) -> bool {
-        !self.quick && self.only.is_none() && self.provider.is_none()
+        !self.quick && self.only.is_none() && self.sizes.is_none() && self.provider.is_none()
     }
 }
 
@@ -186,11 +198,12 @@ async fn run(options: &Options) -> Result<(), String> {
         )]
     };
     if options.wants('c') {
-        let sizes: &[usize] = if options.quick {
+        let default_sizes: &[usize] = if options.quick {
             &[1, 10, 100]
         } else {
             &[1, 10, 100, 400]
         };
+        let sizes = options.sizes.as_deref().unwrap_or(default_sizes);
         report.extend(section(
             "c",
             bench::scale::measure(&scratch, &wrapper_dir, sizes, resources_ready).await,
@@ -248,11 +261,20 @@ async fn run(options: &Options) -> Result<(), String> {
     if options.write {
         if options.is_complete() {
             let path = repository.join("BENCHMARKS.md");
-            std::fs::write(&path, benchmarks_markdown(&machine, &report))
+            let analysis = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|text| {
+                    text.split_once(ANALYSIS_MARKER)
+                        .map(|(_, kept)| kept.to_owned())
+                })
+                .unwrap_or_else(|| DEFAULT_ANALYSIS.to_owned());
+            std::fs::write(&path, benchmarks_markdown(&machine, &report, &analysis))
                 .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
             progress(format!("wrote {}", path.display()));
         } else {
-            progress("partial run (--quick, --only or --provider): BENCHMARKS.md left unchanged");
+            progress(
+                "partial run (--quick, --only, --sizes or --provider): BENCHMARKS.md left unchanged",
+            );
         }
     }
     Ok(())
@@ -278,7 +300,7 @@ fn first_line(text: &str) -> &str {
 }
 
 /// The whole `BENCHMARKS.md`.
-fn benchmarks_markdown(machine: &Machine, report: &Report) -> String {
+fn benchmarks_markdown(machine: &Machine, report: &Report, analysis: &str) -> String {
     let date = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
@@ -305,18 +327,25 @@ fn benchmarks_markdown(machine: &Machine, report: &Report) -> String {
     };
     format!(
         "# Benchmarks\n\n\
-         The suite of `performance.md` §8 (issue 8), written by the command below; do not edit by hand.\n\n\
+         The suite of `performance.md` §8 (issue 8), written by the command below. Everything above \
+         the analysis marker is rewritten by every complete run; the analysis below it is kept.\n\n\
          ```sh\n{COMMAND}\n```\n\n\
          It builds the release provider itself (`cargo build --release -p terraform-provider-vnetpeer`, \
          with and without `--features test-fixtures`), then measures against the real `terraform` \
          and the in-process emulator. Options: `--quick`, `--only LETTERS`, `--provider PATH`, \
          `--no-write`, `--keep` (partial runs never rewrite this file).\n\n\
          Run at {date}.\n\n## Machine\n\n{}\n## Figures\n\n{met} targets met, {missed} missed.\n\n{}\n\
-         ## Targets not met\n\n{missed_section}\n## Method\n\n{METHOD}",
+         ## Targets not met\n\n{missed_section}\n## Method\n\n{METHOD}\n{ANALYSIS_MARKER}{analysis}",
         machine.markdown(),
         report.table(),
     )
 }
+
+/// Everything after this line of `BENCHMARKS.md` is written by people and kept across runs.
+const ANALYSIS_MARKER: &str = "<!-- analysis below: written by hand, kept by vnetpeer-bench -->\n";
+
+const DEFAULT_ANALYSIS: &str =
+    "\n## Analysis\n\n(Why each missed target is missed, and what would fix it.)\n";
 
 const METHOD: &str = "\
 - (a) The provider is started as Terraform starts it (magic cookie, `PLUGIN_PROTOCOL_VERSIONS`, a \
@@ -337,6 +366,33 @@ GNU time, so every provider process reports its own CPU and peak RSS. Core CPU =
 rusage (which includes its reaped children) minus the providers' CPU. Floors: `terraform_data` \
 (no plugin process at all) and `vnetpeer_test_fixture` (same binary, no network; it rewrites a \
 JSON file store on every operation, which is part of its CPU).\n\
+With the resources registered, the §8.1 mix (40% `vnetpeer_aad_app`, 20% \
+`vnetpeer_service_principal` adopting the apps' own, 15% `vnetpeer_role_assignment`, 5% \
+`vnetpeer_custom_role`, 10% `vnetpeer_aiven_vpc_peering` and 10% \
+`vnetpeer_cross_tenant_vnet_peering`, one extra customer VNet per peering) runs against the \
+emulator with every delay at 1 ms; its overhead is its wall time minus `terraform_data`'s.\n\
+- (d) The runbook of `examples/provider/runbook` against the emulator (delays 1 ms): `validate`, \
+`plan -out`, `apply`, `plan -refresh=false`, `plan`, `destroy`, counting the provider's own token \
+requests, the provider launches (GNU time wrapper) and the TCP connections per service (client \
+ends in `/proc/net/tcp`, sampled every 2 ms). Then each resource is cut out into a workspace of \
+its own (its configured arguments as literals, its state entry) and read (`plan \
+-refresh-only`), deleted (`destroy -refresh=false`) and created (`plan -refresh=false -out`, \
+`apply`) there, dependents first, so every request of those commands is that resource's. Minimum \
+per operation: performance.md §6.1 with one poll per wait; token requests made with a \
+credential the resource created count as the resource's.\n\
+- (e) Six runbook applies and destroys, each with one set of delays (LRO 0.5/2 s with \
+`Retry-After` 0.2/1 s or none, Aiven setup 0/0.5/2 s, Graph replication 0/0.5/2 s), the rest \
+1 ms. `t_flip` = arrival of the request that started the wait + the delay; the first poll \
+arriving at or after it is the first that can see the change (the emulator evaluates delayed \
+effects on arrival).\n\
+- (f) 50 role assignments (one per seeded user) applied and destroyed at parallelism 10 while \
+the emulator enforces ARM's write and delete buckets scaled to 20 + 3/s; the span of the PUTs \
+(DELETEs) in the request log against (50 − 20) / 3 s. Then one 429 each with a fractional (1.5 s) \
+and an HTTP-date (2 s) `Retry-After`, injected as faults.\n\
+- (i) The runbook applied and destroyed with delays scaled down from the realistic preset \
+(listed in the row). The floor is the sum of the waits the emulator imposes along the critical \
+chain (`runbook.rs`, `create_floor`/`destroy_floor`), the peer model the fixed waits of \
+performance.md §2.6 along the same chain.\n\
 - (h) Size of the release binary built without test features (release profile: thin LTO, \
 `codegen-units = 4`, stripped, `panic = abort`) and of the zip `cargo xtask dist --binary` makes \
 of it.\n\
