@@ -46,9 +46,14 @@ pub struct Shared {
 
 impl Shared {
     /// Locks the world (recovering from a poisoned lock: a panicking handler must not take the
-    /// whole emulator down with it).
+    /// whole emulator down with it), with every delayed effect that is already due applied, so
+    /// each service observes the same moment (e.g. the token endpoint sees the service principal
+    /// Aiven created in its tenant as soon as it exists).
     pub fn world(&self) -> MutexGuard<'_, World> {
-        lock(&self.world)
+        let mut world = lock(&self.world);
+        let now = self.clock.now();
+        crate::world::aiven::settle(&mut world, &self.knobs, now, self.clock.utc_at(now));
+        world
     }
 
     /// Records a violation at the current time.
@@ -353,15 +358,7 @@ impl Emulator {
 
 /// The world as JSON (the admin API's `GET /world`).
 pub fn snapshot(shared: &Shared) -> WorldSnapshot {
-    let mut world = shared.world();
-    // Delayed effects are applied lazily; apply those already due so the snapshot shows the
-    // world as the services would report it now.
-    crate::world::aiven::settle(
-        &mut world,
-        &shared.knobs,
-        shared.clock.now(),
-        shared.clock.utc_now(),
-    );
+    let world = shared.world();
     serde_json::to_value(&*world).unwrap_or_else(
         |error| serde_json::json!({"error": format!("the world cannot be serialized: {error}")}),
     )
