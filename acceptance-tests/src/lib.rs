@@ -26,8 +26,8 @@ pub mod graph;
 pub mod jwt;
 pub mod knobs;
 pub mod log;
-pub mod token;
 pub mod terraform;
+pub mod token;
 pub mod world;
 
 pub use emulator::{
