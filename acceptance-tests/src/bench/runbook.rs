@@ -1,7 +1,8 @@
 //! The runbook against the emulator: the shared set-up of every emulator-backed figure (provider
-//! settings, the runbook walk-through of `examples/provider/runbook`, knob presets, request-log
-//! slices) and metric (i), the whole runbook end to end against delays scaled down from the
-//! real services, compared with the physical floor and with the modelled peers.
+//! settings, the runbook walk-through of `examples/provider/runbook`, `examples/complete`, knob
+//! presets, request-log slices) and metric (i), `examples/complete` (the whole runbook as a
+//! module) end to end against delays scaled down from the real services, compared with the
+//! physical floor and with the modelled peers.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -85,6 +86,51 @@ pub fn runbook_workspace(
         }
     }
     Ok(workspace)
+}
+
+/// A workspace holding `examples/complete` and the module it calls (the module moves from
+/// `../modules` to `./modules`, linked with `terraform get`), wired to `emulator`.
+pub fn complete_workspace(
+    scratch: &Path,
+    name: &str,
+    repository: &Path,
+    provider_dir: &Path,
+    emulator: &Emulator,
+) -> Result<Workspace, String> {
+    let mut workspace = Workspace::new(scratch, name, Some(provider_dir))?;
+    for (key, value) in provider_env(emulator) {
+        workspace.set_env(key, value);
+    }
+    let examples = repository.join("examples");
+    let module_dir = workspace.path().join("modules").join("aiven-vnet-peering");
+    std::fs::create_dir_all(&module_dir)
+        .map_err(|error| format!("{}: {error}", module_dir.display()))?;
+    copy_tf_files(
+        &examples.join("modules").join("aiven-vnet-peering"),
+        &module_dir,
+        |text| text,
+    )?;
+    copy_tf_files(&examples.join("complete"), workspace.path(), |text| {
+        text.replace("\"../modules/", "\"./modules/")
+    })?;
+    workspace.run_ok(&["get", "-no-color"])?;
+    Ok(workspace)
+}
+
+fn copy_tf_files(from: &Path, to: &Path, edit: impl Fn(String) -> String) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(from).map_err(|error| format!("{}: {error}", from.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|error| error.to_string())?.path();
+        if path.extension().is_some_and(|extension| extension == "tf") {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|error| format!("{}: {error}", path.display()))?;
+            let target = to.join(path.file_name().unwrap_or_default());
+            std::fs::write(&target, edit(text))
+                .map_err(|error| format!("{}: {error}", target.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// A run and the emulator requests it caused.
@@ -228,16 +274,16 @@ fn stepped(change: Duration, delay: Duration, step: Duration) -> Duration {
     delay + step.mul_f64(steps)
 }
 
-/// Metric (i): apply and destroy the runbook against scaled-down realistic delays.
+/// Metric (i): apply and destroy `examples/complete` against scaled-down realistic delays.
 pub async fn end_to_end(
     scratch: &Path,
     repository: &Path,
     provider_dir: &Path,
 ) -> Result<Vec<Row>, String> {
-    progress("(i) the runbook end to end with scaled-down realistic delays");
+    progress("(i) examples/complete end to end with scaled-down realistic delays");
     let knobs = scaled_realistic_knobs();
     let emulator = Emulator::start(knobs.clone()).await;
-    let workspace = runbook_workspace(scratch, "end-to-end", repository, provider_dir, &emulator)?;
+    let workspace = complete_workspace(scratch, "end-to-end", repository, provider_dir, &emulator)?;
     let started = Instant::now();
     workspace.run_ok(&["apply", "-auto-approve", "-input=false", "-no-color"])?;
     let apply = started.elapsed();
@@ -267,7 +313,7 @@ pub async fn end_to_end(
     Ok(vec![
         Row::target(
             "i1",
-            format!("runbook `apply` (7 resources, 2 data sources) ÷ physical floor; {knob_text}"),
+            format!("`examples/complete` `apply` (the runbook module: 7 resources, 1 data source) ÷ physical floor; {knob_text}"),
             format!(
                 "{:.2} s ÷ {:.2} s = {create_ratio:.2}",
                 apply.as_secs_f64(),
@@ -281,7 +327,7 @@ pub async fn end_to_end(
         ),
         Row::target(
             "i2",
-            "runbook `destroy` ÷ physical floor",
+            "`examples/complete` `destroy` ÷ physical floor",
             format!(
                 "{:.2} s ÷ {:.2} s = {destroy_ratio:.2}",
                 destroy.as_secs_f64(),

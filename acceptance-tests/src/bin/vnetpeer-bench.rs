@@ -389,7 +389,8 @@ effects on arrival).\n\
 the emulator enforces ARM's write and delete buckets scaled to 20 + 3/s; the span of the PUTs \
 (DELETEs) in the request log against (50 − 20) / 3 s. Then one 429 each with a fractional (1.5 s) \
 and an HTTP-date (2 s) `Retry-After`, injected as faults.\n\
-- (i) The runbook applied and destroyed with delays scaled down from the realistic preset \
+- (i) `examples/complete` (the runbook as a module) applied and destroyed with delays scaled \
+down from the realistic preset \
 (listed in the row). The floor is the sum of the waits the emulator imposes along the critical \
 chain (`runbook.rs`, `create_floor`/`destroy_floor`), the peer model the fixed waits of \
 performance.md §2.6 along the same chain.\n\
