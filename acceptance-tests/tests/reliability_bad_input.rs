@@ -26,6 +26,8 @@ const PROVIDER_ADDRESS: &str = "provider[\"registry.terraform.io/vnetpeer/vnetpe
 const CUSTOMER_TENANT: &str = "c1000000-0000-4000-8000-000000000001";
 const CUSTOMER_SUBSCRIPTION: &str = "c1000000-0000-4000-8000-000000000002";
 const CUSTOMER_VNET: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002/resourceGroups/rg-Workload/providers/Microsoft.Network/virtualNetworks/vnet-App";
+const AIVEN_VNET: &str = "/subscriptions/a1000000-0000-4000-8000-000000000002/resourceGroups/aiven-rg-acme-prod/providers/Microsoft.Network/virtualNetworks/aiven-vnet-acme-prod";
+const AIVEN_TENANT: &str = "a1000000-0000-4000-8000-000000000001";
 const AIVEN_APP: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";
 const PROJECT_VPC: &str = "a1000000-0000-4000-8000-0000000000f1";
 const SOME_OBJECT_ID: &str = "0e5a3a1e-7d3c-4b7e-9a43-2f0c5d1b9e11";
@@ -236,6 +238,7 @@ struct Bases {
     aiven_peering: Block,
     project_vpc: Block,
     client_config: Block,
+    cross_tenant: Block,
 }
 
 impl Bases {
@@ -285,6 +288,21 @@ impl Bases {
                 ],
             ),
             client_config: Block::data("vnetpeer_client_config", &[]),
+            cross_tenant: Block::resource(
+                "vnetpeer_cross_tenant_vnet_peering",
+                &[
+                    ("name", quoted("to-aiven")),
+                    ("vnet_id", quoted(CUSTOMER_VNET)),
+                    ("remote_vnet_id", quoted(AIVEN_VNET)),
+                    ("remote_tenant_id", quoted(AIVEN_TENANT)),
+                    ("client_id", quoted(SOME_OBJECT_ID)),
+                    ("application_object_id", quoted(SOME_OBJECT_ID)),
+                    (
+                        "aiven_peering_id",
+                        quoted(&format!("acme-prod/{PROJECT_VPC}{CUSTOMER_VNET}")),
+                    ),
+                ],
+            ),
         }
     }
 
@@ -298,6 +316,7 @@ impl Bases {
             &self.aiven_peering,
             &self.project_vpc,
             &self.client_config,
+            &self.cross_tenant,
         ]
     }
 }
@@ -881,6 +900,91 @@ fn catalogue() -> Vec<Case> {
         peering.set("user_peer_network_cidrs", "[\"10.20.0.0/16\"]"),
         "The VNet and the Aiven project VPC address ranges overlap",
         Argument("user_peer_network_cidrs"),
+    );
+
+    // --- vnetpeer_cross_tenant_vnet_peering.
+    let cross = &bases.cross_tenant;
+    let cross_cases = [
+        ("name with a space", cross.set("name", "\"to aiven\""), "Invalid name", "name"),
+        ("name ending in a dot", cross.set("name", "\"to-aiven.\""), "Invalid name", "name"),
+        ("oversized name", cross.set("name", long(81)), "Invalid name", "name"),
+        (
+            "vnet_id of a subnet",
+            cross.set("vnet_id", quoted(&format!("{CUSTOMER_VNET}/subnets/default"))),
+            "Invalid vnet_id",
+            "vnet_id",
+        ),
+        (
+            "remote_vnet_id of a resource group",
+            cross.set(
+                "remote_vnet_id",
+                quoted("/subscriptions/a1000000-0000-4000-8000-000000000002/resourceGroups/aiven-rg-acme-prod"),
+            ),
+            "Invalid remote_vnet_id",
+            "remote_vnet_id",
+        ),
+        (
+            "remote_tenant_id as a domain",
+            cross.set("remote_tenant_id", "\"aivencloud.onmicrosoft.com\""),
+            "Invalid remote_tenant_id",
+            "remote_tenant_id",
+        ),
+        ("client_id that is a name", cross.set("client_id", "\"acme-peering\""), "Invalid client_id", "client_id"),
+        (
+            "application_object_id that is not a UUID",
+            cross.set("application_object_id", "\"acme-peering\""),
+            "Invalid application_object_id",
+            "application_object_id",
+        ),
+        (
+            "client_secret and application_object_id",
+            cross.set("client_secret", "var.secret"),
+            "Conflicting credentials for the peering application",
+            "client_secret",
+        ),
+        (
+            "client_secret unknown during validate and application_object_id",
+            cross.set("client_secret", "var.unknown"),
+            "Conflicting credentials for the peering application",
+            "client_secret",
+        ),
+        (
+            "a VNet peered with itself",
+            cross.set("remote_vnet_id", quoted(CUSTOMER_VNET)),
+            "A virtual network cannot peer with itself",
+            "remote_vnet_id",
+        ),
+        (
+            "aiven_peering_id of another VNet",
+            cross.set(
+                "aiven_peering_id",
+                quoted(&format!("acme-prod/{PROJECT_VPC}{AIVEN_VNET}")),
+            ),
+            "The Aiven peering is for another virtual network",
+            "aiven_peering_id",
+        ),
+        (
+            "aiven_peering_id without the VNet",
+            cross.set("aiven_peering_id", quoted(&format!("acme-prod/{PROJECT_VPC}"))),
+            "Invalid aiven_peering_id",
+            "aiven_peering_id",
+        ),
+    ];
+    for (name, block, summary, argument) in cross_cases {
+        table.block(
+            &format!("cross_tenant_vnet_peering: {name}"),
+            Validate,
+            block,
+            summary,
+            Argument(argument),
+        );
+    }
+    table.block(
+        "cross_tenant_vnet_peering: neither client_secret nor application_object_id",
+        Validate,
+        cross.without("application_object_id"),
+        "Missing credential for the peering application",
+        AtBlock,
     );
 
     // --- data vnetpeer_aiven_project_vpc.
