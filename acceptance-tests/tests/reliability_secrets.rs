@@ -12,41 +12,14 @@
 //! cargo test -p vnetpeer-acceptance-tests --test reliability_secrets -- --nocapture
 //! ```
 
-use std::collections::BTreeSet;
-use std::path::Path;
+mod reliability_common;
 
+use std::collections::BTreeSet;
+
+use reliability_common::install_complete_example;
 use serde_json::Value as Json;
-use vnetpeer_emulator::binaries::workspace_root;
 use vnetpeer_emulator::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
 use vnetpeer_emulator::{Emulator, FaultAction, FaultRule, Knobs, Schedule, Service};
-
-/// Copies `examples/complete` and its module into `workspace` (the module under `../modules`
-/// becomes `./modules`) and links the module with `terraform get` (no registry involved).
-fn install_complete_example(workspace: &TerraformWorkspace) {
-    let examples = workspace_root().join("examples");
-    let module_dir = workspace.path().join("modules/aiven-vnet-peering");
-    std::fs::create_dir_all(&module_dir).expect("module directory");
-    copy_tf_files(
-        &examples.join("modules/aiven-vnet-peering"),
-        &module_dir,
-        |text| text,
-    );
-    copy_tf_files(&examples.join("complete"), workspace.path(), |text| {
-        text.replace("\"../modules/", "\"./modules/")
-    });
-    workspace.run_ok(&["get", "-no-color"]);
-}
-
-fn copy_tf_files(from: &Path, to: &Path, edit: impl Fn(String) -> String) {
-    for entry in std::fs::read_dir(from).expect("example directory") {
-        let path = entry.expect("directory entry").path();
-        if path.extension().is_some_and(|extension| extension == "tf") {
-            let text = std::fs::read_to_string(&path).expect("example file");
-            std::fs::write(to.join(path.file_name().expect("name")), edit(text))
-                .expect("copy an example file");
-        }
-    }
-}
 
 /// Everything secret the emulator knows of: client secrets it issued (the managed one, the
 /// minted ones, removed ones too), access tokens it issued, the operator's secret and the Aiven
