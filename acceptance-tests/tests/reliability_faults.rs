@@ -675,6 +675,15 @@ fn scenarios(clean: &CleanRun) -> Vec<Scenario> {
         ));
     }
 
+    // (f) signing in fails for good (the first step of every operation).
+    all.push(Scenario::new(
+        "(f) the token endpoint always fails",
+        vec![FaultRule::new(
+            Service::Login,
+            FaultAction::Status { status: 400 },
+        )],
+        ClearError,
+    ));
     // (f) a permanent failure of each write of the runbook.
     for route in &clean.apply_writes {
         all.push(Scenario::new(
