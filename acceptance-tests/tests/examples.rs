@@ -451,3 +451,67 @@ async fn the_runbook_example_applies_against_the_emulator_and_destroys_cleanly()
     );
     workspace.assert_no_secret_leaks(&emulator, &[]);
 }
+
+/// What the "testing modules offline" guide tells module authors to do: `terraform test` on the
+/// walk-through configuration with its `tests/` (one suite against the emulator, one mocked),
+/// with the settings `vnetpeer-sandbox` exports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terraform_test_passes_for_the_runbook_against_the_emulator() {
+    let runbook = examples_dir().join("provider/runbook");
+    let harness = DevOverrides::new();
+    let (resources, data_sources) = harness.registered_types();
+    let missing: Vec<String> = declared_types(&runbook)
+        .into_iter()
+        .filter(|name| !resources.contains(name) && !data_sources.contains(name))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!("skipped until these types are registered: {missing:?}");
+        return;
+    }
+
+    let emulator = Emulator::start(Knobs::test()).await;
+    let mut workspace = TerraformWorkspace::for_emulator(&emulator);
+    std::fs::create_dir(workspace.path().join("tests")).unwrap();
+    let mut test_files = Vec::new();
+    for dir in [runbook.clone(), runbook.join("tests")] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let relative = path
+                .strip_prefix(&runbook)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if name.ends_with(".tftest.hcl") {
+                test_files.push(relative.clone());
+            } else if !name.ends_with(".tf") {
+                continue;
+            }
+            workspace.write_file(&relative, &std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    assert!(
+        test_files.len() >= 2,
+        "the guide shows a sandbox suite and a mocked suite: {test_files:?}"
+    );
+    let seed = emulator.seed().clone();
+    workspace.set_env("TF_VAR_customer_vnet_id", &seed.customer_vnet_id);
+    workspace.set_env("TF_VAR_aiven_project", &seed.aiven_project);
+    workspace.set_env("TF_VAR_aiven_cloud_name", &seed.aiven_cloud_name);
+
+    let output = tokio::task::spawn_blocking(move || workspace.run(&["test", "-no-color"]))
+        .await
+        .unwrap();
+    assert!(output.success(), "terraform test failed:\n{output}");
+    for file in &test_files {
+        assert!(
+            output.stdout.contains(&format!("{file}... pass")),
+            "{file} did not pass:\n{output}"
+        );
+    }
+    assert_eq!(
+        emulator.violations(),
+        Vec::new(),
+        "requests the real services would reject"
+    );
+}
