@@ -5,85 +5,24 @@
 //! Request counts come from the emulator's request log and are exact; times are only ever
 //! asserted as lower bounds ("not earlier than the server allowed").
 
+mod clients_common;
+
 use std::time::Duration;
 
+use clients_common::*;
 use vnetpeer::aiven::{AivenClient, AivenSettings, AzurePeeringRequest, PeeringState};
 use vnetpeer::azure::arm::{PeeringProperties, PeeringState as AzurePeeringState};
 use vnetpeer::azure::credentials::aadsts;
 use vnetpeer::azure::graph::{NewApplication, sign_in_audience};
 use vnetpeer::azure::ids::{VirtualNetworkId, VnetPeeringId};
 use vnetpeer::azure::{
-    AzureClients, AzureEndpointOverrides, AzureSettings, CallContext, CancellationToken,
-    CloudError, CredentialKind, HttpClient, SecretString,
+    AzureSettings, CallContext, CancellationToken, CloudError, CredentialKind, HttpClient,
+    SecretString,
 };
-use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
 use vnetpeer_emulator::world::identity::FEDERATION_AUDIENCE;
 use vnetpeer_emulator::{
-    Emulator, FaultAction, FaultRule, Knobs, RequestRecord, RetryAfter, Schedule, Service,
-    ViolationKind,
+    Emulator, FaultAction, FaultRule, Knobs, RetryAfter, Schedule, Service, ViolationKind,
 };
-
-const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
-
-fn ctx() -> CallContext {
-    CallContext::new(Duration::from_secs(30), CancellationToken::new())
-}
-
-/// Settings pointing at the emulator, with no credential chosen yet.
-fn base_settings(emulator: &Emulator) -> AzureSettings {
-    let endpoints = emulator.endpoints();
-    let seed = emulator.seed();
-    AzureSettings {
-        tenant_id: Some(seed.customer_tenant_id.clone()),
-        subscription_id: Some(seed.customer_subscription_id.clone()),
-        use_cli: false,
-        endpoints: AzureEndpointOverrides {
-            authority_host: Some(endpoints.authority_host.clone()),
-            resource_manager: Some(endpoints.arm.clone()),
-            microsoft_graph: Some(endpoints.graph.clone()),
-        },
-        ..AzureSettings::default()
-    }
-}
-
-/// The seeded operator (Owner on the customer subscription, Application.ReadWrite.All) with
-/// its client secret.
-fn operator_settings(emulator: &Emulator) -> AzureSettings {
-    let seed = emulator.seed();
-    AzureSettings {
-        client_id: Some(seed.operator_client_id.clone()),
-        client_secret: Some(SecretString::new(seed.operator_client_secret.expose())),
-        ..base_settings(emulator)
-    }
-}
-
-fn clients(settings: &AzureSettings) -> AzureClients {
-    AzureClients::new(HttpClient::new().expect("HTTP client"), settings).expect("valid settings")
-}
-
-fn requests(emulator: &Emulator, service: Service, method: &str) -> Vec<RequestRecord> {
-    emulator
-        .requests()
-        .into_iter()
-        .filter(|r| r.service == service && r.method.eq_ignore_ascii_case(method))
-        .collect()
-}
-
-fn token_requests(emulator: &Emulator) -> usize {
-    emulator
-        .requests()
-        .iter()
-        .filter(|r| r.service == Service::Login)
-        .count()
-}
-
-fn violations(emulator: &Emulator, kind: ViolationKind) -> usize {
-    emulator
-        .violations()
-        .iter()
-        .filter(|v| v.kind == kind)
-        .count()
-}
 
 #[tokio::test]
 async fn one_token_per_tenant_and_scope_across_many_concurrent_calls() {
@@ -263,79 +202,6 @@ async fn no_credential_is_reported_when_first_needed_with_what_was_tried() {
         assert!(text.contains(expected), "{text}");
     }
     assert_eq!(emulator.requests().len(), 0, "nothing was sent");
-}
-
-/// An app of the customer tenant that may peer the customer VNet with Aiven's VNet: multi-tenant,
-/// with a service principal in both tenants, Network Contributor on the customer VNet and
-/// `peer/action` on Aiven's VNet. Returns (client id, secret).
-fn cross_tenant_app(emulator: &Emulator) -> (String, SecretString) {
-    let seed = emulator.seed().clone();
-    let now = emulator.now();
-    emulator.with_world(|w| {
-        let (app_id, sp_id, secret) =
-            w.identity
-                .add_app_with_secret(&seed.customer_tenant_id, "peering-app", &[], now);
-        for application in w.identity.applications.values_mut() {
-            if application.app_id == app_id {
-                application.sign_in_audience = "AzureADMultipleOrgs".to_owned();
-            }
-        }
-        let remote_sp = w
-            .identity
-            .ensure_service_principal(&seed.aiven_tenant_id, &app_id, now);
-        let assign = |w: &mut vnetpeer_emulator::World,
-                      scope: &str,
-                      tenant: &str,
-                      role: &str,
-                      principal: &str| {
-            w.arm.insert_role_assignment(RoleAssignment {
-                name: uuid::Uuid::new_v4().to_string(),
-                scope: scope.to_owned(),
-                tenant_id: tenant.to_owned(),
-                role_definition_guid: role.to_owned(),
-                principal_id: principal.to_owned(),
-                principal_type: "ServicePrincipal".to_owned(),
-                description: None,
-                created_on: "2024-01-01T00:00:00.0000000Z".to_owned(),
-                created_by: None,
-                created_at: None,
-            });
-        };
-        assign(
-            w,
-            &seed.customer_vnet_id,
-            &seed.customer_tenant_id,
-            NETWORK_CONTRIBUTOR_ROLE_ID,
-            &sp_id,
-        );
-        let peer_role = uuid::Uuid::new_v4().to_string();
-        w.arm
-            .role_definitions
-            .push(vnetpeer_emulator::world::arm::RoleDefinition {
-                name: peer_role.clone(),
-                role_name: "aiven-peer".to_owned(),
-                description: String::new(),
-                role_type: "CustomRole".to_owned(),
-                tenant_id: Some(seed.aiven_tenant_id.clone()),
-                permissions: vec![vnetpeer_emulator::world::arm::Permission {
-                    actions: vec![PEER_ACTION.to_owned()],
-                    ..Default::default()
-                }],
-                assignable_scopes: vec![seed.aiven_vnet_id.clone()],
-                created_on: String::new(),
-                updated_on: String::new(),
-                created_by: None,
-                updated_by: None,
-            });
-        assign(
-            w,
-            &seed.aiven_vnet_id,
-            &seed.aiven_tenant_id,
-            &peer_role,
-            &remote_sp,
-        );
-        (app_id, SecretString::new(secret.expose()))
-    })
 }
 
 #[tokio::test]
@@ -1024,179 +890,6 @@ async fn role_definitions_and_assignments_round_trip() {
         "{:?}",
         emulator.violations()
     );
-}
-
-/// Collects every tracing event and span field as text, at every level.
-#[derive(Clone, Default)]
-struct CapturedLogs(std::sync::Arc<std::sync::Mutex<String>>);
-
-impl CapturedLogs {
-    fn text(&self) -> String {
-        self.0.lock().map(|t| t.clone()).unwrap_or_default()
-    }
-}
-
-struct AppendFields<'a>(&'a mut String);
-
-impl tracing::field::Visit for AppendFields<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!(" {}={value:?}", field.name()));
-    }
-}
-
-impl tracing::Subscriber for CapturedLogs {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        Some(tracing::level_filters::LevelFilter::TRACE)
-    }
-    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        if let Ok(mut text) = self.0.lock() {
-            span.record(&mut AppendFields(&mut text));
-            text.push('\n');
-        }
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
-        if let Ok(mut text) = self.0.lock() {
-            values.record(&mut AppendFields(&mut text));
-            text.push('\n');
-        }
-    }
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        if let Ok(mut text) = self.0.lock() {
-            text.push_str(event.metadata().target());
-            event.record(&mut AppendFields(&mut text));
-            text.push('\n');
-        }
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
-#[tokio::test]
-async fn no_secret_or_token_reaches_trace_logs_or_errors() {
-    let logs = CapturedLogs::default();
-    let _guard = tracing::subscriber::set_default(logs.clone());
-    let emulator = Emulator::start(Knobs::test()).await;
-    let seed = emulator.seed().clone();
-    let (app_id, app_secret) = cross_tenant_app(&emulator);
-    let azure = clients(&operator_settings(&emulator));
-    let ctx = ctx();
-    let mut secrets = vec![
-        seed.operator_client_secret.expose().to_owned(),
-        seed.aiven_token.expose().to_owned(),
-        app_secret.expose_secret().to_owned(),
-    ];
-    let mut errors = Vec::new();
-
-    // Token requests, ARM with an auxiliary token, Graph with a new secret, Aiven.
-    let primary =
-        azure.client_secret_token_source(&seed.customer_tenant_id, &app_id, app_secret.clone());
-    let auxiliary = azure.client_secret_token_source(&seed.aiven_tenant_id, &app_id, app_secret);
-    let aux_token = auxiliary.resource_manager_token(&ctx).await.unwrap();
-    secrets.push(aux_token.expose_secret().to_owned());
-    secrets.push(
-        primary
-            .resource_manager_token(&ctx)
-            .await
-            .unwrap()
-            .expose_secret()
-            .to_owned(),
-    );
-    let id = VirtualNetworkId::parse(&seed.customer_vnet_id)
-        .unwrap()
-        .peering("logged")
-        .unwrap();
-    azure
-        .arm()
-        .unwrap()
-        .with_token_source(primary)
-        .put_vnet_peering(
-            &ctx,
-            &id,
-            &PeeringProperties {
-                remote_virtual_network_id: seed.aiven_vnet_id.clone(),
-                allow_virtual_network_access: true,
-                allow_forwarded_traffic: false,
-                allow_gateway_transit: false,
-                use_remote_gateways: false,
-            },
-            &[aux_token],
-        )
-        .await
-        .unwrap();
-    let graph = azure.graph().unwrap();
-    let app = graph
-        .create_application(
-            &ctx,
-            &NewApplication {
-                display_name: "logged".into(),
-                sign_in_audience: sign_in_audience::AZURE_AD_MULTIPLE_ORGS.into(),
-                owners: vec![],
-                requested_access_token_version: None,
-            },
-        )
-        .await
-        .unwrap();
-    let password = graph.add_password(&ctx, &app.id, None, None).await.unwrap();
-    secrets.push(password.secret_text.expose_secret().to_owned());
-    errors.push(format!("{password:?}"));
-    // Failures carry the service's answer, never the credential.
-    errors.push(
-        azure
-            .acquire_token_with_secret(
-                &CallContext::new(Duration::from_millis(300), CancellationToken::new()),
-                &seed.customer_tenant_id,
-                &seed.operator_client_id,
-                &SecretString::new("wrong-secret-value-123"),
-                &azure.endpoints().resource_manager_scope,
-            )
-            .await
-            .unwrap_err()
-            .to_string(),
-    );
-    secrets.push("wrong-secret-value-123".to_owned());
-    let aiven = AivenClient::new(
-        HttpClient::new().unwrap(),
-        &AivenSettings {
-            api_token: SecretString::new(seed.aiven_token.expose()),
-            api_url: emulator.endpoints().aiven.clone(),
-        },
-    )
-    .unwrap();
-    errors.push(format!("{aiven:?}"));
-    aiven
-        .list_project_vpcs(&ctx, &seed.aiven_project)
-        .await
-        .unwrap();
-    errors.push(format!(
-        "{:?} {:?}",
-        azure.token_source(),
-        settings_debug(&emulator)
-    ));
-
-    let logged = logs.text();
-    assert!(
-        logged.contains("cloud request"),
-        "the requests were logged: {logged}"
-    );
-    for secret in &secrets {
-        assert!(secret.len() >= 8);
-        assert!(
-            !logged.contains(secret.as_str()),
-            "a secret reached the logs"
-        );
-        for error in &errors {
-            assert!(!error.contains(secret.as_str()), "a secret reached {error}");
-        }
-    }
-}
-
-fn settings_debug(emulator: &Emulator) -> String {
-    format!("{:?}", operator_settings(emulator))
 }
 
 #[tokio::test]
