@@ -426,46 +426,13 @@ async fn ctrl_c_while_waiting_for_aiven_keeps_the_connection_in_state_and_the_ne
         "{state:?}"
     );
 
-    // The next apply replaces the tainted connection and finishes (see the known defect below):
-    // one connection, ACTIVE.
+    // The next apply replaces the tainted connection and finishes: one connection, ACTIVE.
     let workspace = tokio::task::spawn_blocking({
-        let emulator = emulator.clone();
         move || {
-            let second = workspace.try_apply();
-            if !second.success() {
-                // KNOWN DEFECT (vnetpeer_aiven_vpc_peering, src/resources/aiven_vpc_peering.rs):
-                // Terraform plans the replacement of a tainted (or force-new) object as a create
-                // with a null prior state, so the plan-time check finds the resource's own
-                // connection and refuses it as "already exists" — in `apply` and in `destroy`
-                // alike (destroy plans a refresh of every resource first). Until that is fixed,
-                // the way out is to untaint the connection.
-                assert!(
-                    second
-                        .combined()
-                        .contains("A peering connection for this VNet already exists in Aiven"),
-                    "the second apply failed otherwise:\n{second}"
-                );
-                println!(
-                    "KNOWN DEFECT: the tainted Aiven connection blocks its own replacement (and \
-                     destroy) at plan; working around with terraform untaint"
-                );
-                // Untainted, the connection is refreshed, not replaced: wait until Aiven has set it
-                // up (its tenant and VNet are then known to the refresh).
-                let deadline = Instant::now() + reliability_common::PATIENCE;
-                while aiven_connection_states(&emulator) != ["PENDING_PEER"] {
-                    assert!(
-                        Instant::now() < deadline,
-                        "Aiven never set the connection up"
-                    );
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                workspace.run_ok(&[
-                    "untaint",
-                    "-no-color",
-                    "module.aiven_peering.vnetpeer_aiven_vpc_peering.this",
-                ]);
-                workspace.apply();
-            }
+            // Terraform plans the tainted connection's replacement as a create without prior
+            // state; the plan-time duplicate check only warns, and the old connection is
+            // deleted before the new one is created.
+            workspace.apply();
             let (code, plan) = workspace.plan_detailed_exitcode();
             assert_eq!(code, 0, "{plan}");
             workspace

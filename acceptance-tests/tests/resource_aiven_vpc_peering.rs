@@ -540,15 +540,22 @@ async fn an_existing_connection_is_refused_with_the_import_command() {
         setup.import_id()
     );
 
-    // Known at plan: the plan stops.
+    // Known at plan: the plan warns (it cannot tell this apart from the replacement of the
+    // resource's own connection), and the apply refuses before creating anything.
     let workspace = TerraformWorkspace::for_emulator(&setup.emulator);
     workspace.write_config(&setup.runbook_config(""));
     let start = setup.next_seq();
     let output = workspace.run(&["plan", "-input=false", "-no-color"]);
-    assert!(!output.success(), "{output}");
+    assert!(output.success(), "{output}");
     let text = flat(&output.combined());
+    assert!(text.contains("Warning"), "{text}");
     assert!(text.contains("already exists"), "{text}");
     assert!(text.contains(&import_command), "{text}");
+    let output = workspace.try_apply();
+    assert!(!output.success(), "{output}");
+    let text = flat(&output.combined());
+    assert!(text.contains(&import_command), "{text}");
+    assert!(workspace.state_resource(ADDRESS).is_none());
 
     // The VNet id known only at apply: the create refuses before sending anything.
     let late = TerraformWorkspace::for_emulator(&setup.emulator);

@@ -81,6 +81,7 @@ pub(crate) fn plan_change(
         config: config.clone(),
         planned: plan_object(&schema.block, existing, config, proposed),
         requires_replace: Vec::new(),
+        warnings: Diagnostics::new(),
     }
 }
 

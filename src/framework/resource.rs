@@ -204,6 +204,8 @@ pub struct PlannedChange {
     /// Paths whose change forces replacement (the framework adds force-new attributes that
     /// changed).
     pub requires_replace: Vec<AttributePath>,
+    /// Warnings for the user that do not stop the plan (errors are returned from `modify_plan`).
+    pub warnings: Diagnostics,
 }
 
 impl PlannedChange {

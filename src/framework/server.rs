@@ -395,6 +395,7 @@ impl<P: Provider> Server<P> {
             diagnostics.extend(ensure_error(errors, type_name, "plan"));
             change.planned = framework_plan;
         }
+        diagnostics.extend(std::mem::take(&mut change.warnings));
         change.planned = plan::normalize(&entry.schema.block, change.planned);
         diagnostics.extend(plan::finish_plan(&entry.schema, &mut change));
         if let Err(problem) = plan::check_conforms(&entry.ty, &change.planned) {

@@ -31,7 +31,7 @@ use crate::azure::ids::VirtualNetworkId;
 use crate::azure::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
-    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, validators,
+    PlannedChange, Resource, Schema, Severity, Timeouts, UpdateRequest, Validator, validators,
 };
 use crate::value::{Type, Value};
 
@@ -221,7 +221,12 @@ impl Resource<ProviderData> for AivenVpcPeering {
         let Ok(peering) = PeeringInputs::from_object(&plan.planned) else {
             return Ok(());
         };
-        preflight(ctx, &peering).await.into_result()
+        let mut findings = preflight(ctx, &peering).await;
+        if findings.has_errors() {
+            return Err(findings);
+        }
+        plan.warnings.extend(std::mem::take(&mut findings));
+        Ok(())
     }
 
     async fn create(
@@ -1093,7 +1098,19 @@ async fn preflight(ctx: &Context<ProviderData>, peering: &PeeringInputs) -> Diag
         &peering.vnet.name,
     ) && !is_gone(&existing.state)
     {
-        diagnostics.push(peering.already_exists(Some(existing)));
+        // Only a warning at plan: Terraform plans the replacement of this resource's own
+        // connection (tainted, or a force-new change) as a create without prior state, and it
+        // deletes the old connection before creating the new one. The create itself refuses a
+        // connection that still exists then.
+        let mut warning = peering.already_exists(Some(existing));
+        warning.severity = Severity::Warning;
+        warning.detail = format!(
+            "If this plan replaces this resource's own connection (a tainted resource, or a \
+             change that forces replacement), Terraform deletes it first and you can ignore \
+             this warning. Otherwise the apply will fail:\n\n{}",
+            warning.detail
+        );
+        diagnostics.push(warning);
     }
     let mut ours: Vec<(String, &str)> = vnet_prefixes
         .unwrap_or_default()
