@@ -1,6 +1,7 @@
 //! `vnetpeer_aad_app` (runbook step 1) through the real `terraform` against the emulator:
 //! the whole lifecycle with request counts, import, drift, update in place, rotation without an
-//! outage, rollback of a failed create, the replication window, and plan-time validation.
+//! outage, rollback of a failed create, a purge retried after it failed, the replication window,
+//! and plan-time validation.
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
@@ -585,6 +586,133 @@ async fn a_failure_after_the_app_exists_is_rolled_back() {
         workspace.state_resource(ADDRESS).is_none(),
         "nothing in state"
     );
+    assert_eq!(identity_objects(&emulator), seeded, "nothing left behind");
+    assert_no_violations(&emulator);
+    workspace.assert_no_secret_leaks(&emulator, &[]);
+}
+
+const PURGE_ROUTE: &str = "/v1.0/directory/deletedItems/{id}";
+
+/// Creates an application with `permanently_delete`, then destroys it while every purge fails:
+/// the destroy fails clearly, the application is deleted but not purged, and the state keeps it.
+/// Returns its object id; the fault is cleared again.
+fn destroy_with_a_failing_purge(emulator: &Emulator, workspace: &TerraformWorkspace) -> String {
+    workspace.write_config(&app_config("  permanently_delete = true"));
+    workspace.apply();
+    let values = state_values(workspace, ADDRESS).expect("created");
+    let object_id = text(&values, "object_id").to_owned();
+    emulator.faults().inject(
+        FaultRule::new(Service::Graph, FaultAction::Status { status: 400 })
+            .method("DELETE")
+            .route(PURGE_ROUTE)
+            .schedule(Schedule::Always),
+    );
+    let destroy = workspace.run(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
+    assert_eq!(destroy.status, 1, "{destroy}");
+    // Terraform wraps the detail: compare with single spaces.
+    let text = destroy
+        .combined()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("Error: Cannot purge the application from the deleted items"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&object_id),
+        "the error names the application: {text}"
+    );
+    assert!(
+        text.contains("the next `terraform destroy` retries the purge"),
+        "the error says what happens next: {text}"
+    );
+    emulator.faults().clear();
+    assert!(
+        workspace.state_resource(ADDRESS).is_some(),
+        "the state keeps the unpurged application"
+    );
+    emulator.with_world(|w| {
+        assert!(!w.identity.applications.contains_key(&object_id));
+        assert!(
+            w.identity.deleted_applications.contains_key(&object_id),
+            "deleted, not purged"
+        );
+    });
+    object_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_purge_is_retried_by_the_next_destroy() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seeded = identity_objects(&emulator);
+    let workspace = TerraformWorkspace::for_emulator(&emulator);
+    destroy_with_a_failing_purge(&emulator, &workspace);
+
+    // The outage is over: the refresh finds the application in deleted items (one GET more),
+    // and the destroy only purges it.
+    let before = emulator.requests().len();
+    workspace.destroy();
+    let destroy = requests_since(&emulator, before);
+    let graph_calls: Vec<String> = destroy
+        .iter()
+        .filter(|r| r.service == Service::Graph)
+        .map(|r| format!("{} {} {}", r.method, r.route, r.status))
+        .collect();
+    let deleted_item_reads = matching(&destroy, Service::Graph, "GET", PURGE_ROUTE);
+    assert_eq!(
+        statuses(&deleted_item_reads),
+        vec![200],
+        "one look into deleted items: {graph_calls:?}"
+    );
+    let writes: Vec<&String> = graph_calls
+        .iter()
+        .filter(|call| !call.starts_with("GET "))
+        .collect();
+    assert_eq!(
+        writes,
+        vec!["DELETE /v1.0/directory/deletedItems/{id} 204"],
+        "nothing but the purge: {graph_calls:?}"
+    );
+    assert!(
+        workspace.state_resource(ADDRESS).is_none(),
+        "gone from state"
+    );
+    assert_eq!(identity_objects(&emulator), seeded, "purged, nothing left");
+    assert_no_violations(&emulator);
+    workspace.assert_no_secret_leaks(&emulator, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpurged_application_is_replaced_by_the_next_apply() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seeded = identity_objects(&emulator);
+    let workspace = TerraformWorkspace::for_emulator(&emulator);
+    let old_object_id = destroy_with_a_failing_purge(&emulator, &workspace);
+
+    // Applying instead of destroying: the deleted application is purged and a new one made.
+    let (code, plan) = workspace.plan_detailed_exitcode();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("must be replaced"), "{plan}");
+    assert!(
+        plan.contains("The application is deleted but not purged"),
+        "{plan}"
+    );
+    workspace.apply();
+    let values = state_values(&workspace, ADDRESS).expect("re-created");
+    let object_id = text(&values, "object_id").to_owned();
+    assert_ne!(object_id, old_object_id);
+    emulator.with_world(|w| {
+        assert!(w.identity.applications.contains_key(&object_id));
+        assert!(
+            !w.identity.deleted_applications.contains_key(&old_object_id),
+            "the old one is purged"
+        );
+    });
+    let (code, plan) = workspace.plan_detailed_exitcode();
+    assert_eq!(code, 0, "the new application is an ordinary one:\n{plan}");
+
+    workspace.destroy();
     assert_eq!(identity_objects(&emulator), seeded, "nothing left behind");
     assert_no_violations(&emulator);
     workspace.assert_no_secret_leaks(&emulator, &[]);

@@ -368,6 +368,22 @@ impl GraphClient {
         self.delete_new(ctx, url).await
     }
 
+    /// `GET /directory/deletedItems/{id}`: the application while it waits in the directory's
+    /// deleted items (restorable, not yet purged); `None` when it is not there.
+    pub async fn get_deleted_application(
+        &self,
+        ctx: &CallContext,
+        object_id: &str,
+    ) -> Result<Option<Application>, CloudError> {
+        // No `$select`: the item is a directoryObject, and its default properties (those of the
+        // application) are all that is needed.
+        let url = self.url(&format!(
+            "directory/deletedItems/{}",
+            path_segment(object_id)?
+        ));
+        Ok(optional(self.get_json::<WireApplication>(ctx, url).await)?.map(Application::from))
+    }
+
     /// `DELETE /directory/deletedItems/{id}`: purges a deleted application for good. Succeeds
     /// when it is already purged.
     pub async fn purge_deleted_application(

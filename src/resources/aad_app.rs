@@ -15,6 +15,11 @@
 //! secret, waits until it obtains a token, and only then removes the old one: there is no moment
 //! without a working secret. A managed secret that disappeared (removed out of band, or never
 //! known because the application was imported) is re-added by the next apply in the same way.
+//!
+//! Destroy with `permanently_delete`: once the application is deleted, a failed purge keeps it in
+//! the state. The next refresh finds it in the directory's deleted items and keeps it (marked in
+//! the private state as awaiting its purge), so the next destroy only purges it, and a plan
+//! replaces it.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -66,6 +71,10 @@ const SECRET_ATTRIBUTES: [&str; 3] = [
     "client_secret_key_id",
     "client_secret_end_date",
 ];
+
+/// Private state of an application that is deleted but not purged yet (see the module docs).
+/// JSON, like the other private state of this provider ([`ReplicationGrace`]), which it replaces.
+const AWAITING_PURGE: &[u8] = br#"{"awaiting_purge":true}"#;
 
 /// Arguments whose change rotates the secret.
 const ROTATION_TRIGGERS: [&str; 4] = [
@@ -257,10 +266,25 @@ impl Resource<ProviderData> for AadApp {
 
     async fn modify_plan(
         &self,
-        _ctx: &Context<ProviderData>,
+        ctx: &Context<ProviderData>,
         plan: &mut PlannedChange,
     ) -> Result<(), Diagnostics> {
         if plan.is_create() {
+            return Ok(());
+        }
+        if is_awaiting_purge(ctx) {
+            plan.warnings.push(Diagnostic::warning(
+                "The application is deleted but not purged",
+                "A destroy deleted the application but could not purge it from the directory's \
+                 deleted items. Applying purges it and creates a new application; `terraform \
+                 destroy` only purges it.",
+            ));
+            // The secret went with the application (and, unlike the ids, is not kept from the
+            // state when unknown): its change is the replacement's reason.
+            for name in SECRET_ATTRIBUTES {
+                plan.set_unknown(name);
+            }
+            plan.require_replace("client_secret_key_id");
             return Ok(());
         }
         let secret_missing = plan.prior.attr("client_secret_key_id").is_null();
@@ -290,6 +314,8 @@ impl Resource<ProviderData> for AadApp {
         request: CreateRequest,
     ) -> Result<Value, Failure> {
         let planned = request.planned;
+        // A replacement of an application awaiting its purge: the marker was the old one's.
+        forget_awaiting_purge(ctx);
         let call = call_context(ctx);
         let graph = graph(ctx)?;
         let secret_end = secret_end_date(&planned, OffsetDateTime::now_utc())?;
@@ -373,8 +399,24 @@ impl Resource<ProviderData> for AadApp {
         let application = application
             .map_err(|error| cloud_diagnostics("Cannot read the application", &error))?;
         let Some(application) = application else {
+            // Deleted, but perhaps not purged (a destroy whose purge failed): then it stays in
+            // the state, so that the next destroy purges it. One request, and only here.
+            if state.attr_bool("permanently_delete") == Some(true)
+                && graph
+                    .get_deleted_application(&call, &object_id)
+                    .await
+                    .map_err(|error| {
+                        cloud_diagnostics("Cannot read the directory's deleted items", &error)
+                    })?
+                    .is_some()
+            {
+                ctx.set_private(AWAITING_PURGE.to_vec());
+                return Ok(Some(state));
+            }
             return Ok(None);
         };
+        // Live again (restored from deleted items): nothing awaits a purge.
+        forget_awaiting_purge(ctx);
         let mut service_principal = service_principal
             .map_err(|error| cloud_diagnostics("Cannot read the service principal", &error))?;
         if service_principal_id.is_none() {
@@ -487,6 +529,10 @@ impl Resource<ProviderData> for AadApp {
         };
         let call = call_context(ctx);
         let graph = graph(ctx)?;
+        if is_awaiting_purge(ctx) {
+            // Secret, service principal and application were deleted by an earlier destroy.
+            return purge(&graph, &call, object_id).await;
+        }
         // The secret goes first, so that an application restored from deleted items does not
         // come back with a working credential.
         if let Some(key_id) = state.attr_str("client_secret_key_id") {
@@ -518,15 +564,7 @@ impl Resource<ProviderData> for AadApp {
         };
         deleted.map_err(|error| cloud_diagnostics("Cannot delete the application", &error))?;
         if state.attr_bool("permanently_delete") == Some(true) {
-            graph
-                .purge_deleted_application(&call, object_id)
-                .await
-                .map_err(|error| {
-                    cloud_diagnostics(
-                        "Cannot purge the application from the deleted items",
-                        &error,
-                    )
-                })?;
+            purge(&graph, &call, object_id).await?;
         }
         Ok(())
     }
@@ -762,6 +800,40 @@ async fn roll_back(
             ));
             Failure::with_partial_state(diagnostic, made.state(planned.clone()))
         }
+    }
+}
+
+/// Purges the deleted application from the directory's deleted items.
+async fn purge(
+    graph: &GraphClient,
+    call: &CallContext,
+    object_id: &str,
+) -> Result<(), Diagnostics> {
+    graph
+        .purge_deleted_application(call, object_id)
+        .await
+        .map_err(|error| {
+            let mut diagnostic = cloud_diagnostic(
+                "Cannot purge the application from the deleted items",
+                &error,
+            );
+            diagnostic.detail.push_str(&format!(
+                "\n\nThe application (object id {object_id}) is deleted but can still be \
+                 restored from the deleted items. It stays in the state: the next `terraform \
+                 destroy` retries the purge."
+            ));
+            diagnostic.into()
+        })
+}
+
+/// Whether the application of this operation's private state awaits its purge.
+fn is_awaiting_purge(ctx: &Context<ProviderData>) -> bool {
+    ctx.private() == AWAITING_PURGE
+}
+
+fn forget_awaiting_purge(ctx: &Context<ProviderData>) {
+    if is_awaiting_purge(ctx) {
+        ctx.set_private(Vec::new());
     }
 }
 
