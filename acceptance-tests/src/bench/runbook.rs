@@ -146,8 +146,28 @@ pub fn observe(
     emulator: &Emulator,
     args: &[&str],
 ) -> Result<Observed, String> {
+    let observed = observe_any(workspace, emulator, args)?;
+    if observed.run.success() {
+        Ok(observed)
+    } else {
+        Err(format!(
+            "`terraform {}` failed in {} (exit {}):\n{}",
+            args.join(" "),
+            workspace.path().display(),
+            observed.run.status,
+            super::terraform::tail(&observed.run.output(), 60)
+        ))
+    }
+}
+
+/// Runs a command, successful or not, and returns the requests it caused.
+pub fn observe_any(
+    workspace: &Workspace,
+    emulator: &Emulator,
+    args: &[&str],
+) -> Result<Observed, String> {
     let before = emulator.requests().len();
-    let run = workspace.run_ok(args)?;
+    let run = workspace.run(args)?;
     let requests = emulator.requests().split_off(before);
     Ok(Observed { run, requests })
 }

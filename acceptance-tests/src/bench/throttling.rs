@@ -18,7 +18,7 @@ use vnetpeer_emulator::{
     Emulator, FaultAction, FaultRule, RequestRecord, RetryAfter, Schedule, Service, ViolationKind,
 };
 
-use super::runbook::{instant_knobs, observe, provider_env};
+use super::runbook::{instant_knobs, observe, observe_any, provider_env};
 use super::terraform::{PROVIDER_HEADER, Workspace};
 use super::{Row, progress};
 
@@ -79,12 +79,13 @@ async fn bucket_run(scratch: &Path, provider_dir: &Path) -> Result<Vec<Row>, Str
         "main.tf",
         &assignments_config(&seed.customer_vnet_id, &principals),
     )?;
-    let apply = observe(
+    // A run that gives up on a throttled write is a finding, not a failed measurement.
+    let apply = observe_any(
         &workspace,
         &emulator,
         &["apply", "-auto-approve", "-input=false", "-no-color"],
     )?;
-    let destroy = observe(
+    let destroy = observe_any(
         &workspace,
         &emulator,
         &["destroy", "-auto-approve", "-input=false", "-no-color"],
@@ -128,22 +129,35 @@ async fn bucket_run(scratch: &Path, provider_dir: &Path) -> Result<Vec<Row>, Str
         let span_s = (last - first).max(0.0) / 1e3;
         let ratio = span_s / optimal_s.max(f64::MIN_POSITIVE);
         let share_429 = 100.0 * throttled as f64 / succeeded.max(1) as f64;
+        let mut value = format!(
+            "{span_s:.2} s ÷ {optimal_s:.2} s = {ratio:.2}; {throttled} × 429 for {succeeded} writes = {share_429:.0}%; terraform wall {:.1} s",
+            observed.run.wall.as_secs_f64()
+        );
+        let mut note = String::from(
+            "429s can only stay rare if the client paces itself on the x-ms-ratelimit-remaining-* headers; the emulator's Retry-After is whole seconds (at least 1), as ARM's is",
+        );
+        if !observed.run.success() {
+            let failed = ASSIGNMENTS.saturating_sub(succeeded);
+            value.push_str(&format!("; **{failed} of {ASSIGNMENTS} failed**"));
+            note = format!(
+                "terraform {name} failed: {}; {note}",
+                first_error(&observed.run.output())
+            );
+        }
         rows.push(
             Row::target(
                 id,
                 format!(
                     "{ASSIGNMENTS} role assignment {name} at parallelism 10, bucket {BUCKET} + {REFILL_PER_SECOND}/s: span ÷ optimal; 429s ÷ successful writes"
                 ),
-                format!(
-                    "{span_s:.2} s ÷ {optimal_s:.2} s = {ratio:.2}; {throttled} × 429 for {succeeded} writes = {share_429:.0}%; terraform wall {:.1} s",
-                    observed.run.wall.as_secs_f64()
-                ),
-                "≤ 1.10; 429s ≤ 5% of writes",
-                ratio <= 1.10 && share_429 <= 5.0 && succeeded == ASSIGNMENTS,
+                value,
+                "≤ 1.10; 429s ≤ 5% of writes; all succeed",
+                ratio <= 1.10
+                    && share_429 <= 5.0
+                    && succeeded == ASSIGNMENTS
+                    && observed.run.success(),
             )
-            .with_note(
-                "429s can only stay rare if the client paces itself on the x-ms-ratelimit-remaining-* headers; the emulator's Retry-After is whole seconds (at least 1), as ARM's is",
-            ),
+            .with_note(note),
         );
     }
     rows.push(Row::target(
@@ -154,6 +168,24 @@ async fn bucket_run(scratch: &Path, provider_dir: &Path) -> Result<Vec<Row>, Str
         early == 0,
     ));
     Ok(rows)
+}
+
+/// The first `Error:` paragraph of terraform's output, on one line.
+fn first_error(output: &str) -> String {
+    let Some(start) = output.find("Error: ") else {
+        return "no error message".to_owned();
+    };
+    output[start..]
+        .lines()
+        // Terraform indents the "with <address>," and "on <file> line" lines of a diagnostic.
+        .take_while(|line| !line.starts_with("  with ") && !line.starts_with("  on "))
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(400)
+        .collect()
 }
 
 /// One 429 with each `Retry-After` form on a role assignment PUT; the delay until the retry.
@@ -237,4 +269,19 @@ async fn retry_after_forms(scratch: &Path, provider_dir: &Path) -> Result<Vec<Ro
         "retry at or after the announced time, within a second of it (HTTP-date: whole seconds)",
         honoured && early == 0,
     )])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_diagnostic_is_one_line_without_its_location() {
+        let output = "x: Destroying...\n\nError: Could not delete the role assignment a\n\nAzure Resource Manager answered DELETE\n/subscriptions/s\nwith HTTP 429 SubscriptionRequestsThrottled: too many\n\n  with vnetpeer_role_assignment.user[3],\n  on main.tf line 9\n";
+        assert_eq!(
+            first_error(output),
+            "Error: Could not delete the role assignment a Azure Resource Manager answered DELETE /subscriptions/s with HTTP 429 SubscriptionRequestsThrottled: too many"
+        );
+        assert_eq!(first_error("fine"), "no error message");
+    }
 }
