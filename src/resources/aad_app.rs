@@ -43,7 +43,7 @@ use crate::value::{Type, Value};
 
 use super::ProviderData;
 use super::service_principal::ReplicationGrace;
-use super::support::{call_context, cloud_diagnostic, cloud_diagnostics};
+use super::support::{call_context, cloud_diagnostic, cloud_diagnostics, graph};
 
 /// See the module documentation.
 pub struct AadApp;
@@ -900,13 +900,6 @@ async fn home_tenant(
             )
             .into()
         })
-}
-
-fn graph(ctx: &Context<ProviderData>) -> Result<GraphClient, Diagnostics> {
-    ctx.data()
-        .azure
-        .graph()
-        .map_err(|error| cloud_diagnostics("No Azure credential for Microsoft Graph", &error))
 }
 
 /// When a new secret should expire: `secret_end_date`, else now + `secret_lifetime` (default

@@ -29,7 +29,7 @@ use crate::framework::{
 use crate::value::{Type, Value};
 
 use super::ProviderData;
-use super::support::{call_context, cloud_diagnostic, cloud_diagnostics};
+use super::support::{arm, call_context, cloud_diagnostic, cloud_diagnostics, required_str};
 
 /// The only action the Aiven custom role needs (api-facts §3.1).
 pub const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
@@ -312,22 +312,6 @@ fn non_empty_list() -> Validator {
             Some([]) => Err("the list is empty".to_owned()),
             _ => Ok(()),
         }
-    })
-}
-
-fn arm(ctx: &Context<ProviderData>) -> Result<ArmClient, Diagnostics> {
-    ctx.data()
-        .azure
-        .arm()
-        .map_err(|error| cloud_diagnostics("Azure Resource Manager is not configured", &error))
-}
-
-fn required_str(state: &Value, name: &str) -> Result<String, Diagnostics> {
-    state.attr_str(name).map(str::to_owned).ok_or_else(|| {
-        Diagnostics::from(Diagnostic::error(
-            format!("`{name}` is not known"),
-            "This is a bug in the provider: the plan should have provided it.",
-        ))
     })
 }
 

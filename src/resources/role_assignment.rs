@@ -38,7 +38,7 @@ use crate::framework::{
 use crate::value::Value;
 
 use super::ProviderData;
-use super::support::{call_context, cloud_diagnostic, cloud_diagnostics};
+use super::support::{arm, call_context, cloud_diagnostic, cloud_diagnostics, required_str};
 
 /// Built-in roles resolved by name without asking ARM. Built-in role GUIDs are identical in
 /// every tenant and cloud (api-facts §3.1); role names are unique per tenant, so no custom role
@@ -509,22 +509,6 @@ fn role_at_subscription_of(scope: &str, guid: Uuid) -> RoleDefinitionId {
 /// the form recorded when the role was given by name or imported.
 fn canonical_role_id(scope: &str, guid: Uuid) -> String {
     role_at_subscription_of(scope, guid).to_string()
-}
-
-fn arm(ctx: &Context<ProviderData>) -> Result<ArmClient, Diagnostics> {
-    ctx.data()
-        .azure
-        .arm()
-        .map_err(|error| cloud_diagnostics("Azure Resource Manager is not configured", &error))
-}
-
-fn required_str(state: &Value, name: &str) -> Result<String, Diagnostics> {
-    state.attr_str(name).map(str::to_owned).ok_or_else(|| {
-        Diagnostics::from(Diagnostic::error(
-            format!("`{name}` is not known"),
-            "This is a bug in the provider: the plan should have provided it.",
-        ))
-    })
 }
 
 fn state_assignment_id(state: &Value) -> Result<RoleAssignmentId, Diagnostics> {

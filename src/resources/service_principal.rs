@@ -17,9 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use crate::azure::CloudError;
-use crate::azure::graph::{
-    AIVEN_APP_ID, DEFAULT_REPLICATION_WINDOW, GraphClient, ServicePrincipal, codes,
-};
+use crate::azure::graph::{AIVEN_APP_ID, DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
 use crate::azure::http::{PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
@@ -28,7 +26,7 @@ use crate::framework::{
 use crate::value::Value;
 
 use super::ProviderData;
-use super::support::{call_context, cloud_diagnostic, cloud_diagnostics};
+use super::support::{call_context, cloud_diagnostic, cloud_diagnostics, graph};
 
 /// See the module documentation.
 pub struct ServicePrincipalResource;
@@ -238,13 +236,6 @@ impl Resource<ProviderData> for ServicePrincipalResource {
             ("adopted", Value::Bool(false)),
         ]))
     }
-}
-
-fn graph(ctx: &Context<ProviderData>) -> Result<GraphClient, Diagnostics> {
-    ctx.data()
-        .azure
-        .graph()
-        .map_err(|error| cloud_diagnostics("No Azure credential for Microsoft Graph", &error))
 }
 
 /// Copies what Graph reports into `state`, keeping the user's spelling of `client_id` (Graph

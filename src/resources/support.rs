@@ -1,8 +1,11 @@
 //! What every resource file needs between the framework and the cloud clients: the call bounds
 //! of an operation, and cloud errors turned into diagnostics that keep the service's code.
 
+use crate::azure::arm::ArmClient;
+use crate::azure::graph::GraphClient;
 use crate::azure::{CallContext, CloudError};
-use crate::framework::{Context, Diagnostic, Diagnostics, Failure};
+use crate::framework::{Context, Diagnostic, Diagnostics, Failure, ObjectExt};
+use crate::value::Value;
 
 use super::ProviderData;
 
@@ -35,4 +38,30 @@ pub fn cloud_diagnostics(summary: impl Into<String>, error: &CloudError) -> Diag
 /// [`cloud_diagnostic`] as a [`Failure`] without partial state.
 pub fn cloud_failure(summary: impl Into<String>, error: &CloudError) -> Failure {
     Failure::from(cloud_diagnostic(summary, error))
+}
+
+/// The ARM client acting as the provider's own identity (credential problems surface here).
+pub fn arm(ctx: &Context<ProviderData>) -> Result<ArmClient, Diagnostics> {
+    ctx.data()
+        .azure
+        .arm()
+        .map_err(|error| cloud_diagnostics("Azure Resource Manager is not configured", &error))
+}
+
+/// The Graph client acting as the provider's own identity.
+pub fn graph(ctx: &Context<ProviderData>) -> Result<GraphClient, Diagnostics> {
+    ctx.data()
+        .azure
+        .graph()
+        .map_err(|error| cloud_diagnostics("No Azure credential for Microsoft Graph", &error))
+}
+
+/// A string attribute the plan or state must hold (its absence is a provider bug).
+pub fn required_str(state: &Value, name: &str) -> Result<String, Diagnostics> {
+    state.attr_str(name).map(str::to_owned).ok_or_else(|| {
+        Diagnostics::from(Diagnostic::error(
+            format!("`{name}` is not known"),
+            "This is a bug in the provider: the plan should have provided it.",
+        ))
+    })
 }
