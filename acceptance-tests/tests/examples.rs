@@ -457,10 +457,33 @@ async fn the_runbook_example_applies_against_the_emulator_and_destroys_cleanly()
 /// with the settings `vnetpeer-sandbox` exports.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terraform_test_passes_for_the_runbook_against_the_emulator() {
-    let runbook = examples_dir().join("provider/runbook");
+    terraform_test_passes(
+        "provider/runbook",
+        2,
+        &["customer_vnet_id", "aiven_project", "aiven_cloud_name"],
+    )
+    .await;
+}
+
+/// The module's own `tests/` suite, as its authors run it in CI against `vnetpeer-sandbox`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terraform_test_passes_for_the_module_against_the_emulator() {
+    terraform_test_passes(
+        "modules/aiven-vnet-peering",
+        1,
+        &["vnet_id", "aiven_project", "aiven_cloud_name"],
+    )
+    .await;
+}
+
+/// Copies the configuration in `examples/<relative>` and its `tests/` into a workspace wired to a
+/// fresh emulator, sets the seeded values of `variables` (the customer VNet id, the Aiven project
+/// and cloud) as `TF_VAR_*`, runs `terraform test`, and checks that every suite passed.
+async fn terraform_test_passes(relative: &str, min_suites: usize, variables: &[&str]) {
+    let configuration = examples_dir().join(relative);
     let harness = DevOverrides::new();
     let (resources, data_sources) = harness.registered_types();
-    let missing: Vec<String> = declared_types(&runbook)
+    let missing: Vec<String> = declared_types(&configuration)
         .into_iter()
         .filter(|name| !resources.contains(name) && !data_sources.contains(name))
         .collect();
@@ -473,12 +496,12 @@ async fn terraform_test_passes_for_the_runbook_against_the_emulator() {
     let mut workspace = TerraformWorkspace::for_emulator(&emulator);
     std::fs::create_dir(workspace.path().join("tests")).unwrap();
     let mut test_files = Vec::new();
-    for dir in [runbook.clone(), runbook.join("tests")] {
+    for dir in [configuration.clone(), configuration.join("tests")] {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             let relative = path
-                .strip_prefix(&runbook)
+                .strip_prefix(&configuration)
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
@@ -491,17 +514,27 @@ async fn terraform_test_passes_for_the_runbook_against_the_emulator() {
         }
     }
     assert!(
-        test_files.len() >= 2,
-        "the guide shows a sandbox suite and a mocked suite: {test_files:?}"
+        test_files.len() >= min_suites,
+        "expected at least {min_suites} test suites: {test_files:?}"
     );
     let seed = emulator.seed().clone();
-    workspace.set_env("TF_VAR_customer_vnet_id", &seed.customer_vnet_id);
-    workspace.set_env("TF_VAR_aiven_project", &seed.aiven_project);
-    workspace.set_env("TF_VAR_aiven_cloud_name", &seed.aiven_cloud_name);
+    for variable in variables {
+        let value = match *variable {
+            "customer_vnet_id" | "vnet_id" => &seed.customer_vnet_id,
+            "aiven_project" => &seed.aiven_project,
+            "aiven_cloud_name" => &seed.aiven_cloud_name,
+            other => panic!("no seeded value for variable {other}"),
+        };
+        workspace.set_env(format!("TF_VAR_{variable}"), value);
+    }
 
-    let output = tokio::task::spawn_blocking(move || workspace.run(&["test", "-no-color"]))
-        .await
-        .unwrap();
+    let workspace = tokio::task::spawn_blocking(move || {
+        let output = workspace.run(&["test", "-no-color"]);
+        (workspace, output)
+    })
+    .await
+    .unwrap();
+    let (workspace, output) = workspace;
     assert!(output.success(), "terraform test failed:\n{output}");
     for file in &test_files {
         assert!(
@@ -514,4 +547,5 @@ async fn terraform_test_passes_for_the_runbook_against_the_emulator() {
         Vec::new(),
         "requests the real services would reject"
     );
+    workspace.assert_no_secret_leaks(&emulator, &[]);
 }
