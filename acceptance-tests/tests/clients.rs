@@ -363,6 +363,43 @@ async fn throttled_requests_wait_at_least_the_fractional_retry_after() {
     assert_eq!(violations(&emulator, ViolationKind::EarlyRetry), 0);
 }
 
+/// Sustained throttling: a 429 that says when to come back is retried until the deadline, not
+/// given up after the attempt limit that bounds retries of 5xx and dropped connections.
+#[tokio::test]
+async fn sustained_throttling_with_retry_after_is_retried_past_the_attempt_limit() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let azure = clients(&operator_settings(&emulator));
+    let arm = azure.arm().unwrap();
+    let subscription_id = emulator.seed().customer_subscription_id.clone();
+    arm.get_subscription(&ctx(), &subscription_id)
+        .await
+        .unwrap();
+    let before = emulator.requests().len();
+    let throttled = 12;
+    emulator.faults().inject(
+        FaultRule::new(
+            Service::Arm,
+            FaultAction::Throttle {
+                retry_after: RetryAfter::FractionalSeconds { seconds: 0.02 },
+            },
+        )
+        .method("GET")
+        .schedule(Schedule::NextN { n: throttled }),
+    );
+    arm.get_subscription(&ctx(), &subscription_id)
+        .await
+        .expect("retried until the throttling ended");
+    let records = &emulator.requests()[before..];
+    assert_eq!(records.len() as u64, throttled + 1, "{records:?}");
+    assert!(
+        records[..throttled as usize]
+            .iter()
+            .all(|r| r.status == 429)
+    );
+    assert_eq!(records[throttled as usize].status, 200);
+    assert_eq!(violations(&emulator, ViolationKind::EarlyRetry), 0);
+}
+
 #[tokio::test]
 async fn throttled_requests_honour_an_http_date_retry_after() {
     let emulator = Emulator::start(Knobs::test()).await;

@@ -405,7 +405,11 @@ impl HttpClient {
                     let status = response.status.as_u16();
                     let retryable =
                         is_retryable_status(status) || extra_retry_statuses.contains(&status);
-                    if !retryable || !more_attempts {
+                    // A throttled answer that says when to come back is retried until the
+                    // deadline, however many times: the server sets the pace, so this is no
+                    // retry storm, and giving up early fails a resource that would succeed.
+                    let paced_by_server = status == 429 && response.retry_after().is_some();
+                    if !retryable || !(more_attempts || paced_by_server) {
                         return Ok(response);
                     }
                     let wait = response
