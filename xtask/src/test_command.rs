@@ -10,7 +10,9 @@
 //! against other dependency features than step 2 uses, and step 2 would compile everything again.
 
 use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use crate::workspace::{self, PROVIDER_PACKAGE, TEST_FEATURES};
 use crate::{Result, docs};
@@ -54,7 +56,8 @@ pub fn run(options: &TestOptions) -> Result<()> {
     .args(&options.cargo_test_args)
     .env("VNETPEER_PROVIDER_BIN", &binaries.provider)
     .env("VNETPEER_SANDBOX_BIN", &binaries.sandbox);
-    if let Err(error) = workspace::run_step("run the test suite", &mut test) {
+    let mut counts = TestCounts::default();
+    if let Err(error) = run_counting("run the test suite", &mut test, &mut counts) {
         failures.push(error.to_string());
     }
 
@@ -67,11 +70,108 @@ pub fn run(options: &TestOptions) -> Result<()> {
         failures.push(error.to_string());
     }
 
+    // One closing line for the whole run, printed last (cargo's last "test result" line is that
+    // of the last test binary only, often one without tests).
+    let summary = format!(
+        "summary: {} passed, {} failed, {} skipped",
+        counts.passed, counts.failed, counts.ignored
+    );
     if failures.is_empty() {
         eprintln!("==> cargo xtask test: all steps passed");
+        println!("{summary}");
         Ok(())
     } else {
+        println!("{summary}");
         Err(format!("cargo xtask test failed:\n  - {}", failures.join("\n  - ")).into())
+    }
+}
+
+/// Tests counted over every "test result:" line of a `cargo test` run.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TestCounts {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl TestCounts {
+    /// Adds the counts of one libtest summary line, e.g.
+    /// `test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; ...`.
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(number)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(number) = number.parse::<u64>() else {
+                continue;
+            };
+            match label {
+                "passed" => self.passed += number,
+                "failed" => self.failed += number,
+                "ignored" => self.ignored += number,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs `command` like [`workspace::run_step`], echoing its stdout line by line while counting
+/// the tests it reports.
+fn run_counting(description: &str, command: &mut Command, counts: &mut TestCounts) -> Result<()> {
+    eprintln!("==> {description}: {}", workspace::display_command(command));
+    let mut child = command.stdout(Stdio::piped()).spawn().map_err(|error| {
+        format!(
+            "{description}: cannot start {:?}: {error}",
+            command.get_program()
+        )
+    })?;
+    if let Some(stdout) = child.stdout.take() {
+        let mut out = std::io::stdout().lock();
+        for line in BufReader::new(stdout).lines() {
+            let line =
+                line.map_err(|error| format!("{description}: reading its output: {error}"))?;
+            counts.add_line(&line);
+            // A closed stdout (e.g. `| head`) must not stop the run.
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|error| format!("{description}: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{description} failed ({status})").into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestCounts;
+
+    #[test]
+    fn counts_add_up_over_libtest_summary_lines() {
+        let mut counts = TestCounts::default();
+        for line in [
+            "running 3 tests",
+            "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s",
+            "test result: FAILED. 5 passed; 2 failed; 0 ignored; 0 measured; 3 filtered out; finished in 1.2s",
+            "test a_test_named_test_result ... ok",
+        ] {
+            counts.add_line(line);
+        }
+        assert_eq!(
+            counts,
+            TestCounts {
+                passed: 17,
+                failed: 2,
+                ignored: 1
+            }
+        );
     }
 }
 
