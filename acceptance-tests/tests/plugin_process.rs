@@ -406,7 +406,7 @@ async fn logs_are_hclog_json_lines_on_stderr_when_tf_log_is_set() {
 /// a bare exec of `true` on the same machine (performance.md §8 metric (a)). Point
 /// `VNETPEER_PROVIDER_BIN` at a release build for meaningful figures.
 #[test]
-#[ignore = "benchmark: run with cargo xtask bench"]
+#[ignore = "benchmark, not a check: run with --ignored; the recorded figure comes from vnetpeer-bench"]
 fn exec_to_handshake_median() {
     const RUNS: usize = 50;
     let client = TlsIdentity::generate(KeyAlgorithm::EcdsaP521Sha512).expect("client");
