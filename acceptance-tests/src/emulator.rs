@@ -439,13 +439,32 @@ async fn observe(State(observed): State<Observed>, request: Request, next: Next)
             }
         });
 
+    // A retry is the same call again. Token requests all share one path, so the caller (client id
+    // and scope of the form) tells a retry from a concurrent request for another token.
+    let (request, retry_path) = if service == Service::Login && method == "POST" {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20)
+            .await
+            .unwrap_or_default();
+        let caller = token_caller(&bytes);
+        (
+            Request::from_parts(parts, axum::body::Body::from(bytes)),
+            format!("{path}#{caller}"),
+        )
+    } else {
+        (request, path.clone())
+    };
     let key = RequestKey {
         service,
         method: &method,
         route: &route,
         path: &path,
     };
-    if let Some(too_early) = shared.faults.early_retry(&key, started) {
+    let retry_key = RequestKey {
+        path: &retry_path,
+        ..key
+    };
+    if let Some(too_early) = shared.faults.early_retry(&retry_key, started) {
         shared.violation(
             ViolationKind::EarlyRetry,
             service,
@@ -469,7 +488,7 @@ async fn observe(State(observed): State<Observed>, request: Request, next: Next)
 
     let (response, fault) = match answer {
         Some((rule_id, action)) => {
-            let response = fault_response(&shared, service, &key, &action);
+            let response = fault_response(&shared, service, &retry_key, &action);
             (response, Some(rule_id))
         }
         None => (next.run(request).await, latency_rule),
@@ -491,6 +510,18 @@ async fn observe(State(observed): State<Observed>, request: Request, next: Next)
         fault,
     });
     response
+}
+
+/// `client_id` and `scope` of a token request's form, as sent (never the secret or assertion).
+fn token_caller(form: &[u8]) -> String {
+    let text = String::from_utf8_lossy(form);
+    let field = |name: &str| {
+        text.split('&')
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    format!("{} {}", field("client_id"), field("scope"))
 }
 
 /// Names what secret-looking thing a URL carries, if any. The URL itself is never logged.

@@ -13,6 +13,10 @@ use vnetpeer_emulator::{
 const TOKEN_ROUTE: &str = "/{tenant}/oauth2/v2.0/token";
 
 async fn request_token(emulator: &Emulator) -> reqwest::Result<reqwest::Response> {
+    request_token_for(emulator, "https://management.azure.com/.default").await
+}
+
+async fn request_token_for(emulator: &Emulator, scope: &str) -> reqwest::Result<reqwest::Response> {
     let seed = emulator.seed();
     reqwest::Client::new()
         .post(format!(
@@ -24,7 +28,7 @@ async fn request_token(emulator: &Emulator) -> reqwest::Result<reqwest::Response
             ("grant_type", "client_credentials"),
             ("client_id", seed.operator_client_id.as_str()),
             ("client_secret", seed.operator_client_secret.expose()),
-            ("scope", "https://management.azure.com/.default"),
+            ("scope", scope),
         ])
         .send()
         .await
@@ -70,6 +74,28 @@ async fn throttling_with_retry_after_in_seconds_and_the_early_retry_violation() 
     assert!(body["error_codes"].is_array(), "Entra envelope: {body}");
 
     // Retrying at once is what a careless client does: served, but recorded.
+    let retried = request_token(&emulator).await.expect("request");
+    assert_eq!(retried.status(), 200);
+    assert_eq!(early_retries(&emulator), 1);
+}
+
+/// Token requests share one path: a request for another scope right after a 429 is another
+/// call, not an early retry; the same call again is.
+#[tokio::test]
+async fn a_token_request_for_another_scope_is_not_an_early_retry() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    emulator
+        .faults()
+        .inject(throttle_once(RetryAfter::Seconds { seconds: 1 }));
+    let throttled = request_token(&emulator).await.expect("request");
+    assert_eq!(throttled.status(), 429);
+
+    let other = request_token_for(&emulator, "https://graph.microsoft.com/.default")
+        .await
+        .expect("request");
+    assert_eq!(other.status(), 200);
+    assert_eq!(early_retries(&emulator), 0);
+
     let retried = request_token(&emulator).await.expect("request");
     assert_eq!(retried.status(), 200);
     assert_eq!(early_retries(&emulator), 1);
