@@ -302,6 +302,12 @@ impl Emulator {
         self.shared.log.requests()
     }
 
+    /// The requests served after the first `from` (take `from` as `requests().len()` before an
+    /// operation to see what that operation sent).
+    pub fn requests_since(&self, from: usize) -> Vec<RequestRecord> {
+        self.shared.log.requests().into_iter().skip(from).collect()
+    }
+
     /// Every violation so far.
     pub fn violations(&self) -> Vec<Violation> {
         self.shared.log.violations()

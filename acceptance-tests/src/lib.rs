@@ -35,6 +35,6 @@ pub use emulator::{
 };
 pub use faults::{FaultAction, FaultRule, RetryAfter, Schedule};
 pub use knobs::Knobs;
-pub use log::{RequestRecord, Service, Violation, ViolationKind};
+pub use log::{RequestRecord, Service, Violation, ViolationKind, count_calls};
 pub use world::{Secret, Seed, World};
 pub mod provider_env;

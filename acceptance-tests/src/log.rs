@@ -55,6 +55,25 @@ pub struct CredentialRef {
     pub object_id: Option<String>,
 }
 
+/// How many of `requests` went to `service` with `method` and a path containing `path_contains`
+/// (ARM paths compare case-insensitively, so the match does too).
+pub fn count_calls(
+    requests: &[RequestRecord],
+    service: Service,
+    method: &str,
+    path_contains: &str,
+) -> usize {
+    let needle = path_contains.to_ascii_lowercase();
+    requests
+        .iter()
+        .filter(|r| {
+            r.service == service
+                && r.method == method
+                && r.path.to_ascii_lowercase().contains(&needle)
+        })
+        .count()
+}
+
 /// One served request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestRecord {

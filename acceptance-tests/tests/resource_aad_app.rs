@@ -46,10 +46,6 @@ resource "vnetpeer_aad_app" "peering" {{
     )
 }
 
-fn requests_since(emulator: &Emulator, from: usize) -> Vec<RequestRecord> {
-    emulator.requests().into_iter().skip(from).collect()
-}
-
 fn matching<'a>(
     requests: &'a [RequestRecord],
     service: Service,
@@ -158,7 +154,7 @@ async fn lifecycle_create_refresh_import_drift_and_destroy() {
     // Create: POST app, POST SP (400 while the app replicates), addPassword, token checks.
     let before = emulator.requests().len();
     workspace.apply();
-    let create = requests_since(&emulator, before);
+    let create = emulator.requests_since(before);
     let values = state_values(&workspace, ADDRESS).expect("the app is in state");
     let client_id = text(&values, "client_id").to_owned();
     let object_id = text(&values, "object_id").to_owned();
@@ -250,7 +246,7 @@ async fn lifecycle_create_refresh_import_drift_and_destroy() {
     // saved also records that the new objects have replicated: until then a 404 is waited out.)
     let before = emulator.requests().len();
     workspace.run_ok(&["refresh", "-input=false", "-no-color"]);
-    let refresh = requests_since(&emulator, before);
+    let refresh = emulator.requests_since(before);
     let (code, output) = workspace.plan_detailed_exitcode();
     assert_eq!(code, 0, "no changes after create:\n{output}");
     let mut graph_calls: Vec<String> = refresh
@@ -311,7 +307,7 @@ async fn lifecycle_create_refresh_import_drift_and_destroy() {
     // Destroy removes secret, service principal and app, and purges it.
     let before = emulator.requests().len();
     workspace.destroy();
-    let destroy = requests_since(&emulator, before);
+    let destroy = emulator.requests_since(before);
     let writes: Vec<String> = destroy
         .iter()
         .filter(|r| r.service == Service::Graph && r.method != "GET")
@@ -352,7 +348,7 @@ async fn display_name_and_audience_update_in_place_with_one_patch() {
     assert!(!plan.contains("forces replacement"), "{plan}");
     let before = emulator.requests().len();
     workspace.apply();
-    let update = requests_since(&emulator, before);
+    let update = emulator.requests_since(before);
     let writes: Vec<String> = update
         .iter()
         .filter(|r| r.service == Service::Graph && r.method != "GET")
@@ -450,7 +446,7 @@ async fn rotation_adds_the_new_secret_before_removing_the_old_one() {
     assert!(plan.contains("will be updated in-place"), "{plan}");
     let before = emulator.requests().len();
     workspace.apply();
-    let rotate = requests_since(&emulator, before);
+    let rotate = emulator.requests_since(before);
     stop.store(true, Ordering::SeqCst);
     let samples = watcher.await.expect("watcher");
 
@@ -530,7 +526,7 @@ async fn a_secret_and_service_principal_removed_out_of_band_are_repaired_in_plac
     assert!(plan.contains("service_principal_object_id"), "{plan}");
     let before = emulator.requests().len();
     workspace.apply();
-    let repair = requests_since(&emulator, before);
+    let repair = emulator.requests_since(before);
     let writes: Vec<String> = repair
         .iter()
         .filter(|r| r.service == Service::Graph && r.method != "GET")
@@ -653,7 +649,7 @@ async fn a_failed_purge_is_retried_by_the_next_destroy() {
     // and the destroy only purges it.
     let before = emulator.requests().len();
     workspace.destroy();
-    let destroy = requests_since(&emulator, before);
+    let destroy = emulator.requests_since(before);
     let graph_calls: Vec<String> = destroy
         .iter()
         .filter(|r| r.service == Service::Graph)
@@ -735,7 +731,7 @@ async fn the_replication_window_is_waited_out() {
     ));
     let before = emulator.requests().len();
     workspace.apply();
-    let create = requests_since(&emulator, before);
+    let create = emulator.requests_since(before);
     let values = state_values(&workspace, ADDRESS).expect("created");
     let client_id = text(&values, "client_id").to_owned();
 

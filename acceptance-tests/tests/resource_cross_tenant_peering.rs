@@ -219,11 +219,6 @@ fn peering_id(seed: &Seed) -> String {
     format!("{}/virtualNetworkPeerings/{PEERING}", seed.customer_vnet_id)
 }
 
-/// Requests logged after position `from`.
-fn requests_since(emulator: &Emulator, from: usize) -> Vec<RequestRecord> {
-    emulator.requests().into_iter().skip(from).collect()
-}
-
 /// Requests to the peering resource itself (not its operations) with `method`.
 fn peering_calls(requests: &[RequestRecord], method: &str) -> usize {
     requests
@@ -308,7 +303,7 @@ async fn minted_secret_lifecycle_import_drift_and_destroy() {
     // Create: ACTIVE at the end, the minted secret gone again.
     let before = emulator.requests().len();
     ws.apply();
-    let created = requests_since(&emulator, before);
+    let created = emulator.requests_since(before);
     let values = ws.state_show_json(ADDRESS).expect("in state");
     assert_eq!(values["id"], peering_id(&seed).as_str());
     assert_eq!(values["peering_state"], "Connected");
@@ -358,7 +353,7 @@ async fn minted_secret_lifecycle_import_drift_and_destroy() {
     let before = emulator.requests().len();
     let (code, output) = ws.plan_detailed_exitcode();
     assert_eq!(code, 0, "{output}");
-    let refreshed = requests_since(&emulator, before);
+    let refreshed = emulator.requests_since(before);
     assert_eq!(peering_calls(&refreshed, "GET"), 1);
     assert_eq!(count(&refreshed, Service::Arm, "PUT", ""), 0);
     assert_eq!(
@@ -391,7 +386,7 @@ async fn minted_secret_lifecycle_import_drift_and_destroy() {
     assert!(plan.contains("1 to change, 0 to destroy"), "{plan}");
     let before = emulator.requests().len();
     imported.apply();
-    let recorded = requests_since(&emulator, before);
+    let recorded = emulator.requests_since(before);
     assert_eq!(
         count(&recorded, Service::Arm, "PUT", ""),
         0,
@@ -455,7 +450,7 @@ async fn write_only_secret_updates_flags_in_place() {
     assert!(plan.contains("1 to change, 0 to destroy"), "{plan}");
     let before = emulator.requests().len();
     ws.apply();
-    let updated = requests_since(&emulator, before);
+    let updated = emulator.requests_since(before);
     assert_eq!(peering_calls(&updated, "PUT"), 1);
     assert_eq!(peering_calls(&updated, "DELETE"), 0);
     let peerings = customer_peerings(&emulator);
@@ -500,7 +495,7 @@ async fn a_disconnected_peering_is_drift_and_is_replaced_by_the_next_apply() {
 
     let before = emulator.requests().len();
     ws.apply();
-    let repaired = requests_since(&emulator, before);
+    let repaired = emulator.requests_since(before);
     assert_eq!(
         peering_calls(&repaired, "DELETE"),
         1,
@@ -620,7 +615,7 @@ async fn a_missing_network_contributor_role_is_explained_after_retrying() {
     );
     assert!(text.contains("AuthorizationFailed"), "{text}");
     assert!(text.contains("Network Contributor"), "{text}");
-    let attempts = peering_calls(&requests_since(&emulator, before), "PUT");
+    let attempts = peering_calls(&emulator.requests_since(before), "PUT");
     assert!(
         attempts >= 2,
         "a 403 is retried while RBAC may propagate: {attempts}"
@@ -674,7 +669,7 @@ async fn grants_that_propagate_during_the_create_are_waited_for() {
     ws.write_config(&config(&seed, &app, Credential::Minted(&app), ""));
     let before = emulator.requests().len();
     ws.apply();
-    let created = requests_since(&emulator, before);
+    let created = emulator.requests_since(before);
     assert!(
         peering_calls(&created, "PUT") >= 2,
         "the first PUT is refused while the grants propagate: {created:#?}"
@@ -720,7 +715,7 @@ async fn two_peerings_of_one_vnet_are_written_one_at_a_time() {
     ws.write_config(&format!("{first}\n{second}"));
     let before = emulator.requests().len();
     ws.apply();
-    let created = requests_since(&emulator, before);
+    let created = emulator.requests_since(before);
     let busy = created
         .iter()
         .filter(|r| r.service == Service::Arm && r.status == 429)

@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 use vnetpeer::azure::ids::role_definition_guid;
 use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::world::arm::{Permission, RoleAssignment, RoleDefinition};
-use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service};
+use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service, count_calls};
 
 const ADDRESS: &str = "vnetpeer_custom_role.peer_only";
 const ROLE_NAME: &str = "Aiven VNet peering";
@@ -58,23 +58,9 @@ fn role_id(seed: &Seed, guid: &str) -> String {
     )
 }
 
-/// Requests logged after position `from`.
-fn requests_since(emulator: &Emulator, from: usize) -> Vec<RequestRecord> {
-    emulator.requests().into_iter().skip(from).collect()
-}
-
-/// ARM requests with `method` whose path contains `path_contains`.
+/// ARM requests with `method` whose path contains `path_contains` (case-insensitive).
 fn arm_calls(requests: &[RequestRecord], method: &str, path_contains: &str) -> usize {
-    requests
-        .iter()
-        .filter(|r| {
-            r.service == Service::Arm
-                && r.method == method
-                && r.path
-                    .to_ascii_lowercase()
-                    .contains(&path_contains.to_ascii_lowercase())
-        })
-        .count()
+    count_calls(requests, Service::Arm, method, path_contains)
 }
 
 /// The custom role definitions of the customer tenant in the world.
@@ -139,7 +125,7 @@ async fn lifecycle_import_rename_drift_and_destroy() {
     // Create: one PUT, no read-back.
     let before = emulator.requests().len();
     ws.apply();
-    let created = requests_since(&emulator, before);
+    let created = emulator.requests_since(before);
     assert_eq!(
         arm_calls(&created, "PUT", "/roleDefinitions/"),
         1,
@@ -173,7 +159,7 @@ async fn lifecycle_import_rename_drift_and_destroy() {
     let before = emulator.requests().len();
     let (code, output) = ws.plan_detailed_exitcode();
     assert_eq!(code, 0, "{output}");
-    let refreshed = requests_since(&emulator, before);
+    let refreshed = emulator.requests_since(before);
     assert_eq!(arm_calls(&refreshed, "GET", "/roleDefinitions/"), 1);
     assert_eq!(arm_calls(&refreshed, "PUT", ""), 0);
 
@@ -197,7 +183,7 @@ async fn lifecycle_import_rename_drift_and_destroy() {
     assert!(plan.contains("1 to change, 0 to destroy"), "{plan}");
     let before = emulator.requests().len();
     ws.apply();
-    let updated = requests_since(&emulator, before);
+    let updated = emulator.requests_since(before);
     assert_eq!(arm_calls(&updated, "PUT", &guid), 1, "{updated:#?}");
     let values = ws.state_show_json(ADDRESS).expect("in state");
     assert_eq!(values["role_definition_id"], guid.as_str());
@@ -223,7 +209,7 @@ async fn lifecycle_import_rename_drift_and_destroy() {
     // Destroy: one DELETE, and the tenant has no custom role left.
     let before = emulator.requests().len();
     ws.destroy();
-    let destroyed = requests_since(&emulator, before);
+    let destroyed = emulator.requests_since(before);
     assert_eq!(arm_calls(&destroyed, "DELETE", "/roleDefinitions/"), 1);
     assert!(
         custom_roles(&emulator).is_empty(),
@@ -367,7 +353,8 @@ async fn destroy_waits_until_the_assignments_are_gone() {
     // retries through RoleDefinitionHasAssignments and then succeeds.
     let before = emulator.requests().len();
     let refused = |emulator: &Emulator| {
-        requests_since(emulator, before)
+        emulator
+            .requests_since(before)
             .iter()
             .any(|r| r.method == "DELETE" && r.status == 409)
     };
@@ -380,7 +367,8 @@ async fn destroy_waits_until_the_assignments_are_gone() {
         destroy.join().expect("terraform destroy")
     });
     assert!(outcome.success(), "{outcome}");
-    let deletes: Vec<u16> = requests_since(&emulator, before)
+    let deletes: Vec<u16> = emulator
+        .requests_since(before)
         .iter()
         .filter(|r| r.method == "DELETE" && r.path.contains("/roleDefinitions/"))
         .map(|r| r.status)

@@ -16,7 +16,7 @@ use std::time::Duration;
 use vnetpeer::azure::ids::{role_assignment_name, role_definition_guid};
 use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, READER_ROLE_ID, RoleAssignment};
-use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service};
+use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service, count_calls};
 
 const ADDRESS: &str = "vnetpeer_role_assignment.app";
 
@@ -106,22 +106,9 @@ fn assignments_of(emulator: &Emulator, principal_id: &str) -> Vec<RoleAssignment
     })
 }
 
-fn requests_since(emulator: &Emulator, from: usize) -> Vec<RequestRecord> {
-    emulator.requests().into_iter().skip(from).collect()
-}
-
 /// ARM requests with `method` whose path contains `path_contains` (case-insensitive).
 fn arm_calls(requests: &[RequestRecord], method: &str, path_contains: &str) -> usize {
-    requests
-        .iter()
-        .filter(|r| {
-            r.service == Service::Arm
-                && r.method == method
-                && r.path
-                    .to_ascii_lowercase()
-                    .contains(&path_contains.to_ascii_lowercase())
-        })
-        .count()
+    count_calls(requests, Service::Arm, method, path_contains)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,7 +127,7 @@ async fn network_contributor_by_name_lifecycle() {
     // Create: one PUT, no role lookup, no read-back.
     let before = emulator.requests().len();
     ws.apply();
-    let created = requests_since(&emulator, before);
+    let created = emulator.requests_since(before);
     assert_eq!(
         arm_calls(&created, "PUT", "/roleAssignments/"),
         1,
@@ -174,7 +161,7 @@ async fn network_contributor_by_name_lifecycle() {
     let before = emulator.requests().len();
     let (code, output) = ws.plan_detailed_exitcode();
     assert_eq!(code, 0, "{output}");
-    let refreshed = requests_since(&emulator, before);
+    let refreshed = emulator.requests_since(before);
     assert_eq!(arm_calls(&refreshed, "GET", "/roleAssignments/"), 1);
     assert_eq!(arm_calls(&refreshed, "PUT", ""), 0);
 
@@ -202,7 +189,7 @@ async fn network_contributor_by_name_lifecycle() {
     // Destroy: one DELETE, then one GET that confirms it is gone.
     let before = emulator.requests().len();
     ws.destroy();
-    let destroyed = requests_since(&emulator, before);
+    let destroyed = emulator.requests_since(before);
     assert_eq!(arm_calls(&destroyed, "DELETE", "/roleAssignments/"), 1);
     let confirmations: Vec<u16> = destroyed
         .iter()
@@ -237,7 +224,7 @@ async fn a_principal_inside_the_replication_window_is_assigned_in_one_put() {
     ws.write_config(&config(&seed, &principal, BY_NAME, ""));
     let before = emulator.requests().len();
     ws.apply();
-    let created = requests_since(&emulator, before);
+    let created = emulator.requests_since(before);
     let puts: Vec<u16> = created
         .iter()
         .filter(|r| r.method == "PUT" && r.path.contains("/roleAssignments/"))
@@ -294,7 +281,7 @@ async fn custom_role_for_aiven_then_destroy_in_order() {
     // Create: one PUT each; the custom role name is looked up once, the id not at all.
     let before = emulator.requests().len();
     ws.apply();
-    let created = requests_since(&emulator, before);
+    let created = emulator.requests_since(before);
     assert_eq!(
         arm_calls(&created, "PUT", "/roleDefinitions/"),
         1,
@@ -335,7 +322,7 @@ async fn custom_role_for_aiven_then_destroy_in_order() {
     // succeeds at the first attempt.
     let before = emulator.requests().len();
     ws.destroy();
-    let destroyed = requests_since(&emulator, before);
+    let destroyed = emulator.requests_since(before);
     let role_deletes: Vec<&RequestRecord> = destroyed
         .iter()
         .filter(|r| r.method == "DELETE" && r.path.contains("/roleDefinitions/"))
@@ -387,7 +374,7 @@ async fn an_identical_assignment_under_another_name_is_adopted() {
     ws.write_config(&config(&seed, &principal, BY_NAME, ""));
     let before = emulator.requests().len();
     ws.apply();
-    let created = requests_since(&emulator, before);
+    let created = emulator.requests_since(before);
     // The PUT answers RoleAssignmentExists; one list finds the existing assignment.
     assert_eq!(
         arm_calls(&created, "PUT", "/roleAssignments/"),
@@ -447,7 +434,7 @@ async fn another_spelling_updates_in_place_and_another_role_replaces() {
         );
         let before = emulator.requests().len();
         ws.apply();
-        let applied = requests_since(&emulator, before);
+        let applied = emulator.requests_since(before);
         assert_eq!(arm_calls(&applied, "PUT", ""), 0, "{applied:#?}");
         assert_eq!(arm_calls(&applied, "DELETE", ""), 0, "{applied:#?}");
         let (code, output) = ws.plan_detailed_exitcode();
@@ -677,7 +664,7 @@ async fn runbook_steps_one_to_four_apply_at_once_with_fresh_principals() {
     // One apply, although both principals are brand new: one PUT per assignment and role.
     let before = emulator.requests().len();
     ws.apply();
-    let created = requests_since(&emulator, before);
+    let created = emulator.requests_since(before);
     let assignment_puts: Vec<u16> = created
         .iter()
         .filter(|r| r.method == "PUT" && r.path.contains("/roleAssignments/"))

@@ -42,10 +42,6 @@ resource "vnetpeer_service_principal" "aiven" {{
     )
 }
 
-fn requests_since(emulator: &Emulator, from: usize) -> Vec<RequestRecord> {
-    emulator.requests().into_iter().skip(from).collect()
-}
-
 /// `METHOD route status` of every Graph request.
 fn graph_calls(requests: &[RequestRecord]) -> Vec<String> {
     requests
@@ -93,7 +89,7 @@ async fn aivens_service_principal_is_created_imported_recreated_and_deleted() {
 
     let before = emulator.requests().len();
     workspace.apply();
-    let create = requests_since(&emulator, before);
+    let create = emulator.requests_since(before);
     assert_eq!(
         graph_calls(&create),
         vec!["PATCH /v1.0/{keyed} 201"],
@@ -116,7 +112,7 @@ async fn aivens_service_principal_is_created_imported_recreated_and_deleted() {
     let before = emulator.requests().len();
     workspace.run_ok(&["refresh", "-input=false", "-no-color"]);
     assert_eq!(
-        graph_calls(&requests_since(&emulator, before)),
+        graph_calls(&emulator.requests_since(before)),
         vec!["GET /v1.0/servicePrincipals/{id} 200"]
     );
     let (code, output) = workspace.plan_detailed_exitcode();
@@ -152,7 +148,7 @@ async fn aivens_service_principal_is_created_imported_recreated_and_deleted() {
     let before = emulator.requests().len();
     workspace.destroy();
     assert_eq!(
-        graph_calls(&requests_since(&emulator, before))
+        graph_calls(&emulator.requests_since(before))
             .into_iter()
             .filter(|call| !call.starts_with("GET"))
             .collect::<Vec<_>>(),
@@ -183,7 +179,7 @@ async fn an_existing_service_principal_is_adopted_and_survives_destroy() {
 
     let before = emulator.requests().len();
     workspace.apply();
-    let calls = graph_calls(&requests_since(&emulator, before));
+    let calls = graph_calls(&emulator.requests_since(before));
     assert_eq!(
         calls,
         vec!["PATCH /v1.0/{keyed} 204", "GET /v1.0/servicePrincipals 200"],
@@ -197,7 +193,7 @@ async fn an_existing_service_principal_is_adopted_and_survives_destroy() {
     let before = emulator.requests().len();
     let destroy = workspace.destroy();
     assert!(
-        graph_calls(&requests_since(&emulator, before))
+        graph_calls(&emulator.requests_since(before))
             .iter()
             .all(|call| call.starts_with("GET")),
         "destroy sends no delete"
@@ -286,7 +282,7 @@ async fn a_brand_new_application_is_waited_for_and_refresh_waits_out_its_replica
     workspace.write_config(&sp_config(&client_id, ""));
     let before = emulator.requests().len();
     workspace.apply();
-    let calls = graph_calls(&requests_since(&emulator, before));
+    let calls = graph_calls(&emulator.requests_since(before));
     assert!(
         calls.len() >= 2
             && calls[..calls.len() - 1]
@@ -300,7 +296,7 @@ async fn a_brand_new_application_is_waited_for_and_refresh_waits_out_its_replica
     let before = emulator.requests().len();
     let (code, output) = workspace.plan_detailed_exitcode();
     assert_eq!(code, 0, "{output}");
-    let reads = graph_calls(&requests_since(&emulator, before));
+    let reads = graph_calls(&emulator.requests_since(before));
     assert_eq!(
         reads.last().map(String::as_str),
         Some("GET /v1.0/servicePrincipals/{id} 200"),
