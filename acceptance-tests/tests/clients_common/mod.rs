@@ -1,4 +1,4 @@
-//! Helpers shared by the client test binaries (`clients.rs`, `clients_logs.rs`).
+//! Helpers shared by the client tests (`acceptance/clients.rs`, `clients_logs.rs`).
 
 // Each test binary uses a different subset.
 #![allow(dead_code)]

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test flow
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance flow::
 //! ```
 //!
 //! `against_the_real_services` runs the same flow against Azure and Aiven when asked to
@@ -730,7 +730,7 @@ output "states" {{
 /// TF_ACC=1 ARM_TENANT_ID=… ARM_SUBSCRIPTION_ID=… ARM_CLIENT_ID=… ARM_CLIENT_SECRET=… \
 /// AIVEN_TOKEN=… VNETPEER_ACC_VNET_ID=/subscriptions/…/virtualNetworks/… \
 /// VNETPEER_ACC_AIVEN_PROJECT=… VNETPEER_ACC_AIVEN_CLOUD=azure-… \
-/// cargo test -p vnetpeer-acceptance-tests --test flow against_the_real_services -- --ignored
+/// cargo test -p vnetpeer-acceptance-tests --test acceptance flow::against_the_real_services -- --ignored
 /// ```
 ///
 /// The provider reads the `ARM_*` and `AIVEN_*` variables itself (any credential type of the

@@ -24,7 +24,7 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test reliability_faults -- --nocapture
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance reliability_faults:: -- --nocapture
 //! ```
 
 use std::collections::BTreeSet;

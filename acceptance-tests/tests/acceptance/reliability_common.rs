@@ -1,9 +1,9 @@
-//! Helpers shared by the `reliability_*` test files: a terraform command running in the
+//! Helpers shared by the `reliability_*` test modules: a terraform command running in the
 //! background in its own process group (to press Ctrl-C or look at the provider while it works),
 //! the environment that points such a command at an emulator, reading the saved state, and
 //! installing `examples/complete` with its module.
 //!
-//! Each test file uses a subset, hence the `dead_code` allowance.
+//! Each test module uses a subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
 use std::ffi::OsString;

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test data_aiven_project_vpc
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance data_aiven_project_vpc::
 //! ```
 
 use serde_json::Value as Json;

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test resource_cross_tenant_peering
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_cross_tenant_peering::
 //! ```
 
 use std::time::Duration;

@@ -14,16 +14,14 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test reliability_cancellation -- --nocapture
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance reliability_cancellation:: -- --nocapture
 //! ```
-
-mod reliability_common;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use reliability_common::{
+use crate::reliability_common::{
     StateInstance, emulator_env, install_complete_example, provider_operation_started, saved_state,
     spawn_terraform, trace_log, trace_log_len, wait_for_log,
 };
@@ -369,7 +367,7 @@ async fn ctrl_c_while_waiting_for_aiven_keeps_the_connection_in_state_and_the_ne
                     &["apply", "-auto-approve", "-input=false", "-no-color"],
                 );
                 // Aiven accepted the new connection: the provider now waits for PENDING_PEER.
-                let deadline = Instant::now() + reliability_common::PATIENCE;
+                let deadline = Instant::now() + crate::reliability_common::PATIENCE;
                 while !emulator.requests().iter().any(|r| {
                     r.method == "POST" && r.route == CREATE_CONNECTION_ROUTE && r.status < 300
                 }) {

@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test reliability_concurrency -- --nocapture
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance reliability_concurrency:: -- --nocapture
 //! ```
 
 use std::collections::BTreeMap;

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test resource_service_principal
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_service_principal::
 //! ```
 
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test data_client_config
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance data_client_config::
 //! ```
 
 use std::time::Duration;

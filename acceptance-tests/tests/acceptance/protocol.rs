@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures
-//! cargo test -p vnetpeer-acceptance-tests --test protocol
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance protocol::
 //! ```
 
 use std::path::PathBuf;

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test resource_aad_app
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_aad_app::
 //! ```
 
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test resource_custom_role
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_custom_role::
 //! ```
 
 use std::time::Duration;

@@ -5,11 +5,9 @@
 //! Request counts come from the emulator's request log and are exact; times are only ever
 //! asserted as lower bounds ("not earlier than the server allowed").
 
-mod clients_common;
-
 use std::time::Duration;
 
-use clients_common::*;
+use crate::clients_common::*;
 use vnetpeer::aiven::{AivenClient, AivenSettings, AzurePeeringRequest, PeeringState};
 use vnetpeer::azure::arm::{PeeringProperties, PeeringState as AzurePeeringState};
 use vnetpeer::azure::credentials::aadsts;

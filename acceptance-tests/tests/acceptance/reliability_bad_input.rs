@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test reliability_bad_input -- --nocapture
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance reliability_bad_input:: -- --nocapture
 //! ```
 
 use std::sync::Mutex;

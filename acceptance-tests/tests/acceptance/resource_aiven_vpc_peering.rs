@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test resource_aiven_vpc_peering
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_aiven_vpc_peering::
 //! ```
 
 use std::time::{Duration, Instant};

@@ -10,10 +10,8 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test reliability_connect -- --nocapture
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance reliability_connect:: -- --nocapture
 //! ```
-
-mod reliability_common;
 
 use std::ffi::OsString;
 use std::io;
@@ -23,7 +21,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reliability_common::{
+use crate::reliability_common::{
     REQUIRED_PROVIDERS, provider_operation_started, spawn_terraform, trace_log, trace_log_len,
     wait_for_log,
 };
@@ -126,7 +124,7 @@ fn connect_as_nobody(socket: &Path) -> Option<String> {
         .arg(test_binary)
         .args([
             "--exact",
-            "connect_as_this_process",
+            "reliability_connect::connect_as_this_process",
             "--ignored",
             "--nocapture",
             "--test-threads=1",

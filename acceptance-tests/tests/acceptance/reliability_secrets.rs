@@ -9,14 +9,12 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test reliability_secrets -- --nocapture
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance reliability_secrets:: -- --nocapture
 //! ```
-
-mod reliability_common;
 
 use std::collections::BTreeSet;
 
-use reliability_common::install_complete_example;
+use crate::reliability_common::install_complete_example;
 use serde_json::Value as Json;
 use vnetpeer_emulator::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
 use vnetpeer_emulator::{Emulator, FaultAction, FaultRule, Knobs, Schedule, Service};

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
-//! cargo test -p vnetpeer-acceptance-tests --test resource_role_assignment
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_role_assignment::
 //! ```
 
 use std::sync::Arc;

@@ -1,0 +1,39 @@
+//! The acceptance suite, as one test binary.
+//!
+//! One binary instead of one per file: each test binary links the provider library, the emulator
+//! and their dependencies, so thirty of them cost a gigabyte of disk and a minute of linking on
+//! a clean build. Run one part with its module path, e.g.
+//! `cargo test -p vnetpeer-acceptance-tests --test acceptance flow::`.
+//!
+//! `clients_logs.rs` stays a binary of its own: it installs a process-wide tracing subscriber.
+
+#[path = "../clients_common/mod.rs"]
+mod clients_common;
+mod reliability_common;
+
+mod clients;
+mod data_aiven_project_vpc;
+mod data_client_config;
+mod emulator_aiven;
+mod emulator_arm;
+mod emulator_faults;
+mod emulator_graph;
+mod emulator_identity;
+mod emulator_runbook;
+mod examples;
+mod flow;
+mod plugin_process;
+mod protocol;
+mod release;
+mod reliability_bad_input;
+mod reliability_cancellation;
+mod reliability_concurrency;
+mod reliability_connect;
+mod reliability_faults;
+mod reliability_secrets;
+mod resource_aad_app;
+mod resource_aiven_vpc_peering;
+mod resource_cross_tenant_peering;
+mod resource_custom_role;
+mod resource_role_assignment;
+mod resource_service_principal;
