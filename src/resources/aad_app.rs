@@ -16,6 +16,15 @@
 //! without a working secret. A managed secret that disappeared (removed out of band, or never
 //! known because the application was imported) is re-added by the next apply in the same way.
 //!
+//! Destroy is one `DELETE /applications/{id}`: Entra ID deletes the application's service
+//! principal in its home tenant with it (Microsoft Learn, "Application and service principal
+//! objects", consequences of deleting applications), and its secrets go with the application. The
+//! secret is not removed first: an application restored from deleted items does come back with
+//! its credentials, but restoring needs rights (Application Administrator, or
+//! `Application.ReadWrite.*` on it) that can add a new secret anyway, so removing it protects
+//! nothing against those who can restore; `permanently_delete = true` purges the application and
+//! its credentials at once.
+//!
 //! Destroy with `permanently_delete`: once the application is deleted, a failed purge keeps it in
 //! the state. The next refresh finds it in the directory's deleted items and keeps it (marked in
 //! the private state as awaiting its purge), so the next destroy only purges it, and a plan
@@ -180,7 +189,10 @@ impl Resource<ProviderData> for AadApp {
                     .default(false)
                     .description(
                         "On destroy, also purge the application from the directory's deleted \
-                         items (otherwise it can be restored for 30 days). Default `false`.",
+                         items (otherwise it can be restored for 30 days, with its client \
+                         secrets; restoring needs rights that can add a new secret anyway). The \
+                         purge removes the application and its credentials for good. Default \
+                         `false`.",
                     ),
             )
             .attribute(
@@ -533,31 +545,13 @@ impl Resource<ProviderData> for AadApp {
             // Secret, service principal and application were deleted by an earlier destroy.
             return purge(&graph, &call, object_id).await;
         }
-        // The secret goes first, so that an application restored from deleted items does not
-        // come back with a working credential.
-        if let Some(key_id) = state.attr_str("client_secret_key_id") {
-            graph
-                .remove_password(&call, object_id, key_id)
-                .await
-                .map_err(|error| cloud_diagnostics("Cannot remove the client secret", &error))?;
-        }
+        // One request: deleting the application also deletes its service principal in the home
+        // tenant and takes its secrets with it. Removing the secret first would protect nothing:
+        // restoring the application from deleted items needs rights (Application Administrator,
+        // Application.ReadWrite.*) that can add a new secret anyway, and `permanently_delete`
+        // purges the application with its credentials.
         // Moments after the create a 404 may only mean "not replicated yet".
-        let recent = ReplicationGrace::is_recent(ctx);
-        if let Some(service_principal_id) = state.attr_str("service_principal_object_id") {
-            let deleted = if recent {
-                graph
-                    .delete_new_service_principal(&call, service_principal_id)
-                    .await
-            } else {
-                graph
-                    .delete_service_principal(&call, service_principal_id)
-                    .await
-            };
-            deleted.map_err(|error| {
-                cloud_diagnostics("Cannot delete the service principal", &error)
-            })?;
-        }
-        let deleted = if recent {
+        let deleted = if ReplicationGrace::is_recent(ctx) {
             graph.delete_new_application(&call, object_id).await
         } else {
             graph.delete_application(&call, object_id).await

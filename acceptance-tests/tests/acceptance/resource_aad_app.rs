@@ -304,7 +304,8 @@ async fn lifecycle_create_refresh_import_drift_and_destroy() {
     let recreated = state_values(&workspace, ADDRESS).expect("re-created");
     assert_ne!(text(&recreated, "object_id"), object_id);
 
-    // Destroy removes secret, service principal and app, and purges it.
+    // Destroy is one DELETE of the application (Entra ID deletes its home-tenant service
+    // principal and its secrets with it), then the purge.
     let before = emulator.requests().len();
     workspace.destroy();
     let destroy = emulator.requests_since(before);
@@ -316,13 +317,20 @@ async fn lifecycle_create_refresh_import_drift_and_destroy() {
     assert_eq!(
         writes,
         vec![
-            "POST /v1.0/applications/{id}/removePassword 204",
-            "DELETE /v1.0/servicePrincipals/{id} 204",
             "DELETE /v1.0/applications/{id} 204",
             "DELETE /v1.0/directory/deletedItems/{id} 204",
         ]
     );
     assert_eq!(identity_objects(&emulator), seeded, "nothing left behind");
+    assert!(
+        !secret_works(
+            &emulator,
+            text(&recreated, "client_id"),
+            text(&recreated, "client_secret")
+        )
+        .await,
+        "the destroyed application's secret no longer signs in"
+    );
     assert_no_violations(&emulator);
     workspace.assert_no_secret_leaks(&emulator, &[&secret]);
     imported_workspace.assert_no_secret_leaks(&emulator, &[&secret]);
