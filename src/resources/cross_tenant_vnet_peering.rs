@@ -19,9 +19,18 @@
 //! 5. with `aiven_peering_id`, wait until Aiven reports the connection ACTIVE.
 //!
 //! Refresh and delete act as the provider's own identity. A `Disconnected` peering is drift:
-//! refresh reports it gone, and the next apply creates it again. Peering writes on one VNet are
-//! serialised within the provider process (the Network resource provider runs one peering
-//! operation per VNet at a time). Import by the peering's ARM id.
+//! refresh reports it gone, and the next apply creates it again. Import by the peering's ARM id.
+//!
+//! Concurrency: peering writes are serialised per **local** VNet within the provider process,
+//! since the Network resource provider runs one peering operation at a time on the VNet that
+//! owns the peering (429 `RetryableErrorDueToAnotherOperation`, api-facts §4.6). The remote VNet
+//! is not locked: it is Aiven's, in another tenant, where other customers' peerings are written
+//! concurrently without any lock of ours, and locking it would serialise every peering to the
+//! one Aiven VNet (a destroy of 40 of them would take 40 operations in a row). When the remote
+//! VNet is busy, ARM answers 400 `ReferencedResourceNotProvisioned` ("... is not in Succeeded
+//! state. Resource is in Updating state"); that is retried within the operation's timeout, as
+//! azurerm's peering resource does ("this may be the case if the Vnet was just created or another
+//! peering was just initiated").
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -69,6 +78,9 @@ const MIN_RETRY_INTERVAL: Duration = Duration::from_millis(250);
 const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(15);
 /// The Network resource provider's "VNet busy" code (429, api-facts §4.6).
 const ANOTHER_OPERATION: &str = "RetryableErrorDueToAnotherOperation";
+/// 400 while a VNet the peering references (the remote one) is `Updating`: a subnet change or
+/// another peering operation on it. Transient; azurerm's peering resource retries it too.
+const REFERENCED_RESOURCE_NOT_PROVISIONED: &str = "ReferencedResourceNotProvisioned";
 const PEERING_WRITE_ACTION: &str = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write";
 const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 
@@ -508,11 +520,8 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
 
     async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
         let id = peering_id_of(&state)?;
-        let remote = state
-            .attr_str("remote_vnet_id")
-            .and_then(|r| VirtualNetworkId::parse(r).ok());
         let arm = own_arm(ctx)?;
-        delete_peering(&call_context(ctx), &arm, &id, remote.as_ref())
+        delete_peering(&call_context(ctx), &arm, &id)
             .await
             .map_err(|error| {
                 cloud_diagnostics("Could not delete the virtual network peering", &error)
@@ -589,11 +598,6 @@ impl Target {
                 use_remote_gateways: flag("use_remote_gateways", false),
             },
         })
-    }
-
-    /// Both VNets, for the per-VNet locks.
-    fn vnets(&self) -> [&VirtualNetworkId; 2] {
-        [&self.id.vnet, &self.remote_vnet]
     }
 }
 
@@ -1132,7 +1136,7 @@ async fn put_and_connect(
             WriteFailure::before_write(cloud_diagnostic("Invalid token source", &e))
         })?;
         let written = {
-            let _locks = lock_vnets(&cc, &target.vnets())
+            let _lock = lock_vnet(&cc, &target.id.vnet)
                 .await
                 .map_err(|e| WriteFailure::before_write(put_diagnostic(&e, target)))?;
             app.put_vnet_peering(
@@ -1151,14 +1155,12 @@ async fn put_and_connect(
             // A stale peering of this name whose remote side is gone: it cannot be updated back
             // (api-facts §4.2), so delete it (as the provider) and create it again.
             tracing::info!(peering = %target.id, "replacing a Disconnected peering");
-            delete_peering(&cc, &own, &target.id, Some(&target.remote_vnet))
-                .await
-                .map_err(|e| {
-                    WriteFailure::before_write(cloud_diagnostic(
-                        "Could not delete the stale Disconnected peering",
-                        &e,
-                    ))
-                })?;
+            delete_peering(&cc, &own, &target.id).await.map_err(|e| {
+                WriteFailure::before_write(cloud_diagnostic(
+                    "Could not delete the stale Disconnected peering",
+                    &e,
+                ))
+            })?;
             replaced_stale = true;
             continue;
         }
@@ -1195,9 +1197,11 @@ fn is_permission_denial(error: &CloudError) -> bool {
             || error.has_code(codes::LINKED_AUTHORIZATION_FAILED))
 }
 
-/// Another peering operation holds the VNet (the HTTP layer already retried the 429).
+/// Another peering operation holds the local VNet (the HTTP layer already retried the 429), or
+/// the remote VNet is `Updating`.
 fn is_busy(error: &CloudError) -> bool {
     error.has_code(ANOTHER_OPERATION)
+        || (error.status() == Some(400) && error.has_code(REFERENCED_RESOURCE_NOT_PROVISIONED))
 }
 
 /// Whether a failed PUT may have left a peering behind: the long-running operation failed or
@@ -1264,20 +1268,17 @@ async fn wait_until_connected(
     })
 }
 
-/// Deletes the peering (as the provider) under the VNet locks, retrying a busy VNet within the
+/// Deletes the peering (as the provider) under its VNet's lock, retrying a busy VNet within the
 /// deadline.
 async fn delete_peering(
     cc: &CallContext,
     arm: &ArmClient,
     id: &VnetPeeringId,
-    remote: Option<&VirtualNetworkId>,
 ) -> Result<(), CloudError> {
     let started = Instant::now();
-    let mut vnets = vec![&id.vnet];
-    vnets.extend(remote);
     loop {
         let deleted = {
-            let _locks = lock_vnets(cc, &vnets).await?;
+            let _lock = lock_vnet(cc, &id.vnet).await?;
             arm.delete_vnet_peering(cc, id).await
         };
         match deleted {
@@ -1310,30 +1311,21 @@ fn vnet_lock_key(vnet: &VirtualNetworkId) -> String {
     vnet.to_string().to_ascii_lowercase()
 }
 
-/// Locks every VNet in `vnets` for one peering write within this provider process, in a fixed
-/// order so two writes never wait for each other crosswise. Other VNets are not affected.
-async fn lock_vnets(
+/// Locks the VNet that owns a peering for one peering write within this provider process (one
+/// lock per write, so no lock order to keep). Other VNets are not affected.
+async fn lock_vnet(
     cc: &CallContext,
-    vnets: &[&VirtualNetworkId],
-) -> Result<Vec<OwnedMutexGuard<()>>, CloudError> {
-    let mut keys: Vec<String> = vnets.iter().map(|v| vnet_lock_key(v)).collect();
-    keys.sort();
-    keys.dedup();
-    let mut guards = Vec::with_capacity(keys.len());
-    for key in keys {
-        let lock = {
-            let mut locks = vnet_locks().lock().unwrap_or_else(PoisonError::into_inner);
-            locks.entry(key).or_default().clone()
-        };
-        let guard = cc
-            .run(
-                "waiting for another peering operation on the same virtual network",
-                lock.lock_owned(),
-            )
-            .await?;
-        guards.push(guard);
-    }
-    Ok(guards)
+    vnet: &VirtualNetworkId,
+) -> Result<OwnedMutexGuard<()>, CloudError> {
+    let lock = {
+        let mut locks = vnet_locks().lock().unwrap_or_else(PoisonError::into_inner);
+        locks.entry(vnet_lock_key(vnet)).or_default().clone()
+    };
+    cc.run(
+        "waiting for another peering operation on the same virtual network",
+        lock.lock_owned(),
+    )
+    .await
 }
 
 // ----- explanations ------------------------------------------------------------------------------
@@ -1579,9 +1571,8 @@ mod tests {
             target.id.to_string(),
             format!("{VNET}/virtualNetworkPeerings/to-aiven")
         );
-        let [local, remote] = target.vnets();
-        assert_eq!(local.name, "vnet-App");
-        assert_eq!(remote.name, "aiven-vnet");
+        assert_eq!(target.id.vnet.name, "vnet-App");
+        assert_eq!(target.remote_vnet.name, "aiven-vnet");
         let missing = Target::from_value(&Value::object([("name", Value::string("x"))]));
         assert!(missing.is_err());
     }
@@ -1601,6 +1592,11 @@ mod tests {
             "InvalidResourceReference"
         )));
         assert!(is_busy(&arm_error(429, ANOTHER_OPERATION)));
+        assert!(is_busy(&arm_error(
+            400,
+            REFERENCED_RESOURCE_NOT_PROVISIONED
+        )));
+        assert!(!is_busy(&arm_error(400, "InvalidResourceReference")));
         assert!(!may_have_written(&arm_error(
             403,
             codes::AUTHORIZATION_FAILED
@@ -1680,17 +1676,16 @@ mod tests {
         let cc = CallContext::new(Duration::from_secs(5), CancellationToken::new());
         let a = VirtualNetworkId::parse(VNET).unwrap();
         let b = VirtualNetworkId::parse(&VNET.replace("vnet-App", "vnet-Other")).unwrap();
-        let held = lock_vnets(&cc, &[&a, &a]).await.unwrap();
-        assert_eq!(held.len(), 1, "one lock per distinct VNet");
-        let other = lock_vnets(&cc, &[&b]).await;
+        let held = lock_vnet(&cc, &a).await.unwrap();
+        let other = lock_vnet(&cc, &b).await;
         assert!(other.is_ok(), "another VNet is not blocked");
         let short = CallContext::new(Duration::from_millis(50), CancellationToken::new());
-        let blocked = lock_vnets(&short, &[&a]).await;
+        let blocked = lock_vnet(&short, &a).await;
         assert!(matches!(blocked, Err(CloudError::DeadlineExceeded { .. })));
         drop(held);
         let fresh = CallContext::new(Duration::from_millis(50), CancellationToken::new());
         assert!(
-            lock_vnets(&fresh, &[&a]).await.is_ok(),
+            lock_vnet(&fresh, &a).await.is_ok(),
             "released with its guard"
         );
     }

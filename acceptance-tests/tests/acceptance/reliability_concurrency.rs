@@ -405,3 +405,123 @@ fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(60)..].join("\n")
 }
+
+/// Peerings from two customer VNets to the same remote (Aiven) VNet: only the VNet that owns a
+/// peering runs one peering operation at a time, so the provider locks only that one. Aiven's
+/// VNet is in another tenant, where other customers peer with it concurrently anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peerings_of_two_vnets_to_one_remote_vnet_run_concurrently() {
+    // Operations long enough that two writes Terraform starts together overlap, whatever the
+    // machine's load; still well under a second of waiting per command.
+    let lro = Duration::from_millis(800);
+    let emulator = Emulator::start(Knobs {
+        lro_duration: lro,
+        lro_retry_after: Some(Duration::from_millis(200)),
+        ..Knobs::test()
+    })
+    .await;
+    let seed = emulator.seed().clone();
+    let app = add_peering_app(&emulator);
+    let second_vnet = emulator
+        .with_world(|world| {
+            world.arm.add_vnet(
+                &seed.customer_subscription_id,
+                &seed.customer_resource_group,
+                "vnet-Data",
+                &seed.location,
+                &["10.11.0.0/16"],
+            )
+        })
+        .expect("a second customer VNet");
+    let (vpc, remote_vnet) = emulator
+        .with_world(|world| {
+            world.add_project_vpc(
+                &seed,
+                &seed.aiven_project,
+                "azure-shared",
+                "10.31.0.0/24",
+                "aiven-vnet-acme-shared",
+            )
+        })
+        .expect("a project VPC");
+    let customer_vnets = [seed.customer_vnet_id.clone(), second_vnet.clone()];
+    for vnet in &customer_vnets {
+        grant_network_contributor(&emulator, &app.service_principal_id, vnet);
+        add_aiven_connection(&emulator, &app, &vpc, vnet);
+    }
+    emulator.clock().advance(Duration::from_secs(2));
+    let _ = emulator.snapshot();
+
+    let resources: String = customer_vnets
+        .iter()
+        .enumerate()
+        .map(|(index, vnet)| {
+            format!(
+                r#"
+resource "vnetpeer_cross_tenant_vnet_peering" "p{index}" {{
+  name                  = "to-aiven-shared"
+  vnet_id               = "{vnet}"
+  remote_vnet_id        = "{remote_vnet}"
+  remote_tenant_id      = "{tenant}"
+  client_id             = "{client}"
+  application_object_id = "{object}"
+}}
+"#,
+                tenant = seed.aiven_tenant_id,
+                client = app.client_id,
+                object = app.object_id,
+            )
+        })
+        .collect();
+    let workspace = TerraformWorkspace::for_emulator(&emulator);
+    workspace.write_config(&format!(
+        r#"
+terraform {{
+  required_providers {{
+    vnetpeer = {{
+      source = "vnetpeer/vnetpeer"
+    }}
+  }}
+}}
+{resources}"#
+    ));
+    let before = emulator.requests().len();
+    tokio::task::spawn_blocking(move || {
+        for command in ["apply", "destroy"] {
+            let run = workspace.run(&[command, "-auto-approve", "-input=false", "-no-color"]);
+            assert!(
+                run.success(),
+                "{command} failed:\n{}",
+                tail(&run.combined())
+            );
+        }
+    })
+    .await
+    .expect("terraform ran");
+
+    let requests = emulator.requests();
+    let writes: Vec<&RequestRecord> = requests[before..]
+        .iter()
+        .filter(|r| is_peering_write(r) && r.status < 300)
+        .collect();
+    for method in ["PUT", "DELETE"] {
+        let accepted: Vec<&&RequestRecord> = writes.iter().filter(|w| w.method == method).collect();
+        assert_eq!(accepted.len(), 2, "one {method} per peering: {writes:?}");
+        let (first, second) = (accepted[0], accepted[1]);
+        assert_ne!(vnet_of(&first.path), vnet_of(&second.path));
+        // The emulator completes an operation `lro` after the request that started it.
+        assert!(
+            second.at_ms < first.at_ms + lro.as_secs_f64() * 1000.0,
+            "the second {method} waited for the first operation to complete ({} ms, then {} \
+             ms): a lock on the shared remote VNet?",
+            first.at_ms,
+            second.at_ms
+        );
+    }
+    let throttled = requests[before..]
+        .iter()
+        .filter(|r| r.service == Service::Arm && r.status == 429)
+        .count();
+    assert_eq!(throttled, 0, "no conflicting operation on a VNet");
+    assert_eq!(emulator.violations(), vec![]);
+}
