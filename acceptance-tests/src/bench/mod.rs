@@ -7,6 +7,7 @@
 //! The figures are ratios and counts from one run. Wall times on a shared 2-core machine are
 //! noisy, so time figures are medians or percentiles, and nothing here is ever asserted by a test.
 
+pub mod aliases;
 pub mod build;
 pub mod connections;
 pub mod polling;

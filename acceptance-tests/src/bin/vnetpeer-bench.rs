@@ -239,6 +239,12 @@ async fn run(options: &Options) -> Result<(), String> {
             not_yet("f")
         });
     }
+    if options.wants('g') {
+        report.extend(section(
+            "g",
+            bench::aliases::measure(&scratch, &binaries.with_fixtures),
+        ));
+    }
     if options.wants('i') {
         report.extend(if resources_ready {
             section(
