@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::value::{Type, Value, decode_json};
+use crate::value::{Type, Value};
 
 use super::context::Context;
 use super::diagnostics::{AttributePath, Diagnostic, Diagnostics};
@@ -252,13 +252,9 @@ impl<P: Provider> Server<P> {
         } else {
             strip_unknown_keys(&entry.ty, &mut json);
         }
-        let bytes = serde_json::to_vec(&json).map_err(|error| {
-            Diagnostic::error(
-                format!("Cannot re-encode {type_name} state"),
-                error.to_string(),
-            )
-        })?;
-        let mut value = decode_json(&entry.ty, &bytes).map_err(|error| {
+        // Straight from the parsed JSON: Terraform asks this for every object of every command,
+        // and a write-out and re-parse would double the work.
+        let mut value = Value::from_json_value(&entry.ty, &json).map_err(|error| {
             Diagnostic::error(
                 format!("Stored state of {type_name} does not match its schema"),
                 format!("{error}. The state may have been edited by hand, or written by another provider version."),
