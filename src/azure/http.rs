@@ -8,11 +8,14 @@
 //! - Every retry and every wait is bounded by a [`CallContext`]: the caller's deadline (the
 //!   resource's timeout) and a cancellation token (Terraform's StopProvider).
 //! - [`poll_until`]: the polling helper on the performance.md §6.4 schedule.
+//! - Pacing on the services' throttling quotas ([`super::rate_limit`]): ARM's
+//!   `x-ms-ratelimit-remaining-*` counters and one shared `Retry-After` gate per quota after a 429,
+//!   so concurrent requests wait for a token instead of each collecting its own 429.
 //! - Request logging (method, URL without query, status, duration) at debug level; headers and
 //!   bodies are never logged, because they carry tokens and secrets.
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -23,6 +26,7 @@ use tokio::time::Instant;
 pub use tokio_util::sync::CancellationToken;
 
 use super::error::{CloudError, Service, error_from_response};
+use super::rate_limit::Pacer;
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("terraform-provider-vnetpeer/", env!("CARGO_PKG_VERSION"));
@@ -317,31 +321,40 @@ impl ApiResponse {
 pub struct HttpClient {
     client: reqwest::Client,
     policy: RetryPolicy,
+    /// The quota model; shared by every clone, and by the whole process for [`Self::shared`].
+    pacer: Arc<Pacer>,
 }
 
 static SHARED: OnceLock<reqwest::Client> = OnceLock::new();
+static SHARED_PACER: OnceLock<Arc<Pacer>> = OnceLock::new();
 
 impl HttpClient {
     /// The client shared by the whole process (built on first use; building does no I/O).
     pub fn shared() -> Result<Self, CloudError> {
+        let pacer = SHARED_PACER.get_or_init(|| Arc::new(Pacer::new())).clone();
         if let Some(client) = SHARED.get() {
-            return Ok(Self::from_reqwest(client.clone()));
+            return Ok(Self::from_reqwest(client.clone(), pacer));
         }
         let built = build_reqwest_client()?;
         // A concurrent first call may have won the race; either client is fine, keep one.
         let client = SHARED.get_or_init(|| built).clone();
-        Ok(Self::from_reqwest(client))
+        Ok(Self::from_reqwest(client, pacer))
     }
 
-    /// A new client with its own pool (tests that count connections, or special needs).
+    /// A new client with its own pool and its own quota model (tests that count connections,
+    /// or special needs).
     pub fn new() -> Result<Self, CloudError> {
-        Ok(Self::from_reqwest(build_reqwest_client()?))
+        Ok(Self::from_reqwest(
+            build_reqwest_client()?,
+            Arc::new(Pacer::new()),
+        ))
     }
 
-    fn from_reqwest(client: reqwest::Client) -> Self {
+    fn from_reqwest(client: reqwest::Client, pacer: Arc<Pacer>) -> Self {
         Self {
             client,
             policy: RetryPolicy::default(),
+            pacer,
         }
     }
 
@@ -379,6 +392,7 @@ impl HttpClient {
         let method = template.method().clone();
         let shown_url = url_for_logs(template.url());
         let what = format!("{method} {shown_url}");
+        let quota = self.pacer.key_for(&template);
         let mut retry = 0u32;
         loop {
             ctx.check(&what)?;
@@ -387,13 +401,20 @@ impl HttpClient {
                     "{what}: request body cannot be replayed"
                 )));
             };
+            let permit = self.pacer.acquire(quota.clone(), ctx, &what).await?;
             *attempt.timeout_mut() = Some(self.policy.attempt_timeout.min(ctx.remaining()));
             let started = Instant::now();
+            // A cancelled or failed attempt drops the permit: no longer in flight, no news.
             let outcome = ctx.run(&what, self.execute_and_read(attempt)).await?;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let more_attempts = retry + 1 < self.policy.max_attempts;
             match outcome {
                 Ok(response) => {
+                    permit.answered(
+                        response.status.as_u16(),
+                        &response.headers,
+                        response.retry_after(),
+                    );
                     tracing::debug!(
                         method = %method,
                         url = %shown_url,
@@ -420,9 +441,13 @@ impl HttpClient {
                         return Ok(response);
                     }
                     tracing::debug!(url = %shown_url, status, wait_ms = wait.as_millis() as u64, "retrying");
+                    // For a 429 the pacer's shared gate holds every request of this quota (this
+                    // one included) until the same instant; the own wait stays for a request
+                    // whose token changed meanwhile (another quota key).
                     ctx.sleep(wait, &what).await?;
                 }
                 Err(failure) => {
+                    drop(permit);
                     tracing::debug!(
                         method = %method,
                         url = %shown_url,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod graph;
 pub mod http;
 pub mod ids;
+mod rate_limit;
 pub mod secret;
 
 pub use clients::AzureClients;

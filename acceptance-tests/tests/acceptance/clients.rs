@@ -17,6 +17,7 @@ use vnetpeer::azure::{
     AzureSettings, CallContext, CancellationToken, CloudError, CredentialKind, HttpClient,
     SecretString,
 };
+use vnetpeer_emulator::world::arm::NETWORK_CONTRIBUTOR_ROLE_ID;
 use vnetpeer_emulator::world::identity::FEDERATION_AUDIENCE;
 use vnetpeer_emulator::{
     Emulator, FaultAction, FaultRule, Knobs, RetryAfter, Schedule, Service, ViolationKind,
@@ -1018,4 +1019,167 @@ async fn rolling_back_a_just_created_application_waits_for_it_to_replicate() {
             .any(|a| a.id == app.id && a.deleted_date_time.is_none())
     });
     assert!(!left, "no live app is left behind");
+}
+
+/// The same sustained throttling on a DELETE (a role assignment on destroy): before the fix, the
+/// eighth 429 in a row ended the delete and `terraform destroy` failed (BENCHMARKS.md f2).
+#[tokio::test]
+async fn a_delete_under_sustained_throttling_is_retried_until_it_succeeds() {
+    use vnetpeer::azure::ids::RoleAssignmentId;
+
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let principal = emulator.with_world(|world| {
+        world.identity.add_user(
+            &seed.customer_tenant_id,
+            &format!("throttled-delete@{}", seed.customer_tenant_domain),
+        )
+    });
+    let azure = clients(&operator_settings(&emulator));
+    let arm = azure.arm().unwrap();
+    let created = arm
+        .put_role_assignment(
+            &ctx(),
+            &seed.customer_vnet_id,
+            uuid::Uuid::new_v4(),
+            &network_contributor(&seed.customer_subscription_id),
+            &principal,
+            vnetpeer::azure::arm::PrincipalType::User,
+        )
+        .await
+        .expect("assignment created");
+    let id = RoleAssignmentId::parse(&created.id).unwrap();
+    let before = emulator.requests().len();
+    let throttled = 12;
+    emulator.faults().inject(
+        FaultRule::new(
+            Service::Arm,
+            FaultAction::Throttle {
+                retry_after: RetryAfter::FractionalSeconds { seconds: 0.02 },
+            },
+        )
+        .method("DELETE")
+        .schedule(Schedule::NextN { n: throttled }),
+    );
+    arm.delete_role_assignment(&ctx(), &id)
+        .await
+        .expect("retried until the throttling ended");
+    let deletes: Vec<_> = emulator
+        .requests_since(before)
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    assert_eq!(deletes.len() as u64, throttled + 1, "{deletes:?}");
+    assert_eq!(deletes.last().map(|r| r.status), Some(200));
+    assert!(
+        arm.get_role_assignment(&ctx(), &id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(violations(&emulator, ViolationKind::EarlyRetry), 0);
+}
+
+fn network_contributor(subscription_id: &str) -> vnetpeer::azure::ids::RoleDefinitionId {
+    vnetpeer::azure::ids::RoleDefinitionId::new(
+        &format!("/subscriptions/{subscription_id}"),
+        NETWORK_CONTRIBUTOR_ROLE_ID.parse().unwrap(),
+    )
+}
+
+/// ARM's write and delete buckets scaled down to 5 tokens refilling 10/s, and 19 role
+/// assignments created (then deleted) at once through one client after one write (or delete)
+/// has shown the client the remaining count. Without pacing, every writer that finds the bucket
+/// empty collects a 429 per refill (dozens here). With it, the writers wait for the tokens the
+/// `x-ms-ratelimit-remaining-*` counts and the refill promise, in turn. The one 429 allowed per
+/// phase: when the bucket first runs dry the client knows no refill rate yet, so a single request
+/// goes to find out; its `Retry-After` then gates all of them and paces the rest.
+#[tokio::test]
+async fn concurrent_writes_pace_on_the_remaining_quota_instead_of_collecting_429s() {
+    use vnetpeer::azure::arm::PrincipalType;
+    use vnetpeer::azure::ids::RoleAssignmentId;
+    use vnetpeer_emulator::world::arm::{BucketLimits, Throttling};
+
+    const ASSIGNMENTS: usize = 20;
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let principals: Vec<String> = emulator.with_world(|world| {
+        let limits = BucketLimits {
+            capacity: 5.0,
+            refill_per_second: 10.0,
+        };
+        let mut throttling = Throttling::azure(true);
+        throttling.writes = limits;
+        throttling.deletes = limits;
+        world.arm.throttling = throttling;
+        (0..ASSIGNMENTS)
+            .map(|index| {
+                world.identity.add_user(
+                    &seed.customer_tenant_id,
+                    &format!("paced-{index}@{}", seed.customer_tenant_domain),
+                )
+            })
+            .collect()
+    });
+    let azure = clients(&operator_settings(&emulator));
+    let arm = azure.arm().unwrap();
+    let role = network_contributor(&seed.customer_subscription_id);
+
+    let create = |principal: String| {
+        let (arm, role, scope) = (arm.clone(), role.clone(), seed.customer_vnet_id.clone());
+        async move {
+            arm.put_role_assignment(
+                &ctx(),
+                &scope,
+                uuid::Uuid::new_v4(),
+                &role,
+                &principal,
+                PrincipalType::User,
+            )
+            .await
+            .map(|assignment| RoleAssignmentId::parse(&assignment.id).unwrap())
+        }
+    };
+    let mut ids = vec![create(principals[0].clone()).await.expect("first create")];
+    let before_creates = emulator.requests().len();
+    let tasks: Vec<_> = principals[1..]
+        .iter()
+        .map(|principal| tokio::spawn(create(principal.clone())))
+        .collect();
+    for task in tasks {
+        ids.push(task.await.unwrap().expect("every create succeeds"));
+    }
+    let creates = emulator.requests_since(before_creates);
+
+    arm.delete_role_assignment(&ctx(), &ids[0])
+        .await
+        .expect("first delete");
+    let before_deletes = emulator.requests().len();
+    let tasks: Vec<_> = ids[1..]
+        .iter()
+        .map(|id| {
+            let (arm, id) = (arm.clone(), id.clone());
+            tokio::spawn(async move { arm.delete_role_assignment(&ctx(), &id).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().expect("every delete succeeds");
+    }
+    let deletes = emulator.requests_since(before_deletes);
+
+    for (phase, method, records) in [("create", "PUT", &creates), ("delete", "DELETE", &deletes)] {
+        let statuses: Vec<u16> = records
+            .iter()
+            .filter(|r| r.method == method && r.path.contains("roleAssignments"))
+            .map(|r| r.status)
+            .collect();
+        let served = statuses.iter().filter(|s| (200..300).contains(*s)).count();
+        let throttled = statuses.iter().filter(|s| **s == 429).count();
+        assert_eq!(served, ASSIGNMENTS - 1, "{phase}: {statuses:?}");
+        assert!(
+            throttled <= 1,
+            "{phase}: {throttled} × 429 for {served} writes: {statuses:?}"
+        );
+    }
+    assert_eq!(violations(&emulator, ViolationKind::EarlyRetry), 0);
 }
