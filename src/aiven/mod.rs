@@ -6,11 +6,16 @@
 //!   lower-cases them on create, when matching, and in delete paths (§5.4).
 //! - Errors: the `{message, errors[]}` envelope (also inside a 200), 404 as
 //!   [`CloudError::NotFound`], 409 as [`CloudError::AlreadyExists`].
+//! - A VPC read made while planning a peering can be handed to that peering's create in the same
+//!   process, moments later (`recent`), so the create does not read the VPC again.
 //!
 //! Shares the HTTP layer (retries, deadlines, cancellation) of [`crate::azure::http`]. Knows
 //! nothing of Terraform.
 
+mod recent;
+
 use std::fmt;
+use std::time::Duration;
 
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
@@ -22,6 +27,8 @@ use crate::azure::http::{
     validate_endpoint,
 };
 use crate::azure::secret::SecretString;
+
+use recent::RecentVpcReads;
 
 /// The default API base (`AIVEN_WEB_URL` overrides it).
 pub const DEFAULT_API_URL: &str = "https://api.aiven.io";
@@ -304,6 +311,8 @@ pub struct AivenClient {
     /// `{api_url}/v1`.
     base: Url,
     token: SecretString,
+    /// VPC reads a peering's plan made, for its create in the same process (see `recent`).
+    recent_vpc_reads: RecentVpcReads,
 }
 
 impl fmt::Debug for AivenClient {
@@ -336,6 +345,7 @@ impl AivenClient {
             http,
             base,
             token: settings.api_token.clone(),
+            recent_vpc_reads: RecentVpcReads::default(),
         })
     }
 
@@ -405,6 +415,32 @@ impl AivenClient {
         Ok(vpc
             .find_azure_peering(subscription_id, resource_group, vnet_name)
             .cloned())
+    }
+
+    /// Remembers `vpc`, read just now while planning the peering of (subscription, resource
+    /// group, VNet), for [`AivenClient::take_recent_vpc_read`] in this process.
+    pub fn remember_vpc_read(
+        &self,
+        project: &str,
+        project_vpc_id: &str,
+        peer: (&str, &str, &str),
+        vpc: ProjectVpc,
+    ) {
+        self.recent_vpc_reads
+            .remember(project, project_vpc_id, peer, vpc);
+    }
+
+    /// The VPC read remembered for the peering of (subscription, resource group, VNet), when
+    /// it was made by this client at most `max_age` ago; each read is handed out once.
+    pub fn take_recent_vpc_read(
+        &self,
+        project: &str,
+        project_vpc_id: &str,
+        peer: (&str, &str, &str),
+        max_age: Duration,
+    ) -> Option<ProjectVpc> {
+        self.recent_vpc_reads
+            .take(project, project_vpc_id, peer, max_age)
     }
 
     /// `DELETE .../peering-connections/peer-accounts/{account}/peer-resource-groups/{rg}/peer-vpcs/{vnet}`

@@ -6,12 +6,16 @@
 //!   the project VPC (Aiven), and stops the plan on an address overlap or on a connection that
 //!   already exists for the VNet, instead of letting Aiven reject it minutes into the apply.
 //! - Create: refuse to adopt an existing connection (the error carries the import command), POST,
-//!   then poll the VPC until the connection leaves `APPROVED`. Aiven checks Azure RBAC when it
-//!   builds its side, and a role assignment made moments earlier may not have propagated yet, so
-//!   an `INVALID_SPECIFICATION` about a missing permission or service principal is retried
-//!   (delete the failed connection, wait until it is gone, back off, create again) within
-//!   [`PROPAGATION_RETRY_WINDOW`] and the create timeout. Any other failure deletes the half-made
-//!   connection and explains the cause from `state_info.message`.
+//!   then poll the VPC until the connection leaves `APPROVED`. The existing-connection check uses
+//!   the VPC read of the preflight that Terraform's apply-time re-plan ran moments earlier in the
+//!   same process (at most [`PLANNED_READ_REUSE`] old, used once), and reads the VPC itself only
+//!   without one, so a create sends the POST and its polls, nothing else. (A connection made in
+//!   the milliseconds between would make the POST answer 409, reported the same way.) Aiven
+//!   checks Azure RBAC when it builds its side, and a role assignment made moments earlier may
+//!   not have propagated yet, so an `INVALID_SPECIFICATION` about a missing permission or
+//!   service principal is retried (delete the failed connection, wait until it is gone, back
+//!   off, create again) within [`PROPAGATION_RETRY_WINDOW`] and the create timeout. Any other
+//!   failure deletes the half-made connection and explains the cause from `state_info.message`.
 //! - Refresh: missing, `DELETING`, `DELETED` or `DELETED_BY_PEER` is gone (Terraform plans a
 //!   re-create). `aiven_tenant_id` / `aiven_vnet_id` keep their values when Aiven stops
 //!   reporting them.
@@ -66,6 +70,11 @@ const CLEANUP_GRACE: Duration = Duration::from_secs(120);
 
 /// Bound of the plan-time preflight reads (a slow service must not hold up a plan).
 const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How old the preflight's VPC read may be for the create to rely on it instead of reading the
+/// VPC again. Terraform calls ApplyResourceChange right after the apply-time re-plan of the same
+/// resource, so the gap is milliseconds; a plan made any earlier ran in another process anyway.
+pub const PLANNED_READ_REUSE: Duration = Duration::from_secs(5);
 
 #[async_trait]
 impl Resource<ProviderData> for AivenVpcPeering {
@@ -526,6 +535,15 @@ impl PeeringInputs {
         )
     }
 
+    /// (subscription, resource group, VNet name): how Aiven identifies the peer network.
+    fn peer(&self) -> (&str, &str, &str) {
+        (
+            &self.vnet.subscription_id,
+            &self.vnet.resource_group,
+            &self.vnet.name,
+        )
+    }
+
     /// This VNet's connection on the VPC (matched in lower case), if any. A missing project or
     /// VPC is [`CloudError::NotFound`].
     async fn find(
@@ -547,16 +565,36 @@ impl PeeringInputs {
 
     /// Create step 1: an error naming the import command when a live connection exists; a
     /// dead one (deleted, or its Azure side deleted) is removed, since Aiven would refuse a
-    /// new connection for the same VNet while it is listed.
+    /// new connection for the same VNet while it is listed. The check is made before the POST,
+    /// as Aiven's own clients make it (terraform-provider-aiven's Azure peering create reads the
+    /// VPC first; no source says Aiven refuses a duplicate itself), but from the apply-time
+    /// re-plan's VPC read when there is one, instead of a second read.
     async fn ensure_no_live_connection(
         &self,
         aiven: &AivenClient,
         call: &CallContext,
     ) -> Result<(), Failure> {
-        let existing = self
-            .find(aiven, call)
-            .await
-            .map_err(|error| self.vpc_error(&error))?;
+        let planned_read = aiven.take_recent_vpc_read(
+            &self.project,
+            &self.project_vpc_id,
+            self.peer(),
+            PLANNED_READ_REUSE,
+        );
+        let existing = match planned_read {
+            Some(vpc) => {
+                tracing::debug!("existing-connection check: the apply-time plan's VPC read");
+                vpc.find_azure_peering(
+                    &self.vnet.subscription_id,
+                    &self.vnet.resource_group,
+                    &self.vnet.name,
+                )
+                .cloned()
+            }
+            None => self
+                .find(aiven, call)
+                .await
+                .map_err(|error| self.vpc_error(&error))?,
+        };
         match existing {
             None => Ok(()),
             Some(dead) if is_gone(&dead.state) => {
@@ -1092,6 +1130,13 @@ async fn preflight(ctx: &Context<ProviderData>, peering: &PeeringInputs) -> Diag
     let Some(vpc) = vpc else {
         return diagnostics;
     };
+    // For the create that follows this plan in the same process (the apply-time re-plan).
+    aiven.remember_vpc_read(
+        &peering.project,
+        &peering.project_vpc_id,
+        peering.peer(),
+        vpc.clone(),
+    );
     if let Some(existing) = vpc.find_azure_peering(
         &peering.vnet.subscription_id,
         &peering.vnet.resource_group,
