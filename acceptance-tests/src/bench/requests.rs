@@ -6,7 +6,9 @@
 //! arguments as literal values and its state entry, so each operation's requests belong to that
 //! resource alone: `plan -refresh-only` (read), `destroy -refresh=false` (delete),
 //! `plan -refresh=false -out` + `apply` (create), in reverse dependency order so that every
-//! resource's prerequisites still exist. Token requests of the provider's own identity are
+//! resource's prerequisites still exist. Terraform plans a create once more inside `apply`,
+//! right before ApplyResourceChange (the apply-time re-plan): when the apply starts with the
+//! very requests the plan made, those are counted as plan-time again, not as the create's. Token requests of the provider's own identity are
 //! counted per command, not per resource; token requests with a credential a resource made
 //! (the new secret of `vnetpeer_aad_app`, the minted secret of the peering) are the resource's.
 
@@ -250,8 +252,9 @@ pub async fn measure(
             "-no-color",
         ])?;
 
-        let created = own_requests(&create.requests, &operator);
         let planned = own_requests(&plan.requests, &operator);
+        let (replanned, created) =
+            split_replan(&planned, own_requests(&create.requests, &operator));
         let read = own_requests(&read.requests, &operator);
         let deleted = own_requests(&delete.requests, &operator);
         let Some(budget) = budget(resource_type, expressions) else {
@@ -265,6 +268,7 @@ pub async fn measure(
             &address,
             [&created, &read, &deleted],
             &planned,
+            replanned.len(),
             budget,
         ));
     }
@@ -352,12 +356,50 @@ fn command_row(
     )
 }
 
-/// Requests of one resource's create, read and delete against the minimum.
+/// `service METHOD route` of a request, the unit the re-plan split compares.
+fn request_kind(request: &RequestRecord) -> (&'static str, &str, &str) {
+    (request.service.name(), &request.method, &request.route)
+}
+
+/// An `apply` of a saved plan's requests, split into those of Terraform's apply-time re-plan
+/// and the create's own. The re-plan is PlanResourceChange again, with the same inputs, in the
+/// apply's provider process and strictly before ApplyResourceChange, so its requests are the
+/// first of the apply and the same kinds as the plan's: when the apply's first requests are
+/// exactly the plan's (as a multiset; concurrent reads arrive in either order), they are the
+/// re-plan's. Otherwise nothing is taken out.
+fn split_replan<'a>(
+    planned: &[&RequestRecord],
+    applied: Vec<&'a RequestRecord>,
+) -> (Vec<&'a RequestRecord>, Vec<&'a RequestRecord>) {
+    if planned.is_empty() || applied.len() < planned.len() {
+        return (Vec::new(), applied);
+    }
+    let mut expected: Vec<_> = planned
+        .iter()
+        .map(|request| request_kind(request))
+        .collect();
+    let mut leading: Vec<_> = applied[..planned.len()]
+        .iter()
+        .map(|request| request_kind(request))
+        .collect();
+    expected.sort_unstable();
+    leading.sort_unstable();
+    if expected != leading {
+        return (Vec::new(), applied);
+    }
+    let mut created = applied;
+    let replanned = created.drain(..planned.len()).collect();
+    (replanned, created)
+}
+
+/// Requests of one resource's create, read and delete against the minimum; `replanned` counts
+/// the plan-time requests repeated by the apply's re-plan (not the create's).
 fn resource_row(
     id: &str,
     address: &str,
     operations: [&[&RequestRecord]; 3],
     planned: &[&RequestRecord],
+    replanned: usize,
     budget: Budget,
 ) -> Row {
     let names = ["create", "read", "delete"];
@@ -383,9 +425,17 @@ fn resource_row(
         }
     }
     let _ = write!(value, "plan-time {}", planned.len());
+    if replanned > 0 {
+        let _ = write!(value, " (+{replanned} in apply's re-plan)");
+    }
     if !planned.is_empty() {
+        let again = if replanned > 0 {
+            ", made again by the apply-time re-plan"
+        } else {
+            ""
+        };
         notes.push(format!(
-            "plan-time (not in the minimum): {}",
+            "plan-time (not in the minimum{again}): {}",
             describe(planned)
         ));
     }
@@ -515,6 +565,61 @@ mod tests {
             escape_templates(json!({"a": ["${x}", "100%{y}"], "b": 1})),
             json!({"a": ["$${x}", "100%%{y}"], "b": 1})
         );
+    }
+
+    fn record(
+        seq: u64,
+        service: vnetpeer_emulator::Service,
+        method: &str,
+        route: &str,
+    ) -> RequestRecord {
+        RequestRecord {
+            seq,
+            service,
+            method: method.to_owned(),
+            route: route.to_owned(),
+            path: route.to_owned(),
+            status: 200,
+            at_ms: seq as f64,
+            duration_ms: 0.1,
+            credential: None,
+            fault: None,
+        }
+    }
+
+    #[test]
+    fn the_apply_time_re_plan_is_counted_as_plan_time_only_when_it_repeats_the_plan() {
+        use vnetpeer_emulator::Service::{Aiven, Arm};
+        let vpc = "/v1/project/{project}/vpcs/{project_vpc_id}";
+        let vnet =
+            "/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.Network/virtualNetworks/{v}";
+        let post = "/v1/project/{project}/vpcs/{project_vpc_id}/peering-connections";
+        let plan = [record(0, Arm, "GET", vnet), record(1, Aiven, "GET", vpc)];
+        // The re-plan's two reads in the other order, then the POST and one poll.
+        let apply = [
+            record(2, Aiven, "GET", vpc),
+            record(3, Arm, "GET", vnet),
+            record(4, Aiven, "POST", post),
+            record(5, Aiven, "GET", vpc),
+        ];
+        let planned: Vec<&RequestRecord> = plan.iter().collect();
+        let (replanned, created) = split_replan(&planned, apply.iter().collect());
+        assert_eq!(replanned.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(created.iter().map(|r| r.seq).collect::<Vec<_>>(), [4, 5]);
+
+        // An apply that does not start with the plan's requests keeps them all as the create's.
+        let other = [
+            record(2, Aiven, "GET", vpc),
+            record(3, Aiven, "POST", post),
+            record(4, Aiven, "GET", vpc),
+        ];
+        let (replanned, created) = split_replan(&planned, other.iter().collect());
+        assert!(replanned.is_empty());
+        assert_eq!(created.len(), 3);
+        // No plan-time requests: nothing to take out.
+        let (replanned, created) = split_replan(&[], apply.iter().collect());
+        assert!(replanned.is_empty());
+        assert_eq!(created.len(), 4);
     }
 
     #[test]

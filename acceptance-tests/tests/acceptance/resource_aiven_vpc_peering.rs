@@ -56,7 +56,21 @@ enum Assignment {
 
 impl Setup {
     async fn start() -> Setup {
-        let emulator = Emulator::start(Knobs::test()).await;
+        Setup::start_with(Knobs::test()).await
+    }
+
+    /// With Aiven building its side faster than the first poll interval (100 ms), so every
+    /// wait ends at its first poll and request counts are exact.
+    async fn start_quick() -> Setup {
+        Setup::start_with(Knobs {
+            aiven_peering_setup: Duration::from_millis(20),
+            ..Knobs::test()
+        })
+        .await
+    }
+
+    async fn start_with(knobs: Knobs) -> Setup {
+        let emulator = Emulator::start(knobs).await;
         let seed = emulator.seed().clone();
         let now = emulator.now();
         let tenant = seed.customer_tenant_id.clone();
@@ -197,6 +211,49 @@ data "vnetpeer_aiven_project_vpc" "this" {{
         )
     }
 
+    /// Another team's connection for the seeded VNet, made directly in Aiven's world.
+    fn connect_out_of_band(&self) {
+        let seed = &self.seed;
+        let now = self.emulator.now();
+        let utc = self.emulator.clock().utc_now();
+        let request = CreatePeeringRequest {
+            peer_cloud_account: seed.customer_subscription_id.clone(),
+            peer_vpc: seed.customer_vnet_name.to_lowercase(),
+            peer_resource_group: seed.customer_resource_group.to_lowercase(),
+            peer_azure_app_id: self.app_id.clone(),
+            peer_azure_tenant_id: seed.customer_tenant_id.clone(),
+            user_peer_network_cidrs: Vec::new(),
+        };
+        self.emulator
+            .with_world(|w| {
+                w.aiven.create_peering(
+                    &seed.aiven_project,
+                    &seed.aiven_project_vpc_id,
+                    request,
+                    now,
+                    utc,
+                )
+            })
+            .expect("the other connection");
+    }
+
+    fn import_command(&self) -> String {
+        format!(
+            "terraform import vnetpeer_aiven_vpc_peering.<name> '{}'",
+            self.import_id()
+        )
+    }
+
+    /// The resource's own requests since `seq`: Aiven's and ARM's (the provider's token
+    /// requests are per process, not per resource).
+    fn own_requests_since(&self, seq: u64) -> Vec<RequestRecord> {
+        self.emulator
+            .requests()
+            .into_iter()
+            .filter(|r| r.seq >= seq && matches!(r.service, Service::Aiven | Service::Arm))
+            .collect()
+    }
+
     /// The connections of the seeded project VPC, as the emulator holds them.
     fn connections(&self) -> Vec<Json> {
         let project = self.seed.aiven_project.clone();
@@ -300,7 +357,8 @@ async fn lifecycle_pending_peer_import_drift_destroy() {
     assert_eq!(connections[0]["peer_vpc"], "vnet-app");
 
     // Requests: the data source lists once; the plan-time preflight reads the VPC once per
-    // plan (plan, and the apply's final plan); the create looks up, POSTs and polls.
+    // plan (plan, and the apply's final plan); the create POSTs and polls (its
+    // existing-connection check uses the final plan's read).
     let aiven = setup.aiven_requests_since(start);
     let creates: Vec<usize> = (0..aiven.len()).filter(|&i| is_create(&aiven[i])).collect();
     assert_eq!(creates.len(), 1, "{}", describe(&aiven));
@@ -311,8 +369,8 @@ async fn lifecycle_pending_peer_import_drift_destroy() {
             .filter(|r| r.route == "/v1/project/{project}/vpcs")
             .count()
             == 1
-            && aiven[..post].iter().filter(|r| is_vpc_get(r)).count() == 3,
-        "before the POST: list + 2 preflight reads + 1 lookup\n{}",
+            && aiven[..post].iter().filter(|r| is_vpc_get(r)).count() == 2,
+        "before the POST: list + 2 preflight reads\n{}",
         describe(&aiven)
     );
     let polls = aiven[post + 1..].iter().filter(|r| is_vpc_get(r)).count();
@@ -513,32 +571,8 @@ async fn an_existing_connection_is_refused_with_the_import_command() {
     setup.grant_aiven(Assignment::Propagated);
     let seed = setup.seed.clone();
     // Another team's connection for the same VNet.
-    let now = setup.emulator.now();
-    let utc = setup.emulator.clock().utc_now();
-    let request = CreatePeeringRequest {
-        peer_cloud_account: seed.customer_subscription_id.clone(),
-        peer_vpc: seed.customer_vnet_name.to_lowercase(),
-        peer_resource_group: seed.customer_resource_group.to_lowercase(),
-        peer_azure_app_id: setup.app_id.clone(),
-        peer_azure_tenant_id: seed.customer_tenant_id.clone(),
-        user_peer_network_cidrs: Vec::new(),
-    };
-    setup
-        .emulator
-        .with_world(|w| {
-            w.aiven.create_peering(
-                &seed.aiven_project,
-                &seed.aiven_project_vpc_id,
-                request,
-                now,
-                utc,
-            )
-        })
-        .expect("the other connection");
-    let import_command = format!(
-        "terraform import vnetpeer_aiven_vpc_peering.<name> '{}'",
-        setup.import_id()
-    );
+    setup.connect_out_of_band();
+    let import_command = setup.import_command();
 
     // Known at plan: the plan warns (it cannot tell this apart from the replacement of the
     // resource's own connection), and the apply refuses before creating anything.
@@ -675,4 +709,88 @@ resource "vnetpeer_aiven_vpc_peering" "this" {{
         setup.emulator.requests().is_empty(),
         "validate calls nothing"
     );
+}
+
+/// `plan -out` then `apply` of the saved plan, as CI runs it: the plan reads the VNet and the
+/// VPC once (the preflight); the apply's re-plan reads them once more, and the create itself
+/// sends the POST and one poll (Aiven is done before the first poll interval), nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_is_applied_with_the_post_and_one_poll() {
+    let setup = Setup::start_quick().await;
+    setup.grant_aiven(Assignment::Propagated);
+    let workspace = TerraformWorkspace::for_emulator(&setup.emulator);
+    workspace.write_config(&setup.config(&format!("\"{}\"", setup.seed.aiven_project_vpc_id), ""));
+    let preflight = |requests: &[RequestRecord]| {
+        let vnet_reads = requests
+            .iter()
+            .filter(|r| r.service == Service::Arm && r.method == "GET")
+            .count();
+        let vpc_reads = requests.iter().filter(|r| is_vpc_get(r)).count();
+        (vnet_reads, vpc_reads)
+    };
+
+    let start = setup.next_seq();
+    workspace.run_ok(&["plan", "-out=tfplan", "-input=false", "-no-color"]);
+    let plan = setup.own_requests_since(start);
+    assert_eq!(plan.len(), 2, "the preflight only\n{}", describe(&plan));
+    assert_eq!(preflight(&plan), (1, 1), "{}", describe(&plan));
+
+    let start = setup.next_seq();
+    workspace.run_ok(&["apply", "-input=false", "-no-color", "tfplan"]);
+    let apply = setup.own_requests_since(start);
+    let post = apply
+        .iter()
+        .position(is_create)
+        .unwrap_or_else(|| panic!("no POST\n{}", describe(&apply)));
+    // Before the POST: the re-plan's preflight and nothing else (no lookup of its own).
+    assert_eq!(post, 2, "{}", describe(&apply));
+    assert_eq!(preflight(&apply[..post]), (1, 1), "{}", describe(&apply));
+    // After it: one poll, which sees PENDING_PEER.
+    assert_eq!(apply.len(), post + 2, "{}", describe(&apply));
+    assert!(is_vpc_get(&apply[post + 1]), "{}", describe(&apply));
+    assert_eq!(values(&workspace)["state"], "PENDING_PEER");
+    assert_eq!(setup.connections().len(), 1);
+
+    workspace.destroy();
+    assert!(setup.connections().is_empty());
+    setup.assert_clean(&workspace);
+}
+
+/// A connection made out of band after the plan was saved: the apply reports it with the import
+/// command, neither adopting it nor sending a second create for the same VNet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_made_between_plan_and_apply_is_refused_with_the_import_command() {
+    let setup = Setup::start_quick().await;
+    setup.grant_aiven(Assignment::Propagated);
+    let workspace = TerraformWorkspace::for_emulator(&setup.emulator);
+    workspace.write_config(&setup.config(&format!("\"{}\"", setup.seed.aiven_project_vpc_id), ""));
+    let output = workspace.run_ok(&["plan", "-out=tfplan", "-input=false", "-no-color"]);
+    assert!(
+        !output.combined().contains("already exists"),
+        "nothing existed at plan: {output}"
+    );
+
+    setup.connect_out_of_band();
+    let start = setup.next_seq();
+    let output = workspace.run(&["apply", "-input=false", "-no-color", "tfplan"]);
+    assert!(!output.success(), "{output}");
+    let text = flat(&output.combined());
+    assert!(text.contains(&setup.import_command()), "{text}");
+    assert!(text.contains("already exists"), "{text}");
+    assert!(workspace.state_resource(ADDRESS).is_none(), "not adopted");
+    let apply = setup.own_requests_since(start);
+    assert!(
+        apply.iter().all(|r| r.method == "GET"),
+        "no create, no delete\n{}",
+        describe(&apply)
+    );
+    // The re-plan's preflight answered the create's check too.
+    assert_eq!(
+        apply.iter().filter(|r| is_vpc_get(r)).count(),
+        1,
+        "{}",
+        describe(&apply)
+    );
+    assert_eq!(setup.connections().len(), 1, "the other connection only");
+    setup.assert_clean(&workspace);
 }
