@@ -42,7 +42,11 @@ use super::http::CallContext;
 
 /// Shortest span between two reports before their difference is trusted as a refill rate: the
 /// reports are whole tokens, so a short span magnifies the rounding.
-const MIN_RATE_WINDOW: Duration = Duration::from_secs(1);
+const MIN_RATE_WINDOW: Duration = Duration::from_secs(2);
+/// The share of the measured refill the model counts on: the reports' times are the client's
+/// receive times, and a late first answer shortens the measured span. A slow model costs little
+/// (the next report shows the extra tokens); a fast one costs a 429 and its `Retry-After`.
+const RATE_SAFETY: f64 = 0.9;
 /// Longest single wait the model asks for (a measured rate near zero must not park requests for
 /// hours; the deadline bounds it anyway).
 const MAX_MODEL_WAIT: Duration = Duration::from_secs(60);
@@ -291,9 +295,9 @@ impl Bucket {
         self.in_flight = self.in_flight.saturating_sub(1);
         let others = f64::from(self.in_flight);
         if status == 429 {
-            // The server had less than a token; the requests still in flight will take whatever
-            // it gains meanwhile.
-            self.level = Some(self.level.unwrap_or(0.0).min(-others));
+            // The refused request took no token (its deduction is undone), but the server had
+            // less than one; the requests still in flight will take whatever it gains meanwhile.
+            self.level = Some(self.level.map_or(0.0, |level| level + 1.0).min(-others));
             if let Some(wait) = retry_after {
                 let until = now + wait;
                 self.blocked_until = Some(self.blocked_until.map_or(until, |b| b.max(until)));
@@ -341,7 +345,7 @@ impl Bucket {
                     // the estimate never exceeds the true rate.
                     let gained =
                         remaining - anchor.remaining + (self.served - anchor.served) as f64 - 1.0;
-                    let rate = gained / span.as_secs_f64();
+                    let rate = RATE_SAFETY * gained / span.as_secs_f64();
                     if rate > 0.0 {
                         self.measured_rate = Some(rate);
                     }
@@ -676,6 +680,27 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_probe_takes_no_token_so_the_gate_releases_one_at_once() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(start);
+        go(&mut bucket, start);
+        bucket.observe(at(start, 1), 200, Some(0.0), None);
+        // Empty, no rate known, nothing in flight: one probe goes and is refused.
+        go(&mut bucket, at(start, 2));
+        bucket.observe(at(start, 3), 429, None, Some(Duration::from_secs(1)));
+        assert_eq!(bucket.level, Some(0.0));
+        let mut ticket = None;
+        assert_eq!(
+            bucket.try_take(at(start, 4), &mut ticket),
+            Decision::WaitUntil {
+                at: at(start, 1003),
+                announced: true
+            }
+        );
+        assert_eq!(bucket.try_take(at(start, 1003), &mut ticket), Decision::Go);
+    }
+
+    #[test]
     fn without_counters_or_a_rate_one_request_at_a_time_probes() {
         let start = Instant::now();
         let mut bucket = Bucket::new(start);
@@ -706,7 +731,7 @@ mod tests {
         // A bucket refilling 3/s, drained; reports with nothing else in flight.
         go(&mut bucket, start);
         bucket.observe(at(start, 0), 200, Some(5.0), None);
-        // Six requests served over 1.5 s while 4.5 tokens came in: 5 + 4.5 − 6 = 3.5 → "3".
+        // Eight requests served over 2.5 s while 7.5 tokens came in: 5 + 7.5 − 8 = 4.5 → "4".
         for (ms, remaining) in [
             (10, 4.0),
             (20, 3.0),
@@ -714,13 +739,16 @@ mod tests {
             (40, 1.0),
             (50, 0.0),
             (1500, 3.0),
+            (2000, 4.0),
+            (2500, 4.0),
         ] {
             go(&mut bucket, at(start, ms));
             bucket.observe(at(start, ms), 200, Some(remaining), None);
         }
         let rate = bucket.measured_rate.expect("measured");
-        // (3 − 5 + 6 − 1) / 1.5 = 2.0: below the true 3/s, never above.
-        assert!((rate - 2.0).abs() < 1e-9, "{rate}");
+        // Not from the 1.5 s report (too short a span); from the 2.5 s one:
+        // 0.9 × (4 − 5 + 8 − 1) / 2.5 = 2.16, below the true 3/s, never above.
+        assert!((rate - 2.16).abs() < 1e-9, "{rate}");
         assert!(bucket.rate().unwrap() <= 3.0);
     }
 
