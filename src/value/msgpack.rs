@@ -231,15 +231,27 @@ impl<'a> Decoder<'a> {
         let mut attributes = BTreeMap::new();
         for _ in 0..len {
             let name = self.string("object attribute names must be strings")?;
-            self.path.push(PathStep::Attribute(name.clone()));
+            let at_attribute = |decoder: &Self, message: &str| {
+                let mut path = decoder.path.clone();
+                path.push(PathStep::Attribute(name.clone()));
+                ValueError::new(Path(path), message)
+            };
             let Some(attribute_type) = attribute_types.get(&name) else {
-                return Err(self.error("unsupported attribute"));
+                return Err(at_attribute(self, "unsupported attribute"));
             };
             if attributes.contains_key(&name) {
-                return Err(self.error("attribute appears more than once"));
+                return Err(at_attribute(self, "attribute appears more than once"));
             }
-            let attribute = self.value(attribute_type)?;
-            self.path.pop();
+            // The attribute's step joins the path only when an error needs it: cloning every
+            // name into the path cost an allocation per attribute of every decoded value.
+            let depth = self.path.len();
+            let attribute = match self.value(attribute_type) {
+                Ok(attribute) => attribute,
+                Err(mut error) => {
+                    error.insert_step(depth, PathStep::Attribute(name));
+                    return Err(error);
+                }
+            };
             attributes.insert(name, attribute);
         }
         // Same count, no duplicates, no unknown names: every attribute is there. Checked anyway

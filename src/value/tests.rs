@@ -586,6 +586,48 @@ fn errors_carry_the_path_of_the_problem() {
     );
 }
 
+#[test]
+fn decoding_errors_carry_the_path_of_the_problem_too() {
+    let port = |ty: Type| {
+        Type::object([(
+            "rules",
+            Type::list(Type::map(Type::object([
+                ("name", Type::String),
+                ("port", ty),
+            ]))),
+        )])
+    };
+    let value = Value::object([(
+        "rules",
+        Value::list([
+            Value::map([(
+                "a",
+                Value::object([("name", Value::string("a")), ("port", Value::string("1"))]),
+            )]),
+            Value::map([(
+                "web",
+                Value::object([("name", Value::string("w")), ("port", Value::string("x"))]),
+            )]),
+        ]),
+    )]);
+    // Numbers may travel as strings (go-cty), so "1" decodes as a number and "x" does not.
+    let bytes = encode_msgpack(&port(Type::String), &value).unwrap();
+    let error = decode_msgpack(&port(Type::Number), &bytes).unwrap_err();
+    assert_eq!(
+        error.path().steps(),
+        [
+            PathStep::Attribute("rules".to_owned()),
+            PathStep::Index(1),
+            PathStep::Key("web".to_owned()),
+            PathStep::Attribute("port".to_owned()),
+        ],
+        "{error}"
+    );
+    // A well-formed value leaves no trace of the path behind.
+    let decoded = decode_msgpack(&port(Type::String), &bytes).unwrap();
+    assert_eq!(decoded, value);
+}
+
 // ---------------------------------------------------------------------------------------------
 // K6: dynamic.
 
