@@ -30,7 +30,6 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::aiven::{AivenClient, AzurePeeringRequest, PeeringConnection, PeeringState};
-use crate::azure::http::poll_interval;
 use crate::azure::ids::VirtualNetworkId;
 use crate::azure::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
@@ -660,14 +659,23 @@ impl PeeringInputs {
             return Ok(Some(created));
         }
         const WHAT: &str = "waiting for Aiven to set up its side of the peering (PENDING_PEER)";
-        call.sleep(poll_interval(Duration::ZERO), WHAT).await?;
-        poll_until(call, WHAT, move || async move {
-            Ok(match self.find(aiven, call).await? {
-                Some(connection) if is_being_set_up(&connection.state) => {
-                    PollStep::pending(format!("state {}", connection.state))
+        // The POST answer is the first observation, so the §6.4 schedule counts from it: the
+        // first GET goes out one minimum interval (100 ms) after it, and a setup shorter than
+        // that is seen by that one GET.
+        let mut answered = Some(created.state);
+        poll_until(call, WHAT, move || {
+            let answer = answered.take();
+            async move {
+                if let Some(state) = answer {
+                    return Ok(PollStep::pending(format!("state {state}")));
                 }
-                found => PollStep::Done(found),
-            })
+                Ok(match self.find(aiven, call).await? {
+                    Some(connection) if is_being_set_up(&connection.state) => {
+                        PollStep::pending(format!("state {}", connection.state))
+                    }
+                    found => PollStep::Done(found),
+                })
+            }
         })
         .await
     }
@@ -689,22 +697,27 @@ impl PeeringInputs {
                 &self.vnet.name,
             )
             .await?;
-        match deleting {
+        let mut answered = match deleting {
             None => return Ok(()),
             Some(connection) if connection.state == PeeringState::Deleted => return Ok(()),
-            Some(_) => {}
-        }
+            Some(connection) => Some(connection.state),
+        };
         const WHAT: &str = "waiting for Aiven to delete the peering connection";
-        // The DELETE answer (DELETING) counts as the first observation.
-        call.sleep(poll_interval(Duration::ZERO), WHAT).await?;
-        poll_until(call, WHAT, move || async move {
-            match self.find(aiven, call).await {
-                Ok(Some(connection)) if connection.state != PeeringState::Deleted => {
-                    Ok(PollStep::pending(format!("state {}", connection.state)))
+        // The DELETE answer (DELETING) is the first observation; the schedule counts from it.
+        poll_until(call, WHAT, move || {
+            let answer = answered.take();
+            async move {
+                if let Some(state) = answer {
+                    return Ok(PollStep::pending(format!("state {state}")));
                 }
-                Ok(_) => Ok(PollStep::Done(())),
-                Err(error) if error.is_not_found() => Ok(PollStep::Done(())),
-                Err(error) => Err(error),
+                match self.find(aiven, call).await {
+                    Ok(Some(connection)) if connection.state != PeeringState::Deleted => {
+                        Ok(PollStep::pending(format!("state {}", connection.state)))
+                    }
+                    Ok(_) => Ok(PollStep::Done(())),
+                    Err(error) if error.is_not_found() => Ok(PollStep::Done(())),
+                    Err(error) => Err(error),
+                }
             }
         })
         .await
