@@ -133,9 +133,9 @@ fn read(ty: &Type, json: &Json, path: &mut Vec<PathStep>) -> Result<Value, Value
                 let Some(attribute_type) = attribute_types.get(name) else {
                     return Err(error(path, format!("unsupported attribute {name:?}")));
                 };
-                path.push(PathStep::Attribute(name.clone()));
-                let attribute = read(attribute_type, member, path)?;
-                path.pop();
+                let depth = path.len();
+                let attribute =
+                    ValueError::within_attribute(depth, name, read(attribute_type, member, path))?;
                 attributes.insert(name.clone(), attribute);
             }
             // Omitted attributes are null (K8).
@@ -272,11 +272,17 @@ fn write(ty: &Type, value: &Value, path: &mut Vec<PathStep>) -> Result<Json, Val
         (Type::Object(attribute_types, _), Value::Object(attributes)) => {
             check_attribute_names(attribute_types, attributes, path)?;
             let mut members = serde_json::Map::new();
-            for (name, attribute_type) in attribute_types {
-                let attribute = attributes.get(name).unwrap_or(&Value::Null);
-                path.push(PathStep::Attribute(name.clone()));
-                members.insert(name.clone(), write(attribute_type, attribute, path)?);
-                path.pop();
+            // Same keys in the same order (checked above), so the maps walk in lockstep.
+            for ((name, attribute_type), attribute) in
+                attribute_types.iter().zip(attributes.values())
+            {
+                let depth = path.len();
+                let member = ValueError::within_attribute(
+                    depth,
+                    name,
+                    write(attribute_type, attribute, path),
+                )?;
+                members.insert(name.clone(), member);
             }
             Ok(Json::Object(members))
         }

@@ -196,6 +196,19 @@ impl ValueError {
         }
     }
 
+    /// `result`, with `name`'s step put at `depth` of the path if it is an error: the codecs and
+    /// the conformance check do not clone every attribute name into the path while all goes well.
+    pub(crate) fn within_attribute<T>(
+        depth: usize,
+        name: &str,
+        result: Result<T, ValueError>,
+    ) -> Result<T, ValueError> {
+        result.map_err(|mut error| {
+            error.insert_step(depth, PathStep::Attribute(name.to_owned()));
+            error
+        })
+    }
+
     /// Puts `step` at `depth` of the path: a decoder that does not track a step while all goes
     /// well adds it to the errors that pass through it.
     pub(crate) fn insert_step(&mut self, depth: usize, step: PathStep) {
@@ -829,12 +842,16 @@ fn check_conformance(value: &Value, ty: &Type, path: &mut Vec<PathStep>) -> Resu
         }
         (Type::Object(attribute_types, _), Value::Object(attributes)) => {
             check_attribute_names(attribute_types, attributes, path)?;
-            for (name, attribute_type) in attribute_types {
-                if let Some(attribute) = attributes.get(name) {
-                    path.push(PathStep::Attribute(name.clone()));
-                    check_conformance(attribute, attribute_type, path)?;
-                    path.pop();
-                }
+            // Same keys in the same order (checked above), so the two maps walk in lockstep.
+            for ((name, attribute_type), attribute) in
+                attribute_types.iter().zip(attributes.values())
+            {
+                let depth = path.len();
+                ValueError::within_attribute(
+                    depth,
+                    name,
+                    check_conformance(attribute, attribute_type, path),
+                )?;
             }
             Ok(())
         }

@@ -242,16 +242,9 @@ impl<'a> Decoder<'a> {
             if attributes.contains_key(&name) {
                 return Err(at_attribute(self, "attribute appears more than once"));
             }
-            // The attribute's step joins the path only when an error needs it: cloning every
-            // name into the path cost an allocation per attribute of every decoded value.
             let depth = self.path.len();
-            let attribute = match self.value(attribute_type) {
-                Ok(attribute) => attribute,
-                Err(mut error) => {
-                    error.insert_step(depth, PathStep::Attribute(name));
-                    return Err(error);
-                }
-            };
+            let decoded = self.value(attribute_type);
+            let attribute = ValueError::within_attribute(depth, &name, decoded)?;
             attributes.insert(name, attribute);
         }
         // Same count, no duplicates, no unknown names: every attribute is there. Checked anyway
@@ -717,12 +710,14 @@ impl Encoder {
                 check_attribute_names(attribute_types, attributes, &self.path)?;
                 let len = self.length(attribute_types.len())?;
                 infallible!(rmp::encode::write_map_len(&mut self.out, len));
-                for (name, attribute_type) in attribute_types {
+                // Same keys in the same order (checked above), so the maps walk in lockstep.
+                for ((name, attribute_type), attribute) in
+                    attribute_types.iter().zip(attributes.values())
+                {
                     infallible!(rmp::encode::write_str(&mut self.out, name));
-                    self.path.push(PathStep::Attribute(name.clone()));
-                    let attribute = attributes.get(name).unwrap_or(&Value::Null);
-                    self.value(attribute_type, attribute)?;
-                    self.path.pop();
+                    let depth = self.path.len();
+                    let written = self.value(attribute_type, attribute);
+                    ValueError::within_attribute(depth, name, written)?;
                 }
             }
             _ => return Err(self.mismatch(ty)),
