@@ -54,9 +54,11 @@ fn budget(resource_type: &str, expressions: &serde_json::Map<String, Json>) -> O
     let configured = |name: &str| expressions.contains_key(name);
     let (minimum, allowed) = match resource_type {
         // Application POST, service principal POST, addPassword, one token with the new secret;
-        // read: application and service principal; delete: both. The service principal waits
-        // for the application to replicate and the token for the secret to activate.
-        "vnetpeer_aad_app" => ([4, 2, 2], [2, 0, 0]),
+        // read: application and service principal; delete: the application only (Entra ID
+        // deletes its home-tenant service principal and secrets with it, so §6.1's two rows
+        // are one request here). The service principal waits for the application to replicate
+        // and the token for the secret to activate.
+        "vnetpeer_aad_app" => ([4, 2, 1], [2, 0, 0]),
         "vnetpeer_service_principal" | "vnetpeer_custom_role" => ([1, 1, 1], [0, 0, 0]),
         // Deletion is confirmed (a custom role deleted next must not race with it).
         "vnetpeer_role_assignment" => ([1, 1, 1], [0, 0, 1]),
