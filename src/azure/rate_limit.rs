@@ -130,6 +130,15 @@ enum Decision {
     WaitForNews,
 }
 
+/// Where a request stood when it was sent, to tell what its report cannot reflect: requests sent
+/// after it, and requests already in flight then (the server may have taken theirs after its).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct SendMark {
+    /// Sends on the bucket so far, this one included.
+    seq: u64,
+    in_flight_before: u32,
+}
+
 /// Two reports apart in time give the refill rate; this is the earlier one.
 #[derive(Clone, Copy, Debug)]
 struct Anchor {
@@ -157,6 +166,9 @@ struct Bucket {
     /// Whether this service reports remaining counts at all.
     reports_remaining: bool,
     in_flight: u32,
+    /// Requests sent so far, and the mark of the last one.
+    sent: u64,
+    last_send: SendMark,
     blocked_until: Option<Instant>,
     queue: VecDeque<u64>,
     next_ticket: u64,
@@ -176,6 +188,8 @@ impl Bucket {
             served: 0,
             reports_remaining: false,
             in_flight: 0,
+            sent: 0,
+            last_send: SendMark::default(),
             blocked_until: None,
             queue: VecDeque::new(),
             next_ticket: 0,
@@ -268,6 +282,11 @@ impl Bucket {
         if let Some(mine) = ticket.take() {
             self.queue.retain(|queued| *queued != mine);
         }
+        self.sent += 1;
+        self.last_send = SendMark {
+            seq: self.sent,
+            in_flight_before: self.in_flight,
+        };
         self.in_flight += 1;
         if let Some(level) = self.level.as_mut() {
             *level -= 1.0;
@@ -290,6 +309,7 @@ impl Bucket {
         status: u16,
         remaining: Option<f64>,
         retry_after: Option<Duration>,
+        mark: SendMark,
     ) {
         self.refill(now);
         self.in_flight = self.in_flight.saturating_sub(1);
@@ -322,11 +342,14 @@ impl Bucket {
             self.max_reported
                 .map_or(remaining, |max| max.max(remaining)),
         );
-        // Conservative: the others in flight may not be counted in this report yet.
-        self.level = Some(remaining - others);
-        if others > 0.0 {
-            // Answers may overtake each other; only a report with nothing else in flight is
-            // ordered against the previous one.
+        // Answers overtake each other: this report may be older than others already seen. It
+        // cannot reflect the requests sent after this one, nor (perhaps) those in flight when it
+        // was sent; counting them all as taken keeps the model at or below the server.
+        let unreflected = self.sent.saturating_sub(mark.seq) + u64::from(mark.in_flight_before);
+        self.level = Some(remaining - unreflected as f64);
+        if unreflected > 0 {
+            // Only a report that reflects every request sent so far is ordered against the
+            // previous one, as a rate measurement needs.
             return;
         }
         let this = Anchor {
@@ -466,22 +489,22 @@ impl Pacer {
             key: &key,
             id: None,
         };
-        loop {
+        let mark = loop {
             // Registered before deciding, so no change between the decision and the wait is
             // missed.
             let news = notify.notified();
             tokio::pin!(news);
             news.as_mut().enable();
-            let decision = self.with_bucket(&key, |bucket| {
+            let (decision, mark) = self.with_bucket(&key, |bucket| {
                 let decision = bucket.try_take(Instant::now(), &mut ticket.id);
                 if decision == Decision::Go {
                     // The next in line re-evaluates.
                     bucket.notify.notify_waiters();
                 }
-                decision
+                (decision, bucket.last_send)
             });
             let until = match decision {
-                Decision::Go => break,
+                Decision::Go => break mark,
                 Decision::WaitForNews => ctx.deadline(),
                 Decision::WaitUntil { at, announced } if at > ctx.deadline() => {
                     if announced {
@@ -492,11 +515,11 @@ impl Pacer {
                             ),
                         });
                     }
-                    self.with_bucket(&key, |bucket| {
+                    break self.with_bucket(&key, |bucket| {
                         bucket.take(&mut ticket.id);
                         bucket.notify.notify_waiters();
+                        bucket.last_send
                     });
-                    break;
                 }
                 Decision::WaitUntil { at, .. } => at,
             };
@@ -526,11 +549,12 @@ impl Pacer {
                     }
                 }
             }
-        }
+        };
         drop(ticket);
         Ok(Permit {
             pacer: self,
             key,
+            mark,
             answered: false,
         })
     }
@@ -567,6 +591,7 @@ impl Drop for Ticket<'_> {
 pub(crate) struct Permit<'a> {
     pacer: &'a Pacer,
     key: QuotaKey,
+    mark: SendMark,
     answered: bool,
 }
 
@@ -581,7 +606,7 @@ impl Permit<'_> {
         self.answered = true;
         let remaining = remaining_of(headers, self.key.kind);
         self.pacer.with_bucket(&self.key, |bucket| {
-            bucket.observe(Instant::now(), status, remaining, retry_after);
+            bucket.observe(Instant::now(), status, remaining, retry_after, self.mark);
             bucket.notify.notify_waiters();
         });
     }
@@ -608,10 +633,11 @@ mod tests {
     }
 
     /// Takes a token for a caller not yet queued; panics unless it may go.
-    fn go(bucket: &mut Bucket, now: Instant) {
+    fn go(bucket: &mut Bucket, now: Instant) -> SendMark {
         let mut ticket = None;
         assert_eq!(bucket.try_take(now, &mut ticket), Decision::Go);
         assert_eq!(ticket, None);
+        bucket.last_send
     }
 
     #[test]
@@ -628,10 +654,10 @@ mod tests {
     fn requests_wait_once_the_reported_quota_minus_those_in_flight_is_gone() {
         let start = Instant::now();
         let mut bucket = Bucket::new(start);
+        let first = go(&mut bucket, start);
         go(&mut bucket, start);
-        go(&mut bucket, start);
-        // The first answer: 3 left, one other request still out.
-        bucket.observe(at(start, 10), 200, Some(3.0), None);
+        // The first answer: 3 left, one request sent after it still out.
+        bucket.observe(at(start, 10), 200, Some(3.0), None, first);
         go(&mut bucket, at(start, 10));
         go(&mut bucket, at(start, 10));
         let mut ticket = None;
@@ -654,8 +680,14 @@ mod tests {
     fn a_429_gates_every_request_until_retry_after_then_releases_at_the_refill_rate() {
         let start = Instant::now();
         let mut bucket = Bucket::new(start);
-        go(&mut bucket, start);
-        bucket.observe(at(start, 5), 429, None, Some(Duration::from_millis(1500)));
+        let refused = go(&mut bucket, start);
+        bucket.observe(
+            at(start, 5),
+            429,
+            None,
+            Some(Duration::from_millis(1500)),
+            refused,
+        );
         let mut ticket = None;
         assert_eq!(
             bucket.try_take(at(start, 6), &mut ticket),
@@ -683,11 +715,11 @@ mod tests {
     fn a_refused_probe_takes_no_token_so_the_gate_releases_one_at_once() {
         let start = Instant::now();
         let mut bucket = Bucket::new(start);
-        go(&mut bucket, start);
-        bucket.observe(at(start, 1), 200, Some(0.0), None);
+        let first = go(&mut bucket, start);
+        bucket.observe(at(start, 1), 200, Some(0.0), None, first);
         // Empty, no rate known, nothing in flight: one probe goes and is refused.
-        go(&mut bucket, at(start, 2));
-        bucket.observe(at(start, 3), 429, None, Some(Duration::from_secs(1)));
+        let probe = go(&mut bucket, at(start, 2));
+        bucket.observe(at(start, 3), 429, None, Some(Duration::from_secs(1)), probe);
         assert_eq!(bucket.level, Some(0.0));
         let mut ticket = None;
         assert_eq!(
@@ -704,10 +736,10 @@ mod tests {
     fn without_counters_or_a_rate_one_request_at_a_time_probes() {
         let start = Instant::now();
         let mut bucket = Bucket::new(start);
-        go(&mut bucket, start);
+        let refused = go(&mut bucket, start);
         go(&mut bucket, start);
         // A 429 without Retry-After: level below a token, nothing known about the refill.
-        bucket.observe(at(start, 5), 429, None, None);
+        bucket.observe(at(start, 5), 429, None, None, refused);
         let mut ticket = None;
         assert_eq!(
             bucket.try_take(at(start, 6), &mut ticket),
@@ -717,8 +749,9 @@ mod tests {
         bucket.abandon();
         assert_eq!(bucket.try_take(at(start, 7), &mut ticket), Decision::Go);
         assert!(bucket.queue.is_empty());
+        let probe = bucket.last_send;
         // A Graph-like success without counters ends the pacing.
-        bucket.observe(at(start, 9), 200, None, None);
+        bucket.observe(at(start, 9), 200, None, None, probe);
         assert_eq!(bucket.level, None);
         go(&mut bucket, at(start, 9));
         go(&mut bucket, at(start, 9));
@@ -729,8 +762,8 @@ mod tests {
         let start = Instant::now();
         let mut bucket = Bucket::new(start);
         // A bucket refilling 3/s, drained; reports with nothing else in flight.
-        go(&mut bucket, start);
-        bucket.observe(at(start, 0), 200, Some(5.0), None);
+        let first = go(&mut bucket, start);
+        bucket.observe(at(start, 0), 200, Some(5.0), None, first);
         // Eight requests served over 2.5 s while 7.5 tokens came in: 5 + 7.5 − 8 = 4.5 → "4".
         for (ms, remaining) in [
             (10, 4.0),
@@ -742,8 +775,8 @@ mod tests {
             (2000, 4.0),
             (2500, 4.0),
         ] {
-            go(&mut bucket, at(start, ms));
-            bucket.observe(at(start, ms), 200, Some(remaining), None);
+            let mark = go(&mut bucket, at(start, ms));
+            bucket.observe(at(start, ms), 200, Some(remaining), None, mark);
         }
         let rate = bucket.measured_rate.expect("measured");
         // Not from the 1.5 s report (too short a span); from the 2.5 s one:
@@ -753,23 +786,47 @@ mod tests {
     }
 
     #[test]
-    fn reports_overtaken_by_others_in_flight_do_not_measure_a_rate() {
+    fn reports_of_overlapping_requests_do_not_measure_a_rate() {
         let start = Instant::now();
         let mut bucket = Bucket::new(start);
-        go(&mut bucket, start);
-        go(&mut bucket, start);
-        bucket.observe(at(start, 1), 200, Some(10.0), None);
-        bucket.observe(at(start, 2000), 200, Some(11.0), None);
-        assert!(bucket.anchor.is_some());
-        assert_eq!(bucket.measured_rate, None, "only one quiet report so far");
+        let first = go(&mut bucket, start);
+        let second = go(&mut bucket, start);
+        bucket.observe(at(start, 1), 200, Some(10.0), None, first);
+        bucket.observe(at(start, 2000), 200, Some(11.0), None, second);
+        assert!(bucket.anchor.is_none());
+        assert_eq!(bucket.measured_rate, None);
+    }
+
+    #[test]
+    fn an_overtaken_answer_cannot_raise_the_level_past_what_it_does_not_reflect() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(start);
+        let first = go(&mut bucket, start);
+        bucket.observe(at(start, 1), 200, Some(2.0), None, first);
+        // Two go; the server serves a (1 left) then b (0 left), but b's answer arrives first.
+        let a = go(&mut bucket, at(start, 2));
+        let b = go(&mut bucket, at(start, 2));
+        bucket.observe(at(start, 3), 200, Some(0.0), None, b);
+        bucket.observe(at(start, 4), 200, Some(1.0), None, a);
+        assert!(bucket.level.unwrap() < 1.0, "{:?}", bucket.level);
+        // With a refill rate known, the next request waits for a token instead of a 429.
+        bucket.retry_rate = Some(1.0);
+        let mut ticket = None;
+        assert!(matches!(
+            bucket.try_take(at(start, 4), &mut ticket),
+            Decision::WaitUntil {
+                announced: false,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn refill_never_exceeds_the_largest_bucket_seen() {
         let start = Instant::now();
         let mut bucket = Bucket::new(start);
-        go(&mut bucket, start);
-        bucket.observe(start, 200, Some(19.0), None);
+        let first = go(&mut bucket, start);
+        bucket.observe(start, 200, Some(19.0), None, first);
         bucket.retry_rate = Some(3.0);
         bucket.refill(at(start, 3_600_000));
         assert_eq!(bucket.level, Some(20.0));
