@@ -133,8 +133,18 @@ async fn bucket_run(scratch: &Path, provider_dir: &Path) -> Result<Vec<Row>, Str
             "{span_s:.2} s ÷ {optimal_s:.2} s = {ratio:.2}; {throttled} × 429 for {succeeded} writes = {share_429:.0}%; terraform wall {:.1} s",
             observed.run.wall.as_secs_f64()
         );
+        // When the 429s came (from the first write) tells a first probe of an empty bucket from
+        // a model that runs ahead of the refill.
+        if (1..=5).contains(&throttled) {
+            let at: Vec<String> = writes
+                .iter()
+                .filter(|request| request.status == 429)
+                .map(|request| format!("{:.1} s", (request.at_ms - first) / 1e3))
+                .collect();
+            let _ = write!(value, " (429s at {})", at.join(", "));
+        }
         let mut note = String::from(
-            "429s can only stay rare if the client paces itself on the x-ms-ratelimit-remaining-* headers; the emulator's Retry-After is whole seconds (at least 1), as ARM's is",
+            "the client paces on x-ms-ratelimit-remaining-*: it learns the refill rate only once the bucket first runs dry, so one 429 per provider process is expected (one request probes, its Retry-After gates the rest); the emulator's Retry-After is whole seconds (at least 1), as ARM's is",
         );
         if !observed.run.success() {
             let failed = ASSIGNMENTS.saturating_sub(succeeded);
