@@ -370,13 +370,17 @@ cached schema` when its cache answered.\n\
 GNU time; the provider is installed through `dev_overrides` as a wrapper script that runs it under \
 GNU time, so every provider process reports its own CPU and peak RSS. Core CPU = Terraform's \
 rusage (which includes its reaped children) minus the providers' CPU. Floors: `terraform_data` \
-(no plugin process at all) and `vnetpeer_test_fixture` (same binary, no network; it rewrites a \
-JSON file store on every operation, which is part of its CPU).\n\
+(no plugin process at all) and `vnetpeer_test_fixture` (same binary, no network; it keeps one \
+small JSON file per object, written with a rename, which is part of its CPU).\n\
 With the resources registered, the §8.1 mix (40% `vnetpeer_aad_app`, 20% \
 `vnetpeer_service_principal` adopting the apps' own, 15% `vnetpeer_role_assignment`, 5% \
 `vnetpeer_custom_role`, 10% `vnetpeer_aiven_vpc_peering` and 10% \
 `vnetpeer_cross_tenant_vnet_peering`, one extra customer VNet per peering) runs against the \
-emulator with every delay at 1 ms; its overhead is its wall time minus `terraform_data`'s.\n\
+emulator with every wait at zero (§8.1); its overhead is its wall time minus that of \
+`vnetpeer_test_fixture` in the same graph (the plugin floor of §8.2) minus the waits the emulator \
+imposes along the critical chain (none with zero waits; peering writes the emulator refused \
+because another operation held the VNet are counted from the request log). `terraform_data` in \
+the same graph is shown alongside.\n\
 - (d) The runbook of `examples/provider/runbook` against the emulator (delays 1 ms): `validate`, \
 `plan -out`, `apply`, `plan -refresh=false`, `plan`, `destroy`, counting the provider's own token \
 requests, the provider launches (GNU time wrapper) and the TCP connections per service (client \
@@ -395,6 +399,11 @@ effects on arrival).\n\
 the emulator enforces ARM's write and delete buckets scaled to 20 + 3/s; the span of the PUTs \
 (DELETEs) in the request log against (50 − 20) / 3 s. Then one 429 each with a fractional (1.5 s) \
 and an HTTP-date (2 s) `Retry-After`, injected as faults.\n\
+- (g) `plan` with no changes and 1, 3 and 11 provider configurations (the default one plus \
+aliases, one `vnetpeer_test_fixture` each), after an unmeasured `apply`. The provider runs as a \
+child of a bash wrapper that records `times` (CPU of the child at millisecond resolution; GNU \
+time truncates to 10 ms); a sampler reads `/proc` every 2 ms and sums the VmRSS of the live \
+provider processes (the largest sum is the simultaneous RSS, its integral Σ RSS × lifetime).\n\
 - (i) `examples/complete` (the runbook as a module) applied and destroyed with delays scaled \
 down from the realistic preset \
 (listed in the row). The floor is the sum of the waits the emulator imposes along the critical \
