@@ -1183,3 +1183,81 @@ async fn concurrent_writes_pace_on_the_remaining_quota_instead_of_collecting_429
     }
     assert_eq!(violations(&emulator, ViolationKind::EarlyRetry), 0);
 }
+
+/// Microsoft Graph reports no remaining counts, but a 429's `Retry-After` holds every request of
+/// the same identity to that host, not only the one that was refused: the others wait for the
+/// announced instant instead of each earning a 429 of their own.
+#[tokio::test]
+async fn a_graph_429_holds_the_other_requests_until_its_retry_after() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let azure = clients(&operator_settings(&emulator));
+    let graph = azure.graph().unwrap();
+    let operator = emulator.seed().operator_client_id.clone();
+    // Warm the token so the throttled request is a Graph one.
+    graph
+        .find_service_principal_by_app_id(&ctx(), &operator)
+        .await
+        .unwrap();
+    let before = emulator.requests().len();
+    emulator.faults().inject(
+        FaultRule::new(
+            Service::Graph,
+            FaultAction::Throttle {
+                retry_after: RetryAfter::FractionalSeconds { seconds: 0.4 },
+            },
+        )
+        .schedule(Schedule::NextN { n: 1 }),
+    );
+    let throttled = {
+        let (graph, operator) = (graph.clone(), operator.clone());
+        tokio::spawn(async move {
+            graph
+                .find_service_principal_by_app_id(&ctx(), &operator)
+                .await
+        })
+    };
+    // Once the 429 has been answered, five more requests start.
+    let refused_at = loop {
+        if let Some(refused) = emulator
+            .requests_since(before)
+            .iter()
+            .find(|r| r.status == 429)
+        {
+            break refused.at_ms + refused.duration_ms;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let others: Vec<_> = (0..5)
+        .map(|_| {
+            let (graph, operator) = (graph.clone(), operator.clone());
+            tokio::spawn(async move {
+                graph
+                    .find_service_principal_by_app_id(&ctx(), &operator)
+                    .await
+            })
+        })
+        .collect();
+    throttled.await.unwrap().expect("retried after the 429");
+    for other in others {
+        assert!(other.await.unwrap().expect("served").is_some());
+    }
+    let graph_requests: Vec<_> = emulator
+        .requests_since(before)
+        .into_iter()
+        .filter(|r| r.service == Service::Graph)
+        .collect();
+    assert_eq!(
+        graph_requests.len(),
+        7,
+        "one 429, its retry and five others"
+    );
+    assert_eq!(graph_requests.iter().filter(|r| r.status == 429).count(), 1);
+    for request in graph_requests.iter().filter(|r| r.status != 429) {
+        assert!(
+            request.at_ms >= refused_at + 399.0,
+            "sent {} ms after the 429 that asked for 400 ms",
+            request.at_ms - refused_at
+        );
+    }
+    assert_eq!(violations(&emulator, ViolationKind::EarlyRetry), 0);
+}
