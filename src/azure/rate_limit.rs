@@ -7,13 +7,15 @@
 //! them earn their own 429 every time the bucket runs dry. The [`Pacer`] instead keeps a model of
 //! each bucket, shared by every request of the process:
 //!
-//! - **level**: the tokens left as last reported, minus the requests sent since (counted as taken
-//!   until their answer says otherwise), refilled at the estimated rate;
-//! - **refill rate**: measured from two reports taken with nothing else in flight (the rise of
+//! - **level**: the tokens left as last reported, minus every request that report may not reflect
+//!   (sent after it, or already in flight when it was sent: answers overtake each other), refilled
+//!   at the estimated rate;
+//! - **refill rate**: measured between two reports that reflect every request sent (the rise of
 //!   the remaining count plus the requests served in between, over the time between them, as a
-//!   lower bound given the whole-token reports); until measured, one token per `Retry-After` of
-//!   the last 429, and before any 429 no rate at all: when the bucket looks empty, a single
-//!   request at a time goes to find out (at most one 429, whose `Retry-After` then paces);
+//!   lower bound given the whole-token reports, and counted at 90%); until measured, one token per
+//!   `Retry-After` of the last 429, and before any 429 no rate at all: when the bucket looks
+//!   empty, a single request at a time goes to find out (at most one 429, whose `Retry-After`
+//!   then paces);
 //! - **gate**: after a 429 with `Retry-After`, nobody sends to that bucket before the announced
 //!   instant (one shared wait instead of ten independent retries).
 //!
