@@ -502,7 +502,7 @@ impl AivenClient {
         replay: Replay,
     ) -> Result<T, CloudError> {
         let operation = operation_name(&method, &url);
-        let mut request = self.http.request(method, url).header(
+        let mut request = self.http.request(method, url)?.header(
             "Authorization",
             sensitive_header(&format!("aivenv1 {}", self.token.expose_secret()))?,
         );

@@ -787,7 +787,7 @@ impl ArmClient {
         auxiliary: Option<HeaderValue>,
     ) -> Result<ApiResponse, CloudError> {
         let token = self.tokens.resource_manager_token(ctx).await?;
-        let mut request = self.http.request(method, url).header(
+        let mut request = self.http.request(method, url)?.header(
             "Authorization",
             sensitive_header(&format!("Bearer {}", token.expose_secret()))?,
         );

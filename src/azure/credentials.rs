@@ -885,7 +885,7 @@ async fn request_client_credentials(
             form.push(("client_assertion", assertion.expose_secret()));
         }
     }
-    let request = http.request(Method::POST, url).form(&form);
+    let request = http.request(Method::POST, url)?.form(&form);
     let response = http.send(ctx, request, Replay::Safe, &[]).await?;
     if !response.status.is_success() {
         return Err(response.into_error(Service::EntraId, &operation));
@@ -967,7 +967,7 @@ async fn request_managed_identity_token(
         }
     }
     let operation = operation_name(&Method::GET, &url);
-    let request = http.request(Method::GET, url).header("Metadata", "true");
+    let request = http.request(Method::GET, url)?.header("Metadata", "true");
     let response = http.send(ctx, request, Replay::Safe, &[404, 410]).await?;
     if !response.status.is_success() {
         return Err(response.into_error(Service::ManagedIdentity, &operation));

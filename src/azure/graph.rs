@@ -698,7 +698,7 @@ impl GraphClient {
         headers: &[(&str, &str)],
     ) -> Result<ApiResponse, CloudError> {
         let token = self.tokens.graph_token(ctx).await?;
-        let mut request = self.http.request(method, url).header(
+        let mut request = self.http.request(method, url)?.header(
             "Authorization",
             sensitive_header(&format!("Bearer {}", token.expose_secret()))?,
         );

@@ -317,45 +317,69 @@ impl ApiResponse {
 }
 
 /// The process-wide HTTP client with its retry policy. Cheap to clone (shares the pool).
+///
+/// The reqwest client (and with it the TLS configuration and the system's root certificates,
+/// ~18 M instructions) is built on the first request, not when the provider is configured: most
+/// provider processes Terraform starts (validation, schema, plans of nothing but fixtures) never
+/// call a cloud.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    client: reqwest::Client,
+    pool: Pool,
     policy: RetryPolicy,
     /// The quota model; shared by every clone, and by the whole process for [`Self::shared`].
     pacer: Arc<Pacer>,
+}
+
+/// Where an [`HttpClient`] finds its reqwest client, built on first use.
+#[derive(Clone, Debug)]
+enum Pool {
+    /// The process-wide [`SHARED`] client.
+    Shared,
+    /// A pool of its own ([`HttpClient::new`]).
+    Own(Arc<OnceLock<reqwest::Client>>),
 }
 
 static SHARED: OnceLock<reqwest::Client> = OnceLock::new();
 static SHARED_PACER: OnceLock<Arc<Pacer>> = OnceLock::new();
 
 impl HttpClient {
-    /// The client shared by the whole process (built on first use; building does no I/O).
+    /// The client shared by the whole process. No I/O and no TLS set-up here: the connection
+    /// pool is built by the first request.
     pub fn shared() -> Result<Self, CloudError> {
         let pacer = SHARED_PACER.get_or_init(|| Arc::new(Pacer::new())).clone();
-        if let Some(client) = SHARED.get() {
-            return Ok(Self::from_reqwest(client.clone(), pacer));
-        }
-        let built = build_reqwest_client()?;
-        // A concurrent first call may have won the race; either client is fine, keep one.
-        let client = SHARED.get_or_init(|| built).clone();
-        Ok(Self::from_reqwest(client, pacer))
+        Ok(Self::with_pool(Pool::Shared, pacer))
     }
 
     /// A new client with its own pool and its own quota model (tests that count connections,
     /// or special needs).
     pub fn new() -> Result<Self, CloudError> {
-        Ok(Self::from_reqwest(
-            build_reqwest_client()?,
+        let client = build_reqwest_client()?;
+        Ok(Self::with_pool(
+            Pool::Own(Arc::new(OnceLock::from(client))),
             Arc::new(Pacer::new()),
         ))
     }
 
-    fn from_reqwest(client: reqwest::Client, pacer: Arc<Pacer>) -> Self {
+    fn with_pool(pool: Pool, pacer: Arc<Pacer>) -> Self {
         Self {
-            client,
+            pool,
             policy: RetryPolicy::default(),
             pacer,
         }
+    }
+
+    /// The reqwest client, built now if this is the first request.
+    fn client(&self) -> Result<&reqwest::Client, CloudError> {
+        let cell = match &self.pool {
+            Pool::Shared => &SHARED,
+            Pool::Own(cell) => cell.as_ref(),
+        };
+        if let Some(client) = cell.get() {
+            return Ok(client);
+        }
+        let built = build_reqwest_client()?;
+        // A concurrent first call may have won the race; either client is fine, keep one.
+        Ok(cell.get_or_init(|| built))
     }
 
     /// The same pool with another retry policy.
@@ -369,9 +393,13 @@ impl HttpClient {
         &self.policy
     }
 
-    /// A request builder on the shared pool.
-    pub(crate) fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
-        self.client.request(method, url)
+    /// A request builder on the shared pool (building the pool if this is the first request).
+    pub(crate) fn request(
+        &self,
+        method: Method,
+        url: Url,
+    ) -> Result<reqwest::RequestBuilder, CloudError> {
+        Ok(self.client()?.request(method, url))
     }
 
     /// Sends `request`, retrying as described in the module docs, and reads the whole body.
@@ -386,7 +414,9 @@ impl HttpClient {
         replay: Replay,
         extra_retry_statuses: &[u16],
     ) -> Result<ApiResponse, CloudError> {
-        let template = request.build().map_err(|e| {
+        // The client that built the request sends it (the same pool as `self`'s).
+        let (client, template) = request.build_split();
+        let template = template.map_err(|e| {
             CloudError::Invalid(format!("could not build the request: {}", e.without_url()))
         })?;
         let method = template.method().clone();
@@ -405,7 +435,7 @@ impl HttpClient {
             *attempt.timeout_mut() = Some(self.policy.attempt_timeout.min(ctx.remaining()));
             let started = Instant::now();
             // A cancelled or failed attempt drops the permit: no longer in flight, no news.
-            let outcome = ctx.run(&what, self.execute_and_read(attempt)).await?;
+            let outcome = ctx.run(&what, execute_and_read(&client, attempt)).await?;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let more_attempts = retry + 1 < self.policy.max_attempts;
             match outcome {
@@ -479,29 +509,29 @@ impl HttpClient {
             retry += 1;
         }
     }
+}
 
-    async fn execute_and_read(
-        &self,
-        request: reqwest::Request,
-    ) -> Result<ApiResponse, TransportFailure> {
-        let response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(TransportFailure::from)?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| TransportFailure {
-            // The status line arrived, so the server did see the request.
-            before_sending: false,
-            detail: describe_reqwest_error(&e),
-        })?;
-        Ok(ApiResponse {
-            status,
-            headers,
-            body,
-        })
-    }
+/// Sends one attempt and reads the whole body.
+async fn execute_and_read(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+) -> Result<ApiResponse, TransportFailure> {
+    let response = client
+        .execute(request)
+        .await
+        .map_err(TransportFailure::from)?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.map_err(|e| TransportFailure {
+        // The status line arrived, so the server did see the request.
+        before_sending: false,
+        detail: describe_reqwest_error(&e),
+    })?;
+    Ok(ApiResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// A transport-level failure of one attempt.
