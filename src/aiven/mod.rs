@@ -411,10 +411,18 @@ impl AivenClient {
         resource_group: &str,
         vnet_name: &str,
     ) -> Result<Option<PeeringConnection>, CloudError> {
-        let vpc = self.get_project_vpc(ctx, project, project_vpc_id).await?;
-        Ok(vpc
-            .find_azure_peering(subscription_id, resource_group, vnet_name)
-            .cloned())
+        let url = self.url(&["project", project, "vpcs", project_vpc_id]);
+        let operation = operation_name(&Method::GET, &url);
+        let response = self
+            .call_response(ctx, Method::GET, url, None, Replay::Safe)
+            .await?;
+        find_connection_in_vpc_body(&response.body, subscription_id, resource_group, vnet_name)
+            .map_err(|e| CloudError::Decode {
+                service: Service::Aiven,
+                operation,
+                // serde_json's message names the field and position, never the content.
+                detail: e.to_string(),
+            })
     }
 
     /// Remembers `vpc`, read just now while planning the peering of (subscription, resource
@@ -502,6 +510,20 @@ impl AivenClient {
         replay: Replay,
     ) -> Result<T, CloudError> {
         let operation = operation_name(&method, &url);
+        let response = self.call_response(ctx, method, url, body, replay).await?;
+        response.json(Service::Aiven, &operation)
+    }
+
+    /// Sends the request; a successful response without an error inside, or the error.
+    async fn call_response(
+        &self,
+        ctx: &CallContext,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        replay: Replay,
+    ) -> Result<ApiResponse, CloudError> {
+        let operation = operation_name(&method, &url);
         let mut request = self.http.request(method, url)?.header(
             "Authorization",
             sensitive_header(&format!("aivenv1 {}", self.token.expose_secret()))?,
@@ -518,7 +540,69 @@ impl AivenClient {
         {
             return Err(error);
         }
-        response.json(Service::Aiven, &operation)
+        Ok(response)
+    }
+}
+
+/// The connection of a VPC body (`GET .../vpcs/{id}`) that peers with (subscription, resource
+/// group, VNet), as [`ProjectVpc::find_azure_peering`] finds it, but decoding only the three
+/// matched fields of the others: a refresh reads the VPC once per peering, and building every
+/// connection of a shared VPC each time made this quadratic in the number of peerings.
+fn find_connection_in_vpc_body(
+    body: &[u8],
+    subscription_id: &str,
+    resource_group: &str,
+    vnet_name: &str,
+) -> Result<Option<PeeringConnection>, serde_json::Error> {
+    use std::borrow::Cow;
+
+    use serde_json::value::RawValue;
+
+    /// The VPC's fields that [`ProjectVpc`] requires, checked but not kept, and its connections
+    /// left undecoded.
+    #[derive(Deserialize)]
+    #[allow(dead_code)] // Present to reject the bodies `ProjectVpc` rejects.
+    struct VpcConnections<'a> {
+        project_vpc_id: serde::de::IgnoredAny,
+        cloud_name: serde::de::IgnoredAny,
+        network_cidr: serde::de::IgnoredAny,
+        state: serde::de::IgnoredAny,
+        #[serde(default, borrow)]
+        peering_connections: Vec<&'a RawValue>,
+    }
+    /// What [`PeeringConnection::matches_azure`] compares.
+    #[derive(Deserialize)]
+    struct ConnectionPeer<'a> {
+        #[serde(borrow)]
+        peer_cloud_account: Cow<'a, str>,
+        #[serde(default, borrow)]
+        peer_resource_group: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        peer_vpc: Cow<'a, str>,
+    }
+
+    let vpc: VpcConnections<'_> = serde_json::from_slice(body)?;
+    for raw in vpc.peering_connections {
+        let peer: ConnectionPeer<'_> = serde_json::from_str(raw.get())?;
+        let matches = same_lowercase(&peer.peer_cloud_account, subscription_id)
+            && same_lowercase(&peer.peer_vpc, vnet_name)
+            && same_lowercase(
+                peer.peer_resource_group.as_deref().unwrap_or_default(),
+                resource_group,
+            );
+        if matches {
+            return serde_json::from_str(raw.get()).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// `a.to_lowercase() == b.to_lowercase()` without allocating for the usual ASCII case.
+fn same_lowercase(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
     }
 }
 
@@ -651,5 +735,69 @@ mod tests {
             PeeringState::parse("NEW_THING"),
             PeeringState::Other("NEW_THING".into())
         );
+    }
+
+    const SHARED_VPC_BODY: &str = r#"{
+        "project_vpc_id": "v1", "cloud_name": "azure-westeurope", "network_cidr": "10.0.0.0/24",
+        "state": "ACTIVE", "extra": {"n": 1.250},
+        "peering_connections": [
+            {"peer_cloud_account": "sub-a", "peer_resource_group": "rg", "peer_vpc": "vnet-1",
+             "state": "ACTIVE", "state_info": {"to-tenant-id": "t-1", "n": 3.0}},
+            {"peer_cloud_account": "SUB-A", "peer_resource_group": "RG", "peer_vpc": "vnet-2",
+             "peer_azure_app_id": "app-2", "state": "PENDING_PEER",
+             "state_info": {"to-tenant-id": "t-2", "to-network-id": "/n\/2"},
+             "user_peer_network_cidrs": ["10.2.0.0/16"]},
+            {"peer_cloud_account": "sub-a", "peer_resource_group": "rg", "peer_vpc": "vnet-2",
+             "state": "DELETED"},
+            {"peer_cloud_account": "sub-b", "peer_vpc": "vnet-\u00e9", "state": "ACTIVE"}
+        ]
+    }"#;
+
+    #[test]
+    fn finding_a_connection_in_the_body_agrees_with_the_decoded_vpc() {
+        let vpc: ProjectVpc = serde_json::from_str(SHARED_VPC_BODY).unwrap();
+        for (subscription, group, vnet) in [
+            ("sub-a", "rg", "vnet-1"),
+            ("Sub-A", "Rg", "VNET-2"),
+            ("sub-b", "", "vnet-É"),
+            ("sub-b", "", "vnet-é"),
+            ("sub-a", "rg", "vnet-3"),
+            ("sub-c", "rg", "vnet-1"),
+        ] {
+            let found =
+                find_connection_in_vpc_body(SHARED_VPC_BODY.as_bytes(), subscription, group, vnet)
+                    .unwrap();
+            assert_eq!(
+                found.as_ref(),
+                vpc.find_azure_peering(subscription, group, vnet),
+                "{subscription}/{group}/{vnet}"
+            );
+        }
+        let second =
+            find_connection_in_vpc_body(SHARED_VPC_BODY.as_bytes(), "sub-a", "rg", "vnet-2")
+                .unwrap()
+                .unwrap();
+        // The first match wins, with all its fields.
+        assert_eq!(second.state, PeeringState::PendingPeer);
+        assert_eq!(second.to_network_id(), Some("/n/2"));
+        assert_eq!(second.peer_azure_app_id.as_deref(), Some("app-2"));
+        assert_eq!(
+            second.user_peer_network_cidrs,
+            vec!["10.2.0.0/16".to_owned()]
+        );
+    }
+
+    #[test]
+    fn a_vpc_body_that_does_not_decode_is_an_error() {
+        for body in [
+            r#"{"peering_connections": []}"#,
+            r#"{"project_vpc_id": "v", "cloud_name": "c", "network_cidr": "n", "state": "s",
+                "peering_connections": [{"peer_vpc": "vnet-1"}]}"#,
+            r#"{"project_vpc_id": "v", "cloud_name": "c", "network_cidr": "n", "state": "s",
+                "peering_connections": [{"peer_cloud_account": "a", "peer_resource_group": "g",
+                "peer_vpc": "vnet-1"}]}"#,
+        ] {
+            assert!(find_connection_in_vpc_body(body.as_bytes(), "a", "g", "vnet-1").is_err());
+        }
     }
 }
