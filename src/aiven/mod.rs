@@ -414,15 +414,33 @@ impl AivenClient {
         let url = self.url(&["project", project, "vpcs", project_vpc_id]);
         let operation = operation_name(&Method::GET, &url);
         let response = self
-            .call_response(ctx, Method::GET, url, None, Replay::Safe)
+            .send_checked(ctx, Method::GET, url, None, Replay::Safe)
             .await?;
-        find_connection_in_vpc_body(&response.body, subscription_id, resource_group, vnet_name)
-            .map_err(|e| CloudError::Decode {
+        // One pass finds both an error inside the 200 and the connection; only a body that does
+        // not decode as a VPC, or carries `error`, is probed the way `call` probes every body.
+        let found =
+            find_connection_in_vpc_body(&response.body, subscription_id, resource_group, vnet_name);
+        if !matches!(found, Ok(VpcSearch::Found(_)))
+            && let Some(error) =
+                aiven_error_in_success_body(&operation, &response.headers, &response.body)
+        {
+            return Err(error);
+        }
+        match found {
+            Ok(VpcSearch::Found(connection)) => Ok(connection.map(|found| *found)),
+            // Unreachable in practice: the probe above reports a non-null `error`.
+            Ok(VpcSearch::ErrorField) => Err(CloudError::Decode {
+                service: Service::Aiven,
+                operation,
+                detail: "the VPC answer carries an `error` field".to_owned(),
+            }),
+            Err(e) => Err(CloudError::Decode {
                 service: Service::Aiven,
                 operation,
                 // serde_json's message names the field and position, never the content.
                 detail: e.to_string(),
-            })
+            }),
+        }
     }
 
     /// Remembers `vpc`, read just now while planning the peering of (subscription, resource
@@ -524,6 +542,26 @@ impl AivenClient {
         replay: Replay,
     ) -> Result<ApiResponse, CloudError> {
         let operation = operation_name(&method, &url);
+        let response = self.send_checked(ctx, method, url, body, replay).await?;
+        if let Some(error) =
+            aiven_error_in_success_body(&operation, &response.headers, &response.body)
+        {
+            return Err(error);
+        }
+        Ok(response)
+    }
+
+    /// Sends the request; a response with a success status (its body not yet looked at), or
+    /// the error.
+    async fn send_checked(
+        &self,
+        ctx: &CallContext,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        replay: Replay,
+    ) -> Result<ApiResponse, CloudError> {
+        let operation = operation_name(&method, &url);
         let mut request = self.http.request(method, url)?.header(
             "Authorization",
             sensitive_header(&format!("aivenv1 {}", self.token.expose_secret()))?,
@@ -535,13 +573,17 @@ impl AivenClient {
         if !response.status.is_success() {
             return Err(response.into_error(Service::Aiven, &operation));
         }
-        if let Some(error) =
-            aiven_error_in_success_body(&operation, &response.headers, &response.body)
-        {
-            return Err(error);
-        }
         Ok(response)
     }
+}
+
+/// What [`find_connection_in_vpc_body`] saw.
+#[derive(Debug)]
+enum VpcSearch {
+    /// A VPC, and the matching connection if there is one.
+    Found(Option<Box<PeeringConnection>>),
+    /// The body has a non-null `error` (reported as Aiven's error).
+    ErrorField,
 }
 
 /// The connection of a VPC body (`GET .../vpcs/{id}`) that peers with (subscription, resource
@@ -553,7 +595,7 @@ fn find_connection_in_vpc_body(
     subscription_id: &str,
     resource_group: &str,
     vnet_name: &str,
-) -> Result<Option<PeeringConnection>, serde_json::Error> {
+) -> Result<VpcSearch, serde_json::Error> {
     use std::borrow::Cow;
 
     use serde_json::value::RawValue;
@@ -563,6 +605,8 @@ fn find_connection_in_vpc_body(
     #[derive(Deserialize)]
     #[allow(dead_code)] // Present to reject the bodies `ProjectVpc` rejects.
     struct VpcConnections<'a> {
+        #[serde(default)]
+        error: Option<serde::de::IgnoredAny>,
         project_vpc_id: serde::de::IgnoredAny,
         cloud_name: serde::de::IgnoredAny,
         network_cidr: serde::de::IgnoredAny,
@@ -582,6 +626,9 @@ fn find_connection_in_vpc_body(
     }
 
     let vpc: VpcConnections<'_> = serde_json::from_slice(body)?;
+    if vpc.error.is_some() {
+        return Ok(VpcSearch::ErrorField);
+    }
     for raw in vpc.peering_connections {
         let peer: ConnectionPeer<'_> = serde_json::from_str(raw.get())?;
         let matches = same_lowercase(&peer.peer_cloud_account, subscription_id)
@@ -591,10 +638,11 @@ fn find_connection_in_vpc_body(
                 resource_group,
             );
         if matches {
-            return serde_json::from_str(raw.get()).map(Some);
+            return serde_json::from_str(raw.get())
+                .map(|found| VpcSearch::Found(Some(Box::new(found))));
         }
     }
-    Ok(None)
+    Ok(VpcSearch::Found(None))
 }
 
 /// `a.to_lowercase() == b.to_lowercase()` without allocating for the usual ASCII case.
@@ -764,19 +812,22 @@ mod tests {
             ("sub-a", "rg", "vnet-3"),
             ("sub-c", "rg", "vnet-1"),
         ] {
-            let found =
+            let Ok(VpcSearch::Found(found)) =
                 find_connection_in_vpc_body(SHARED_VPC_BODY.as_bytes(), subscription, group, vnet)
-                    .unwrap();
+            else {
+                panic!("the VPC body decodes");
+            };
             assert_eq!(
-                found.as_ref(),
+                found.as_deref(),
                 vpc.find_azure_peering(subscription, group, vnet),
                 "{subscription}/{group}/{vnet}"
             );
         }
-        let second =
+        let Ok(VpcSearch::Found(Some(second))) =
             find_connection_in_vpc_body(SHARED_VPC_BODY.as_bytes(), "sub-a", "rg", "vnet-2")
-                .unwrap()
-                .unwrap();
+        else {
+            panic!("the connection is found");
+        };
         // The first match wins, with all its fields.
         assert_eq!(second.state, PeeringState::PendingPeer);
         assert_eq!(second.to_network_id(), Some("/n/2"));
@@ -799,5 +850,11 @@ mod tests {
         ] {
             assert!(find_connection_in_vpc_body(body.as_bytes(), "a", "g", "vnet-1").is_err());
         }
+        let with_error = r#"{"project_vpc_id": "v", "cloud_name": "c", "network_cidr": "n",
+            "state": "s", "peering_connections": [], "error": "boom"}"#;
+        assert!(matches!(
+            find_connection_in_vpc_body(with_error.as_bytes(), "a", "g", "vnet-1"),
+            Ok(VpcSearch::ErrorField)
+        ));
     }
 }
