@@ -19,107 +19,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::peering_setup::{
+    PeeringApp, add_aiven_connection, add_peering_app, grant_network_contributor, uuid_for,
+};
 use vnetpeer_emulator::terraform::TerraformWorkspace;
-use vnetpeer_emulator::world::aiven::CreatePeeringRequest;
-use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service};
 
 /// Peerings of the seeded customer VNet, and of the second one.
 const ON_FIRST_VNET: usize = 6;
 const ON_SECOND_VNET: usize = 3;
-
-/// The step-1 application, made in the world as `vnetpeer_aad_app` would make it.
-struct PeeringApp {
-    client_id: String,
-    object_id: String,
-    service_principal_id: String,
-}
-
-fn add_peering_app(emulator: &Emulator) -> PeeringApp {
-    let seed = emulator.seed().clone();
-    let now = emulator.now();
-    emulator.with_world(|world| {
-        let (client_id, service_principal_id, _secret) =
-            world
-                .identity
-                .add_app_with_secret(&seed.customer_tenant_id, "aiven-peering", &[], now);
-        let app = world
-            .identity
-            .applications
-            .values_mut()
-            .find(|app| app.app_id == client_id)
-            .expect("the new application");
-        app.sign_in_audience = "AzureADMultipleOrgs".to_owned();
-        PeeringApp {
-            object_id: app.id.clone(),
-            client_id,
-            service_principal_id,
-        }
-    })
-}
-
-/// A Network Contributor assignment in effect at once.
-fn grant_network_contributor(emulator: &Emulator, principal_id: &str, scope: &str) {
-    let tenant = emulator.seed().customer_tenant_id.clone();
-    let name = uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_OID,
-        format!("{principal_id}{scope}").as_bytes(),
-    )
-    .to_string();
-    emulator.with_world(|world| {
-        world.arm.insert_role_assignment(RoleAssignment {
-            name,
-            scope: scope.to_owned(),
-            tenant_id: tenant,
-            role_definition_guid: NETWORK_CONTRIBUTOR_ROLE_ID.to_owned(),
-            principal_id: principal_id.to_owned(),
-            principal_type: "ServicePrincipal".to_owned(),
-            description: Some("test setup".to_owned()),
-            created_on: "2024-01-01T00:00:00Z".to_owned(),
-            created_by: None,
-            created_at: None,
-        });
-    });
-}
-
-/// Aiven's connection of `project_vpc_id` to the customer VNet `vnet_id`, with the rights Aiven
-/// needs (its service principal in the customer tenant may peer with the VNet).
-fn add_aiven_connection(
-    emulator: &Emulator,
-    app: &PeeringApp,
-    project_vpc_id: &str,
-    vnet_id: &str,
-) {
-    let seed = emulator.seed().clone();
-    let now = emulator.now();
-    let utc_now = emulator.clock().utc_now();
-    let aiven_sp = emulator.with_world(|world| {
-        world
-            .identity
-            .ensure_service_principal(&seed.customer_tenant_id, &seed.aiven_app_id, now)
-    });
-    grant_network_contributor(emulator, &aiven_sp, vnet_id);
-    let parts: Vec<&str> = vnet_id.split('/').collect();
-    emulator.with_world(|world| {
-        world
-            .aiven
-            .create_peering(
-                &seed.aiven_project,
-                project_vpc_id,
-                CreatePeeringRequest {
-                    peer_cloud_account: parts[2].to_lowercase(),
-                    peer_vpc: parts[8].to_lowercase(),
-                    peer_resource_group: parts[4].to_lowercase(),
-                    peer_azure_app_id: app.client_id.to_lowercase(),
-                    peer_azure_tenant_id: seed.customer_tenant_id.to_lowercase(),
-                    user_peer_network_cidrs: Vec::new(),
-                },
-                now,
-                utc_now,
-            )
-            .expect("the Aiven peering connection");
-    });
-}
 
 /// One planned peering: its resource name and the ids it joins.
 struct Planned {
@@ -208,7 +116,12 @@ async fn many_peerings_of_the_same_vnets_with_parallelism_10_are_all_connected_w
         })
         .expect("a second customer VNet");
     for vnet in [&seed.customer_vnet_id, &second_vnet] {
-        grant_network_contributor(&emulator, &app.service_principal_id, vnet);
+        grant_network_contributor(
+            &emulator,
+            &app.service_principal_id,
+            vnet,
+            &uuid_for(&format!("{}{vnet}", app.service_principal_id)),
+        );
     }
     let mut planned = Vec::new();
     for index in 0..ON_FIRST_VNET {
@@ -446,7 +359,12 @@ async fn peerings_of_two_vnets_to_one_remote_vnet_run_concurrently() {
         .expect("a project VPC");
     let customer_vnets = [seed.customer_vnet_id.clone(), second_vnet.clone()];
     for vnet in &customer_vnets {
-        grant_network_contributor(&emulator, &app.service_principal_id, vnet);
+        grant_network_contributor(
+            &emulator,
+            &app.service_principal_id,
+            vnet,
+            &uuid_for(&format!("{}{vnet}", app.service_principal_id)),
+        );
         add_aiven_connection(&emulator, &app, &vpc, vnet);
     }
     emulator.clock().advance(Duration::from_secs(2));

@@ -11,125 +11,16 @@
 
 use std::time::Duration;
 
+use crate::peering_setup::{
+    PeeringApp, add_aiven_connection, add_peering_app, grant_network_contributor, uuid_for,
+};
 use serde_json::Value as Json;
 use vnetpeer_emulator::terraform::TerraformWorkspace;
-use vnetpeer_emulator::world::aiven::CreatePeeringRequest;
 use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service};
 
 const ADDRESS: &str = "vnetpeer_cross_tenant_vnet_peering.to_aiven";
 const PEERING: &str = "to-aiven";
-
-/// The step-1 application, made in the world as `vnetpeer_aad_app` would make it.
-struct PeeringApp {
-    client_id: String,
-    object_id: String,
-    service_principal_id: String,
-    secret: String,
-}
-
-/// A multi-tenant application with a service principal and a usable secret in the customer
-/// tenant.
-fn add_peering_app(emulator: &Emulator) -> PeeringApp {
-    let seed = emulator.seed().clone();
-    let now = emulator.now();
-    emulator.with_world(|world| {
-        let (client_id, service_principal_id, secret) =
-            world
-                .identity
-                .add_app_with_secret(&seed.customer_tenant_id, "aiven-peering", &[], now);
-        let app = world
-            .identity
-            .applications
-            .values_mut()
-            .find(|app| app.app_id == client_id)
-            .expect("the new application");
-        app.sign_in_audience = "AzureADMultipleOrgs".to_owned();
-        PeeringApp {
-            object_id: app.id.clone(),
-            client_id,
-            service_principal_id,
-            secret: secret.expose().to_owned(),
-        }
-    })
-}
-
-/// A Network Contributor assignment (which includes `peer/action`) in effect at once.
-fn grant_network_contributor(emulator: &Emulator, principal_id: &str, scope: &str, name: &str) {
-    let seed = emulator.seed().clone();
-    emulator.with_world(|world| {
-        world.arm.insert_role_assignment(RoleAssignment {
-            name: name.to_owned(),
-            scope: scope.to_owned(),
-            tenant_id: seed.customer_tenant_id.clone(),
-            role_definition_guid: NETWORK_CONTRIBUTOR_ROLE_ID.to_owned(),
-            principal_id: principal_id.to_owned(),
-            principal_type: "ServicePrincipal".to_owned(),
-            description: Some("test setup".to_owned()),
-            created_on: "2024-01-01T00:00:00Z".to_owned(),
-            created_by: None,
-            created_at: None,
-        });
-    });
-}
-
-/// Aiven's service principal in the customer tenant with peer rights on `vnet_id`, and an
-/// Aiven peering connection of `project_vpc_id` for it (APPROVED; PENDING_PEER once settled).
-fn add_aiven_connection(
-    emulator: &Emulator,
-    app: &PeeringApp,
-    project_vpc_id: &str,
-    vnet_id: &str,
-) {
-    let seed = emulator.seed().clone();
-    let now = emulator.now();
-    let utc_now = emulator.clock().utc_now();
-    let aiven_sp = emulator.with_world(|world| {
-        world
-            .identity
-            .ensure_service_principal(&seed.customer_tenant_id, &seed.aiven_app_id, now)
-    });
-    grant_network_contributor(
-        emulator,
-        &aiven_sp,
-        vnet_id,
-        &uuid_for(&format!("aiven-peer-{vnet_id}")),
-    );
-    let (subscription, group, vnet) = split_vnet_id(vnet_id);
-    emulator.with_world(|world| {
-        world
-            .aiven
-            .create_peering(
-                &seed.aiven_project,
-                project_vpc_id,
-                CreatePeeringRequest {
-                    peer_cloud_account: subscription.to_lowercase(),
-                    peer_vpc: vnet.to_lowercase(),
-                    peer_resource_group: group.to_lowercase(),
-                    peer_azure_app_id: app.client_id.to_lowercase(),
-                    peer_azure_tenant_id: seed.customer_tenant_id.to_lowercase(),
-                    user_peer_network_cidrs: Vec::new(),
-                },
-                now,
-                utc_now,
-            )
-            .expect("the Aiven peering connection");
-    });
-}
-
-fn split_vnet_id(vnet_id: &str) -> (String, String, String) {
-    let parts: Vec<&str> = vnet_id.split('/').collect();
-    (
-        parts[2].to_owned(),
-        parts[4].to_owned(),
-        parts[8].to_owned(),
-    )
-}
-
-/// A deterministic GUID for a test object.
-fn uuid_for(label: &str) -> String {
-    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, label.as_bytes()).to_string()
-}
 
 /// Everything step 7 needs, in effect: the application with Network Contributor on the VNet,
 /// and Aiven's connection past PENDING_PEER (the emulator's clock is moved past every delay).
