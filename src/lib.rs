@@ -3,6 +3,7 @@
 
 pub mod aiven;
 pub mod azure;
+pub mod cidr;
 pub mod framework;
 pub mod plugin;
 pub mod provider;

@@ -1,61 +1,27 @@
 //! The `provider "vnetpeer" {}` block (design.md §2): its schema, the environment fallbacks
 //! (configuration wins over the environment), the checks of argument combinations, and the
-//! resulting [`ProviderConfig`]. Configuring touches no network: credentials are resolved when a
-//! resource first needs a token.
+//! resulting [`ProviderConfig`], and the cloud settings built from it ([`ProviderConfig::azure_settings`],
+//! [`ProviderConfig::aiven_settings`]). Configuring touches no network: credentials are resolved
+//! when a resource first needs a token.
 //!
-//! [`grpc_service`] is what the binary serves.
+//! The provider type itself, which ties this block to the resources, is
+//! [`crate::resources::VnetpeerProvider`].
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use crate::azure::SecretString;
+use crate::aiven::AivenSettings;
+use crate::azure::ids;
+use crate::azure::{AzureEndpointOverrides, AzureEnvironment, AzureSettings, SecretString};
 use crate::framework::{
-    Attribute, AttributePath, Block, ConfigureRequest, DataSource, Diagnostic, Diagnostics,
-    NestedBlock, Provider, Resource, Schema, Validator, validators,
+    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Schema, Validator,
+    validators,
 };
-use crate::plugin::proto::tfplugin6::provider_server::Provider as GrpcProvider;
-use crate::plugin::provider_service::ProviderService;
-use crate::resources::{self, ProviderData};
 use crate::value::Value;
 
 /// The Aiven API used when neither `aiven_api_url` nor `AIVEN_WEB_URL` is set.
 pub const DEFAULT_AIVEN_API_URL: &str = "https://api.aiven.io";
-
-/// The tfplugin6 service of this provider (what `src/main.rs` serves).
-pub fn grpc_service() -> impl GrpcProvider {
-    ProviderService::new(VnetpeerProvider)
-}
-
-/// The vnetpeer provider.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct VnetpeerProvider;
-
-impl Provider for VnetpeerProvider {
-    type Data = ProviderData;
-
-    fn schema(&self) -> Schema {
-        provider_schema()
-    }
-
-    fn configure(&self, request: ConfigureRequest) -> Result<ProviderData, Diagnostics> {
-        let config = ProviderConfig::resolve(&request.config, |name| std::env::var(name).ok())?;
-        tracing::debug!(
-            terraform_version = request.terraform_version.as_str(),
-            "provider configured"
-        );
-        ProviderData::new(config)
-    }
-
-    fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
-        resources::resources()
-    }
-
-    fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
-        resources::data_sources()
-    }
-}
 
 /// The Azure cloud whose endpoints are used by default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -114,6 +80,44 @@ pub struct ProviderConfig {
 }
 
 impl ProviderConfig {
+    /// The settings the Azure clients are built from (the one place that maps the provider
+    /// block onto them).
+    pub fn azure_settings(&self) -> AzureSettings {
+        AzureSettings {
+            tenant_id: self.tenant_id.clone(),
+            subscription_id: self.subscription_id.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            client_certificate_path: self.client_certificate_path.clone(),
+            client_certificate_password: self.client_certificate_password.clone(),
+            use_oidc: self.use_oidc,
+            oidc_token: self.oidc_token.clone(),
+            oidc_token_file_path: self.oidc_token_file_path.clone(),
+            use_msi: self.use_msi,
+            msi_endpoint: self.msi_endpoint.clone(),
+            use_cli: self.use_cli,
+            environment: match self.environment {
+                CloudEnvironment::Public => AzureEnvironment::Public,
+                CloudEnvironment::UsGovernment => AzureEnvironment::UsGovernment,
+                CloudEnvironment::China => AzureEnvironment::China,
+            },
+            endpoints: AzureEndpointOverrides {
+                authority_host: self.endpoints.authority_host.clone(),
+                resource_manager: self.endpoints.resource_manager.clone(),
+                microsoft_graph: self.endpoints.microsoft_graph.clone(),
+            },
+        }
+    }
+
+    /// The settings of the Aiven client; `None` without an API token (resources that call
+    /// Aiven then say how to set it).
+    pub fn aiven_settings(&self) -> Option<AivenSettings> {
+        self.aiven_api_token.as_ref().map(|token| AivenSettings {
+            api_token: token.clone(),
+            api_url: self.aiven_api_url.clone(),
+        })
+    }
+
     /// Whether every argument was known when the provider was configured.
     pub fn is_fully_known(&self) -> bool {
         self.unknown.is_empty()
@@ -175,9 +179,9 @@ impl ProviderConfig {
 
         // Values from the environment were not seen by the validators: check every value.
         for (setting, validator) in [
-            (&subscription_id, validators::uuid()),
+            (&subscription_id, uuid()),
             (&tenant_id, tenant_id_validator()),
-            (&client_id, validators::uuid()),
+            (&client_id, uuid()),
         ] {
             if let Some(setting) = setting {
                 resolver.check(setting, &validator);
@@ -464,6 +468,14 @@ fn is_sensitive(path: &[&str]) -> bool {
     )
 }
 
+/// A UUID, by the parser the Azure clients use.
+fn uuid() -> Validator {
+    validators::parsed(
+        "a UUID such as `00000000-0000-0000-0000-000000000000`",
+        ids::parse_uuid,
+    )
+}
+
 fn tenant_id_validator() -> Validator {
     Validator::string(
         "a tenant id (a UUID) or a tenant domain such as `contoso.onmicrosoft.com`",
@@ -473,7 +485,7 @@ fn tenant_id_validator() -> Validator {
                     !label.is_empty()
                         && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                 });
-            if validators::uuid().check(&Value::string(text)).is_ok() || is_domain {
+            if uuid().check(&Value::string(text)).is_ok() || is_domain {
                 Ok(())
             } else {
                 Err(format!("{text:?} is neither a UUID nor a domain"))
@@ -528,7 +540,7 @@ pub fn provider_schema() -> Schema {
                 "subscription_id",
                 "The customer subscription holding the virtual network. Environment: `ARM_SUBSCRIPTION_ID`.",
             )
-            .validate(validators::uuid()),
+            .validate(uuid()),
         )
         .attribute(
             string(
@@ -543,7 +555,7 @@ pub fn provider_schema() -> Schema {
                 "Application (client) id of the service principal the provider signs in as. \
                  Environment: `ARM_CLIENT_ID`.",
             )
-            .validate(validators::uuid()),
+            .validate(uuid()),
         )
         .attribute(
             string(

@@ -90,6 +90,16 @@ fn expect_segment(
     }
 }
 
+/// Parses a UUID (Entra object, client and tenant ids, subscription ids) in the hyphenated
+/// 36-character form, the one Azure shows and accepts everywhere.
+pub fn parse_uuid(value: &str) -> Result<Uuid, IdError> {
+    parse_guid(
+        "UUID",
+        value,
+        "a UUID such as 00000000-0000-0000-0000-000000000000",
+    )
+}
+
 /// Checks a subscription id (a GUID) and returns it lower-cased.
 pub fn validate_subscription_id(value: &str) -> Result<String, IdError> {
     parse_guid(
@@ -427,6 +437,15 @@ pub fn validate_scope(value: &str) -> Result<(), IdError> {
         .ok_or_else(|| error(KIND, value, "the subscription id is missing", FORM))?;
     parse_guid(KIND, subscription, FORM)
         .map_err(|_| error(KIND, value, format!("{subscription:?} is not a GUID"), FORM))?;
+    // Below the subscription, segments come in pairs: a collection and a name in it.
+    if parts.len() % 2 != 0 {
+        return Err(error(
+            KIND,
+            value,
+            "its last segment has no name after it",
+            FORM,
+        ));
+    }
     Ok(())
 }
 
@@ -709,6 +728,10 @@ mod tests {
         );
         assert!(validate_scope(&format!("/subscriptions/{SUB}/resourceGroups/rg")).is_ok());
         assert!(validate_scope("/").is_err());
+        assert!(validate_scope(&format!("/subscriptions/{SUB}/resourceGroups")).is_err());
+        assert!(validate_scope("/subscriptions/x").is_err());
+        assert!(parse_uuid(SUB).is_ok());
+        assert!(parse_uuid("55f300d4fc504c5e9222e90a6e2187fb").is_err());
         assert_eq!(validate_subscription_id(&SUB.to_uppercase()).unwrap(), SUB);
         assert!(validate_subscription_id("{00000000-0000-0000-0000-0000000000aa}").is_err());
     }

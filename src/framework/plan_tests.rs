@@ -590,12 +590,13 @@ fn validators_report_at_attribute_paths_and_skip_unknowns() {
 
 #[test]
 fn sensitive_values_are_not_echoed_by_validators() {
-    let block = Block::new("").attribute(
-        Attribute::string("secret")
-            .optional()
-            .sensitive()
-            .validate(validators::uuid()),
-    );
+    let block =
+        Block::new("").attribute(Attribute::string("secret").optional().sensitive().validate(
+            validators::parsed("a number", |text: &str| {
+                text.parse::<u32>()
+                    .map_err(|_| format!("{text:?} is not a number"))
+            }),
+        ));
     let mut diagnostics = Diagnostics::new();
     validate_config(
         &block,

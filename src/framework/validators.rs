@@ -6,7 +6,6 @@
 //! attribute's path. Reasons of sensitive attributes are never shown (they might echo the value).
 
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::value::Value;
@@ -65,6 +64,19 @@ impl fmt::Debug for Validator {
     }
 }
 
+/// A validator that accepts what `parse` accepts; the parse error is the reason. This is how
+/// checks whose grammar belongs to a cloud client (ARM ids, UUIDs) or to another module (CIDR
+/// blocks) become validators without the framework knowing the grammar: the resource binds
+/// the owner's parse function, e.g. `validators::parsed("a UUID", ids::parse_uuid)`.
+pub fn parsed<T, E: fmt::Display>(
+    description: impl Into<String>,
+    parse: impl Fn(&str) -> Result<T, E> + Send + Sync + 'static,
+) -> Validator {
+    Validator::string(description, move |text| {
+        parse(text).map(|_| ()).map_err(|error| error.to_string())
+    })
+}
+
 /// Applies `element` to every element of a list, set or map (unknown elements are skipped).
 pub fn each(element: Validator) -> Validator {
     let description = format!("elements that are each {}", element.description);
@@ -81,89 +93,6 @@ pub fn each(element: Validator) -> Validator {
         }
         Ok(())
     })
-}
-
-/// A UUID in its 8-4-4-4-12 hexadecimal form (Entra ids, subscription ids, ...).
-pub fn uuid() -> Validator {
-    Validator::string(
-        "a UUID such as `00000000-0000-0000-0000-000000000000`",
-        |text| {
-            if is_uuid(text) {
-                Ok(())
-            } else {
-                Err(format!("{text:?} is not a UUID"))
-            }
-        },
-    )
-}
-
-pub(crate) fn is_uuid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// An ARM resource id of the given resource type inside a resource group, e.g.
-/// `arm_resource_id("Microsoft.Network/virtualNetworks")` accepts
-/// `/subscriptions/<uuid>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>`.
-/// Child types are written in full: `Microsoft.Network/virtualNetworks/virtualNetworkPeerings`.
-/// Segment names compare case-insensitively, as ARM does.
-pub fn arm_resource_id(resource_type: &'static str) -> Validator {
-    let mut type_segments = resource_type.split('/');
-    let namespace = type_segments.next().unwrap_or_default().to_owned();
-    let types: Vec<String> = type_segments.map(str::to_owned).collect();
-    let example = types.iter().fold(
-        format!("/subscriptions/<subscription id>/resourceGroups/<group>/providers/{namespace}"),
-        |example, ty| format!("{example}/{ty}/<name>"),
-    );
-    Validator::string(
-        format!("an ARM resource id of the form `{example}`"),
-        move |text| {
-            let segments: Vec<&str> = text.split('/').collect();
-            let expected_len = 6 + 1 + 2 * types.len();
-            let shape_ok = segments.len() == expected_len
-                && segments[0].is_empty()
-                && segments[1].eq_ignore_ascii_case("subscriptions")
-                && is_uuid(segments[2])
-                && segments[3].eq_ignore_ascii_case("resourceGroups")
-                && !segments[4].is_empty()
-                && segments[5].eq_ignore_ascii_case("providers")
-                && segments[6].eq_ignore_ascii_case(&namespace)
-                && types.iter().enumerate().all(|(i, ty)| {
-                    segments[7 + 2 * i].eq_ignore_ascii_case(ty) && !segments[8 + 2 * i].is_empty()
-                });
-            if shape_ok {
-                Ok(())
-            } else {
-                Err(format!("{text:?} is not an id of a {resource_type}"))
-            }
-        },
-    )
-}
-
-/// An ARM scope: a subscription (`/subscriptions/<uuid>`), a resource group under it, or any
-/// resource id below those.
-pub fn arm_scope() -> Validator {
-    Validator::string(
-        "an ARM scope such as `/subscriptions/<subscription id>` or a resource id under it",
-        |text| {
-            let segments: Vec<&str> = text.split('/').collect();
-            let ok = segments.len() >= 3
-                && segments[0].is_empty()
-                && segments[1].eq_ignore_ascii_case("subscriptions")
-                && is_uuid(segments[2])
-                && segments.len() % 2 == 1
-                && segments[3..].iter().all(|segment| !segment.is_empty());
-            if ok {
-                Ok(())
-            } else {
-                Err(format!("{text:?} is not an ARM scope"))
-            }
-        },
-    )
 }
 
 /// Exactly one of the given strings (case-sensitive).
@@ -252,102 +181,12 @@ pub fn charset(description: &'static str, allowed: fn(char) -> bool) -> Validato
     )
 }
 
-/// An IPv4 or IPv6 CIDR block whose host bits are zero, e.g. `10.0.0.0/24`.
-pub fn cidr() -> Validator {
-    Validator::string(
-        "a CIDR block such as `10.0.0.0/24` (network address, host bits zero)",
-        |text| parse_cidr(text).map(|_| ()),
-    )
-}
-
-/// Parses `address/prefix`, requiring zero host bits.
-pub(crate) fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
-    let not_cidr = || format!("{text:?} is not a CIDR block");
-    let (address, prefix) = text.split_once('/').ok_or_else(not_cidr)?;
-    let address: IpAddr = address.parse().map_err(|_| not_cidr())?;
-    if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(not_cidr());
-    }
-    let prefix: u8 = prefix.parse().map_err(|_| not_cidr())?;
-    let (bits, max): (u128, u8) = match address {
-        IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
-        IpAddr::V6(v6) => (u128::from(v6), 128),
-    };
-    if prefix > max {
-        return Err(format!("{text:?} has a prefix longer than {max} bits"));
-    }
-    let host_bits = u32::from(max - prefix);
-    let host_mask = if host_bits == 0 {
-        0
-    } else {
-        u128::MAX >> (128 - host_bits)
-    };
-    if bits & host_mask != 0 {
-        return Err(format!(
-            "{text:?} has host bits set; use the network address of the range"
-        ));
-    }
-    Ok((address, prefix))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn check(validator: &Validator, text: &str) -> Result<(), String> {
         validator.check(&Value::String(text.to_owned()))
-    }
-
-    #[test]
-    fn uuids() {
-        let v = uuid();
-        assert!(check(&v, "55f300d4-fc50-4c5e-9222-e90a6e2187fb").is_ok());
-        assert!(check(&v, "55F300D4-FC50-4C5E-9222-E90A6E2187FB").is_ok());
-        for bad in [
-            "",
-            "55f300d4fc504c5e9222e90a6e2187fb",
-            "55f300d4-fc50-4c5e-9222-e90a6e2187fg",
-        ] {
-            assert!(check(&v, bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn arm_ids() {
-        let v = arm_resource_id("Microsoft.Network/virtualNetworks");
-        let good = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet";
-        assert!(check(&v, good).is_ok());
-        assert!(check(&v, &good.to_lowercase()).is_ok());
-        assert!(check(&v, &format!("{good}/")).is_err());
-        assert!(
-            check(
-                &v,
-                &good.replace("virtualNetworks", "networkSecurityGroups")
-            )
-            .is_err()
-        );
-        assert!(v.description().contains("virtualNetworks/<name>"));
-        let child = arm_resource_id("Microsoft.Network/virtualNetworks/virtualNetworkPeerings");
-        assert!(check(&child, &format!("{good}/virtualNetworkPeerings/p")).is_ok());
-        assert!(check(&child, good).is_err());
-
-        let scope = arm_scope();
-        assert!(
-            check(
-                &scope,
-                "/subscriptions/11111111-1111-1111-1111-111111111111"
-            )
-            .is_ok()
-        );
-        assert!(check(&scope, good).is_ok());
-        assert!(check(&scope, "/subscriptions/x").is_err());
-        assert!(
-            check(
-                &scope,
-                "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups"
-            )
-            .is_err()
-        );
     }
 
     #[test]
@@ -373,27 +212,28 @@ mod tests {
         );
     }
 
+    /// A stand-in for a parser owned elsewhere: accepts decimal numbers.
+    fn decimal() -> Validator {
+        parsed("a decimal number", |text: &str| {
+            text.parse::<u32>()
+                .map_err(|_| format!("{text:?} is not a decimal number"))
+        })
+    }
+
     #[test]
-    fn cidrs() {
-        let v = cidr();
-        for good in ["10.0.0.0/24", "0.0.0.0/0", "192.168.1.7/32", "fd00::/8"] {
-            assert!(check(&v, good).is_ok(), "{good}");
-        }
-        for bad in [
-            "10.0.0.1/24",
-            "10.0.0.0",
-            "10.0.0.0/33",
-            "10.0.0.0/",
-            "x/8",
-            "10.0.0.0/+8",
-        ] {
-            assert!(check(&v, bad).is_err(), "{bad}");
-        }
+    fn parsed_validators_report_the_parse_error() {
+        let v = decimal();
+        assert_eq!(v.description(), "a decimal number");
+        assert!(check(&v, "42").is_ok());
+        assert_eq!(
+            check(&v, "4x"),
+            Err("\"4x\" is not a decimal number".to_owned())
+        );
     }
 
     #[test]
     fn null_unknown_and_other_types_pass() {
-        let v = uuid();
+        let v = decimal();
         assert!(v.check(&Value::Null).is_ok());
         assert!(v.check(&Value::Unknown(Default::default())).is_ok());
         assert!(v.check(&Value::Bool(true)).is_ok());
@@ -401,9 +241,9 @@ mod tests {
 
     #[test]
     fn each_checks_every_known_element() {
-        let v = each(uuid());
+        let v = each(decimal());
         let good = Value::Set(vec![
-            Value::String("55f300d4-fc50-4c5e-9222-e90a6e2187fb".into()),
+            Value::String("7".into()),
             Value::Unknown(Default::default()),
         ]);
         assert!(v.check(&good).is_ok());
@@ -411,7 +251,7 @@ mod tests {
         assert!(
             v.check(&bad)
                 .unwrap_err()
-                .contains("\"nope\" is not a UUID")
+                .contains("\"nope\" is not a decimal number")
         );
     }
 }

@@ -2,7 +2,8 @@
 //! services (tfplugin6 Provider, GRPCController, GRPCStdio, GRPCBroker, health), the process
 //! lifecycle and hclog-shaped logs on stderr. Knows tfplugin6, nothing of clouds.
 //!
-//! The binary's `main` is one call to [`run`].
+//! The binary's `main` is one call to [`serve`] with the framework provider; this module is the
+//! only one that sees protobuf types.
 
 mod broker;
 pub mod client;
@@ -26,6 +27,13 @@ use std::process::ExitCode;
 pub use serve::{MAX_MESSAGE_BYTES, Mode, PROVIDER_ADDRESS, serve_connections};
 
 use proto::tfplugin6::provider_server::Provider;
+use provider_service::ProviderService;
+
+/// Runs the provider process serving `provider` (a framework provider) over tfplugin6; see
+/// [`run`]. The binary's whole `main`.
+pub fn serve<P: crate::framework::Provider>(provider: P) -> ExitCode {
+    run(move || ProviderService::new(provider))
+}
 
 /// Runs the provider process and returns its exit code.
 ///

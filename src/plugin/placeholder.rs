@@ -1,7 +1,7 @@
 //! A minimal `tfplugin6.Provider`: an empty provider schema, no diagnostics from
 //! ValidateProviderConfig, a successful StopProvider, and Unimplemented for everything else.
 //! It lets the plugin server be exercised (and the binary be built) without the framework; the
-//! real service is `crate::provider::grpc_service`.
+//! real service is [`crate::plugin::serve`] with the framework provider.
 
 use tonic::{Request, Response, Status};
 

@@ -51,8 +51,9 @@ use crate::framework::{
 use crate::value::{Type, Value};
 
 use super::ProviderData;
-use super::service_principal::ReplicationGrace;
-use super::support::{call_context, cloud_diagnostic, cloud_diagnostics, graph};
+use super::support::{
+    ReplicationGrace, call_context, checks, cloud_diagnostic, cloud_diagnostics, graph,
+};
 
 /// See the module documentation.
 pub struct AadApp;
@@ -147,7 +148,7 @@ impl Resource<ProviderData> for AadApp {
                          application. After an import the configured owners are recorded \
                          without a replacement.",
                     )
-                    .validate(validators::each(validators::uuid())),
+                    .validate(validators::each(checks::uuid())),
             )
             .attribute(
                 Attribute::string("secret_display_name")
@@ -565,7 +566,7 @@ impl Resource<ProviderData> for AadApp {
 
     async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
         let id = id.trim().trim_start_matches("/applications/");
-        if !validators::is_uuid(id) {
+        if !checks::is_uuid(id) {
             return Err(Diagnostic::error(
                 "Invalid import id for vnetpeer_aad_app",
                 format!(

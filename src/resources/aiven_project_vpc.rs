@@ -15,7 +15,7 @@ use crate::framework::{
 use crate::value::Value;
 
 use super::ProviderData;
-use super::support::{call_context, cloud_diagnostic};
+use super::support::{call_context, checks, cloud_diagnostic};
 
 /// The `vnetpeer_aiven_project_vpc` data source.
 pub struct AivenProjectVpc;
@@ -63,7 +63,7 @@ impl DataSource<ProviderData> for AivenProjectVpc {
                         "Id of the project VPC (a UUID). Give this or `cloud_name`; computed \
                          when looking up by cloud.",
                     )
-                    .validate(validators::uuid()),
+                    .validate(checks::uuid()),
             )
             .attribute(
                 Attribute::string("network_cidr")

@@ -32,6 +32,7 @@ use tokio::time::Instant;
 use crate::aiven::{AivenClient, AzurePeeringRequest, PeeringConnection, PeeringState};
 use crate::azure::ids::VirtualNetworkId;
 use crate::azure::{CallContext, CloudError, PollStep, poll_until};
+use crate::cidr::Cidr;
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
     PlannedChange, Resource, Schema, Severity, Timeouts, UpdateRequest, Validator, validators,
@@ -39,7 +40,7 @@ use crate::framework::{
 use crate::value::{Type, Value};
 
 use super::ProviderData;
-use super::support::{call_context, cloud_diagnostic};
+use super::support::{call_context, checks, cloud_diagnostic};
 
 /// The `vnetpeer_aiven_vpc_peering` resource.
 pub struct AivenVpcPeering;
@@ -123,7 +124,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
                         "Id of the project VPC to peer (a UUID), e.g. from the \
                          `vnetpeer_aiven_project_vpc` data source.",
                     )
-                    .validate(validators::uuid()),
+                    .validate(checks::uuid()),
             )
             .attribute(
                 Attribute::string("vnet_id")
@@ -134,9 +135,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
                          derives the subscription, resource group and VNet name from it and \
                          sends them to Aiven in lower case, as Aiven requires.",
                     )
-                    .validate(validators::arm_resource_id(
-                        "Microsoft.Network/virtualNetworks",
-                    )),
+                    .validate(checks::virtual_network_id()),
             )
             .attribute(
                 Attribute::string("peer_azure_app_id")
@@ -147,14 +146,14 @@ impl Resource<ProviderData> for AivenVpcPeering {
                          create the Azure-side peering, e.g. `vnetpeer_aad_app.this.client_id` \
                          (the appId, not the object id).",
                     )
-                    .validate(validators::uuid()),
+                    .validate(checks::uuid()),
             )
             .attribute(
                 Attribute::string("peer_azure_tenant_id")
                     .required()
                     .force_new()
                     .description("Customer tenant id: the tenant of the VNet's subscription.")
-                    .validate(validators::uuid()),
+                    .validate(checks::uuid()),
             )
             .attribute(
                 Attribute::set("user_peer_network_cidrs", Type::String)
@@ -164,7 +163,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
                         "Private IPv4 ranges Aiven routes through the peering instead of the \
                          VNet's address space. Sent only when set.",
                     )
-                    .validate(validators::each(validators::cidr())),
+                    .validate(validators::each(checks::cidr())),
             )
             .attribute(
                 Attribute::string("id")
@@ -1211,33 +1210,12 @@ async fn preflight(ctx: &Context<ProviderData>, peering: &PeeringInputs) -> Diag
     diagnostics
 }
 
-/// Whether two CIDR ranges share an address (different address families never do).
+/// Whether two CIDR ranges share an address (different address families never do; a range
+/// that does not parse overlaps nothing).
 fn ranges_overlap(a: &str, b: &str) -> bool {
-    match (parse_range(a), parse_range(b)) {
-        (Some((a_bits, a_len, a_v4)), Some((b_bits, b_len, b_v4))) if a_v4 == b_v4 => {
-            let width = if a_v4 { 32 } else { 128 };
-            let common = a_len.min(b_len);
-            let mask = |bits: u128| {
-                if common == 0 {
-                    0
-                } else {
-                    bits >> (width - common)
-                }
-            };
-            mask(a_bits) == mask(b_bits)
-        }
+    match (Cidr::parse(a.trim()), Cidr::parse(b.trim())) {
+        (Ok(a), Ok(b)) => a.overlaps(&b),
         _ => false,
-    }
-}
-
-/// `address/prefix` as (address bits, prefix length, is IPv4); host bits are allowed.
-fn parse_range(text: &str) -> Option<(u128, u32, bool)> {
-    let (address, prefix) = text.trim().split_once('/')?;
-    let prefix: u32 = prefix.parse().ok()?;
-    match address.parse::<std::net::IpAddr>().ok()? {
-        std::net::IpAddr::V4(v4) if prefix <= 32 => Some((u128::from(u32::from(v4)), prefix, true)),
-        std::net::IpAddr::V6(v6) if prefix <= 128 => Some((u128::from(v6), prefix, false)),
-        _ => None,
     }
 }
 
@@ -1261,7 +1239,7 @@ fn parse_import_id(id: &str) -> Result<(String, String, String), Diagnostics> {
     if project.trim().is_empty() {
         return Err(invalid("has an empty project name"));
     }
-    if validators::uuid().check(&Value::string(vpc_id)).is_err() {
+    if !checks::is_uuid(vpc_id) {
         return Err(invalid("has a project VPC id that is not a UUID"));
     }
     VirtualNetworkId::parse(&vnet_id).map_err(|error| invalid(&format!("is invalid: {error}")))?;

@@ -50,12 +50,12 @@ use crate::azure::{
 };
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
-    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, validators,
+    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator,
 };
 use crate::value::{Type, Value};
 
 use super::ProviderData;
-use super::support::{call_context, cloud_diagnostic, cloud_diagnostics};
+use super::support::{call_context, checks, cloud_diagnostic, cloud_diagnostics};
 
 /// Lifetime of a secret minted for one operation: long enough for any create, short enough to
 /// be harmless if its removal ever fails.
@@ -155,9 +155,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                         "Resource id of the customer virtual network (the local side). Changing \
                          it replaces the peering.",
                     )
-                    .validate(validators::arm_resource_id(
-                        "Microsoft.Network/virtualNetworks",
-                    )),
+                    .validate(checks::virtual_network_id()),
             )
             .attribute(
                 Attribute::string("remote_vnet_id")
@@ -166,9 +164,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                         "Resource id of Aiven's virtual network: `aiven_vnet_id` of the \
                          `vnetpeer_aiven_vpc_peering`. Changing it replaces the peering.",
                     )
-                    .validate(validators::arm_resource_id(
-                        "Microsoft.Network/virtualNetworks",
-                    )),
+                    .validate(checks::virtual_network_id()),
             )
             .attribute(
                 Attribute::string("remote_tenant_id")
@@ -178,7 +174,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                          `aiven_tenant_id` of the `vnetpeer_aiven_vpc_peering`. Changing it \
                          replaces the peering.",
                     )
-                    .validate(validators::uuid()),
+                    .validate(checks::uuid()),
             )
             .attribute(
                 Attribute::string("client_id")
@@ -189,7 +185,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                          be the `peer_azure_app_id` of the Aiven peering. Changing it replaces the \
                          peering.",
                     )
-                    .validate(validators::uuid()),
+                    .validate(checks::uuid()),
             )
             .attribute(
                 Attribute::string("client_secret")
@@ -212,7 +208,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                          uses it and removes it, also when the operation fails. Set exactly one \
                          of `client_secret` and `application_object_id`.",
                     )
-                    .validate(validators::uuid()),
+                    .validate(checks::uuid()),
             )
             .attribute(
                 Attribute::bool("allow_virtual_network_access")

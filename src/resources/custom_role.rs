@@ -29,7 +29,9 @@ use crate::framework::{
 use crate::value::{Type, Value};
 
 use super::ProviderData;
-use super::support::{arm, call_context, cloud_diagnostic, cloud_diagnostics, required_str};
+use super::support::{
+    arm, call_context, checks, cloud_diagnostic, cloud_diagnostics, required_str,
+};
 
 /// The only action the Aiven custom role needs (api-facts §3.1).
 pub const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
@@ -112,7 +114,7 @@ impl Resource<ProviderData> for CustomRole {
                         "Scopes at or below which the role may be assigned. Default `[scope]`.",
                     )
                     .validate(non_empty_list())
-                    .validate(validators::each(validators::arm_scope())),
+                    .validate(validators::each(checks::arm_scope())),
             )
             .attribute(
                 Attribute::string("role_definition_id")

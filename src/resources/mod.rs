@@ -6,12 +6,12 @@
 
 use std::sync::Arc;
 
-use crate::aiven::{AivenClient, AivenSettings};
-use crate::azure::{
-    AzureClients, AzureEndpointOverrides, AzureEnvironment, AzureSettings, CloudError, HttpClient,
+use crate::aiven::AivenClient;
+use crate::azure::{AzureClients, CloudError, HttpClient};
+use crate::framework::{
+    ConfigureRequest, DataSource, Diagnostic, Diagnostics, Provider, Resource, Schema,
 };
-use crate::framework::{DataSource, Diagnostic, Diagnostics, Resource};
-use crate::provider::{CloudEnvironment, ProviderConfig};
+use crate::provider::{ProviderConfig, provider_schema};
 
 pub mod aad_app;
 pub mod aiven_project_vpc;
@@ -24,6 +24,36 @@ pub mod service_principal;
 pub mod support;
 #[cfg(feature = "test-fixtures")]
 pub mod test_fixture;
+
+/// The vnetpeer provider: the provider block of [`crate::provider`] and the registry below.
+/// `src/main.rs` serves it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VnetpeerProvider;
+
+impl Provider for VnetpeerProvider {
+    type Data = ProviderData;
+
+    fn schema(&self) -> Schema {
+        provider_schema()
+    }
+
+    fn configure(&self, request: ConfigureRequest) -> Result<ProviderData, Diagnostics> {
+        let config = ProviderConfig::resolve(&request.config, |name| std::env::var(name).ok())?;
+        tracing::debug!(
+            terraform_version = request.terraform_version.as_str(),
+            "provider configured"
+        );
+        ProviderData::new(config)
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
+        resources()
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
+        data_sources()
+    }
+}
 
 /// What every operation receives through `Context::data()`: the settings and the cloud clients.
 /// Built at ConfigureProvider time without touching the network; tokens are fetched on first use.
@@ -41,18 +71,12 @@ impl ProviderData {
     /// Builds the provider data at ConfigureProvider time. No network access.
     pub fn new(config: ProviderConfig) -> Result<Self, Diagnostics> {
         let http = HttpClient::shared().map_err(|error| configure_error("HTTP client", &error))?;
-        let azure = AzureClients::new(http.clone(), &azure_settings(&config))
+        let azure = AzureClients::new(http.clone(), &config.azure_settings())
             .map_err(|error| configure_error("Azure endpoints", &error))?;
-        let aiven = match &config.aiven_api_token {
-            Some(token) => Some(
-                AivenClient::new(
-                    http,
-                    &AivenSettings {
-                        api_token: token.clone(),
-                        api_url: config.aiven_api_url.clone(),
-                    },
-                )
-                .map_err(|error| configure_error("aiven_api_url", &error))?,
+        let aiven = match config.aiven_settings() {
+            Some(settings) => Some(
+                AivenClient::new(http, &settings)
+                    .map_err(|error| configure_error("aiven_api_url", &error))?,
             ),
             None => None,
         };
@@ -72,34 +96,6 @@ impl ProviderData {
                  the AIVEN_TOKEN environment variable.",
             ))
         })
-    }
-}
-
-/// The provider settings as the Azure clients take them.
-fn azure_settings(config: &ProviderConfig) -> AzureSettings {
-    AzureSettings {
-        tenant_id: config.tenant_id.clone(),
-        subscription_id: config.subscription_id.clone(),
-        client_id: config.client_id.clone(),
-        client_secret: config.client_secret.clone(),
-        client_certificate_path: config.client_certificate_path.clone(),
-        client_certificate_password: config.client_certificate_password.clone(),
-        use_oidc: config.use_oidc,
-        oidc_token: config.oidc_token.clone(),
-        oidc_token_file_path: config.oidc_token_file_path.clone(),
-        use_msi: config.use_msi,
-        msi_endpoint: config.msi_endpoint.clone(),
-        use_cli: config.use_cli,
-        environment: match config.environment {
-            CloudEnvironment::Public => AzureEnvironment::Public,
-            CloudEnvironment::UsGovernment => AzureEnvironment::UsGovernment,
-            CloudEnvironment::China => AzureEnvironment::China,
-        },
-        endpoints: AzureEndpointOverrides {
-            authority_host: config.endpoints.authority_host.clone(),
-            resource_manager: config.endpoints.resource_manager.clone(),
-            microsoft_graph: config.endpoints.microsoft_graph.clone(),
-        },
     }
 }
 
@@ -165,7 +161,7 @@ mod tests {
                 problems.extend(found.into_iter().map(|p| format!("data {name}: {p}")));
             }
         }
-        if let Err(found) = crate::provider::provider_schema().check() {
+        if let Err(found) = provider_schema().check() {
             problems.extend(found.into_iter().map(|p| format!("provider: {p}")));
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -38,7 +38,9 @@ use crate::framework::{
 use crate::value::Value;
 
 use super::ProviderData;
-use super::support::{arm, call_context, cloud_diagnostic, cloud_diagnostics, required_str};
+use super::support::{
+    arm, call_context, checks, cloud_diagnostic, cloud_diagnostics, required_str,
+};
 
 /// Built-in roles resolved by name without asking ARM. Built-in role GUIDs are identical in
 /// every tenant and cloud (api-facts §3.1); role names are unique per tenant, so no custom role
@@ -121,7 +123,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
                          `vnetpeer_service_principal.object_id`), not its client id. Changing it \
                          replaces the assignment.",
                     )
-                    .validate(validators::uuid()),
+                    .validate(checks::uuid()),
             )
             .attribute(
                 Attribute::string("role_definition_id")
@@ -452,7 +454,7 @@ fn assignment_scope() -> Validator {
             let ok = shape_ok
                 && segments[0].is_empty()
                 && is(1, "subscriptions")
-                && segments.get(2).is_some_and(|s| validators::is_uuid(s))
+                && segments.get(2).is_some_and(|s| checks::is_uuid(s))
                 && segments[1..].iter().all(|s| !s.is_empty());
             if ok {
                 Ok(())

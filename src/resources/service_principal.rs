@@ -10,23 +10,24 @@
 //!
 //! Graph is eventually consistent: a service principal created moments ago answers 404 for a
 //! while. Create records its creation time in the private state, and a refresh within the
-//! replication window waits for it instead of reporting it gone ([`ReplicationGrace`]).
+//! replication window waits for it instead of reporting it gone ([`ReplicationGrace`](super::support::ReplicationGrace)).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::azure::CloudError;
 use crate::azure::graph::{AIVEN_APP_ID, DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
-use crate::azure::http::{PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
-    Resource, Schema, Timeouts, UpdateRequest, validators,
+    Resource, Schema, Timeouts, UpdateRequest,
 };
 use crate::value::Value;
 
 use super::ProviderData;
-use super::support::{call_context, cloud_diagnostic, cloud_diagnostics, graph};
+use super::support::{
+    ReplicationGrace, call_context, checks, cloud_diagnostic, cloud_diagnostics, graph,
+};
 
 /// See the module documentation.
 pub struct ServicePrincipalResource;
@@ -60,7 +61,7 @@ impl Resource<ProviderData> for ServicePrincipalResource {
                         "Client (application) id of the application, e.g. Aiven's \
                          `{AIVEN_APP_ID}`. Changing it replaces the service principal."
                     ))
-                    .validate(validators::uuid()),
+                    .validate(checks::uuid()),
             )
             .attribute(
                 Attribute::bool("use_existing")
@@ -218,7 +219,7 @@ impl Resource<ProviderData> for ServicePrincipalResource {
 
     async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
         let id = id.trim();
-        if !validators::is_uuid(id) {
+        if !checks::is_uuid(id) {
             return Err(Diagnostic::error(
                 "Invalid import id for vnetpeer_service_principal",
                 format!(
@@ -324,96 +325,6 @@ fn create_error(client_id: &str, window: Duration, error: &CloudError) -> Diagno
         .at("client_id");
     }
     cloud_diagnostic("Cannot create the service principal", error)
-}
-
-/// Private state recording when this provider created an object, so that a refresh moments
-/// later waits out Graph's replication lag instead of reporting the new object gone (which would
-/// plan a second create).
-pub(super) struct ReplicationGrace;
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct CreatedAt {
-    created_at_unix_ms: u64,
-}
-
-impl ReplicationGrace {
-    /// Records "created now" in the private state of the operation.
-    pub(super) fn remember_creation(ctx: &Context<ProviderData>) {
-        let marker = CreatedAt {
-            created_at_unix_ms: unix_ms(SystemTime::now()),
-        };
-        if let Ok(bytes) = serde_json::to_vec(&marker) {
-            ctx.set_private(bytes);
-        }
-    }
-
-    /// How much of the replication window is left for the object of this operation's private
-    /// state; `None` when it was not created recently by this provider.
-    fn remaining(ctx: &Context<ProviderData>) -> Option<Duration> {
-        let marker: CreatedAt = serde_json::from_slice(&ctx.private()).ok()?;
-        let age = unix_ms(SystemTime::now()).saturating_sub(marker.created_at_unix_ms);
-        DEFAULT_REPLICATION_WINDOW
-            .checked_sub(Duration::from_millis(age))
-            .filter(|left| !left.is_zero())
-    }
-
-    /// Whether the object of this operation was created by this provider within the
-    /// replication window.
-    pub(super) fn is_recent(ctx: &Context<ProviderData>) -> bool {
-        Self::remaining(ctx).is_some()
-    }
-
-    /// Forgets the creation time: call once a refresh has seen everything the create made.
-    pub(super) fn forget(ctx: &Context<ProviderData>) {
-        if !ctx.private().is_empty() {
-            ctx.set_private(Vec::new());
-        }
-    }
-
-    /// Runs the lookup `get`; when it reports the object missing while the object is still in
-    /// its replication window, polls until it shows up or the window ends.
-    pub(super) async fn read<T, F, Fut>(
-        ctx: &Context<ProviderData>,
-        mut get: F,
-    ) -> Result<Option<T>, CloudError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<Option<T>, CloudError>>,
-    {
-        let found = match get().await? {
-            Some(found) => Some(found),
-            None => match Self::remaining(ctx) {
-                None => None,
-                Some(left) => {
-                    let window = call_context(ctx).narrowed(left);
-                    let waited =
-                        poll_until(&window, "waiting for the new object to replicate", || {
-                            let attempt = get();
-                            async move {
-                                Ok(match attempt.await? {
-                                    Some(found) => PollStep::Done(found),
-                                    None => PollStep::pending("not found"),
-                                })
-                            }
-                        })
-                        .await;
-                    match waited {
-                        Ok(found) => Some(found),
-                        // The window is over: it really is gone.
-                        Err(CloudError::DeadlineExceeded { .. }) if !ctx.is_cancelled() => None,
-                        Err(other) => return Err(other),
-                    }
-                }
-            },
-        };
-        Ok(found)
-    }
-}
-
-fn unix_ms(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .map(|since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,10 +1,14 @@
 //! What every resource file needs between the framework and the cloud clients: the call bounds
-//! of an operation, and cloud errors turned into diagnostics that keep the service's code.
+//! of an operation, cloud errors turned into diagnostics that keep the service's code, and the
+//! Graph replication grace shared by the resources that create Entra objects.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::azure::arm::ArmClient;
-use crate::azure::graph::GraphClient;
+use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, GraphClient};
+use crate::azure::http::{PollStep, poll_until};
 use crate::azure::{CallContext, CloudError};
-use crate::framework::{Context, Diagnostic, Diagnostics, Failure, ObjectExt};
+use crate::framework::{Context, Diagnostic, Diagnostics, ObjectExt};
 use crate::value::Value;
 
 use super::ProviderData;
@@ -35,11 +39,6 @@ pub fn cloud_diagnostics(summary: impl Into<String>, error: &CloudError) -> Diag
     Diagnostics::from(cloud_diagnostic(summary, error))
 }
 
-/// [`cloud_diagnostic`] as a [`Failure`] without partial state.
-pub fn cloud_failure(summary: impl Into<String>, error: &CloudError) -> Failure {
-    Failure::from(cloud_diagnostic(summary, error))
-}
-
 /// The ARM client acting as the provider's own identity (credential problems surface here).
 pub fn arm(ctx: &Context<ProviderData>) -> Result<ArmClient, Diagnostics> {
     ctx.data()
@@ -64,4 +63,139 @@ pub fn required_str(state: &Value, name: &str) -> Result<String, Diagnostics> {
             "This is a bug in the provider: the plan should have provided it.",
         ))
     })
+}
+
+/// Private state recording when this provider created an object, so that a refresh moments
+/// later waits out Graph's replication lag instead of reporting the new object gone (which would
+/// plan a second create).
+pub struct ReplicationGrace;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CreatedAt {
+    created_at_unix_ms: u64,
+}
+
+impl ReplicationGrace {
+    /// Records "created now" in the private state of the operation.
+    pub fn remember_creation(ctx: &Context<ProviderData>) {
+        let marker = CreatedAt {
+            created_at_unix_ms: unix_ms(SystemTime::now()),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&marker) {
+            ctx.set_private(bytes);
+        }
+    }
+
+    /// How much of the replication window is left for the object of this operation's private
+    /// state; `None` when it was not created recently by this provider.
+    fn remaining(ctx: &Context<ProviderData>) -> Option<Duration> {
+        let marker: CreatedAt = serde_json::from_slice(&ctx.private()).ok()?;
+        let age = unix_ms(SystemTime::now()).saturating_sub(marker.created_at_unix_ms);
+        DEFAULT_REPLICATION_WINDOW
+            .checked_sub(Duration::from_millis(age))
+            .filter(|left| !left.is_zero())
+    }
+
+    /// Whether the object of this operation was created by this provider within the
+    /// replication window.
+    pub fn is_recent(ctx: &Context<ProviderData>) -> bool {
+        Self::remaining(ctx).is_some()
+    }
+
+    /// Forgets the creation time: call once a refresh has seen everything the create made.
+    pub fn forget(ctx: &Context<ProviderData>) {
+        if !ctx.private().is_empty() {
+            ctx.set_private(Vec::new());
+        }
+    }
+
+    /// Runs the lookup `get`; when it reports the object missing while the object is still in
+    /// its replication window, polls until it shows up or the window ends.
+    pub async fn read<T, F, Fut>(
+        ctx: &Context<ProviderData>,
+        mut get: F,
+    ) -> Result<Option<T>, CloudError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<T>, CloudError>>,
+    {
+        let found = match get().await? {
+            Some(found) => Some(found),
+            None => match Self::remaining(ctx) {
+                None => None,
+                Some(left) => {
+                    let window = call_context(ctx).narrowed(left);
+                    let waited =
+                        poll_until(&window, "waiting for the new object to replicate", || {
+                            let attempt = get();
+                            async move {
+                                Ok(match attempt.await? {
+                                    Some(found) => PollStep::Done(found),
+                                    None => PollStep::pending("not found"),
+                                })
+                            }
+                        })
+                        .await;
+                    match waited {
+                        Ok(found) => Some(found),
+                        // The window is over: it really is gone.
+                        Err(CloudError::DeadlineExceeded { .. }) if !ctx.is_cancelled() => None,
+                        Err(other) => return Err(other),
+                    }
+                }
+            },
+        };
+        Ok(found)
+    }
+}
+
+fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map(|since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
+}
+
+/// The configuration checks whose grammar belongs to a cloud client or to [`crate::cidr`],
+/// bound into validators (the framework knows none of these grammars).
+pub mod checks {
+    use crate::azure::ids;
+    use crate::cidr::Cidr;
+    use crate::framework::{Validator, validators};
+
+    /// What a UUID looks like, in "must be ..." messages.
+    pub const UUID: &str = "a UUID such as `00000000-0000-0000-0000-000000000000`";
+
+    /// A UUID in its 8-4-4-4-12 hexadecimal form (Entra ids, subscription ids, ...).
+    pub fn uuid() -> Validator {
+        validators::parsed(UUID, ids::parse_uuid)
+    }
+
+    /// A virtual network's resource id.
+    pub fn virtual_network_id() -> Validator {
+        validators::parsed(
+            "an ARM resource id of the form `/subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>`",
+            ids::VirtualNetworkId::parse,
+        )
+    }
+
+    /// An ARM scope: a subscription, a resource group under it, or any resource id below those.
+    pub fn arm_scope() -> Validator {
+        validators::parsed(
+            "an ARM scope such as `/subscriptions/<subscription id>` or a resource id under it",
+            ids::validate_scope,
+        )
+    }
+
+    /// An IPv4 or IPv6 CIDR block written as its network address.
+    pub fn cidr() -> Validator {
+        validators::parsed(
+            "a CIDR block such as `10.0.0.0/24` (network address, host bits zero)",
+            Cidr::parse_network,
+        )
+    }
+
+    /// Whether `text` is a UUID (for checks outside a validator, e.g. import ids).
+    pub fn is_uuid(text: &str) -> bool {
+        ids::parse_uuid(text).is_ok()
+    }
 }

@@ -4,7 +4,7 @@
 use tonic::Request;
 
 use super::*;
-use crate::provider::VnetpeerProvider;
+use crate::resources::VnetpeerProvider;
 use crate::value::{Type, Value};
 
 fn service() -> ProviderService<VnetpeerProvider> {
