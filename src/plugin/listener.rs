@@ -279,6 +279,10 @@ fn share_with_group(directory: &Path, socket: &Path, group: &str) -> io::Result<
 }
 
 /// Resolves a group name or numeric id.
+///
+/// The crate's one audited `unsafe`: the standard library has no group lookup, so this calls
+/// the re-entrant libc `getgrnam_r`.
+#[allow(unsafe_code)]
 fn group_id(group: &str) -> io::Result<u32> {
     if let Ok(gid) = group.parse::<u32>() {
         return Ok(gid);
@@ -286,10 +290,13 @@ fn group_id(group: &str) -> io::Result<u32> {
     let name = CString::new(group).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let mut buffer: Vec<libc::c_char> = vec![0; 1024];
     loop {
-        // SAFETY: `entry` and `buffer` outlive the call, `buffer.len()` is the buffer's real size,
-        // and `found` is only read after the call returns.
+        // SAFETY: `libc::group` is a plain C struct of integers and pointers, for which all-zero
+        // bytes are a valid value (null pointers); getgrnam_r overwrites it before we read it.
         let mut entry: libc::group = unsafe { std::mem::zeroed() };
         let mut found: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: `name` is a NUL-terminated string, `entry` and `buffer` outlive the call,
+        // `buffer.len()` is the buffer's real size, and `found` is only read after the call
+        // returns (it then points at `entry` or is null).
         let status = unsafe {
             libc::getgrnam_r(
                 name.as_ptr(),
