@@ -95,8 +95,10 @@
 
 mod context;
 mod diagnostics;
+pub mod model;
 mod object;
 pub mod plan;
+pub mod replace_if;
 mod resource;
 mod schema;
 mod server;
@@ -105,12 +107,13 @@ pub mod validators;
 
 pub use context::{Context, InterruptReason, Interrupted};
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
+pub use model::{AttributeValue, Model, StringSet, model};
 pub use object::ObjectExt;
 pub use resource::{
     ConfigureRequest, CreateRequest, DataSource, Failure, PlannedChange, Provider, Resource,
     UpdateRequest,
 };
-pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema};
+pub use schema::{Attribute, Block, NestedBlock, Nesting, ReplaceRule, Schema};
 pub use server::{
     ApplyOutcome, Catalog, DataSourceEntry, ImportOutcome, PlanOutcome, ReadOutcome, ResourceEntry,
     Server,

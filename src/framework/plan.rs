@@ -287,7 +287,10 @@ fn keep_state_for_unknown(block: &Block, prior: &Value, config: &Value, planned:
 }
 
 fn has_force_new(block: &Block) -> bool {
-    block.attributes.iter().any(|a| a.force_new)
+    block
+        .attributes
+        .iter()
+        .any(|a| a.force_new || a.replace_if.is_some())
         || block.blocks.iter().any(|b| has_force_new(&b.block))
 }
 
@@ -301,6 +304,16 @@ fn force_new_paths(
     for attribute in block.attributes.iter().filter(|a| a.force_new) {
         let planned_value = field(planned, &attribute.name);
         if planned_value.is_unknown() || !values_equal(planned_value, field(prior, &attribute.name))
+        {
+            out.push(path.clone().attr(&attribute.name));
+        }
+    }
+    for attribute in &block.attributes {
+        if let Some(replaces) = attribute.replace_if
+            && replaces(
+                field(prior, &attribute.name),
+                field(planned, &attribute.name),
+            )
         {
             out.push(path.clone().attr(&attribute.name));
         }
@@ -422,6 +435,34 @@ fn check_plan(
             }
             _ => {}
         }
+    }
+}
+
+/// For every top-level `case_insensitive` attribute of `state` that differs from its value in
+/// `reference` (the prior state on refresh, the plan on apply) only in letter case, restores
+/// the reference's spelling.
+pub(crate) fn keep_reference_spelling(block: &Block, reference: &Value, state: &mut Value) {
+    let Value::Object(fields) = state else {
+        return;
+    };
+    for attribute in block.attributes.iter().filter(|a| a.case_insensitive) {
+        let held = field(reference, &attribute.name);
+        if let Some(value) = fields.get_mut(&attribute.name)
+            && equal_ignoring_case(held, value)
+        {
+            *value = held.clone();
+        }
+    }
+}
+
+/// Strings equal without ASCII case, or lists/sets of them equal element by element.
+pub(crate) fn equal_ignoring_case(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(a), Value::String(b)) => a.eq_ignore_ascii_case(b),
+        (Value::List(a), Value::List(b)) | (Value::Set(a), Value::Set(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| equal_ignoring_case(a, b))
+        }
+        _ => false,
     }
 }
 

@@ -664,3 +664,137 @@ fn values_equal_ignores_refinements_and_set_order() {
         &Value::object::<&str>([])
     ));
 }
+
+/// A resource whose ids are case-insensitive and replace only on a real change of a recorded
+/// value (the shape of the VNet peering).
+fn peering_schema() -> Schema {
+    Schema::new(
+        Block::new("peering")
+            .attribute(
+                Attribute::string("vnet_id")
+                    .required()
+                    .case_insensitive()
+                    .requires_replace_if(
+                        crate::framework::replace_if::recorded_value_changed_ignoring_case,
+                    ),
+            )
+            .attribute(
+                Attribute::list("actions", Type::String)
+                    .optional()
+                    .case_insensitive(),
+            )
+            .attribute(Attribute::bool("enabled").optional()),
+    )
+}
+
+fn replace_paths(prior: &Value, config: &Value) -> Vec<String> {
+    let schema = peering_schema();
+    let proposed = proposed(&schema.block, prior, config);
+    let mut change = plan_change(&schema, prior, config, &proposed);
+    let diagnostics = finish_plan(&schema, &mut change);
+    assert!(diagnostics.is_empty(), "{diagnostics}");
+    change
+        .requires_replace
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn requires_replace_if_follows_its_rule() {
+    let state = |vnet: Value| {
+        obj([
+            ("vnet_id", vnet),
+            ("actions", Value::Null),
+            ("enabled", Value::Null),
+        ])
+    };
+    let config = |vnet: Value| {
+        obj([
+            ("vnet_id", vnet),
+            ("actions", Value::Null),
+            ("enabled", Value::Null),
+        ])
+    };
+    // Another spelling of the same id: updated in place.
+    assert!(replace_paths(&state(s("/Subs/VNET")), &config(s("/subs/vnet"))).is_empty());
+    // Another id, or one not known until apply: replaced.
+    assert_eq!(
+        replace_paths(&state(s("/subs/a")), &config(s("/subs/b"))),
+        ["vnet_id"]
+    );
+    assert_eq!(
+        replace_paths(&state(s("/subs/a")), &config(unk())),
+        ["vnet_id"]
+    );
+    // After an import the prior is null: the plan only records the value.
+    assert!(replace_paths(&state(Value::Null), &config(s("/subs/a"))).is_empty());
+    // Never on create.
+    assert!(replace_paths(&Value::Null, &config(s("/subs/a"))).is_empty());
+}
+
+#[test]
+fn case_insensitive_results_keep_the_reference_spelling() {
+    let block = peering_schema().block;
+    let reference = obj([
+        ("vnet_id", s("/subscriptions/A/VNet")),
+        (
+            "actions",
+            Value::list([s("Microsoft.Network/virtualNetworks/peer/action")]),
+        ),
+        ("enabled", Value::Null),
+    ]);
+    let mut same = obj([
+        ("vnet_id", s("/subscriptions/a/vnet")),
+        (
+            "actions",
+            Value::list([s("microsoft.network/virtualnetworks/peer/action")]),
+        ),
+        ("enabled", Value::Bool(true)),
+    ]);
+    keep_reference_spelling(&block, &reference, &mut same);
+    assert!(field(&same, "vnet_id").raw_equals(field(&reference, "vnet_id")));
+    assert!(field(&same, "actions").raw_equals(field(&reference, "actions")));
+    assert!(field(&same, "enabled").raw_equals(&Value::Bool(true)));
+
+    let mut other = obj([
+        ("vnet_id", s("/subscriptions/a/other")),
+        ("actions", Value::list([s("a"), s("b")])),
+        ("enabled", Value::Null),
+    ]);
+    let before = other.clone();
+    keep_reference_spelling(&block, &reference, &mut other);
+    assert!(
+        other.raw_equals(&before),
+        "a real change is reported as it is"
+    );
+}
+
+#[test]
+fn schema_check_rejects_misplaced_attribute_behaviour() {
+    let rule: crate::framework::ReplaceRule = |_, _| true;
+    let schema = Schema::new(
+        Block::new("")
+            .attribute(Attribute::bool("flag").optional().case_insensitive())
+            .attribute(
+                Attribute::string("a")
+                    .required()
+                    .force_new()
+                    .requires_replace_if(rule),
+            )
+            .attribute(Attribute::string("b").computed().requires_replace_if(rule)),
+    );
+    let problems = schema.check().unwrap_err().join("\n");
+    assert!(
+        problems.contains("flag: case_insensitive applies to strings"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("a: requires_replace_if needs"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("b: requires_replace_if needs"),
+        "{problems}"
+    );
+}

@@ -22,6 +22,10 @@ use crate::value::{Type, Value};
 use super::timeouts::{TIMEOUTS_BLOCK, Timeouts, timeouts_block};
 use super::validators::Validator;
 
+/// Whether a change of an attribute from `prior` to `planned` (an update's values; `planned`
+/// may be unknown) needs a new object. See [`Attribute::requires_replace_if`].
+pub type ReplaceRule = fn(prior: &Value, planned: &Value) -> bool;
+
 /// A resource, data source or provider schema.
 #[derive(Clone, Debug)]
 pub struct Schema {
@@ -270,6 +274,13 @@ pub struct Attribute {
     pub write_only: bool,
     /// A change of value replaces the resource instead of updating it.
     pub force_new: bool,
+    /// Replaces the resource when this rule says the change needs it (see [`ReplaceRule`]);
+    /// for attributes where not every change of value is a new object.
+    pub replace_if: Option<ReplaceRule>,
+    /// The service compares the value without letter case (ARM names, GUIDs): a value read
+    /// back or returned by an apply that differs from the prior one only in case keeps the
+    /// prior spelling, so refresh never shows a spelling as drift (semantic equality).
+    pub case_insensitive: bool,
     /// Planned when the configuration leaves the attribute null (optional+computed only).
     pub default: Option<Value>,
     /// On update, keep the prior value even when the resource's `modify_plan` marked it unknown.
@@ -291,6 +302,8 @@ impl Attribute {
             sensitive: false,
             write_only: false,
             force_new: false,
+            replace_if: None,
+            case_insensitive: false,
             default: None,
             use_state_for_unknown: false,
             deprecated: false,
@@ -354,6 +367,21 @@ impl Attribute {
 
     pub fn force_new(mut self) -> Self {
         self.force_new = true;
+        self
+    }
+
+    /// Replaces the resource when `rule(prior, planned)` is true (on update only; the
+    /// [`replace_if`](super::replace_if) module has the common rules).
+    pub fn requires_replace_if(mut self, rule: ReplaceRule) -> Self {
+        self.replace_if = Some(rule);
+        self
+    }
+
+    /// The value is compared without letter case by the service: results that differ from the
+    /// prior value only in case keep the prior (the user's) spelling. Strings and lists of
+    /// strings only (checked by [`Schema::check`]).
+    pub fn case_insensitive(mut self) -> Self {
+        self.case_insensitive = true;
         self
     }
 
@@ -426,6 +454,21 @@ impl Attribute {
         if self.force_new && self.is_read_only() {
             problems.push(format!(
                 "{path}: force_new has no effect on a read-only attribute"
+            ));
+        }
+        if self.replace_if.is_some() && (self.force_new || self.is_read_only()) {
+            problems.push(format!(
+                "{path}: requires_replace_if needs a settable attribute without force_new"
+            ));
+        }
+        let string_like = match &self.ty {
+            Type::String => true,
+            Type::List(element) | Type::Set(element) => **element == Type::String,
+            _ => false,
+        };
+        if self.case_insensitive && !string_like {
+            problems.push(format!(
+                "{path}: case_insensitive applies to strings and lists of strings"
             ));
         }
         if self.write_only && self.force_new {

@@ -692,11 +692,13 @@ fn finish_state<D>(
     type_name: &str,
     entry: &ResourceEntry<D>,
     state: Value,
+    // The prior state (refresh) or the plan (apply): where `timeouts` and spellings come from.
     timeouts_source: &Value,
     operation: &str,
 ) -> Result<(Value, Diagnostics), Diagnostics> {
     let mut state = plan::normalize(&entry.schema.block, state);
     plan::carry_timeouts(&entry.schema, timeouts_source, &mut state);
+    plan::keep_reference_spelling(&entry.schema.block, timeouts_source, &mut state);
     plan::null_write_only(&entry.schema.block, &mut state);
     let mut diagnostics = Diagnostics::new();
     let mut unknown = Vec::new();
