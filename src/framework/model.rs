@@ -29,6 +29,10 @@
 //! assert_eq!(state.get("id"), Some(&Value::string("peerings/to-aiven")));
 //! ```
 //!
+//! Each field's attribute name is also an associated constant of the same name
+//! (`Peering::allow_forwarded_traffic == "allow_forwarded_traffic"`), for the few places that
+//! name an attribute (plan checks, diagnostics paths) without a string literal.
+//!
 //! Field types say what the operation needs: `String`, `bool`, `i64` and `Vec<String>` must be
 //! known and non-null ("must be known to create": otherwise a diagnostic at the attribute names
 //! it); `Option<…>` reads null *and unknown* as `None`; [`Value`] takes the attribute as it is
@@ -37,6 +41,9 @@
 use crate::value::Value;
 
 use super::diagnostics::{Diagnostic, Diagnostics};
+#[cfg(doc)]
+use super::schema::Block;
+use super::schema::Schema;
 
 /// A struct bound to a schema's attributes by field name; declare it with [`model!`].
 pub trait Model: Sized {
@@ -46,6 +53,14 @@ pub trait Model: Sized {
     /// Reads every field from the object `value`; a field that must be known but is not gives a
     /// diagnostic at its attribute (all such fields are reported at once).
     fn from_value(value: &Value) -> Result<Self, Diagnostics>;
+
+    /// [`Model::from_value`] after filling null attributes with their schema defaults
+    /// ([`Block::apply_defaults`]): defaults are declared once, on the attribute.
+    fn from_value_with_defaults(schema: &Schema, value: &Value) -> Result<Self, Diagnostics> {
+        let mut value = value.clone();
+        schema.block.apply_defaults(&mut value);
+        Self::from_value(&value)
+    }
 
     /// Sets every field's attribute in the object `state`; other attributes stay as they are.
     fn write_to(&self, state: &mut Value);
@@ -191,6 +206,12 @@ macro_rules! model {
             $( $(#[$field_meta])* $field_vis $field: $ty, )*
         }
 
+        /// The attribute names, checked by the compiler: `Model::field_name`.
+        #[allow(non_upper_case_globals, dead_code)]
+        impl $name {
+            $( pub const $field: &'static str = stringify!($field); )*
+        }
+
         impl $crate::framework::Model for $name {
             const ATTRIBUTES: &'static [&'static str] = &[$(stringify!($field)),*];
 
@@ -287,6 +308,7 @@ mod tests {
             ]
         );
         assert!(sample.to_value().get("other").is_none());
+        assert_eq!(Sample::ranges, "ranges");
     }
 
     #[test]

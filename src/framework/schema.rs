@@ -116,6 +116,23 @@ impl Block {
         self
     }
 
+    /// Sets every top-level attribute that has a default and is null or missing in the object
+    /// `value` to its default: what a plan holds for it. The one place defaults are applied
+    /// outside planning (see [`Model::from_value_with_defaults`](super::Model::from_value_with_defaults)).
+    pub fn apply_defaults(&self, value: &mut Value) {
+        let Value::Object(fields) = value else {
+            return;
+        };
+        for attribute in &self.attributes {
+            if let Some(default) = &attribute.default {
+                let slot = fields.entry(attribute.name.clone()).or_insert(Value::Null);
+                if slot.is_null() {
+                    *slot = default.clone();
+                }
+            }
+        }
+    }
+
     pub fn attribute_named(&self, name: &str) -> Option<&Attribute> {
         self.attributes
             .iter()
@@ -573,6 +590,25 @@ mod tests {
                 "missing {expected:?} in\n{problems}"
             );
         }
+    }
+
+    #[test]
+    fn defaults_fill_null_and_missing_attributes_only() {
+        let block = Block::new("")
+            .attribute(Attribute::bool("on").optional().computed().default(true))
+            .attribute(Attribute::bool("off").optional().computed().default(false))
+            .attribute(Attribute::string("kind").optional().computed().default("a"))
+            .attribute(Attribute::string("name").optional());
+        let mut value = Value::object([
+            ("on", Value::Null),
+            ("kind", Value::string("b")),
+            ("name", Value::Null),
+        ]);
+        block.apply_defaults(&mut value);
+        assert_eq!(value.get("on"), Some(&Value::Bool(true)));
+        assert_eq!(value.get("off"), Some(&Value::Bool(false)));
+        assert_eq!(value.get("kind"), Some(&Value::string("b")));
+        assert_eq!(value.get("name"), Some(&Value::Null));
     }
 
     #[test]
