@@ -141,6 +141,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
                 Attribute::string("peer_azure_app_id")
                     .required()
                     .force_new()
+                    .case_insensitive()
                     .description(
                         "Client (application) id of the customer's multi-tenant app that will \
                          create the Azure-side peering, e.g. `vnetpeer_aad_app.this.client_id` \
@@ -152,6 +153,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
                 Attribute::string("peer_azure_tenant_id")
                     .required()
                     .force_new()
+                    .case_insensitive()
                     .description("Customer tenant id: the tenant of the VNet's subscription.")
                     .validate(checks::uuid()),
             )
@@ -365,8 +367,8 @@ impl Resource<ProviderData> for AivenVpcPeering {
         };
         let mut refreshed = state;
         refreshed.set_attr("id", peering.resource_id());
-        // Aiven stores the ids lower-cased; keep the configuration's spelling when it is the
-        // same id (ids compare case-insensitively).
+        // Aiven stores the ids lower-cased; the framework keeps the configuration's spelling
+        // of the same id (the attributes are case-insensitive).
         for (attribute, reported) in [
             ("peer_azure_app_id", connection.peer_azure_app_id.as_deref()),
             (
@@ -374,11 +376,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
                 connection.peer_azure_tenant_id.as_deref(),
             ),
         ] {
-            let Some(reported) = reported else { continue };
-            let same = refreshed
-                .attr_str(attribute)
-                .is_some_and(|known| known.eq_ignore_ascii_case(reported));
-            if !same {
+            if let Some(reported) = reported {
                 refreshed.set_attr(attribute, reported);
             }
         }

@@ -88,6 +88,7 @@ impl Resource<ProviderData> for CustomRole {
             )
             .attribute(
                 Attribute::list("actions", Type::String)
+                    .case_insensitive()
                     .optional()
                     .computed()
                     .default(Value::list([Value::string(PEER_ACTION)]))
@@ -100,6 +101,7 @@ impl Resource<ProviderData> for CustomRole {
             )
             .attribute(
                 Attribute::list("not_actions", Type::String)
+                    .case_insensitive()
                     .optional()
                     .computed()
                     .default(Value::list([]))
@@ -108,6 +110,7 @@ impl Resource<ProviderData> for CustomRole {
             )
             .attribute(
                 Attribute::list("assignable_scopes", Type::String)
+                    .case_insensitive()
                     .optional()
                     .computed()
                     .description(
@@ -529,10 +532,8 @@ fn refreshed_state(mut state: Value, id: &RoleDefinitionId, definition: &RoleDef
         ("not_actions", not_actions),
         ("assignable_scopes", properties.assignable_scopes.clone()),
     ] {
-        let prior = string_list(state.attr(name));
-        if !same_ignoring_case(&prior, &reported) || state.attr(name).is_null() {
-            state.set_attr(name, list_value(&reported));
-        }
+        // The framework keeps the prior spelling (the lists are case-insensitive).
+        state.set_attr(name, list_value(&reported));
     }
     if state.attr_str("scope").is_none() {
         state.set_attr("scope", id.scope.clone());
@@ -542,15 +543,19 @@ fn refreshed_state(mut state: Value, id: &RoleDefinitionId, definition: &RoleDef
     state
 }
 
-fn same_ignoring_case(a: &[String], b: &[String]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const SCOPE: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002";
+
+    /// A refresh as Terraform sees it: `read`'s state after the framework's own steps.
+    fn refreshed(prior: Value, id: &RoleDefinitionId, reported: &RoleDefinition) -> Value {
+        let mut state = refreshed_state(prior.clone(), id, reported);
+        let schema = CustomRole.schema();
+        crate::framework::plan::keep_reference_spelling(&schema.block, &prior, &mut state);
+        state
+    }
 
     fn definition(actions: &[&str], scopes: &[&str], description: Option<&str>) -> RoleDefinition {
         RoleDefinition {
@@ -598,12 +603,12 @@ mod tests {
             ("description", Value::Null),
         ]);
         let reported = definition(&[&PEER_ACTION.to_ascii_lowercase()], &[SCOPE], Some(""));
-        let state = refreshed_state(prior.clone(), &id, &reported);
+        let state = refreshed(prior.clone(), &id, &reported);
         assert_eq!(state.attr("actions"), prior.attr("actions"));
         assert!(state.attr("description").is_null());
 
         let changed = definition(&["Microsoft.Network/*"], &[SCOPE], Some("d"));
-        let state = refreshed_state(prior, &id, &changed);
+        let state = refreshed(prior, &id, &changed);
         assert_eq!(
             state.attr("actions"),
             &Value::list([Value::string("Microsoft.Network/*")])
@@ -622,7 +627,7 @@ mod tests {
             ("role_definition_resource_id", Value::string(id.to_string())),
             ("scope", Value::string(SCOPE)),
         ]);
-        let state = refreshed_state(imported, &id, &definition(&[PEER_ACTION], &[SCOPE], None));
+        let state = refreshed(imported, &id, &definition(&[PEER_ACTION], &[SCOPE], None));
         assert_eq!(state.attr_str("scope"), Some(SCOPE));
         assert_eq!(state.attr_str("name"), Some("peer"));
         assert_eq!(state.attr("not_actions"), &Value::list([]));

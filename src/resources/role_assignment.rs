@@ -115,6 +115,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
             .attribute(
                 Attribute::string("principal_id")
                     .required()
+                    .case_insensitive()
                     .force_new()
                     .description(
                         "Object id of the user, group or service principal that gets the role. \
@@ -156,6 +157,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
             .attribute(
                 Attribute::string("principal_type")
                     .optional()
+                    .case_insensitive()
                     .computed()
                     .force_new()
                     .default("ServicePrincipal")
@@ -169,6 +171,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
             .attribute(
                 Attribute::string("name")
                     .computed()
+                    .case_insensitive()
                     .use_state_for_unknown()
                     .description(
                         "The assignment's name (a GUID derived from scope, role and principal, \
@@ -809,21 +812,14 @@ fn refreshed_state(
     assignment: &RoleAssignment,
 ) -> Result<Value, Diagnostics> {
     let properties = &assignment.properties;
-    let keep_or = |state: &mut Value, name: &str, reported: &str| {
-        let same = state
-            .attr_str(name)
-            .is_some_and(|prior| prior.eq_ignore_ascii_case(reported));
-        if !same {
-            state.set_attr(name, reported.to_owned());
-        }
-    };
-    keep_or(&mut state, "principal_id", &properties.principal_id);
+    // The framework keeps the prior spelling of these case-insensitive attributes.
+    state.set_attr("principal_id", properties.principal_id.as_str());
     if let Some(kind) = &properties.principal_type {
-        keep_or(&mut state, "principal_type", kind);
+        state.set_attr("principal_type", kind.as_str());
     } else if state.attr("principal_type").is_null() {
         state.set_attr("principal_type", "ServicePrincipal");
     }
-    keep_or(&mut state, "name", &assignment.name);
+    state.set_attr("name", assignment.name.as_str());
     if state.attr_str("scope").is_none() {
         state.set_attr("scope", id.scope.clone());
     }
@@ -851,6 +847,14 @@ mod tests {
     use crate::azure::arm::RoleAssignmentProperties;
 
     const SUB: &str = "c1000000-0000-4000-8000-000000000002";
+
+    /// A refresh as Terraform sees it: `read`'s state after the framework's own steps.
+    fn refreshed(prior: Value, id: &RoleAssignmentId, reported: &RoleAssignment) -> Value {
+        let mut state = refreshed_state(prior.clone(), id, reported).unwrap();
+        let schema = RoleAssignmentResource.schema();
+        crate::framework::plan::keep_reference_spelling(&schema.block, &prior, &mut state);
+        state
+    }
 
     fn vnet() -> String {
         format!(
@@ -955,7 +959,7 @@ mod tests {
             "/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7",
             "abcdef00-0000-0000-0000-000000000001",
         );
-        let state = refreshed_state(prior.clone(), &id, &reported).unwrap();
+        let state = refreshed(prior.clone(), &id, &reported);
         assert_eq!(state, prior);
     }
 
@@ -971,7 +975,7 @@ mod tests {
             ("scope", Value::string(id.scope.clone())),
             ("name", Value::string(id.name.to_string())),
         ]);
-        let state = refreshed_state(imported, &id, &reported).unwrap();
+        let state = refreshed(imported, &id, &reported);
         assert_eq!(
             state.attr_str("role_definition_id"),
             Some(canonical_role_id(&vnet(), NETWORK_CONTRIBUTOR_ROLE_GUID).as_str())
