@@ -20,7 +20,7 @@
 //!     ("name", Value::string("to-aiven")),
 //!     ("allow_forwarded_traffic", Value::Bool(false)),
 //!     ("remote_address_space", Value::Null),
-//!     ("id", Value::Unknown(Default::default())),
+//!     ("id", Value::Null),
 //! ]);
 //! let mut peering = Peering::from_value(&planned).unwrap();
 //! peering.id = Some(format!("peerings/{}", peering.name));
@@ -33,10 +33,11 @@
 //! (`Peering::allow_forwarded_traffic == "allow_forwarded_traffic"`), for the few places that
 //! name an attribute (plan checks, diagnostics paths) without a string literal.
 //!
-//! Field types say what the operation needs: `String`, `bool`, `i64` and `Vec<String>` must be
-//! known and non-null ("must be known to create": otherwise a diagnostic at the attribute names
-//! it); `Option<…>` reads null *and unknown* as `None`; [`Value`] takes the attribute as it is
-//! (to tell unknown from null in a plan); [`StringSet`] is a set of strings.
+//! Field types say what the operation needs. Every typed field must be known ("must be known to
+//! create": an unknown value, or an unknown element of a collection, gives a diagnostic at the
+//! attribute); `String`, `bool`, `i64`, `Vec<String>` and [`StringSet`] must also be non-null,
+//! while `Option<…>` reads null as `None`. A [`Value`] field takes the attribute as it is, for
+//! the plan-time code that tells unknown from null.
 
 use crate::value::Value;
 
@@ -148,13 +149,12 @@ impl AttributeValue for Value {
     }
 }
 
-/// Null and unknown read as `None`; `None` writes null.
+/// Null reads as `None` (an unknown value is still "not known"); `None` writes null.
 impl<T: AttributeValue> AttributeValue for Option<T> {
     fn from_attribute(value: &Value) -> Option<Self> {
-        if value.is_null() || value.is_unknown() {
+        if value.is_null() {
             return Some(None);
         }
-        // A known value of the wrong shape is a schema mismatch: reported like an unknown.
         T::from_attribute(value).map(Some)
     }
     fn to_attribute(&self) -> Value {
@@ -270,7 +270,7 @@ mod tests {
             ("name", Value::string("a")),
             ("enabled", Value::Bool(true)),
             ("size", Value::from(3)),
-            ("note", Value::Unknown(Default::default())),
+            ("note", Value::Null),
             ("ranges", Value::set([Value::string("10.0.0.0/24")])),
             ("actions", Value::list([Value::string("x/read")])),
             ("raw", Value::Unknown(Default::default())),
@@ -317,11 +317,17 @@ mod tests {
         if let Value::Object(fields) = &mut value {
             fields.insert("name".into(), Value::Unknown(Default::default()));
             fields.insert("enabled".into(), Value::Null);
+            fields.insert("note".into(), Value::Unknown(Default::default()));
+            fields.insert(
+                "ranges".into(),
+                Value::set([Value::Unknown(Default::default())]),
+            );
         }
         let diagnostics = Sample::from_value(&value).unwrap_err();
-        assert_eq!(diagnostics.len(), 2);
+        assert_eq!(diagnostics.len(), 4);
         let text = diagnostics.to_string();
-        assert!(text.contains("`name` is not known"), "{text}");
-        assert!(text.contains("`enabled` is not known"), "{text}");
+        for name in ["name", "enabled", "note", "ranges"] {
+            assert!(text.contains(&format!("`{name}` is not known")), "{text}");
+        }
     }
 }

@@ -34,8 +34,9 @@ use crate::azure::ids::VirtualNetworkId;
 use crate::azure::{CallContext, CloudError, PollStep, poll_until};
 use crate::cidr::Cidr;
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
-    PlannedChange, Resource, Schema, Severity, Timeouts, UpdateRequest, Validator, validators,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Model, ObjectExt,
+    PlannedChange, Resource, Schema, Severity, StringSet, Timeouts, UpdateRequest, Validator,
+    model, validators,
 };
 use crate::value::{Type, Value};
 
@@ -436,6 +437,15 @@ impl Resource<ProviderData> for AivenVpcPeering {
     }
 }
 
+model! {
+    /// What must be known to create the connection, beyond what identifies it.
+    struct PlannedPeer {
+        peer_azure_app_id: String,
+        peer_azure_tenant_id: String,
+        user_peer_network_cidrs: Option<StringSet>,
+    }
+}
+
 /// The resource's inputs, parsed.
 #[derive(Clone, Debug)]
 struct PeeringInputs {
@@ -454,28 +464,9 @@ impl PeeringInputs {
     /// From a plan: every input must be known (they are at apply time).
     fn from_object(object: &Value) -> Result<Self, Diagnostics> {
         let mut inputs = Self::from_state(object)?;
-        let required = |name: &str| -> Result<String, Diagnostics> {
-            object.attr_str(name).map(str::to_owned).ok_or_else(|| {
-                Diagnostics::from(
-                    Diagnostic::error(
-                        format!("`{name}` is not known"),
-                        "This argument must be known to create the peering connection.",
-                    )
-                    .at(name),
-                )
-            })
-        };
-        inputs.app_id = Some(required("peer_azure_app_id")?);
-        inputs.tenant_id = Some(required("peer_azure_tenant_id")?);
-        let cidrs = object.attr("user_peer_network_cidrs");
-        if !cidrs.is_wholly_known() {
-            return Err(Diagnostic::error(
-                "`user_peer_network_cidrs` is not known",
-                "This argument must be known to create the peering connection.",
-            )
-            .at("user_peer_network_cidrs")
-            .into());
-        }
+        let planned = PlannedPeer::from_value(object)?;
+        inputs.app_id = Some(planned.peer_azure_app_id);
+        inputs.tenant_id = Some(planned.peer_azure_tenant_id);
         Ok(inputs)
     }
 

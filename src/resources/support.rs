@@ -8,6 +8,7 @@ use crate::azure::arm::ArmClient;
 use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, GraphClient};
 use crate::azure::http::{PollStep, poll_until};
 use crate::azure::{CallContext, CloudError};
+use crate::framework::model::not_known;
 use crate::framework::{Context, Diagnostic, Diagnostics, ObjectExt};
 use crate::value::Value;
 
@@ -57,12 +58,10 @@ pub fn graph(ctx: &Context<ProviderData>) -> Result<GraphClient, Diagnostics> {
 
 /// A string attribute the plan or state must hold (its absence is a provider bug).
 pub fn required_str(state: &Value, name: &str) -> Result<String, Diagnostics> {
-    state.attr_str(name).map(str::to_owned).ok_or_else(|| {
-        Diagnostics::from(Diagnostic::error(
-            format!("`{name}` is not known"),
-            "This is a bug in the provider: the plan should have provided it.",
-        ))
-    })
+    state
+        .attr_str(name)
+        .map(str::to_owned)
+        .ok_or_else(|| Diagnostics::from(not_known(name)))
 }
 
 /// Private state recording when this provider created an object, so that a refresh moments
