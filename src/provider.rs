@@ -1,4 +1,4 @@
-//! The `provider "vnetpeer" {}` block (design.md §2): its schema, the environment fallbacks
+//! The `provider "vnetpeer" {}` block (docs/development/design-decisions.md, 'Provider configuration'): its schema, the environment fallbacks
 //! (configuration wins over the environment), the checks of argument combinations, and the
 //! resulting [`ProviderConfig`], and the cloud settings built from it ([`ProviderConfig::azure_settings`],
 //! [`ProviderConfig::aiven_settings`]). Configuring touches no network: credentials are resolved
@@ -74,7 +74,7 @@ pub struct ProviderConfig {
     pub aiven_api_token: Option<SecretString>,
     pub aiven_api_url: String,
     /// Arguments whose value was unknown at configure time (during plan, when the provider
-    /// block depends on resources not created yet, protocol G4). Plan-time API checks should
+    /// block depends on resources not created yet, docs/development/plugin-obligations.md, G4). Plan-time API checks should
     /// skip when this is not empty.
     pub unknown: BTreeSet<String>,
 }
@@ -522,7 +522,7 @@ fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
-/// The provider block (design.md §2).
+/// The provider block (docs/development/design-decisions.md, 'Provider configuration').
 pub fn provider_schema() -> Schema {
     let string =
         |name: &str, description: &str| Attribute::string(name).optional().description(description);

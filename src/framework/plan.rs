@@ -1,4 +1,4 @@
-//! Plan logic shared by every resource, satisfying protocol I1–I9 by construction, plus the value
+//! Plan logic shared by every resource, satisfying docs/development/plugin-obligations.md, I1–I9 by construction, plus the value
 //! hygiene applied to every state-bearing response (write-only nulling, conformance).
 //!
 //! The rules, per attribute (config C, prior R, planned P):
@@ -467,7 +467,7 @@ pub(crate) fn equal_ignoring_case(a: &Value, b: &Value) -> bool {
 }
 
 /// Fills in what resources may leave out of an object: missing attributes become null and
-/// absent list/set blocks become empty collections (protocol H5).
+/// absent list/set blocks become empty collections (docs/development/plugin-obligations.md, H5).
 pub(crate) fn normalize(block: &Block, value: Value) -> Value {
     let Value::Object(mut fields) = value else {
         return value;

@@ -1,5 +1,5 @@
 //! Data source `vnetpeer_aiven_project_vpc`: runbook step 5, "find the project VPC of the Aiven
-//! project in the cloud region" (api-facts §5.3).
+//! project in the cloud region" (docs/development/aiven.md, 'Project VPCs').
 //!
 //! By `cloud_name`: one `GET /v1/project/{project}/vpcs`, keeping the VPCs of that cloud that
 //! are not being deleted; zero or several matches are errors that list what exists. By

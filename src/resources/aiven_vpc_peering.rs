@@ -1,6 +1,7 @@
 //! Resource `vnetpeer_aiven_vpc_peering`: runbook step 6, "ask Aiven to peer the project VPC
 //! with the customer VNet, wait for PENDING_PEER, capture Aiven's tenant id and VNet id"
-//! (api-facts §5.4–§5.6).
+//! (docs/development/aiven.md, 'Create a peering connection (project VPC)' through 'Delete a
+//! peering connection (project VPC)').
 //!
 //! - Plan (create only, all inputs known): a preflight reads the VNet's address space (ARM) and
 //!   the project VPC (Aiven), and stops the plan on an address overlap or on a connection that
@@ -635,7 +636,7 @@ impl PeeringInputs {
         }
     }
 
-    /// Polls the VPC on the §6.4 schedule until the connection leaves `APPROVED` (`None` when
+    /// Polls the VPC on the polling schedule (`poll_until`) until the connection leaves `APPROVED` (`None` when
     /// it disappeared). The POST answer counts as the first observation.
     async fn wait_for_verdict(
         &self,
@@ -647,7 +648,7 @@ impl PeeringInputs {
             return Ok(Some(created));
         }
         const WHAT: &str = "waiting for Aiven to set up its side of the peering (PENDING_PEER)";
-        // The POST answer is the first observation, so the §6.4 schedule counts from it: the
+        // The POST answer is the first observation, so the polling schedule counts from it: the
         // first GET goes out one minimum interval (100 ms) after it, and a setup shorter than
         // that is seen by that one GET.
         let mut answered = Some(created.state);

@@ -3,7 +3,7 @@
 //!
 //! The customer VNet is peered with Aiven's VNet while acting as the step-1 application in both
 //! tenants at once: a primary token for the customer tenant and an auxiliary token
-//! (`x-ms-authorization-auxiliary`) of the same application for Aiven's tenant (api-facts §4.3).
+//! (`x-ms-authorization-auxiliary`) of the same application for Aiven's tenant (docs/development/arm.md, 'Cross-tenant requests').
 //! The application's secret is either given write-only (`client_secret`), or minted for the
 //! operation on `application_object_id` with the provider's own Graph credentials and removed
 //! afterwards, whatever happened: no secret is stored anywhere.
@@ -23,7 +23,7 @@
 //!
 //! Concurrency: peering writes are serialised per **local** VNet within the provider process,
 //! since the Network resource provider runs one peering operation at a time on the VNet that
-//! owns the peering (429 `RetryableErrorDueToAnotherOperation`, api-facts §4.6). The remote VNet
+//! owns the peering (429 `RetryableErrorDueToAnotherOperation`, docs/development/arm.md, 'Throttling'). The remote VNet
 //! is not locked: it is Aiven's, in another tenant, where other customers' peerings are written
 //! concurrently without any lock of ours, and locking it would serialise every peering to the
 //! one Aiven VNet (a destroy of 40 of them would take 40 operations in a row). When the remote
@@ -69,14 +69,14 @@ const REMOTE_PRINCIPAL_WINDOW: Duration = Duration::from_secs(300);
 /// Removing a minted secret gets its own time, so it also happens after a timeout or Ctrl-C.
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// After a 403, tokens older than this are replaced: a new token makes Azure re-evaluate role
-/// assignments (api-facts §3.4).
+/// assignments (docs/development/arm.md, 'Role assignment errors').
 const TOKEN_REFRESH_AFTER_DENIAL: Duration = Duration::from_secs(30);
 /// Peering retries after a 403 or a busy VNet: not faster than this...
 const MIN_RETRY_INTERVAL: Duration = Duration::from_millis(250);
 /// ...and not slower than this (RBAC propagation takes up to 10 minutes; 1,200 writes an hour
-/// are allowed per principal, api-facts §4.6).
+/// are allowed per principal, docs/development/arm.md, 'Throttling').
 const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(15);
-/// The Network resource provider's "VNet busy" code (429, api-facts §4.6).
+/// The Network resource provider's "VNet busy" code (429, docs/development/arm.md, 'Throttling').
 const ANOTHER_OPERATION: &str = "RetryableErrorDueToAnotherOperation";
 /// 400 while a VNet the peering references (the remote one) is `Updating`: a subnet change or
 /// another peering operation on it. Transient; azurerm's peering resource retries it too.
@@ -477,7 +477,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         };
         if peering.peering_state == Some(PeeringState::Disconnected) {
             // Aiven's side is gone: the peering carries no traffic and cannot be updated back
-            // (api-facts §4.2). Reported as gone so the next apply creates it again.
+            // (docs/development/arm.md, 'Virtual network peerings'). Reported as gone so the next apply creates it again.
             tracing::info!(peering = %id, "the peering is Disconnected; reporting it gone");
             return Ok(None);
         }
@@ -1133,7 +1133,7 @@ async fn put_and_connect(
         };
         if error.has_code(codes::REMOTE_PEERING_IS_DISCONNECTED) && !replaced_stale {
             // A stale peering of this name whose remote side is gone: it cannot be updated back
-            // (api-facts §4.2), so delete it (as the provider) and create it again.
+            // (docs/development/arm.md, 'Virtual network peerings'), so delete it (as the provider) and create it again.
             tracing::info!(peering = %target.id, "replacing a Disconnected peering");
             delete_peering(&cc, &own, &target.id).await.map_err(|e| {
                 WriteFailure::before_write(cloud_diagnostic(

@@ -33,7 +33,7 @@ use super::support::{
     arm, call_context, checks, cloud_diagnostic, cloud_diagnostics, required_str,
 };
 
-/// The only action the Aiven custom role needs (api-facts §3.1).
+/// The only action the Aiven custom role needs (docs/development/arm.md, 'Role definitions').
 pub const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 
 /// See the module documentation.
@@ -246,7 +246,7 @@ impl Resource<ProviderData> for CustomRole {
         let outcome = poll_until(&waiting, &what, move || async move {
             match arm_ref.delete_role_definition(call_ref, id_ref).await {
                 Ok(()) => Ok(PollStep::Done(())),
-                // Assignments deleted moments ago still count for a while (api-facts §3.2).
+                // Assignments deleted moments ago still count for a while (docs/development/arm.md, 'Role definition errors').
                 Err(error) if error.has_code(codes::ROLE_DEFINITION_HAS_ASSIGNMENTS) => {
                     Ok(PollStep::pending(error.message()))
                 }
