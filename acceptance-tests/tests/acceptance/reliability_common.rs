@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 use vnetpeer_emulator::Emulator;
-use vnetpeer_emulator::binaries::workspace_root;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
+use vnetpeer_harness::binaries::workspace_root;
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 /// How long a background command may take to print an awaited line or to exit.
 pub const PATIENCE: Duration = Duration::from_secs(180);

@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use crate::emulator::Emulator;
+use vnetpeer_emulator::Emulator;
+
 use crate::terraform::TerraformWorkspace;
 
 impl TerraformWorkspace {
@@ -18,28 +19,12 @@ impl TerraformWorkspace {
 
     /// Points the provider at `emulator` (see [`TerraformWorkspace::for_emulator`]).
     pub fn connect(&mut self, emulator: &Emulator) {
-        let endpoints = emulator.endpoints().clone();
-        let seed = emulator.seed().clone();
-        let log_path = self.log_path();
-        for (name, value) in [
-            ("VNETPEER_AUTHORITY_HOST", endpoints.authority_host.clone()),
-            ("VNETPEER_RESOURCE_MANAGER_ENDPOINT", endpoints.arm.clone()),
-            ("VNETPEER_MICROSOFT_GRAPH_ENDPOINT", endpoints.graph.clone()),
-            ("AIVEN_WEB_URL", endpoints.aiven.clone()),
-            ("ARM_TENANT_ID", seed.customer_tenant_id.clone()),
-            ("ARM_SUBSCRIPTION_ID", seed.customer_subscription_id.clone()),
-            ("ARM_CLIENT_ID", seed.operator_client_id.clone()),
-            (
-                "ARM_CLIENT_SECRET",
-                seed.operator_client_secret.expose().to_owned(),
-            ),
-            ("ARM_USE_CLI", "false".to_owned()),
-            ("AIVEN_TOKEN", seed.aiven_token.expose().to_owned()),
-            ("TF_LOG", "trace".to_owned()),
-            ("TF_LOG_PATH", log_path.display().to_string()),
-        ] {
+        for (name, value) in emulator.provider_env() {
             self.set_env(name, value);
         }
+        let log_path = self.log_path();
+        self.set_env("TF_LOG", "trace");
+        self.set_env("TF_LOG_PATH", log_path.display().to_string());
     }
 
     /// Where `TF_LOG=trace` output of Terraform and the provider goes.

@@ -38,26 +38,9 @@ pub fn instant_knobs() -> Knobs {
 /// The provider settings a user would export to use the emulator as the seeded operator, plus
 /// the runbook's variables (the names `vnetpeer-sandbox` exports).
 pub fn provider_env(emulator: &Emulator) -> Vec<(&'static str, String)> {
-    let endpoints = emulator.endpoints();
-    let seed = emulator.seed();
-    vec![
-        ("VNETPEER_AUTHORITY_HOST", endpoints.authority_host.clone()),
-        ("VNETPEER_MICROSOFT_GRAPH_ENDPOINT", endpoints.graph.clone()),
-        ("VNETPEER_RESOURCE_MANAGER_ENDPOINT", endpoints.arm.clone()),
-        ("AIVEN_WEB_URL", endpoints.aiven.clone()),
-        ("ARM_TENANT_ID", seed.customer_tenant_id.clone()),
-        ("ARM_SUBSCRIPTION_ID", seed.customer_subscription_id.clone()),
-        ("ARM_CLIENT_ID", seed.operator_client_id.clone()),
-        (
-            "ARM_CLIENT_SECRET",
-            seed.operator_client_secret.expose().to_owned(),
-        ),
-        ("ARM_USE_CLI", "false".to_owned()),
-        ("AIVEN_TOKEN", seed.aiven_token.expose().to_owned()),
-        ("TF_VAR_customer_vnet_id", seed.customer_vnet_id.clone()),
-        ("TF_VAR_aiven_project", seed.aiven_project.clone()),
-        ("TF_VAR_aiven_cloud_name", seed.aiven_cloud_name.clone()),
-    ]
+    let mut env = emulator.provider_env();
+    env.extend(emulator.runbook_variables());
+    env
 }
 
 /// A workspace holding the runbook's `.tf` files, wired to `emulator`.
