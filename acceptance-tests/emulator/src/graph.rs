@@ -8,8 +8,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::extract::{FromRequest, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -194,27 +195,48 @@ impl Caller {
     }
 }
 
-/// Request context shared by all handlers.
+/// One Graph request, as every handler takes it: the emulator, the request's method, path,
+/// headers, query and body, and the emulator time it arrived. Handlers ask it for the
+/// authenticated [`Caller`] and turn their result into a response with [`Call::finish`].
 struct Call {
     state: EmulatorState,
     headers: HeaderMap,
     method: Method,
     path: String,
+    query: HashMap<String, String>,
+    body: Bytes,
     now: Instant,
 }
 
-impl Call {
-    fn new(state: EmulatorState, headers: HeaderMap, method: Method, uri: &Uri) -> Call {
+impl FromRequest<EmulatorState> for Call {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &EmulatorState) -> Result<Call, Response> {
+        let (parts, body) = request.into_parts();
+        let query = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map(|Query(query)| query)
+            .unwrap_or_default();
+        let path = parts.uri.path().to_owned();
+        let Parts {
+            method, headers, ..
+        } = parts;
+        let body = Bytes::from_request(Request::new(body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
         let now = state.clock.now();
-        Call {
-            state,
+        Ok(Call {
+            state: state.clone(),
             headers,
             method,
-            path: uri.path().to_owned(),
+            path,
+            query,
+            body,
             now,
-        }
+        })
     }
+}
 
+impl Call {
     /// Checks the bearer token (Graph audience) and loads the caller's permissions.
     fn caller(&self) -> Result<Caller, GraphError> {
         let world = self.state.world();
@@ -506,15 +528,8 @@ fn requested_token_version(properties: &Map<String, Value>) -> Option<i64> {
 
 // ---------------------------------------------------------------- applications
 
-async fn create_application(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = create_application_inner(&call, &body);
+async fn create_application(call: Call) -> Response {
+    let result = create_application_inner(&call, &call.body);
     call.finish(result)
 }
 
@@ -615,18 +630,11 @@ fn create_application_inner(call: &Call, body: &Bytes) -> GraphResult {
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-async fn list_applications(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn list_applications(call: Call) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         let filter = parse_filter(
-            query.get("$filter"),
+            call.query.get("$filter"),
             &["appId", "displayName", "uniqueName"],
         )?;
         let world = call.state.world();
@@ -638,7 +646,7 @@ async fn list_applications(
             .filter(|app| caller.can_read(app))
             .map(|app| application_json(app, identity))
             .filter(|item| filter_matches(item, filter.as_ref()))
-            .map(|item| select(item, &query))
+            .map(|item| select(item, &call.query))
             .collect();
         Ok(Json(json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#applications",
@@ -855,67 +863,28 @@ fn remove_password_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphResult
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn get_application(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = get_application_inner(&call, &AppKey::ObjectId(id), &query);
+async fn get_application(Path(id): Path<String>, call: Call) -> Response {
+    let result = get_application_inner(&call, &AppKey::ObjectId(id), &call.query);
     call.finish(result)
 }
 
-async fn update_application(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = update_application_inner(&call, &AppKey::ObjectId(id), &body);
+async fn update_application(Path(id): Path<String>, call: Call) -> Response {
+    let result = update_application_inner(&call, &AppKey::ObjectId(id), &call.body);
     call.finish(result)
 }
 
-async fn delete_application(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn delete_application(Path(id): Path<String>, call: Call) -> Response {
     let result = delete_application_inner(&call, &AppKey::ObjectId(id));
     call.finish(result)
 }
 
-async fn add_password(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = add_password_inner(&call, &AppKey::ObjectId(id), &body);
+async fn add_password(Path(id): Path<String>, call: Call) -> Response {
+    let result = add_password_inner(&call, &AppKey::ObjectId(id), &call.body);
     call.finish(result)
 }
 
-async fn remove_password(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = remove_password_inner(&call, &AppKey::ObjectId(id), &body);
+async fn remove_password(Path(id): Path<String>, call: Call) -> Response {
+    let result = remove_password_inner(&call, &AppKey::ObjectId(id), &call.body);
     call.finish(result)
 }
 
@@ -1025,17 +994,10 @@ fn create_service_principal_for(
     Ok(body)
 }
 
-async fn create_service_principal(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn create_service_principal(call: Call) -> Response {
     let result = (|| {
         let caller = call.caller()?;
-        let body = parse_body(&body)?;
+        let body = parse_body(&call.body)?;
         let Some(app_id) = body.get("appId").and_then(Value::as_str) else {
             return Err(GraphError::bad_request("Property 'appId' is required."));
         };
@@ -1049,20 +1011,13 @@ async fn create_service_principal(
     call.finish(result)
 }
 
-async fn list_service_principals(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn list_service_principals(call: Call) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         if caller.permissions.is_empty() {
             return Err(GraphError::denied());
         }
-        let filter = parse_filter(query.get("$filter"), &["appId", "displayName"])?;
+        let filter = parse_filter(call.query.get("$filter"), &["appId", "displayName"])?;
         let world = call.state.world();
         let identity = &world.identity;
         let items: Vec<Value> = identity
@@ -1071,7 +1026,7 @@ async fn list_service_principals(
             .filter(|sp| sp.tenant_id == caller.tenant() && call.now >= sp.visible_to_dependents_at)
             .map(|sp| service_principal_json(sp, identity))
             .filter(|item| filter_matches(item, filter.as_ref()))
-            .map(|item| select(item, &query))
+            .map(|item| select(item, &call.query))
             .collect();
         Ok(Json(json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals",
@@ -1116,27 +1071,12 @@ fn delete_service_principal_inner(call: &Call, key: &SpKey) -> GraphResult {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn get_service_principal(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = get_service_principal_inner(&call, &SpKey::ObjectId(id), &query);
+async fn get_service_principal(Path(id): Path<String>, call: Call) -> Response {
+    let result = get_service_principal_inner(&call, &SpKey::ObjectId(id), &call.query);
     call.finish(result)
 }
 
-async fn delete_service_principal(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn delete_service_principal(Path(id): Path<String>, call: Call) -> Response {
     let result = delete_service_principal_inner(&call, &SpKey::ObjectId(id));
     call.finish(result)
 }
@@ -1153,36 +1093,22 @@ fn keyed_or_404(segment: &str) -> Result<Keyed, GraphError> {
     })
 }
 
-async fn get_keyed(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(keyed): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn get_keyed(Path(keyed): Path<String>, call: Call) -> Response {
     let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
-        Keyed::Application(key) => get_application_inner(&call, &key, &query),
-        Keyed::ServicePrincipal(key) => get_service_principal_inner(&call, &key, &query),
+        Keyed::Application(key) => get_application_inner(&call, &key, &call.query),
+        Keyed::ServicePrincipal(key) => get_service_principal_inner(&call, &key, &call.query),
     });
     call.finish(result)
 }
 
-async fn patch_keyed(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(keyed): Path<String>,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn patch_keyed(Path(keyed): Path<String>, call: Call) -> Response {
     let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
-        Keyed::Application(AppKey::UniqueName(name)) => upsert_application(&call, &name, &body),
-        Keyed::Application(key) => update_application_inner(&call, &key, &body),
+        Keyed::Application(AppKey::UniqueName(name)) => {
+            upsert_application(&call, &name, &call.body)
+        }
+        Keyed::Application(key) => update_application_inner(&call, &key, &call.body),
         Keyed::ServicePrincipal(SpKey::AppId(app_id)) => {
-            upsert_service_principal(&call, &app_id, &body)
+            upsert_service_principal(&call, &app_id, &call.body)
         }
         Keyed::ServicePrincipal(SpKey::ObjectId(_)) => {
             Err(GraphError::bad_request("Unsupported key."))
@@ -1259,14 +1185,7 @@ fn upsert_application(call: &Call, unique_name: &str, body: &Bytes) -> GraphResu
     create_application_inner(call, &body)
 }
 
-async fn delete_keyed(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(keyed): Path<String>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn delete_keyed(Path(keyed): Path<String>, call: Call) -> Response {
     let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
         Keyed::Application(key) => delete_application_inner(&call, &key),
         Keyed::ServicePrincipal(key) => delete_service_principal_inner(&call, &key),
@@ -1274,17 +1193,9 @@ async fn delete_keyed(
     call.finish(result)
 }
 
-async fn add_password_keyed(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(keyed): Path<String>,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn add_password_keyed(Path(keyed): Path<String>, call: Call) -> Response {
     let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
-        Keyed::Application(key) => add_password_inner(&call, &key, &body),
+        Keyed::Application(key) => add_password_inner(&call, &key, &call.body),
         Keyed::ServicePrincipal(_) => Err(GraphError::bad_request(
             "addPassword on a service principal is not supported by this emulator.",
         )),
@@ -1292,17 +1203,9 @@ async fn add_password_keyed(
     call.finish(result)
 }
 
-async fn remove_password_keyed(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(keyed): Path<String>,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn remove_password_keyed(Path(keyed): Path<String>, call: Call) -> Response {
     let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
-        Keyed::Application(key) => remove_password_inner(&call, &key, &body),
+        Keyed::Application(key) => remove_password_inner(&call, &key, &call.body),
         Keyed::ServicePrincipal(_) => Err(GraphError::bad_request(
             "removePassword on a service principal is not supported by this emulator.",
         )),
@@ -1324,13 +1227,7 @@ fn deleted_application<'a>(
         .ok_or_else(|| GraphError::not_found(id))
 }
 
-async fn list_deleted_applications(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn list_deleted_applications(call: Call) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         if !caller.can_read_all() {
@@ -1353,14 +1250,7 @@ async fn list_deleted_applications(
     call.finish(result)
 }
 
-async fn get_deleted_item(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn get_deleted_item(Path(id): Path<String>, call: Call) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         let world = call.state.world();
@@ -1380,14 +1270,7 @@ async fn get_deleted_item(
     call.finish(result)
 }
 
-async fn purge_deleted_item(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn purge_deleted_item(Path(id): Path<String>, call: Call) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         let mut world = call.state.world();
@@ -1404,14 +1287,7 @@ async fn purge_deleted_item(
     call.finish(result)
 }
 
-async fn restore_deleted_item(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn restore_deleted_item(Path(id): Path<String>, call: Call) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         let mut world = call.state.world();
@@ -1434,16 +1310,17 @@ async fn restore_deleted_item(
     call.finish(result)
 }
 
-async fn not_found_route(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+async fn not_found_route(call: Call) -> Response {
     GraphError::new(
         StatusCode::BAD_REQUEST,
         "BadRequest",
         format!(
-            "Resource not found for the segment '{}' ({method}).",
-            uri.path().rsplit('/').next().unwrap_or_default()
+            "Resource not found for the segment '{}' ({}).",
+            call.path.rsplit('/').next().unwrap_or_default(),
+            call.method
         ),
     )
-    .render(&headers)
+    .render(&call.headers)
 }
 
 // ---------------------------------------------------------------- $filter
