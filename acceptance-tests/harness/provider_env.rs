@@ -2,11 +2,20 @@
 //! the environment (endpoint overrides, the operator's credentials, the Aiven token), plus a
 //! `TF_LOG=trace` log file, so every test can also check that no secret leaks.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use vnetpeer_emulator::Emulator;
 
 use crate::terraform::TerraformWorkspace;
+
+/// What [`TerraformWorkspace::connect`] sets: the provider settings of `emulator`
+/// ([`Emulator::provider_env`]) and `TF_LOG=trace` output to `log_path`.
+pub fn emulator_env(emulator: &Emulator, log_path: &Path) -> Vec<(&'static str, String)> {
+    let mut env = emulator.provider_env();
+    env.push(("TF_LOG", "trace".to_owned()));
+    env.push(("TF_LOG_PATH", log_path.display().to_string()));
+    env
+}
 
 impl TerraformWorkspace {
     /// A workspace whose provider talks to `emulator` as the seeded operator identity, with
@@ -19,12 +28,9 @@ impl TerraformWorkspace {
 
     /// Points the provider at `emulator` (see [`TerraformWorkspace::for_emulator`]).
     pub fn connect(&mut self, emulator: &Emulator) {
-        for (name, value) in emulator.provider_env() {
+        for (name, value) in emulator_env(emulator, &self.log_path()) {
             self.set_env(name, value);
         }
-        let log_path = self.log_path();
-        self.set_env("TF_LOG", "trace");
-        self.set_env("TF_LOG_PATH", log_path.display().to_string());
     }
 
     /// Where `TF_LOG=trace` output of Terraform and the provider goes.

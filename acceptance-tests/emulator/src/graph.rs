@@ -1193,23 +1193,26 @@ async fn delete_keyed(Path(keyed): Path<String>, call: Call) -> Response {
     call.finish(result)
 }
 
+/// The application a keyed `addPassword` or `removePassword` (`action`) addresses: service
+/// principals have no password actions in this emulator.
+fn keyed_application(segment: &str, action: &str) -> Result<AppKey, GraphError> {
+    match keyed_or_404(segment)? {
+        Keyed::Application(key) => Ok(key),
+        Keyed::ServicePrincipal(_) => Err(GraphError::bad_request(format!(
+            "{action} on a service principal is not supported by this emulator."
+        ))),
+    }
+}
+
 async fn add_password_keyed(Path(keyed): Path<String>, call: Call) -> Response {
-    let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
-        Keyed::Application(key) => add_password_inner(&call, &key, &call.body),
-        Keyed::ServicePrincipal(_) => Err(GraphError::bad_request(
-            "addPassword on a service principal is not supported by this emulator.",
-        )),
-    });
+    let result = keyed_application(&keyed, "addPassword")
+        .and_then(|key| add_password_inner(&call, &key, &call.body));
     call.finish(result)
 }
 
 async fn remove_password_keyed(Path(keyed): Path<String>, call: Call) -> Response {
-    let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
-        Keyed::Application(key) => remove_password_inner(&call, &key, &call.body),
-        Keyed::ServicePrincipal(_) => Err(GraphError::bad_request(
-            "removePassword on a service principal is not supported by this emulator.",
-        )),
-    });
+    let result = keyed_application(&keyed, "removePassword")
+        .and_then(|key| remove_password_inner(&call, &key, &call.body));
     call.finish(result)
 }
 
