@@ -43,6 +43,20 @@ pub fn provider_env(emulator: &Emulator) -> Vec<(&'static str, String)> {
     env
 }
 
+/// An empty workspace named `name` whose provider talks to `emulator` ([`provider_env`]).
+pub fn emulator_workspace(
+    scratch: &Path,
+    name: &str,
+    provider_dir: &Path,
+    emulator: &Emulator,
+) -> Result<Workspace, String> {
+    let mut workspace = Workspace::new(scratch, name, Some(provider_dir))?;
+    for (key, value) in provider_env(emulator) {
+        workspace.set_env(key, value);
+    }
+    Ok(workspace)
+}
+
 /// A workspace holding the runbook's `.tf` files, wired to `emulator`.
 pub fn runbook_workspace(
     scratch: &Path,
@@ -51,10 +65,7 @@ pub fn runbook_workspace(
     provider_dir: &Path,
     emulator: &Emulator,
 ) -> Result<Workspace, String> {
-    let mut workspace = Workspace::new(scratch, name, Some(provider_dir))?;
-    for (key, value) in provider_env(emulator) {
-        workspace.set_env(key, value);
-    }
+    let workspace = emulator_workspace(scratch, name, provider_dir, emulator)?;
     let dir = runbook_dir(repository);
     let entries = std::fs::read_dir(&dir).map_err(|error| format!("{}: {error}", dir.display()))?;
     for entry in entries {
@@ -80,10 +91,7 @@ pub fn complete_workspace(
     provider_dir: &Path,
     emulator: &Emulator,
 ) -> Result<Workspace, String> {
-    let mut workspace = Workspace::new(scratch, name, Some(provider_dir))?;
-    for (key, value) in provider_env(emulator) {
-        workspace.set_env(key, value);
-    }
+    let workspace = emulator_workspace(scratch, name, provider_dir, emulator)?;
     let examples = repository.join("examples");
     let module_dir = workspace.path().join("modules").join("aiven-vnet-peering");
     std::fs::create_dir_all(&module_dir)
