@@ -107,10 +107,7 @@ impl FromRequest<EmulatorState> for AivenCall {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &EmulatorState) -> Result<AivenCall, Response> {
-        let (parts, body) = request.into_parts();
-        let body = Bytes::from_request(Request::new(body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let (parts, body) = crate::request::read(request, state).await?;
         Ok(AivenCall {
             state: state.clone(),
             path: parts.uri.path().to_owned(),

@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Query, Request};
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -212,22 +211,16 @@ impl FromRequest<EmulatorState> for Call {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &EmulatorState) -> Result<Call, Response> {
-        let (parts, body) = request.into_parts();
+        let (parts, body) = crate::request::read(request, state).await?;
         let query = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
             .map(|Query(query)| query)
             .unwrap_or_default();
         let path = parts.uri.path().to_owned();
-        let Parts {
-            method, headers, ..
-        } = parts;
-        let body = Bytes::from_request(Request::new(body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
         let now = state.clock.now();
         Ok(Call {
             state: state.clone(),
-            headers,
-            method,
+            headers: parts.headers,
+            method: parts.method,
             path,
             query,
             body,

@@ -27,6 +27,7 @@ pub mod jwt;
 pub mod knobs;
 pub mod log;
 pub mod provider_env;
+mod request;
 pub mod token;
 pub mod world;
 

@@ -397,10 +397,7 @@ impl FromRequest<EmulatorState> for ArmCall {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &EmulatorState) -> Result<ArmCall, Response> {
-        let (parts, body) = request.into_parts();
-        let body = Bytes::from_request(Request::new(body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let (parts, body) = crate::request::read(request, state).await?;
         Ok(ArmCall {
             state: state.clone(),
             query: query_pairs(&parts.uri),
