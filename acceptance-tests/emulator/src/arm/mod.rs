@@ -305,6 +305,24 @@ impl Context<'_> {
         self.state
             .violation(kind, Service::Arm, self.method.as_str(), &self.path, detail);
     }
+
+    /// Checks that `scope` (a subscription or resource group) is visible to the caller: it is
+    /// to any principal holding a role at, above or inside it; otherwise 403 naming `read_action`.
+    pub fn check_visible(&self, scope: &str, read_action: &str) -> Result<(), ArmError> {
+        if self
+            .world
+            .arm
+            .principal_has_any_assignment_within(&self.principal.object_id, scope)
+        {
+            Ok(())
+        } else {
+            Err(ArmError::authorization_failed(
+                &self.principal,
+                read_action,
+                scope,
+            ))
+        }
+    }
 }
 
 /// 401 `InvalidAuthenticationTokenTenant` (api-facts §4.3).

@@ -37,17 +37,10 @@ async fn get_resource_group(Path(p): Path<GroupPath>, call: ArmCall) -> Response
             p.subscription_id, p.resource_group
         );
         // Visible to principals holding a role at, above or inside it.
-        if !ctx
-            .world
-            .arm
-            .principal_has_any_assignment_within(&ctx.principal.object_id, &scope)
-        {
-            return Err(ArmError::authorization_failed(
-                &ctx.principal,
-                "Microsoft.Resources/subscriptions/resourceGroups/read",
-                &scope,
-            ));
-        }
+        ctx.check_visible(
+            &scope,
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+        )?;
         let subscription = ctx
             .world
             .arm
@@ -94,17 +87,7 @@ async fn get_subscription(Path(subscription_id): Path<String>, call: ArmCall) ->
         ctx.check_subscription(&subscription_id)?;
         let scope = format!("/subscriptions/{subscription_id}");
         // A subscription is visible to any principal holding a role anywhere inside it.
-        if !ctx
-            .world
-            .arm
-            .principal_has_any_assignment_within(&ctx.principal.object_id, &scope)
-        {
-            return Err(ArmError::authorization_failed(
-                &ctx.principal,
-                "Microsoft.Resources/subscriptions/read",
-                &scope,
-            ));
-        }
+        ctx.check_visible(&scope, "Microsoft.Resources/subscriptions/read")?;
         let subscription = ctx
             .world
             .arm
