@@ -196,8 +196,8 @@ impl Caller {
 
 /// One Graph request, as every handler takes it: the emulator, the request's method, path,
 /// headers, query and body, and the emulator time it arrived. Handlers ask it for the
-/// authenticated [`Caller`] and turn their result into a response with [`Call::finish`].
-struct Call {
+/// authenticated [`Caller`] and turn their result into a response with [`GraphCall::finish`].
+struct GraphCall {
     state: EmulatorState,
     headers: HeaderMap,
     method: Method,
@@ -207,17 +207,17 @@ struct Call {
     now: Instant,
 }
 
-impl FromRequest<EmulatorState> for Call {
+impl FromRequest<EmulatorState> for GraphCall {
     type Rejection = Response;
 
-    async fn from_request(request: Request, state: &EmulatorState) -> Result<Call, Response> {
+    async fn from_request(request: Request, state: &EmulatorState) -> Result<GraphCall, Response> {
         let (parts, body) = crate::request::read(request, state).await?;
         let query = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
             .map(|Query(query)| query)
             .unwrap_or_default();
         let path = parts.uri.path().to_owned();
         let now = state.clock.now();
-        Ok(Call {
+        Ok(GraphCall {
             state: state.clone(),
             headers: parts.headers,
             method: parts.method,
@@ -229,7 +229,7 @@ impl FromRequest<EmulatorState> for Call {
     }
 }
 
-impl Call {
+impl GraphCall {
     /// Checks the bearer token (Graph audience) and loads the caller's permissions.
     fn caller(&self) -> Result<Caller, GraphError> {
         let world = self.state.world();
@@ -521,12 +521,12 @@ fn requested_token_version(properties: &Map<String, Value>) -> Option<i64> {
 
 // ---------------------------------------------------------------- applications
 
-async fn create_application(call: Call) -> Response {
+async fn create_application(call: GraphCall) -> Response {
     let result = create_application_inner(&call, &call.body);
     call.finish(result)
 }
 
-fn create_application_inner(call: &Call, body: &Bytes) -> GraphResult {
+fn create_application_inner(call: &GraphCall, body: &Bytes) -> GraphResult {
     let caller = call.caller()?;
     let mut properties = parse_body(body)?;
     if !caller.can_create_applications() {
@@ -623,7 +623,7 @@ fn create_application_inner(call: &Call, body: &Bytes) -> GraphResult {
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-async fn list_applications(call: Call) -> Response {
+async fn list_applications(call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         let filter = parse_filter(
@@ -682,7 +682,7 @@ fn find_application<'a>(
 }
 
 fn get_application_inner(
-    call: &Call,
+    call: &GraphCall,
     key: &AppKey,
     query: &HashMap<String, String>,
 ) -> GraphResult {
@@ -696,7 +696,7 @@ fn get_application_inner(
     Ok(Json(with_context(body, "applications/$entity")).into_response())
 }
 
-fn update_application_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphResult {
+fn update_application_inner(call: &GraphCall, key: &AppKey, body: &Bytes) -> GraphResult {
     let caller = call.caller()?;
     let mut properties = parse_body(body)?;
     let mut world = call.state.world();
@@ -739,7 +739,7 @@ fn update_application_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphRes
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn delete_application_inner(call: &Call, key: &AppKey) -> GraphResult {
+fn delete_application_inner(call: &GraphCall, key: &AppKey) -> GraphResult {
     let caller = call.caller()?;
     let mut world = call.state.world();
     let identity = &mut world.identity;
@@ -767,7 +767,7 @@ struct PasswordRequest {
     end_date_time: Option<String>,
 }
 
-fn add_password_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphResult {
+fn add_password_inner(call: &GraphCall, key: &AppKey, body: &Bytes) -> GraphResult {
     let caller = call.caller()?;
     let body = parse_body(body)?;
     let request: PasswordRequest = match body.get("passwordCredential") {
@@ -827,7 +827,7 @@ fn add_password_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphResult {
     Ok(Json(body).into_response())
 }
 
-fn remove_password_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphResult {
+fn remove_password_inner(call: &GraphCall, key: &AppKey, body: &Bytes) -> GraphResult {
     let caller = call.caller()?;
     let body = parse_body(body)?;
     let Some(key_id) = body.get("keyId").and_then(Value::as_str) else {
@@ -856,27 +856,27 @@ fn remove_password_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphResult
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn get_application(Path(id): Path<String>, call: Call) -> Response {
+async fn get_application(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = get_application_inner(&call, &AppKey::ObjectId(id), &call.query);
     call.finish(result)
 }
 
-async fn update_application(Path(id): Path<String>, call: Call) -> Response {
+async fn update_application(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = update_application_inner(&call, &AppKey::ObjectId(id), &call.body);
     call.finish(result)
 }
 
-async fn delete_application(Path(id): Path<String>, call: Call) -> Response {
+async fn delete_application(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = delete_application_inner(&call, &AppKey::ObjectId(id));
     call.finish(result)
 }
 
-async fn add_password(Path(id): Path<String>, call: Call) -> Response {
+async fn add_password(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = add_password_inner(&call, &AppKey::ObjectId(id), &call.body);
     call.finish(result)
 }
 
-async fn remove_password(Path(id): Path<String>, call: Call) -> Response {
+async fn remove_password(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = remove_password_inner(&call, &AppKey::ObjectId(id), &call.body);
     call.finish(result)
 }
@@ -904,7 +904,7 @@ fn find_service_principal<'a>(
 /// Creates the service principal of `app_id` in the caller's tenant, with every check of
 /// api-facts §2.4.
 fn create_service_principal_for(
-    call: &Call,
+    call: &GraphCall,
     caller: &Caller,
     app_id: &str,
     extra: &Map<String, Value>,
@@ -987,7 +987,7 @@ fn create_service_principal_for(
     Ok(body)
 }
 
-async fn create_service_principal(call: Call) -> Response {
+async fn create_service_principal(call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         let body = parse_body(&call.body)?;
@@ -1004,7 +1004,7 @@ async fn create_service_principal(call: Call) -> Response {
     call.finish(result)
 }
 
-async fn list_service_principals(call: Call) -> Response {
+async fn list_service_principals(call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         if caller.permissions.is_empty() {
@@ -1031,7 +1031,7 @@ async fn list_service_principals(call: Call) -> Response {
 }
 
 fn get_service_principal_inner(
-    call: &Call,
+    call: &GraphCall,
     key: &SpKey,
     query: &HashMap<String, String>,
 ) -> GraphResult {
@@ -1045,7 +1045,7 @@ fn get_service_principal_inner(
     Ok(Json(with_context(body, "servicePrincipals/$entity")).into_response())
 }
 
-fn delete_service_principal_inner(call: &Call, key: &SpKey) -> GraphResult {
+fn delete_service_principal_inner(call: &GraphCall, key: &SpKey) -> GraphResult {
     let caller = call.caller()?;
     let mut world = call.state.world();
     let identity = &mut world.identity;
@@ -1064,12 +1064,12 @@ fn delete_service_principal_inner(call: &Call, key: &SpKey) -> GraphResult {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn get_service_principal(Path(id): Path<String>, call: Call) -> Response {
+async fn get_service_principal(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = get_service_principal_inner(&call, &SpKey::ObjectId(id), &call.query);
     call.finish(result)
 }
 
-async fn delete_service_principal(Path(id): Path<String>, call: Call) -> Response {
+async fn delete_service_principal(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = delete_service_principal_inner(&call, &SpKey::ObjectId(id));
     call.finish(result)
 }
@@ -1086,7 +1086,7 @@ fn keyed_or_404(segment: &str) -> Result<Keyed, GraphError> {
     })
 }
 
-async fn get_keyed(Path(keyed): Path<String>, call: Call) -> Response {
+async fn get_keyed(Path(keyed): Path<String>, call: GraphCall) -> Response {
     let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
         Keyed::Application(key) => get_application_inner(&call, &key, &call.query),
         Keyed::ServicePrincipal(key) => get_service_principal_inner(&call, &key, &call.query),
@@ -1094,7 +1094,7 @@ async fn get_keyed(Path(keyed): Path<String>, call: Call) -> Response {
     call.finish(result)
 }
 
-async fn patch_keyed(Path(keyed): Path<String>, call: Call) -> Response {
+async fn patch_keyed(Path(keyed): Path<String>, call: GraphCall) -> Response {
     let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
         Keyed::Application(AppKey::UniqueName(name)) => {
             upsert_application(&call, &name, &call.body)
@@ -1121,7 +1121,7 @@ fn create_if_missing(headers: &HeaderMap) -> bool {
 
 /// `PATCH /servicePrincipals(appId='…')`: with `Prefer: create-if-missing`, creates (201) or
 /// leaves the existing one (204) (api-facts §2.4 corrections).
-fn upsert_service_principal(call: &Call, app_id: &str, body: &Bytes) -> GraphResult {
+fn upsert_service_principal(call: &GraphCall, app_id: &str, body: &Bytes) -> GraphResult {
     let caller = call.caller()?;
     let properties = parse_body(body)?;
     let exists = {
@@ -1154,7 +1154,7 @@ fn upsert_service_principal(call: &Call, app_id: &str, body: &Bytes) -> GraphRes
 }
 
 /// `PATCH /applications(uniqueName='…')`: upsert with `Prefer: create-if-missing` (api-facts §2.2).
-fn upsert_application(call: &Call, unique_name: &str, body: &Bytes) -> GraphResult {
+fn upsert_application(call: &GraphCall, unique_name: &str, body: &Bytes) -> GraphResult {
     let exists = {
         let caller = call.caller()?;
         let world = call.state.world();
@@ -1178,7 +1178,7 @@ fn upsert_application(call: &Call, unique_name: &str, body: &Bytes) -> GraphResu
     create_application_inner(call, &body)
 }
 
-async fn delete_keyed(Path(keyed): Path<String>, call: Call) -> Response {
+async fn delete_keyed(Path(keyed): Path<String>, call: GraphCall) -> Response {
     let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
         Keyed::Application(key) => delete_application_inner(&call, &key),
         Keyed::ServicePrincipal(key) => delete_service_principal_inner(&call, &key),
@@ -1197,13 +1197,13 @@ fn keyed_application(segment: &str, action: &str) -> Result<AppKey, GraphError> 
     }
 }
 
-async fn add_password_keyed(Path(keyed): Path<String>, call: Call) -> Response {
+async fn add_password_keyed(Path(keyed): Path<String>, call: GraphCall) -> Response {
     let result = keyed_application(&keyed, "addPassword")
         .and_then(|key| add_password_inner(&call, &key, &call.body));
     call.finish(result)
 }
 
-async fn remove_password_keyed(Path(keyed): Path<String>, call: Call) -> Response {
+async fn remove_password_keyed(Path(keyed): Path<String>, call: GraphCall) -> Response {
     let result = keyed_application(&keyed, "removePassword")
         .and_then(|key| remove_password_inner(&call, &key, &call.body));
     call.finish(result)
@@ -1223,7 +1223,7 @@ fn deleted_application<'a>(
         .ok_or_else(|| GraphError::not_found(id))
 }
 
-async fn list_deleted_applications(call: Call) -> Response {
+async fn list_deleted_applications(call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         if !caller.can_read_all() {
@@ -1246,7 +1246,7 @@ async fn list_deleted_applications(call: Call) -> Response {
     call.finish(result)
 }
 
-async fn get_deleted_item(Path(id): Path<String>, call: Call) -> Response {
+async fn get_deleted_item(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         let world = call.state.world();
@@ -1266,7 +1266,7 @@ async fn get_deleted_item(Path(id): Path<String>, call: Call) -> Response {
     call.finish(result)
 }
 
-async fn purge_deleted_item(Path(id): Path<String>, call: Call) -> Response {
+async fn purge_deleted_item(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         let mut world = call.state.world();
@@ -1283,7 +1283,7 @@ async fn purge_deleted_item(Path(id): Path<String>, call: Call) -> Response {
     call.finish(result)
 }
 
-async fn restore_deleted_item(Path(id): Path<String>, call: Call) -> Response {
+async fn restore_deleted_item(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         let mut world = call.state.world();
@@ -1306,7 +1306,7 @@ async fn restore_deleted_item(Path(id): Path<String>, call: Call) -> Response {
     call.finish(result)
 }
 
-async fn not_found_route(call: Call) -> Response {
+async fn not_found_route(call: GraphCall) -> Response {
     GraphError::new(
         StatusCode::BAD_REQUEST,
         "BadRequest",

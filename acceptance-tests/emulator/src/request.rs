@@ -1,4 +1,4 @@
-//! What the per-service request extractors (`graph::Call`, `arm::ArmCall`, `aiven::AivenCall`)
+//! What the per-service request extractors (`graph::GraphCall`, `arm::ArmCall`, `aiven::AivenCall`)
 //! start from.
 
 use axum::body::Bytes;
