@@ -1,6 +1,7 @@
 //! `cargo xtask docs [--check]`: the registry docs under `docs/`, rendered like tfplugindocs
-//! renders them (conventions.md b3) from the provider schema that Terraform itself reads from the
-//! binary, plus `examples/` and `templates/`.
+//! renders them (docs/development/style.md, 'tfplugindocs output format (what the Registry
+//! renders)') from the provider schema that Terraform itself reads from the binary, plus
+//! `examples/` and `templates/`.
 //!
 //! `docs/` is generated, except `docs/development/` (the maintainers' notes, written by hand and
 //! not registry documentation): `--check` reports every generated file that differs, is missing,
@@ -88,7 +89,8 @@ fn build_provider() -> Result<PathBuf> {
 }
 
 /// The Terraform Registry publishes at most 1000 docs per version, each at most 500 KB, and only
-/// markdown files (conventions.md b3).
+/// markdown files (docs/development/style.md, 'tfplugindocs output format (what the Registry
+/// renders)').
 fn check_registry_limits(pages: &BTreeMap<PathBuf, String>) -> Result<()> {
     const MAX_PAGES: usize = 1000;
     const MAX_PAGE_BYTES: usize = 500 * 1000;
