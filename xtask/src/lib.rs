@@ -17,6 +17,9 @@ pub mod docs;
 pub mod test_command;
 pub mod workspace;
 
+#[cfg(test)]
+mod self_contained;
+
 /// Errors of the tasks: a message for the person running them.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
