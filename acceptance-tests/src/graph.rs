@@ -1203,8 +1203,7 @@ fn create_if_missing(headers: &HeaderMap) -> bool {
 }
 
 /// `PATCH /servicePrincipals(appId='…')`: with `Prefer: create-if-missing`, creates (201) or
-/// leaves the existing one (204) (docs/development/entra-and-graph.md, 'Service principals'
-/// corrections).
+/// leaves the existing one (204) (docs/development/entra-and-graph.md, 'Service principals').
 fn upsert_service_principal(call: &Call, app_id: &str, body: &Bytes) -> GraphResult {
     let caller = call.caller()?;
     let properties = parse_body(body)?;

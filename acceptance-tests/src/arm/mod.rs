@@ -289,7 +289,7 @@ impl Context<'_> {
     }
 
     /// Checks that the subscription exists and belongs to the token's tenant
-    /// (docs/development/cross-api-rules.md, 'Cross-API rules, identifiers and delays' (a)).
+    /// (docs/development/cross-api-rules.md, 'Preconditions' (a)).
     pub fn check_subscription(&self, subscription_id: &str) -> Result<(), ArmError> {
         let Some(tenant) = self.world.arm.tenant_of_subscription(subscription_id) else {
             return Err(ArmError::subscription_not_found(subscription_id));

@@ -519,8 +519,8 @@ fn pending_peer_message() -> &'static str {
     "Aiven has created its side of the peering. Create the peering from your Azure virtual network to the Aiven virtual network (to-network-id) with an auxiliary token for tenant to-tenant-id"
 }
 
-/// Aiven's checks of docs/development/cross-api-rules.md, 'Cross-API rules, identifiers and delays'
-/// (e), run when an `APPROVED` connection is processed. `Err` holds the `state_info.message` of
+/// Aiven's checks of docs/development/cross-api-rules.md, 'Preconditions' (e), run when an
+/// `APPROVED` connection is processed. `Err` holds the `state_info.message` of
 /// `INVALID_SPECIFICATION`.
 fn check_specification(
     world: &World,

@@ -258,8 +258,8 @@ impl Client {
     }
 }
 
-/// Deterministic GUID for an idempotent create (docs/development/cross-api-rules.md, 'Cross-API
-/// rules, identifiers and delays' "Idempotency keys").
+/// Deterministic GUID for an idempotent create (docs/development/cross-api-rules.md, 'Idempotency
+/// keys').
 fn guid_for(parts: &[&str]) -> String {
     Uuid::new_v5(
         &Uuid::NAMESPACE_URL,
