@@ -59,8 +59,8 @@ fn budget(resource_type: &str, expressions: &serde_json::Map<String, Json>) -> O
         // Application POST, service principal POST, addPassword, one token with the new secret;
         // read: application and service principal; delete: the application only (Entra ID
         // deletes its home-tenant service principal and secrets with it, so the two rows of
-        // 'Minimum round trips per resource' are one request here). The service principal waits for the application to replicate
-        // and the token for the secret to activate.
+        // 'Minimum round trips per resource' are one request here). The service principal waits
+        // for the application to replicate and the token for the secret to activate.
         "vnetpeer_aad_app" => ([4, 2, 1], [2, 0, 0]),
         "vnetpeer_service_principal" | "vnetpeer_custom_role" => ([1, 1, 1], [0, 0, 0]),
         // Deletion is confirmed (a custom role deleted next must not race with it).
