@@ -30,9 +30,10 @@ use crate::azure::arm::{
 };
 use crate::azure::ids::{RoleAssignmentId, RoleDefinitionId, role_assignment_name};
 use crate::azure::{CallContext, CloudError, PollStep, poll_until};
+use crate::framework::model::not_known;
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
-    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, format_go_duration,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Model, ObjectExt,
+    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, format_go_duration, model,
     validators,
 };
 use crate::value::Value;
@@ -73,6 +74,20 @@ const PRINCIPAL_TYPES: [&str; 4] = ["ServicePrincipal", "User", "Group", "Foreig
 
 /// See the module documentation.
 pub struct RoleAssignmentResource;
+
+model! {
+    /// The assignment as planned and stored. The role fields stay values: the plan leaves the
+    /// form the user did not write unknown until apply.
+    struct Assignment {
+        scope: String,
+        principal_id: String,
+        principal_type: String,
+        role_definition_id: Value,
+        role_definition_name: Value,
+        name: Value,
+        id: Value,
+    }
+}
 
 #[async_trait]
 impl Resource<ProviderData> for RoleAssignmentResource {
@@ -189,8 +204,8 @@ impl Resource<ProviderData> for RoleAssignmentResource {
     }
 
     fn validate(&self, config: &Value, diagnostics: &mut Diagnostics) {
-        let by_id = config.attr("role_definition_id");
-        let by_name = config.attr("role_definition_name");
+        let by_id = config.attr(Assignment::role_definition_id);
+        let by_name = config.attr(Assignment::role_definition_name);
         let set = |value: &Value| value.is_known() && !value.is_null();
         if set(by_id) && set(by_name) {
             diagnostics.push(
@@ -198,7 +213,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
                     "Only one of role_definition_id and role_definition_name may be set",
                     "Give the role either by resource id or by name, not both.",
                 )
-                .at("role_definition_name"),
+                .at(Assignment::role_definition_name),
             );
         } else if by_id.is_null() && by_name.is_null() {
             diagnostics.push(Diagnostic::error(
@@ -216,21 +231,25 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         plan: &mut PlannedChange,
     ) -> Result<(), Diagnostics> {
         // Pure: built-in names resolve from the table; anything else waits for apply.
-        let config_id = plan.config.attr("role_definition_id").clone();
-        let config_name = plan.config.attr("role_definition_name").clone();
+        let config_id = plan.config.attr(Assignment::role_definition_id).clone();
+        let config_name = plan.config.attr(Assignment::role_definition_name).clone();
         if plan.is_create() {
-            if let (Some(name), Some(scope)) = (config_name.as_str(), plan.get("scope").as_str())
+            if let (Some(name), Some(scope)) =
+                (config_name.as_str(), plan.get(Assignment::scope).as_str())
                 && let Some(guid) = built_in_guid(name)
             {
                 plan.set(
-                    "role_definition_id",
+                    Assignment::role_definition_id,
                     Value::string(canonical_role_id(scope, guid)),
                 );
             }
             if let Some(text) = config_id.as_str()
                 && let Ok(id) = RoleDefinitionId::parse(text)
             {
-                plan.set("role_definition_name", built_in_name_value(id.guid));
+                plan.set(
+                    Assignment::role_definition_name,
+                    built_in_name_value(id.guid),
+                );
             }
             return Ok(());
         }
@@ -238,30 +257,30 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         // spelling, so another form of the same id is an in-place (state-only) update.
         let prior_guid = plan
             .prior
-            .attr_str("role_definition_id")
+            .attr_str(Assignment::role_definition_id)
             .and_then(|text| RoleDefinitionId::parse(text).ok())
             .map(|id| id.guid);
         let mut other_role: Option<&str> = None;
         match &config_id {
-            Value::Unknown(_) => other_role = Some("role_definition_id"),
+            Value::Unknown(_) => other_role = Some(Assignment::role_definition_id),
             Value::String(text) => {
                 let guid = RoleDefinitionId::parse(text).ok().map(|id| id.guid);
                 if guid.is_none() || guid != prior_guid {
-                    other_role = Some("role_definition_id");
+                    other_role = Some(Assignment::role_definition_id);
                 }
             }
             _ => {}
         }
         match &config_name {
-            Value::Unknown(_) => other_role = Some("role_definition_name"),
-            Value::String(name) => match plan.prior.attr_str("role_definition_name") {
+            Value::Unknown(_) => other_role = Some(Assignment::role_definition_name),
+            Value::String(name) => match plan.prior.attr_str(Assignment::role_definition_name) {
                 Some(prior) if prior.eq_ignore_ascii_case(name) => {}
-                Some(_) => other_role = Some("role_definition_name"),
+                Some(_) => other_role = Some(Assignment::role_definition_name),
                 // Imported (or switched from id to name): compare when the name is a built-in;
                 // other names are checked against the assigned role at apply (see `update`).
                 None => {
                     if built_in_guid(name).is_some_and(|guid| Some(guid) != prior_guid) {
-                        other_role = Some("role_definition_name");
+                        other_role = Some(Assignment::role_definition_name);
                     }
                 }
             },
@@ -278,17 +297,15 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         ctx: &Context<ProviderData>,
         request: CreateRequest,
     ) -> Result<Value, Failure> {
-        let mut state = request.planned;
-        let scope = required_str(&state, "scope")?;
-        let principal_id = required_str(&state, "principal_id")?;
-        let principal_type = state
-            .attr_str("principal_type")
-            .and_then(PrincipalType::parse)
+        let mut assignment = Assignment::from_value(&request.planned)?;
+        let scope = assignment.scope.clone();
+        let principal_id = assignment.principal_id.clone();
+        let principal_type = PrincipalType::parse(&assignment.principal_type)
             .unwrap_or(PrincipalType::ServicePrincipal);
         let arm = arm(ctx)?;
         let call = call_context(ctx);
         let window = replication_window(ctx.timeout());
-        let role = resolve_role(&arm, &call, &state, &scope, window).await?;
+        let role = resolve_role(&arm, &call, &assignment, window).await?;
         let name = role_assignment_name(&scope, role.guid, &principal_id);
         let outcome = put_assignment(
             &arm,
@@ -302,26 +319,25 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         )
         .await?;
         let name = match outcome {
-            Put::Created(assignment) => assignment.name,
+            Put::Created(created) => created.name,
             Put::Exists => adopt_existing(&arm, &call, &scope, role.guid, &principal_id).await?,
         };
         let name = Uuid::parse_str(&name)
             .map(|guid| guid.to_string())
             .unwrap_or(name);
-        state.set_attr(
-            "id",
-            format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
-        );
-        state.set_attr("name", name);
-        if !state.attr("role_definition_id").is_known()
-            || state.attr("role_definition_id").is_null()
-        {
-            state.set_attr("role_definition_id", canonical_role_id(&scope, role.guid));
+        assignment.id = Value::string(format!(
+            "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+        ));
+        assignment.name = Value::string(name);
+        if !assignment.role_definition_id.is_known() || assignment.role_definition_id.is_null() {
+            assignment.role_definition_id = Value::string(canonical_role_id(&scope, role.guid));
         }
-        if !state.attr("role_definition_name").is_known() {
-            state.set_attr("role_definition_name", built_in_name_value(role.guid));
+        if !assignment.role_definition_name.is_known() {
+            assignment.role_definition_name = built_in_name_value(role.guid);
         }
-        state.set_attr("principal_type", principal_type.as_str());
+        assignment.principal_type = principal_type.as_str().to_owned();
+        let mut state = request.planned;
+        assignment.write_to(&mut state);
         Ok(state)
     }
 
@@ -350,12 +366,14 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         // Only spellings change in place (see `modify_plan`); nothing is sent to Azure, except
         // one lookup when a custom role name is first given for an imported assignment.
         let planned = request.planned;
-        let prior_name = request.prior.attr_str("role_definition_name");
-        if let (None, Some(name)) = (prior_name, planned.attr_str("role_definition_name"))
-            && built_in_guid(name).is_none()
+        let prior_name = request.prior.attr_str(Assignment::role_definition_name);
+        if let (None, Some(name)) = (
+            prior_name,
+            planned.attr_str(Assignment::role_definition_name),
+        ) && built_in_guid(name).is_none()
         {
             let assigned = state_role_guid(&request.prior)?;
-            let scope = required_str(&planned, "scope")?;
+            let scope = required_str(&planned, Assignment::scope)?;
             let arm = arm(ctx)?;
             let call = call_context(ctx);
             let named = find_role_by_name(&arm, &call, &scope, name)
@@ -379,7 +397,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
                         }
                     ),
                 )
-                .at("role_definition_name")
+                .at(Assignment::role_definition_name)
                 .into());
             }
         }
@@ -427,9 +445,9 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         }
         // `read` fills in the rest.
         Ok(Value::object([
-            ("id", Value::string(parsed.to_string())),
-            ("scope", Value::string(parsed.scope.clone())),
-            ("name", Value::string(parsed.name.to_string())),
+            (Assignment::id, Value::string(parsed.to_string())),
+            (Assignment::scope, Value::string(parsed.scope.clone())),
+            (Assignment::name, Value::string(parsed.name.to_string())),
         ]))
     }
 }
@@ -517,7 +535,7 @@ fn canonical_role_id(scope: &str, guid: Uuid) -> String {
 }
 
 fn state_assignment_id(state: &Value) -> Result<RoleAssignmentId, Diagnostics> {
-    let text = required_str(state, "id")?;
+    let text = required_str(state, Assignment::id)?;
     RoleAssignmentId::parse(&text).map_err(|error| {
         Diagnostics::from(Diagnostic::error(
             "The state holds an invalid role assignment id",
@@ -527,7 +545,7 @@ fn state_assignment_id(state: &Value) -> Result<RoleAssignmentId, Diagnostics> {
 }
 
 fn state_role_guid(state: &Value) -> Result<Uuid, Diagnostics> {
-    let text = required_str(state, "role_definition_id")?;
+    let text = required_str(state, Assignment::role_definition_id)?;
     RoleDefinitionId::parse(&text)
         .map(|id| id.guid)
         .map_err(|error| {
@@ -544,19 +562,23 @@ fn state_role_guid(state: &Value) -> Result<Uuid, Diagnostics> {
 async fn resolve_role(
     arm: &ArmClient,
     call: &CallContext,
-    state: &Value,
-    scope: &str,
+    assignment: &Assignment,
     window: Duration,
 ) -> Result<RoleDefinitionId, Diagnostics> {
-    if let Some(text) = state.attr_str("role_definition_id") {
+    let scope = assignment.scope.as_str();
+    if let Some(text) = assignment.role_definition_id.as_str() {
         return RoleDefinitionId::parse(text).map_err(|error| {
             Diagnostics::from(
                 Diagnostic::error("Invalid role_definition_id", error.to_string())
-                    .at("role_definition_id"),
+                    .at(Assignment::role_definition_id),
             )
         });
     }
-    let name = required_str(state, "role_definition_name")?;
+    let name = assignment
+        .role_definition_name
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| Diagnostics::from(not_known(Assignment::role_definition_name)))?;
     if let Some(guid) = built_in_guid(&name) {
         return Ok(role_at_subscription_of(scope, guid));
     }
@@ -583,7 +605,7 @@ async fn resolve_role(
                     format_go_duration(window)
                 ),
             )
-            .at("role_definition_name")
+            .at(Assignment::role_definition_name)
             .into())
         }
         Err(error) => Err(cloud_diagnostics(
@@ -813,18 +835,27 @@ fn refreshed_state(
 ) -> Result<Value, Diagnostics> {
     let properties = &assignment.properties;
     // The framework keeps the prior spelling of these case-insensitive attributes.
-    state.set_attr("principal_id", properties.principal_id.as_str());
+    state.set_attr(Assignment::principal_id, properties.principal_id.as_str());
     if let Some(kind) = &properties.principal_type {
-        state.set_attr("principal_type", kind.as_str());
-    } else if state.attr("principal_type").is_null() {
-        state.set_attr("principal_type", "ServicePrincipal");
+        state.set_attr(Assignment::principal_type, kind.as_str());
+    } else if state.attr(Assignment::principal_type).is_null() {
+        state.set_attr(
+            Assignment::principal_type,
+            PrincipalType::ServicePrincipal.as_str(),
+        );
     }
-    state.set_attr("name", assignment.name.as_str());
-    if state.attr_str("scope").is_none() {
-        state.set_attr("scope", id.scope.clone());
+    state.set_attr(Assignment::name, assignment.name.as_str());
+    if state.attr_str(Assignment::scope).is_none() {
+        state.set_attr(Assignment::scope, id.scope.clone());
     }
-    let scope = state.attr_str("scope").unwrap_or_default().to_owned();
-    state.set_attr("id", RoleAssignmentId::new(&scope, id.name).to_string());
+    let scope = state
+        .attr_str(Assignment::scope)
+        .unwrap_or_default()
+        .to_owned();
+    state.set_attr(
+        Assignment::id,
+        RoleAssignmentId::new(&scope, id.name).to_string(),
+    );
     let role = RoleDefinitionId::parse(&properties.role_definition_id).map_err(|error| {
         Diagnostics::from(Diagnostic::error(
             "Azure returned an unexpected role definition id",
@@ -832,11 +863,17 @@ fn refreshed_state(
         ))
     })?;
     let prior_role = state
-        .attr_str("role_definition_id")
+        .attr_str(Assignment::role_definition_id)
         .and_then(|text| RoleDefinitionId::parse(text).ok());
     if prior_role.is_none_or(|prior| !prior.same_role(&role)) {
-        state.set_attr("role_definition_id", canonical_role_id(&scope, role.guid));
-        state.set_attr("role_definition_name", built_in_name_value(role.guid));
+        state.set_attr(
+            Assignment::role_definition_id,
+            canonical_role_id(&scope, role.guid),
+        );
+        state.set_attr(
+            Assignment::role_definition_name,
+            built_in_name_value(role.guid),
+        );
     }
     Ok(state)
 }
