@@ -45,7 +45,7 @@ use crate::azure::graph::{
 use crate::azure::{CallContext, CloudError, SecretString};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
-    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, parse_go_duration,
+    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, model, parse_go_duration,
     validators,
 };
 use crate::value::{Type, Value};
@@ -57,6 +57,27 @@ use super::support::{
 
 /// See the module documentation.
 pub struct AadApp;
+
+model! {
+    /// Every attribute of the app, as a plan or state holds it.
+    struct App {
+        display_name: Value,
+        sign_in_audience: Value,
+        owners: Value,
+        secret_display_name: Value,
+        secret_end_date: Value,
+        secret_lifetime: Value,
+        rotate_when_changed: Value,
+        permanently_delete: Value,
+        client_id: Value,
+        object_id: Value,
+        service_principal_object_id: Value,
+        tenant_id: Value,
+        client_secret: Value,
+        client_secret_key_id: Value,
+        client_secret_end_date: Value,
+    }
+}
 
 const TYPE_NAME: &str = "vnetpeer_aad_app";
 
@@ -77,9 +98,9 @@ const NOT_REPLICATED_YET: &[u32] = &[
 
 /// The computed attributes describing the managed client secret.
 const SECRET_ATTRIBUTES: [&str; 3] = [
-    "client_secret",
-    "client_secret_key_id",
-    "client_secret_end_date",
+    App::client_secret,
+    App::client_secret_key_id,
+    App::client_secret_end_date,
 ];
 
 /// Private state of an application that is deleted but not purged yet (see the module docs).
@@ -88,10 +109,10 @@ const AWAITING_PURGE: &[u8] = br#"{"awaiting_purge":true}"#;
 
 /// Arguments whose change rotates the secret.
 const ROTATION_TRIGGERS: [&str; 4] = [
-    "rotate_when_changed",
-    "secret_display_name",
-    "secret_end_date",
-    "secret_lifetime",
+    App::rotate_when_changed,
+    App::secret_display_name,
+    App::secret_end_date,
+    App::secret_lifetime,
 ];
 
 #[async_trait]
@@ -250,8 +271,8 @@ impl Resource<ProviderData> for AadApp {
     }
 
     fn validate(&self, config: &Value, diagnostics: &mut Diagnostics) {
-        let end_date = config.attr("secret_end_date");
-        let lifetime = config.attr("secret_lifetime");
+        let end_date = config.attr(App::secret_end_date);
+        let lifetime = config.attr(App::secret_lifetime);
         if !end_date.is_null() && !lifetime.is_null() && end_date.is_known() && lifetime.is_known()
         {
             diagnostics.push(
@@ -260,7 +281,7 @@ impl Resource<ProviderData> for AadApp {
                     "Set either `secret_end_date` (a fixed expiry) or `secret_lifetime` (a \
                      duration from the secret's creation), not both.",
                 )
-                .at("secret_lifetime"),
+                .at(App::secret_lifetime),
             );
         }
         if let Some(text) = lifetime.as_str()
@@ -272,7 +293,7 @@ impl Resource<ProviderData> for AadApp {
                     "A secret that expires when it is created could never be used. Use e.g. \
                      `8760h` (one year).",
                 )
-                .at("secret_lifetime"),
+                .at(App::secret_lifetime),
             );
         }
     }
@@ -297,26 +318,26 @@ impl Resource<ProviderData> for AadApp {
             for name in SECRET_ATTRIBUTES {
                 plan.set_unknown(name);
             }
-            plan.require_replace("client_secret_key_id");
+            plan.require_replace(App::client_secret_key_id);
             return Ok(());
         }
-        let secret_missing = plan.prior.attr("client_secret_key_id").is_null();
+        let secret_missing = plan.prior.attr(App::client_secret_key_id).is_null();
         if secret_missing || ROTATION_TRIGGERS.iter().any(|name| plan.changed(name)) {
             for name in SECRET_ATTRIBUTES {
                 plan.set_unknown(name);
             }
         }
-        if plan.prior.attr("service_principal_object_id").is_null() {
-            plan.set_unknown("service_principal_object_id");
+        if plan.prior.attr(App::service_principal_object_id).is_null() {
+            plan.set_unknown(App::service_principal_object_id);
         }
         // Owners are bound at creation only. A prior null means "not known" (imported): the
         // configured owners are then recorded rather than forcing a replacement.
-        let prior_owners = plan.prior.attr("owners");
-        let planned_owners = plan.get("owners");
+        let prior_owners = plan.prior.attr(App::owners);
+        let planned_owners = plan.get(App::owners);
         if !prior_owners.is_null()
             && (planned_owners.is_unknown() || owner_set(prior_owners) != owner_set(planned_owners))
         {
-            plan.require_replace("owners");
+            plan.require_replace(App::owners);
         }
         Ok(())
     }
@@ -334,17 +355,17 @@ impl Resource<ProviderData> for AadApp {
         let secret_end = secret_end_date(&planned, OffsetDateTime::now_utc())?;
         let tenant_id = home_tenant(ctx, &graph, &call).await?;
         let audience = planned
-            .attr_str("sign_in_audience")
+            .attr_str(App::sign_in_audience)
             .unwrap_or(sign_in_audience::AZURE_AD_MULTIPLE_ORGS)
             .to_owned();
         let new_application = NewApplication {
             display_name: planned
-                .attr_str("display_name")
+                .attr_str(App::display_name)
                 .unwrap_or_default()
                 .to_owned(),
             requested_access_token_version: token_version_for(&audience),
             sign_in_audience: audience,
-            owners: owner_set(planned.attr("owners")).into_iter().collect(),
+            owners: owner_set(planned.attr(App::owners)).into_iter().collect(),
         };
 
         let application = graph
@@ -384,13 +405,13 @@ impl Resource<ProviderData> for AadApp {
         ctx: &Context<ProviderData>,
         state: Value,
     ) -> Result<Option<Value>, Diagnostics> {
-        let Some(object_id) = state.attr_str("object_id").map(str::to_owned) else {
+        let Some(object_id) = state.attr_str(App::object_id).map(str::to_owned) else {
             return Ok(None);
         };
         let call = call_context(ctx);
         let graph = graph(ctx)?;
         let service_principal_id = state
-            .attr_str("service_principal_object_id")
+            .attr_str(App::service_principal_object_id)
             .map(str::to_owned);
         let read_application = ReplicationGrace::read(ctx, || async {
             graph.get_application(&call, &object_id).await
@@ -414,7 +435,7 @@ impl Resource<ProviderData> for AadApp {
         let Some(application) = application else {
             // Deleted, but perhaps not purged (a destroy whose purge failed): then it stays in
             // the state, so that the next destroy purges it. One request, and only here.
-            if state.attr_bool("permanently_delete") == Some(true)
+            if state.attr_bool(App::permanently_delete) == Some(true)
                 && graph
                     .get_deleted_application(&call, &object_id)
                     .await
@@ -443,33 +464,35 @@ impl Resource<ProviderData> for AadApp {
             ReplicationGrace::forget(ctx);
         }
         let mut state = state;
-        state.set_attr("display_name", application.display_name.clone());
+        state.set_attr(App::display_name, application.display_name.clone());
         if let Some(audience) = &application.sign_in_audience {
-            state.set_attr("sign_in_audience", audience.clone());
+            state.set_attr(App::sign_in_audience, audience.clone());
         }
-        state.set_attr("client_id", application.app_id.clone());
-        state.set_attr("object_id", application.id.clone());
+        state.set_attr(App::client_id, application.app_id.clone());
+        state.set_attr(App::object_id, application.id.clone());
         state.set_attr(
-            "service_principal_object_id",
+            App::service_principal_object_id,
             optional(service_principal.map(|found| found.id)),
         );
-        if state.attr("tenant_id").is_null() {
+        if state.attr(App::tenant_id).is_null() {
             let tenant_id = home_tenant(ctx, &graph, &call).await?;
-            state.set_attr("tenant_id", tenant_id);
+            state.set_attr(App::tenant_id, tenant_id);
         }
-        if state.attr("permanently_delete").is_null() {
-            state.set_attr("permanently_delete", false);
+        if state.attr(App::permanently_delete).is_null() {
+            state.set_attr(App::permanently_delete, false);
         }
-        let managed_secret = state.attr_str("client_secret_key_id").and_then(|key_id| {
-            application
-                .password_credentials
-                .iter()
-                .find(|credential| credential.key_id.eq_ignore_ascii_case(key_id))
-        });
+        let managed_secret = state
+            .attr_str(App::client_secret_key_id)
+            .and_then(|key_id| {
+                application
+                    .password_credentials
+                    .iter()
+                    .find(|credential| credential.key_id.eq_ignore_ascii_case(key_id))
+            });
         match managed_secret {
             Some(credential) => {
                 if let Some(end) = &credential.end_date_time {
-                    state.set_attr("client_secret_end_date", end.clone());
+                    state.set_attr(App::client_secret_end_date, end.clone());
                 }
             }
             // Gone (or never known): the next plan adds a new secret.
@@ -490,12 +513,15 @@ impl Resource<ProviderData> for AadApp {
         let UpdateRequest { prior, planned, .. } = request;
         let call = call_context(ctx);
         let graph = graph(ctx)?;
-        let object_id = prior.attr_str("object_id").unwrap_or_default().to_owned();
+        let object_id = prior
+            .attr_str(App::object_id)
+            .unwrap_or_default()
+            .to_owned();
         // What exists so far; returned as the partial state if a later step fails. The rotation
         // triggers keep their prior values until the rotation happened, so that a failed
         // rotation is planned again.
         let mut state = prior.clone();
-        for name in ["permanently_delete", "owners"] {
+        for name in [App::permanently_delete, App::owners] {
             state.set_attr(name, planned.attr(name).clone());
         }
 
@@ -510,12 +536,15 @@ impl Resource<ProviderData> for AadApp {
                         &state,
                     )
                 })?;
-            state.set_attr("display_name", planned.attr("display_name").clone());
-            state.set_attr("sign_in_audience", planned.attr("sign_in_audience").clone());
+            state.set_attr(App::display_name, planned.attr(App::display_name).clone());
+            state.set_attr(
+                App::sign_in_audience,
+                planned.attr(App::sign_in_audience).clone(),
+            );
         }
 
-        if planned.attr("service_principal_object_id").is_unknown() {
-            let client_id = prior.attr_str("client_id").unwrap_or_default();
+        if planned.attr(App::service_principal_object_id).is_unknown() {
+            let client_id = prior.attr_str(App::client_id).unwrap_or_default();
             let upserted = graph
                 .ensure_service_principal(&call, client_id)
                 .await
@@ -525,10 +554,10 @@ impl Resource<ProviderData> for AadApp {
                         &state,
                     )
                 })?;
-            state.set_attr("service_principal_object_id", upserted.value.id);
+            state.set_attr(App::service_principal_object_id, upserted.value.id);
         }
 
-        if planned.attr("client_secret_key_id").is_unknown() {
+        if planned.attr(App::client_secret_key_id).is_unknown() {
             self.rotate_secret(ctx, &call, &graph, &planned, &mut state)
                 .await?;
         }
@@ -537,7 +566,7 @@ impl Resource<ProviderData> for AadApp {
     }
 
     async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
-        let Some(object_id) = state.attr_str("object_id") else {
+        let Some(object_id) = state.attr_str(App::object_id) else {
             return Ok(());
         };
         let call = call_context(ctx);
@@ -558,7 +587,7 @@ impl Resource<ProviderData> for AadApp {
             graph.delete_application(&call, object_id).await
         };
         deleted.map_err(|error| cloud_diagnostics("Cannot delete the application", &error))?;
-        if state.attr_bool("permanently_delete") == Some(true) {
+        if state.attr_bool(App::permanently_delete) == Some(true) {
             purge(&graph, &call, object_id).await?;
         }
         Ok(())
@@ -579,8 +608,8 @@ impl Resource<ProviderData> for AadApp {
             .into());
         }
         Ok(Value::object([
-            ("object_id", Value::string(id.to_ascii_lowercase())),
-            ("permanently_delete", Value::Bool(false)),
+            (App::object_id, Value::string(id.to_ascii_lowercase())),
+            (App::permanently_delete, Value::Bool(false)),
         ]))
     }
 }
@@ -620,7 +649,7 @@ impl AadApp {
             .add_password(
                 call,
                 &made.application.id,
-                planned.attr_str("secret_display_name"),
+                planned.attr_str(App::secret_display_name),
                 Some(secret_end),
             )
             .await
@@ -640,15 +669,21 @@ impl AadApp {
         planned: &Value,
         state: &mut Value,
     ) -> Result<(), Failure> {
-        let object_id = state.attr_str("object_id").unwrap_or_default().to_owned();
-        let client_id = state.attr_str("client_id").unwrap_or_default().to_owned();
-        let tenant_id = match state.attr_str("tenant_id") {
+        let object_id = state
+            .attr_str(App::object_id)
+            .unwrap_or_default()
+            .to_owned();
+        let client_id = state
+            .attr_str(App::client_id)
+            .unwrap_or_default()
+            .to_owned();
+        let tenant_id = match state.attr_str(App::tenant_id) {
             Some(tenant) => tenant.to_owned(),
             None => home_tenant(ctx, graph, call)
                 .await
                 .map_err(|failure| partial(failure_diagnostic(failure), state))?,
         };
-        let old_key_id = state.attr_str("client_secret_key_id").map(str::to_owned);
+        let old_key_id = state.attr_str(App::client_secret_key_id).map(str::to_owned);
         let secret_end = secret_end_date(planned, OffsetDateTime::now_utc())
             .map_err(|diagnostic| partial(diagnostic, state))?;
 
@@ -656,7 +691,7 @@ impl AadApp {
             .add_password(
                 call,
                 &object_id,
-                planned.attr_str("secret_display_name"),
+                planned.attr_str(App::secret_display_name),
                 Some(secret_end),
             )
             .await
@@ -721,11 +756,11 @@ impl Made {
     /// was made).
     fn state(&self, planned: Value) -> Value {
         let mut state = planned;
-        state.set_attr("client_id", self.application.app_id.clone());
-        state.set_attr("object_id", self.application.id.clone());
-        state.set_attr("tenant_id", self.tenant_id.clone());
+        state.set_attr(App::client_id, self.application.app_id.clone());
+        state.set_attr(App::object_id, self.application.id.clone());
+        state.set_attr(App::tenant_id, self.tenant_id.clone());
         state.set_attr(
-            "service_principal_object_id",
+            App::service_principal_object_id,
             optional(self.service_principal.as_ref().map(|sp| sp.id.clone())),
         );
         match &self.secret {
@@ -769,7 +804,7 @@ async fn roll_back(
             .delete_new_application(&cleanup, &made.application.id)
             .await;
     }
-    if result.is_ok() && planned.attr_bool("permanently_delete") == Some(true) {
+    if result.is_ok() && planned.attr_bool(App::permanently_delete) == Some(true) {
         result = graph
             .purge_deleted_application(&cleanup, &made.application.id)
             .await;
@@ -900,13 +935,13 @@ async fn home_tenant(
 /// When a new secret should expire: `secret_end_date`, else now + `secret_lifetime` (default
 /// one year). Whole seconds, and never in the past.
 fn secret_end_date(planned: &Value, now: OffsetDateTime) -> Result<OffsetDateTime, Diagnostic> {
-    let end = if let Some(text) = planned.attr_str("secret_end_date") {
+    let end = if let Some(text) = planned.attr_str(App::secret_end_date) {
         let end = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
             Diagnostic::error(
                 "Invalid secret_end_date",
                 format!("{text:?} is not an RFC 3339 timestamp such as `2030-01-01T00:00:00Z`."),
             )
-            .at("secret_end_date")
+            .at(App::secret_end_date)
         })?;
         if end <= now {
             return Err(Diagnostic::error(
@@ -916,13 +951,13 @@ fn secret_end_date(planned: &Value, now: OffsetDateTime) -> Result<OffsetDateTim
                      `secret_lifetime` for a duration from the secret's creation."
                 ),
             )
-            .at("secret_end_date"));
+            .at(App::secret_end_date));
         }
         end
     } else {
-        let lifetime = match planned.attr_str("secret_lifetime") {
+        let lifetime = match planned.attr_str(App::secret_lifetime) {
             Some(text) => parse_go_duration(text).map_err(|reason| {
-                Diagnostic::error("Invalid secret_lifetime", reason).at("secret_lifetime")
+                Diagnostic::error("Invalid secret_lifetime", reason).at(App::secret_lifetime)
             })?,
             None => DEFAULT_SECRET_LIFETIME,
         };
@@ -934,7 +969,7 @@ fn secret_end_date(planned: &Value, now: OffsetDateTime) -> Result<OffsetDateTim
                     "Invalid secret_lifetime",
                     "The lifetime ends beyond the dates Entra ID accepts. Use a shorter one.",
                 )
-                .at("secret_lifetime")
+                .at(App::secret_lifetime)
             })?
     };
     Ok(end.replace_nanosecond(0).unwrap_or(end))
@@ -950,11 +985,11 @@ fn token_version_for(audience: &str) -> Option<i32> {
 fn application_patch(prior: &Value, planned: &Value) -> ApplicationPatch {
     let changed = |name: &str| planned.attr_str(name) != prior.attr_str(name);
     let mut patch = ApplicationPatch::default();
-    if changed("display_name") {
-        patch.display_name = planned.attr_str("display_name").map(str::to_owned);
+    if changed(App::display_name) {
+        patch.display_name = planned.attr_str(App::display_name).map(str::to_owned);
     }
-    if changed("sign_in_audience")
-        && let Some(audience) = planned.attr_str("sign_in_audience")
+    if changed(App::sign_in_audience)
+        && let Some(audience) = planned.attr_str(App::sign_in_audience)
     {
         patch.requested_access_token_version = token_version_for(audience);
         patch.sign_in_audience = Some(audience.to_owned());
@@ -975,12 +1010,12 @@ fn owner_set(value: &Value) -> BTreeSet<String> {
 
 fn set_secret(state: &mut Value, secret: &PasswordCredential) {
     state.set_attr(
-        "client_secret",
+        App::client_secret,
         secret.secret_text.expose_secret().to_owned(),
     );
-    state.set_attr("client_secret_key_id", secret.key_id.clone());
+    state.set_attr(App::client_secret_key_id, secret.key_id.clone());
     state.set_attr(
-        "client_secret_end_date",
+        App::client_secret_end_date,
         optional(secret.end_date_time.clone()),
     );
 }

@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use crate::aiven::ProjectVpc;
 use crate::azure::CloudError;
 use crate::framework::{
-    Attribute, Block, Context, DataSource, Diagnostic, Diagnostics, ObjectExt, Schema, validators,
+    Attribute, Block, Context, DataSource, Diagnostic, Diagnostics, ObjectExt, Schema, model,
+    validators,
 };
 use crate::value::Value;
 
@@ -19,6 +20,17 @@ use super::support::{call_context, checks, cloud_diagnostic};
 
 /// The `vnetpeer_aiven_project_vpc` data source.
 pub struct AivenProjectVpc;
+
+model! {
+    /// Every attribute of the data source, as its configuration and result hold it.
+    struct Vpc {
+        project: Value,
+        cloud_name: Value,
+        project_vpc_id: Value,
+        network_cidr: Value,
+        state: Value,
+    }
+}
 
 /// VPC states that mean "going away": never the answer to "which VPC is in this cloud".
 const GONE_STATES: [&str; 2] = ["DELETING", "DELETED"];
@@ -77,8 +89,8 @@ impl DataSource<ProviderData> for AivenProjectVpc {
     }
 
     fn validate(&self, config: &Value, diagnostics: &mut Diagnostics) {
-        let cloud = config.attr("cloud_name");
-        let id = config.attr("project_vpc_id");
+        let cloud = config.attr(Vpc::cloud_name);
+        let id = config.attr(Vpc::project_vpc_id);
         // Only judge what is known: an unknown value may turn out null or not.
         if cloud.is_unknown() || id.is_unknown() {
             return;
@@ -90,7 +102,7 @@ impl DataSource<ProviderData> for AivenProjectVpc {
                     "Set `cloud_name` (e.g. \"azure-westeurope\") to find the project's VPC in \
                      that cloud, or `project_vpc_id` to read a VPC by id.",
                 )
-                .at("cloud_name"),
+                .at(Vpc::cloud_name),
             ),
             (false, false) => diagnostics.push(
                 Diagnostic::error(
@@ -98,7 +110,7 @@ impl DataSource<ProviderData> for AivenProjectVpc {
                     "Set only one of `cloud_name` and `project_vpc_id`: the other one is \
                      computed from the VPC found.",
                 )
-                .at("project_vpc_id"),
+                .at(Vpc::project_vpc_id),
             ),
             _ => {}
         }
@@ -107,10 +119,10 @@ impl DataSource<ProviderData> for AivenProjectVpc {
     async fn read(&self, ctx: &Context<ProviderData>, config: Value) -> Result<Value, Diagnostics> {
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
-        let project = config.attr_str("project").unwrap_or_default().to_owned();
+        let project = config.attr_str(Vpc::project).unwrap_or_default().to_owned();
         let vpc = match (
-            config.attr_str("project_vpc_id"),
-            config.attr_str("cloud_name"),
+            config.attr_str(Vpc::project_vpc_id),
+            config.attr_str(Vpc::cloud_name),
         ) {
             (Some(id), _) => aiven
                 .get_project_vpc(&call, &project, id)
@@ -132,10 +144,10 @@ impl DataSource<ProviderData> for AivenProjectVpc {
             }
         };
         let mut state = config;
-        state.set_attr("project_vpc_id", vpc.project_vpc_id);
-        state.set_attr("cloud_name", vpc.cloud_name);
-        state.set_attr("network_cidr", vpc.network_cidr);
-        state.set_attr("state", vpc.state);
+        state.set_attr(Vpc::project_vpc_id, vpc.project_vpc_id);
+        state.set_attr(Vpc::cloud_name, vpc.cloud_name);
+        state.set_attr(Vpc::network_cidr, vpc.network_cidr);
+        state.set_attr(Vpc::state, vpc.state);
         Ok(state)
     }
 }
@@ -177,7 +189,7 @@ fn select_by_cloud(
                      `cloud_name`."
                 ),
             )
-            .at("cloud_name")
+            .at(Vpc::cloud_name)
             .into())
         }
         _ => Err(Diagnostic::error(
@@ -193,7 +205,7 @@ fn select_by_cloud(
                     .join(", ")
             ),
         )
-        .at("cloud_name")
+        .at(Vpc::cloud_name)
         .into()),
     }
 }
@@ -204,11 +216,11 @@ fn lookup_error(project: &str, vpc_id: Option<&str>, error: &CloudError) -> Diag
     let (summary, path) = match vpc_id {
         Some(id) => (
             format!("Cannot read project VPC {id} of Aiven project {project:?}"),
-            "project_vpc_id",
+            Vpc::project_vpc_id,
         ),
         None => (
             format!("Cannot list the project VPCs of Aiven project {project:?}"),
-            "project",
+            Vpc::project,
         ),
     };
     let mut diagnostic = cloud_diagnostic(summary, error);

@@ -7,7 +7,9 @@
 
 use async_trait::async_trait;
 
-use crate::framework::{Attribute, Block, Context, DataSource, Diagnostics, ObjectExt, Schema};
+use crate::framework::{
+    Attribute, Block, Context, DataSource, Diagnostics, ObjectExt, Schema, model,
+};
 use crate::value::Value;
 
 use super::ProviderData;
@@ -15,6 +17,16 @@ use super::support::{call_context, cloud_diagnostics};
 
 /// See the module documentation.
 pub struct ClientConfig;
+
+model! {
+    /// Every attribute of the data source, as its result holds it.
+    struct Caller {
+        tenant_id: Value,
+        subscription_id: Value,
+        client_id: Value,
+        object_id: Value,
+    }
+}
 
 #[async_trait]
 impl DataSource<ProviderData> for ClientConfig {
@@ -69,13 +81,13 @@ impl DataSource<ProviderData> for ClientConfig {
             .or_else(|| tokens.client_id().map(str::to_owned));
 
         let mut state = config;
-        state.set_attr("tenant_id", optional(tenant_id));
+        state.set_attr(Caller::tenant_id, optional(tenant_id));
         state.set_attr(
-            "subscription_id",
+            Caller::subscription_id,
             optional(azure.subscription_id().map(str::to_owned)),
         );
-        state.set_attr("client_id", optional(client_id));
-        state.set_attr("object_id", optional(claims.object_id));
+        state.set_attr(Caller::client_id, optional(client_id));
+        state.set_attr(Caller::object_id, optional(claims.object_id));
         Ok(state)
     }
 }

@@ -24,7 +24,7 @@ use crate::azure::ids::{RoleDefinitionId, SubscriptionScope, role_definition_gui
 use crate::azure::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
-    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, validators,
+    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, model, validators,
 };
 use crate::value::{Type, Value};
 
@@ -38,6 +38,20 @@ pub const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 
 /// See the module documentation.
 pub struct CustomRole;
+
+model! {
+    /// Every attribute of the custom role, as a plan or state holds it.
+    struct Role {
+        name: Value,
+        scope: Value,
+        description: Value,
+        actions: Value,
+        not_actions: Value,
+        assignable_scopes: Value,
+        role_definition_id: Value,
+        role_definition_resource_id: Value,
+    }
+}
 
 #[async_trait]
 impl Resource<ProviderData> for CustomRole {
@@ -147,21 +161,26 @@ impl Resource<ProviderData> for CustomRole {
         plan: &mut PlannedChange,
     ) -> Result<(), Diagnostics> {
         // Everything here is derived from the configuration; plans stay free of network calls.
-        if plan.config.attr("assignable_scopes").is_null() && plan.is_create() {
-            let scope = plan.get("scope").clone();
+        if plan.config.attr(Role::assignable_scopes).is_null() && plan.is_create() {
+            let scope = plan.get(Role::scope).clone();
             let default = match scope {
                 Value::String(_) => Value::list([scope]),
                 _ => Value::unknown(),
             };
-            plan.set("assignable_scopes", default);
+            plan.set(Role::assignable_scopes, default);
         }
         if plan.is_create()
-            && let (Some(scope), Some(name)) =
-                (plan.get("scope").as_str(), plan.get("name").as_str())
+            && let (Some(scope), Some(name)) = (
+                plan.get(Role::scope).as_str(),
+                plan.get(Role::name).as_str(),
+            )
         {
             let id = RoleDefinitionId::new(scope, role_definition_guid(scope, name));
-            plan.set("role_definition_id", Value::string(id.guid.to_string()));
-            plan.set("role_definition_resource_id", Value::string(id.to_string()));
+            plan.set(Role::role_definition_id, Value::string(id.guid.to_string()));
+            plan.set(
+                Role::role_definition_resource_id,
+                Value::string(id.to_string()),
+            );
         }
         Ok(())
     }
@@ -173,15 +192,15 @@ impl Resource<ProviderData> for CustomRole {
     ) -> Result<Value, Failure> {
         let mut state = request.planned;
         let (scope, name) = (
-            required_str(&state, "scope")?,
-            required_str(&state, "name")?,
+            required_str(&state, Role::scope)?,
+            required_str(&state, Role::name)?,
         );
         let id = RoleDefinitionId::new(&scope, role_definition_guid(&scope, &name));
         let arm = arm(ctx)?;
         let call = call_context(ctx);
         put_role(&arm, &call, &id, &state).await?;
-        state.set_attr("role_definition_id", id.guid.to_string());
-        state.set_attr("role_definition_resource_id", id.to_string());
+        state.set_attr(Role::role_definition_id, id.guid.to_string());
+        state.set_attr(Role::role_definition_resource_id, id.to_string());
         Ok(state)
     }
 
@@ -226,8 +245,8 @@ impl Resource<ProviderData> for CustomRole {
         let mut state = request.planned;
         let arm = arm(ctx)?;
         put_role(&arm, &call_context(ctx), &id, &state).await?;
-        state.set_attr("role_definition_id", id.guid.to_string());
-        state.set_attr("role_definition_resource_id", id.to_string());
+        state.set_attr(Role::role_definition_id, id.guid.to_string());
+        state.set_attr(Role::role_definition_resource_id, id.to_string());
         Ok(state)
     }
 
@@ -288,10 +307,13 @@ impl Resource<ProviderData> for CustomRole {
         }
         // `read` fills in the rest.
         Ok(Value::object([
-            ("scope", Value::string(parsed.scope.clone())),
-            ("role_definition_id", Value::string(parsed.guid.to_string())),
+            (Role::scope, Value::string(parsed.scope.clone())),
             (
-                "role_definition_resource_id",
+                Role::role_definition_id,
+                Value::string(parsed.guid.to_string()),
+            ),
+            (
+                Role::role_definition_resource_id,
                 Value::string(parsed.to_string()),
             ),
         ]))
@@ -322,7 +344,7 @@ fn non_empty_list() -> Validator {
 
 /// The role definition id recorded in a state (or returned by import).
 fn state_role_id(state: &Value) -> Result<RoleDefinitionId, Diagnostics> {
-    let text = required_str(state, "role_definition_resource_id")?;
+    let text = required_str(state, Role::role_definition_resource_id)?;
     RoleDefinitionId::parse(&text).map_err(|error| {
         Diagnostics::from(Diagnostic::error(
             "The state holds an invalid role definition id",
@@ -347,18 +369,18 @@ fn list_value(items: &[String]) -> Value {
 
 /// The PUT body for the role described by `state`.
 fn role_properties(state: &Value) -> RoleDefinitionProperties {
-    let scope = state.attr_str("scope").unwrap_or_default().to_owned();
-    let assignable_scopes = match string_list(state.attr("assignable_scopes")) {
+    let scope = state.attr_str(Role::scope).unwrap_or_default().to_owned();
+    let assignable_scopes = match string_list(state.attr(Role::assignable_scopes)) {
         scopes if scopes.is_empty() => vec![scope],
         scopes => scopes,
     };
     RoleDefinitionProperties {
-        role_name: state.attr_str("name").unwrap_or_default().to_owned(),
-        description: state.attr_str("description").map(str::to_owned),
+        role_name: state.attr_str(Role::name).unwrap_or_default().to_owned(),
+        description: state.attr_str(Role::description).map(str::to_owned),
         role_type: Some("CustomRole".to_owned()),
         permissions: vec![Permission {
-            actions: string_list(state.attr("actions")),
-            not_actions: string_list(state.attr("not_actions")),
+            actions: string_list(state.attr(Role::actions)),
+            not_actions: string_list(state.attr(Role::not_actions)),
             ..Permission::default()
         }],
         assignable_scopes,
@@ -449,7 +471,7 @@ async fn name_clash(arm: &ArmClient, call: &CallContext, scope: &str, name: &str
              includes the subscription or VNet name)."
         ),
     )
-    .at("name")
+    .at(Role::name)
 }
 
 /// The diagnostic when the delete timed out on `RoleDefinitionHasAssignments`: which
@@ -509,13 +531,13 @@ async fn still_assigned(
 /// case (ARM compares scopes and actions case-insensitively).
 fn refreshed_state(mut state: Value, id: &RoleDefinitionId, definition: &RoleDefinition) -> Value {
     let properties = &definition.properties;
-    state.set_attr("name", properties.role_name.clone());
+    state.set_attr(Role::name, properties.role_name.clone());
     let description = properties
         .description
         .clone()
         .filter(|text| !text.is_empty())
         .map_or(Value::Null, Value::string);
-    state.set_attr("description", description);
+    state.set_attr(Role::description, description);
     // Several permission blocks (made outside Terraform) read as one: their union.
     let actions: Vec<String> = properties
         .permissions
@@ -528,18 +550,21 @@ fn refreshed_state(mut state: Value, id: &RoleDefinitionId, definition: &RoleDef
         .flat_map(|p| p.not_actions.iter().cloned())
         .collect();
     for (name, reported) in [
-        ("actions", actions),
-        ("not_actions", not_actions),
-        ("assignable_scopes", properties.assignable_scopes.clone()),
+        (Role::actions, actions),
+        (Role::not_actions, not_actions),
+        (
+            Role::assignable_scopes,
+            properties.assignable_scopes.clone(),
+        ),
     ] {
         // The framework keeps the prior spelling (the lists are case-insensitive).
         state.set_attr(name, list_value(&reported));
     }
-    if state.attr_str("scope").is_none() {
-        state.set_attr("scope", id.scope.clone());
+    if state.attr_str(Role::scope).is_none() {
+        state.set_attr(Role::scope, id.scope.clone());
     }
-    state.set_attr("role_definition_id", id.guid.to_string());
-    state.set_attr("role_definition_resource_id", id.to_string());
+    state.set_attr(Role::role_definition_id, id.guid.to_string());
+    state.set_attr(Role::role_definition_resource_id, id.to_string());
     state
 }
 

@@ -20,7 +20,7 @@ use crate::azure::CloudError;
 use crate::azure::graph::{AIVEN_APP_ID, DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
-    Resource, Schema, Timeouts, UpdateRequest,
+    Resource, Schema, Timeouts, UpdateRequest, model,
 };
 use crate::value::Value;
 
@@ -31,6 +31,18 @@ use super::support::{
 
 /// See the module documentation.
 pub struct ServicePrincipalResource;
+
+model! {
+    /// Every attribute of the service principal, as a plan or state holds it.
+    struct Principal {
+        client_id: Value,
+        use_existing: Value,
+        object_id: Value,
+        application_tenant_id: Value,
+        display_name: Value,
+        adopted: Value,
+    }
+}
 
 const TYPE_NAME: &str = "vnetpeer_service_principal";
 
@@ -111,8 +123,11 @@ impl Resource<ProviderData> for ServicePrincipalResource {
         request: CreateRequest,
     ) -> Result<Value, Failure> {
         let planned = request.planned;
-        let client_id = planned.attr_str("client_id").unwrap_or_default().to_owned();
-        let use_existing = planned.attr_bool("use_existing").unwrap_or(true);
+        let client_id = planned
+            .attr_str(Principal::client_id)
+            .unwrap_or_default()
+            .to_owned();
+        let use_existing = planned.attr_bool(Principal::use_existing).unwrap_or(true);
         let call = call_context(ctx);
         // A wrong client id looks exactly like an application that has not replicated yet, so
         // give replication at most half the create timeout: a typo then ends with an explanation
@@ -152,7 +167,7 @@ impl Resource<ProviderData> for ServicePrincipalResource {
 
         let mut state = planned;
         fill_state(&mut state, &service_principal);
-        state.set_attr("adopted", adopted);
+        state.set_attr(Principal::adopted, adopted);
         Ok(state)
     }
 
@@ -161,7 +176,7 @@ impl Resource<ProviderData> for ServicePrincipalResource {
         ctx: &Context<ProviderData>,
         state: Value,
     ) -> Result<Option<Value>, Diagnostics> {
-        let Some(object_id) = state.attr_str("object_id").map(str::to_owned) else {
+        let Some(object_id) = state.attr_str(Principal::object_id).map(str::to_owned) else {
             return Ok(None);
         };
         let call = call_context(ctx);
@@ -177,11 +192,11 @@ impl Resource<ProviderData> for ServicePrincipalResource {
         ReplicationGrace::forget(ctx);
         let mut state = state;
         fill_state(&mut state, &service_principal);
-        if state.attr("use_existing").is_null() {
-            state.set_attr("use_existing", true);
+        if state.attr(Principal::use_existing).is_null() {
+            state.set_attr(Principal::use_existing, true);
         }
-        if state.attr("adopted").is_null() {
-            state.set_attr("adopted", false);
+        if state.attr(Principal::adopted).is_null() {
+            state.set_attr(Principal::adopted, false);
         }
         Ok(Some(state))
     }
@@ -196,10 +211,10 @@ impl Resource<ProviderData> for ServicePrincipalResource {
     }
 
     async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
-        let Some(object_id) = state.attr_str("object_id") else {
+        let Some(object_id) = state.attr_str(Principal::object_id) else {
             return Ok(());
         };
-        if state.attr_bool("adopted") == Some(true) {
+        if state.attr_bool(Principal::adopted) == Some(true) {
             tracing::info!(
                 object_id,
                 "keeping the adopted service principal; removing it from the state only"
@@ -232,9 +247,9 @@ impl Resource<ProviderData> for ServicePrincipalResource {
             .into());
         }
         Ok(Value::object([
-            ("object_id", Value::string(id.to_ascii_lowercase())),
-            ("use_existing", Value::Bool(true)),
-            ("adopted", Value::Bool(false)),
+            (Principal::object_id, Value::string(id.to_ascii_lowercase())),
+            (Principal::use_existing, Value::Bool(true)),
+            (Principal::adopted, Value::Bool(false)),
         ]))
     }
 }
@@ -243,18 +258,18 @@ impl Resource<ProviderData> for ServicePrincipalResource {
 /// answers in lower case; ids compare case-insensitively).
 fn fill_state(state: &mut Value, service_principal: &ServicePrincipal) {
     let same_client = state
-        .attr_str("client_id")
+        .attr_str(Principal::client_id)
         .is_some_and(|configured| configured.eq_ignore_ascii_case(&service_principal.app_id));
     if !same_client {
-        state.set_attr("client_id", service_principal.app_id.clone());
+        state.set_attr(Principal::client_id, service_principal.app_id.clone());
     }
-    state.set_attr("object_id", service_principal.id.clone());
+    state.set_attr(Principal::object_id, service_principal.id.clone());
     state.set_attr(
-        "application_tenant_id",
+        Principal::application_tenant_id,
         optional_string(service_principal.app_owner_organization_id.clone()),
     );
     state.set_attr(
-        "display_name",
+        Principal::display_name,
         optional_string(
             service_principal
                 .display_name
@@ -283,7 +298,7 @@ fn already_exists(client_id: &str, existing: Option<&ServicePrincipal>) -> Diagn
              {TYPE_NAME}.<name> {import_id}` (destroy then deletes it)."
         ),
     )
-    .at("client_id")
+    .at(Principal::client_id)
 }
 
 /// A failed create of the service principal, explained in the user's terms.
@@ -308,7 +323,7 @@ fn create_error(client_id: &str, window: Duration, error: &CloudError) -> Diagno
                 crate::framework::format_go_duration(window)
             ),
         )
-        .at("client_id");
+        .at(Principal::client_id);
     }
     if status == Some(403) {
         return Diagnostic::error(
@@ -322,7 +337,7 @@ fn create_error(client_id: &str, window: Duration, error: &CloudError) -> Diagno
                  `use_existing = true` to adopt it.\n\nService error: {error}"
             ),
         )
-        .at("client_id");
+        .at(Principal::client_id);
     }
     cloud_diagnostic("Cannot create the service principal", error)
 }
