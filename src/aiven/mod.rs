@@ -1,17 +1,18 @@
-//! Aiven REST API v1 client: project VPCs and Azure peering connections (api-facts §5).
+//! Aiven REST API v1 client: project VPCs and Azure peering connections.
 //!
 //! - Authentication: `Authorization: aivenv1 <token>`.
 //! - Aiven matches peerings by case-sensitive string equality, and its guide says to send the
 //!   subscription id, resource group, VNet name, app id and tenant id in lower case; this client
-//!   lower-cases them on create, when matching, and in delete paths (§5.4).
+//!   lower-cases them on create, when matching, and in delete paths.
 //! - Errors: the `{message, errors[]}` envelope (also inside a 200), 404 as
 //!   [`CloudError::NotFound`], 409 as [`CloudError::AlreadyExists`].
 //! - A VPC read made while planning a peering can be handed to that peering's create in the same
 //!   process, moments later (`recent`), so the create does not read the VPC again.
 //!
-//! Shares the HTTP layer (retries, deadlines, cancellation) of [`crate::azure::http`]. Knows
-//! nothing of Terraform.
+//! Built on the shared HTTP layer (retries, deadlines, cancellation) of [`crate::cloud`]. Knows
+//! nothing of Terraform, nor of the Azure clients.
 
+mod error;
 mod recent;
 
 use std::fmt;
@@ -21,12 +22,12 @@ use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::azure::error::{CloudError, Service, aiven_error_in_success_body};
-use crate::azure::http::{
+use crate::cloud::error::{CloudError, Service};
+use crate::cloud::http::{
     ApiResponse, CallContext, HttpClient, Replay, operation_name, sensitive_header,
     validate_endpoint,
 };
-use crate::azure::secret::SecretString;
+use crate::cloud::secret::SecretString;
 
 use recent::RecentVpcReads;
 
@@ -42,25 +43,7 @@ pub struct AivenSettings {
     pub api_url: String,
 }
 
-impl AivenSettings {
-    /// Settings from `AIVEN_TOKEN` and `AIVEN_WEB_URL`; `None` when no token is set.
-    pub fn from_env() -> Option<Self> {
-        Self::from_env_with(|name| std::env::var(name).ok())
-    }
-
-    /// Settings from an environment lookup; `None` when no token is set.
-    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Option<Self> {
-        let token = lookup("AIVEN_TOKEN").filter(|t| !t.trim().is_empty())?;
-        Some(Self {
-            api_token: SecretString::new(token.trim()),
-            api_url: lookup("AIVEN_WEB_URL")
-                .filter(|u| !u.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_API_URL.to_owned()),
-        })
-    }
-}
-
-/// The state of a peering connection (api-facts §5.5).
+/// The state of a peering connection.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PeeringState {
     /// Just created; Aiven is building its side.
@@ -262,7 +245,7 @@ impl ProjectVpc {
     }
 }
 
-/// The fields of an Azure peering create (§5.4). The five peer fields are lower-cased by
+/// The fields of an Azure peering create. The five peer fields are lower-cased by
 /// [`AivenClient::create_azure_peering`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AzurePeeringRequest {
@@ -422,7 +405,7 @@ impl AivenClient {
             find_connection_in_vpc_body(&response.body, subscription_id, resource_group, vnet_name);
         if !matches!(found, Ok(VpcSearch::Found(_)))
             && let Some(error) =
-                aiven_error_in_success_body(&operation, &response.headers, &response.body)
+                error::error_in_success_body(&operation, &response.headers, &response.body)
         {
             return Err(error);
         }
@@ -544,7 +527,7 @@ impl AivenClient {
         let operation = operation_name(&method, &url);
         let response = self.send_checked(ctx, method, url, body, replay).await?;
         if let Some(error) =
-            aiven_error_in_success_body(&operation, &response.headers, &response.body)
+            error::error_in_success_body(&operation, &response.headers, &response.body)
         {
             return Err(error);
         }
@@ -571,7 +554,7 @@ impl AivenClient {
         }
         let response: ApiResponse = self.http.send(ctx, request, replay, &[]).await?;
         if !response.status.is_success() {
-            return Err(response.into_error(Service::Aiven, &operation));
+            return Err(error::error_of(response, &operation));
         }
         Ok(response)
     }
@@ -741,13 +724,6 @@ mod tests {
         );
         let c = client("https://api.aiven.io");
         assert!(!format!("{c:?}").contains("aiven-token-secret"));
-        let settings = AivenSettings::from_env_with(|k| match k {
-            "AIVEN_TOKEN" => Some("tok".into()),
-            _ => None,
-        })
-        .unwrap();
-        assert_eq!(settings.api_url, DEFAULT_API_URL);
-        assert!(AivenSettings::from_env_with(|_| None).is_none());
     }
 
     #[test]

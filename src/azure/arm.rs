@@ -10,6 +10,8 @@
 //! Each client acts as one identity ([`TokenSource`]); [`ArmClient::with_token_source`] gives a
 //! client acting as another app (the cross-tenant peering's step-1 app).
 
+mod quotas;
+
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
@@ -20,12 +22,13 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::credentials::{AccessToken, AzureEndpoints, TokenSource};
-use super::error::{CloudError, Service, ServiceError};
-use super::http::{
+use super::error::AzureErrorResponse;
+use super::ids::{RoleAssignmentId, RoleDefinitionId, VirtualNetworkId, VnetPeeringId};
+use crate::cloud::error::{CloudError, Service, ServiceError};
+use crate::cloud::http::{
     ApiResponse, CallContext, HttpClient, PollStep, Replay, join_path, operation_name, poll_until,
     sensitive_header, url_for_logs,
 };
-use super::ids::{RoleAssignmentId, RoleDefinitionId, VirtualNetworkId, VnetPeeringId};
 
 /// api-version of Microsoft.Authorization (role definitions and assignments).
 pub const AUTHORIZATION_API_VERSION: &str = "2022-04-01";
@@ -350,7 +353,7 @@ impl ArmClient {
     /// A client for `endpoints.resource_manager`, acting as `tokens`.
     pub fn new(http: HttpClient, endpoints: &AzureEndpoints, tokens: TokenSource) -> Self {
         Self {
-            http,
+            http: http.with_quota_rules(quotas::ARM_QUOTAS),
             base: endpoints.resource_manager.clone(),
             tokens,
         }

@@ -24,9 +24,12 @@ use reqwest::{Method, Url};
 use serde_json::Value;
 
 use super::assertion::ClientCertificate;
-use super::error::{CloudError, CredentialAttempt, Service};
-use super::http::{CallContext, HttpClient, Replay, join_path, operation_name, validate_endpoint};
-use super::secret::SecretString;
+use super::error::AzureErrorResponse;
+use crate::cloud::error::{CloudError, CredentialAttempt, Service};
+use crate::cloud::http::{
+    CallContext, HttpClient, Replay, join_path, operation_name, validate_endpoint,
+};
+use crate::cloud::secret::SecretString;
 
 /// The Azure cloud whose endpoints and token audiences are used.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1113,7 +1116,7 @@ pub async fn acquire_token_with_secret_retrying(
         };
         tracing::debug!(tenant, codes = ?error.aadsts_codes(), "the client secret does not work yet; retrying");
         match ctx
-            .sleep(super::http::poll_interval(started.elapsed()), what)
+            .sleep(crate::cloud::http::poll_interval(started.elapsed()), what)
             .await
         {
             Ok(()) => {}

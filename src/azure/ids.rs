@@ -23,9 +23,9 @@ pub struct IdError {
     pub expected: &'static str,
 }
 
-impl From<IdError> for super::error::CloudError {
+impl From<IdError> for crate::cloud::error::CloudError {
     fn from(error: IdError) -> Self {
-        super::error::CloudError::Invalid(error.to_string())
+        crate::cloud::error::CloudError::Invalid(error.to_string())
     }
 }
 

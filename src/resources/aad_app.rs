@@ -42,7 +42,7 @@ use crate::azure::graph::{
     Application, ApplicationPatch, GraphClient, NewApplication, PasswordCredential,
     ServicePrincipal, sign_in_audience,
 };
-use crate::azure::{CallContext, CloudError, SecretString};
+use crate::cloud::{CallContext, CloudError, SecretString};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
     PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, parse_go_duration,

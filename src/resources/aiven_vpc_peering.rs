@@ -31,7 +31,7 @@ use tokio::time::Instant;
 
 use crate::aiven::{AivenClient, AzurePeeringRequest, PeeringConnection, PeeringState};
 use crate::azure::ids::VirtualNetworkId;
-use crate::azure::{CallContext, CloudError, PollStep, poll_until};
+use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
     PlannedChange, Resource, Schema, Severity, Timeouts, UpdateRequest, Validator, validators,

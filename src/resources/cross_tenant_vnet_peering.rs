@@ -44,9 +44,9 @@ use tokio::time::Instant;
 use crate::azure::arm::{ArmClient, PeeringProperties, PeeringState, VnetPeering, codes};
 use crate::azure::credentials::{FetchToken, aadsts};
 use crate::azure::ids::{VirtualNetworkId, VnetPeeringId, validate_peering_name};
-use crate::azure::{
-    AccessToken, CallContext, CancellationToken, CloudError, PollStep, SecretString, TokenSource,
-    poll_until,
+use crate::azure::{AccessToken, TokenSource};
+use crate::cloud::{
+    CallContext, CancellationToken, CloudError, PollStep, SecretString, poll_until,
 };
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
@@ -1470,8 +1470,8 @@ fn token_diagnostic(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::azure::Service;
-    use crate::azure::ServiceError;
+    use crate::cloud::Service;
+    use crate::cloud::ServiceError;
 
     const VNET: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002/resourceGroups/rg-Workload/providers/Microsoft.Network/virtualNetworks/vnet-App";
 

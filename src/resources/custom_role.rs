@@ -21,7 +21,7 @@ use crate::azure::arm::{
     ArmClient, Permission, RoleAssignmentFilter, RoleDefinition, RoleDefinitionProperties, codes,
 };
 use crate::azure::ids::{RoleDefinitionId, SubscriptionScope, role_definition_guid};
-use crate::azure::{CallContext, CloudError, PollStep, poll_until};
+use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
     PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, validators,
