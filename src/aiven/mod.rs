@@ -31,6 +31,11 @@ use crate::cloud::secret::SecretString;
 
 use recent::RecentVpcReads;
 
+/// Aiven's multi-tenant Azure application: its service principal in the customer tenant is what
+/// Aiven acts as when it peers its VNet with the customer's, and needs `peer/action` on the
+/// customer VNet.
+pub const AIVEN_APP_ID: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";
+
 /// The default API base (`AIVEN_WEB_URL` overrides it).
 pub const DEFAULT_API_URL: &str = "https://api.aiven.io";
 

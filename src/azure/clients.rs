@@ -129,7 +129,7 @@ impl AzureClients {
     }
 
     /// Like [`AzureClients::acquire_token_with_secret`], retrying every AADSTS code in
-    /// `retry_codes` (see [`super::credentials::aadsts`]): e.g. also 7000229/700016 while a new
+    /// `retry_codes` (see [`super::aadsts`]): e.g. also 7000229/700016 while a new
     /// app and service principal replicate to the token service.
     pub async fn acquire_token_with_secret_retrying(
         &self,

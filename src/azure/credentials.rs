@@ -23,6 +23,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, Url};
 use serde_json::Value;
 
+use super::aadsts;
 use super::assertion::ClientCertificate;
 use super::error::AzureErrorResponse;
 use crate::cloud::error::{CloudError, CredentialAttempt, Service};
@@ -1068,16 +1069,6 @@ fn parse_cli_local_time(text: &str) -> Option<SystemTime> {
     let naive = time::PrimitiveDateTime::parse(whole_seconds.trim(), &format).ok()?;
     let unix = naive.assume_utc().unix_timestamp();
     Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).ok()?))
-}
-
-/// Entra ID `AADSTS` codes the workflow waits out.
-pub mod aadsts {
-    /// Invalid client secret: also what a secret added moments ago answers until it replicates.
-    pub const INVALID_CLIENT_SECRET: u32 = 7_000_215;
-    /// The app has no service principal in this tenant (not yet replicated, or not created).
-    pub const MISSING_SERVICE_PRINCIPAL: u32 = 7_000_229;
-    /// The app is not found in this tenant's directory (not yet replicated, or wrong tenant).
-    pub const APPLICATION_NOT_FOUND: u32 = 700_016;
 }
 
 /// Requests a token for `client_id` with `secret` in `tenant`, bypassing the cache, and keeps

@@ -30,9 +30,6 @@ use crate::cloud::http::{
 };
 use crate::cloud::secret::SecretString;
 
-/// Aiven's multi-tenant application (api-facts §0 step 7).
-pub const AIVEN_APP_ID: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";
-
 /// How long replication-aware retries go on by default (api-facts §2.6: 30–60 s or more).
 pub const DEFAULT_REPLICATION_WINDOW: Duration = Duration::from_secs(180);
 

@@ -6,6 +6,7 @@
 //! Built on [`crate::cloud`] (HTTP, retries, pacing, errors, secrets); [`error`] reads the Azure
 //! services' error envelopes.
 
+pub mod aadsts;
 pub mod arm;
 mod assertion;
 pub mod clients;

@@ -37,7 +37,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::azure::credentials::aadsts;
+use crate::azure::aadsts;
 use crate::azure::graph::{
     Application, ApplicationPatch, GraphClient, NewApplication, PasswordCredential,
     ServicePrincipal, sign_in_audience,

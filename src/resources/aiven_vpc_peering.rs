@@ -29,7 +29,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use crate::aiven::{AivenClient, AzurePeeringRequest, PeeringConnection, PeeringState};
+use crate::aiven::{
+    AIVEN_APP_ID, AivenClient, AzurePeeringRequest, PeeringConnection, PeeringState,
+};
+use crate::azure::arm::PEER_ACTION;
 use crate::azure::ids::VirtualNetworkId;
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
@@ -45,13 +48,6 @@ use super::support::{call_context, cloud_diagnostic};
 pub struct AivenVpcPeering;
 
 const TYPE_NAME: &str = "vnetpeer_aiven_vpc_peering";
-
-/// Aiven's multi-tenant application, whose service principal in the customer tenant needs
-/// `peer/action` on the VNet (named in diagnostics).
-const AIVEN_APP_ID: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";
-
-/// The action Aiven's service principal needs on the customer VNet.
-const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 
 /// How long after the first attempt a permission failure is still taken for RBAC propagation
 /// (and retried) rather than a missing role assignment. Azure documents minutes; the create

@@ -16,7 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
-use crate::azure::graph::{AIVEN_APP_ID, DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
+use crate::aiven::AIVEN_APP_ID;
+use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
 use crate::cloud::CloudError;
 use crate::cloud::http::{PollStep, poll_until};
 use crate::framework::{

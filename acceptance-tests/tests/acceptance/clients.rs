@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use crate::clients_common::*;
 use vnetpeer::aiven::{AivenClient, AivenSettings, AzurePeeringRequest, PeeringState};
+use vnetpeer::azure::aadsts;
 use vnetpeer::azure::arm::{PeeringProperties, PeeringState as AzurePeeringState};
-use vnetpeer::azure::credentials::aadsts;
 use vnetpeer::azure::graph::{NewApplication, sign_in_audience};
 use vnetpeer::azure::ids::{VirtualNetworkId, VnetPeeringId};
 use vnetpeer::azure::{AzureSettings, CredentialKind};
