@@ -6,14 +6,15 @@
 //!   lower-cases them on create, when matching, and in delete paths.
 //! - Errors: the `{message, errors[]}` envelope (also inside a 200), 404 as
 //!   [`CloudError::NotFound`], 409 as [`CloudError::AlreadyExists`].
-//! - A VPC read made while planning a peering can be handed to that peering's create in the same
-//!   process, moments later (`recent`), so the create does not read the VPC again.
+//! - A VPC read made for one peering can be left with the client and taken once by the next
+//!   caller about the same peering, when it is recent enough for that caller (`recent`).
 //!
 //! Built on the shared HTTP layer (retries, deadlines, cancellation) of [`crate::cloud`]. Knows
 //! nothing of Terraform, nor of the Azure clients.
 
 mod error;
 mod recent;
+mod rejection;
 
 use std::fmt;
 use std::time::Duration;
@@ -30,6 +31,7 @@ use crate::cloud::http::{
 use crate::cloud::secret::SecretString;
 
 use recent::RecentVpcReads;
+pub use rejection::RejectionCause;
 
 /// Aiven's multi-tenant Azure application: its service principal in the customer tenant is what
 /// Aiven acts as when it peers its VNet with the customer's, and needs `peer/action` on the
@@ -299,7 +301,7 @@ pub struct AivenClient {
     /// `{api_url}/v1`.
     base: Url,
     token: SecretString,
-    /// VPC reads a peering's plan made, for its create in the same process (see `recent`).
+    /// VPC reads left for the next caller about the same peering (see `recent`).
     recent_vpc_reads: RecentVpcReads,
 }
 
@@ -431,8 +433,8 @@ impl AivenClient {
         }
     }
 
-    /// Remembers `vpc`, read just now while planning the peering of (subscription, resource
-    /// group, VNet), for [`AivenClient::take_recent_vpc_read`] in this process.
+    /// Remembers `vpc`, read just now for the peering of (subscription, resource group, VNet),
+    /// for one later [`AivenClient::take_recent_vpc_read`] on this client.
     pub fn remember_vpc_read(
         &self,
         project: &str,
@@ -444,8 +446,8 @@ impl AivenClient {
             .remember(project, project_vpc_id, peer, vpc);
     }
 
-    /// The VPC read remembered for the peering of (subscription, resource group, VNet), when
-    /// it was made by this client at most `max_age` ago; each read is handed out once.
+    /// The VPC read remembered for the peering of (subscription, resource group, VNet), when it
+    /// was made at most `max_age` ago; each read is handed out once, and taking it forgets it.
     pub fn take_recent_vpc_read(
         &self,
         project: &str,
