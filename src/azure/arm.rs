@@ -158,7 +158,7 @@ pub struct RoleDefinition {
 }
 
 /// The kind of principal of a role assignment. Sending it avoids `PrincipalNotFound` for a
-/// principal created moments earlier (api-facts §3.4).
+/// principal created moments earlier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PrincipalType {
     /// A user.

@@ -1,7 +1,7 @@
-//! Microsoft Graph v1.0 client: applications, client secrets (passwords) and service principals
-//! (api-facts §2).
+//! Microsoft Graph v1.0 client: applications, client secrets (passwords) and service principals.
 //!
-//! Entra ID is eventually consistent (api-facts §2.6). Calls that depend on an object created
+//! Entra ID is eventually consistent: an object created moments ago may be unknown to the next
+//! call for tens of seconds (docs/development/entra-and-graph.md, 'Eventual consistency'). Calls that depend on an object created
 //! moments earlier retry exactly the answers that mean "not replicated yet", for at most the
 //! client's replication window and never past the caller's deadline:
 //!
@@ -30,7 +30,8 @@ use crate::cloud::http::{
 };
 use crate::cloud::secret::SecretString;
 
-/// How long replication-aware retries go on by default (api-facts §2.6: 30–60 s or more).
+/// How long replication-aware retries go on by default (replication usually takes 30–60 s,
+/// sometimes more).
 pub const DEFAULT_REPLICATION_WINDOW: Duration = Duration::from_secs(180);
 
 /// Graph error codes the resources branch on.
