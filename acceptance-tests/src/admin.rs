@@ -35,7 +35,8 @@ async fn requests(State(state): State<EmulatorState>) -> impl IntoResponse {
     Json(state.log.requests())
 }
 
-/// One JSON object per line, for benchmark tooling (performance.md §8.1).
+/// One JSON object per line, for benchmark tooling (docs/development/benchmark-method.md,
+/// 'Harness').
 async fn requests_ndjson(State(state): State<EmulatorState>) -> impl IntoResponse {
     let lines: String = state
         .log

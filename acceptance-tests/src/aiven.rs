@@ -1,4 +1,6 @@
-//! Aiven API v1: project VPCs and their peering connections (api-facts §5, §6 (e) (f)).
+//! Aiven API v1: project VPCs and their peering connections (docs/development/aiven.md, 'Aiven
+//! REST API v1'; preconditions (e) and (f) of docs/development/cross-api-rules.md,
+//! 'Preconditions').
 //!
 //! - Authentication: `Authorization: aivenv1 <token>` or `Bearer <token>`; anything else is 403
 //!   "Authentication failed". Errors use Aiven's envelope
@@ -27,7 +29,8 @@
 //! `{message, "to-tenant-id", "to-network-id", type}`. `ACTIVE` follows
 //! `knobs.aiven_peering_activation` after the customer's peering towards Aiven's VNet is
 //! `Connected`. If the customer's peering is deleted, Aiven re-creates its side and goes back to
-//! `PENDING_PEER` (inferred, see api-facts §5.5); if Aiven's own peering is removed outside Aiven, the connection is
+//! `PENDING_PEER` (unverified, see docs/development/aiven.md, 'Peering connection object, states
+//! and state_info'); if Aiven's own peering is removed outside Aiven, the connection is
 //! `DELETED_BY_PEER`. A `DELETING` connection disappears after `knobs.aiven_peering_deletion`,
 //! taking Aiven's peering (the customer's becomes `Disconnected`) and, once no other connection
 //! needs them, the role assignment and service principal Aiven made.

@@ -1,5 +1,6 @@
-//! Microsoft Graph v1.0 (api-facts §2): applications, passwords, service principals and deleted
-//! items, with the replication window of §2.6 and the permission model of §2.1.
+//! Microsoft Graph v1.0 (docs/development/entra-and-graph.md, 'Microsoft Graph v1.0'):
+//! applications, passwords, service principals and deleted items, with the replication window
+//! of 'Eventual consistency' and the permission model of 'General' there.
 //!
 //! Every request needs a bearer token for Graph. The caller acts in its token's tenant: it sees
 //! and changes only the objects of that tenant.
@@ -76,7 +77,7 @@ pub fn router(state: EmulatorState) -> Router {
         .with_state(state)
 }
 
-/// A Graph error in the envelope of api-facts §2.5.
+/// A Graph error in the envelope of docs/development/entra-and-graph.md, 'Error envelope'.
 struct GraphError {
     status: StatusCode,
     code: &'static str,
@@ -478,7 +479,8 @@ const SIGN_IN_AUDIENCES: [&str; 4] = [
     "PersonalMicrosoftAccount",
 ];
 
-/// Checks `signInAudience` against `api.requestedAccessTokenVersion` (api-facts §2.2).
+/// Checks `signInAudience` against `api.requestedAccessTokenVersion`
+/// (docs/development/entra-and-graph.md, 'Applications').
 fn validate_audience(sign_in_audience: &str, token_version: Option<i64>) -> Result<(), GraphError> {
     if !SIGN_IN_AUDIENCES.contains(&sign_in_audience) {
         return Err(GraphError::bad_request(format!(
@@ -940,7 +942,7 @@ fn find_service_principal<'a>(
 }
 
 /// Creates the service principal of `app_id` in the caller's tenant, with every check of
-/// api-facts §2.4.
+/// docs/development/entra-and-graph.md, 'Service principals'.
 fn create_service_principal_for(
     call: &Call,
     caller: &Caller,
@@ -1201,7 +1203,7 @@ fn create_if_missing(headers: &HeaderMap) -> bool {
 }
 
 /// `PATCH /servicePrincipals(appId='…')`: with `Prefer: create-if-missing`, creates (201) or
-/// leaves the existing one (204) (api-facts §2.4 corrections).
+/// leaves the existing one (204) (docs/development/entra-and-graph.md, 'Service principals').
 fn upsert_service_principal(call: &Call, app_id: &str, body: &Bytes) -> GraphResult {
     let caller = call.caller()?;
     let properties = parse_body(body)?;
@@ -1234,7 +1236,8 @@ fn upsert_service_principal(call: &Call, app_id: &str, body: &Bytes) -> GraphRes
     }
 }
 
-/// `PATCH /applications(uniqueName='…')`: upsert with `Prefer: create-if-missing` (api-facts §2.2).
+/// `PATCH /applications(uniqueName='…')`: upsert with `Prefer: create-if-missing`
+/// (docs/development/entra-and-graph.md, 'Applications').
 fn upsert_application(call: &Call, unique_name: &str, body: &Bytes) -> GraphResult {
     let exists = {
         let caller = call.caller()?;

@@ -16,31 +16,34 @@ use serde::{Deserialize, Serialize};
 pub struct Knobs {
     /// Graph replication window: a new application or service principal answers 404 to GET and
     /// addPassword, is invisible to dependent calls (SP creation, ARM principal checks) until then
-    /// (api-facts §2.6, §3.4).
+    /// (docs/development/entra-and-graph.md, 'Eventual consistency'; docs/development/arm.md, 'Role
+    /// assignment errors').
     #[serde(with = "duration_ms")]
     pub graph_replication: Duration,
     /// A new client secret fails at the token endpoint with AADSTS7000215 until this has passed
-    /// (api-facts §2.6 item 3).
+    /// (docs/development/entra-and-graph.md, 'Eventual consistency' item 3).
     #[serde(with = "duration_ms")]
     pub secret_activation: Duration,
     /// Lifetime of issued access tokens (`expires_in`).
     #[serde(with = "duration_ms")]
     pub token_lifetime: Duration,
     /// New or removed role assignments take effect for authorization checks only after this
-    /// (api-facts §3.4 "Propagation").
+    /// (docs/development/arm.md, 'Role assignment errors' "Propagation").
     #[serde(with = "duration_ms")]
     pub rbac_propagation: Duration,
     /// How long an ARM long-running operation (peering PUT/DELETE) stays `InProgress`.
     #[serde(with = "duration_ms")]
     pub lro_duration: Duration,
-    /// `Retry-After` sent with long-running operations; `None` omits the header (api-facts §4.4).
+    /// `Retry-After` sent with long-running operations; `None` omits the header
+    /// (docs/development/arm.md, 'Long-running operations (ARM RPC)').
     #[serde(with = "opt_duration_ms")]
     pub lro_retry_after: Option<Duration>,
     /// Aiven: time from `APPROVED` to `PENDING_PEER` (or `INVALID_SPECIFICATION`) of a new peering.
     #[serde(with = "duration_ms")]
     pub aiven_peering_setup: Duration,
     /// Aiven: how long after the customer-side Azure peering is `Connected` Aiven notices it and
-    /// moves `PENDING_PEER` to `ACTIVE` (Aiven polls periodically, api-facts §5.5).
+    /// moves `PENDING_PEER` to `ACTIVE` (Aiven polls periodically, docs/development/aiven.md,
+    /// 'Peering connection object, states and state_info').
     #[serde(with = "duration_ms")]
     pub aiven_peering_activation: Duration,
     /// Aiven: how long a deleted peering stays `DELETING` before it disappears.

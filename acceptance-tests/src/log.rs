@@ -118,7 +118,8 @@ pub enum ViolationKind {
     EarlyRetry,
     /// Creating the same object twice.
     DuplicateCreate,
-    /// Aiven peering fields (`peer_*`) not in lower case (api-facts §5.4).
+    /// Aiven peering fields (`peer_*`) not in lower case (docs/development/aiven.md, 'Create a
+    /// peering connection (project VPC)').
     NotLowerCase,
     /// Anything else a careful client would not send; see the detail.
     Other,

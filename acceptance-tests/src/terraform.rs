@@ -1,5 +1,5 @@
 //! Drives the real `terraform` CLI against the provider binary under test, without a registry
-//! (protocol.md N1–N2).
+//! (docs/development/plugin-obligations.md, N1–N2).
 //!
 //! Each [`TerraformWorkspace`] is a temporary directory with its own CLI configuration: a
 //! `dev_overrides` entry points `vnetpeer/vnetpeer` at the directory of

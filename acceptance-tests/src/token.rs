@@ -1,5 +1,7 @@
 //! Entra ID token endpoint (client credentials with a secret, a certificate-signed assertion or a
-//! federated assertion; api-facts §1.1, §1.4) and the managed-identity endpoint (IMDS, §1.3).
+//! federated assertion; docs/development/entra-and-graph.md, 'Client-credentials token request
+//! (v2 endpoint)' and 'Workload identity federation') and the managed-identity endpoint (IMDS,
+//! 'Managed identity (Azure VM IMDS)' there).
 //!
 //! Tokens are JWT-shaped so clients can read `tid`, `oid`, `appid`, `aud`, `iss` and `exp`, but
 //! the emulator accepts only the exact text it issued (see [`Identity::authenticate`]).
@@ -35,7 +37,8 @@ pub fn router(state: EmulatorState) -> Router {
         .with_state(state)
 }
 
-/// An AADSTS error (api-facts §1.1): status, `error`, code and description.
+/// An AADSTS error (docs/development/entra-and-graph.md, 'Client-credentials token request (v2
+/// endpoint)'): status, `error`, code and description.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenError {
     pub status: StatusCode,
@@ -557,7 +560,8 @@ fn percent_decode(text: &str) -> Option<String> {
 }
 
 /// IMDS: `GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=…` with
-/// `Metadata: true` (api-facts §1.3). Answers with string fields, as IMDS does.
+/// `Metadata: true` (docs/development/entra-and-graph.md, 'Managed identity (Azure VM IMDS)').
+/// Answers with string fields, as IMDS does.
 async fn managed_identity_token(
     State(state): State<EmulatorState>,
     headers: HeaderMap,

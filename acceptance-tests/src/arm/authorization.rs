@@ -1,5 +1,6 @@
 //! Microsoft.Authorization: role definitions and role assignments at tenant, subscription,
-//! resource-group and VNet scope (api-facts §3).
+//! resource-group and VNet scope (docs/development/arm.md, 'ARM: Microsoft.Authorization
+//! (api-version `2022-04-01`)').
 
 use std::collections::HashMap;
 
@@ -562,8 +563,8 @@ fn role_assignment_json(assignment: &RoleAssignment) -> Value {
         "name": assignment.name,
         "type": "Microsoft.Authorization/roleAssignments",
         "properties": {
-            // The tenant-level form, as in the spec's example (api-facts §3.3): clients compare
-            // role definition ids by their trailing GUID.
+            // The tenant-level form, as in the spec's example (docs/development/arm.md, 'Role
+            // assignments'): clients compare role definition ids by their trailing GUID.
             "roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/{}", assignment.role_definition_guid),
             "principalId": assignment.principal_id,
             "principalType": assignment.principal_type,
@@ -736,7 +737,8 @@ async fn put_role_assignment(
         }
 
         // Without principalType ARM looks the principal up in the directory, which fails inside
-        // the replication window (api-facts §3.4); with it, ARM trusts the caller.
+        // the replication window (docs/development/arm.md, 'Role assignment errors'); with it, ARM
+        // trusts the caller.
         let actual_type = if ctx
             .world
             .identity

@@ -1,6 +1,8 @@
 //! Azure Resource Manager: Microsoft.Resources (subscriptions), Microsoft.Network (virtual
 //! networks, peerings, long-running operations) and Microsoft.Authorization (role definitions,
-//! role assignments), with the checks ARM makes on every request (api-facts §3, §4, §6).
+//! role assignments), with the checks ARM makes on every request (docs/development/arm.md; the
+//! cross-service preconditions of docs/development/cross-api-rules.md, 'Preconditions'). Section
+//! titles quoted below are those of docs/development/arm.md.
 //!
 //! Every request, in this order:
 //! - `api-version` is required (400 `MissingApiVersionParameter`) and must be one the namespace
@@ -12,13 +14,15 @@
 //!   `ExpiredAuthenticationToken`, `InvalidAuthenticationTokenAudience` + `wrong_audience`).
 //! - The subscription exists (404 `SubscriptionNotFound`) and belongs to the token's tenant
 //!   (401 `InvalidAuthenticationTokenTenant`, message and `WWW-Authenticate` naming both
-//!   tenants; `wrong_tenant` violation) (§4.3, §6 (a)).
-//! - RBAC (§3.1, §3.4): role assignments at the subscription, resource group or resource scope
-//!   and above, built-in roles Owner, Contributor, Reader, Network Contributor, User Access
-//!   Administrator and custom roles, `*` wildcards, notActions, case-insensitive actions. Reads
-//!   count every assignment; writes and deletes only those older than `knobs.rbac_propagation`.
-//!   403 `AuthorizationFailed` names client id, object id, action and scope.
-//! - Token buckets per (subscription, principal, reads/writes/deletes) (performance.md §5.1):
+//!   tenants; `wrong_tenant` violation) ('Cross-tenant requests: `x-ms-authorization-auxiliary`';
+//!   precondition (a)).
+//! - RBAC ('Role definitions', 'Role assignment errors'): role assignments at the subscription,
+//!   resource group or resource scope and above, built-in roles Owner, Contributor, Reader, Network
+//!   Contributor, User Access Administrator and custom roles, `*` wildcards, notActions,
+//!   case-insensitive actions. Reads count every assignment; writes and deletes only those older
+//!   than `knobs.rbac_propagation`. 403 `AuthorizationFailed` names client id, object id, action
+//!   and scope.
+//! - Token buckets per (subscription, principal, reads/writes/deletes) ('Throttling'):
 //!   `x-ms-ratelimit-remaining-*` on every answer; 429 `SubscriptionRequestsThrottled` with an
 //!   integer `Retry-After` only when `world.arm.throttling.enforce` is on.
 //!
@@ -28,43 +32,45 @@
 //!   or inside them (403 `AuthorizationFailed` otherwise).
 //! - `GET …/virtualNetworks/{v}`: names case-insensitive; 404 `ResourceNotFound` /
 //!   `ResourceGroupNotFound`.
-//! - Role definitions (§3.1, §3.2): `PUT` 201 (create and update; roleName unique per tenant
-//!   across custom and built-in roles: 409 `RoleDefinitionWithSameNameExists`; 400
-//!   `InvalidRoleDefinition` for a missing name, no actions, or assignable scopes that are empty,
-//!   `/`, wildcards or outside the tenant); `GET` by scope path or tenant-level id (built-ins
-//!   resolvable everywhere; 404 `RoleDefinitionDoesNotExist`); list with `$filter=roleName eq '…'`,
-//!   `type eq '…'`, `atScopeAndBelow()`; `DELETE` 200 with the body, 204 when absent, 409
+//! - Role definitions ('Role definitions', 'Role definition errors'): `PUT` 201 (create and update;
+//!   roleName unique per tenant across custom and built-in roles: 409
+//!   `RoleDefinitionWithSameNameExists`; 400 `InvalidRoleDefinition` for a missing name, no
+//!   actions, or assignable scopes that are empty, `/`, wildcards or outside the tenant); `GET` by
+//!   scope path or tenant-level id (built-ins resolvable everywhere; 404
+//!   `RoleDefinitionDoesNotExist`); list with `$filter=roleName eq '…'`, `type eq '…'`,
+//!   `atScopeAndBelow()`; `DELETE` 200 with the body, 204 when absent, 409
 //!   `RoleDefinitionHasAssignments` while assigned.
-//! - Role assignments (§3.3, §3.4): `PUT` 201, identical repeat 200, 400 `InvalidRoleAssignmentId`,
-//!   400 `RoleDefinitionDoesNotExist`, 409 `RoleAssignmentExists` (same scope, role and principal
-//!   under another name), 400 `RoleAssignmentUpdateNotPermitted` (same name, other properties),
-//!   400 `PrincipalNotFound` while the principal is not visible (Graph replication window) or does
-//!   not exist, unless `principalType` is given (then accepted, possibly dangling, as ARM does),
-//!   400 `UnmatchedPrincipalType`; responses carry the tenant-level
+//! - Role assignments ('Role assignments', 'Role assignment errors'): `PUT` 201, identical repeat
+//!   200, 400 `InvalidRoleAssignmentId`, 400 `RoleDefinitionDoesNotExist`, 409
+//!   `RoleAssignmentExists` (same scope, role and principal under another name), 400
+//!   `RoleAssignmentUpdateNotPermitted` (same name, other properties), 400 `PrincipalNotFound`
+//!   while the principal is not visible (Graph replication window) or does not exist, unless
+//!   `principalType` is given (then accepted, possibly dangling, as ARM does), 400
+//!   `UnmatchedPrincipalType`; responses carry the tenant-level
 //!   `/providers/Microsoft.Authorization/roleDefinitions/{guid}` form; `GET`, `DELETE` 200/204,
 //!   list with `$filter=atScope()`, `principalId eq '…'`, `assignedTo('…')`.
-//! - Peerings (§4.2–§4.4): `PUT` is a long-running operation: 201 (200 for an update) with
-//!   `provisioningState: Updating`, `Azure-AsyncOperation` (absolute URL on this listener) and
-//!   `Retry-After` (`knobs.lro_retry_after`, fractional seconds when not whole, omitted when
-//!   `None`); the operation ends after `knobs.lro_duration`. `DELETE` answers 202 with `Location`,
+//! - Peerings ('Virtual network peerings', 'Long-running operations (ARM RPC)'): `PUT` is a
+//!   long-running operation: 201 (200 for an update) with `provisioningState: Updating`,
+//!   `Azure-AsyncOperation` (absolute URL on this listener) and `Retry-After`
+//!   (`knobs.lro_retry_after`, fractional seconds when not whole, omitted when `None`); the
+//!   operation ends after `knobs.lro_duration`. `DELETE` answers 202 with `Location`,
 //!   `Azure-AsyncOperation` and `Retry-After`; the `Location` URL answers 202 then 204; 204 when
 //!   absent. Polling an operation before its `Retry-After` is an `early_poll` violation.
 //!   Preconditions: `virtualNetworkPeerings/write` on the local VNet (403 `AuthorizationFailed`);
 //!   for a remote VNet in another tenant an `x-ms-authorization-auxiliary: Bearer <t>[, Bearer
-//!   <t2>]` token (at most 3) of the same application for that tenant whose service principal
-//!   holds `peer/action` on the remote VNet (propagated), else 403 `LinkedAuthorizationFailed`
-//!   (also for an unknown linked subscription, and, in one tenant, for a caller without
-//!   `peer/action`); a bad auxiliary token is 401 naming its client and tenant. Then 400
-//!   `LinkedInvalidPropertyId`, `InvalidResourceName`, `InvalidGlobalResourceReference` /
-//!   `InvalidResourceReference` (remote VNet missing), `RemotePeeringIsDisconnected` (this
-//!   peering or the remote one pointing back is `Disconnected`),
-//!   `AnotherPeeringAlreadyReferencesRemoteVnet`, `VnetAddressSpacesOverlap`,
+//!   <t2>]` token (at most 3) of the same application for that tenant whose service principal holds
+//!   `peer/action` on the remote VNet (propagated), else 403 `LinkedAuthorizationFailed` (also for
+//!   an unknown linked subscription, and, in one tenant, for a caller without `peer/action`); a bad
+//!   auxiliary token is 401 naming its client and tenant. Then 400 `LinkedInvalidPropertyId`,
+//!   `InvalidResourceName`, `InvalidGlobalResourceReference` / `InvalidResourceReference` (remote
+//!   VNet missing), `RemotePeeringIsDisconnected` (this peering or the remote one pointing back is
+//!   `Disconnected`), `AnotherPeeringAlreadyReferencesRemoteVnet`, `VnetAddressSpacesOverlap`,
 //!   `VnetAddressSpaceOverlapsWithAlreadyPeeredVnet`; 429 `RetryableErrorDueToAnotherOperation`
-//!   with `Retry-After` while another peering operation runs on the same VNet (an earlier retry
-//!   is an `early_retry` violation). `peeringState` is `Initiated` until the reverse peering
-//!   exists and both are provisioned, then `Connected` (`peeringSyncLevel: FullyInSync`); when
-//!   the remote side is deleted the survivor is `Disconnected` for good. Aiven's own peering
-//!   (Aiven VNet → customer VNet) is an ordinary peering of Aiven's VNet.
+//!   with `Retry-After` while another peering operation runs on the same VNet (an earlier retry is
+//!   an `early_retry` violation). `peeringState` is `Initiated` until the reverse peering exists
+//!   and both are provisioned, then `Connected` (`peeringSyncLevel: FullyInSync`); when the remote
+//!   side is deleted the survivor is `Disconnected` for good. Aiven's own peering (Aiven VNet →
+//!   customer VNet) is an ordinary peering of Aiven's VNet.
 //!
 //! Literal path segments are case-insensitive in ARM (`resourcegroups` works as well as
 //! `resourceGroups`); requests that do not match a route in canonical case are re-routed once
@@ -92,7 +98,8 @@ use crate::world::World;
 use crate::world::arm::RequestKind;
 use crate::world::identity::{Audience, AuthError, Principal};
 
-/// The api-versions each namespace serves (api-facts §3, §4.1, §4.7).
+/// The api-versions each namespace serves (docs/development/arm.md: Authorization `2022-04-01`;
+/// 'Versions and the VNet GET'; 'Subscription → tenant id').
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Namespace {
     /// Microsoft.Resources (subscriptions).
@@ -151,7 +158,7 @@ impl Namespace {
     }
 }
 
-/// An ARM error answer in the envelope of api-facts §4.5.
+/// An ARM error answer in the envelope of docs/development/arm.md, 'ARM error envelope'.
 #[derive(Debug, Clone)]
 pub struct ArmError {
     pub status: StatusCode,
@@ -176,7 +183,8 @@ impl ArmError {
         self
     }
 
-    /// 403 `AuthorizationFailed` (api-facts §4.3).
+    /// 403 `AuthorizationFailed` (docs/development/arm.md, 'Cross-tenant requests:
+    /// `x-ms-authorization-auxiliary`').
     pub fn authorization_failed(principal: &Principal, action: &str, scope: &str) -> ArmError {
         ArmError::new(
             StatusCode::FORBIDDEN,
@@ -254,7 +262,8 @@ pub(crate) struct Context<'a> {
 
 impl Context<'_> {
     /// Checks that the caller may perform `action` on `scope`. Writes count only role
-    /// assignments older than the RBAC propagation delay (api-facts §3.4 "Propagation").
+    /// assignments older than the RBAC propagation delay (docs/development/arm.md, 'Role assignment
+    /// errors' "Propagation").
     pub fn authorize(&self, action: &str, scope: &str) -> Result<(), ArmError> {
         let write = !action.to_ascii_lowercase().ends_with("/read");
         let propagation = if write {
@@ -279,7 +288,8 @@ impl Context<'_> {
         }
     }
 
-    /// Checks that the subscription exists and belongs to the token's tenant (api-facts §6 (a)).
+    /// Checks that the subscription exists and belongs to the token's tenant
+    /// (docs/development/cross-api-rules.md, 'Preconditions' (a)).
     pub fn check_subscription(&self, subscription_id: &str) -> Result<(), ArmError> {
         let Some(tenant) = self.world.arm.tenant_of_subscription(subscription_id) else {
             return Err(ArmError::subscription_not_found(subscription_id));
@@ -307,7 +317,8 @@ impl Context<'_> {
     }
 }
 
-/// 401 `InvalidAuthenticationTokenTenant` (api-facts §4.3).
+/// 401 `InvalidAuthenticationTokenTenant` (docs/development/arm.md, 'Cross-tenant requests:
+/// `x-ms-authorization-auxiliary`').
 pub fn wrong_tenant(token_tenant: &str, subscription_tenant: &str) -> ArmError {
     ArmError::new(
         StatusCode::UNAUTHORIZED,
@@ -550,10 +561,10 @@ pub fn router(state: EmulatorState) -> Router {
     })
 }
 
-/// ARM's request accounting (performance.md §5.1): every request of a known principal takes a
-/// token from its bucket; the answer carries `x-ms-ratelimit-remaining-*`, request ids, and, when
-/// throttling is enforced and the bucket is empty, 429 `SubscriptionRequestsThrottled` with an
-/// integer `Retry-After`.
+/// ARM's request accounting (docs/development/arm.md, 'Throttling'): every request of a known
+/// principal takes a token from its bucket; the answer carries `x-ms-ratelimit-remaining-*`,
+/// request ids, and, when throttling is enforced and the bucket is empty, 429
+/// `SubscriptionRequestsThrottled` with an integer `Retry-After`.
 async fn throttle(
     axum::extract::State(state): axum::extract::State<EmulatorState>,
     request: Request,

@@ -1,5 +1,6 @@
 //! Microsoft.Network: virtual networks, virtual network peerings as long-running operations, and
-//! the operation status endpoints (api-facts §4.1–§4.4, §6 (b) (c)).
+//! the operation status endpoints (docs/development/arm.md, 'ARM: Microsoft.Network (VNet and
+//! peerings)'; preconditions (b) and (c) of docs/development/cross-api-rules.md, 'Preconditions').
 
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,8 @@ use crate::world::arm::{
 use crate::world::identity::{Audience, AuthError, Principal};
 use crate::world::vnet_id;
 
-/// The header carrying tokens for other tenants (api-facts §4.3).
+/// The header carrying tokens for other tenants (docs/development/arm.md, 'Cross-tenant requests:
+/// `x-ms-authorization-auxiliary`').
 pub const AUXILIARY_HEADER: &str = "x-ms-authorization-auxiliary";
 
 const VNET: &str = "/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/Microsoft.Network/virtualNetworks/{vnet}";
@@ -66,7 +68,8 @@ struct OperationPath {
     operation_id: String,
 }
 
-/// The JSON of a virtual network (VirtualNetwork, api-facts §4.1).
+/// The JSON of a virtual network (VirtualNetwork, docs/development/arm.md, 'Versions and the VNet
+/// GET').
 fn vnet_json(world: &ArmWorld, id: &str, vnet: &VirtualNetwork, now: Instant) -> Value {
     json!({
         "name": vnet.name,
@@ -90,7 +93,8 @@ fn vnet_json(world: &ArmWorld, id: &str, vnet: &VirtualNetwork, now: Instant) ->
     })
 }
 
-/// The JSON of a peering (VirtualNetworkPeering, api-facts §4.2).
+/// The JSON of a peering (VirtualNetworkPeering, docs/development/arm.md, 'Virtual network
+/// peerings').
 fn peering_json(world: &ArmWorld, vnet_id: &str, peering: &VnetPeering, now: Instant) -> Value {
     let state = world.peering_state(vnet_id, peering, now);
     let provisioning = if peering.deleting_since.is_some() {
@@ -249,8 +253,9 @@ async fn get_peering(
     })())
 }
 
-/// Whether a peering name is valid (api-facts §4.2: 1–80 characters; alphanumerics, `_`, `.`,
-/// `-`; starts with an alphanumeric; ends with an alphanumeric or `_`).
+/// Whether a peering name is valid (docs/development/arm.md, 'Virtual network peerings': 1–80
+/// characters; alphanumerics, `_`, `.`, `-`; starts with an alphanumeric; ends with an alphanumeric
+/// or `_`).
 fn valid_peering_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     let allowed = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-');
@@ -312,7 +317,9 @@ fn linked_failed(message: String) -> ArmError {
     ArmError::new(StatusCode::FORBIDDEN, "LinkedAuthorizationFailed", message)
 }
 
-/// The cross-tenant rule of api-facts §4.3 and §6 (c): the caller (or, for a remote VNet in
+/// The cross-tenant rule (docs/development/arm.md, 'Cross-tenant requests:
+/// `x-ms-authorization-auxiliary`'; precondition (c) of docs/development/cross-api-rules.md,
+/// 'Preconditions'): the caller (or, for a remote VNet in
 /// another tenant, the same application authenticated in that tenant through
 /// `x-ms-authorization-auxiliary`) must hold `peer/action` on the remote VNet.
 fn check_linked_authorization(
@@ -362,7 +369,7 @@ fn check_linked_authorization(
         ))
     };
     // Only a token of the same application counts: all tokens of a request must belong to one
-    // identity (api-facts §4.3).
+    // identity (docs/development/arm.md, 'Cross-tenant requests: `x-ms-authorization-auxiliary`').
     let Some(linked) = auxiliary.iter().find(|aux| {
         aux.tenant_id.eq_ignore_ascii_case(remote_tenant)
             && aux.app_id.eq_ignore_ascii_case(&principal.app_id)
@@ -474,7 +481,8 @@ fn ceil_millis(delay: Duration) -> Duration {
 }
 
 /// 429 `RetryableErrorDueToAnotherOperation` while another peering operation holds the VNet
-/// (api-facts §4.6); an earlier retry is recorded as a violation by the shared middleware.
+/// (docs/development/arm.md, 'Throttling'); an earlier retry is recorded as a violation by the
+/// shared middleware.
 fn another_operation(
     ctx: &Context<'_>,
     vnet: &str,

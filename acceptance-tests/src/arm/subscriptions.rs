@@ -1,5 +1,5 @@
-//! Microsoft.Resources: `GET /subscriptions/{id}`, `GET /subscriptions` (api-facts §4.7) and
-//! `GET /subscriptions/{id}/resourceGroups/{name}`.
+//! Microsoft.Resources: `GET /subscriptions/{id}`, `GET /subscriptions` (docs/development/arm.md,
+//! 'Subscription → tenant id') and `GET /subscriptions/{id}/resourceGroups/{name}`.
 
 use axum::Router;
 use axum::extract::{Path, State};

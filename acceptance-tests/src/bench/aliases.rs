@@ -1,9 +1,11 @@
-//! Metric (g) of performance.md §8.3: the per-launch fixed cost times the launches, for a `plan`
-//! with no changes and 1, 3 and 11 provider configurations (the default one plus aliases, one
-//! `vnetpeer_test_fixture` each, so the figure is the plugin's own cost, not the clouds').
+//! Metric (g) of docs/development/benchmark-method.md, 'Metrics, how to compute them, and targets':
+//! the per-launch fixed cost times the launches, for a `plan` with no changes and 1, 3 and 11
+//! provider configurations (the default one plus aliases, one `vnetpeer_test_fixture` each, so the
+//! figure is the plugin's own cost, not the clouds').
 //!
 //! Terraform starts a provider process per configuration and phase, so the cost of one launch
-//! (start-up, handshake, schema, configure, one refresh) multiplies (§3.1). Two measurements:
+//! (start-up, handshake, schema, configure, one refresh) multiplies
+//! (docs/development/benchmark-method.md, 'Process launches per command'). Two measurements:
 //! - **CPU per launch.** GNU time prints CPU in hundredths and truncates, which rounds a 3 ms
 //!   launch to zero; the wrapper here runs the provider as a child of bash and records bash's
 //!   `times` for its children (millisecond resolution) when it exits.
@@ -23,7 +25,7 @@ use super::build::PROVIDER_FILE_NAME;
 use super::terraform::Workspace;
 use super::{Row, progress};
 
-/// Provider configurations per run (performance.md §8.1).
+/// Provider configurations per run (docs/development/benchmark-method.md, 'Harness').
 pub const CONFIGURATIONS: [usize; 3] = [1, 3, 11];
 
 /// Target CPU per launch, seconds.

@@ -85,7 +85,8 @@ fn copy_into(binary: &Path, dir: &Path) -> Result<PathBuf, String> {
 
 /// A `dev_overrides` directory whose `terraform-provider-vnetpeer` is a shell script that runs
 /// `binary` under GNU time, writing `elapsed user system maxrss_kb` of every provider process to
-/// its own file in `$VNETPEER_BENCH_TIME_DIR` (performance.md §8.1 "Measurement tools").
+/// its own file in `$VNETPEER_BENCH_TIME_DIR` (docs/development/benchmark-method.md, 'Harness', on
+/// the measurement tools).
 pub fn timed_wrapper(binary: &Path, dir: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|error| format!("{}: {error}", dir.display()))?;
     let script = dir.join(PROVIDER_FILE_NAME);

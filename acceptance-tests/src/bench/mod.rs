@@ -1,4 +1,5 @@
-//! The benchmark suite of performance.md §8 (issue 8), run by `vnetpeer-bench`.
+//! The benchmark suite of docs/development/benchmark-method.md, 'Benchmark suite' (issue 8), run by
+//! `vnetpeer-bench`.
 //!
 //! Each submodule measures one group of figures and returns [`Row`]s: a figure, its value, the
 //! target and whether the target is met. [`Report`] renders them as one markdown table, which the
@@ -57,7 +58,8 @@ impl Verdict {
 /// One line of the figures table.
 #[derive(Clone, Debug)]
 pub struct Row {
-    /// Metric letter of performance.md §8.3 and a number, e.g. `a1`.
+    /// Metric letter of docs/development/benchmark-method.md, 'Metrics, how to compute them, and
+    /// targets' and a number, e.g. `a1`.
     pub id: String,
     pub figure: String,
     pub value: String,
@@ -170,7 +172,8 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-/// The machine a run happened on (recorded with every result, performance.md §8.1).
+/// The machine a run happened on (recorded with every result, docs/development/benchmark-method.md,
+/// 'Harness').
 #[derive(Debug, Clone)]
 pub struct Machine {
     pub cpu_model: String,

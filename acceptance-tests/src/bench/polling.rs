@@ -33,8 +33,9 @@ const fn ms(value: u64) -> Duration {
     Duration::from_millis(value)
 }
 
-/// Scaled-down versions of performance.md §8.3 (e) (R ∈ {1, 10 s}, L ∈ {0.5, 5, 30 s}, Aiven
-/// 0/2/20 s, D 0/3/15 s), so the whole metric takes under a minute.
+/// Scaled-down versions of docs/development/benchmark-method.md, 'Metrics, how to compute them, and
+/// targets' (e) (R ∈ {1, 10 s}, L ∈ {0.5, 5, 30 s}, Aiven 0/2/20 s, D 0/3/15 s), so the whole
+/// metric takes under a minute.
 const SCENARIOS: [Scenario; 6] = [
     Scenario {
         lro: ms(500),
@@ -81,8 +82,8 @@ struct Sample {
     /// The knob: how long after the start the state flipped.
     delay: Duration,
     overshoot_ms: f64,
-    /// Polls sent until the new state was seen, and what the performance.md §6.4 schedule (or
-    /// the `Retry-After` grid) needs for the same wait.
+    /// Polls sent until the new state was seen, and what the docs/development/benchmark-method.md,
+    /// 'Polling schedule' (or the `Retry-After` grid) needs for the same wait.
     polls: usize,
     schedule_polls: usize,
     retry_after: bool,
@@ -183,7 +184,7 @@ fn overshoot_row(id: &str, figure: &str, samples: &[Sample], with_retry_after: b
     let target = if with_retry_after {
         "overshoot ≤ 50 ms; polls ≤ ⌈L / R⌉ + 1"
     } else {
-        "overshoot ≤ max(250 ms, 10% of the wait); polls ≤ the §6.4 schedule + 1"
+        "overshoot ≤ max(250 ms, 10% of the wait); polls ≤ the polling schedule + 1"
     };
     Row::target(
         id,
@@ -193,7 +194,7 @@ fn overshoot_row(id: &str, figure: &str, samples: &[Sample], with_retry_after: b
         within && polls_within,
     )
     .with_note(
-        "waits scaled down to 0.5–2 s; the \"≤ 30 requests per minute\" bound of §8.3 (e) concerns waits of minutes, where the §6.4 schedule (interval = elapsed / 10, 100 ms to 2 s) sends 10–30 per minute, so the poll count is checked against that schedule instead",
+        "waits scaled down to 0.5–2 s; the \"≤ 30 requests per minute\" bound of metric (e) concerns waits of minutes, where the polling schedule (interval = elapsed / 10, 100 ms to 2 s) sends 10–30 per minute, so the poll count is checked against that schedule instead",
     )
 }
 
@@ -308,8 +309,8 @@ fn graph_sample(log: &[RequestRecord], replication: Duration) -> Option<Sample> 
     })
 }
 
-/// How many polls the performance.md §6.4 schedule sends until it sees a change after `wait`
-/// (the first check at once, then every clamp(elapsed / 10, 100 ms, 2 s)).
+/// How many polls the docs/development/benchmark-method.md, 'Polling schedule' sends until it sees
+/// a change after `wait` (the first check at once, then every clamp(elapsed / 10, 100 ms, 2 s)).
 fn schedule_polls(wait: Duration) -> usize {
     let mut elapsed = Duration::ZERO;
     let mut polls = 1;

@@ -1,5 +1,6 @@
-//! Metric (d): HTTP requests per resource and operation against the minimum of performance.md
-//! §6.1, token requests per command, and connections per host.
+//! Metric (d): HTTP requests per resource and operation against the minimum of
+//! docs/development/benchmark-method.md, 'Minimum round trips per resource', token requests per
+//! command, and connections per host.
 //!
 //! The runbook is applied once against delays of 1 ms (so one poll sees the end of every wait).
 //! Then every resource is cut out of the runbook into a workspace of its own, with the same
@@ -42,10 +43,12 @@ const TYPE_ORDER: [&str; 6] = [
 /// What one resource's create, read and delete may cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Budget {
-    /// performance.md §6.1 with every wait seen by one poll.
+    /// docs/development/benchmark-method.md, 'Minimum round trips per resource' with every wait
+    /// seen by one poll.
     minimum: [usize; 3],
-    /// Extra requests the targets allow (§8.3 (d): one per consistency window of 1 ms the
-    /// operation must wait out; §8.4 rule 5: one GET confirming a deletion).
+    /// Extra requests the targets allow (metric (d) of docs/development/benchmark-method.md: one
+    /// per consistency window of 1 ms the operation must wait out; its design rule 5: one GET
+    /// confirming a deletion).
     allowed: [usize; 3],
 }
 
@@ -55,9 +58,9 @@ fn budget(resource_type: &str, expressions: &serde_json::Map<String, Json>) -> O
     let (minimum, allowed) = match resource_type {
         // Application POST, service principal POST, addPassword, one token with the new secret;
         // read: application and service principal; delete: the application only (Entra ID
-        // deletes its home-tenant service principal and secrets with it, so §6.1's two rows
-        // are one request here). The service principal waits for the application to replicate
-        // and the token for the secret to activate.
+        // deletes its home-tenant service principal and secrets with it, so the two rows of
+        // 'Minimum round trips per resource' are one request here). The service principal waits
+        // for the application to replicate and the token for the secret to activate.
         "vnetpeer_aad_app" => ([4, 2, 1], [2, 0, 0]),
         "vnetpeer_service_principal" | "vnetpeer_custom_role" => ([1, 1, 1], [0, 0, 0]),
         // Deletion is confirmed (a custom role deleted next must not race with it).

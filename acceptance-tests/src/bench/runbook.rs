@@ -185,8 +185,8 @@ pub fn is_operator_token_request(request: &RequestRecord, operator_client_id: &s
 }
 
 /// Delays of the end-to-end run: the realistic preset's shape, scaled down so the runbook takes
-/// seconds instead of minutes (performance.md §8.3 (i) uses 20 ms latency, L = 8 s, R = 10 s,
-/// D = 5 s, Aiven 3 s).
+/// seconds instead of minutes (docs/development/benchmark-method.md, 'Metrics, how to compute them,
+/// and targets' (i) uses 20 ms latency, L = 8 s, R = 10 s, D = 5 s, Aiven 3 s).
 pub fn scaled_realistic_knobs() -> Knobs {
     Knobs {
         graph_replication: Duration::from_millis(1000),
@@ -215,8 +215,10 @@ fn first_allowed_poll(duration: Duration, retry_after: Option<Duration>) -> Dura
 }
 
 /// The physical floor of the runbook's create: the waits the emulator imposes along its
-/// critical chain (the emulator's rules, api-facts §2.6, §3.4, §4, §5.5), plus one latency per
-/// request that must happen in sequence.
+/// critical chain (the emulator's rules: docs/development/entra-and-graph.md, 'Eventual
+/// consistency'; docs/development/arm.md, 'Role assignment errors' and the Network section;
+/// docs/development/aiven.md, 'Peering connection object, states and state_info'), plus one latency
+/// per request that must happen in sequence.
 ///
 /// aad_app: the service principal waits for the application to replicate (D), the new secret
 /// must become usable (S) → role assignment for it → Aiven peering: APPROVED → PENDING_PEER
@@ -244,11 +246,12 @@ pub fn create_floor(knobs: &Knobs) -> Duration {
 /// `terraform destroy` refreshes every object first, walking the dependency graph, so the reads
 /// along the chain are in sequence too, each with the emulator's latency: a token, the
 /// application, its role assignment, the Aiven peering, the cross-tenant peering (5). Then the
-/// destroying process's own token (tokens are cached per process, performance.md §6.2), the
-/// peering DELETE and the poll that sees its end, Aiven's DELETE and the poll that sees DELETED,
-/// the role assignment DELETE, and the custom role's or the application's DELETE (7; deleting the
-/// application also deletes its service principal). The timeline of a run is written to
-/// `end-to-end/destroy-requests.txt` (kept with `--keep`).
+/// destroying process's own token (tokens are cached per process,
+/// docs/development/benchmark-method.md, 'Tokens'), the peering DELETE and the poll that sees its
+/// end, Aiven's DELETE and the poll that sees DELETED, the role assignment DELETE, and the custom
+/// role's or the application's DELETE (7; deleting the application also deletes its service
+/// principal). The timeline of a run is written to `end-to-end/destroy-requests.txt` (kept with
+/// `--keep`).
 pub fn destroy_floor(knobs: &Knobs) -> Duration {
     const REFRESH_CHAIN: u32 = 5;
     const DESTROY_CHAIN: u32 = 7;
@@ -259,8 +262,9 @@ pub fn destroy_floor(knobs: &Knobs) -> Duration {
 }
 
 /// The azurerm + azuread + aiven combination's time for the same chain, from their fixed waits
-/// and request counts (performance.md §2.6; a lower bound: SDK backoff on 404s is left out, and
-/// so is the second apply the anchors need for the cross-tenant peering).
+/// and request counts (docs/development/benchmark-method.md, 'Peer minimum vs physical minimum'; a
+/// lower bound: SDK backoff on 404s is left out, and so is the second apply the anchors need for
+/// the cross-tenant peering).
 ///
 /// Create: azuread password (seen 5 times, 1 s apart: 4 s) → azurerm role assignment (20 s) →
 /// aiven peering (10 s sleep, then 5 s steps) → azurerm peering (15 s + ⌈L / 10 s⌉ × 10 s) →
@@ -398,7 +402,7 @@ pub async fn end_to_end(
             destroy_ratio <= 1.15,
         )
         .with_note(
-            "the floor holds the emulator's waits along the chain, including the latency of the refresh's reads in dependency order (see runbook.rs); the wall time also holds Terraform's start-up, its five provider launches and the §6.4 poll granularity on Aiven's deletion (no Retry-After)",
+            "the floor holds the emulator's waits along the chain, including the latency of the refresh's reads in dependency order (see runbook.rs); the wall time also holds Terraform's start-up, its five provider launches and the polling schedule's granularity on Aiven's deletion (no Retry-After)",
         ),
         Row::info(
             "i3",
@@ -414,7 +418,7 @@ pub async fn end_to_end(
             ),
         )
         .with_note(
-            "the peers' fixed waits of performance.md §2.6 only (a lower bound on their time); with the unscaled delays of §8.3 (i) the gap is the same waits against longer API delays",
+            "the peers' fixed waits of the 'Peer minimum vs physical minimum' model only (a lower bound on their time); with the unscaled delays of metric (i) the gap is the same waits against longer API delays",
         ),
         Row::target(
             "i4",

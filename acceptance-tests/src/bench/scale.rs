@@ -1,12 +1,13 @@
 //! Metric (c): plan, apply, plan with refresh and destroy of N resources, against two floors
-//! (performance.md §8.2): Terraform's builtin `terraform_data` (no plugin at all: the core-only
-//! floor) and the network-free `vnetpeer_test_fixture` served by the provider binary (the cost of
-//! being a plugin: launches, handshakes, gRPC, value codecs).
+//! (docs/development/benchmark-method.md, 'Floor reference'): Terraform's builtin `terraform_data`
+//! (no plugin at all: the core-only floor) and the network-free `vnetpeer_test_fixture` served by
+//! the provider binary (the cost of being a plugin: launches, handshakes, gRPC, value codecs).
 //!
-//! With the resources registered, the mix of performance.md §8.1 runs against the emulator with
-//! every wait at zero ([`mix_knobs`]; §8.1: "All waits default to 0 except where a metric needs
-//! them") and is compared with `vnetpeer_test_fixture` in the same graph (its plugin floor) and
-//! with `terraform_data` in the same graph (its core-only floor). Its overhead subtracts the
+//! With the resources registered, the mix of docs/development/benchmark-method.md, 'Harness' runs
+//! against the emulator with every wait at zero ([`mix_knobs`];
+//! docs/development/benchmark-method.md, 'Harness': "All waits default to 0 except where a metric
+//! needs them") and is compared with `vnetpeer_test_fixture` in the same graph (its plugin floor)
+//! and with `terraform_data` in the same graph (its core-only floor). Its overhead subtracts the
 //! waits the emulator imposes along the critical chain ([`imposed_waits`]), which are zero with
 //! these knobs unless the emulator refuses a peering while another operation holds its VNet
 //! (counted per command from the request log and reported).
@@ -147,7 +148,7 @@ pub async fn measure(
             continue;
         }
         progress(format!(
-            "(c) N = {n}: the resource mix of performance.md §8.1 against the emulator"
+            "(c) N = {n}: the resource mix of 'Harness' against the emulator"
         ));
         let mix = mix_cycle(scratch, wrapper_dir, n).await?;
         progress(format!(
@@ -183,11 +184,12 @@ pub async fn measure(
                 run,
                 floor_run,
             );
-            // Overhead against the plugin floor of the same graph (performance.md §8.2: the
-            // no-op resource, so the difference is the cost of the real resources), minus the
-            // waits the emulator imposed along the critical chain. terraform_data in the same
-            // graph is shown too: the gap between the two floors is Terraform core's extra work
-            // per plugin resource, which no provider can remove.
+            // Overhead against the plugin floor of the same graph
+            // (docs/development/benchmark-method.md, 'Floor reference': the no-op resource, so the
+            // difference is the cost of the real resources), minus the waits the emulator imposed
+            // along the critical chain. terraform_data in the same graph is shown too: the gap
+            // between the two floors is Terraform core's extra work per plugin resource, which no
+            // provider can remove.
             let waits = imposed_waits(command, &mix.knobs).as_secs_f64();
             let floor = floor_run.wall.as_secs_f64();
             let overhead = run.wall.as_secs_f64() - floor - waits;
@@ -214,8 +216,9 @@ pub async fn measure(
 /// What the fixture floor includes besides the plugin machinery.
 const FIXTURE_NOTE: &str = "the gap to terraform_data is the cost of being a plugin (launches, handshakes, gRPC, codecs) plus the fixture's store: one small JSON file per object, written with a rename (O(1) per operation)";
 
-/// The emulator settings of the mix: every wait zero (performance.md §8.1), so the run measures
-/// the provider and not the consistency windows; tokens live an hour as usual.
+/// The emulator settings of the mix: every wait zero (docs/development/benchmark-method.md,
+/// 'Harness'), so the run measures the provider and not the consistency windows; tokens live an
+/// hour as usual.
 ///
 /// Zero is a valid delay for every knob: delayed effects compare `now` with `since + delay`,
 /// an LRO of zero is finished at its first poll, and `Retry-After: 0` allows an immediate poll.
@@ -252,8 +255,9 @@ pub fn imposed_waits(command: &str, knobs: &Knobs) -> Duration {
 /// A loopback round trip to the emulator (for the overhead budget).
 const EMULATOR_ROUND_TRIP_S: f64 = 0.001;
 
-/// How many of each type a mix of `n` holds (performance.md §8.1: 40% applications, 20% service
-/// principals, 15% role assignments, 5% custom roles, 10% VNet peerings, 10% Aiven peerings).
+/// How many of each type a mix of `n` holds (docs/development/benchmark-method.md, 'Harness': 40%
+/// applications, 20% service principals, 15% role assignments, 5% custom roles, 10% VNet peerings,
+/// 10% Aiven peerings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MixCounts {
     pub apps: usize,

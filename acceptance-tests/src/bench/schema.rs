@@ -5,7 +5,8 @@
 //! mutual TLS with a P-521 client certificate, h2). The per-command count comes from Terraform's
 //! own trace log: `GRPCProvider.v6: GetProviderSchema` is logged on every call that goes to a
 //! provider process, `returning cached schema` when the schema cache answered instead (it can
-//! only do that because the provider advertises `GetProviderSchemaOptional`, performance.md §3.2).
+//! only do that because the provider advertises `GetProviderSchemaOptional`,
+//! docs/development/benchmark-method.md, 'Schema caching').
 
 use std::io;
 use std::path::Path;

@@ -18,8 +18,8 @@ use vnetpeer::plugin::tls::{KeyAlgorithm, TlsIdentity};
 use super::stats::{median, percentile};
 use super::{Row, ms, progress};
 
-/// performance.md §7: the floor reference reaches its handshake in 2.87 ms with AutoMTLS, and a
-/// bare exec of `true` took 0.93 ms on that machine.
+/// docs/development/benchmark-method.md, 'Rust reference figures': the floor reference reaches its
+/// handshake in 2.87 ms with AutoMTLS, and a bare exec of `true` took 0.93 ms on that machine.
 const REFERENCE_FLOOR_MS: f64 = 2.87;
 const REFERENCE_BARE_EXEC_MS: f64 = 0.93;
 
@@ -80,7 +80,7 @@ pub fn measure(provider: &Path, runs: usize) -> Result<Vec<Row>, String> {
     };
     let to_plain = ratio(tls_median, plain_median);
     let to_bare = ratio(tls_median, bare_median);
-    // The §7 floor scaled to this machine through the bare exec.
+    // The reference floor ('Rust reference figures') scaled to this machine through the bare exec.
     let scaled_floor_ms =
         REFERENCE_FLOOR_MS * bare_median.as_secs_f64() * 1e3 / REFERENCE_BARE_EXEC_MS;
     let to_scaled_floor = tls_median.as_secs_f64() * 1e3 / scaled_floor_ms;
@@ -114,12 +114,12 @@ pub fn measure(provider: &Path, runs: usize) -> Result<Vec<Row>, String> {
             "a5",
             "AutoMTLS start ÷ bare exec",
             format!("{to_bare:.2}×"),
-            "≤ 4.5× (1.5 × the §7 floor's 3× a bare exec)",
+            "≤ 4.5× (1.5 × the reference floor's 3× a bare exec)",
             to_bare <= 4.5,
         ),
         Row::target(
             "a6",
-            "AutoMTLS start ÷ §7 reference floor scaled by bare exec",
+            "AutoMTLS start ÷ reference floor scaled by bare exec",
             format!("{to_scaled_floor:.2}× (floor {scaled_floor_ms:.2} ms here)"),
             "≤ 1.5×",
             to_scaled_floor <= 1.5,

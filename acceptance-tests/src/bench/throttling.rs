@@ -2,10 +2,11 @@
 //!
 //! `vnetpeer_role_assignment` × W (one per seeded user, so every assignment is distinct) is
 //! applied and destroyed at Terraform's default parallelism 10 while the emulator enforces ARM's
-//! token buckets scaled down (performance.md §8.3 (f)): writes and deletes a bucket of 20 that
-//! refills at 3 per second. The bucket model gives the optimal span of W writes: the first 20 at
-//! once, then one per refill, (W − 20) / 3 s. The emulator answers an empty bucket with 429 and an
-//! integer `Retry-After`, and records a violation for a retry sent before it.
+//! token buckets scaled down (docs/development/benchmark-method.md, 'Metrics, how to compute them,
+//! and targets' (f)): writes and deletes a bucket of 20 that refills at 3 per second. The bucket
+//! model gives the optimal span of W writes: the first 20 at once, then one per refill, (W − 20) /
+//! 3 s. The emulator answers an empty bucket with 429 and an integer `Retry-After`, and records a
+//! violation for a retry sent before it.
 //!
 //! `Retry-After` parsing is checked separately with injected 429s: fractional seconds (1.5) and
 //! an HTTP-date (2 s ahead).

@@ -1,4 +1,5 @@
-//! `vnetpeer-bench`: the benchmark suite of performance.md §8 (issue 8) as one command.
+//! `vnetpeer-bench`: the benchmark suite of docs/development/benchmark-method.md, 'Benchmark suite'
+//! (issue 8) as one command.
 //!
 //! ```text
 //! cargo run --release -p vnetpeer-acceptance-tests --bin vnetpeer-bench
@@ -20,7 +21,8 @@ use std::process::ExitCode;
 use bench::{Machine, Report, Row, progress};
 use vnetpeer_emulator::binaries::workspace_root;
 
-/// The resource types of the runbook (and of the §8.1 mix).
+/// The resource types of the runbook (and of the mix of docs/development/benchmark-method.md,
+/// 'Harness').
 const RUNBOOK_TYPES: [&str; 6] = [
     "vnetpeer_aad_app",
     "vnetpeer_service_principal",
@@ -35,7 +37,7 @@ const COMMAND: &str = "cargo run --release -p vnetpeer-acceptance-tests --bin vn
 const USAGE: &str = "usage: vnetpeer-bench [--quick] [--only LETTERS] [--sizes N,N] [--provider PATH] [--no-write] [--keep]
 
   --quick          fewer repetitions and N ≤ 100 (a development check; never written to BENCHMARKS.md)
-  --only LETTERS   run only these metrics, e.g. --only abh (letters of performance.md §8.3)
+  --only LETTERS   run only these metrics, e.g. --only abh (metric letters of docs/development/benchmark-method.md)
   --sizes N,N      resource counts of metric (c) (default 1,10,100,400; --quick: 1,10,100)
   --provider PATH  use this provider binary instead of building the release binaries
   --no-write       print the table without updating BENCHMARKS.md
@@ -333,7 +335,7 @@ fn benchmarks_markdown(machine: &Machine, report: &Report, analysis: &str) -> St
     };
     format!(
         "# Benchmarks\n\n\
-         The suite of `performance.md` §8 (issue 8), written by the command below. Everything above \
+         The suite of `docs/development/benchmark-method.md` (issue 8; section titles quoted below are that page's), written by the command below. Everything above \
          the analysis marker is rewritten by every complete run; the analysis below it is kept.\n\n\
          ```sh\n{COMMAND}\n```\n\n\
          It builds the release provider itself (`cargo build --release -p terraform-provider-vnetpeer`, \
@@ -358,7 +360,7 @@ const METHOD: &str = "\
 Unix socket directory, a P-521 `PLUGIN_CLIENT_CERT`); the time runs from spawn to the first \
 stdout line, and VmRSS/VmHWM are read from `/proc/<pid>/status` right after it. The floors are \
 measured in the same interleaved loop: the same binary without `PLUGIN_CLIENT_CERT`, and a bare \
-exec of `true`. The §7 reference (2.87 ms against a 0.93 ms bare exec) is scaled to this machine \
+exec of `true`. The 'Rust reference figures' floor (2.87 ms against a 0.93 ms bare exec) is scaled to this machine \
 through the bare exec.\n\
 - (b) Latency: Terraform's side of the connection (`vnetpeer::plugin::client::dial`, mutual TLS, \
 h2) calls GetProviderSchema 1,000 times on one channel after 20 warm-up calls; size is the \
@@ -372,12 +374,12 @@ GNU time, so every provider process reports its own CPU and peak RSS. Core CPU =
 rusage (which includes its reaped children) minus the providers' CPU. Floors: `terraform_data` \
 (no plugin process at all) and `vnetpeer_test_fixture` (same binary, no network; it keeps one \
 small JSON file per object, written with a rename, which is part of its CPU).\n\
-With the resources registered, the §8.1 mix (40% `vnetpeer_aad_app`, 20% \
+With the resources registered, the mix of 'Harness' (40% `vnetpeer_aad_app`, 20% \
 `vnetpeer_service_principal` adopting the apps' own, 15% `vnetpeer_role_assignment`, 5% \
 `vnetpeer_custom_role`, 10% `vnetpeer_aiven_vpc_peering` and 10% \
 `vnetpeer_cross_tenant_vnet_peering`, one extra customer VNet per peering) runs against the \
-emulator with every wait at zero (§8.1); its overhead is its wall time minus that of \
-`vnetpeer_test_fixture` in the same graph (the plugin floor of §8.2) minus the waits the emulator \
+emulator with every wait at zero ('Harness'); its overhead is its wall time minus that of \
+`vnetpeer_test_fixture` in the same graph (the plugin floor of 'Floor reference') minus the waits the emulator \
 imposes along the critical chain (none with zero waits; peering writes the emulator refused \
 because another operation held the VNet are counted from the request log). `terraform_data` in \
 the same graph is shown alongside.\n\
@@ -388,7 +390,7 @@ ends in `/proc/net/tcp`, sampled every 2 ms). Then each resource is cut out into
 its own (its configured arguments as literals, its state entry) and read (`plan \
 -refresh-only`), deleted (`destroy -refresh=false`) and created (`plan -refresh=false -out`, \
 `apply`) there, dependents first, so every request of those commands is that resource's. Minimum \
-per operation: performance.md §6.1 with one poll per wait; token requests made with a \
+per operation: 'Minimum round trips per resource' with one poll per wait; token requests made with a \
 credential the resource created count as the resource's.\n\
 - (e) Six runbook applies and destroys, each with one set of delays (LRO 0.5/2 s with \
 `Retry-After` 0.2/1 s or none, Aiven setup 0/0.5/2 s, Graph replication 0/0.5/2 s), the rest \
@@ -408,7 +410,7 @@ provider processes (the largest sum is the simultaneous RSS, its integral Σ RSS
 down from the realistic preset \
 (listed in the row). The floor is the sum of the waits the emulator imposes along the critical \
 chain (`runbook.rs`, `create_floor`/`destroy_floor`), the peer model the fixed waits of \
-performance.md §2.6 along the same chain.\n\
+'Peer minimum vs physical minimum' along the same chain.\n\
 - (h) Size of the release binary built without test features (release profile: thin LTO, \
 `codegen-units = 4`, stripped, `panic = abort`) and of the zip `cargo xtask dist --binary` makes \
 of it.\n\

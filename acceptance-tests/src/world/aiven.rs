@@ -1,8 +1,9 @@
 //! Aiven state (projects, project VPCs, peering connections) and the one place where delayed
 //! effects across ARM and Aiven are applied: [`settle`].
 //!
-//! The peering state machine follows api-facts §5.5: `APPROVED` → (after
-//! `knobs.aiven_peering_setup`, Aiven's checks of §6 (e)) `PENDING_PEER` or
+//! The peering state machine follows docs/development/aiven.md, 'Peering connection object,
+//! states and state_info': `APPROVED` → (after `knobs.aiven_peering_setup`, Aiven's checks of
+//! precondition (e) in docs/development/cross-api-rules.md, 'Preconditions') `PENDING_PEER` or
 //! `INVALID_SPECIFICATION` → (once the customer's Azure peering is `Connected` and
 //! `knobs.aiven_peering_activation` has passed) `ACTIVE`; a DELETE moves it to `DELETING`, and it
 //! disappears `knobs.aiven_peering_deletion` later, taking Aiven's side with it.
@@ -48,7 +49,8 @@ pub struct AivenProject {
     pub vpcs: Vec<ProjectVpc>,
 }
 
-/// A project VPC (api-facts §5.3). On Azure it is backed by a VNet in Aiven's subscription.
+/// A project VPC (docs/development/aiven.md, 'Project VPCs'). On Azure it is backed by a VNet in
+/// Aiven's subscription.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProjectVpc {
     pub project_vpc_id: String,
@@ -62,7 +64,8 @@ pub struct ProjectVpc {
     pub peering_connections: Vec<PeeringConnection>,
 }
 
-/// A peering connection of a project VPC (api-facts §5.5).
+/// A peering connection of a project VPC (docs/development/aiven.md, 'Peering connection object,
+/// states and state_info').
 #[derive(Debug, Clone, Serialize)]
 pub struct PeeringConnection {
     pub peering_connection_id: String,
@@ -98,7 +101,8 @@ pub struct AivenSide {
     pub service_principal_id: String,
 }
 
-/// Peering connection states (api-facts §5.5).
+/// Peering connection states (docs/development/aiven.md, 'Peering connection object, states and
+/// state_info').
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PeeringConnectionState {
@@ -515,8 +519,9 @@ fn pending_peer_message() -> &'static str {
     "Aiven has created its side of the peering. Create the peering from your Azure virtual network to the Aiven virtual network (to-network-id) with an auxiliary token for tenant to-tenant-id"
 }
 
-/// Aiven's checks of api-facts §6 (e), run when an `APPROVED` connection is processed. `Err`
-/// holds the `state_info.message` of `INVALID_SPECIFICATION`.
+/// Aiven's checks of docs/development/cross-api-rules.md, 'Preconditions' (e), run when an
+/// `APPROVED` connection is processed. `Err` holds the `state_info.message` of
+/// `INVALID_SPECIFICATION`.
 fn check_specification(
     world: &World,
     knobs: &Knobs,
@@ -532,7 +537,8 @@ fn check_specification(
         ("peer_azure_tenant_id", &c.peer_azure_tenant_id),
     ];
     // Aiven's side looks the VNet up with the strings as given and compares them as strings:
-    // anything but lower case fails to match (api-facts §5.4).
+    // anything but lower case fails to match (docs/development/aiven.md, 'Create a peering
+    // connection (project VPC)').
     let not_lower: Vec<&str> = names
         .iter()
         .filter(|(_, value)| value.chars().any(|ch| ch.is_ascii_uppercase()))
@@ -778,7 +784,8 @@ fn delete_connection(world: &mut World, connection: &str, at: Instant) {
     }
 }
 
-/// The fields of a create request that Aiven keeps (api-facts §5.4).
+/// The fields of a create request that Aiven keeps (docs/development/aiven.md, 'Create a peering
+/// connection (project VPC)').
 #[derive(Debug, Clone)]
 pub struct CreatePeeringRequest {
     pub peer_cloud_account: String,
@@ -808,7 +815,8 @@ pub enum CreatePeeringError {
 }
 
 impl AivenWorld {
-    /// Creates an `APPROVED` connection (api-facts §5.4).
+    /// Creates an `APPROVED` connection (docs/development/aiven.md, 'Create a peering connection
+    /// (project VPC)').
     pub fn create_peering(
         &mut self,
         project: &str,
@@ -852,8 +860,8 @@ impl AivenWorld {
         Ok(connection)
     }
 
-    /// Starts deleting the connection matching the peer fields exactly (api-facts §5.6).
-    /// Returns it in `DELETING`.
+    /// Starts deleting the connection matching the peer fields exactly (docs/development/aiven.md,
+    /// 'Delete a peering connection (project VPC)'). Returns it in `DELETING`.
     pub fn delete_peering(
         &mut self,
         project: &str,

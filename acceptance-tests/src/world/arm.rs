@@ -1,9 +1,10 @@
 //! Azure Resource Manager state: subscriptions, resource groups, virtual networks and their
 //! peerings, role definitions and role assignments, long-running operations.
 //!
-//! Names are stored as created and compared case-insensitively, as ARM does (api-facts §4.1).
-//! Delayed effects (RBAC propagation, LRO completion, peering deletion) are timestamps evaluated
-//! when observed; [`crate::world::aiven::settle`] applies the ones that change the world.
+//! Names are stored as created and compared case-insensitively, as ARM does
+//! (docs/development/arm.md, 'Versions and the VNet GET'). Delayed effects (RBAC propagation, LRO
+//! completion, peering deletion) are timestamps evaluated when observed;
+//! [`crate::world::aiven::settle`] applies the ones that change the world.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -22,12 +23,13 @@ pub const OWNER_ROLE_ID: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 pub const CONTRIBUTOR_ROLE_ID: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 /// The built-in role "Reader".
 pub const READER_ROLE_ID: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
-/// The built-in role "Network Contributor" (api-facts §3.1).
+/// The built-in role "Network Contributor" (docs/development/arm.md, 'Role definitions').
 pub const NETWORK_CONTRIBUTOR_ROLE_ID: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
 /// The built-in role "User Access Administrator".
 pub const USER_ACCESS_ADMINISTRATOR_ROLE_ID: &str = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9";
 
-/// The action a peering needs on the remote virtual network (api-facts §4.2).
+/// The action a peering needs on the remote virtual network (docs/development/arm.md, 'Virtual
+/// network peerings').
 pub const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 /// The action a peering needs on the local virtual network.
 pub const PEERING_WRITE_ACTION: &str =
@@ -51,7 +53,8 @@ pub struct ArmWorld {
     /// Long-running operations by id (bookkeeping, not world state).
     #[serde(skip)]
     pub operations: BTreeMap<String, Operation>,
-    /// ARM's request token buckets (performance.md §5.1); enforced only when switched on.
+    /// ARM's request token buckets (docs/development/arm.md, 'Throttling'); enforced only when
+    /// switched on.
     #[serde(skip)]
     pub throttling: Throttling,
     #[serde(skip)]
@@ -85,9 +88,9 @@ impl RequestKind {
 }
 
 /// ARM throttling: a token bucket per (subscription or tenant, principal, request kind)
-/// (performance.md §5.1). Buckets are always counted (for the `x-ms-ratelimit-remaining-*`
-/// headers); requests are refused with 429 only when `enforce` is on (benchmarks, throttling
-/// tests), so the default test world never throttles by itself.
+/// (docs/development/arm.md, 'Throttling'). Buckets are always counted (for the
+/// `x-ms-ratelimit-remaining-*` headers); requests are refused with 429 only when `enforce` is on
+/// (benchmarks, throttling tests), so the default test world never throttles by itself.
 #[derive(Debug, Clone)]
 pub struct Throttling {
     pub enforce: bool,
@@ -220,12 +223,12 @@ pub struct VnetPeering {
     #[serde(skip)]
     pub deleting_since: Option<Instant>,
     /// The remote side disappeared at this instant while connected: the peering is
-    /// `Disconnected` for good (api-facts §4.2).
+    /// `Disconnected` for good (docs/development/arm.md, 'Virtual network peerings').
     #[serde(skip)]
     pub disconnected_at: Option<Instant>,
 }
 
-/// `peeringState` of a peering (api-facts §4.2).
+/// `peeringState` of a peering (docs/development/arm.md, 'Virtual network peerings').
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum PeeringState {
     Initiated,
@@ -315,7 +318,7 @@ pub enum OperationKind {
     DeletePeering,
 }
 
-/// A long-running operation (api-facts §4.4).
+/// A long-running operation (docs/development/arm.md, 'Long-running operations (ARM RPC)').
 #[derive(Debug, Clone)]
 pub struct Operation {
     pub id: String,
@@ -389,7 +392,7 @@ pub fn scope_covers(outer: &str, inner: &str) -> bool {
 }
 
 /// Whether an action pattern (with `*` wildcards) matches an action, case-insensitively
-/// (api-facts §3.1: action strings are case-insensitive).
+/// (docs/development/arm.md, 'Role definitions': action strings are case-insensitive).
 pub fn action_matches(pattern: &str, action: &str) -> bool {
     let pattern = pattern.to_ascii_lowercase();
     let action = action.to_ascii_lowercase();
@@ -470,8 +473,8 @@ pub fn first_overlap(first: &[String], second: &[String]) -> Option<String> {
         .cloned()
 }
 
-/// The built-in role definitions the emulator knows (api-facts §3.1 and the Azure built-in role
-/// list). They are resolvable at every scope of every tenant.
+/// The built-in role definitions the emulator knows (docs/development/arm.md, 'Role definitions'
+/// and the Azure built-in role list). They are resolvable at every scope of every tenant.
 pub fn builtin_role_definitions() -> &'static [RoleDefinition] {
     static BUILTINS: LazyLock<Vec<RoleDefinition>> = LazyLock::new(build_builtin_role_definitions);
     &BUILTINS
@@ -976,7 +979,8 @@ impl ArmWorld {
     }
 
     /// Removes a peering at `at` (the end of its DELETE, or an out-of-band removal by a test).
-    /// The reverse peering, if it was connected, becomes `Disconnected` (api-facts §4.2).
+    /// The reverse peering, if it was connected, becomes `Disconnected` (docs/development/arm.md,
+    /// 'Virtual network peerings').
     pub fn remove_peering(
         &mut self,
         vnet_id: &str,

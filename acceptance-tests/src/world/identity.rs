@@ -104,7 +104,7 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// The ARM error code (api-facts §4.5).
+    /// The ARM error code (docs/development/arm.md, 'ARM error envelope').
     pub fn arm_code(&self) -> &'static str {
         match self {
             AuthError::Missing => "AuthenticationFailed",

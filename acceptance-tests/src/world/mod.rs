@@ -95,7 +95,8 @@ pub struct Seed {
     pub customer_tenant_id: String,
     pub customer_tenant_domain: String,
     pub customer_subscription_id: String,
-    /// Mixed case on purpose: Azure is case-insensitive, Aiven is not (api-facts §5.4).
+    /// Mixed case on purpose: Azure is case-insensitive, Aiven is not (docs/development/aiven.md,
+    /// 'Create a peering connection (project VPC)').
     pub customer_resource_group: String,
     /// Mixed case on purpose.
     pub customer_vnet_name: String,

@@ -1,6 +1,7 @@
 //! The release path a registry user takes: the provider packaged into the registry's zip layout
 //! (`xtask::dist::package`, what `cargo xtask dist` runs after its release build), installed by
-//! `terraform init` from a `filesystem_mirror` with no network (protocol.md N3), then planned.
+//! `terraform init` from a `filesystem_mirror` with no network
+//! (docs/development/plugin-obligations.md, N3), then planned.
 //!
 //! The packaged binary is a stripped copy of the debug build under test (the release profile
 //! strips too), so the test costs seconds, not a release build.
