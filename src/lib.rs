@@ -4,6 +4,7 @@
 pub mod aiven;
 pub mod azure;
 pub mod cidr;
+pub mod cloud;
 pub mod framework;
 pub mod plugin;
 pub mod provider;

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 
 use crate::aiven::AivenSettings;
 use crate::azure::ids;
-use crate::azure::{AzureEndpointOverrides, AzureEnvironment, AzureSettings, SecretString};
+use crate::azure::{AzureEndpointOverrides, AzureEnvironment, AzureSettings};
+use crate::cloud::SecretString;
 use crate::framework::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Schema, Validator,
     validators,

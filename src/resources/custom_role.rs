@@ -18,10 +18,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::azure::arm::{
-    ArmClient, Permission, RoleAssignmentFilter, RoleDefinition, RoleDefinitionProperties, codes,
+    ArmClient, PEER_ACTION, Permission, RoleAssignmentFilter, RoleDefinition,
+    RoleDefinitionProperties, codes,
 };
 use crate::azure::ids::{RoleDefinitionId, SubscriptionScope, role_definition_guid};
-use crate::azure::{CallContext, CloudError, PollStep, poll_until};
+use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
     PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, model, validators,
@@ -32,9 +33,6 @@ use super::ProviderData;
 use super::support::{
     arm, call_context, checks, cloud_diagnostic, cloud_diagnostics, required_str,
 };
-
-/// The only action the Aiven custom role needs (docs/development/arm.md, 'Role definitions').
-pub const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 
 /// See the module documentation.
 pub struct CustomRole;

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use crate::aiven::AivenClient;
-use crate::azure::{AzureClients, CloudError, HttpClient};
+use crate::azure::AzureClients;
+use crate::cloud::{CloudError, HttpClient};
 use crate::framework::{
     ConfigureRequest, DataSource, Diagnostic, Diagnostics, Provider, Resource, Schema,
 };

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::azure::arm::ArmClient;
 use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, GraphClient};
-use crate::azure::http::{PollStep, poll_until};
-use crate::azure::{CallContext, CloudError};
+use crate::cloud::http::{PollStep, poll_until};
+use crate::cloud::{CallContext, CloudError};
 use crate::framework::model::not_known;
 use crate::framework::{Context, Diagnostic, Diagnostics, ObjectExt};
 use crate::value::Value;
