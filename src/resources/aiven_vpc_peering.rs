@@ -252,7 +252,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
         // 2. Create and wait for Aiven's verdict, retrying permission failures that are likely
         //    RBAC propagation.
         let mut state = request.planned;
-        state.set_attr("id", peering.resource_id());
+        state.set_attr(Identity::id, peering.resource_id());
         let mut retries = PropagationRetries::new();
         loop {
             let attempt_started = retries.start_attempt();
@@ -364,13 +364,16 @@ impl Resource<ProviderData> for AivenVpcPeering {
             }
         };
         let mut refreshed = state;
-        refreshed.set_attr("id", peering.resource_id());
+        refreshed.set_attr(Identity::id, peering.resource_id());
         // Aiven stores the ids lower-cased; the framework keeps the configuration's spelling
         // of the same id (the attributes are case-insensitive).
         for (attribute, reported) in [
-            ("peer_azure_app_id", connection.peer_azure_app_id.as_deref()),
             (
-                "peer_azure_tenant_id",
+                PlannedPeer::peer_azure_app_id,
+                connection.peer_azure_app_id.as_deref(),
+            ),
+            (
+                PlannedPeer::peer_azure_tenant_id,
                 connection.peer_azure_tenant_id.as_deref(),
             ),
         ] {
@@ -381,10 +384,10 @@ impl Resource<ProviderData> for AivenVpcPeering {
         // Only an import (a stub without `state` yet) learns the ranges from Aiven: Aiven may
         // not echo them for Azure, and an echo that differs in form must not force a
         // replacement.
-        let importing = refreshed.attr("state").is_null();
+        let importing = refreshed.attr(Reported::state).is_null();
         if importing && !connection.user_peer_network_cidrs.is_empty() {
             refreshed.set_attr(
-                "user_peer_network_cidrs",
+                PlannedPeer::user_peer_network_cidrs,
                 Value::set(
                     connection
                         .user_peer_network_cidrs
@@ -427,10 +430,31 @@ impl Resource<ProviderData> for AivenVpcPeering {
     async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
         let (project, project_vpc_id, vnet_id) = parse_import_id(id)?;
         Ok(Value::object([
-            ("project", Value::string(project)),
-            ("project_vpc_id", Value::string(project_vpc_id)),
-            ("vnet_id", Value::string(vnet_id)),
+            (Identity::project, Value::string(project)),
+            (Identity::project_vpc_id, Value::string(project_vpc_id)),
+            (Identity::vnet_id, Value::string(vnet_id)),
         ]))
+    }
+}
+
+model! {
+    /// What identifies the connection (the import id's parts, and the id itself).
+    struct Identity {
+        project: Value,
+        project_vpc_id: Value,
+        vnet_id: Value,
+        id: Value,
+    }
+}
+
+model! {
+    /// What Aiven reports about the connection.
+    struct Reported {
+        peering_connection_id: Value,
+        state: Value,
+        state_info: Value,
+        aiven_tenant_id: Value,
+        aiven_vnet_id: Value,
     }
 }
 
@@ -480,13 +504,14 @@ impl PeeringInputs {
                 )
             })
         };
-        let vnet_id = text("vnet_id")?;
+        let vnet_id = text(Identity::vnet_id)?;
         let vnet = VirtualNetworkId::parse(&vnet_id).map_err(|error| {
             Diagnostics::from(
-                Diagnostic::error("Invalid virtual network id", error.to_string()).at("vnet_id"),
+                Diagnostic::error("Invalid virtual network id", error.to_string())
+                    .at(Identity::vnet_id),
             )
         })?;
-        let user_peer_network_cidrs = match object.attr("user_peer_network_cidrs") {
+        let user_peer_network_cidrs = match object.attr(PlannedPeer::user_peer_network_cidrs) {
             Value::Set(items) | Value::List(items) => Some(
                 items
                     .iter()
@@ -497,12 +522,16 @@ impl PeeringInputs {
             _ => None,
         };
         Ok(Self {
-            project: text("project")?,
-            project_vpc_id: text("project_vpc_id")?,
+            project: text(Identity::project)?,
+            project_vpc_id: text(Identity::project_vpc_id)?,
             vnet_id,
             vnet,
-            app_id: object.attr_str("peer_azure_app_id").map(str::to_owned),
-            tenant_id: object.attr_str("peer_azure_tenant_id").map(str::to_owned),
+            app_id: object
+                .attr_str(PlannedPeer::peer_azure_app_id)
+                .map(str::to_owned),
+            tenant_id: object
+                .attr_str(PlannedPeer::peer_azure_tenant_id)
+                .map(str::to_owned),
             user_peer_network_cidrs,
         })
     }
@@ -736,7 +765,7 @@ impl PeeringInputs {
                 self.import_command()
             ),
         )
-        .at("vnet_id")
+        .at(Identity::vnet_id)
     }
 
     fn vpc_error(&self, error: &CloudError) -> Failure {
@@ -752,7 +781,7 @@ impl PeeringInputs {
                 "\n\nCheck `project` (case-sensitive) and `project_vpc_id`, and that the Aiven \
                  token has access to the project.",
             );
-            diagnostic = diagnostic.at("project_vpc_id");
+            diagnostic = diagnostic.at(Identity::project_vpc_id);
         }
         Failure::from(diagnostic)
     }
@@ -833,17 +862,17 @@ fn is_gone(state: &PeeringState) -> bool {
 /// values when Aiven no longer reports them (its `state_info` changes with the state).
 fn record_connection(state: &mut Value, connection: &PeeringConnection) {
     state.set_attr(
-        "peering_connection_id",
+        Reported::peering_connection_id,
         connection
             .peering_connection_id
             .as_deref()
             .map_or(Value::Null, Value::string),
     );
-    state.set_attr("state", connection.state.as_str());
-    state.set_attr("state_info", state_info_map(connection));
+    state.set_attr(Reported::state, connection.state.as_str());
+    state.set_attr(Reported::state_info, state_info_map(connection));
     for (attribute, reported) in [
-        ("aiven_tenant_id", connection.to_tenant_id()),
-        ("aiven_vnet_id", connection.to_network_id()),
+        (Reported::aiven_tenant_id, connection.to_tenant_id()),
+        (Reported::aiven_vnet_id, connection.to_network_id()),
     ] {
         match reported {
             Some(value) => state.set_attr(attribute, value),
@@ -875,17 +904,20 @@ fn state_info_map(connection: &PeeringConnection) -> Value {
 /// wholly known).
 fn complete_partial_state(mut state: Value) -> Value {
     for attribute in [
-        "peering_connection_id",
-        "state",
-        "aiven_tenant_id",
-        "aiven_vnet_id",
+        Reported::peering_connection_id,
+        Reported::state,
+        Reported::aiven_tenant_id,
+        Reported::aiven_vnet_id,
     ] {
         if state.attr(attribute).is_unknown() {
             state.set_attr(attribute, Value::Null);
         }
     }
-    if state.attr("state_info").is_unknown() {
-        state.set_attr("state_info", Value::map(Vec::<(String, Value)>::new()));
+    if state.attr(Reported::state_info).is_unknown() {
+        state.set_attr(
+            Reported::state_info,
+            Value::map(Vec::<(String, Value)>::new()),
+        );
     }
     state
 }
@@ -909,12 +941,12 @@ fn attribute_of(cause: RejectionCause) -> Option<&'static str> {
     match cause {
         RejectionCause::VnetNotFound
         | RejectionCause::AddressOverlap
-        | RejectionCause::MissingPermission => Some("vnet_id"),
+        | RejectionCause::MissingPermission => Some(Identity::vnet_id),
         RejectionCause::AppNotFound | RejectionCause::AppNotMultiTenant => {
-            Some("peer_azure_app_id")
+            Some(PlannedPeer::peer_azure_app_id)
         }
         RejectionCause::TenantMismatch | RejectionCause::MissingAivenServicePrincipal => {
-            Some("peer_azure_tenant_id")
+            Some(PlannedPeer::peer_azure_tenant_id)
         }
         RejectionCause::RejectedByPeer | RejectionCause::Unknown => None,
     }
@@ -1124,9 +1156,9 @@ async fn preflight(ctx: &Context<ProviderData>, peering: &PeeringInputs) -> Diag
                     ),
                 )
                 .at(if source.starts_with('`') {
-                    "user_peer_network_cidrs"
+                    PlannedPeer::user_peer_network_cidrs
                 } else {
-                    "vnet_id"
+                    Identity::vnet_id
                 }),
             );
             break;

@@ -121,6 +121,15 @@ model! {
 }
 
 model! {
+    /// How the step-1 application signs in: the configuration's write-only secret, or the
+    /// application whose secret the provider mints for the operation.
+    struct Credential {
+        client_secret: Value,
+        application_object_id: Value,
+    }
+}
+
+model! {
     /// The Aiven connection to wait for, and what Aiven last reported about it.
     struct AivenWait {
         aiven_peering_id: Option<String>,
@@ -322,8 +331,8 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
     }
 
     fn validate(&self, config: &Value, diagnostics: &mut Diagnostics) {
-        let secret = config.attr("client_secret");
-        let object_id = config.attr("application_object_id");
+        let secret = config.attr(Credential::client_secret);
+        let object_id = config.attr(Credential::application_object_id);
         match (secret.is_null(), object_id.is_null()) {
             (true, true) => diagnostics.push(
                 Diagnostic::error(
@@ -332,22 +341,22 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                      on the application and removes it after use) or `client_secret` (a secret \
                      of the application, write-only).",
                 )
-                .at("application_object_id"),
+                .at(Credential::application_object_id),
             ),
             (false, false) => diagnostics.push(
                 Diagnostic::error(
                     "Conflicting credentials for the peering application",
                     "Set only one of `client_secret` and `application_object_id`.",
                 )
-                .at("client_secret"),
+                .at(Credential::client_secret),
             ),
             _ => {}
         }
         let vnet = config
-            .attr_str("vnet_id")
+            .attr_str(Location::vnet_id)
             .and_then(|v| VirtualNetworkId::parse(v).ok());
         let remote = config
-            .attr_str("remote_vnet_id")
+            .attr_str(Planned::remote_vnet_id)
             .and_then(|v| VirtualNetworkId::parse(v).ok());
         if let (Some(vnet), Some(remote)) = (&vnet, &remote)
             && vnet.eq_ignore_case(remote)
@@ -358,13 +367,13 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                     "`remote_vnet_id` must be Aiven's virtual network (`aiven_vnet_id` of the \
                      `vnetpeer_aiven_vpc_peering`), not `vnet_id`.",
                 )
-                .at("remote_vnet_id"),
+                .at(Planned::remote_vnet_id),
             );
         }
         if let (Some(vnet), Some(aiven)) = (
             &vnet,
             config
-                .attr_str("aiven_peering_id")
+                .attr_str(AivenWait::aiven_peering_id)
                 .and_then(|id| AivenPeeringRef::parse(id).ok()),
         ) && !vnet.eq_ignore_case(&aiven.vnet)
         {
@@ -377,7 +386,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                         aiven.vnet
                     ),
                 )
-                .at("aiven_peering_id"),
+                .at(AivenWait::aiven_peering_id),
             );
         }
     }
@@ -389,11 +398,12 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
     ) -> Result<(), Diagnostics> {
         if plan.is_create() {
             // The id follows from the name and the VNet: known at plan time for dependents.
-            if let (Some(vnet), Some(name)) =
-                (plan.get("vnet_id").as_str(), plan.get("name").as_str())
-                && let Ok(id) = VirtualNetworkId::parse(vnet).and_then(|v| v.peering(name))
+            if let (Some(vnet), Some(name)) = (
+                plan.get(Location::vnet_id).as_str(),
+                plan.get(Location::name).as_str(),
+            ) && let Ok(id) = VirtualNetworkId::parse(vnet).and_then(|v| v.peering(name))
             {
-                plan.set("id", Value::string(id.to_string()));
+                plan.set(Location::id, Value::string(id.to_string()));
             }
             return Ok(());
         }
@@ -780,7 +790,7 @@ async fn wait_for_aiven_active(
                      peering (tainted) after it."
                 ),
             )
-            .at("aiven_peering_id"),
+            .at(AivenWait::aiven_peering_id),
         )),
         Err(error) => {
             let mut diagnostic = cloud_diagnostic(summary, &error);
@@ -788,7 +798,9 @@ async fn wait_for_aiven_active(
                 "\n\nThe Azure peering is Connected; Aiven turns the connection ACTIVE once it \
                  notices (usually within minutes).",
             );
-            Err(Diagnostics::from(diagnostic.at("aiven_peering_id")))
+            Err(Diagnostics::from(
+                diagnostic.at(AivenWait::aiven_peering_id),
+            ))
         }
     }
 }
@@ -854,15 +866,15 @@ impl AppSecret {
         config: &Value,
         peering_name: &str,
     ) -> Result<Self, Diagnostics> {
-        if let Some(secret) = config.attr_str("client_secret") {
+        if let Some(secret) = config.attr_str(Credential::client_secret) {
             return Ok(AppSecret::Configured(SecretString::new(secret)));
         }
-        let Some(app_object_id) = config.attr_str("application_object_id") else {
+        let Some(app_object_id) = config.attr_str(Credential::application_object_id) else {
             return Err(Diagnostic::error(
                 "Missing credential for the peering application",
                 "Set `application_object_id` or `client_secret`.",
             )
-            .at("application_object_id")
+            .at(Credential::application_object_id)
             .into());
         };
         let graph = ctx.data().azure.graph().map_err(|error| {
@@ -893,7 +905,7 @@ impl AppSecret {
                          of the step-1 application: `object_id` of the `vnetpeer_aad_app`.",
                     );
                 }
-                Diagnostics::from(diagnostic.at("application_object_id"))
+                Diagnostics::from(diagnostic.at(Credential::application_object_id))
             })?;
         tracing::debug!(key_id = %credential.key_id, "added a temporary secret to the peering application");
         Ok(AppSecret::Minted {
@@ -951,7 +963,7 @@ impl AppSecret {
                         .map(|end| format!(" (it expires at {end})"))
                         .unwrap_or_default()
                 ));
-                Some(diagnostic.at("application_object_id"))
+                Some(diagnostic.at(Credential::application_object_id))
             }
         }
     }
@@ -1238,7 +1250,7 @@ fn put_diagnostic(error: &CloudError, target: &Target) -> Diagnostic {
              - the assignment was made moments ago and has not propagated yet (up to 10 \
              minutes): raise `timeouts {{ create }}` and apply again."
         ));
-        return diagnostic.at("client_id");
+        return diagnostic.at(Planned::client_id);
     }
     if error.has_code(codes::LINKED_AUTHORIZATION_FAILED) {
         let mut diagnostic =
@@ -1255,7 +1267,7 @@ fn put_diagnostic(error: &CloudError, target: &Target) -> Diagnostic {
              - the grant was made moments ago and is still propagating in Aiven's tenant: raise \
              `timeouts {{ create }}` and apply again."
         ));
-        return diagnostic.at("remote_tenant_id");
+        return diagnostic.at(Planned::remote_tenant_id);
     }
     if error.has_code(codes::REMOTE_PEERING_IS_DISCONNECTED) {
         let mut diagnostic = cloud_diagnostic("Aiven's side of the peering is disconnected", error);
@@ -1264,7 +1276,7 @@ fn put_diagnostic(error: &CloudError, target: &Target) -> Diagnostic {
              connect. Re-create the Aiven peering connection: `terraform apply \
              -replace=<address of the vnetpeer_aiven_vpc_peering>`.",
         );
-        return diagnostic.at("remote_vnet_id");
+        return diagnostic.at(Planned::remote_vnet_id);
     }
     cloud_diagnostic(
         "Could not create or update the virtual network peering",
@@ -1287,9 +1299,9 @@ fn token_diagnostic(
         TenantRole::Remote => format!("Aiven's tenant {}", target.remote_tenant_id),
     };
     let secret_attribute = if secret.is_minted() {
-        "application_object_id"
+        Credential::application_object_id
     } else {
-        "client_secret"
+        Credential::client_secret
     };
     if has(aadsts::INVALID_CLIENT_SECRET) || has(aadsts::EXPIRED_CLIENT_SECRET) {
         let mut diagnostic =
@@ -1327,7 +1339,7 @@ fn token_diagnostic(
              `AzureADMultipleOrgs`.",
             target.remote_tenant_id
         ));
-        return diagnostic.at("remote_tenant_id");
+        return diagnostic.at(Planned::remote_tenant_id);
     }
     if missing_principal {
         let mut diagnostic = cloud_diagnostic(
@@ -1338,12 +1350,12 @@ fn token_diagnostic(
             "\n\nEntra ID knows no application {client} with a service principal in the \
              customer tenant. Use `client_id` of the `vnetpeer_aad_app` (which creates both)."
         ));
-        return diagnostic.at("client_id");
+        return diagnostic.at(Planned::client_id);
     }
     if has(aadsts::TENANT_NOT_FOUND) {
         let attribute = match tenant {
-            TenantRole::Customer => "client_id",
-            TenantRole::Remote => "remote_tenant_id",
+            TenantRole::Customer => Planned::client_id,
+            TenantRole::Remote => Planned::remote_tenant_id,
         };
         return cloud_diagnostic(format!("Entra ID does not know {where_}"), error).at(attribute);
     }

@@ -716,7 +716,7 @@ async fn put_assignment(
                 diagnostic.detail.push_str(
                     "\n\nSet principal_type to the kind of principal that principal_id names.",
                 );
-                diagnostic = diagnostic.at("principal_type");
+                diagnostic = diagnostic.at(Assignment::principal_type);
             }
             Err(diagnostic.into())
         }
@@ -748,7 +748,7 @@ fn replication_failure(
                 principal_type.as_str()
             ),
         )
-        .at("principal_id")
+        .at(Assignment::principal_id)
     } else {
         Diagnostic::error(
             format!("Role {} does not exist at the scope", role.guid),
@@ -758,7 +758,7 @@ fn replication_failure(
                  Last answer: {last}"
             ),
         )
-        .at("role_definition_id")
+        .at(Assignment::role_definition_id)
     }
 }
 
