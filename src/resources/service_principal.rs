@@ -20,7 +20,7 @@ use crate::aiven::AIVEN_APP_ID;
 use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
 use crate::cloud::CloudError;
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Model, ObjectExt,
     Resource, Schema, Timeouts, UpdateRequest, model,
 };
 use crate::value::Value;
@@ -32,6 +32,14 @@ use super::support::{
 
 /// See the module documentation.
 pub struct ServicePrincipalResource;
+
+model! {
+    /// What a create asks for (`use_existing` defaults in the schema).
+    struct Wanted {
+        client_id: String,
+        use_existing: bool,
+    }
+}
 
 model! {
     /// Every attribute of the service principal, as a plan or state holds it.
@@ -124,11 +132,10 @@ impl Resource<ProviderData> for ServicePrincipalResource {
         request: CreateRequest,
     ) -> Result<Value, Failure> {
         let planned = request.planned;
-        let client_id = planned
-            .attr_str(Principal::client_id)
-            .unwrap_or_default()
-            .to_owned();
-        let use_existing = planned.attr_bool(Principal::use_existing).unwrap_or(true);
+        let Wanted {
+            client_id,
+            use_existing,
+        } = Wanted::from_value_with_defaults(&self.schema(), &planned)?;
         let call = call_context(ctx);
         // A wrong client id looks exactly like an application that has not replicated yet, so
         // give replication at most half the create timeout: a typo then ends with an explanation
