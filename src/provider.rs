@@ -1,6 +1,7 @@
-//! The `provider "vnetpeer" {}` block (docs/development/design-decisions.md, 'Provider configuration'): its schema, the environment fallbacks
-//! (configuration wins over the environment), the checks of argument combinations, and the
-//! resulting [`ProviderConfig`], and the cloud settings built from it ([`ProviderConfig::azure_settings`],
+//! The `provider "vnetpeer" {}` block (docs/development/design-decisions.md, 'Provider
+//! configuration'): its schema, the environment fallbacks (configuration wins over the
+//! environment), the checks of argument combinations, and the resulting [`ProviderConfig`], and the
+//! cloud settings built from it ([`ProviderConfig::azure_settings`],
 //! [`ProviderConfig::aiven_settings`]). Configuring touches no network: credentials are resolved
 //! when a resource first needs a token.
 //!
@@ -75,8 +76,8 @@ pub struct ProviderConfig {
     pub aiven_api_token: Option<SecretString>,
     pub aiven_api_url: String,
     /// Arguments whose value was unknown at configure time (during plan, when the provider
-    /// block depends on resources not created yet, docs/development/plugin-obligations.md, G4). Plan-time API checks should
-    /// skip when this is not empty.
+    /// block depends on resources not created yet, docs/development/plugin-obligations.md, G4).
+    /// Plan-time API checks should skip when this is not empty.
     pub unknown: BTreeSet<String>,
 }
 

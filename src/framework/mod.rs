@@ -9,9 +9,9 @@
 //!   ([`Context::cancellation`]), and private data.
 //! - [`Diagnostics`]: errors and warnings for the user, with attribute paths. Never secrets.
 //! - [`Server`]: the protocol-independent core behind the gRPC service; it applies the plan rules
-//!   of docs/development/plugin-obligations.md, I1–I10 to every resource ([`plan`] explains them), nulls write-only attributes,
-//!   fills missing attributes with null, carries `timeouts` over, and checks every value
-//!   against the schema before it reaches Terraform.
+//!   of docs/development/plugin-obligations.md, I1–I10 to every resource ([`plan`] explains them),
+//!   nulls write-only attributes, fills missing attributes with null, carries `timeouts` over, and
+//!   checks every value against the schema before it reaches Terraform.
 //!
 //! # The contract, in short
 //!
