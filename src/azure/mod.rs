@@ -10,16 +10,19 @@ mod assertion;
 pub mod clients;
 pub mod credentials;
 pub mod error;
+mod federation;
 pub mod graph;
 pub mod http;
 pub mod ids;
+mod managed_identity;
 mod rate_limit;
 pub mod secret;
 
 pub use clients::AzureClients;
 pub use credentials::{
     AccessToken, AzureEndpointOverrides, AzureEndpoints, AzureEnvironment, AzureSettings,
-    CredentialKind, TokenCache, TokenClaims, TokenSource,
+    CredentialKind, IdentitySelector, ManagedIdentityEnvironment, TokenCache, TokenClaims,
+    TokenSource,
 };
 pub use error::{CloudError, CredentialAttempt, Service, ServiceError};
 pub use http::{CallContext, CancellationToken, HttpClient, PollStep, RetryPolicy, poll_until};
