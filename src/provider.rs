@@ -311,13 +311,16 @@ impl ProviderConfig {
         }
         if let Some(password) = &certificate_password
             && certificate_path.is_none()
+            && certificate_data.is_none()
             && !resolver.is_unknown(&["client_certificate_path"])
+            && !resolver.is_unknown(&["client_certificate"])
         {
             resolver.error(
                 password,
                 "needs `client_certificate_path`",
                 "A certificate password is only used with a certificate: set \
-                 `client_certificate_path` (or ARM_CLIENT_CERTIFICATE_PATH), or remove the password.",
+                 `client_certificate_path` (or ARM_CLIENT_CERTIFICATE_PATH) or \
+                 `client_certificate` (ARM_CLIENT_CERTIFICATE), or remove the password.",
             );
         }
         if let Some(path) = &certificate_path

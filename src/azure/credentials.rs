@@ -970,8 +970,11 @@ fn explain_federation_error(error: CloudError, client_id: &str, source: &str) ->
              depends on the branch, tag, environment or pull request that runs the job)."
         ),
         Some(70_021) => format!(
-            "No federated credential matches {source}. {where_to_fix}: issuer, subject and audience \
-             must all match; a credential created moments ago may need a minute to take effect."
+            "No federated credential matches {source}. {where_to_fix}: the issuer is known, so the \
+             subject is the likely mismatch: add a credential whose subject is exactly the \
+             Assertion Subject shown above (case-sensitive; for GitHub it depends on the branch, \
+             tag, environment or pull request that runs the job). A credential created moments \
+             ago may need a minute to take effect."
         ),
         Some(700_024) => format!(
             "{source} was outside its validity window when Entra ID received it; check the \

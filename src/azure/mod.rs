@@ -15,6 +15,7 @@ pub mod graph;
 pub mod http;
 pub mod ids;
 mod managed_identity;
+pub mod permissions;
 mod rate_limit;
 pub mod secret;
 
