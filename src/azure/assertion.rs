@@ -1,5 +1,6 @@
 //! Client-certificate credentials: loading the certificate and key, and signing the client
-//! assertion JWT that replaces a client secret at the token endpoint (api-facts §1.1).
+//! assertion JWT that replaces a client secret at the token endpoint (docs/development/credentials.md,
+//! 'Client certificate').
 //!
 //! Entra ID accepts RSA keys only for certificate credentials, and documents the assertion as PS256
 //! (RSASSA-PSS with SHA-256) with the certificate's SHA-256 thumbprint in `x5t#S256`; `x5t` (SHA-1)

@@ -62,7 +62,8 @@ impl AzureEnvironment {
     }
 
     fn defaults(self) -> (&'static str, &'static str, &'static str) {
-        // (authority host, ARM endpoint, Graph endpoint): api-facts §1.2.
+        // (authority host, ARM endpoint, Graph endpoint): docs/development/entra-and-graph.md,
+        // 'Authority hosts and endpoints per cloud'.
         match self {
             Self::Public => (
                 "https://login.microsoftonline.com",
@@ -179,7 +180,8 @@ impl Default for AzureSettings {
 }
 
 impl AzureSettings {
-    /// Settings from the process environment (design.md §2 lists the variables).
+    /// Settings from the process environment (the variables of docs/index.md, 'Environment
+    /// variables').
     pub fn from_env() -> Result<Self, CloudError> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
@@ -1021,7 +1023,8 @@ enum ClientAuth<'a> {
     Assertion(&'a SecretString),
 }
 
-/// The client-credentials grant at `{authority}/{tenant}/oauth2/v2.0/token` (api-facts §1.1).
+/// The client-credentials grant at `{authority}/{tenant}/oauth2/v2.0/token`
+/// (docs/development/entra-and-graph.md, 'Client-credentials token request (v2 endpoint)').
 async fn request_client_credentials(
     http: &HttpClient,
     ctx: &CallContext,
@@ -1111,7 +1114,8 @@ pub(crate) fn parse_token_response(
     Ok(AccessToken::new(SecretString::new(token), expires_at))
 }
 
-/// `az account get-access-token --scope ... [--tenant ...]` (api-facts §1.5).
+/// `az account get-access-token --scope ... [--tenant ...]` (docs/development/credentials.md,
+/// 'Azure CLI').
 async fn request_cli_token(
     ctx: &CallContext,
     tenant: Option<&str>,
@@ -1251,8 +1255,8 @@ pub mod aadsts {
 
 /// Requests a token for `client_id` with `secret` in `tenant`, bypassing the cache, and keeps
 /// retrying while Entra ID answers one of `retry_codes` (e.g. [`aadsts::INVALID_CLIENT_SECRET`]
-/// for a new secret), on the performance.md §6.4 schedule, until `ctx`'s deadline; then the last
-/// Entra ID answer is returned. Other failures return at once, with their codes in
+/// for a new secret), on the polling schedule (docs/development/benchmark-method.md, 'Polling
+/// schedule'), until `ctx`'s deadline; then the last Entra ID answer is returned. Other failures return at once, with their codes in
 /// [`CloudError::aadsts_codes`].
 #[allow(clippy::too_many_arguments)]
 pub async fn acquire_token_with_secret_retrying(

@@ -1,7 +1,7 @@
-//! `plugin.GRPCBroker` (protocol.md D4). Terraform opens the stream on connect but never brokers
-//! extra connections for providers. We keep the stream open and idle (reading and dropping
-//! whatever arrives, so the client never sees a reset) until the client closes its side or the
-//! server shuts down.
+//! `plugin.GRPCBroker` (docs/development/plugin-obligations.md, D4). Terraform opens the stream on
+//! connect but never brokers extra connections for providers. We keep the stream open and idle
+//! (reading and dropping whatever arrives, so the client never sees a reset) until the client
+//! closes its side or the server shuts down.
 
 use std::pin::Pin;
 

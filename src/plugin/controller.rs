@@ -1,4 +1,5 @@
-//! `plugin.GRPCController`: Terraform calls Shutdown when it closes a provider (protocol.md D2).
+//! `plugin.GRPCController`: Terraform calls Shutdown when it closes a provider
+//! (docs/development/plugin-obligations.md, D2).
 
 use tonic::{Request, Response, Status};
 

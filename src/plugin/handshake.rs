@@ -1,5 +1,5 @@
-//! The go-plugin handshake: the magic cookie (protocol.md B2), protocol version negotiation (B3)
-//! and the single line Terraform reads from our stdout (B4).
+//! The go-plugin handshake: the magic cookie (docs/development/plugin-obligations.md, B2), protocol
+//! version negotiation (B3) and the single line Terraform reads from our stdout (B4).
 
 use std::fmt;
 

@@ -1,7 +1,7 @@
-//! Where the server listens (protocol.md B7): by default a Unix socket in a fresh private
-//! directory, created under `PLUGIN_UNIX_SOCKET_DIR` or the temp dir and removed on exit; loopback
-//! TCP in `[PLUGIN_MIN_PORT, PLUGIN_MAX_PORT]` only when no Unix socket can be made (for example
-//! when the temp dir path is too long for a socket address).
+//! Where the server listens (docs/development/plugin-obligations.md, B7): by default a Unix socket
+//! in a fresh private directory, created under `PLUGIN_UNIX_SOCKET_DIR` or the temp dir and removed
+//! on exit; loopback TCP in `[PLUGIN_MIN_PORT, PLUGIN_MAX_PORT]` only when no Unix socket can be
+//! made (for example when the temp dir path is too long for a socket address).
 
 use std::ffi::CString;
 use std::io;

@@ -1,8 +1,8 @@
-//! Logs as Terraform wants them (protocol.md E5): every `tracing` event becomes one hclog JSON
-//! object on one line of **stderr** (stdout belongs to the handshake), with `@level`, `@message`,
-//! `@module`, `@timestamp` and the event's and its spans' fields as further keys. Terraform reads
-//! these lines and re-logs them under its own `TF_LOG_PROVIDER` filter; we read the same variables
-//! to avoid formatting what it would drop anyway.
+//! Logs as Terraform wants them (docs/development/plugin-obligations.md, E5): every `tracing` event
+//! becomes one hclog JSON object on one line of **stderr** (stdout belongs to the handshake), with
+//! `@level`, `@message`, `@module`, `@timestamp` and the event's and its spans' fields as further
+//! keys. Terraform reads these lines and re-logs them under its own `TF_LOG_PROVIDER` filter; we
+//! read the same variables to avoid formatting what it would drop anyway.
 //!
 //! Secrets must never be logged; callers wrap them in redacting types. As a second line of
 //! defence, fields whose names say they hold a secret (`*secret*`, `*password*`,

@@ -1,7 +1,7 @@
 //! The `tfplugin6.Provider` gRPC service: decodes requests (msgpack or JSON DynamicValues, with
 //! the schema's implied type), calls the protocol-independent [`Server`], and encodes the
 //! answers. Every failure, bad input included, becomes a diagnostic: no RPC returns a gRPC error
-//! or panics (protocol E6).
+//! or panics (docs/development/plugin-obligations.md, E6).
 
 use std::sync::{Arc, OnceLock};
 
@@ -564,7 +564,8 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
     }
 }
 
-/// Decodes a request value (msgpack preferred, then JSON; absent means null, protocol G1).
+/// Decodes a request value (msgpack preferred, then JSON; absent means null,
+/// docs/development/plugin-obligations.md, G1).
 fn decode(
     ty: &Type,
     value: Option<&tfplugin6::DynamicValue>,

@@ -3,8 +3,8 @@
 //! ways the process ends.
 //!
 //! Start-up does nothing before the handshake but read the environment, generate the TLS key
-//! and bind the socket (protocol.md E1: Terraform starts several provider processes per
-//! command). The provider service is built after the handshake.
+//! and bind the socket (docs/development/plugin-obligations.md, E1: Terraform starts several
+//! provider processes per command). The provider service is built after the handshake.
 //!
 //! The process ends on GRPCController.Shutdown, SIGTERM, Ctrl-C in debug mode, a failed listener,
 //! or when Terraform itself goes away (our parent process changes). It deliberately does *not*

@@ -1,7 +1,7 @@
 //! One way to stop the server, whatever asks for it (GRPCController.Shutdown, SIGTERM, Ctrl-C in
 //! debug mode, Terraform going away): cancel the shared token so the gRPC server drains and every
-//! long-lived stream ends (protocol.md E2), and arm a backstop that exits the process anyway, so
-//! that Terraform never waits out its 2 s kill timer (D2).
+//! long-lived stream ends (docs/development/plugin-obligations.md, E2), and arm a backstop that
+//! exits the process anyway, so that Terraform never waits out its 2 s kill timer (D2).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

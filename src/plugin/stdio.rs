@@ -1,7 +1,8 @@
-//! `plugin.GRPCStdio` (protocol.md D3). go-plugin's own servers capture their stdout and stderr
-//! and mirror them through this stream; we never write to stdout after the handshake, and our
-//! stderr already reaches Terraform directly (E5), so the stream carries nothing. It stays open
-//! until shutdown, then ends, so that it never holds up the server's graceful drain (E2).
+//! `plugin.GRPCStdio` (docs/development/plugin-obligations.md, D3). go-plugin's own servers capture
+//! their stdout and stderr and mirror them through this stream; we never write to stdout after the
+//! handshake, and our stderr already reaches Terraform directly (E5), so the stream carries
+//! nothing. It stays open until shutdown, then ends, so that it never holds up the server's
+//! graceful drain (E2).
 
 use std::pin::Pin;
 

@@ -30,7 +30,7 @@ use super::shutdown::Shutdown;
 use super::tls::{self, KeyAlgorithm, TlsIdentity};
 use super::{Mode, serve_connections};
 
-/// Terraform's deadline between Shutdown and SIGKILL (protocol.md D2).
+/// Terraform's deadline between Shutdown and SIGKILL (docs/development/plugin-obligations.md, D2).
 const TERRAFORM_KILL_DEADLINE: Duration = Duration::from_secs(2);
 
 // ---------------------------------------------------------------------------------------------

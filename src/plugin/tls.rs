@@ -1,5 +1,5 @@
-//! AutoMTLS (protocol.md C1–C5): our self-signed server identity, the verifier that pins
-//! Terraform's client certificate, and the rustls configurations.
+//! AutoMTLS (docs/development/plugin-obligations.md, C1–C5): our self-signed server identity, the
+//! verifier that pins Terraform's client certificate, and the rustls configurations.
 //!
 //! # Choice of client authentication (C4)
 //!

@@ -1,8 +1,8 @@
-//! The JSON form of `DynamicValue` (protocol.md K8), as go-cty's `cty/json`: used for
-//! `RawState.json` and accepted in responses. Null is `null`; objects may omit attributes (they
-//! read as null) but unknown keys are an error; dynamic values are `{"value":…,"type":…}`;
-//! numbers keep their full precision (serde_json's `arbitrary_precision` keeps the digits);
-//! unknowns have no representation.
+//! The JSON form of `DynamicValue` (docs/development/plugin-obligations.md, K8), as go-cty's
+//! `cty/json`: used for `RawState.json` and accepted in responses. Null is `null`; objects may omit
+//! attributes (they read as null) but unknown keys are an error; dynamic values are
+//! `{"value":…,"type":…}`; numbers keep their full precision (serde_json's `arbitrary_precision`
+//! keeps the digits); unknowns have no representation.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;

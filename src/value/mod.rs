@@ -1,6 +1,6 @@
 //! The Terraform value model (go-cty as Terraform serialises it): types, values with null and
 //! (refined) unknowns, arbitrary-precision numbers, and the msgpack / JSON codecs of the plugin
-//! protocol (protocol.md K1–K8, L1–L3).
+//! protocol (docs/development/plugin-obligations.md, K1–K8, L1–L3).
 //!
 //! Knows nothing of gRPC, schemas or clouds.
 //!
@@ -27,7 +27,7 @@ pub use number::{Number, NumberParseError};
 /// stack (a `dynamic` value can nest types without end). Real Terraform values stay far below.
 pub(crate) const MAX_DEPTH: usize = 200;
 
-/// A cty type (protocol.md L).
+/// A cty type (docs/development/plugin-obligations.md, L1–L3).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Type {
     String,
@@ -43,8 +43,8 @@ pub enum Type {
     Object(BTreeMap<String, Type>, BTreeSet<String>),
 }
 
-/// What an unknown value is known to satisfy (protocol.md K3). `Refinements::default()` is a
-/// plain unknown.
+/// What an unknown value is known to satisfy (docs/development/plugin-obligations.md, K3).
+/// `Refinements::default()` is a plain unknown.
 ///
 /// Only the refinements that apply to the value's type are encoded (prefix for strings, bounds
 /// for numbers, lengths for list/set/map), as go-cty does.

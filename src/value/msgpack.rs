@@ -1,5 +1,5 @@
-//! The msgpack form of `DynamicValue` (protocol.md K1–K7), byte-compatible with go-cty's
-//! `cty/msgpack` as Terraform v1.11 uses it.
+//! The msgpack form of `DynamicValue` (docs/development/plugin-obligations.md, K1–K7),
+//! byte-compatible with go-cty's `cty/msgpack` as Terraform v1.11 uses it.
 //!
 //! The decoder peeks at each marker before consuming anything (rmp consumes a marker even when it
 //! has the wrong type, so try-and-rewind loses data), accepts every form go-cty accepts (ints of

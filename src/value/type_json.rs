@@ -1,4 +1,5 @@
-//! The JSON type syntax (protocol.md L1–L3), as go-cty's `Type.MarshalJSON` / `UnmarshalJSON`.
+//! The JSON type syntax (docs/development/plugin-obligations.md, L1–L3), as go-cty's
+//! `Type.MarshalJSON` / `UnmarshalJSON`.
 //!
 //! An invalid type in a schema panics Terraform, so the writer only ever produces the shapes of
 //! L1–L2, and the reader refuses anything else (extra elements, unknown kinds, trailing data).

@@ -1,5 +1,6 @@
 //! `cargo xtask dist`: the release assets the Terraform and OpenTofu registries expect
-//! (conventions.md b4, b5), for every platform this machine can build:
+//! (docs/development/style.md, 'Registry publishing requirements (HashiCorp)' and 'OpenTofu
+//! registry differences'), for every platform this machine can build:
 //!
 //! - `terraform-provider-vnetpeer_{VERSION}_{OS}_{ARCH}.zip`, holding the single binary
 //!   `terraform-provider-vnetpeer_v{VERSION}` (`.exe` on Windows);
@@ -76,7 +77,8 @@ impl fmt::Display for Platform {
     }
 }
 
-/// The platforms the registry recommends (conventions.md b4), with their Rust targets.
+/// The platforms the registry recommends (docs/development/style.md, 'Registry publishing
+/// requirements (HashiCorp)'), with their Rust targets.
 const RELEASE_TARGETS: &[(&str, &str)] = &[
     ("darwin_amd64", "x86_64-apple-darwin"),
     ("darwin_arm64", "aarch64-apple-darwin"),

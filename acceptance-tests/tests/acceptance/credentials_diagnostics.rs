@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use vnetpeer_emulator::identity_hosts::{self, GITHUB_ISSUER};
-use vnetpeer_emulator::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
 use vnetpeer_emulator::{Emulator, Knobs};
+use vnetpeer_harness::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
 
 use crate::credentials_sources::{blocking, workspace_with};
 

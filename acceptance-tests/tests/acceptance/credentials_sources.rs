@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 use vnetpeer_emulator::identity_hosts::{self, GITHUB_ISSUER, HCP_TERRAFORM_ISSUER};
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service};
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 use crate::reliability_common::install_complete_example;
 

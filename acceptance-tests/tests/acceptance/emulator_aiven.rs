@@ -1,5 +1,7 @@
 //! The emulated Aiven API over raw HTTP: authentication, project VPCs, and the peering state
-//! machine with every INVALID_SPECIFICATION cause of api-facts §5.5 and §6 (e), (f).
+//! machine with every INVALID_SPECIFICATION cause of docs/development/aiven.md, 'Peering connection
+//! object, states and state_info' and of docs/development/cross-api-rules.md, 'Preconditions' (e),
+//! (f).
 
 use std::time::Duration;
 
@@ -317,7 +319,8 @@ impl Aiven {
     }
 }
 
-/// Asserts Aiven's error envelope (api-facts §5.1).
+/// Asserts Aiven's error envelope (docs/development/aiven.md, 'Base URL, authentication and
+/// errors').
 #[track_caller]
 fn assert_aiven_error(reply: &Reply, status: u16, text: &str) {
     assert_eq!(reply.status, status, "{}", reply.body);

@@ -1,5 +1,6 @@
-//! The emulated Azure Resource Manager over raw HTTP: one test per rule of api-facts §3–§4 and
-//! §6 (a)–(c), each asserting the real status, error code and envelope.
+//! The emulated Azure Resource Manager over raw HTTP: one test per rule of docs/development/arm.md
+//! and of preconditions (a)–(c) in docs/development/cross-api-rules.md, 'Preconditions', each
+//! asserting the real status, error code and envelope.
 
 use std::time::Duration;
 
@@ -37,7 +38,7 @@ impl Reply {
     }
 }
 
-/// Asserts ARM's error envelope (api-facts §4.5).
+/// Asserts ARM's error envelope (docs/development/arm.md, 'ARM error envelope').
 #[track_caller]
 fn assert_error(reply: &Reply, status: u16, code: &str) {
     assert_eq!(reply.status, status, "{}", reply.body);
@@ -907,7 +908,7 @@ async fn assignment_names_and_triples_are_unique() {
     );
     let reply = arm.put(&path(&name), &arm.operator(), body.clone()).await;
     assert_eq!(reply.status, 201, "{}", reply.body);
-    // The tenant-level role definition id form (api-facts §3.3).
+    // The tenant-level role definition id form (docs/development/arm.md, 'Role assignments').
     assert_eq!(
         reply.body["properties"]["roleDefinitionId"],
         format!("/providers/Microsoft.Authorization/roleDefinitions/{NETWORK_CONTRIBUTOR_ROLE_ID}")

@@ -1,4 +1,5 @@
-//! The emulated Microsoft Graph v1.0 (api-facts §2), over raw HTTP.
+//! The emulated Microsoft Graph v1.0 (docs/development/entra-and-graph.md, 'Microsoft Graph v1.0'),
+//! over raw HTTP.
 
 use std::time::Duration;
 
@@ -58,7 +59,7 @@ impl Graph {
     }
 }
 
-/// Asserts the Graph error envelope of api-facts §2.5.
+/// Asserts the Graph error envelope of docs/development/entra-and-graph.md, 'Error envelope'.
 fn assert_graph_error(status: u16, body: &Value, expected_status: u16, code: &str) {
     assert_eq!(status, expected_status, "{body}");
     assert_eq!(body["error"]["code"], code, "{body}");

@@ -1,5 +1,6 @@
-//! The emulated token endpoint (api-facts §1.1, §1.4) and managed-identity endpoint (§1.3),
-//! over raw HTTP.
+//! The emulated token endpoint (docs/development/entra-and-graph.md, 'Client-credentials token
+//! request (v2 endpoint)' and 'Workload identity federation') and managed-identity endpoint
+//! ('Managed identity (Azure VM IMDS)' there), over raw HTTP.
 
 use std::time::Duration;
 
@@ -59,7 +60,8 @@ fn claims(token: &str) -> Value {
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
 
-/// Asserts the AADSTS envelope of api-facts §1.1.
+/// Asserts the AADSTS envelope of docs/development/entra-and-graph.md, 'Client-credentials token
+/// request (v2 endpoint)'.
 fn assert_aadsts(status: u16, body: &Value, expected_status: u16, error: &str, code: u64) {
     assert_eq!(status, expected_status, "{body}");
     assert_eq!(body["error"], error, "{body}");

@@ -1,9 +1,9 @@
-//! The whole runbook of api-facts §0 over raw HTTP, as a correct client sends it: tokens, Graph
-//! app + service principal + secret, role assignments with principalType, the custom role,
-//! Aiven's service principal, the Aiven peering up to PENDING_PEER, tokens for the app in both
-//! tenants, the cross-tenant peering PUT with the auxiliary header and its long-running
-//! operation, Connected, Aiven ACTIVE; then the cleanup in reverse, after which the world equals
-//! the seeded one and no request broke a rule.
+//! The whole runbook of docs/development/cross-api-rules.md, 'Workflow → API call map' over raw
+//! HTTP, as a correct client sends it: tokens, Graph app + service principal + secret, role
+//! assignments with principalType, the custom role, Aiven's service principal, the Aiven peering up
+//! to PENDING_PEER, tokens for the app in both tenants, the cross-tenant peering PUT with the
+//! auxiliary header and its long-running operation, Connected, Aiven ACTIVE; then the cleanup in
+//! reverse, after which the world equals the seeded one and no request broke a rule.
 //!
 //! The client waits the way a careful one does (Retry-After, replication windows, RBAC
 //! propagation) in real time, so this test also proves the default knobs stay fast.
@@ -258,7 +258,8 @@ impl Client {
     }
 }
 
-/// Deterministic GUID for an idempotent create (api-facts §6 "Idempotency keys").
+/// Deterministic GUID for an idempotent create (docs/development/cross-api-rules.md, 'Idempotency
+/// keys').
 fn guid_for(parts: &[&str]) -> String {
     Uuid::new_v5(
         &Uuid::NAMESPACE_URL,

@@ -1,12 +1,12 @@
 //! The examples a registry reader copies (`examples/`, rendered into `docs/`) are valid
 //! configurations for the provider under test: `terraform validate` accepts every example
-//! directory, through `dev_overrides` and without `terraform init` (protocol.md N2), every
-//! documented type has its examples, import examples agree with each other, the files are
-//! `terraform fmt`-clean, and the runbook walk-through of the provider page applies against the
-//! emulator and destroys cleanly.
+//! directory, through `dev_overrides` and without `terraform init`
+//! (docs/development/plugin-obligations.md, N2), every documented type has its examples, import
+//! examples agree with each other, the files are `terraform fmt`-clean, and the runbook
+//! walk-through of the provider page applies against the emulator and destroys cleanly.
 //!
 //! An example directory that uses a resource type the provider does not register yet is reported
-//! and skipped, so examples written from design.md can land before their resource.
+//! and skipped, so examples written from the design can land before their resource.
 //!
 //! Terraform validates a `provider` block only when something in the configuration uses the
 //! provider, so a directory without resources (the provider examples) is validated as a copy with
@@ -16,9 +16,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use vnetpeer_emulator::binaries::{provider_binary, workspace_root};
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::{Emulator, Knobs};
+use vnetpeer_harness::binaries::{provider_binary, workspace_root};
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/vnetpeer/vnetpeer";
 /// Types registered only by test builds; they have no examples.

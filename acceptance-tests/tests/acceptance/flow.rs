@@ -14,9 +14,9 @@
 use std::path::Path;
 
 use serde_json::Value as Json;
-use vnetpeer_emulator::binaries::workspace_root;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::{Emulator, Knobs, WorldSnapshot};
+use vnetpeer_harness::binaries::workspace_root;
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const MODULE: &str = "module.aiven_peering";
 
@@ -112,11 +112,11 @@ fn diff(path: &str, a: &Json, b: &Json, ignored: &dyn Fn(&str) -> bool, out: &mu
 
 /// What may legitimately differ between the seeded world and the world after a full destroy:
 /// `/identity/deleted_applications`, because Entra ID keeps a deleted application in its deleted
-/// items for 30 days (api-facts §2.7) and `vnetpeer_aad_app` purges it only with
-/// `permanently_delete`. Everything else (live applications and their secrets, service
-/// principals in both tenants, role definitions and assignments, peerings on every VNet, Aiven
-/// connections, the service principals Aiven manages, ARM request accounting) must be exactly as
-/// seeded.
+/// items for 30 days (docs/development/entra-and-graph.md, 'Soft delete (deleted items)') and
+/// `vnetpeer_aad_app` purges it only with `permanently_delete`. Everything else (live applications
+/// and their secrets, service principals in both tenants, role definitions and assignments,
+/// peerings on every VNet, Aiven connections, the service principals Aiven manages, ARM request
+/// accounting) must be exactly as seeded.
 fn ignored_after_destroy(path: &str) -> bool {
     path.starts_with("/identity/deleted_applications")
 }

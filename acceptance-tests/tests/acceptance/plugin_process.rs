@@ -22,9 +22,9 @@ use vnetpeer::plugin::proto::go_plugin::grpc_controller_client::GrpcControllerCl
 use vnetpeer::plugin::proto::tfplugin6;
 use vnetpeer::plugin::proto::tfplugin6::provider_client::ProviderClient;
 use vnetpeer::plugin::tls::{KeyAlgorithm, TlsIdentity};
-use vnetpeer_emulator::binaries::provider_binary;
+use vnetpeer_harness::binaries::provider_binary;
 
-/// Terraform's deadline between Shutdown and SIGKILL (protocol.md D2).
+/// Terraform's deadline between Shutdown and SIGKILL (docs/development/plugin-obligations.md, D2).
 const TERRAFORM_KILL_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Generous bound for start-up on a loaded 2-core machine (Terraform itself waits 1 minute).
@@ -403,8 +403,8 @@ async fn logs_are_hclog_json_lines_on_stderr_when_tf_log_is_set() {
 }
 
 /// Exec → handshake line, with AutoMTLS (key generation included), median of 50 runs, next to
-/// a bare exec of `true` on the same machine (performance.md §8 metric (a)). Point
-/// `VNETPEER_PROVIDER_BIN` at a release build for meaningful figures.
+/// a bare exec of `true` on the same machine (docs/development/benchmark-method.md, 'Benchmark
+/// suite' metric (a)). Point `VNETPEER_PROVIDER_BIN` at a release build for meaningful figures.
 #[test]
 #[ignore = "benchmark, not a check: run with --ignored; the recorded figure comes from vnetpeer-bench"]
 fn exec_to_handshake_median() {

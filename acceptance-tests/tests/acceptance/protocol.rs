@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value as Json;
-use vnetpeer_emulator::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
+use vnetpeer_harness::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
 
 const FIXTURE: &str = "vnetpeer_test_fixture.x";
 const TOKEN: &str = "wo-t0ken-7f3a9";
@@ -399,7 +399,8 @@ fn failed_create_is_kept_as_tainted_and_replaced_next_time() {
 
 #[test]
 fn unknown_provider_configuration_during_plan_is_accepted() {
-    // The provider block depends on a value only known after apply (protocol G4).
+    // The provider block depends on a value only known after apply
+    // (docs/development/plugin-obligations.md, G4).
     let store_dir = tempfile::tempdir().unwrap();
     let store = store_dir.path().join("fixtures.json");
     let workspace = workspace_with_store(&store);

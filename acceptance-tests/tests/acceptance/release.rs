@@ -1,6 +1,7 @@
 //! The release path a registry user takes: the provider packaged into the registry's zip layout
 //! (`xtask::dist::package`, what `cargo xtask dist` runs after its release build), installed by
-//! `terraform init` from a `filesystem_mirror` with no network (protocol.md N3), then planned.
+//! `terraform init` from a `filesystem_mirror` with no network
+//! (docs/development/plugin-obligations.md, N3), then planned.
 //!
 //! The packaged binary is a stripped copy of the debug build under test (the release profile
 //! strips too), so the test costs seconds, not a release build.
@@ -8,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use vnetpeer_emulator::binaries::{provider_binary, workspace_root};
+use vnetpeer_harness::binaries::{provider_binary, workspace_root};
 use xtask::dist::{PackageRequest, Platform, package, sha256_hex};
 
 const VERSION: &str = "1.2.3";

@@ -1,9 +1,12 @@
 //! `cargo xtask docs [--check]`: the registry docs under `docs/`, rendered like tfplugindocs
-//! renders them (conventions.md b3) from the provider schema that Terraform itself reads from the
-//! binary, plus `examples/` and `templates/`.
+//! renders them (docs/development/style.md, 'tfplugindocs output format (what the Registry
+//! renders)') from the provider schema that Terraform itself reads from the binary, plus
+//! `examples/` and `templates/`.
 //!
-//! `docs/` is wholly generated: `--check` reports every file that differs, is missing, or should
-//! not be there, and a plain run rewrites the directory to match.
+//! `docs/` is generated, except `docs/development/` (the maintainers' notes, written by hand and
+//! not registry documentation): `--check` reports every generated file that differs, is missing,
+//! or should not be there, and a plain run rewrites the directory to match, leaving
+//! `docs/development/` alone.
 
 mod pages;
 mod plain;
@@ -86,7 +89,8 @@ fn build_provider() -> Result<PathBuf> {
 }
 
 /// The Terraform Registry publishes at most 1000 docs per version, each at most 500 KB, and only
-/// markdown files (conventions.md b3).
+/// markdown files (docs/development/style.md, 'tfplugindocs output format (what the Registry
+/// renders)').
 fn check_registry_limits(pages: &BTreeMap<PathBuf, String>) -> Result<()> {
     const MAX_PAGES: usize = 1000;
     const MAX_PAGE_BYTES: usize = 500 * 1000;
@@ -117,6 +121,18 @@ fn check_registry_limits(pages: &BTreeMap<PathBuf, String>) -> Result<()> {
     Ok(())
 }
 
+/// The folder under `docs/` that holds the maintainers' notes, written by hand.
+const HAND_WRITTEN_DIR: &str = "development";
+
+/// The files under `docs/` (relative to it) that the task owns: all but `docs/development/`.
+fn generated_area_files(docs_dir: &Path) -> Result<Vec<PathBuf>> {
+    Ok(pages::list_files(docs_dir)?
+        .into_iter()
+        .map(|path| path.strip_prefix(docs_dir).unwrap_or(&path).to_path_buf())
+        .filter(|relative| !relative.starts_with(HAND_WRITTEN_DIR))
+        .collect())
+}
+
 /// Paths (relative to the repository root) whose content differs from `pages`.
 fn stale_files(docs_dir: &Path, pages: &BTreeMap<PathBuf, String>) -> Result<Vec<String>> {
     let mut stale = Vec::new();
@@ -128,8 +144,7 @@ fn stale_files(docs_dir: &Path, pages: &BTreeMap<PathBuf, String>) -> Result<Vec
             Err(_) => stale.push(format!("docs/{} (missing)", relative.display())),
         }
     }
-    for path in pages::list_files(docs_dir)? {
-        let relative = path.strip_prefix(docs_dir).unwrap_or(&path).to_path_buf();
+    for relative in generated_area_files(docs_dir)? {
         if !pages.contains_key(&relative) {
             stale.push(format!(
                 "docs/{} (not generated; remove it)",
@@ -141,9 +156,9 @@ fn stale_files(docs_dir: &Path, pages: &BTreeMap<PathBuf, String>) -> Result<Vec
 }
 
 fn write_pages(docs_dir: &Path, pages: &BTreeMap<PathBuf, String>) -> Result<()> {
-    for path in pages::list_files(docs_dir)? {
-        let relative = path.strip_prefix(docs_dir).unwrap_or(&path).to_path_buf();
+    for relative in generated_area_files(docs_dir)? {
         if !pages.contains_key(&relative) {
+            let path = docs_dir.join(&relative);
             std::fs::remove_file(&path)
                 .map_err(|error| format!("cannot remove {}: {error}", path.display()))?;
         }

@@ -1,6 +1,7 @@
-//! The provider schema as `terraform providers schema -json` prints it (protocol.md N4), read into
-//! plain types. Maps are `BTreeMap`s, so everything built from them iterates in name order and the
-//! rendered docs are deterministic whatever order the JSON had.
+//! The provider schema as `terraform providers schema -json` prints it
+//! (docs/development/plugin-obligations.md, N4), read into plain types. Maps are `BTreeMap`s, so
+//! everything built from them iterates in name order and the rendered docs are deterministic
+//! whatever order the JSON had.
 
 use std::collections::BTreeMap;
 
@@ -235,7 +236,7 @@ fn u64_field(value: &Json, key: &str) -> u64 {
 }
 
 impl CtyType {
-    /// Parses type JSON (protocol.md L1).
+    /// Parses type JSON (docs/development/plugin-obligations.md, L1).
     pub fn from_json(json: &Json) -> Result<Self, String> {
         match json {
             Json::String(name) => match name.as_str() {

@@ -1,5 +1,5 @@
 //! The `## Schema` section of a page, in the format tfplugindocs writes and the registries render
-//! (conventions.md b3):
+//! (docs/development/style.md, 'tfplugindocs output format (what the Registry renders)'):
 //!
 //! - top-level `### Required` / `### Optional` / `### Read-Only` lists of
 //!   `` - `name` (Type, Sensitive) description ``, names sorted;

@@ -1,13 +1,13 @@
 //! The provider schema exactly as Terraform sees it: `terraform providers schema -json` in a
 //! scratch directory whose CLI config points `dev_overrides` at the provider binary
-//! (protocol.md N2, N4). No `terraform init`, no network.
+//! (docs/development/plugin-obligations.md, N2, N4). No `terraform init`, no network.
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::Result;
 
-/// The provider's source address (design.md §2).
+/// The provider's source address (docs/development/design-decisions.md, 'Provider configuration').
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/vnetpeer/vnetpeer";
 
 /// Runs `terraform providers schema -json` against `provider_binary` and returns the whole document.

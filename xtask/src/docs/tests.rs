@@ -461,6 +461,27 @@ fn check_names_differing_missing_and_extra_files_and_write_fixes_them() {
 }
 
 #[test]
+fn the_hand_written_development_notes_are_neither_stale_nor_removed() {
+    let root = scratch_repository();
+    let pages = render_all(&schema(), root.path()).unwrap();
+    let docs = root.path().join("docs");
+    write_pages(&docs, &pages).unwrap();
+    std::fs::create_dir_all(docs.join("development")).unwrap();
+    std::fs::write(docs.join("development/arm.md"), "# ARM\n").unwrap();
+    std::fs::write(docs.join("developmental.md"), "not the notes folder").unwrap();
+
+    let stale = stale_files(&docs, &pages).unwrap();
+    assert_eq!(
+        stale,
+        vec!["docs/developmental.md (not generated; remove it)".to_string()]
+    );
+
+    write_pages(&docs, &pages).unwrap();
+    assert!(docs.join("development/arm.md").exists());
+    assert!(!docs.join("developmental.md").exists());
+}
+
+#[test]
 fn pages_beyond_the_registry_limits_are_refused() {
     let root = scratch_repository();
     let mut pages = render_all(&schema(), root.path()).unwrap();
