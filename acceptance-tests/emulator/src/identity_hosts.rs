@@ -553,3 +553,139 @@ pub fn credential_secrets(emulator: &Emulator) -> Vec<String> {
             .collect()
     })
 }
+
+/// The credential types `vnetpeer-sandbox --credential` can rehearse.
+pub const CREDENTIAL_KINDS: &[&str] = &[
+    "client-secret",
+    "github-actions",
+    "azure-devops",
+    "token-file",
+    "aks-workload-identity",
+    "hcp-terraform",
+    "app-service",
+    "azure-arc",
+    "vm-imds",
+    "cloud-shell",
+];
+
+/// Environment variables as a platform sets them.
+pub type Settings = Vec<(&'static str, String)>;
+
+/// Sets up `kind` in `emulator` (the pipeline or host, and the federated credential or the
+/// managed identity's rights) and returns the variables that replace the operator's client
+/// secret, as the platform would set them. `scratch` holds token and key files. The returned
+/// guard keeps a token file rotating; keep it alive as long as the emulator.
+pub fn credential_settings(
+    emulator: &Emulator,
+    kind: &str,
+    scratch: &Path,
+) -> Result<(Settings, Option<RotationGuard>), String> {
+    const LIFETIME: Duration = Duration::from_secs(600);
+    let seed = emulator.seed().clone();
+    let no_secret = ("ARM_CLIENT_SECRET", String::new());
+    let oidc = ("ARM_USE_OIDC", "true".to_owned());
+    let mut guard = None;
+    let settings = match kind {
+        "client-secret" => Vec::new(),
+        "github-actions" => {
+            let subject = "repo:contoso/network:ref:refs/heads/main";
+            federate_operator(emulator, GITHUB_ISSUER, subject);
+            let (url, token) = github_job(emulator, subject, LIFETIME);
+            vec![
+                no_secret,
+                oidc,
+                ("ACTIONS_ID_TOKEN_REQUEST_URL", url),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", token),
+            ]
+        }
+        "azure-devops" => {
+            let connection = "5f1c2a5e-0000-4000-8000-00000000ad01";
+            let (url, token, issuer, subject) = azure_devops_job(emulator, connection, LIFETIME);
+            federate_operator(emulator, &issuer, &subject);
+            vec![
+                no_secret,
+                oidc,
+                ("SYSTEM_OIDCREQUESTURI", url),
+                ("SYSTEM_ACCESSTOKEN", token),
+                (
+                    "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
+                    connection.to_owned(),
+                ),
+            ]
+        }
+        "token-file" | "aks-workload-identity" => {
+            let issuer = "https://oidc.prod-aks.azure.example/contoso/";
+            let subject = "system:serviceaccount:atlantis:atlantis";
+            federate_operator(emulator, issuer, subject);
+            let path = scratch.join("azure-identity-token");
+            guard = Some(spawn_token_file_rotation(
+                emulator,
+                &path,
+                issuer,
+                subject,
+                LIFETIME,
+                LIFETIME / 2,
+            ));
+            let path = path.display().to_string();
+            if kind == "token-file" {
+                vec![no_secret, oidc, ("ARM_OIDC_TOKEN_FILE_PATH", path)]
+            } else {
+                vec![
+                    no_secret,
+                    ("ARM_CLIENT_ID", String::new()),
+                    ("ARM_USE_AKS_WORKLOAD_IDENTITY", "true".to_owned()),
+                    ("AZURE_CLIENT_ID", seed.operator_client_id.clone()),
+                    ("AZURE_TENANT_ID", seed.customer_tenant_id.clone()),
+                    ("AZURE_FEDERATED_TOKEN_FILE", path),
+                ]
+            }
+        }
+        "hcp-terraform" => {
+            let subject = "organization:contoso:project:network:workspace:peering:run_phase:apply";
+            federate_operator(emulator, HCP_TERRAFORM_ISSUER, subject);
+            let token = external_token(
+                emulator,
+                HCP_TERRAFORM_ISSUER,
+                subject,
+                FEDERATION_AUDIENCE,
+                Duration::from_secs(3600),
+            );
+            vec![no_secret, oidc, ("ARM_OIDC_TOKEN", token)]
+        }
+        "app-service" | "azure-arc" | "vm-imds" | "cloud-shell" => {
+            grant_runbook_rights_to_managed_identity(emulator);
+            let mut settings = vec![
+                no_secret,
+                ("ARM_CLIENT_ID", String::new()),
+                ("ARM_USE_MSI", "true".to_owned()),
+            ];
+            match kind {
+                "app-service" => {
+                    let (endpoint, header) = app_service_host(emulator);
+                    settings.push(("IDENTITY_ENDPOINT", endpoint));
+                    settings.push(("IDENTITY_HEADER", header));
+                }
+                "azure-arc" => {
+                    let (endpoint, imds) = arc_host(emulator, scratch);
+                    settings.push(("IDENTITY_ENDPOINT", endpoint));
+                    settings.push(("IMDS_ENDPOINT", imds));
+                    // Honoured by provider builds with the `test-fixtures` feature only.
+                    settings.push((
+                        "VNETPEER_TEST_ARC_KEY_DIRECTORY",
+                        scratch.display().to_string(),
+                    ));
+                }
+                "vm-imds" => settings.push(("ARM_MSI_ENDPOINT", emulator.endpoints().msi.clone())),
+                _ => settings.push(("MSI_ENDPOINT", cloud_shell_host(emulator))),
+            }
+            settings
+        }
+        other => {
+            return Err(format!(
+                "unknown credential type '{other}'; one of: {}",
+                CREDENTIAL_KINDS.join(", ")
+            ));
+        }
+    };
+    Ok((settings, guard))
+}

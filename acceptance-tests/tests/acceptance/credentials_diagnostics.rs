@@ -353,15 +353,32 @@ async fn identity_missing_one_permission() {
             sp.graph_permissions.clear();
         }
     });
+    // Step 1 of the runbook alone: the first call that needs the Graph permission (the
+    // service principal of Aiven's application would wait out replication first).
     let mut workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.set_env("ARM_USE_CLI", "false");
-    crate::reliability_common::install_complete_example(&workspace);
+    workspace.write_config(&format!(
+        r#"
+terraform {{
+  required_providers {{
+    vnetpeer = {{
+      source = "{PROVIDER_SOURCE}"
+    }}
+  }}
+}}
+
+resource "vnetpeer_aad_app" "peering" {{
+  display_name = "missing-permission"
+}}
+"#
+    ));
     let (workspace, output) = blocking(move || {
         let output = workspace.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
         (workspace, output)
     })
     .await;
-    assert!(!output.success());
+    assert!(!output.success(), "{}", output.combined());
+    assert_eq!(output.combined().matches("Error: ").count(), 1);
     let text = output
         .combined()
         .split_whitespace()

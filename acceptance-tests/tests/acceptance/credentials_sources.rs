@@ -166,6 +166,9 @@ fn assert_seeded_world(emulator: &Emulator, seeded: &Json) {
     assert!(now == seeded, "the world differs from before the apply");
 }
 
+/// With hour-long access tokens an apply needs one token per audience: ARM and Graph.
+const TOKENS_PER_APPLY: usize = 2;
+
 fn print(source: &str, figures: &Figures) {
     eprintln!(
         "credential figures: {source}: {} token requests in the apply, {} requests to the source",
@@ -239,7 +242,10 @@ async fn azure_devops_service_connection() {
     )
     .await;
     print("Azure DevOps", &figures);
-    assert!(figures.token_requests >= 1);
+    assert_eq!(
+        figures.token_requests, TOKENS_PER_APPLY,
+        "one token per audience"
+    );
     assert_eq!(figures.source_requests, figures.token_requests);
 }
 
@@ -313,7 +319,10 @@ async fn aks_workload_identity() {
     ];
     let figures = runbook(&emulator, workspace_with(&emulator, &env), "-").await;
     print("AKS workload identity", &figures);
-    assert!(figures.token_requests >= 1);
+    assert_eq!(
+        figures.token_requests, TOKENS_PER_APPLY,
+        "one token per audience"
+    );
 }
 
 /// HCP Terraform's dynamic credentials for the default configuration: ARM_USE_OIDC,
@@ -343,7 +352,10 @@ async fn hcp_terraform_dynamic_credentials() {
     ]);
     let figures = runbook(&emulator, workspace_with(&emulator, &env), "-").await;
     print("HCP Terraform", &figures);
-    assert!(figures.token_requests >= 1);
+    assert_eq!(
+        figures.token_requests, TOKENS_PER_APPLY,
+        "one token per audience"
+    );
 }
 
 fn managed_identity_env(extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
@@ -369,7 +381,10 @@ async fn app_service_identity_endpoint() {
     )
     .await;
     print("App Service", &figures);
-    assert!(figures.token_requests >= 1);
+    assert_eq!(
+        figures.token_requests, TOKENS_PER_APPLY,
+        "one token per audience"
+    );
     assert_eq!(figures.source_requests, figures.token_requests);
 }
 
@@ -395,7 +410,10 @@ async fn azure_arc_challenge() {
     )
     .await;
     print("Azure Arc", &figures);
-    assert!(figures.token_requests >= 1);
+    assert_eq!(
+        figures.token_requests, TOKENS_PER_APPLY,
+        "one token per audience"
+    );
     assert_eq!(
         figures.source_requests,
         2 * figures.token_requests,
@@ -415,7 +433,10 @@ async fn vm_instance_metadata_service() {
     )
     .await;
     print("VM IMDS", &figures);
-    assert!(figures.token_requests >= 1);
+    assert_eq!(
+        figures.token_requests, TOKENS_PER_APPLY,
+        "one token per audience"
+    );
     assert_eq!(figures.source_requests, figures.token_requests);
 }
 
@@ -440,5 +461,81 @@ async fn pkcs12_certificate() {
     ]);
     let figures = runbook(&emulator, workspace_with(&emulator, &env), "-").await;
     print("PKCS#12 certificate", &figures);
-    assert!(figures.token_requests >= 1);
+    assert_eq!(
+        figures.token_requests, TOKENS_PER_APPLY,
+        "one token per audience"
+    );
+}
+
+/// `vnetpeer-sandbox --credential TYPE` prints what the platform would set; a module author's
+/// terraform signs in with exactly those variables, as the identity that platform stands for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_rehearses_a_pipeline_or_host_sign_in() {
+    use std::io::BufRead;
+    let seed = vnetpeer_emulator::Seed::standard();
+    for (kind, expected_object_id, marker) in [
+        (
+            "github-actions",
+            seed.operator_sp_object_id.clone(),
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        ),
+        (
+            "app-service",
+            seed.managed_identity_object_id.clone(),
+            "IDENTITY_HEADER",
+        ),
+    ] {
+        let mut sandbox = std::process::Command::new(vnetpeer_harness::binaries::sandbox_binary())
+            .args(["--json", "--credential", kind])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("vnetpeer-sandbox starts");
+        let mut line = String::new();
+        std::io::BufReader::new(sandbox.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the settings line");
+        let printed: Json = serde_json::from_str(&line).expect("one JSON line");
+        let env = printed["env"].as_object().expect("env").clone();
+        assert!(env.contains_key(marker), "{kind}: {env:?}");
+        assert_eq!(env["ARM_CLIENT_SECRET"], "", "{kind}: no client secret");
+        let mut workspace = TerraformWorkspace::new();
+        for name in CREDENTIAL_VARIABLES {
+            workspace.set_env(*name, "");
+        }
+        for (name, value) in &env {
+            workspace.set_env(name, value.as_str().unwrap_or_default());
+        }
+        workspace.write_config(&format!(
+            r#"
+terraform {{
+  required_providers {{
+    vnetpeer = {{
+      source = "{}"
+    }}
+  }}
+}}
+
+data "vnetpeer_client_config" "current" {{}}
+
+output "object_id" {{
+  value = data.vnetpeer_client_config.current.object_id
+}}
+"#,
+            vnetpeer_harness::terraform::PROVIDER_SOURCE
+        ));
+        let (workspace, applied) = blocking(move || {
+            let applied = workspace.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+            (workspace, applied)
+        })
+        .await;
+        let _ = sandbox.kill();
+        let _ = sandbox.wait();
+        assert!(applied.success(), "{kind}:\n{}", applied.combined());
+        assert_eq!(
+            workspace.output_json()["object_id"]["value"],
+            expected_object_id.as_str(),
+            "{kind}"
+        );
+    }
 }
