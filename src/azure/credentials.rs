@@ -1623,6 +1623,49 @@ mod tests {
     }
 
     #[test]
+    fn cli_failures_say_which_az_login_to_run() {
+        let scope = "https://management.azure.com/.default";
+        let not_logged_in = cli_advice(
+            "ERROR: Please run 'az login' to setup account.",
+            Some("t1"),
+            scope,
+        );
+        assert!(
+            not_logged_in.contains("not signed in")
+                && not_logged_in.contains("`az login --tenant t1`"),
+            "{not_logged_in}"
+        );
+        let expired = cli_advice(
+            "ERROR: AADSTS700082: The refresh token has expired due to inactivity.\nTo re-authenticate, please run:\naz login --scope https://management.core.windows.net//.default",
+            None,
+            scope,
+        );
+        assert!(expired.contains("session expired"), "{expired}");
+        let named = cli_advice(
+            "ERROR: AADSTS50173: expired. To re-authenticate, please run: az login --tenant t1 --scope x",
+            None,
+            scope,
+        );
+        assert!(
+            named.contains("`az login --tenant t1 --scope x`"),
+            "{named}"
+        );
+    }
+
+    #[test]
+    fn cloud_shell_cli_runs_without_tenant() {
+        let mut s = settings();
+        s.use_cli = true;
+        s.tenant_id = Some("t".into());
+        s.host.cloud_shell = true;
+        let (credential, _) = select_credential(&s, |_| true).unwrap();
+        assert!(matches!(
+            credential,
+            Credential::AzureCli { cloud_shell: true }
+        ));
+    }
+
+    #[test]
     fn tenants_in_paths_are_validated() {
         assert!(validate_tenant("72f988bf-86f1-41af-91ab-2d7cd011db47").is_ok());
         assert!(validate_tenant("contoso.onmicrosoft.com").is_ok());
