@@ -10,7 +10,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::azure::{ManagedIdentityEnvironment, SecretString};
+use crate::azure::ManagedIdentityEnvironment;
+use crate::cloud::SecretString;
 use crate::framework::{
     Attribute, AttributePath, Block, ConfigureRequest, DataSource, Diagnostic, Diagnostics,
     NestedBlock, Provider, Resource, Schema, Validator, validators,

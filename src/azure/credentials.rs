@@ -23,15 +23,19 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, Url};
 use serde_json::Value;
 
+use super::aadsts;
 use super::assertion::ClientCertificate;
-use super::error::{CloudError, CredentialAttempt, Service};
+use super::error::AzureErrorResponse;
 use super::federation::FederatedTokenSource;
-use super::http::{CallContext, HttpClient, Replay, join_path, operation_name, validate_endpoint};
 use super::managed_identity::ManagedIdentityHost;
 pub use super::managed_identity::{
     IMDS_TOKEN_ENDPOINT, IdentitySelector, ManagedIdentityEnvironment,
 };
-use super::secret::SecretString;
+use crate::cloud::error::{CloudError, CredentialAttempt, Service};
+use crate::cloud::http::{
+    CallContext, HttpClient, Replay, join_path, operation_name, validate_endpoint,
+};
+use crate::cloud::secret::SecretString;
 
 /// The Azure cloud whose endpoints and token audiences are used.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1243,21 +1247,11 @@ fn parse_cli_local_time(text: &str) -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).ok()?))
 }
 
-/// Entra ID `AADSTS` codes the workflow waits out.
-pub mod aadsts {
-    /// Invalid client secret: also what a secret added moments ago answers until it replicates.
-    pub const INVALID_CLIENT_SECRET: u32 = 7_000_215;
-    /// The app has no service principal in this tenant (not yet replicated, or not created).
-    pub const MISSING_SERVICE_PRINCIPAL: u32 = 7_000_229;
-    /// The app is not found in this tenant's directory (not yet replicated, or wrong tenant).
-    pub const APPLICATION_NOT_FOUND: u32 = 700_016;
-}
-
 /// Requests a token for `client_id` with `secret` in `tenant`, bypassing the cache, and keeps
 /// retrying while Entra ID answers one of `retry_codes` (e.g. [`aadsts::INVALID_CLIENT_SECRET`]
 /// for a new secret), on the polling schedule (docs/development/benchmark-method.md, 'Polling
-/// schedule'), until `ctx`'s deadline; then the last Entra ID answer is returned. Other failures return at once, with their codes in
-/// [`CloudError::aadsts_codes`].
+/// schedule'), until `ctx`'s deadline; then the last Entra ID answer is returned. Other failures
+/// return at once, with their codes in [`CloudError::aadsts_codes`].
 #[allow(clippy::too_many_arguments)]
 pub async fn acquire_token_with_secret_retrying(
     http: &HttpClient,
@@ -1289,7 +1283,7 @@ pub async fn acquire_token_with_secret_retrying(
         };
         tracing::debug!(tenant, codes = ?error.aadsts_codes(), "the client secret does not work yet; retrying");
         match ctx
-            .sleep(super::http::poll_interval(started.elapsed()), what)
+            .sleep(crate::cloud::http::poll_interval(started.elapsed()), what)
             .await
         {
             Ok(()) => {}

@@ -20,9 +20,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use super::error::{CloudError, CredentialAttempt};
-use super::http::{CallContext, HttpClient, Replay, sensitive_header, url_for_logs};
-use super::secret::SecretString;
+use crate::cloud::error::{CloudError, CredentialAttempt};
+use crate::cloud::http::{CallContext, HttpClient, Replay, sensitive_header, url_for_logs};
+use crate::cloud::secret::SecretString;
 
 /// The audience Entra ID expects in federated tokens (public cloud; GitHub is asked for it
 /// unless the request URL already names an audience).

@@ -16,11 +16,12 @@ use std::path::{Path, PathBuf};
 use reqwest::{Method, Url};
 
 use super::credentials::{AccessToken, parse_token_response};
-use super::error::{CloudError, CredentialAttempt, Service};
-use super::http::{
+use super::error::AzureErrorResponse;
+use crate::cloud::error::{CloudError, CredentialAttempt, Service};
+use crate::cloud::http::{
     CallContext, HttpClient, Replay, operation_name, sensitive_header, validate_endpoint,
 };
-use super::secret::SecretString;
+use crate::cloud::secret::SecretString;
 
 /// The Azure VM instance-metadata token endpoint.
 pub const IMDS_TOKEN_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
@@ -267,7 +268,7 @@ fn with_query(
 }
 
 fn finish(
-    response: super::http::ApiResponse,
+    response: crate::cloud::http::ApiResponse,
     url: &Url,
     method: &Method,
 ) -> Result<AccessToken, CloudError> {

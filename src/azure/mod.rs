@@ -3,21 +3,20 @@
 //! passwords, service principals). Plain Rust APIs returning `Result<_, CloudError>`; this module
 //! knows nothing of Terraform.
 //!
-//! The HTTP layer ([`http`]) and the error type ([`error`]) are shared with [`crate::aiven`].
+//! Built on [`crate::cloud`] (HTTP, retries, pacing, errors, secrets); [`error`] reads the Azure
+//! services' error envelopes.
 
+pub mod aadsts;
 pub mod arm;
 mod assertion;
 pub mod clients;
 pub mod credentials;
-pub mod error;
+pub(crate) mod error;
 mod federation;
 pub mod graph;
-pub mod http;
 pub mod ids;
 mod managed_identity;
 pub mod permissions;
-mod rate_limit;
-pub mod secret;
 
 pub use clients::AzureClients;
 pub use credentials::{
@@ -25,6 +24,3 @@ pub use credentials::{
     CredentialKind, IdentitySelector, ManagedIdentityEnvironment, TokenCache, TokenClaims,
     TokenSource,
 };
-pub use error::{CloudError, CredentialAttempt, Service, ServiceError};
-pub use http::{CallContext, CancellationToken, HttpClient, PollStep, RetryPolicy, poll_until};
-pub use secret::SecretString;

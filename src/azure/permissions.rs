@@ -8,7 +8,7 @@
 //! | Azure RBAC | User Access Administrator on the subscription holding the VNet | create the custom role (assignable on the subscription) and the role assignments on the VNet; read the VNet |
 //! | Azure RBAC | Network Contributor on the VNet | read and delete the customer-side peering (the peering application creates it, the provider's identity removes it on destroy) |
 
-use super::error::{CloudError, Service};
+use crate::cloud::error::{CloudError, Service};
 
 /// The Graph permission the provider's identity needs.
 pub const GRAPH_PERMISSION: &str = "Application.ReadWrite.All";
@@ -62,7 +62,7 @@ pub fn missing_permission_hint(error: &CloudError) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::azure::error::ServiceError;
+    use crate::cloud::error::ServiceError;
 
     fn forbidden(service: Service, code: &str) -> CloudError {
         CloudError::Service(Box::new(ServiceError {
