@@ -1,6 +1,6 @@
-//! The `provider "vnetpeer" {}` block (design.md §2): its schema, the environment fallbacks
-//! (configuration wins over the environment), the checks of argument combinations, and the
-//! resulting [`ProviderConfig`]. Configuring touches no network: credentials are resolved when a
+//! The `provider "vnetpeer" {}` block (docs/development/design-decisions.md, 'Provider
+//! configuration'): its schema, the environment fallbacks (configuration wins over the
+//! environment), the checks of argument combinations, and the resulting [`ProviderConfig`]. Configuring touches no network: credentials are resolved when a
 //! resource first needs a token.
 //!
 //! [`grpc_service`] is what the binary serves.
@@ -682,7 +682,7 @@ fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
-/// The provider block (design.md §2).
+/// The provider block (docs/development/design-decisions.md, 'Provider configuration').
 pub fn provider_schema() -> Schema {
     let string =
         |name: &str, description: &str| Attribute::string(name).optional().description(description);
