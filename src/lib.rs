@@ -4,6 +4,7 @@
 pub mod aiven;
 pub mod azure;
 pub mod framework;
+pub mod functions;
 pub mod plugin;
 pub mod provider;
 pub mod resources;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::azure::SecretString;
 use crate::framework::{
     Attribute, AttributePath, Block, ConfigureRequest, DataSource, Diagnostic, Diagnostics,
-    NestedBlock, Provider, Resource, Schema, Validator, validators,
+    Function, NestedBlock, Provider, Resource, Schema, Validator, validators,
 };
 use crate::plugin::proto::tfplugin6::provider_server::Provider as GrpcProvider;
 use crate::plugin::provider_service::ProviderService;
@@ -54,6 +54,9 @@ impl Provider for VnetpeerProvider {
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
         resources::data_sources()
+    }
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        crate::functions::functions()
     }
 }
 

@@ -290,6 +290,24 @@ pub(crate) fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
     Ok((address, prefix))
 }
 
+/// Whether two blocks from [`parse_cidr`] share an address (different address families never
+/// do): they overlap exactly when they agree on the shorter prefix.
+pub(crate) fn cidr_blocks_overlap(a: (IpAddr, u8), b: (IpAddr, u8)) -> bool {
+    let bits = |address: IpAddr| match address {
+        IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32u32),
+        IpAddr::V6(v6) => (u128::from(v6), 128u32),
+    };
+    let ((a_bits, a_width), (b_bits, b_width)) = (bits(a.0), bits(b.0));
+    if a_width != b_width {
+        return false;
+    }
+    let common = u32::from(a.1.min(b.1));
+    if common == 0 {
+        return true;
+    }
+    a_bits >> (a_width - common) == b_bits >> (b_width - common)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
