@@ -68,7 +68,7 @@ pub fn spawn_terraform(
     env: &[(OsString, OsString)],
     args: &[&str],
 ) -> RunningTerraform {
-    let mut command = Command::new("terraform");
+    let mut command = vnetpeer_emulator::binaries::terraform_command();
     command
         .args(args)
         .current_dir(workspace.path())
