@@ -42,7 +42,7 @@ trap 'exit 130' INT TERM
 
 step "Building the provider and vnetpeer-sandbox (debug build; the first build takes a few minutes)"
 cargo build \
-    -p terraform-provider-vnetpeer -p vnetpeer-acceptance-tests \
+    -p terraform-provider-vnetpeer -p vnetpeer-emulator \
     --bin terraform-provider-vnetpeer --bin vnetpeer-sandbox
 target_dir="$(cargo metadata --format-version 1 --no-deps \
     | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"

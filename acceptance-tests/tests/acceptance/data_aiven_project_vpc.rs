@@ -9,8 +9,8 @@
 //! ```
 
 use serde_json::Value as Json;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::{Emulator, Knobs, Seed, Service};
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const HEADER: &str = r#"
 terraform {

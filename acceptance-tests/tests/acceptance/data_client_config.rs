@@ -11,9 +11,9 @@
 use std::time::Duration;
 
 use serde_json::Value as Json;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::world::identity::FEDERATION_AUDIENCE;
 use vnetpeer_emulator::{Emulator, Knobs, Service};
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const CONFIG: &str = r#"
 terraform {

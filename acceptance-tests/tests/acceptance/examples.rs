@@ -16,9 +16,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use vnetpeer_emulator::binaries::{provider_binary, workspace_root};
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::{Emulator, Knobs};
+use vnetpeer_harness::binaries::{provider_binary, workspace_root};
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/vnetpeer/vnetpeer";
 /// Types registered only by test builds; they have no examples.

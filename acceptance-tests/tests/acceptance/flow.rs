@@ -14,9 +14,9 @@
 use std::path::Path;
 
 use serde_json::Value as Json;
-use vnetpeer_emulator::binaries::workspace_root;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::{Emulator, Knobs, WorldSnapshot};
+use vnetpeer_harness::binaries::workspace_root;
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const MODULE: &str = "module.aiven_peering";
 

@@ -22,7 +22,7 @@ use vnetpeer::plugin::proto::go_plugin::grpc_controller_client::GrpcControllerCl
 use vnetpeer::plugin::proto::tfplugin6;
 use vnetpeer::plugin::proto::tfplugin6::provider_client::ProviderClient;
 use vnetpeer::plugin::tls::{KeyAlgorithm, TlsIdentity};
-use vnetpeer_emulator::binaries::provider_binary;
+use vnetpeer_harness::binaries::provider_binary;
 
 /// Terraform's deadline between Shutdown and SIGKILL (docs/development/plugin-obligations.md, D2).
 const TERRAFORM_KILL_DEADLINE: Duration = Duration::from_secs(2);

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value as Json;
-use vnetpeer_emulator::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
+use vnetpeer_harness::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
 
 const FIXTURE: &str = "vnetpeer_test_fixture.x";
 const TOKEN: &str = "wo-t0ken-7f3a9";

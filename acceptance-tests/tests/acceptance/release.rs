@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use vnetpeer_emulator::binaries::{provider_binary, workspace_root};
+use vnetpeer_harness::binaries::{provider_binary, workspace_root};
 use xtask::dist::{PackageRequest, Platform, package, sha256_hex};
 
 const VERSION: &str = "1.2.3";

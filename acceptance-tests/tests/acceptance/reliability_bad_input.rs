@@ -16,8 +16,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value as Json;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::{Emulator, Knobs};
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 /// Parallel terraform invocations (each mostly waits on its provider processes).
 const WORKERS: usize = 4;

@@ -26,8 +26,8 @@ use crate::reliability_common::{
     spawn_terraform, trace_log, trace_log_len, wait_for_log,
 };
 use serde_json::Value as Json;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::{Emulator, Knobs};
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 /// Far longer than any test may take: if the wait were not cancelled, the test would visibly
 /// hang instead of passing by luck.

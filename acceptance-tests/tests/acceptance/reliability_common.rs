@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 use vnetpeer_emulator::Emulator;
-use vnetpeer_emulator::binaries::workspace_root;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
+use vnetpeer_harness::binaries::workspace_root;
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 /// How long a background command may take to print an awaited line or to exit.
 pub const PATIENCE: Duration = Duration::from_secs(180);
@@ -34,30 +34,12 @@ terraform {
 "#;
 
 /// What `TerraformWorkspace::connect` sets for an emulator (the workspace keeps its variables
-/// private, so background commands rebuild them the same way).
+/// private, so background commands are given them again).
 pub fn emulator_env(emulator: &Emulator, log_path: &Path) -> Vec<(OsString, OsString)> {
-    let endpoints = emulator.endpoints();
-    let seed = emulator.seed();
-    [
-        ("VNETPEER_AUTHORITY_HOST", endpoints.authority_host.clone()),
-        ("VNETPEER_RESOURCE_MANAGER_ENDPOINT", endpoints.arm.clone()),
-        ("VNETPEER_MICROSOFT_GRAPH_ENDPOINT", endpoints.graph.clone()),
-        ("AIVEN_WEB_URL", endpoints.aiven.clone()),
-        ("ARM_TENANT_ID", seed.customer_tenant_id.clone()),
-        ("ARM_SUBSCRIPTION_ID", seed.customer_subscription_id.clone()),
-        ("ARM_CLIENT_ID", seed.operator_client_id.clone()),
-        (
-            "ARM_CLIENT_SECRET",
-            seed.operator_client_secret.expose().to_owned(),
-        ),
-        ("ARM_USE_CLI", "false".to_owned()),
-        ("AIVEN_TOKEN", seed.aiven_token.expose().to_owned()),
-        ("TF_LOG", "trace".to_owned()),
-        ("TF_LOG_PATH", log_path.display().to_string()),
-    ]
-    .into_iter()
-    .map(|(name, value)| (OsString::from(name), OsString::from(value)))
-    .collect()
+    vnetpeer_harness::provider_env::emulator_env(emulator, log_path)
+        .into_iter()
+        .map(|(name, value)| (OsString::from(name), OsString::from(value)))
+        .collect()
 }
 
 /// `terraform <args>` in `workspace`, as a child process in its own process group (like a

@@ -22,8 +22,8 @@ use std::time::Duration;
 use crate::peering_setup::{
     PeeringApp, add_aiven_connection, add_peering_app, grant_network_contributor, uuid_for,
 };
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service};
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 /// Peerings of the seeded customer VNet, and of the second one.
 const ON_FIRST_VNET: usize = 6;

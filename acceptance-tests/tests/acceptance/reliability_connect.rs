@@ -32,8 +32,8 @@ use vnetpeer::plugin::handshake::{HandshakeLine, MAGIC_COOKIE_KEY, MAGIC_COOKIE_
 use vnetpeer::plugin::proto::tfplugin6;
 use vnetpeer::plugin::proto::tfplugin6::provider_client::ProviderClient;
 use vnetpeer::plugin::tls::{KeyAlgorithm, TlsIdentity};
-use vnetpeer_emulator::binaries::provider_binary;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
+use vnetpeer_harness::binaries::provider_binary;
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 /// Set in the environment of this test binary when it is re-run as another user to try the
 /// socket named by the variable (see [`connect_as_this_process`]).

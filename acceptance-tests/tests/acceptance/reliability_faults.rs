@@ -33,11 +33,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
-use vnetpeer_emulator::binaries::workspace_root;
-use vnetpeer_emulator::terraform::{TerraformOutput, TerraformWorkspace};
 use vnetpeer_emulator::{
     Emulator, FaultAction, FaultRule, Knobs, RetryAfter, Schedule, Service, WorldSnapshot,
 };
+use vnetpeer_harness::binaries::workspace_root;
+use vnetpeer_harness::terraform::{TerraformOutput, TerraformWorkspace};
 
 /// Scenarios running at once (each is mostly terraform and provider processes waiting).
 const WORKERS: usize = 4;

@@ -16,8 +16,8 @@ use std::collections::BTreeSet;
 
 use crate::reliability_common::install_complete_example;
 use serde_json::Value as Json;
-use vnetpeer_emulator::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
 use vnetpeer_emulator::{Emulator, FaultAction, FaultRule, Knobs, Schedule, Service};
+use vnetpeer_harness::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
 
 /// Everything secret the emulator knows of: client secrets it issued (the managed one, the
 /// minted ones, removed ones too), access tokens it issued, the operator's secret and the Aiven

@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::Value as Json;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::{
     Emulator, FaultAction, FaultRule, Knobs, RequestRecord, Schedule, Service,
 };
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const ADDRESS: &str = "vnetpeer_aad_app.peering";
 

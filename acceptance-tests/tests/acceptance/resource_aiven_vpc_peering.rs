@@ -15,10 +15,10 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::world::aiven::CreatePeeringRequest;
 use vnetpeer_emulator::world::arm::{Permission, RoleAssignment, RoleDefinition};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service};
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const ADDRESS: &str = "vnetpeer_aiven_vpc_peering.this";
 const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";

@@ -15,9 +15,9 @@ use crate::peering_setup::{
     PeeringApp, add_aiven_connection, add_peering_app, grant_network_contributor, uuid_for,
 };
 use serde_json::Value as Json;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service};
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const ADDRESS: &str = "vnetpeer_cross_tenant_vnet_peering.to_aiven";
 const PEERING: &str = "to-aiven";

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 use vnetpeer::azure::ids::role_definition_guid;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::world::arm::{Permission, RoleAssignment, RoleDefinition};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service, count_calls};
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const ADDRESS: &str = "vnetpeer_custom_role.peer_only";
 const ROLE_NAME: &str = "Aiven VNet peering";

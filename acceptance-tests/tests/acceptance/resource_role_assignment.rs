@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use vnetpeer::azure::ids::{role_assignment_name, role_definition_guid};
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, READER_ROLE_ID, RoleAssignment};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service, count_calls};
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const ADDRESS: &str = "vnetpeer_role_assignment.app";
 

@@ -12,9 +12,9 @@
 use std::time::Duration;
 
 use serde_json::Value as Json;
-use vnetpeer_emulator::terraform::TerraformWorkspace;
 use vnetpeer_emulator::world::identity::Audience;
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service, ViolationKind};
+use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const ADDRESS: &str = "vnetpeer_service_principal.aiven";
 const AIVEN_APP_ID: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";

@@ -8,7 +8,7 @@
 //! `-auto-approve`.
 //!
 //! ```no_run
-//! use vnetpeer_emulator::terraform::TerraformWorkspace;
+//! use vnetpeer_harness::terraform::TerraformWorkspace;
 //!
 //! let mut workspace = TerraformWorkspace::new();
 //! let store = workspace.path().join("store.json");

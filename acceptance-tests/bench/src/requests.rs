@@ -22,7 +22,8 @@ use vnetpeer_emulator::{Emulator, RequestRecord};
 
 use super::connections::{ConnectionSampler, service_ports};
 use super::runbook::{
-    Observed, instant_knobs, is_operator_token_request, observe, provider_env, runbook_workspace,
+    Observed, emulator_workspace, instant_knobs, is_operator_token_request, observe,
+    runbook_workspace,
 };
 use super::terraform::Workspace;
 use super::{Row, progress};
@@ -533,14 +534,12 @@ fn isolate(
         "resources": [entry],
         "check_results": null,
     });
-    let mut workspace = Workspace::new(
+    let workspace = emulator_workspace(
         scratch,
         &format!("isolated-{resource_type}-{name}"),
-        Some(provider_dir),
+        provider_dir,
+        emulator,
     )?;
-    for (key, value) in provider_env(emulator) {
-        workspace.set_env(key, value);
-    }
     workspace.write("main.tf.json", &config.to_string())?;
     workspace.write("terraform.tfstate", &state.to_string())?;
     Ok(workspace)

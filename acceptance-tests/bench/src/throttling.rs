@@ -19,8 +19,8 @@ use vnetpeer_emulator::{
     Emulator, FaultAction, FaultRule, RequestRecord, RetryAfter, Schedule, Service, ViolationKind,
 };
 
-use super::runbook::{instant_knobs, observe, observe_any, provider_env};
-use super::terraform::{PROVIDER_HEADER, Workspace};
+use super::runbook::{emulator_workspace, instant_knobs, observe, observe_any};
+use super::terraform::PROVIDER_HEADER;
 use super::{Row, progress};
 
 /// Role assignments per run.
@@ -72,10 +72,7 @@ async fn bucket_run(scratch: &Path, provider_dir: &Path) -> Result<Vec<Row>, Str
             })
             .collect()
     });
-    let mut workspace = Workspace::new(scratch, "throttling", Some(provider_dir))?;
-    for (key, value) in provider_env(&emulator) {
-        workspace.set_env(key, value);
-    }
+    let workspace = emulator_workspace(scratch, "throttling", provider_dir, &emulator)?;
     workspace.write(
         "main.tf",
         &assignments_config(&seed.customer_vnet_id, &principals),
@@ -204,10 +201,7 @@ async fn retry_after_forms(scratch: &Path, provider_dir: &Path) -> Result<Vec<Ro
     progress("(f) Retry-After forms: fractional seconds and HTTP-date");
     let emulator = Emulator::start(instant_knobs()).await;
     let seed = emulator.seed().clone();
-    let mut workspace = Workspace::new(scratch, "retry-after", Some(provider_dir))?;
-    for (key, value) in provider_env(&emulator) {
-        workspace.set_env(key, value);
-    }
+    let workspace = emulator_workspace(scratch, "retry-after", provider_dir, &emulator)?;
     let mut value = String::new();
     let mut honoured = true;
     for (index, (label, form, announced_ms)) in [

@@ -57,34 +57,16 @@ fn parse_options() -> Result<Options, String> {
     Ok(options)
 }
 
-/// The provider settings, in print order.
+/// The provider settings, in print order: those every user of the emulator sets, the admin API
+/// (for scripts that inject faults), and the runbook's variables.
 fn settings(emulator: &Emulator) -> Vec<(&'static str, String)> {
-    let endpoints = emulator.endpoints();
-    let seed = emulator.seed();
-    vec![
-        ("VNETPEER_AUTHORITY_HOST", endpoints.authority_host.clone()),
-        ("VNETPEER_RESOURCE_MANAGER_ENDPOINT", endpoints.arm.clone()),
-        ("VNETPEER_MICROSOFT_GRAPH_ENDPOINT", endpoints.graph.clone()),
-        ("AIVEN_WEB_URL", endpoints.aiven.clone()),
-        ("ARM_TENANT_ID", seed.customer_tenant_id.clone()),
-        ("ARM_SUBSCRIPTION_ID", seed.customer_subscription_id.clone()),
-        ("ARM_CLIENT_ID", seed.operator_client_id.clone()),
-        (
-            "ARM_CLIENT_SECRET",
-            seed.operator_client_secret.expose().to_owned(),
-        ),
-        ("AIVEN_TOKEN", seed.aiven_token.expose().to_owned()),
-        ("VNETPEER_EMULATOR_ADMIN", endpoints.admin.clone()),
-        ("TF_VAR_customer_vnet_id", seed.customer_vnet_id.clone()),
-        ("TF_VAR_aiven_project", seed.aiven_project.clone()),
-        ("TF_VAR_aiven_cloud_name", seed.aiven_cloud_name.clone()),
-        (
-            "TF_VAR_aiven_project_vpc_id",
-            seed.aiven_project_vpc_id.clone(),
-        ),
-        ("TF_VAR_aiven_tenant_id", seed.aiven_tenant_id.clone()),
-        ("TF_VAR_aiven_vnet_id", seed.aiven_vnet_id.clone()),
-    ]
+    let mut settings = emulator.provider_env();
+    settings.push((
+        "VNETPEER_EMULATOR_ADMIN",
+        emulator.endpoints().admin.clone(),
+    ));
+    settings.extend(emulator.runbook_variables());
+    settings
 }
 
 async fn wait_for_stop_signal() {

@@ -2,10 +2,20 @@
 //! the environment (endpoint overrides, the operator's credentials, the Aiven token), plus a
 //! `TF_LOG=trace` log file, so every test can also check that no secret leaks.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::emulator::Emulator;
+use vnetpeer_emulator::Emulator;
+
 use crate::terraform::TerraformWorkspace;
+
+/// What [`TerraformWorkspace::connect`] sets: the provider settings of `emulator`
+/// ([`Emulator::provider_env`]) and `TF_LOG=trace` output to `log_path`.
+pub fn emulator_env(emulator: &Emulator, log_path: &Path) -> Vec<(&'static str, String)> {
+    let mut env = emulator.provider_env();
+    env.push(("TF_LOG", "trace".to_owned()));
+    env.push(("TF_LOG_PATH", log_path.display().to_string()));
+    env
+}
 
 impl TerraformWorkspace {
     /// A workspace whose provider talks to `emulator` as the seeded operator identity, with
@@ -18,26 +28,7 @@ impl TerraformWorkspace {
 
     /// Points the provider at `emulator` (see [`TerraformWorkspace::for_emulator`]).
     pub fn connect(&mut self, emulator: &Emulator) {
-        let endpoints = emulator.endpoints().clone();
-        let seed = emulator.seed().clone();
-        let log_path = self.log_path();
-        for (name, value) in [
-            ("VNETPEER_AUTHORITY_HOST", endpoints.authority_host.clone()),
-            ("VNETPEER_RESOURCE_MANAGER_ENDPOINT", endpoints.arm.clone()),
-            ("VNETPEER_MICROSOFT_GRAPH_ENDPOINT", endpoints.graph.clone()),
-            ("AIVEN_WEB_URL", endpoints.aiven.clone()),
-            ("ARM_TENANT_ID", seed.customer_tenant_id.clone()),
-            ("ARM_SUBSCRIPTION_ID", seed.customer_subscription_id.clone()),
-            ("ARM_CLIENT_ID", seed.operator_client_id.clone()),
-            (
-                "ARM_CLIENT_SECRET",
-                seed.operator_client_secret.expose().to_owned(),
-            ),
-            ("ARM_USE_CLI", "false".to_owned()),
-            ("AIVEN_TOKEN", seed.aiven_token.expose().to_owned()),
-            ("TF_LOG", "trace".to_owned()),
-            ("TF_LOG_PATH", log_path.display().to_string()),
-        ] {
+        for (name, value) in emulator_env(emulator, &self.log_path()) {
             self.set_env(name, value);
         }
     }

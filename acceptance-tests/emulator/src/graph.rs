@@ -9,8 +9,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::extract::{FromRequest, Path, Query, Request};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -195,27 +195,42 @@ impl Caller {
     }
 }
 
-/// Request context shared by all handlers.
-struct Call {
+/// One Graph request, as every handler takes it: the emulator, the request's method, path,
+/// headers, query and body, and the emulator time it arrived. Handlers ask it for the
+/// authenticated [`Caller`] and turn their result into a response with [`GraphCall::finish`].
+struct GraphCall {
     state: EmulatorState,
     headers: HeaderMap,
     method: Method,
     path: String,
+    query: HashMap<String, String>,
+    body: Bytes,
     now: Instant,
 }
 
-impl Call {
-    fn new(state: EmulatorState, headers: HeaderMap, method: Method, uri: &Uri) -> Call {
-        let now = state.clock.now();
-        Call {
-            state,
-            headers,
-            method,
-            path: uri.path().to_owned(),
-            now,
-        }
-    }
+impl FromRequest<EmulatorState> for GraphCall {
+    type Rejection = Response;
 
+    async fn from_request(request: Request, state: &EmulatorState) -> Result<GraphCall, Response> {
+        let (parts, body) = crate::request::read(request, state).await?;
+        let query = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map(|Query(query)| query)
+            .unwrap_or_default();
+        let path = parts.uri.path().to_owned();
+        let now = state.clock.now();
+        Ok(GraphCall {
+            state: state.clone(),
+            headers: parts.headers,
+            method: parts.method,
+            path,
+            query,
+            body,
+            now,
+        })
+    }
+}
+
+impl GraphCall {
     /// Checks the bearer token (Graph audience) and loads the caller's permissions.
     fn caller(&self) -> Result<Caller, GraphError> {
         let world = self.state.world();
@@ -508,19 +523,12 @@ fn requested_token_version(properties: &Map<String, Value>) -> Option<i64> {
 
 // ---------------------------------------------------------------- applications
 
-async fn create_application(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = create_application_inner(&call, &body);
+async fn create_application(call: GraphCall) -> Response {
+    let result = create_application_inner(&call, &call.body);
     call.finish(result)
 }
 
-fn create_application_inner(call: &Call, body: &Bytes) -> GraphResult {
+fn create_application_inner(call: &GraphCall, body: &Bytes) -> GraphResult {
     let caller = call.caller()?;
     let mut properties = parse_body(body)?;
     if !caller.can_create_applications() {
@@ -617,18 +625,11 @@ fn create_application_inner(call: &Call, body: &Bytes) -> GraphResult {
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-async fn list_applications(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn list_applications(call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         let filter = parse_filter(
-            query.get("$filter"),
+            call.query.get("$filter"),
             &["appId", "displayName", "uniqueName"],
         )?;
         let world = call.state.world();
@@ -640,7 +641,7 @@ async fn list_applications(
             .filter(|app| caller.can_read(app))
             .map(|app| application_json(app, identity))
             .filter(|item| filter_matches(item, filter.as_ref()))
-            .map(|item| select(item, &query))
+            .map(|item| select(item, &call.query))
             .collect();
         Ok(Json(json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#applications",
@@ -683,7 +684,7 @@ fn find_application<'a>(
 }
 
 fn get_application_inner(
-    call: &Call,
+    call: &GraphCall,
     key: &AppKey,
     query: &HashMap<String, String>,
 ) -> GraphResult {
@@ -697,7 +698,7 @@ fn get_application_inner(
     Ok(Json(with_context(body, "applications/$entity")).into_response())
 }
 
-fn update_application_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphResult {
+fn update_application_inner(call: &GraphCall, key: &AppKey, body: &Bytes) -> GraphResult {
     let caller = call.caller()?;
     let mut properties = parse_body(body)?;
     let mut world = call.state.world();
@@ -740,7 +741,7 @@ fn update_application_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphRes
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn delete_application_inner(call: &Call, key: &AppKey) -> GraphResult {
+fn delete_application_inner(call: &GraphCall, key: &AppKey) -> GraphResult {
     let caller = call.caller()?;
     let mut world = call.state.world();
     let identity = &mut world.identity;
@@ -768,7 +769,7 @@ struct PasswordRequest {
     end_date_time: Option<String>,
 }
 
-fn add_password_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphResult {
+fn add_password_inner(call: &GraphCall, key: &AppKey, body: &Bytes) -> GraphResult {
     let caller = call.caller()?;
     let body = parse_body(body)?;
     let request: PasswordRequest = match body.get("passwordCredential") {
@@ -828,7 +829,7 @@ fn add_password_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphResult {
     Ok(Json(body).into_response())
 }
 
-fn remove_password_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphResult {
+fn remove_password_inner(call: &GraphCall, key: &AppKey, body: &Bytes) -> GraphResult {
     let caller = call.caller()?;
     let body = parse_body(body)?;
     let Some(key_id) = body.get("keyId").and_then(Value::as_str) else {
@@ -857,67 +858,28 @@ fn remove_password_inner(call: &Call, key: &AppKey, body: &Bytes) -> GraphResult
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn get_application(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = get_application_inner(&call, &AppKey::ObjectId(id), &query);
+async fn get_application(Path(id): Path<String>, call: GraphCall) -> Response {
+    let result = get_application_inner(&call, &AppKey::ObjectId(id), &call.query);
     call.finish(result)
 }
 
-async fn update_application(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = update_application_inner(&call, &AppKey::ObjectId(id), &body);
+async fn update_application(Path(id): Path<String>, call: GraphCall) -> Response {
+    let result = update_application_inner(&call, &AppKey::ObjectId(id), &call.body);
     call.finish(result)
 }
 
-async fn delete_application(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn delete_application(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = delete_application_inner(&call, &AppKey::ObjectId(id));
     call.finish(result)
 }
 
-async fn add_password(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = add_password_inner(&call, &AppKey::ObjectId(id), &body);
+async fn add_password(Path(id): Path<String>, call: GraphCall) -> Response {
+    let result = add_password_inner(&call, &AppKey::ObjectId(id), &call.body);
     call.finish(result)
 }
 
-async fn remove_password(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = remove_password_inner(&call, &AppKey::ObjectId(id), &body);
+async fn remove_password(Path(id): Path<String>, call: GraphCall) -> Response {
+    let result = remove_password_inner(&call, &AppKey::ObjectId(id), &call.body);
     call.finish(result)
 }
 
@@ -944,7 +906,7 @@ fn find_service_principal<'a>(
 /// Creates the service principal of `app_id` in the caller's tenant, with every check of
 /// docs/development/entra-and-graph.md, 'Service principals'.
 fn create_service_principal_for(
-    call: &Call,
+    call: &GraphCall,
     caller: &Caller,
     app_id: &str,
     extra: &Map<String, Value>,
@@ -1027,17 +989,10 @@ fn create_service_principal_for(
     Ok(body)
 }
 
-async fn create_service_principal(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn create_service_principal(call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
-        let body = parse_body(&body)?;
+        let body = parse_body(&call.body)?;
         let Some(app_id) = body.get("appId").and_then(Value::as_str) else {
             return Err(GraphError::bad_request("Property 'appId' is required."));
         };
@@ -1051,20 +1006,13 @@ async fn create_service_principal(
     call.finish(result)
 }
 
-async fn list_service_principals(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn list_service_principals(call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         if caller.permissions.is_empty() {
             return Err(GraphError::denied());
         }
-        let filter = parse_filter(query.get("$filter"), &["appId", "displayName"])?;
+        let filter = parse_filter(call.query.get("$filter"), &["appId", "displayName"])?;
         let world = call.state.world();
         let identity = &world.identity;
         let items: Vec<Value> = identity
@@ -1073,7 +1021,7 @@ async fn list_service_principals(
             .filter(|sp| sp.tenant_id == caller.tenant() && call.now >= sp.visible_to_dependents_at)
             .map(|sp| service_principal_json(sp, identity))
             .filter(|item| filter_matches(item, filter.as_ref()))
-            .map(|item| select(item, &query))
+            .map(|item| select(item, &call.query))
             .collect();
         Ok(Json(json!({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals",
@@ -1085,7 +1033,7 @@ async fn list_service_principals(
 }
 
 fn get_service_principal_inner(
-    call: &Call,
+    call: &GraphCall,
     key: &SpKey,
     query: &HashMap<String, String>,
 ) -> GraphResult {
@@ -1099,7 +1047,7 @@ fn get_service_principal_inner(
     Ok(Json(with_context(body, "servicePrincipals/$entity")).into_response())
 }
 
-fn delete_service_principal_inner(call: &Call, key: &SpKey) -> GraphResult {
+fn delete_service_principal_inner(call: &GraphCall, key: &SpKey) -> GraphResult {
     let caller = call.caller()?;
     let mut world = call.state.world();
     let identity = &mut world.identity;
@@ -1118,27 +1066,12 @@ fn delete_service_principal_inner(call: &Call, key: &SpKey) -> GraphResult {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn get_service_principal(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = get_service_principal_inner(&call, &SpKey::ObjectId(id), &query);
+async fn get_service_principal(Path(id): Path<String>, call: GraphCall) -> Response {
+    let result = get_service_principal_inner(&call, &SpKey::ObjectId(id), &call.query);
     call.finish(result)
 }
 
-async fn delete_service_principal(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn delete_service_principal(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = delete_service_principal_inner(&call, &SpKey::ObjectId(id));
     call.finish(result)
 }
@@ -1155,36 +1088,22 @@ fn keyed_or_404(segment: &str) -> Result<Keyed, GraphError> {
     })
 }
 
-async fn get_keyed(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(keyed): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn get_keyed(Path(keyed): Path<String>, call: GraphCall) -> Response {
     let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
-        Keyed::Application(key) => get_application_inner(&call, &key, &query),
-        Keyed::ServicePrincipal(key) => get_service_principal_inner(&call, &key, &query),
+        Keyed::Application(key) => get_application_inner(&call, &key, &call.query),
+        Keyed::ServicePrincipal(key) => get_service_principal_inner(&call, &key, &call.query),
     });
     call.finish(result)
 }
 
-async fn patch_keyed(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(keyed): Path<String>,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn patch_keyed(Path(keyed): Path<String>, call: GraphCall) -> Response {
     let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
-        Keyed::Application(AppKey::UniqueName(name)) => upsert_application(&call, &name, &body),
-        Keyed::Application(key) => update_application_inner(&call, &key, &body),
+        Keyed::Application(AppKey::UniqueName(name)) => {
+            upsert_application(&call, &name, &call.body)
+        }
+        Keyed::Application(key) => update_application_inner(&call, &key, &call.body),
         Keyed::ServicePrincipal(SpKey::AppId(app_id)) => {
-            upsert_service_principal(&call, &app_id, &body)
+            upsert_service_principal(&call, &app_id, &call.body)
         }
         Keyed::ServicePrincipal(SpKey::ObjectId(_)) => {
             Err(GraphError::bad_request("Unsupported key."))
@@ -1204,7 +1123,7 @@ fn create_if_missing(headers: &HeaderMap) -> bool {
 
 /// `PATCH /servicePrincipals(appId='…')`: with `Prefer: create-if-missing`, creates (201) or
 /// leaves the existing one (204) (docs/development/entra-and-graph.md, 'Service principals').
-fn upsert_service_principal(call: &Call, app_id: &str, body: &Bytes) -> GraphResult {
+fn upsert_service_principal(call: &GraphCall, app_id: &str, body: &Bytes) -> GraphResult {
     let caller = call.caller()?;
     let properties = parse_body(body)?;
     let exists = {
@@ -1238,7 +1157,7 @@ fn upsert_service_principal(call: &Call, app_id: &str, body: &Bytes) -> GraphRes
 
 /// `PATCH /applications(uniqueName='…')`: upsert with `Prefer: create-if-missing`
 /// (docs/development/entra-and-graph.md, 'Applications').
-fn upsert_application(call: &Call, unique_name: &str, body: &Bytes) -> GraphResult {
+fn upsert_application(call: &GraphCall, unique_name: &str, body: &Bytes) -> GraphResult {
     let exists = {
         let caller = call.caller()?;
         let world = call.state.world();
@@ -1262,14 +1181,7 @@ fn upsert_application(call: &Call, unique_name: &str, body: &Bytes) -> GraphResu
     create_application_inner(call, &body)
 }
 
-async fn delete_keyed(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(keyed): Path<String>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn delete_keyed(Path(keyed): Path<String>, call: GraphCall) -> Response {
     let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
         Keyed::Application(key) => delete_application_inner(&call, &key),
         Keyed::ServicePrincipal(key) => delete_service_principal_inner(&call, &key),
@@ -1277,39 +1189,26 @@ async fn delete_keyed(
     call.finish(result)
 }
 
-async fn add_password_keyed(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(keyed): Path<String>,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
-        Keyed::Application(key) => add_password_inner(&call, &key, &body),
-        Keyed::ServicePrincipal(_) => Err(GraphError::bad_request(
-            "addPassword on a service principal is not supported by this emulator.",
-        )),
-    });
+/// The application a keyed `addPassword` or `removePassword` (`action`) addresses: service
+/// principals have no password actions in this emulator.
+fn keyed_application(segment: &str, action: &str) -> Result<AppKey, GraphError> {
+    match keyed_or_404(segment)? {
+        Keyed::Application(key) => Ok(key),
+        Keyed::ServicePrincipal(_) => Err(GraphError::bad_request(format!(
+            "{action} on a service principal is not supported by this emulator."
+        ))),
+    }
+}
+
+async fn add_password_keyed(Path(keyed): Path<String>, call: GraphCall) -> Response {
+    let result = keyed_application(&keyed, "addPassword")
+        .and_then(|key| add_password_inner(&call, &key, &call.body));
     call.finish(result)
 }
 
-async fn remove_password_keyed(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(keyed): Path<String>,
-    body: Bytes,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
-    let result = keyed_or_404(&keyed).and_then(|keyed| match keyed {
-        Keyed::Application(key) => remove_password_inner(&call, &key, &body),
-        Keyed::ServicePrincipal(_) => Err(GraphError::bad_request(
-            "removePassword on a service principal is not supported by this emulator.",
-        )),
-    });
+async fn remove_password_keyed(Path(keyed): Path<String>, call: GraphCall) -> Response {
+    let result = keyed_application(&keyed, "removePassword")
+        .and_then(|key| remove_password_inner(&call, &key, &call.body));
     call.finish(result)
 }
 
@@ -1327,13 +1226,7 @@ fn deleted_application<'a>(
         .ok_or_else(|| GraphError::not_found(id))
 }
 
-async fn list_deleted_applications(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn list_deleted_applications(call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         if !caller.can_read_all() {
@@ -1356,14 +1249,7 @@ async fn list_deleted_applications(
     call.finish(result)
 }
 
-async fn get_deleted_item(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn get_deleted_item(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         let world = call.state.world();
@@ -1383,14 +1269,7 @@ async fn get_deleted_item(
     call.finish(result)
 }
 
-async fn purge_deleted_item(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn purge_deleted_item(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         let mut world = call.state.world();
@@ -1407,14 +1286,7 @@ async fn purge_deleted_item(
     call.finish(result)
 }
 
-async fn restore_deleted_item(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    let call = Call::new(state, headers, method, &uri);
+async fn restore_deleted_item(Path(id): Path<String>, call: GraphCall) -> Response {
     let result = (|| {
         let caller = call.caller()?;
         let mut world = call.state.world();
@@ -1437,16 +1309,17 @@ async fn restore_deleted_item(
     call.finish(result)
 }
 
-async fn not_found_route(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+async fn not_found_route(call: GraphCall) -> Response {
     GraphError::new(
         StatusCode::BAD_REQUEST,
         "BadRequest",
         format!(
-            "Resource not found for the segment '{}' ({method}).",
-            uri.path().rsplit('/').next().unwrap_or_default()
+            "Resource not found for the segment '{}' ({}).",
+            call.path.rsplit('/').next().unwrap_or_default(),
+            call.method
         ),
     )
-    .render(&headers)
+    .render(&call.headers)
 }
 
 // ---------------------------------------------------------------- $filter

@@ -5,15 +5,14 @@
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::extract::Path;
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ArmError, Context, Namespace, begin, empty, json_response, respond};
+use super::{ArmCall, ArmError, Context, Namespace, empty, json_response, respond};
 use crate::emulator::EmulatorState;
 use crate::faults::RequestKey;
 use crate::log::{Service, ViolationKind};
@@ -161,15 +160,9 @@ fn existing_vnet(
         .ok_or_else(|| ArmError::vnet_not_found(resource_group, vnet))
 }
 
-async fn get_vnet(
-    State(state): State<EmulatorState>,
-    Path(p): Path<VnetPath>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn get_vnet(Path(p): Path<VnetPath>, call: ArmCall) -> Response {
     respond((|| {
-        let ctx = begin(&state, Namespace::Network, &method, &uri, &headers)?;
+        let ctx = call.begin(Namespace::Network)?;
         ctx.check_subscription(&p.subscription_id)?;
         let requested = vnet_id(&p.subscription_id, &p.resource_group, &p.vnet);
         ctx.authorize(VNET_READ_ACTION, &requested)?;
@@ -186,15 +179,9 @@ async fn get_vnet(
     })())
 }
 
-async fn list_peerings(
-    State(state): State<EmulatorState>,
-    Path(p): Path<VnetPath>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn list_peerings(Path(p): Path<VnetPath>, call: ArmCall) -> Response {
     respond((|| {
-        let ctx = begin(&state, Namespace::Network, &method, &uri, &headers)?;
+        let ctx = call.begin(Namespace::Network)?;
         ctx.check_subscription(&p.subscription_id)?;
         let requested = vnet_id(&p.subscription_id, &p.resource_group, &p.vnet);
         ctx.authorize(
@@ -224,15 +211,9 @@ fn peering_not_found(id: &str) -> ArmError {
     )
 }
 
-async fn get_peering(
-    State(state): State<EmulatorState>,
-    Path(p): Path<PeeringPath>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn get_peering(Path(p): Path<PeeringPath>, call: ArmCall) -> Response {
     respond((|| {
-        let ctx = begin(&state, Namespace::Network, &method, &uri, &headers)?;
+        let ctx = call.begin(Namespace::Network)?;
         ctx.check_subscription(&p.subscription_id)?;
         let requested = format!(
             "{}/virtualNetworkPeerings/{}",
@@ -564,26 +545,12 @@ fn start_operation(
     operation
 }
 
-async fn put_peering(
-    State(state): State<EmulatorState>,
-    Path(p): Path<PeeringPath>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    respond(put_peering_sync(&state, &p, &method, &uri, &headers, &body))
+async fn put_peering(Path(p): Path<PeeringPath>, call: ArmCall) -> Response {
+    respond(put_peering_sync(&call, &p))
 }
 
-fn put_peering_sync(
-    state: &EmulatorState,
-    p: &PeeringPath,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, ArmError> {
-    let mut ctx = begin(state, Namespace::Network, method, uri, headers)?;
+fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmError> {
+    let mut ctx = call.begin(Namespace::Network)?;
     ctx.check_subscription(&p.subscription_id)?;
     let requested = format!(
         "{}/virtualNetworkPeerings/{}",
@@ -623,7 +590,7 @@ fn put_peering_sync(
             ),
         ));
     }
-    let request = parse_peering_body(body)?;
+    let request = parse_peering_body(&call.body)?;
     let Some(remote) = VnetRef::parse(&request.remote_vnet_id) else {
         return Err(ArmError::new(
             StatusCode::BAD_REQUEST,
@@ -635,7 +602,7 @@ fn put_peering_sync(
         ));
     };
     let remote_id = request.remote_vnet_id.trim_end_matches('/').to_owned();
-    check_linked_authorization(&ctx, headers, &requested, &remote, &remote_id)?;
+    check_linked_authorization(&ctx, &call.headers, &requested, &remote, &remote_id)?;
 
     let Some(remote_canonical) = ctx.world.arm.canonical_vnet_id(&remote_id) else {
         let code = if remote
@@ -809,15 +776,9 @@ fn insert_header(response: &mut Response, name: &'static str, value: &str) {
     }
 }
 
-async fn delete_peering(
-    State(state): State<EmulatorState>,
-    Path(p): Path<PeeringPath>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn delete_peering(Path(p): Path<PeeringPath>, call: ArmCall) -> Response {
     respond((|| {
-        let mut ctx = begin(&state, Namespace::Network, &method, &uri, &headers)?;
+        let mut ctx = call.begin(Namespace::Network)?;
         ctx.check_subscription(&p.subscription_id)?;
         let requested = format!(
             "{}/virtualNetworkPeerings/{}",
@@ -916,15 +877,9 @@ fn poll_operation(ctx: &mut Context<'_>, p: &OperationPath) -> Result<Operation,
     Ok(operation)
 }
 
-async fn get_operation(
-    State(state): State<EmulatorState>,
-    Path(p): Path<OperationPath>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn get_operation(Path(p): Path<OperationPath>, call: ArmCall) -> Response {
     respond((|| {
-        let mut ctx = begin(&state, Namespace::Network, &method, &uri, &headers)?;
+        let mut ctx = call.begin(Namespace::Network)?;
         ctx.check_subscription(&p.subscription_id)?;
         let operation = poll_operation(&mut ctx, &p)?;
         let done = ctx.now >= operation.completes_at;
@@ -937,15 +892,9 @@ async fn get_operation(
     })())
 }
 
-async fn get_operation_result(
-    State(state): State<EmulatorState>,
-    Path(p): Path<OperationPath>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn get_operation_result(Path(p): Path<OperationPath>, call: ArmCall) -> Response {
     respond((|| {
-        let mut ctx = begin(&state, Namespace::Network, &method, &uri, &headers)?;
+        let mut ctx = call.begin(Namespace::Network)?;
         ctx.check_subscription(&p.subscription_id)?;
         let operation = poll_operation(&mut ctx, &p)?;
         if ctx.now < operation.completes_at {

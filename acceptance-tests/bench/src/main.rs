@@ -2,7 +2,7 @@
 //! (issue 8) as one command.
 //!
 //! ```text
-//! cargo run --release -p vnetpeer-acceptance-tests --bin vnetpeer-bench
+//! cargo run --release -p vnetpeer-bench
 //! ```
 //!
 //! It builds the release provider itself (with and without the `test-fixtures` feature), runs
@@ -10,16 +10,12 @@
 //! with the machine description into `BENCHMARKS.md`. Figures are ratios and counts from one run;
 //! no test asserts any of them.
 
-// The bench modules live in `src/bench/` but belong to this binary only: the emulator library
-// that every test links stays free of them.
-#[path = "../bench/mod.rs"]
-mod bench;
-
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use bench::{Machine, Report, Row, progress};
-use vnetpeer_emulator::binaries::workspace_root;
+use vnetpeer_bench as bench;
+use vnetpeer_bench::{Machine, Report, Row, progress};
+use vnetpeer_harness::binaries::workspace_root;
 
 /// The resource types of the runbook (and of the mix of docs/development/benchmark-method.md,
 /// 'Harness').
@@ -32,7 +28,7 @@ const RUNBOOK_TYPES: [&str; 6] = [
     "vnetpeer_cross_tenant_vnet_peering",
 ];
 
-const COMMAND: &str = "cargo run --release -p vnetpeer-acceptance-tests --bin vnetpeer-bench";
+const COMMAND: &str = "cargo run --release -p vnetpeer-bench";
 
 const USAGE: &str = "usage: vnetpeer-bench [--quick] [--only LETTERS] [--sizes N,N] [--provider PATH] [--no-write] [--keep]
 

@@ -2,14 +2,14 @@
 //! peak RSS of Terraform and of every provider process it started (through the wrapper of
 //! [`super::build::timed_wrapper`]).
 //!
-//! The test harness (`vnetpeer_emulator::terraform`) is not used here: it cannot time the terraform process
+//! The test harness (`vnetpeer_harness::terraform`) is not used here: it cannot time the terraform process
 //! and always logs at trace level, which would dominate the CPU being measured.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vnetpeer_emulator::terraform::PROVIDER_SOURCE;
+use vnetpeer_harness::terraform::PROVIDER_SOURCE;
 
 /// CPU and memory of one process, as GNU time reports it.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -37,8 +37,8 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::extract::{FromRequest, Path, Request};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
@@ -96,34 +96,74 @@ fn respond(result: Result<Response, AivenError>) -> Response {
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// Checks the `Authorization` header against the known tokens.
-fn authenticate(state: &EmulatorState, headers: &HeaderMap) -> Result<(), AivenError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().split_once(' '))
-        .filter(|(scheme, _)| {
-            scheme.eq_ignore_ascii_case("aivenv1") || scheme.eq_ignore_ascii_case("bearer")
+/// One Aiven request, as every handler takes it: the emulator and the request's method, path,
+/// headers and body. [`AivenCall::begin`] runs the checks every Aiven request goes through.
+struct AivenCall {
+    state: EmulatorState,
+    method: Method,
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl FromRequest<EmulatorState> for AivenCall {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &EmulatorState) -> Result<AivenCall, Response> {
+        let (parts, body) = crate::request::read(request, state).await?;
+        Ok(AivenCall {
+            state: state.clone(),
+            path: parts.uri.path().to_owned(),
+            method: parts.method,
+            headers: parts.headers,
+            body,
         })
-        .map(|(_, token)| token.trim().to_owned());
-    let valid = token.is_some_and(|token| state.world().aiven.token_is_valid(&token));
-    if valid {
-        Ok(())
-    } else {
-        Err(AivenError::new(
-            StatusCode::FORBIDDEN,
-            "Authentication failed",
-        ))
     }
 }
 
-/// Authenticates and brings the world up to date.
-fn begin(state: &EmulatorState, headers: &HeaderMap) -> Result<(), AivenError> {
-    authenticate(state, headers)?;
-    let now = state.clock.now();
-    let mut world = state.world();
-    crate::world::aiven::settle(&mut world, &state.knobs, now, state.clock.utc_at(now));
-    Ok(())
+impl AivenCall {
+    /// Authenticates and brings the world up to date.
+    fn begin(&self) -> Result<(), AivenError> {
+        self.authenticate()?;
+        let state = &self.state;
+        let now = state.clock.now();
+        let mut world = state.world();
+        crate::world::aiven::settle(&mut world, &state.knobs, now, state.clock.utc_at(now));
+        Ok(())
+    }
+
+    /// Checks the `Authorization` header against the known tokens.
+    fn authenticate(&self) -> Result<(), AivenError> {
+        let token = self
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().split_once(' '))
+            .filter(|(scheme, _)| {
+                scheme.eq_ignore_ascii_case("aivenv1") || scheme.eq_ignore_ascii_case("bearer")
+            })
+            .map(|(_, token)| token.trim().to_owned());
+        let valid = token.is_some_and(|token| self.state.world().aiven.token_is_valid(&token));
+        if valid {
+            Ok(())
+        } else {
+            Err(AivenError::new(
+                StatusCode::FORBIDDEN,
+                "Authentication failed",
+            ))
+        }
+    }
+
+    /// Records a violation for this request.
+    fn violation(&self, kind: ViolationKind, detail: impl Into<String>) {
+        self.state.violation(
+            kind,
+            Service::Aiven,
+            self.method.as_str(),
+            &self.path,
+            detail,
+        );
+    }
 }
 
 fn project_not_found() -> AivenError {
@@ -154,14 +194,10 @@ struct DeletePath {
     peer_vpc: String,
 }
 
-async fn list_vpcs(
-    State(state): State<EmulatorState>,
-    Path(p): Path<ProjectPath>,
-    headers: HeaderMap,
-) -> Response {
+async fn list_vpcs(Path(p): Path<ProjectPath>, call: AivenCall) -> Response {
     respond((|| {
-        begin(&state, &headers)?;
-        let world = state.world();
+        call.begin()?;
+        let world = call.state.world();
         let project = world
             .aiven
             .project(&p.project)
@@ -171,14 +207,10 @@ async fn list_vpcs(
     })())
 }
 
-async fn get_vpc(
-    State(state): State<EmulatorState>,
-    Path(p): Path<VpcPath>,
-    headers: HeaderMap,
-) -> Response {
+async fn get_vpc(Path(p): Path<VpcPath>, call: AivenCall) -> Response {
     respond((|| {
-        begin(&state, &headers)?;
-        let world = state.world();
+        call.begin()?;
+        let world = call.state.world();
         if world.aiven.project(&p.project).is_none() {
             return Err(project_not_found());
         }
@@ -202,17 +234,10 @@ fn text_field(body: &Value, name: &str) -> Result<Option<String>, AivenError> {
     }
 }
 
-async fn create_peering(
-    State(state): State<EmulatorState>,
-    Path(p): Path<VpcPath>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn create_peering(Path(p): Path<VpcPath>, call: AivenCall) -> Response {
     respond((|| {
-        begin(&state, &headers)?;
-        let body: Value = serde_json::from_slice(&body).map_err(|error| {
+        call.begin()?;
+        let body: Value = serde_json::from_slice(&call.body).map_err(|error| {
             AivenError::new(
                 StatusCode::BAD_REQUEST,
                 format!("Invalid JSON in request body: {error}"),
@@ -225,7 +250,7 @@ async fn create_peering(
             ));
         }
         let cloud_name = {
-            let world = state.world();
+            let world = call.state.world();
             if world.aiven.project(&p.project).is_none() {
                 return Err(project_not_found());
             }
@@ -300,11 +325,8 @@ async fn create_peering(
         .map(|(name, _)| *name)
         .collect();
         if !not_lower.is_empty() {
-            state.violation(
+            call.violation(
                 ViolationKind::NotLowerCase,
-                Service::Aiven,
-                method.as_str(),
-                uri.path(),
                 format!("peer fields not in lower case: {}", not_lower.join(", ")),
             );
         }
@@ -316,9 +338,9 @@ async fn create_peering(
             peer_azure_tenant_id,
             user_peer_network_cidrs,
         };
-        let now = state.clock.now();
-        let utc_now = state.clock.utc_at(now);
-        let created = state.world().aiven.create_peering(
+        let now = call.state.clock.now();
+        let utc_now = call.state.clock.utc_at(now);
+        let created = call.state.world().aiven.create_peering(
             &p.project,
             &p.project_vpc_id,
             request,
@@ -331,11 +353,8 @@ async fn create_peering(
                 Err(AivenError::new(StatusCode::NOT_FOUND, message))
             }
             Err(CreatePeeringError::AlreadyExists(message)) => {
-                state.violation(
+                call.violation(
                     ViolationKind::DuplicateCreate,
-                    Service::Aiven,
-                    method.as_str(),
-                    uri.path(),
                     "peering connection created twice for the same peer network",
                 );
                 Err(AivenError::new(StatusCode::CONFLICT, message))
@@ -344,16 +363,12 @@ async fn create_peering(
     })())
 }
 
-async fn delete_peering(
-    State(state): State<EmulatorState>,
-    Path(p): Path<DeletePath>,
-    headers: HeaderMap,
-) -> Response {
+async fn delete_peering(Path(p): Path<DeletePath>, call: AivenCall) -> Response {
     respond((|| {
-        begin(&state, &headers)?;
-        let now = state.clock.now();
-        let utc_now = state.clock.utc_at(now);
-        let mut world = state.world();
+        call.begin()?;
+        let now = call.state.clock.now();
+        let utc_now = call.state.clock.utc_at(now);
+        let mut world = call.state.world();
         if world.aiven.project(&p.project).is_none() {
             return Err(project_not_found());
         }

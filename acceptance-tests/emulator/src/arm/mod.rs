@@ -85,8 +85,8 @@ use std::sync::MutexGuard;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::Request;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -315,6 +315,24 @@ impl Context<'_> {
         self.state
             .violation(kind, Service::Arm, self.method.as_str(), &self.path, detail);
     }
+
+    /// Checks that `scope` (a subscription or resource group) is visible to the caller: it is
+    /// to any principal holding a role at, above or inside it; otherwise 403 naming `read_action`.
+    pub fn check_visible(&self, scope: &str, read_action: &str) -> Result<(), ArmError> {
+        if self
+            .world
+            .arm
+            .principal_has_any_assignment_within(&self.principal.object_id, scope)
+        {
+            Ok(())
+        } else {
+            Err(ArmError::authorization_failed(
+                &self.principal,
+                read_action,
+                scope,
+            ))
+        }
+    }
 }
 
 /// 401 `InvalidAuthenticationTokenTenant` (docs/development/arm.md, 'Cross-tenant requests:
@@ -392,51 +410,77 @@ pub(crate) fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Starts an ARM request: checks the api-version for `namespace`, locks the world, applies due
-/// delayed effects and authenticates the bearer token.
-pub(crate) fn begin<'a>(
-    state: &'a EmulatorState,
-    namespace: Namespace,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-) -> Result<Context<'a>, ArmError> {
-    let path = uri.path().to_owned();
-    let query = query_pairs(uri);
-    let api_version = check_api_version(state, namespace, method, &path, &query)?;
-    let now = state.clock.now();
-    let mut world = state.world();
-    crate::world::aiven::settle(&mut world, &state.knobs, now, state.clock.utc_at(now));
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
-    let principal = match world
-        .identity
-        .authenticate(authorization, Audience::Arm, now)
-    {
-        Ok(principal) => principal,
-        Err(error) => {
-            if let AuthError::WrongAudience { audience } = &error {
-                state.violation(
-                    ViolationKind::WrongAudience,
-                    Service::Arm,
-                    method.as_str(),
-                    &path,
-                    format!("token for audience {audience} sent to ARM"),
-                );
+/// One ARM request, as every handler takes it: the emulator and the request's method, URI,
+/// headers, query and body. [`ArmCall::begin`] runs the checks every ARM request goes through.
+pub(crate) struct ArmCall {
+    pub state: EmulatorState,
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    /// The parsed query string (names as sent, values percent-decoded).
+    pub query: HashMap<String, String>,
+    pub body: Bytes,
+}
+
+impl FromRequest<EmulatorState> for ArmCall {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &EmulatorState) -> Result<ArmCall, Response> {
+        let (parts, body) = crate::request::read(request, state).await?;
+        Ok(ArmCall {
+            state: state.clone(),
+            query: query_pairs(&parts.uri),
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
+impl ArmCall {
+    /// Starts the request: checks the api-version for `namespace`, locks the world, applies due
+    /// delayed effects and authenticates the bearer token.
+    pub fn begin(&self, namespace: Namespace) -> Result<Context<'_>, ArmError> {
+        let state = &self.state;
+        let method = &self.method;
+        let path = self.uri.path().to_owned();
+        let api_version = check_api_version(state, namespace, method, &path, &self.query)?;
+        let now = state.clock.now();
+        let mut world = state.world();
+        crate::world::aiven::settle(&mut world, &state.knobs, now, state.clock.utc_at(now));
+        let authorization = self
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok());
+        let principal = match world
+            .identity
+            .authenticate(authorization, Audience::Arm, now)
+        {
+            Ok(principal) => principal,
+            Err(error) => {
+                if let AuthError::WrongAudience { audience } = &error {
+                    state.violation(
+                        ViolationKind::WrongAudience,
+                        Service::Arm,
+                        method.as_str(),
+                        &path,
+                        format!("token for audience {audience} sent to ARM"),
+                    );
+                }
+                return Err(auth_error(&error));
             }
-            return Err(auth_error(&error));
-        }
-    };
-    Ok(Context {
-        state,
-        world,
-        principal,
-        now,
-        method: method.clone(),
-        path,
-        api_version,
-    })
+        };
+        Ok(Context {
+            state,
+            world,
+            principal,
+            now,
+            method: method.clone(),
+            path,
+            api_version,
+        })
+    }
 }
 
 fn check_api_version(

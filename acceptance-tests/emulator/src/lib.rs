@@ -1,6 +1,7 @@
 //! A faithful, in-process emulator of the four services the provider talks to (Entra ID token
-//! endpoint, Microsoft Graph v1.0, Azure Resource Manager, Aiven API v1), and a harness that drives
-//! the real `terraform` CLI against it.
+//! endpoint, Microsoft Graph v1.0, Azure Resource Manager, Aiven API v1). The Terraform harness
+//! that drives the real `terraform` CLI against it is the `vnetpeer_harness` library of
+//! `acceptance-tests/`.
 //!
 //! Every test starts its own emulator on loopback ports (milliseconds) and gets its own world:
 //!
@@ -19,14 +20,14 @@
 pub mod admin;
 pub mod aiven;
 pub mod arm;
-pub mod binaries;
 pub mod emulator;
 pub mod faults;
 pub mod graph;
 pub mod jwt;
 pub mod knobs;
 pub mod log;
-pub mod terraform;
+pub mod provider_env;
+mod request;
 pub mod token;
 pub mod world;
 
@@ -37,4 +38,3 @@ pub use faults::{FaultAction, FaultRule, RetryAfter, Schedule};
 pub use knobs::Knobs;
 pub use log::{RequestRecord, Service, Violation, ViolationKind, count_calls};
 pub use world::{Secret, Seed, World};
-pub mod provider_env;

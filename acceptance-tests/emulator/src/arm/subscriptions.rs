@@ -2,13 +2,13 @@
 //! 'Subscription → tenant id') and `GET /subscriptions/{id}/resourceGroups/{name}`.
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{ArmError, Namespace, begin, json_response, respond};
+use super::{ArmCall, ArmError, Namespace, json_response, respond};
 use crate::emulator::EmulatorState;
 use crate::world::arm::Subscription;
 
@@ -28,32 +28,19 @@ struct GroupPath {
     resource_group: String,
 }
 
-async fn get_resource_group(
-    State(state): State<EmulatorState>,
-    Path(p): Path<GroupPath>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn get_resource_group(Path(p): Path<GroupPath>, call: ArmCall) -> Response {
     respond((|| {
-        let ctx = begin(&state, Namespace::Resources, &method, &uri, &headers)?;
+        let ctx = call.begin(Namespace::Resources)?;
         ctx.check_subscription(&p.subscription_id)?;
         let scope = format!(
             "/subscriptions/{}/resourceGroups/{}",
             p.subscription_id, p.resource_group
         );
         // Visible to principals holding a role at, above or inside it.
-        if !ctx
-            .world
-            .arm
-            .principal_has_any_assignment_within(&ctx.principal.object_id, &scope)
-        {
-            return Err(ArmError::authorization_failed(
-                &ctx.principal,
-                "Microsoft.Resources/subscriptions/resourceGroups/read",
-                &scope,
-            ));
-        }
+        ctx.check_visible(
+            &scope,
+            "Microsoft.Resources/subscriptions/resourceGroups/read",
+        )?;
         let subscription = ctx
             .world
             .arm
@@ -94,29 +81,13 @@ fn subscription_json(subscription: &Subscription) -> Value {
     })
 }
 
-async fn get_subscription(
-    State(state): State<EmulatorState>,
-    Path(subscription_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn get_subscription(Path(subscription_id): Path<String>, call: ArmCall) -> Response {
     respond((|| {
-        let ctx = begin(&state, Namespace::Resources, &method, &uri, &headers)?;
+        let ctx = call.begin(Namespace::Resources)?;
         ctx.check_subscription(&subscription_id)?;
         let scope = format!("/subscriptions/{subscription_id}");
         // A subscription is visible to any principal holding a role anywhere inside it.
-        if !ctx
-            .world
-            .arm
-            .principal_has_any_assignment_within(&ctx.principal.object_id, &scope)
-        {
-            return Err(ArmError::authorization_failed(
-                &ctx.principal,
-                "Microsoft.Resources/subscriptions/read",
-                &scope,
-            ));
-        }
+        ctx.check_visible(&scope, "Microsoft.Resources/subscriptions/read")?;
         let subscription = ctx
             .world
             .arm
@@ -129,14 +100,9 @@ async fn get_subscription(
     })())
 }
 
-async fn list_subscriptions(
-    State(state): State<EmulatorState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn list_subscriptions(call: ArmCall) -> Response {
     respond((|| {
-        let ctx = begin(&state, Namespace::Resources, &method, &uri, &headers)?;
+        let ctx = call.begin(Namespace::Resources)?;
         let value: Vec<Value> = ctx
             .world
             .arm

@@ -38,26 +38,23 @@ pub fn instant_knobs() -> Knobs {
 /// The provider settings a user would export to use the emulator as the seeded operator, plus
 /// the runbook's variables (the names `vnetpeer-sandbox` exports).
 pub fn provider_env(emulator: &Emulator) -> Vec<(&'static str, String)> {
-    let endpoints = emulator.endpoints();
-    let seed = emulator.seed();
-    vec![
-        ("VNETPEER_AUTHORITY_HOST", endpoints.authority_host.clone()),
-        ("VNETPEER_MICROSOFT_GRAPH_ENDPOINT", endpoints.graph.clone()),
-        ("VNETPEER_RESOURCE_MANAGER_ENDPOINT", endpoints.arm.clone()),
-        ("AIVEN_WEB_URL", endpoints.aiven.clone()),
-        ("ARM_TENANT_ID", seed.customer_tenant_id.clone()),
-        ("ARM_SUBSCRIPTION_ID", seed.customer_subscription_id.clone()),
-        ("ARM_CLIENT_ID", seed.operator_client_id.clone()),
-        (
-            "ARM_CLIENT_SECRET",
-            seed.operator_client_secret.expose().to_owned(),
-        ),
-        ("ARM_USE_CLI", "false".to_owned()),
-        ("AIVEN_TOKEN", seed.aiven_token.expose().to_owned()),
-        ("TF_VAR_customer_vnet_id", seed.customer_vnet_id.clone()),
-        ("TF_VAR_aiven_project", seed.aiven_project.clone()),
-        ("TF_VAR_aiven_cloud_name", seed.aiven_cloud_name.clone()),
-    ]
+    let mut env = emulator.provider_env();
+    env.extend(emulator.runbook_variables());
+    env
+}
+
+/// An empty workspace named `name` whose provider talks to `emulator` ([`provider_env`]).
+pub fn emulator_workspace(
+    scratch: &Path,
+    name: &str,
+    provider_dir: &Path,
+    emulator: &Emulator,
+) -> Result<Workspace, String> {
+    let mut workspace = Workspace::new(scratch, name, Some(provider_dir))?;
+    for (key, value) in provider_env(emulator) {
+        workspace.set_env(key, value);
+    }
+    Ok(workspace)
 }
 
 /// A workspace holding the runbook's `.tf` files, wired to `emulator`.
@@ -68,10 +65,7 @@ pub fn runbook_workspace(
     provider_dir: &Path,
     emulator: &Emulator,
 ) -> Result<Workspace, String> {
-    let mut workspace = Workspace::new(scratch, name, Some(provider_dir))?;
-    for (key, value) in provider_env(emulator) {
-        workspace.set_env(key, value);
-    }
+    let workspace = emulator_workspace(scratch, name, provider_dir, emulator)?;
     let dir = runbook_dir(repository);
     let entries = std::fs::read_dir(&dir).map_err(|error| format!("{}: {error}", dir.display()))?;
     for entry in entries {
@@ -97,10 +91,7 @@ pub fn complete_workspace(
     provider_dir: &Path,
     emulator: &Emulator,
 ) -> Result<Workspace, String> {
-    let mut workspace = Workspace::new(scratch, name, Some(provider_dir))?;
-    for (key, value) in provider_env(emulator) {
-        workspace.set_env(key, value);
-    }
+    let workspace = emulator_workspace(scratch, name, provider_dir, emulator)?;
     let examples = repository.join("examples");
     let module_dir = workspace.path().join("modules").join("aiven-vnet-peering");
     std::fs::create_dir_all(&module_dir)

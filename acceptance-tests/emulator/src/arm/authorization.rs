@@ -5,16 +5,15 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{ArmError, Context, Namespace, begin, json_response, query_pairs, respond};
+use super::{ArmCall, ArmError, Context, Namespace, json_response, respond};
 use crate::emulator::EmulatorState;
 use crate::world::arm::{
     Permission, RoleAssignment, RoleDefinition, normalize_scope, role_definition_guid, scope_covers,
@@ -181,15 +180,9 @@ fn role_definition_not_found(guid: &str) -> ArmError {
     )
 }
 
-async fn get_role_definition(
-    State(state): State<EmulatorState>,
-    Path(params): Path<Params>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn get_role_definition(Path(params): Path<Params>, call: ArmCall) -> Response {
     respond((|| {
-        let ctx = begin(&state, Namespace::Authorization, &method, &uri, &headers)?;
+        let ctx = call.begin(Namespace::Authorization)?;
         let scope = resolve_scope(&ctx, &params)?;
         let guid = params
             .get("role_definition_id")
@@ -254,17 +247,11 @@ fn parse_definition_filter(filter: Option<&String>) -> Result<DefinitionFilter, 
     Ok(parsed)
 }
 
-async fn list_role_definitions(
-    State(state): State<EmulatorState>,
-    Path(params): Path<Params>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn list_role_definitions(Path(params): Path<Params>, call: ArmCall) -> Response {
     respond((|| {
-        let ctx = begin(&state, Namespace::Authorization, &method, &uri, &headers)?;
+        let ctx = call.begin(Namespace::Authorization)?;
         let scope = resolve_scope(&ctx, &params)?;
-        let query = query_pairs(&uri);
+        let query = &call.query;
         let filter = parse_definition_filter(query.get("$filter"))?;
         let value: Vec<Value> = ctx
             .world
@@ -314,16 +301,9 @@ fn string_list(value: Option<&Value>, field: &str) -> Result<Vec<String>, ArmErr
     }
 }
 
-async fn put_role_definition(
-    State(state): State<EmulatorState>,
-    Path(params): Path<Params>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn put_role_definition(Path(params): Path<Params>, call: ArmCall) -> Response {
     respond((|| {
-        let mut ctx = begin(&state, Namespace::Authorization, &method, &uri, &headers)?;
+        let mut ctx = call.begin(Namespace::Authorization)?;
         let scope = resolve_scope(&ctx, &params)?;
         let guid = params
             .get("role_definition_id")
@@ -351,7 +331,7 @@ async fn put_role_definition(
                 "Custom role definitions cannot be created at the tenant root scope '/'.",
             ));
         }
-        let value: Value = serde_json::from_slice(&body).map_err(ArmError::invalid_content)?;
+        let value: Value = serde_json::from_slice(&call.body).map_err(ArmError::invalid_content)?;
         let properties = value
             .get("properties")
             .filter(|p| p.is_object())
@@ -502,15 +482,9 @@ async fn put_role_definition(
     })())
 }
 
-async fn delete_role_definition(
-    State(state): State<EmulatorState>,
-    Path(params): Path<Params>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn delete_role_definition(Path(params): Path<Params>, call: ArmCall) -> Response {
     respond((|| {
-        let mut ctx = begin(&state, Namespace::Authorization, &method, &uri, &headers)?;
+        let mut ctx = call.begin(Namespace::Authorization)?;
         let scope = resolve_scope(&ctx, &params)?;
         let guid = params
             .get("role_definition_id")
@@ -596,15 +570,9 @@ fn assignment_path_name(params: &Params) -> String {
         .unwrap_or_default()
 }
 
-async fn get_role_assignment(
-    State(state): State<EmulatorState>,
-    Path(params): Path<Params>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn get_role_assignment(Path(params): Path<Params>, call: ArmCall) -> Response {
     respond((|| {
-        let ctx = begin(&state, Namespace::Authorization, &method, &uri, &headers)?;
+        let ctx = call.begin(Namespace::Authorization)?;
         let scope = resolve_scope(&ctx, &params)?;
         let name = assignment_path_name(&params);
         ctx.authorize("Microsoft.Authorization/roleAssignments/read", &scope.path)?;
@@ -631,16 +599,9 @@ const PRINCIPAL_TYPES: [&str; 5] = [
     "Device",
 ];
 
-async fn put_role_assignment(
-    State(state): State<EmulatorState>,
-    Path(params): Path<Params>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn put_role_assignment(Path(params): Path<Params>, call: ArmCall) -> Response {
     respond((|| {
-        let mut ctx = begin(&state, Namespace::Authorization, &method, &uri, &headers)?;
+        let mut ctx = call.begin(Namespace::Authorization)?;
         let scope = resolve_scope(&ctx, &params)?;
         let name = assignment_path_name(&params);
         ctx.authorize("Microsoft.Authorization/roleAssignments/write", &scope.path)?;
@@ -653,7 +614,7 @@ async fn put_role_assignment(
                 ),
             ));
         }
-        let value: Value = serde_json::from_slice(&body).map_err(ArmError::invalid_content)?;
+        let value: Value = serde_json::from_slice(&call.body).map_err(ArmError::invalid_content)?;
         let properties = value
             .get("properties")
             .filter(|p| p.is_object())
@@ -799,15 +760,9 @@ async fn put_role_assignment(
     })())
 }
 
-async fn delete_role_assignment(
-    State(state): State<EmulatorState>,
-    Path(params): Path<Params>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn delete_role_assignment(Path(params): Path<Params>, call: ArmCall) -> Response {
     respond((|| {
-        let mut ctx = begin(&state, Namespace::Authorization, &method, &uri, &headers)?;
+        let mut ctx = call.begin(Namespace::Authorization)?;
         let scope = resolve_scope(&ctx, &params)?;
         let name = assignment_path_name(&params);
         ctx.authorize(
@@ -870,18 +825,12 @@ fn parse_assignment_filter(filter: Option<&String>) -> Result<AssignmentFilter, 
     Ok(parsed)
 }
 
-async fn list_role_assignments(
-    State(state): State<EmulatorState>,
-    Path(params): Path<Params>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn list_role_assignments(Path(params): Path<Params>, call: ArmCall) -> Response {
     respond((|| {
-        let ctx = begin(&state, Namespace::Authorization, &method, &uri, &headers)?;
+        let ctx = call.begin(Namespace::Authorization)?;
         let scope = resolve_scope(&ctx, &params)?;
         ctx.authorize("Microsoft.Authorization/roleAssignments/read", &scope.path)?;
-        let query = query_pairs(&uri);
+        let query = &call.query;
         let filter = parse_assignment_filter(query.get("$filter"))?;
         let value: Vec<Value> = ctx
             .world
