@@ -58,7 +58,7 @@ impl DevOverrides {
 
     /// Runs terraform in `dir`, keeping its working data (`.terraform`) out of the repository.
     fn terraform(&self, dir: &Path, data_dir_name: &str, args: &[&str]) -> Output {
-        vnetpeer_emulator::binaries::terraform_command()
+        vnetpeer_harness::binaries::terraform_command()
             .args(args)
             .arg("-no-color")
             .current_dir(dir)
@@ -381,7 +381,7 @@ fn import_examples_name_the_same_address_and_id() {
 
 #[test]
 fn examples_are_terraform_fmt_clean() {
-    let output = vnetpeer_emulator::binaries::terraform_command()
+    let output = vnetpeer_harness::binaries::terraform_command()
         .args(["fmt", "-check", "-recursive", "-diff", "-no-color"])
         .arg(examples_dir())
         .env("CHECKPOINT_DISABLE", "1")
