@@ -3,6 +3,7 @@
 
 pub mod aiven;
 pub mod azure;
+pub mod cloud;
 pub mod framework;
 pub mod functions;
 pub mod plugin;

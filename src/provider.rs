@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::azure::SecretString;
+use crate::cloud::SecretString;
 use crate::framework::{
     Attribute, AttributePath, Block, ConfigureRequest, DataSource, Diagnostic, Diagnostics,
     Function, NestedBlock, Provider, Resource, Schema, Validator, validators,

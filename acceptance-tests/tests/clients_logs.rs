@@ -12,7 +12,7 @@ use vnetpeer::aiven::{AivenClient, AivenSettings};
 use vnetpeer::azure::arm::PeeringProperties;
 use vnetpeer::azure::graph::{NewApplication, sign_in_audience};
 use vnetpeer::azure::ids::VirtualNetworkId;
-use vnetpeer::azure::{CallContext, CancellationToken, HttpClient, SecretString};
+use vnetpeer::cloud::{CallContext, CancellationToken, HttpClient, SecretString};
 use vnetpeer_emulator::{Emulator, Knobs};
 
 /// Collects every tracing event and span field as text, at every level.

@@ -1,18 +1,20 @@
-//! Aiven REST API v1 client: project VPCs and Azure peering connections (api-facts §5).
+//! Aiven REST API v1 client: project VPCs and Azure peering connections.
 //!
 //! - Authentication: `Authorization: aivenv1 <token>`.
 //! - Aiven matches peerings by case-sensitive string equality, and its guide says to send the
 //!   subscription id, resource group, VNet name, app id and tenant id in lower case; this client
-//!   lower-cases them on create, when matching, and in delete paths (§5.4).
+//!   lower-cases them on create, when matching, and in delete paths.
 //! - Errors: the `{message, errors[]}` envelope (also inside a 200), 404 as
 //!   [`CloudError::NotFound`], 409 as [`CloudError::AlreadyExists`].
-//! - A VPC read made while planning a peering can be handed to that peering's create in the same
-//!   process, moments later (`recent`), so the create does not read the VPC again.
+//! - A VPC read made for one peering can be left with the client and taken once by the next
+//!   caller about the same peering, when it is recent enough for that caller (`recent`).
 //!
-//! Shares the HTTP layer (retries, deadlines, cancellation) of [`crate::azure::http`]. Knows
-//! nothing of Terraform.
+//! Built on the shared HTTP layer (retries, deadlines, cancellation) of [`crate::cloud`]. Knows
+//! nothing of Terraform, nor of the Azure clients.
 
+mod error;
 mod recent;
+mod rejection;
 
 use std::fmt;
 use std::time::Duration;
@@ -21,14 +23,20 @@ use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::azure::error::{CloudError, Service, aiven_error_in_success_body};
-use crate::azure::http::{
+use crate::cloud::error::{CloudError, Service};
+use crate::cloud::http::{
     ApiResponse, CallContext, HttpClient, Replay, operation_name, sensitive_header,
     validate_endpoint,
 };
-use crate::azure::secret::SecretString;
+use crate::cloud::secret::SecretString;
 
 use recent::RecentVpcReads;
+pub use rejection::RejectionCause;
+
+/// Aiven's multi-tenant Azure application: its service principal in the customer tenant is what
+/// Aiven acts as when it peers its VNet with the customer's, and needs `peer/action` on the
+/// customer VNet.
+pub const AIVEN_APP_ID: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";
 
 /// The default API base (`AIVEN_WEB_URL` overrides it).
 pub const DEFAULT_API_URL: &str = "https://api.aiven.io";
@@ -42,25 +50,7 @@ pub struct AivenSettings {
     pub api_url: String,
 }
 
-impl AivenSettings {
-    /// Settings from `AIVEN_TOKEN` and `AIVEN_WEB_URL`; `None` when no token is set.
-    pub fn from_env() -> Option<Self> {
-        Self::from_env_with(|name| std::env::var(name).ok())
-    }
-
-    /// Settings from an environment lookup; `None` when no token is set.
-    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Option<Self> {
-        let token = lookup("AIVEN_TOKEN").filter(|t| !t.trim().is_empty())?;
-        Some(Self {
-            api_token: SecretString::new(token.trim()),
-            api_url: lookup("AIVEN_WEB_URL")
-                .filter(|u| !u.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_API_URL.to_owned()),
-        })
-    }
-}
-
-/// The state of a peering connection (api-facts §5.5).
+/// The state of a peering connection.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PeeringState {
     /// Just created; Aiven is building its side.
@@ -262,7 +252,7 @@ impl ProjectVpc {
     }
 }
 
-/// The fields of an Azure peering create (§5.4). The five peer fields are lower-cased by
+/// The fields of an Azure peering create. The five peer fields are lower-cased by
 /// [`AivenClient::create_azure_peering`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AzurePeeringRequest {
@@ -311,7 +301,7 @@ pub struct AivenClient {
     /// `{api_url}/v1`.
     base: Url,
     token: SecretString,
-    /// VPC reads a peering's plan made, for its create in the same process (see `recent`).
+    /// VPC reads left for the next caller about the same peering (see `recent`).
     recent_vpc_reads: RecentVpcReads,
 }
 
@@ -422,7 +412,7 @@ impl AivenClient {
             find_connection_in_vpc_body(&response.body, subscription_id, resource_group, vnet_name);
         if !matches!(found, Ok(VpcSearch::Found(_)))
             && let Some(error) =
-                aiven_error_in_success_body(&operation, &response.headers, &response.body)
+                error::error_in_success_body(&operation, &response.headers, &response.body)
         {
             return Err(error);
         }
@@ -443,8 +433,8 @@ impl AivenClient {
         }
     }
 
-    /// Remembers `vpc`, read just now while planning the peering of (subscription, resource
-    /// group, VNet), for [`AivenClient::take_recent_vpc_read`] in this process.
+    /// Remembers `vpc`, read just now for the peering of (subscription, resource group, VNet),
+    /// for one later [`AivenClient::take_recent_vpc_read`] on this client.
     pub fn remember_vpc_read(
         &self,
         project: &str,
@@ -456,8 +446,8 @@ impl AivenClient {
             .remember(project, project_vpc_id, peer, vpc);
     }
 
-    /// The VPC read remembered for the peering of (subscription, resource group, VNet), when
-    /// it was made by this client at most `max_age` ago; each read is handed out once.
+    /// The VPC read remembered for the peering of (subscription, resource group, VNet), when it
+    /// was made at most `max_age` ago; each read is handed out once, and taking it forgets it.
     pub fn take_recent_vpc_read(
         &self,
         project: &str,
@@ -544,7 +534,7 @@ impl AivenClient {
         let operation = operation_name(&method, &url);
         let response = self.send_checked(ctx, method, url, body, replay).await?;
         if let Some(error) =
-            aiven_error_in_success_body(&operation, &response.headers, &response.body)
+            error::error_in_success_body(&operation, &response.headers, &response.body)
         {
             return Err(error);
         }
@@ -571,7 +561,7 @@ impl AivenClient {
         }
         let response: ApiResponse = self.http.send(ctx, request, replay, &[]).await?;
         if !response.status.is_success() {
-            return Err(response.into_error(Service::Aiven, &operation));
+            return Err(error::error_of(response, &operation));
         }
         Ok(response)
     }
@@ -741,13 +731,6 @@ mod tests {
         );
         let c = client("https://api.aiven.io");
         assert!(!format!("{c:?}").contains("aiven-token-secret"));
-        let settings = AivenSettings::from_env_with(|k| match k {
-            "AIVEN_TOKEN" => Some("tok".into()),
-            _ => None,
-        })
-        .unwrap();
-        assert_eq!(settings.api_url, DEFAULT_API_URL);
-        assert!(AivenSettings::from_env_with(|_| None).is_none());
     }
 
     #[test]

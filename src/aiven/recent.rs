@@ -1,17 +1,14 @@
-//! A brief memory of project VPC reads made on behalf of one peering (one VNet), so that a
-//! create can rely on the read its own plan made moments earlier in the same process instead of
-//! reading the VPC again.
+//! A short memory of project VPC reads, per client: a caller that has just read a VPC for one
+//! peering (one VNet) leaves the read with the client, and a later caller about the same peering
+//! takes it instead of reading the VPC again. The contract:
 //!
-//! Terraform plans every create a second time during apply, in the provider process that then
-//! applies it (the apply-time re-plan), right before ApplyResourceChange. The peering's plan-time
-//! preflight reads the VPC there; the create's "is there already a connection for this VNet?"
-//! check would read the same VPC again a few milliseconds later. Entries are:
-//!
-//! - per client, so per provider process and configuration (never shared across processes:
-//!   the plan of `terraform plan -out` runs in another process, long before the apply);
+//! - per client, so never shared across processes or provider configurations;
 //! - keyed by project, VPC id and the VNet (lower case, as Aiven matches it);
-//! - taken, not read: one read serves one create, and a later create reads afresh;
-//! - worthless after `max_age`: only the gap between a re-plan and its apply is covered.
+//! - taken, not read: one remembered read serves one caller, and the next one reads afresh;
+//! - bounded in age by the taker (`max_age`): an older read is never handed out, and every entry
+//!   is forgotten [`FORGET_AFTER`] after it was read.
+//!
+//! How stale a read may be for its use is the taker's judgement, not this module's.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -1,14 +1,17 @@
 //! Azure Resource Manager client: subscriptions, virtual networks, role definitions, role
-//! assignments and virtual network peerings (api-facts §3, §4).
+//! assignments and virtual network peerings.
 //!
 //! Long-running operations are followed to the end: a PUT that answers with
 //! `Azure-AsyncOperation` is polled until `Succeeded`/`Failed`/`Canceled` and the resource is then
 //! read once; a DELETE that answers 202 is polled on `Location` until 200/204. `Retry-After` is
-//! honoured; otherwise polls follow the performance.md §6.4 schedule. A failed status read is a
+//! honoured; otherwise polls follow [`crate::cloud::http::poll_interval`]. A failed status read is a
 //! read failure and is retried until the deadline, never mistaken for a failed operation.
 //!
 //! Each client acts as one identity ([`TokenSource`]); [`ArmClient::with_token_source`] gives a
 //! client acting as another app (the cross-tenant peering's step-1 app).
+
+mod peering_writes;
+mod quotas;
 
 use std::time::Duration;
 
@@ -20,12 +23,13 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::credentials::{AccessToken, AzureEndpoints, TokenSource};
-use super::error::{CloudError, Service, ServiceError};
-use super::http::{
+use super::error::AzureErrorResponse;
+use super::ids::{RoleAssignmentId, RoleDefinitionId, VirtualNetworkId, VnetPeeringId};
+use crate::cloud::error::{CloudError, Service, ServiceError};
+use crate::cloud::http::{
     ApiResponse, CallContext, HttpClient, PollStep, Replay, join_path, operation_name, poll_until,
     sensitive_header, url_for_logs,
 };
-use super::ids::{RoleAssignmentId, RoleDefinitionId, VirtualNetworkId, VnetPeeringId};
 
 /// api-version of Microsoft.Authorization (role definitions and assignments).
 pub const AUTHORIZATION_API_VERSION: &str = "2022-04-01";
@@ -39,9 +43,21 @@ pub const NETWORK_CONTRIBUTOR_ROLE_GUID: Uuid =
 /// Most auxiliary tokens ARM accepts in `x-ms-authorization-auxiliary`.
 pub const MAX_AUXILIARY_TOKENS: usize = 3;
 
+pub use peering_writes::{
+    ANOTHER_OPERATION, REFERENCED_RESOURCE_NOT_PROVISIONED, is_busy, may_have_written,
+};
+
+/// The action a principal needs on a VNet to peer another VNet with it: what Aiven's service
+/// principal needs on the customer VNet, and the peering application on Aiven's.
+pub const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
+/// The action of writing a peering on the VNet that owns it.
+pub const PEERING_WRITE_ACTION: &str =
+    "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write";
+
 /// ARM error codes the resources branch on.
 pub mod codes {
-    /// 400: the principal is not (yet) visible to ARM (replication, api-facts §3.4).
+    /// 400: the principal is not (yet) visible to ARM: a principal created moments ago takes a
+    /// while to replicate from the directory to ARM.
     pub const PRINCIPAL_NOT_FOUND: &str = "PrincipalNotFound";
     /// 409: the same (scope, role, principal) is assigned under another name.
     pub const ROLE_ASSIGNMENT_EXISTS: &str = "RoleAssignmentExists";
@@ -142,7 +158,7 @@ pub struct RoleDefinition {
 }
 
 /// The kind of principal of a role assignment. Sending it avoids `PrincipalNotFound` for a
-/// principal created moments earlier (api-facts §3.4).
+/// principal created moments earlier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PrincipalType {
     /// A user.
@@ -350,7 +366,7 @@ impl ArmClient {
     /// A client for `endpoints.resource_manager`, acting as `tokens`.
     pub fn new(http: HttpClient, endpoints: &AzureEndpoints, tokens: TokenSource) -> Self {
         Self {
-            http,
+            http: http.with_quota_rules(quotas::ARM_QUOTAS),
             base: endpoints.resource_manager.clone(),
             tokens,
         }
@@ -558,8 +574,23 @@ impl ArmClient {
     /// Creates or updates a VNet peering and follows the long-running operation to its end.
     ///
     /// `auxiliary_tokens` (at most 3) go into `x-ms-authorization-auxiliary` for a remote VNet in
-    /// another tenant: tokens of this client's identity in the remote tenants.
+    /// another tenant: tokens of this client's identity in the remote tenants. The write waits
+    /// for other peering writes of the same VNet in this process, and is repeated while a VNet is
+    /// busy ([`peering_writes`]); [`may_have_written`] tells whether a failure left a peering.
     pub async fn put_vnet_peering(
+        &self,
+        ctx: &CallContext,
+        id: &VnetPeeringId,
+        properties: &PeeringProperties,
+        auxiliary_tokens: &[AccessToken],
+    ) -> Result<VnetPeering, CloudError> {
+        peering_writes::write_when_free(ctx, &id.vnet, || {
+            self.put_vnet_peering_once(ctx, id, properties, auxiliary_tokens)
+        })
+        .await
+    }
+
+    async fn put_vnet_peering_once(
         &self,
         ctx: &CallContext,
         id: &VnetPeeringId,
@@ -651,8 +682,18 @@ impl ArmClient {
     }
 
     /// Deletes a VNet peering and waits until it is gone (202 + `Location` polled until 200/204).
-    /// Succeeds when it is already gone.
+    /// Succeeds when it is already gone. Serialised and retried per VNet like
+    /// [`ArmClient::put_vnet_peering`].
     pub async fn delete_vnet_peering(
+        &self,
+        ctx: &CallContext,
+        id: &VnetPeeringId,
+    ) -> Result<(), CloudError> {
+        peering_writes::write_when_free(ctx, &id.vnet, || self.delete_vnet_peering_once(ctx, id))
+            .await
+    }
+
+    async fn delete_vnet_peering_once(
         &self,
         ctx: &CallContext,
         id: &VnetPeeringId,

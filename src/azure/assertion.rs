@@ -20,8 +20,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::error::CloudError;
-use super::secret::SecretString;
+use crate::cloud::error::CloudError;
+use crate::cloud::secret::SecretString;
 
 /// How long a signed assertion is valid; it is used at once, so keep it short.
 const ASSERTION_LIFETIME: Duration = Duration::from_secs(10 * 60);

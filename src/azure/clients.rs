@@ -8,10 +8,10 @@ use super::credentials::{
     AccessToken, AzureEndpoints, AzureSettings, TokenCache, TokenSource, acquire_token_with_secret,
     acquire_token_with_secret_retrying,
 };
-use super::error::CloudError;
 use super::graph::GraphClient;
-use super::http::{CallContext, HttpClient};
-use super::secret::SecretString;
+use crate::cloud::error::CloudError;
+use crate::cloud::http::{CallContext, HttpClient};
+use crate::cloud::secret::SecretString;
 
 /// The provider's Azure side: endpoints, its own identity, and factories for clients acting as
 /// the provider or as another app. Cheap to clone.
@@ -129,7 +129,7 @@ impl AzureClients {
     }
 
     /// Like [`AzureClients::acquire_token_with_secret`], retrying every AADSTS code in
-    /// `retry_codes` (see [`super::credentials::aadsts`]): e.g. also 7000229/700016 while a new
+    /// `retry_codes` (see [`super::aadsts`]): e.g. also 7000229/700016 while a new
     /// app and service principal replicate to the token service.
     pub async fn acquire_token_with_secret_retrying(
         &self,

@@ -23,10 +23,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, Url};
 use serde_json::Value;
 
+use super::aadsts;
 use super::assertion::ClientCertificate;
-use super::error::{CloudError, CredentialAttempt, Service};
-use super::http::{CallContext, HttpClient, Replay, join_path, operation_name, validate_endpoint};
-use super::secret::SecretString;
+use super::error::AzureErrorResponse;
+use crate::cloud::error::{CloudError, CredentialAttempt, Service};
+use crate::cloud::http::{
+    CallContext, HttpClient, Replay, join_path, operation_name, validate_endpoint,
+};
+use crate::cloud::secret::SecretString;
 
 /// The Azure cloud whose endpoints and token audiences are used.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1067,16 +1071,6 @@ fn parse_cli_local_time(text: &str) -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).ok()?))
 }
 
-/// Entra ID `AADSTS` codes the workflow waits out.
-pub mod aadsts {
-    /// Invalid client secret: also what a secret added moments ago answers until it replicates.
-    pub const INVALID_CLIENT_SECRET: u32 = 7_000_215;
-    /// The app has no service principal in this tenant (not yet replicated, or not created).
-    pub const MISSING_SERVICE_PRINCIPAL: u32 = 7_000_229;
-    /// The app is not found in this tenant's directory (not yet replicated, or wrong tenant).
-    pub const APPLICATION_NOT_FOUND: u32 = 700_016;
-}
-
 /// Requests a token for `client_id` with `secret` in `tenant`, bypassing the cache, and keeps
 /// retrying while Entra ID answers one of `retry_codes` (e.g. [`aadsts::INVALID_CLIENT_SECRET`]
 /// for a new secret), on the performance.md §6.4 schedule, until `ctx`'s deadline; then the last
@@ -1113,7 +1107,7 @@ pub async fn acquire_token_with_secret_retrying(
         };
         tracing::debug!(tenant, codes = ?error.aadsts_codes(), "the client secret does not work yet; retrying");
         match ctx
-            .sleep(super::http::poll_interval(started.elapsed()), what)
+            .sleep(crate::cloud::http::poll_interval(started.elapsed()), what)
             .await
         {
             Ok(()) => {}

@@ -1,7 +1,7 @@
-//! Microsoft Graph v1.0 client: applications, client secrets (passwords) and service principals
-//! (api-facts §2).
+//! Microsoft Graph v1.0 client: applications, client secrets (passwords) and service principals.
 //!
-//! Entra ID is eventually consistent (api-facts §2.6). Calls that depend on an object created
+//! Entra ID is eventually consistent: an object created moments ago may be unknown to the next
+//! call for tens of seconds (docs/development/entra-and-graph.md, 'Eventual consistency'). Calls that depend on an object created
 //! moments earlier retry exactly the answers that mean "not replicated yet", for at most the
 //! client's replication window and never past the caller's deadline:
 //!
@@ -23,16 +23,15 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::credentials::{AzureEndpoints, TokenSource};
-use super::error::{CloudError, Service};
-use super::http::{
+use super::error::AzureErrorResponse;
+use crate::cloud::error::{CloudError, Service};
+use crate::cloud::http::{
     ApiResponse, CallContext, HttpClient, Replay, join_path, operation_name, sensitive_header,
 };
-use super::secret::SecretString;
+use crate::cloud::secret::SecretString;
 
-/// Aiven's multi-tenant application (api-facts §0 step 7).
-pub const AIVEN_APP_ID: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";
-
-/// How long replication-aware retries go on by default (api-facts §2.6: 30–60 s or more).
+/// How long replication-aware retries go on by default (replication usually takes 30–60 s,
+/// sometimes more).
 pub const DEFAULT_REPLICATION_WINDOW: Duration = Duration::from_secs(180);
 
 /// Graph error codes the resources branch on.
@@ -584,7 +583,7 @@ impl GraphClient {
                 self.find_service_principal_by_app_id(ctx, app_id)
                     .await?
                     .ok_or_else(|| {
-                        CloudError::NotFound(Box::new(super::error::ServiceError {
+                        CloudError::NotFound(Box::new(crate::cloud::error::ServiceError {
                             service: Service::Graph,
                             operation: "GET /v1.0/servicePrincipals".to_owned(),
                             status: 404,
@@ -780,7 +779,7 @@ impl GraphClient {
                 Err(error) => return Err(error),
             };
             tracing::debug!(what, error = %error, "not replicated yet; retrying");
-            let wait = super::http::poll_interval(started.elapsed());
+            let wait = crate::cloud::http::poll_interval(started.elapsed());
             match window.sleep(wait, what).await {
                 Ok(()) => {}
                 // The window (or the deadline) is over: the service's answer explains best.
@@ -937,7 +936,8 @@ impl WirePassword {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::azure::error::{ServiceError, classify};
+    use crate::azure::error::classify;
+    use crate::cloud::ServiceError;
 
     fn graph_error(status: u16, code: &str, details: &[&str], message: &str) -> CloudError {
         classify(ServiceError {

@@ -3,7 +3,7 @@
 //!
 //! Parse errors say which form was expected, so they can be shown to users as they are.
 //! Deterministic GUIDs for role definitions and assignments live here too: a retried create
-//! then reuses the same name and is idempotent (api-facts §6).
+//! then reuses the same name and is idempotent.
 
 use std::fmt;
 
@@ -23,9 +23,9 @@ pub struct IdError {
     pub expected: &'static str,
 }
 
-impl From<IdError> for super::error::CloudError {
+impl From<IdError> for crate::cloud::error::CloudError {
     fn from(error: IdError) -> Self {
-        super::error::CloudError::Invalid(error.to_string())
+        crate::cloud::error::CloudError::Invalid(error.to_string())
     }
 }
 
@@ -464,7 +464,7 @@ impl RoleDefinitionId {
     }
 
     /// Same role: ARM may echo a subscription-scoped id as the tenant-level form, so only the
-    /// GUIDs are compared (api-facts §3.3).
+    /// GUIDs are compared.
     pub fn same_role(&self, other: &Self) -> bool {
         self.guid == other.guid
     }

@@ -3,24 +3,20 @@
 //! passwords, service principals). Plain Rust APIs returning `Result<_, CloudError>`; this module
 //! knows nothing of Terraform.
 //!
-//! The HTTP layer ([`http`]) and the error type ([`error`]) are shared with [`crate::aiven`].
+//! Built on [`crate::cloud`] (HTTP, retries, pacing, errors, secrets); [`error`] reads the Azure
+//! services' error envelopes.
 
+pub mod aadsts;
 pub mod arm;
 mod assertion;
 pub mod clients;
 pub mod credentials;
-pub mod error;
+pub(crate) mod error;
 pub mod graph;
-pub mod http;
 pub mod ids;
-mod rate_limit;
-pub mod secret;
 
 pub use clients::AzureClients;
 pub use credentials::{
     AccessToken, AzureEndpointOverrides, AzureEndpoints, AzureEnvironment, AzureSettings,
     CredentialKind, TokenCache, TokenClaims, TokenSource,
 };
-pub use error::{CloudError, CredentialAttempt, Service, ServiceError};
-pub use http::{CallContext, CancellationToken, HttpClient, PollStep, RetryPolicy, poll_until};
-pub use secret::SecretString;

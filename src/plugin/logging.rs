@@ -184,7 +184,7 @@ pub fn level_name(level: &Level) -> &'static str {
 }
 
 /// `provider.terraform-provider-vnetpeer`, plus the last module of our own targets
-/// (`vnetpeer::azure::http` → `….http`) or the crate name of others (`h2::codec` → `….h2`).
+/// (`vnetpeer::cloud::http` → `….http`) or the crate name of others (`h2::codec` → `….h2`).
 fn module_name(target: &str) -> String {
     let mut segments = target.split("::");
     let crate_name = segments.next().unwrap_or_default();

@@ -37,12 +37,12 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::azure::credentials::aadsts;
+use crate::azure::aadsts;
 use crate::azure::graph::{
     Application, ApplicationPatch, GraphClient, NewApplication, PasswordCredential,
     ServicePrincipal, sign_in_audience,
 };
-use crate::azure::{CallContext, CloudError, SecretString};
+use crate::cloud::{CallContext, CloudError, SecretString};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
     PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, parse_go_duration,

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 
 use crate::aiven::ProjectVpc;
-use crate::azure::CloudError;
+use crate::cloud::CloudError;
 use crate::framework::{
     Attribute, Block, Context, DataSource, Diagnostic, Diagnostics, ObjectExt, Schema, validators,
 };

@@ -29,9 +29,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use crate::aiven::{AivenClient, AzurePeeringRequest, PeeringConnection, PeeringState};
+use crate::aiven::{
+    AIVEN_APP_ID, AivenClient, AzurePeeringRequest, PeeringConnection, PeeringState, RejectionCause,
+};
+use crate::azure::arm::PEER_ACTION;
 use crate::azure::ids::VirtualNetworkId;
-use crate::azure::{CallContext, CloudError, PollStep, poll_until};
+use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
     PlannedChange, Resource, Schema, Severity, Timeouts, UpdateRequest, Validator, validators,
@@ -45,13 +48,6 @@ use super::support::{call_context, cloud_diagnostic};
 pub struct AivenVpcPeering;
 
 const TYPE_NAME: &str = "vnetpeer_aiven_vpc_peering";
-
-/// Aiven's multi-tenant application, whose service principal in the customer tenant needs
-/// `peer/action` on the VNet (named in diagnostics).
-const AIVEN_APP_ID: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";
-
-/// The action Aiven's service principal needs on the customer VNet.
-const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 
 /// How long after the first attempt a permission failure is still taken for RBAC propagation
 /// (and retried) rather than a missing role assignment. Azure documents minutes; the create
@@ -919,80 +915,19 @@ fn cleanup_reserve(timeout: Duration) -> Duration {
     (timeout / 10).clamp(Duration::from_secs(1), Duration::from_secs(120))
 }
 
-/// Why Aiven rejected a connection, read from its state and `state_info.message`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum RejectionCause {
-    /// Aiven's service principal lacks `peer/action` on the VNet (or it has not propagated).
-    MissingPermission,
-    /// Aiven's application has no service principal in the customer tenant (or it has not
-    /// replicated).
-    MissingAivenServicePrincipal,
-    VnetNotFound,
-    AppNotFound,
-    AppNotMultiTenant,
-    TenantMismatch,
-    AddressOverlap,
-    RejectedByPeer,
-    Unknown,
-}
-
-impl RejectionCause {
-    fn of(connection: &PeeringConnection) -> Self {
-        let message = connection
-            .state_message()
-            .unwrap_or_default()
-            .to_lowercase();
-        let has = |needle: &str| message.contains(needle);
-        if has("overlap") {
-            Self::AddressOverlap
-        } else if has("multi-tenant") || has("multitenant") || has("signinaudience") {
-            Self::AppNotMultiTenant
-        } else if has("permission")
-            || has("authoriz")
-            || has("peer/action")
-            || has("forbidden")
-            || has("not allowed")
-        {
-            Self::MissingPermission
-        } else if has("service principal")
-            && (has("no service principal") || has("not found") || has("does not exist"))
-        {
-            Self::MissingAivenServicePrincipal
-        } else if (has("application") || has("app "))
-            && (has("not found") || has("not a valid") || has("does not exist"))
-        {
-            Self::AppNotFound
-        } else if (has("virtual network") || has("vnet"))
-            && (has("not found") || has("does not exist"))
-        {
-            Self::VnetNotFound
-        } else if has("tenant") && (has("does not belong") || has("mismatch")) {
-            Self::TenantMismatch
-        } else if connection.state == PeeringState::RejectedByPeer {
-            Self::RejectedByPeer
-        } else {
-            Self::Unknown
+/// The argument to point at for a rejection `cause`.
+fn attribute_of(cause: RejectionCause) -> Option<&'static str> {
+    match cause {
+        RejectionCause::VnetNotFound
+        | RejectionCause::AddressOverlap
+        | RejectionCause::MissingPermission => Some("vnet_id"),
+        RejectionCause::AppNotFound | RejectionCause::AppNotMultiTenant => {
+            Some("peer_azure_app_id")
         }
-    }
-
-    /// Causes that a role assignment or service principal made moments ago explains.
-    fn may_be_propagation(self) -> bool {
-        matches!(
-            self,
-            Self::MissingPermission | Self::MissingAivenServicePrincipal
-        )
-    }
-
-    /// The argument to point at.
-    fn attribute(self) -> Option<&'static str> {
-        match self {
-            Self::VnetNotFound | Self::AddressOverlap | Self::MissingPermission => Some("vnet_id"),
-            Self::AppNotFound | Self::AppNotMultiTenant => Some("peer_azure_app_id"),
-            Self::TenantMismatch | Self::MissingAivenServicePrincipal => {
-                Some("peer_azure_tenant_id")
-            }
-            Self::RejectedByPeer | Self::Unknown => None,
+        RejectionCause::TenantMismatch | RejectionCause::MissingAivenServicePrincipal => {
+            Some("peer_azure_tenant_id")
         }
+        RejectionCause::RejectedByPeer | RejectionCause::Unknown => None,
     }
 }
 
@@ -1098,7 +1033,7 @@ fn rejection_diagnostic(
         ),
         format!("{aiven_says}{explanation}\n\n{aftermath}"),
     );
-    match cause.attribute() {
+    match attribute_of(cause) {
         Some(attribute) => diagnostic.at(attribute),
         None => diagnostic,
     }
@@ -1349,55 +1284,6 @@ mod tests {
         assert!(ranges_overlap("0.0.0.0/0", "192.168.1.0/24"));
         assert!(ranges_overlap("fd00::/8", "fd12::/64"));
         assert!(!ranges_overlap("not a cidr", "10.0.0.0/8"));
-    }
-
-    #[test]
-    fn rejection_causes_from_aiven_messages() {
-        let cause = |message: &str| {
-            RejectionCause::of(&connection(
-                "INVALID_SPECIFICATION",
-                serde_json::json!({"message": message}),
-            ))
-        };
-        assert_eq!(
-            cause(
-                "Aiven's service principal 'x' does not have permission to perform 'Microsoft.Network/virtualNetworks/peer/action' on virtual network 'v'"
-            ),
-            RejectionCause::MissingPermission
-        );
-        assert_eq!(
-            cause("Aiven's application '55f3' has no service principal in Azure tenant 't'"),
-            RejectionCause::MissingAivenServicePrincipal
-        );
-        assert_eq!(
-            cause(
-                "Azure virtual network 'v' in resource group 'r' of subscription 's' was not found"
-            ),
-            RejectionCause::VnetNotFound
-        );
-        assert_eq!(
-            cause("Azure application 'a' was not found"),
-            RejectionCause::AppNotFound
-        );
-        assert_eq!(
-            cause("Azure application 'a' is not multi-tenant (signInAudience AzureADMyOrg)"),
-            RejectionCause::AppNotMultiTenant
-        );
-        assert_eq!(
-            cause("Subscription 's' does not belong to Azure tenant 't'"),
-            RejectionCause::TenantMismatch
-        );
-        assert_eq!(
-            cause("The address space 10.0.0.0/16 overlaps with the project VPC network"),
-            RejectionCause::AddressOverlap
-        );
-        assert_eq!(cause("something new"), RejectionCause::Unknown);
-        assert_eq!(
-            RejectionCause::of(&connection("REJECTED_BY_PEER", serde_json::Value::Null)),
-            RejectionCause::RejectedByPeer
-        );
-        assert!(RejectionCause::MissingPermission.may_be_propagation());
-        assert!(!RejectionCause::VnetNotFound.may_be_propagation());
     }
 
     #[test]

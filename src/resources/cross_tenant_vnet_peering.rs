@@ -21,32 +21,27 @@
 //! Refresh and delete act as the provider's own identity. A `Disconnected` peering is drift:
 //! refresh reports it gone, and the next apply creates it again. Import by the peering's ARM id.
 //!
-//! Concurrency: peering writes are serialised per **local** VNet within the provider process,
-//! since the Network resource provider runs one peering operation at a time on the VNet that
-//! owns the peering (429 `RetryableErrorDueToAnotherOperation`, api-facts §4.6). The remote VNet
-//! is not locked: it is Aiven's, in another tenant, where other customers' peerings are written
-//! concurrently without any lock of ours, and locking it would serialise every peering to the
-//! one Aiven VNet (a destroy of 40 of them would take 40 operations in a row). When the remote
-//! VNet is busy, ARM answers 400 `ReferencedResourceNotProvisioned` ("... is not in Succeeded
-//! state. Resource is in Updating state"); that is retried within the operation's timeout, as
-//! azurerm's peering resource does ("this may be the case if the Vnet was just created or another
-//! peering was just initiated").
+//! Concurrency: the ARM client serialises peering writes per VNet that owns the peering and
+//! waits out a busy VNet (`crate::azure::arm`, peering writes); this resource retries only
+//! what RBAC propagation causes.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
-use tokio::sync::OwnedMutexGuard;
 use tokio::time::Instant;
 
-use crate::azure::arm::{ArmClient, PeeringProperties, PeeringState, VnetPeering, codes};
-use crate::azure::credentials::{FetchToken, aadsts};
+use crate::azure::aadsts;
+use crate::azure::arm::{
+    ArmClient, PEER_ACTION, PEERING_WRITE_ACTION, PeeringProperties, PeeringState, VnetPeering,
+    codes, may_have_written,
+};
+use crate::azure::credentials::FetchToken;
 use crate::azure::ids::{VirtualNetworkId, VnetPeeringId, validate_peering_name};
-use crate::azure::{
-    AccessToken, CallContext, CancellationToken, CloudError, PollStep, SecretString, TokenSource,
-    poll_until,
+use crate::azure::{AccessToken, TokenSource};
+use crate::cloud::{
+    CallContext, CancellationToken, CloudError, PollStep, SecretString, poll_until,
 };
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
@@ -71,18 +66,11 @@ const CLEANUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// After a 403, tokens older than this are replaced: a new token makes Azure re-evaluate role
 /// assignments (api-facts §3.4).
 const TOKEN_REFRESH_AFTER_DENIAL: Duration = Duration::from_secs(30);
-/// Peering retries after a 403 or a busy VNet: not faster than this...
+/// Peering retries after a 403: not faster than this...
 const MIN_RETRY_INTERVAL: Duration = Duration::from_millis(250);
 /// ...and not slower than this (RBAC propagation takes up to 10 minutes; 1,200 writes an hour
 /// are allowed per principal, api-facts §4.6).
 const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(15);
-/// The Network resource provider's "VNet busy" code (429, api-facts §4.6).
-const ANOTHER_OPERATION: &str = "RetryableErrorDueToAnotherOperation";
-/// 400 while a VNet the peering references (the remote one) is `Updating`: a subnet change or
-/// another peering operation on it. Transient; azurerm's peering resource retries it too.
-const REFERENCED_RESOURCE_NOT_PROVISIONED: &str = "ReferencedResourceNotProvisioned";
-const PEERING_WRITE_ACTION: &str = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/write";
-const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 
 /// The resource type. See the module documentation.
 pub struct CrossTenantVnetPeering;
@@ -521,7 +509,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
     async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
         let id = peering_id_of(&state)?;
         let arm = own_arm(ctx)?;
-        delete_peering(&call_context(ctx), &arm, &id)
+        arm.delete_vnet_peering(&call_context(ctx), &id)
             .await
             .map_err(|error| {
                 cloud_diagnostics("Could not delete the virtual network peering", &error)
@@ -1114,8 +1102,8 @@ fn own_arm(ctx: &Context<ProviderData>) -> Result<ArmClient, Diagnostics> {
         .map_err(|error| cloud_diagnostics("The provider has no usable Azure credential", &error))
 }
 
-/// Tokens → PUT (retrying what RBAC propagation and a busy VNet cause, replacing a stale
-/// Disconnected peering once) → wait for `Connected`.
+/// Tokens → PUT (retrying what RBAC propagation causes, replacing a stale Disconnected peering
+/// once) → wait for `Connected`.
 async fn put_and_connect(
     ctx: &Context<ProviderData>,
     target: &Target,
@@ -1135,18 +1123,14 @@ async fn put_and_connect(
         let app = arm_as_application(&own, &tokens.primary, &tenant, target).map_err(|e| {
             WriteFailure::before_write(cloud_diagnostic("Invalid token source", &e))
         })?;
-        let written = {
-            let _lock = lock_vnet(&cc, &target.id.vnet)
-                .await
-                .map_err(|e| WriteFailure::before_write(put_diagnostic(&e, target)))?;
-            app.put_vnet_peering(
+        let written = app
+            .put_vnet_peering(
                 &cc,
                 &target.id,
                 &target.properties,
                 std::slice::from_ref(&tokens.auxiliary),
             )
-            .await
-        };
+            .await;
         let error = match written {
             Ok(peering) => return wait_until_connected(&cc, &app, target, peering).await,
             Err(error) => error,
@@ -1155,24 +1139,25 @@ async fn put_and_connect(
             // A stale peering of this name whose remote side is gone: it cannot be updated back
             // (api-facts §4.2), so delete it (as the provider) and create it again.
             tracing::info!(peering = %target.id, "replacing a Disconnected peering");
-            delete_peering(&cc, &own, &target.id).await.map_err(|e| {
-                WriteFailure::before_write(cloud_diagnostic(
-                    "Could not delete the stale Disconnected peering",
-                    &e,
-                ))
-            })?;
+            own.delete_vnet_peering(&cc, &target.id)
+                .await
+                .map_err(|e| {
+                    WriteFailure::before_write(cloud_diagnostic(
+                        "Could not delete the stale Disconnected peering",
+                        &e,
+                    ))
+                })?;
             replaced_stale = true;
             continue;
         }
-        let denied = is_permission_denial(&error);
-        if !denied && !is_busy(&error) {
+        if !is_permission_denial(&error) {
             return Err(WriteFailure {
                 peering_may_exist: may_have_written(&error),
                 diagnostics: put_diagnostic(&error, target).into(),
             });
         }
-        // Role assignments take minutes to propagate, and the VNet may be busy: wait and retry
-        // within the create timeout, then explain the last refusal.
+        // Role assignments take minutes to propagate: wait and retry within the create timeout,
+        // then explain the last refusal.
         let wait = (started.elapsed() / 4).clamp(MIN_RETRY_INTERVAL, MAX_RETRY_INTERVAL);
         tracing::debug!(code = ?error.code(), wait_ms = wait.as_millis() as u64, "the peering write was refused; retrying");
         if cc
@@ -1182,7 +1167,7 @@ async fn put_and_connect(
         {
             return Err(WriteFailure::before_write(put_diagnostic(&error, target)));
         }
-        if denied && tokens.acquired.elapsed() >= TOKEN_REFRESH_AFTER_DENIAL {
+        if tokens.acquired.elapsed() >= TOKEN_REFRESH_AFTER_DENIAL {
             tokens = acquire_app_tokens(ctx, &tenant, target, secret)
                 .await
                 .map_err(WriteFailure::before_write)?;
@@ -1195,25 +1180,6 @@ fn is_permission_denial(error: &CloudError) -> bool {
     error.status() == Some(403)
         && (error.has_code(codes::AUTHORIZATION_FAILED)
             || error.has_code(codes::LINKED_AUTHORIZATION_FAILED))
-}
-
-/// Another peering operation holds the local VNet (the HTTP layer already retried the 429), or
-/// the remote VNet is `Updating`.
-fn is_busy(error: &CloudError) -> bool {
-    error.has_code(ANOTHER_OPERATION)
-        || (error.status() == Some(400) && error.has_code(REFERENCED_RESOURCE_NOT_PROVISIONED))
-}
-
-/// Whether a failed PUT may have left a peering behind: the long-running operation failed or
-/// was not seen to the end (a refused request, 4xx, created nothing).
-fn may_have_written(error: &CloudError) -> bool {
-    match error {
-        CloudError::Service(e) | CloudError::NotFound(e) | CloudError::AlreadyExists(e) => {
-            e.status < 400
-        }
-        CloudError::Invalid(_) | CloudError::Credential { .. } => false,
-        _ => true,
-    }
 }
 
 /// Polls the peering (as the application) until it is `Connected`: Initiated means Aiven's side
@@ -1266,66 +1232,6 @@ async fn wait_until_connected(
             peering_may_exist: true,
         }
     })
-}
-
-/// Deletes the peering (as the provider) under its VNet's lock, retrying a busy VNet within the
-/// deadline.
-async fn delete_peering(
-    cc: &CallContext,
-    arm: &ArmClient,
-    id: &VnetPeeringId,
-) -> Result<(), CloudError> {
-    let started = Instant::now();
-    loop {
-        let deleted = {
-            let _lock = lock_vnet(cc, &id.vnet).await?;
-            arm.delete_vnet_peering(cc, id).await
-        };
-        match deleted {
-            Err(error) if is_busy(&error) => {
-                let wait = (started.elapsed() / 4).clamp(MIN_RETRY_INTERVAL, MAX_RETRY_INTERVAL);
-                if cc
-                    .sleep(wait, "waiting for the virtual network to be free")
-                    .await
-                    .is_err()
-                {
-                    return Err(error);
-                }
-            }
-            other => return other,
-        }
-    }
-}
-
-// ----- per-VNet serialisation ------------------------------------------------------------------
-
-type VnetLocks = Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>;
-
-fn vnet_locks() -> &'static VnetLocks {
-    static LOCKS: OnceLock<VnetLocks> = OnceLock::new();
-    LOCKS.get_or_init(VnetLocks::default)
-}
-
-/// The lock key of a VNet: its id in lower case (ARM ids are case-insensitive).
-fn vnet_lock_key(vnet: &VirtualNetworkId) -> String {
-    vnet.to_string().to_ascii_lowercase()
-}
-
-/// Locks the VNet that owns a peering for one peering write within this provider process (one
-/// lock per write, so no lock order to keep). Other VNets are not affected.
-async fn lock_vnet(
-    cc: &CallContext,
-    vnet: &VirtualNetworkId,
-) -> Result<OwnedMutexGuard<()>, CloudError> {
-    let lock = {
-        let mut locks = vnet_locks().lock().unwrap_or_else(PoisonError::into_inner);
-        locks.entry(vnet_lock_key(vnet)).or_default().clone()
-    };
-    cc.run(
-        "waiting for another peering operation on the same virtual network",
-        lock.lock_owned(),
-    )
-    .await
 }
 
 // ----- explanations ------------------------------------------------------------------------------
@@ -1405,7 +1311,7 @@ fn token_diagnostic(
     } else {
         "client_secret"
     };
-    if has(aadsts::INVALID_CLIENT_SECRET) || has(7_000_222) {
+    if has(aadsts::INVALID_CLIENT_SECRET) || has(aadsts::EXPIRED_CLIENT_SECRET) {
         let mut diagnostic =
             cloud_diagnostic("The peering application's secret does not work", error);
         let cause = if secret.is_minted() {
@@ -1454,7 +1360,7 @@ fn token_diagnostic(
         ));
         return diagnostic.at("client_id");
     }
-    if has(90_002) {
+    if has(aadsts::TENANT_NOT_FOUND) {
         let attribute = match tenant {
             TenantRole::Customer => "client_id",
             TenantRole::Remote => "remote_tenant_id",
@@ -1470,8 +1376,8 @@ fn token_diagnostic(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::azure::Service;
-    use crate::azure::ServiceError;
+    use crate::cloud::Service;
+    use crate::cloud::ServiceError;
 
     const VNET: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002/resourceGroups/rg-Workload/providers/Microsoft.Network/virtualNetworks/vnet-App";
 
@@ -1591,24 +1497,6 @@ mod tests {
             400,
             "InvalidResourceReference"
         )));
-        assert!(is_busy(&arm_error(429, ANOTHER_OPERATION)));
-        assert!(is_busy(&arm_error(
-            400,
-            REFERENCED_RESOURCE_NOT_PROVISIONED
-        )));
-        assert!(!is_busy(&arm_error(400, "InvalidResourceReference")));
-        assert!(!may_have_written(&arm_error(
-            403,
-            codes::AUTHORIZATION_FAILED
-        )));
-        assert!(may_have_written(&arm_error(
-            200,
-            "VnetAddressSpacesOverlap"
-        )));
-        assert!(may_have_written(&CloudError::DeadlineExceeded {
-            what: "w".into(),
-            last_observed: None
-        }));
     }
 
     #[test]
@@ -1626,7 +1514,7 @@ mod tests {
 
         let configured = AppSecret::Configured(SecretString::new("s3cr3t-value-123"));
         let wrong = token_diagnostic(
-            &token_error(7_000_215),
+            &token_error(aadsts::INVALID_CLIENT_SECRET),
             TenantRole::Customer,
             &target,
             &configured,
@@ -1638,7 +1526,7 @@ mod tests {
         );
         assert!(!wrong.detail.contains("s3cr3t"));
         let no_sp = token_diagnostic(
-            &token_error(7_000_229),
+            &token_error(aadsts::MISSING_SERVICE_PRINCIPAL),
             TenantRole::Remote,
             &target,
             &configured,
@@ -1649,7 +1537,7 @@ mod tests {
         );
         assert!(no_sp.detail.contains("AzureADMultipleOrgs"));
         let unknown_here = token_diagnostic(
-            &token_error(700_016),
+            &token_error(aadsts::APPLICATION_NOT_FOUND),
             TenantRole::Customer,
             &target,
             &configured,
@@ -1661,32 +1549,6 @@ mod tests {
         assert!(
             !format!("{configured:?}").contains("s3cr3t"),
             "Debug redacts the secret"
-        );
-    }
-
-    #[test]
-    fn lock_keys_ignore_case() {
-        let a = VirtualNetworkId::parse(VNET).unwrap();
-        let b = VirtualNetworkId::parse(&VNET.replace("vnet-App", "VNET-app")).unwrap();
-        assert_eq!(vnet_lock_key(&a), vnet_lock_key(&b));
-    }
-
-    #[tokio::test]
-    async fn writes_on_one_vnet_wait_for_each_other_and_other_vnets_do_not() {
-        let cc = CallContext::new(Duration::from_secs(5), CancellationToken::new());
-        let a = VirtualNetworkId::parse(VNET).unwrap();
-        let b = VirtualNetworkId::parse(&VNET.replace("vnet-App", "vnet-Other")).unwrap();
-        let held = lock_vnet(&cc, &a).await.unwrap();
-        let other = lock_vnet(&cc, &b).await;
-        assert!(other.is_ok(), "another VNet is not blocked");
-        let short = CallContext::new(Duration::from_millis(50), CancellationToken::new());
-        let blocked = lock_vnet(&short, &a).await;
-        assert!(matches!(blocked, Err(CloudError::DeadlineExceeded { .. })));
-        drop(held);
-        let fresh = CallContext::new(Duration::from_millis(50), CancellationToken::new());
-        assert!(
-            lock_vnet(&fresh, &a).await.is_ok(),
-            "released with its guard"
         );
     }
 }

@@ -18,10 +18,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::azure::arm::{
-    ArmClient, Permission, RoleAssignmentFilter, RoleDefinition, RoleDefinitionProperties, codes,
+    ArmClient, PEER_ACTION, Permission, RoleAssignmentFilter, RoleDefinition,
+    RoleDefinitionProperties, codes,
 };
 use crate::azure::ids::{RoleDefinitionId, SubscriptionScope, role_definition_guid};
-use crate::azure::{CallContext, CloudError, PollStep, poll_until};
+use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
     PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, validators,
@@ -30,9 +31,6 @@ use crate::value::{Type, Value};
 
 use super::ProviderData;
 use super::support::{arm, call_context, cloud_diagnostic, cloud_diagnostics, required_str};
-
-/// The only action the Aiven custom role needs (api-facts §3.1).
-pub const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 
 /// See the module documentation.
 pub struct CustomRole;

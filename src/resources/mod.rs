@@ -7,9 +7,8 @@
 use std::sync::Arc;
 
 use crate::aiven::{AivenClient, AivenSettings};
-use crate::azure::{
-    AzureClients, AzureEndpointOverrides, AzureEnvironment, AzureSettings, CloudError, HttpClient,
-};
+use crate::azure::{AzureClients, AzureEndpointOverrides, AzureEnvironment, AzureSettings};
+use crate::cloud::{CloudError, HttpClient};
 use crate::framework::{DataSource, Diagnostic, Diagnostics, Resource};
 use crate::provider::{CloudEnvironment, ProviderConfig};
 

@@ -29,7 +29,7 @@ use crate::azure::arm::{
     codes,
 };
 use crate::azure::ids::{RoleAssignmentId, RoleDefinitionId, role_assignment_name};
-use crate::azure::{CallContext, CloudError, PollStep, poll_until};
+use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
     PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, format_go_duration,

@@ -16,9 +16,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
-use crate::azure::CloudError;
-use crate::azure::graph::{AIVEN_APP_ID, DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
-use crate::azure::http::{PollStep, poll_until};
+use crate::aiven::AIVEN_APP_ID;
+use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
+use crate::cloud::CloudError;
+use crate::cloud::http::{PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
     Resource, Schema, Timeouts, UpdateRequest, validators,
@@ -422,8 +423,8 @@ mod tests {
 
     #[test]
     fn wrong_client_ids_are_explained_at_the_argument() {
-        let error = CloudError::Service(Box::new(crate::azure::ServiceError {
-            service: crate::azure::Service::Graph,
+        let error = CloudError::Service(Box::new(crate::cloud::ServiceError {
+            service: crate::cloud::Service::Graph,
             operation: "PATCH /v1.0/servicePrincipals(appId='x')".into(),
             status: 400,
             code: Some("Request_BadRequest".into()),

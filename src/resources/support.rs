@@ -3,7 +3,7 @@
 
 use crate::azure::arm::ArmClient;
 use crate::azure::graph::GraphClient;
-use crate::azure::{CallContext, CloudError};
+use crate::cloud::{CallContext, CloudError};
 use crate::framework::{Context, Diagnostic, Diagnostics, Failure, ObjectExt};
 use crate::value::Value;
 

@@ -9,14 +9,12 @@ use std::time::Duration;
 
 use crate::clients_common::*;
 use vnetpeer::aiven::{AivenClient, AivenSettings, AzurePeeringRequest, PeeringState};
+use vnetpeer::azure::aadsts;
 use vnetpeer::azure::arm::{PeeringProperties, PeeringState as AzurePeeringState};
-use vnetpeer::azure::credentials::aadsts;
 use vnetpeer::azure::graph::{NewApplication, sign_in_audience};
 use vnetpeer::azure::ids::{VirtualNetworkId, VnetPeeringId};
-use vnetpeer::azure::{
-    AzureSettings, CallContext, CancellationToken, CloudError, CredentialKind, HttpClient,
-    SecretString,
-};
+use vnetpeer::azure::{AzureSettings, CredentialKind};
+use vnetpeer::cloud::{CallContext, CancellationToken, CloudError, HttpClient, SecretString};
 use vnetpeer_emulator::world::arm::NETWORK_CONTRIBUTOR_ROLE_ID;
 use vnetpeer_emulator::world::identity::FEDERATION_AUDIENCE;
 use vnetpeer_emulator::{
@@ -745,7 +743,7 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
         deleted
             .is_some_and(|p| p.state == PeeringState::Deleting || p.state == PeeringState::Deleted)
     );
-    let gone = vnetpeer::azure::poll_until(&ctx, "waiting for the Aiven peering to go", || {
+    let gone = vnetpeer::cloud::poll_until(&ctx, "waiting for the Aiven peering to go", || {
         let aiven = aiven.clone();
         let seed = seed.clone();
         async move {
@@ -761,9 +759,9 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
                 .await?;
             Ok(match peering {
                 Some(p) if !p.state.is_gone() || p.state == PeeringState::Deleting => {
-                    vnetpeer::azure::PollStep::pending(p.state.to_string())
+                    vnetpeer::cloud::PollStep::pending(p.state.to_string())
                 }
-                _ => vnetpeer::azure::PollStep::Done(()),
+                _ => vnetpeer::cloud::PollStep::Done(()),
             })
         }
     })

@@ -5,10 +5,8 @@
 
 use std::time::Duration;
 
-use vnetpeer::azure::{
-    AzureClients, AzureEndpointOverrides, AzureSettings, CallContext, CancellationToken,
-    HttpClient, SecretString,
-};
+use vnetpeer::azure::{AzureClients, AzureEndpointOverrides, AzureSettings};
+use vnetpeer::cloud::{CallContext, CancellationToken, HttpClient, SecretString};
 use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
 use vnetpeer_emulator::{Emulator, RequestRecord, Service, ViolationKind};
 

@@ -1,18 +1,24 @@
-//! The HTTP layer shared by every cloud client (Entra ID, Graph, ARM, Aiven).
+//! The HTTP layer every cloud client shares.
 //!
 //! - One [`HttpClient`] per process ([`HttpClient::shared`]): one connection pool, HTTP/2 where the
-//!   server offers it, keep-alive, so concurrent resources share connections (performance.md §6.3).
+//!   server offers it, keep-alive, so concurrent resources share connections instead of each
+//!   paying its own TLS handshakes.
 //! - Retries of 408, 429, 5xx (not 501), connection failures and timeouts, with jittered exponential
 //!   backoff, honouring `Retry-After` in seconds, fractional seconds and HTTP-date form (and the
-//!   Azure `retry-after-ms` headers), never sending earlier than the server allows.
+//!   `retry-after-ms` / `x-ms-retry-after-ms` headers), never sending earlier than the server
+//!   allows.
 //! - Every retry and every wait is bounded by a [`CallContext`]: the caller's deadline (the
-//!   resource's timeout) and a cancellation token (Terraform's StopProvider).
-//! - [`poll_until`]: the polling helper on the performance.md §6.4 schedule.
-//! - Pacing on the services' throttling quotas ([`super::rate_limit`]): ARM's
-//!   `x-ms-ratelimit-remaining-*` counters and one shared `Retry-After` gate per quota after a 429,
-//!   so concurrent requests wait for a token instead of each collecting its own 429.
+//!   operation's timeout) and a cancellation token.
+//! - [`poll_until`]: the polling helper, on the schedule of [`poll_interval`].
+//! - Pacing on the services' throttling quotas ([`super::rate_limit`]): a client whose service
+//!   reports its remaining quota hands its [`QuotaRules`] over ([`HttpClient::with_quota_rules`]);
+//!   every service gets one shared `Retry-After` gate per quota after a 429, so concurrent
+//!   requests wait for a token instead of each collecting its own 429.
 //! - Request logging (method, URL without query, status, duration) at debug level; headers and
 //!   bodies are never logged, because they carry tokens and secrets.
+//!
+//! Error answers are returned as they are ([`ApiResponse`]): each client reads its own service's
+//! error envelope into a [`CloudError`].
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -25,8 +31,8 @@ use tokio::time::Instant;
 /// Re-exported so callers build a [`CallContext`] without naming tokio-util.
 pub use tokio_util::sync::CancellationToken;
 
-use super::error::{CloudError, Service, error_from_response};
-use super::rate_limit::Pacer;
+use super::error::{CloudError, Service};
+use super::rate_limit::{Pacer, QuotaRules};
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("terraform-provider-vnetpeer/", env!("CARGO_PKG_VERSION"));
@@ -194,7 +200,8 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The poll interval after `elapsed` of waiting without a server hint:
-/// clamp(elapsed / 10, 100 ms, 2 s) (performance.md §6.4).
+/// clamp(elapsed / 10, 100 ms, 2 s): quick checks while an operation is young (most finish within
+/// seconds), no more than one every 2 s for the long ones.
 pub fn poll_interval(elapsed: Duration) -> Duration {
     (elapsed / 10).clamp(Duration::from_millis(100), Duration::from_secs(2))
 }
@@ -286,11 +293,6 @@ pub(crate) struct ApiResponse {
 }
 
 impl ApiResponse {
-    /// The error for this response as `service` reports it.
-    pub fn into_error(self, service: Service, operation: &str) -> CloudError {
-        error_from_response(service, operation, self.status, &self.headers, &self.body)
-    }
-
     /// Parses the JSON body.
     pub fn json<T: serde::de::DeserializeOwned>(
         &self,
@@ -328,6 +330,8 @@ pub struct HttpClient {
     policy: RetryPolicy,
     /// The quota model; shared by every clone, and by the whole process for [`Self::shared`].
     pacer: Arc<Pacer>,
+    /// How the service this client talks to meters requests, if it reports its quotas.
+    quota_rules: Option<QuotaRules>,
 }
 
 /// Where an [`HttpClient`] finds its reqwest client, built on first use.
@@ -365,6 +369,7 @@ impl HttpClient {
             pool,
             policy: RetryPolicy::default(),
             pacer,
+            quota_rules: None,
         }
     }
 
@@ -385,6 +390,12 @@ impl HttpClient {
     /// The same pool with another retry policy.
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// The same pool and quota model, pacing requests by `rules` (the service's quotas).
+    pub(crate) fn with_quota_rules(mut self, rules: QuotaRules) -> Self {
+        self.quota_rules = Some(rules);
         self
     }
 
@@ -422,7 +433,8 @@ impl HttpClient {
         let method = template.method().clone();
         let shown_url = url_for_logs(template.url());
         let what = format!("{method} {shown_url}");
-        let quota = self.pacer.key_for(&template);
+        let rules = self.quota_rules.as_ref();
+        let quota = self.pacer.key_for(&template, rules);
         let mut retry = 0u32;
         loop {
             ctx.check(&what)?;
@@ -444,6 +456,7 @@ impl HttpClient {
                         response.status.as_u16(),
                         &response.headers,
                         response.retry_after(),
+                        rules,
                     );
                     tracing::debug!(
                         method = %method,

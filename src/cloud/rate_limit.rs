@@ -1,11 +1,11 @@
-//! Client-side pacing on the services' throttling quotas (performance.md §5.1, §8.3 (f), §8.4
-//! rule 6).
+//! Client-side pacing on the services' throttling quotas.
 //!
-//! ARM meters requests with token buckets per (subscription or tenant, principal, reads / writes /
-//! deletes) and reports what is left on every answer in `x-ms-ratelimit-remaining-*`. A client
-//! that only reacts to 429 keeps hitting the empty bucket: with ten writes in flight, most of
-//! them earn their own 429 every time the bucket runs dry. The [`Pacer`] instead keeps a model of
-//! each bucket, shared by every request of the process:
+//! Services that meter requests with token buckets and report what is left on every answer
+//! (ARM: per subscription or tenant, principal, and reads / writes / deletes) describe that with
+//! [`QuotaRules`], which their client hands to its [`super::http::HttpClient`]. A client that
+//! only reacts to 429 keeps hitting the empty bucket: with ten writes in flight, most of them
+//! earn their own 429 every time the bucket runs dry. The [`Pacer`] instead keeps a model of each
+//! bucket, shared by every request of the process:
 //!
 //! - **level**: the tokens left as last reported, minus every request that report may not reflect
 //!   (sent after it, or already in flight when it was sent: answers overtake each other), refilled
@@ -21,8 +21,8 @@
 //!
 //! A request whose bucket the model says is empty waits, in arrival order, until a token should
 //! be there; every answer corrects the model and wakes the waiters. Far from the limit a request
-//! costs one short mutex section and no wait. Services that report no remaining count (Graph,
-//! Aiven, Entra ID) get the shared `Retry-After` gate only.
+//! costs one short mutex section and no wait. Services without quota rules (they report no
+//! remaining count) get the shared `Retry-After` gate only, one per host and principal.
 //!
 //! Waits are bounded by the caller's [`CallContext`]: a server-announced gate that ends after the
 //! deadline fails at once; a wait the model alone asks for is cut short at the deadline and the
@@ -35,6 +35,7 @@ use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderMap};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -63,60 +64,30 @@ pub(crate) enum QuotaKind {
     Reads,
     Writes,
     Deletes,
-    /// A service without per-kind quotas in its headers (Graph, Aiven, Entra ID): one gate.
+    /// A service without per-kind quotas: one gate.
     Any,
 }
 
-impl QuotaKind {
-    fn header_suffix(self) -> Option<&'static str> {
-        match self {
-            QuotaKind::Reads => Some("-reads"),
-            QuotaKind::Writes => Some("-writes"),
-            QuotaKind::Deletes => Some("-deletes"),
-            QuotaKind::Any => None,
-        }
-    }
+/// How a service meters requests, supplied by its client (see the module documentation).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct QuotaRules {
+    /// The quota scope (e.g. a subscription) and kind a request with this method and URL path
+    /// draws on; `None` for requests the service does not meter per scope and kind.
+    pub bucket: fn(&Method, &str) -> Option<(String, QuotaKind)>,
+    /// What an answer reports left of a kind's quota, if it says.
+    pub remaining: fn(&HeaderMap, QuotaKind) -> Option<f64>,
 }
 
-/// The bucket a request draws on: host (with port), principal, ARM scope and kind.
+/// The bucket a request draws on: host (with port), principal, the service's scope and kind.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct QuotaKey {
     host: String,
     /// A keyed hash of the `Authorization` header: the quota is per principal, and the token is
     /// the one thing every request carries. Never reversible to the token, never logged.
     principal: u64,
-    /// The subscription id (lower case) for ARM paths under `/subscriptions/`, `tenant` for other
-    /// ARM paths, empty for other services.
+    /// The scope [`QuotaRules::bucket`] named; empty for services without rules.
     scope: String,
     kind: QuotaKind,
-}
-
-/// A reported remaining count: the smallest of the `x-ms-ratelimit-remaining-*` counters of the
-/// request's kind (the per-principal and the `-global-` ones; the smaller binds).
-fn remaining_of(headers: &HeaderMap, kind: QuotaKind) -> Option<f64> {
-    let suffix = kind.header_suffix()?;
-    let scan = |suffix: &str| {
-        headers
-            .iter()
-            .filter(|(name, _)| {
-                let name = name.as_str();
-                name.starts_with("x-ms-ratelimit-remaining-")
-                    && (name.starts_with("x-ms-ratelimit-remaining-subscription-")
-                        || name.starts_with("x-ms-ratelimit-remaining-tenant-"))
-                    && name.ends_with(suffix)
-            })
-            .filter_map(|(_, value)| value.to_str().ok()?.trim().parse::<f64>().ok())
-            .filter(|value| value.is_finite() && *value >= 0.0)
-            .reduce(f64::min)
-    };
-    scan(suffix).or_else(|| {
-        // Before the 2024 bucket model ARM counted deletes as writes.
-        if kind == QuotaKind::Deletes {
-            scan("-writes")
-        } else {
-            None
-        }
-    })
 }
 
 /// What a request should do now.
@@ -418,8 +389,12 @@ impl Pacer {
         self.buckets.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The bucket `request` draws on.
-    pub(crate) fn key_for(&self, request: &reqwest::Request) -> QuotaKey {
+    /// The bucket `request` draws on, by the rules of the service that is asked.
+    pub(crate) fn key_for(
+        &self,
+        request: &reqwest::Request,
+        rules: Option<&QuotaRules>,
+    ) -> QuotaKey {
         let url = request.url();
         let host = match url.port() {
             Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
@@ -429,30 +404,9 @@ impl Pacer {
             .headers()
             .get(AUTHORIZATION)
             .map_or(0, |value| self.principal_hasher.hash_one(value.as_bytes()));
-        let path = url.path();
-        let arm_scope = if let Some(rest) = path.strip_prefix("/subscriptions/") {
-            Some(
-                rest.split('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_ascii_lowercase(),
-            )
-        } else if path.starts_with("/providers/") || path == "/subscriptions" {
-            Some("tenant".to_owned())
-        } else {
-            None
-        };
-        let (scope, kind) = match arm_scope {
-            Some(scope) => {
-                let kind = match *request.method() {
-                    reqwest::Method::GET | reqwest::Method::HEAD => QuotaKind::Reads,
-                    reqwest::Method::DELETE => QuotaKind::Deletes,
-                    _ => QuotaKind::Writes,
-                };
-                (scope, kind)
-            }
-            None => (String::new(), QuotaKind::Any),
-        };
+        let (scope, kind) = rules
+            .and_then(|rules| (rules.bucket)(request.method(), url.path()))
+            .unwrap_or((String::new(), QuotaKind::Any));
         QuotaKey {
             host,
             principal,
@@ -604,9 +558,13 @@ impl Permit<'_> {
         status: u16,
         headers: &HeaderMap,
         retry_after: Option<Duration>,
+        rules: Option<&QuotaRules>,
     ) {
         self.answered = true;
-        let remaining = remaining_of(headers, self.key.kind);
+        let remaining = match (rules, self.key.kind) {
+            (Some(rules), kind) if kind != QuotaKind::Any => (rules.remaining)(headers, kind),
+            _ => None,
+        };
         self.pacer.with_bucket(&self.key, |bucket| {
             bucket.observe(Instant::now(), status, remaining, retry_after, self.mark);
             bucket.notify.notify_waiters();
@@ -834,102 +792,74 @@ mod tests {
         assert_eq!(bucket.level, Some(20.0));
     }
 
-    #[test]
-    fn the_smallest_counter_of_the_requests_kind_binds() {
-        let mut headers = HeaderMap::new();
-        for (name, value) in [
-            ("x-ms-ratelimit-remaining-subscription-writes", "199"),
-            ("x-ms-ratelimit-remaining-subscription-global-writes", "12"),
-            ("x-ms-ratelimit-remaining-subscription-reads", "3"),
-            (
-                "x-ms-ratelimit-remaining-subscription-resource-requests",
-                "1",
-            ),
-        ] {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
-        assert_eq!(remaining_of(&headers, QuotaKind::Writes), Some(12.0));
-        assert_eq!(remaining_of(&headers, QuotaKind::Reads), Some(3.0));
-        // No deletes counter: older ARM counts deletes as writes.
-        assert_eq!(remaining_of(&headers, QuotaKind::Deletes), Some(12.0));
-        assert_eq!(remaining_of(&headers, QuotaKind::Any), None);
-        let mut tenant = HeaderMap::new();
-        tenant.insert(
-            "x-ms-ratelimit-remaining-tenant-deletes",
-            HeaderValue::from_static("7"),
-        );
-        assert_eq!(remaining_of(&tenant, QuotaKind::Deletes), Some(7.0));
-    }
+    /// A metered service for these tests: the first path segment is the scope, the method the
+    /// kind, and `x-remaining` what is left.
+    const TEST_RULES: QuotaRules = QuotaRules {
+        bucket: |method, path| {
+            let scope = path.trim_start_matches('/').split('/').next()?;
+            let kind = match *method {
+                Method::GET => QuotaKind::Reads,
+                Method::DELETE => QuotaKind::Deletes,
+                _ => QuotaKind::Writes,
+            };
+            (scope == "metered").then(|| (scope.to_owned(), kind))
+        },
+        remaining: |headers, _| headers.get("x-remaining")?.to_str().ok()?.parse().ok(),
+    };
 
     #[test]
-    fn keys_split_arm_by_subscription_principal_and_kind_and_other_services_by_host() {
+    fn keys_follow_the_rules_per_principal_and_one_gate_per_host_without_them() {
         let pacer = Pacer::new();
         let client = reqwest::Client::new();
-        let key = |method: reqwest::Method, url: &str, token: &str| {
+        let key = |method: Method, url: &str, token: &str, rules: Option<&QuotaRules>| {
             let request = client
                 .request(method, url)
                 .header(AUTHORIZATION, token)
                 .build()
                 .unwrap();
-            pacer.key_for(&request)
+            pacer.key_for(&request, rules)
         };
-        let arm = "https://management.azure.com/subscriptions/ABC/resourceGroups/r?api-version=1";
-        let put = key(reqwest::Method::PUT, arm, "Bearer a");
+        let metered = "http://127.0.0.1:9/metered/x";
+        let put = key(Method::PUT, metered, "Bearer a", Some(&TEST_RULES));
         assert_eq!(put.kind, QuotaKind::Writes);
-        assert_eq!(put.scope, "abc");
-        assert_eq!(put.host, "management.azure.com");
-        assert_eq!(
-            key(reqwest::Method::DELETE, arm, "Bearer a").kind,
-            QuotaKind::Deletes
+        assert_eq!(put.scope, "metered");
+        assert_eq!(put.host, "127.0.0.1:9");
+        assert_ne!(
+            put,
+            key(Method::PUT, metered, "Bearer b", Some(&TEST_RULES))
         );
         assert_eq!(
-            key(reqwest::Method::GET, arm, "Bearer a").kind,
-            QuotaKind::Reads
+            put,
+            key(Method::PUT, metered, "Bearer a", Some(&TEST_RULES))
         );
-        assert_ne!(put, key(reqwest::Method::PUT, arm, "Bearer b"));
-        assert_eq!(put, key(reqwest::Method::PUT, arm, "Bearer a"));
-        let tenant = key(
-            reqwest::Method::GET,
-            "https://management.azure.com/providers/Microsoft.Authorization/x",
+        let unmetered_path = key(
+            Method::PUT,
+            "http://127.0.0.1:9/other",
             "Bearer a",
+            Some(&TEST_RULES),
         );
-        assert_eq!(tenant.scope, "tenant");
-        let graph_get = key(
-            reqwest::Method::GET,
-            "http://127.0.0.1:9/v1.0/applications",
-            "Bearer a",
-        );
-        let graph_post = key(
-            reqwest::Method::POST,
-            "http://127.0.0.1:9/v1.0/applications",
-            "Bearer a",
-        );
-        assert_eq!(graph_get, graph_post, "one gate for the whole service");
-        assert_eq!(graph_get.kind, QuotaKind::Any);
-        assert_eq!(graph_get.host, "127.0.0.1:9");
+        assert_eq!(unmetered_path.kind, QuotaKind::Any);
+        let get = key(Method::GET, metered, "Bearer a", None);
+        let post = key(Method::POST, metered, "Bearer a", None);
+        assert_eq!(get, post, "one gate for a service without rules");
+        assert_eq!(get.kind, QuotaKind::Any);
     }
 
     #[tokio::test]
     async fn far_from_the_limit_nothing_waits_and_answers_are_counted() {
         let pacer = Pacer::new();
         let client = reqwest::Client::new();
-        let request = client
-            .put("http://127.0.0.1:1/subscriptions/s/x")
-            .build()
-            .unwrap();
-        let key = pacer.key_for(&request);
+        let request = client.put("http://127.0.0.1:1/metered/x").build().unwrap();
+        let key = pacer.key_for(&request, Some(&TEST_RULES));
         let ctx = CallContext::new(
             Duration::from_secs(5),
             tokio_util::sync::CancellationToken::new(),
         );
         let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-ms-ratelimit-remaining-subscription-writes",
-            HeaderValue::from_static("150"),
-        );
+        headers.insert("x-remaining", HeaderValue::from_static("150"));
         for _ in 0..20 {
             let permit = pacer.acquire(key.clone(), &ctx, "PUT x").await.unwrap();
-            permit.answered(200, &headers, None);
+            permit.answered(200, &headers, None, Some(&TEST_RULES));
         }
         let dropped = pacer.acquire(key.clone(), &ctx, "PUT x").await.unwrap();
         drop(dropped);
@@ -944,17 +874,14 @@ mod tests {
     async fn a_gate_past_the_deadline_fails_at_once_and_cancellation_ends_a_wait() {
         let pacer = Pacer::new();
         let client = reqwest::Client::new();
-        let request = client
-            .put("http://127.0.0.1:1/subscriptions/s/x")
-            .build()
-            .unwrap();
-        let key = pacer.key_for(&request);
+        let request = client.put("http://127.0.0.1:1/metered/x").build().unwrap();
+        let key = pacer.key_for(&request, Some(&TEST_RULES));
         let long = CallContext::new(
             Duration::from_secs(60),
             tokio_util::sync::CancellationToken::new(),
         );
         let permit = pacer.acquire(key.clone(), &long, "PUT x").await.unwrap();
-        permit.answered(429, &HeaderMap::new(), Some(Duration::from_secs(30)));
+        permit.answered(429, &HeaderMap::new(), Some(Duration::from_secs(30)), None);
 
         let short = CallContext::new(
             Duration::from_secs(1),
