@@ -15,6 +15,7 @@ use crate::provider::{CloudEnvironment, ProviderConfig};
 pub mod aad_app;
 pub mod aiven_project_vpc;
 pub mod aiven_vpc_peering;
+pub mod app_secret;
 pub mod client_config;
 pub mod cross_tenant_vnet_peering;
 pub mod custom_role;
