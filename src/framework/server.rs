@@ -11,6 +11,7 @@ use crate::value::{Type, Value};
 
 use super::context::Context;
 use super::diagnostics::{AttributePath, Diagnostic, Diagnostics};
+use super::function::{Function, FunctionError, Signature};
 use super::plan;
 use super::resource::{
     ConfigureRequest, CreateRequest, DataSource, Failure, Provider, Resource, UpdateRequest,
@@ -32,12 +33,19 @@ pub struct DataSourceEntry<D> {
     pub ty: Type,
 }
 
+/// A registered function with its signature, built once.
+pub struct FunctionEntry {
+    pub function: Arc<dyn Function>,
+    pub signature: Signature,
+}
+
 /// Every schema of the provider, built on first use.
 pub struct Catalog<D> {
     pub provider: Schema,
     pub provider_type: Type,
     pub resources: BTreeMap<&'static str, ResourceEntry<D>>,
     pub data_sources: BTreeMap<&'static str, DataSourceEntry<D>>,
+    pub functions: BTreeMap<&'static str, FunctionEntry>,
     /// Schema mistakes (programming errors), reported by GetProviderSchema.
     pub problems: Vec<String>,
 }
@@ -114,6 +122,39 @@ impl<P: Provider> Server<P> {
 
     pub fn provider_type(&self) -> &Type {
         &self.catalog().provider_type
+    }
+
+    /// The signature of a function, when the provider has one by that name.
+    pub fn function_signature(&self, name: &str) -> Option<&Signature> {
+        self.catalog()
+            .functions
+            .get(name)
+            .map(|entry| &entry.signature)
+    }
+
+    /// CallFunction: `arguments` are decoded with the parameter types. The result is checked
+    /// against the declared return type, so a function bug becomes an error, not a crash.
+    pub fn call_function(&self, name: &str, arguments: &[Value]) -> Result<Value, FunctionError> {
+        let Some(entry) = self.catalog().functions.get(name) else {
+            return Err(FunctionError::general(format!(
+                "This provider has no function named {name:?}."
+            )));
+        };
+        let expected = entry.signature.parameters.len();
+        if arguments.len() != expected {
+            return Err(FunctionError::general(format!(
+                "{name} takes {expected} argument(s), {} given.",
+                arguments.len()
+            )));
+        }
+        let result = entry.function.call(arguments)?;
+        plan::check_conforms(&entry.signature.return_type, &result).map_err(|problem| {
+            FunctionError::general(format!(
+                "Provider bug: {name} returned a value that does not match its return type \
+                 ({problem}). Please report this issue to the provider developers."
+            ))
+        })?;
+        Ok(result)
     }
 
     /// StopProvider (docs/development/plugin-obligations.md, E4): cancels every in-flight
@@ -673,6 +714,18 @@ fn build_catalog<P: Provider>(provider: &P) -> Catalog<P::Data> {
             problems.push(format!("data {type_name}: registered twice"));
         }
     }
+    let mut functions = BTreeMap::new();
+    for function in provider.functions() {
+        let name = function.name();
+        let signature = function.signature();
+        let entry = FunctionEntry {
+            function,
+            signature,
+        };
+        if functions.insert(name, entry).is_some() {
+            problems.push(format!("function {name}: registered twice"));
+        }
+    }
     for problem in &problems {
         tracing::error!(problem = problem.as_str(), "invalid schema");
     }
@@ -681,6 +734,7 @@ fn build_catalog<P: Provider>(provider: &P) -> Catalog<P::Data> {
         provider: provider_schema,
         resources,
         data_sources,
+        functions,
         problems,
     }
 }

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use vnetpeer_emulator::{Emulator, Knobs};
 use vnetpeer_harness::binaries::{provider_binary, workspace_root};
@@ -58,7 +58,7 @@ impl DevOverrides {
 
     /// Runs terraform in `dir`, keeping its working data (`.terraform`) out of the repository.
     fn terraform(&self, dir: &Path, data_dir_name: &str, args: &[&str]) -> Output {
-        Command::new("terraform")
+        vnetpeer_harness::binaries::terraform_command()
             .args(args)
             .arg("-no-color")
             .current_dir(dir)
@@ -381,7 +381,7 @@ fn import_examples_name_the_same_address_and_id() {
 
 #[test]
 fn examples_are_terraform_fmt_clean() {
-    let output = Command::new("terraform")
+    let output = vnetpeer_harness::binaries::terraform_command()
         .args(["fmt", "-check", "-recursive", "-diff", "-no-color"])
         .arg(examples_dir())
         .env("CHECKPOINT_DISABLE", "1")

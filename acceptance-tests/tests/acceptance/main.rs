@@ -24,6 +24,7 @@ mod emulator_identity;
 mod emulator_runbook;
 mod examples;
 mod flow;
+mod functions;
 mod peering_setup;
 mod plugin_process;
 mod protocol;
