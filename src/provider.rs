@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::cloud::SecretString;
 use crate::framework::{
     Attribute, AttributePath, Block, ConfigureRequest, DataSource, Diagnostic, Diagnostics,
-    Function, NestedBlock, Provider, Resource, Schema, Validator, validators,
+    EphemeralResource, Function, NestedBlock, Provider, Resource, Schema, Validator, validators,
 };
 use crate::plugin::proto::tfplugin6::provider_server::Provider as GrpcProvider;
 use crate::plugin::provider_service::ProviderService;
@@ -57,6 +57,10 @@ impl Provider for VnetpeerProvider {
     }
     fn functions(&self) -> Vec<Arc<dyn Function>> {
         crate::functions::functions()
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<ProviderData>>> {
+        vec![Arc::new(resources::aad_app_secret::AadAppSecret)]
     }
 }
 

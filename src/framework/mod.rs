@@ -95,6 +95,7 @@
 
 mod context;
 mod diagnostics;
+mod ephemeral;
 mod function;
 mod object;
 pub mod plan;
@@ -106,6 +107,7 @@ pub mod validators;
 
 pub use context::{Context, InterruptReason, Interrupted};
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
+pub use ephemeral::{EphemeralResource, Opened, Renewed};
 pub use function::{Function, FunctionError, Parameter, Signature};
 pub use object::ObjectExt;
 pub use resource::{
@@ -114,8 +116,8 @@ pub use resource::{
 };
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 pub use server::{
-    ApplyOutcome, Catalog, DataSourceEntry, FunctionEntry, ImportOutcome, PlanOutcome, ReadOutcome,
-    ResourceEntry, Server,
+    ApplyOutcome, Catalog, DataSourceEntry, EphemeralEntry, FunctionEntry, ImportOutcome,
+    PlanOutcome, ReadOutcome, ResourceEntry, Server,
 };
 pub use timeouts::{Operation, Timeouts, format_go_duration, parse_go_duration, timeouts_block};
 pub use validators::Validator;

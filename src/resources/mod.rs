@@ -13,6 +13,7 @@ use crate::framework::{DataSource, Diagnostic, Diagnostics, Resource};
 use crate::provider::{CloudEnvironment, ProviderConfig};
 
 pub mod aad_app;
+pub mod aad_app_secret;
 pub mod aiven_project_vpc;
 pub mod aiven_vpc_peering;
 pub mod app_secret;
