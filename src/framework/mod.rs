@@ -99,8 +99,9 @@
 
 mod context;
 mod diagnostics;
-pub mod model;
+mod ephemeral;
 mod function;
+pub mod model;
 mod object;
 pub mod plan;
 pub mod replace_if;
@@ -112,8 +113,9 @@ pub mod validators;
 
 pub use context::{Context, InterruptReason, Interrupted};
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
-pub use model::{AttributeValue, Model, StringSet, model};
+pub use ephemeral::{EphemeralResource, Opened, Renewed};
 pub use function::{Function, FunctionError, Parameter, Signature};
+pub use model::{AttributeValue, Model, StringSet, model};
 pub use object::ObjectExt;
 pub use resource::{
     ConfigureRequest, CreateRequest, DataSource, Failure, PlannedChange, Provider, Resource,
@@ -121,8 +123,8 @@ pub use resource::{
 };
 pub use schema::{Attribute, Block, NestedBlock, Nesting, ReplaceRule, Schema};
 pub use server::{
-    ApplyOutcome, Catalog, DataSourceEntry, FunctionEntry, ImportOutcome, PlanOutcome, ReadOutcome,
-    ResourceEntry, Server,
+    ApplyOutcome, Catalog, DataSourceEntry, EphemeralEntry, FunctionEntry, ImportOutcome,
+    PlanOutcome, ReadOutcome, ResourceEntry, Server,
 };
 pub use timeouts::{Operation, Timeouts, format_go_duration, parse_go_duration, timeouts_block};
 pub use validators::Validator;

@@ -95,6 +95,28 @@ impl DevOverrides {
         };
         (names("resource_schemas"), names("data_source_schemas"))
     }
+
+    /// The ephemeral resource types and function names the provider registers.
+    fn registered_ephemeral_types_and_functions(&self) -> (BTreeSet<String>, BTreeSet<String>) {
+        let work_dir = self.scratch.path().join("schema-newer-kinds");
+        std::fs::create_dir_all(&work_dir).unwrap();
+        std::fs::write(
+            work_dir.join("main.tf"),
+            "terraform {\n  required_providers {\n    vnetpeer = {\n      source = \"vnetpeer/vnetpeer\"\n    }\n  }\n}\n",
+        )
+        .unwrap();
+        let output = self.terraform(&work_dir, "schema", &["providers", "schema", "-json"]);
+        assert!(output.status.success(), "{}", text(&output));
+        let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let provider = &schema["provider_schemas"][PROVIDER_ADDRESS];
+        let names = |key: &str| -> BTreeSet<String> {
+            provider[key]
+                .as_object()
+                .map(|types| types.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        (names("ephemeral_resource_schemas"), names("functions"))
+    }
 }
 
 fn text(output: &Output) -> String {
@@ -305,6 +327,26 @@ fn every_registered_type_has_its_registry_examples() {
             .join("data-sources")
             .join(data_source)
             .join("data-source.tf");
+        if !path.is_file() {
+            missing.push(relative(&path));
+        }
+    }
+    let (ephemeral_resources, functions) = harness.registered_ephemeral_types_and_functions();
+    assert!(!ephemeral_resources.is_empty() && !functions.is_empty());
+    for ephemeral in ephemeral_resources.iter().filter(documented) {
+        let path = examples_dir()
+            .join("ephemeral-resources")
+            .join(ephemeral)
+            .join("ephemeral-resource.tf");
+        if !path.is_file() {
+            missing.push(relative(&path));
+        }
+    }
+    for function in &functions {
+        let path = examples_dir()
+            .join("functions")
+            .join(function)
+            .join("function.tf");
         if !path.is_file() {
             missing.push(relative(&path));
         }
