@@ -95,8 +95,9 @@
 
 mod context;
 mod diagnostics;
-pub mod model;
 mod function;
+mod identity;
+pub mod model;
 mod object;
 pub mod plan;
 pub mod replace_if;
@@ -108,8 +109,9 @@ pub mod validators;
 
 pub use context::{Context, InterruptReason, Interrupted};
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
-pub use model::{AttributeValue, Model, StringSet, model};
 pub use function::{Function, FunctionError, Parameter, Signature};
+pub use identity::{Identity, IdentityAttribute};
+pub use model::{AttributeValue, Model, StringSet, model};
 pub use object::ObjectExt;
 pub use resource::{
     ConfigureRequest, CreateRequest, DataSource, Failure, PlannedChange, Provider, Resource,

@@ -105,6 +105,12 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
         .into())
     }
 
+    /// The resource identity (Terraform 1.12+): what names the object, how the state maps to it
+    /// and to the import id. `None`: the type has no identity and is imported by id only.
+    fn identity(&self) -> Option<super::identity::Identity> {
+        None
+    }
+
     /// Converts a state written by schema version `from_version` (as its JSON object) into the
     /// current schema's JSON. Called only when the stored version is older than the schema's.
     fn upgrade_state(

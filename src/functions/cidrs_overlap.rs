@@ -43,19 +43,13 @@ impl Function for CidrsOverlap {
     fn call(&self, arguments: &[Value]) -> Result<Value, FunctionError> {
         let a = blocks(arguments, 0, "a")?;
         let b = blocks(arguments, 1, "b")?;
-        let overlap = a
-            .iter()
-            .any(|x| b.iter().any(|y| x.overlaps(y)));
+        let overlap = a.iter().any(|x| b.iter().any(|y| x.overlaps(y)));
         Ok(Value::Bool(overlap))
     }
 }
 
 /// The parsed blocks of the list argument at `position`.
-fn blocks(
-    arguments: &[Value],
-    position: usize,
-    name: &str,
-) -> Result<Vec<Cidr>, FunctionError> {
+fn blocks(arguments: &[Value], position: usize, name: &str) -> Result<Vec<Cidr>, FunctionError> {
     let Some(Value::List(elements)) = arguments.get(position) else {
         return Err(FunctionError::argument(
             position,

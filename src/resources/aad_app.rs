@@ -44,13 +44,14 @@ use crate::azure::graph::{
 };
 use crate::cloud::{CallContext, CloudError, SecretString};
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
-    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, model, parse_go_duration,
-    validators,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
+    IdentityAttribute, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
+    Validator, model, parse_go_duration, validators,
 };
 use crate::value::{Type, Value};
 
 use super::ProviderData;
+use super::identity;
 use super::support::{
     ReplicationGrace, call_context, checks, cloud_diagnostic, cloud_diagnostics, graph,
 };
@@ -119,6 +120,10 @@ const ROTATION_TRIGGERS: [&str; 4] = [
 impl Resource<ProviderData> for AadApp {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
+    }
+
+    fn identity(&self) -> Option<Identity> {
+        Some(identity_declaration())
     }
 
     fn schema(&self) -> Schema {
@@ -1065,6 +1070,22 @@ fn audience_validator() -> Validator {
             other => Err(format!("{other:?} is not a sign-in audience")),
         },
     )
+}
+
+// ----- resource identity ------------------------------------------------------------------------
+
+/// The application is named by its object id, as in Microsoft Graph's `/applications/{id}`.
+fn identity_declaration() -> Identity {
+    Identity {
+        version: 0,
+        attributes: vec![IdentityAttribute::required(
+            "object_id",
+            "The application's object id (a UUID, not its client id): \
+             `az ad app show --id <client id> --query id`.",
+        )],
+        of_state: |state| identity::from_state(state, &[("object_id", App::object_id)]),
+        import_id: |parts| identity::part(parts, "object_id").map(str::to_owned),
+    }
 }
 
 #[cfg(test)]

@@ -24,12 +24,14 @@ use crate::azure::arm::{
 use crate::azure::ids::{RoleDefinitionId, SubscriptionScope, role_definition_guid};
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
-    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, model, validators,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
+    IdentityAttribute, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
+    Validator, model, validators,
 };
 use crate::value::{Type, Value};
 
 use super::ProviderData;
+use super::identity;
 use super::support::{
     arm, call_context, checks, cloud_diagnostic, cloud_diagnostics, required_str,
 };
@@ -55,6 +57,10 @@ model! {
 impl Resource<ProviderData> for CustomRole {
     fn type_name(&self) -> &'static str {
         "vnetpeer_custom_role"
+    }
+
+    fn identity(&self) -> Option<Identity> {
+        Some(identity_declaration())
     }
 
     fn schema(&self) -> Schema {
@@ -564,6 +570,43 @@ fn refreshed_state(mut state: Value, id: &RoleDefinitionId, definition: &RoleDef
     state.set_attr(Role::role_definition_id, id.guid.to_string());
     state.set_attr(Role::role_definition_resource_id, id.to_string());
     state
+}
+
+// ----- resource identity ------------------------------------------------------------------------
+
+/// A role definition is named by its scope and GUID, as azurerm's `azurerm_role_definition`
+/// identity names it.
+fn identity_declaration() -> Identity {
+    Identity {
+        version: 0,
+        attributes: vec![
+            IdentityAttribute::required(
+                "scope",
+                "The subscription the role is defined at, e.g. \
+                 `/subscriptions/00000000-0000-0000-0000-000000000000`.",
+            ),
+            IdentityAttribute::required(
+                "role_definition_id",
+                "The role definition's GUID (the `name` ARM gives it).",
+            ),
+        ],
+        of_state: |state| {
+            identity::from_state(
+                state,
+                &[
+                    ("scope", Role::scope),
+                    ("role_definition_id", Role::role_definition_id),
+                ],
+            )
+        },
+        import_id: |parts| {
+            Ok(format!(
+                "{}/providers/Microsoft.Authorization/roleDefinitions/{}",
+                identity::part(parts, "scope")?.trim_end_matches('/'),
+                identity::part(parts, "role_definition_id")?
+            ))
+        },
+    }
 }
 
 #[cfg(test)]

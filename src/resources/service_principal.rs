@@ -20,12 +20,13 @@ use crate::aiven::AIVEN_APP_ID;
 use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
 use crate::cloud::CloudError;
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Model, ObjectExt,
-    Resource, Schema, Timeouts, UpdateRequest, model,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
+    IdentityAttribute, Model, ObjectExt, Resource, Schema, Timeouts, UpdateRequest, model,
 };
 use crate::value::Value;
 
 use super::ProviderData;
+use super::identity;
 use super::support::{
     ReplicationGrace, call_context, checks, cloud_diagnostic, cloud_diagnostics, graph,
 };
@@ -59,6 +60,10 @@ const TYPE_NAME: &str = "vnetpeer_service_principal";
 impl Resource<ProviderData> for ServicePrincipalResource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
+    }
+
+    fn identity(&self) -> Option<Identity> {
+        Some(identity_declaration())
     }
 
     fn schema(&self) -> Schema {
@@ -348,6 +353,22 @@ fn create_error(client_id: &str, window: Duration, error: &CloudError) -> Diagno
         .at(Principal::client_id);
     }
     cloud_diagnostic("Cannot create the service principal", error)
+}
+
+// ----- resource identity ------------------------------------------------------------------------
+
+/// The service principal is named by its object id, as in Graph's `/servicePrincipals/{id}`.
+fn identity_declaration() -> Identity {
+    Identity {
+        version: 0,
+        attributes: vec![IdentityAttribute::required(
+            "object_id",
+            "The service principal's object id (a UUID, not the application's client id): \
+             `az ad sp show --id <client id> --query id`.",
+        )],
+        of_state: |state| identity::from_state(state, &[("object_id", Principal::object_id)]),
+        import_id: |parts| identity::part(parts, "object_id").map(str::to_owned),
+    }
 }
 
 #[cfg(test)]
