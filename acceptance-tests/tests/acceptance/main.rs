@@ -23,6 +23,7 @@ mod emulator_runbook;
 mod examples;
 mod flow;
 mod functions;
+mod identity_import;
 mod peering_setup;
 mod plugin_process;
 mod protocol;
