@@ -18,7 +18,6 @@ use vnetpeer_emulator::{Emulator, Knobs};
 use vnetpeer_harness::binaries::{terraform_version, workspace_root};
 use vnetpeer_harness::terraform::TerraformWorkspace;
 
-
 fn copy_tf_files(from: &Path, to: &Path, edit: impl Fn(String) -> String) {
     for entry in std::fs::read_dir(from).expect("example directory") {
         let path = entry.expect("directory entry").path();
@@ -68,10 +67,7 @@ fn instances(workspace: &TerraformWorkspace) -> BTreeMap<String, (Json, Json)> {
             }
             found.insert(
                 address.trim_start_matches('.').to_owned(),
-                (
-                    instance["attributes"].clone(),
-                    instance["identity"].clone(),
-                ),
+                (instance["attributes"].clone(), instance["identity"].clone()),
             );
         }
     }
@@ -81,8 +77,7 @@ fn instances(workspace: &TerraformWorkspace) -> BTreeMap<String, (Json, Json)> {
 /// The identity a user would write for the resource with these attributes, by type.
 fn expected_identity(address: &str, attributes: &Json) -> Json {
     let text = |name: &str| attributes[name].as_str().unwrap_or_default().to_owned();
-    if address.contains(".vnetpeer_aad_app.") || address.contains(".vnetpeer_service_principal.")
-    {
+    if address.contains(".vnetpeer_aad_app.") || address.contains(".vnetpeer_service_principal.") {
         json!({ "object_id": text("object_id") })
     } else if address.contains(".vnetpeer_custom_role.") {
         json!({ "scope": text("scope"), "role_definition_id": text("role_definition_id") })
