@@ -114,8 +114,8 @@ pub use identity::{Identity, IdentityAttribute};
 pub use model::{AttributeValue, Model, StringSet, model};
 pub use object::ObjectExt;
 pub use resource::{
-    ConfigureRequest, CreateRequest, DataSource, Failure, PlannedChange, Provider, Resource,
-    UpdateRequest,
+    ConfigureRequest, CreateRequest, DataSource, Failure, MoveSource, PlannedChange, Provider,
+    Resource, UpdateRequest,
 };
 pub use schema::{Attribute, Block, NestedBlock, Nesting, ReplaceRule, Schema};
 pub use server::{

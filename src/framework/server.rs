@@ -15,7 +15,8 @@ use super::function::{Function, FunctionError, Signature};
 use super::identity::Identity;
 use super::plan;
 use super::resource::{
-    ConfigureRequest, CreateRequest, DataSource, Failure, Provider, Resource, UpdateRequest,
+    ConfigureRequest, CreateRequest, DataSource, Failure, MoveSource, Provider, Resource,
+    UpdateRequest,
 };
 use super::schema::Schema;
 use super::timeouts::{Operation, Timeouts};
@@ -719,6 +720,47 @@ impl<P: Provider> Server<P> {
             state: Some(read.new_state),
             private: read.private,
             diagnostics,
+        }
+    }
+
+    /// MoveResourceState: `source` (another provider's resource, or another type) as the state
+    /// of `target_type`. Terraform asks before configuring the provider, so the conversion is
+    /// pure; the refresh that follows reads the object.
+    pub fn move_resource_state(&self, target_type: &str, source: &MoveSource<'_>) -> ImportOutcome {
+        let failed = |diagnostics: Diagnostics| ImportOutcome {
+            state: None,
+            private: Vec::new(),
+            diagnostics,
+        };
+        let Some(entry) = self.catalog().resources.get(target_type) else {
+            return failed(unknown_type("resource", target_type));
+        };
+        match entry.resource.move_from(source) {
+            None => failed(
+                Diagnostic::error(
+                    format!(
+                        "Cannot move {} ({}) to {target_type}",
+                        source.type_name, source.provider_address
+                    ),
+                    format!(
+                        "{target_type} accepts `moved` blocks only from the resource type that \
+                         manages the same object in its peer provider. Remove the `moved` block \
+                         and import the object instead."
+                    ),
+                )
+                .into(),
+            ),
+            Some(Err(diagnostics)) => failed(ensure_error(diagnostics, target_type, "move")),
+            Some(Ok(state)) => {
+                match finish_state(target_type, entry, state, &Value::Null, "move") {
+                    Ok((state, diagnostics)) => ImportOutcome {
+                        state: Some(state),
+                        private: Vec::new(),
+                        diagnostics,
+                    },
+                    Err(diagnostics) => failed(diagnostics),
+                }
+            }
         }
     }
 

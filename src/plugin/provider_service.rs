@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 
 use crate::framework::{
     AttributePath, Block, Catalog, Diagnostic, Diagnostics, FunctionError, Identity, ImportOutcome,
-    NestedBlock, Nesting, PathStep, Provider, Schema, Server, Severity, Signature,
+    MoveSource, NestedBlock, Nesting, PathStep, Provider, Schema, Server, Severity, Signature,
 };
 use crate::value::{Type, Value, decode_json, decode_msgpack, encode_msgpack};
 
@@ -171,7 +171,8 @@ fn server_capabilities() -> tfplugin6::ServerCapabilities {
     tfplugin6::ServerCapabilities {
         plan_destroy: true,
         get_provider_schema_optional: true,
-        move_resource_state: false,
+        // `moved` blocks from the peer providers' resource types (Resource::move_from).
+        move_resource_state: true,
         // Terraform derives the configuration from the schema itself without it.
         generate_resource_config: false,
     }
@@ -577,19 +578,56 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         request: Request<tfplugin6::move_resource_state::Request>,
     ) -> Result<Response<tfplugin6::move_resource_state::Response>, Status> {
         let request = request.into_inner();
-        let diagnostics = Diagnostics::from(Diagnostic::error(
-            format!(
-                "Moving {} to {} is not supported",
-                request.source_type_name, request.target_type_name
+        let failed = |diagnostics: Diagnostics| {
+            Ok(Response::new(tfplugin6::move_resource_state::Response {
+                target_state: None,
+                diagnostics: diagnostics_to_proto(diagnostics),
+                target_private: Vec::new(),
+                target_identity: None,
+            }))
+        };
+        let Some(ty) = self.server.resource_type(&request.target_type_name) else {
+            return failed(unknown_type("resource", &request.target_type_name));
+        };
+        let json = request
+            .source_state
+            .as_ref()
+            .map(|raw| raw.json.as_slice())
+            .unwrap_or_default();
+        let state: serde_json::Value = match serde_json::from_slice(json) {
+            Ok(state) => state,
+            Err(error) => {
+                return failed(
+                    Diagnostic::error(
+                        format!("Cannot read the state of {}", request.source_type_name),
+                        format!("Terraform sent a source state that is not JSON: {error}."),
+                    )
+                    .into(),
+                );
+            }
+        };
+        let source = MoveSource {
+            provider_address: &request.source_provider_address,
+            type_name: &request.source_type_name,
+            schema_version: request.source_schema_version,
+            state: &state,
+        };
+        let outcome = self
+            .server
+            .move_resource_state(&request.target_type_name, &source);
+        let mut diagnostics = outcome.diagnostics;
+        let (target_state, target_identity) = match outcome.state {
+            Some(state) => (
+                encode_or_report(ty, &state, "moved state", &mut diagnostics),
+                self.identity_of(&request.target_type_name, &state),
             ),
-            "This provider cannot convert state between resource types. Remove the `moved` \
-             block, then import the object under its new address.",
-        ));
+            None => (None, None),
+        };
         Ok(Response::new(tfplugin6::move_resource_state::Response {
-            target_state: None,
+            target_state,
             diagnostics: diagnostics_to_proto(diagnostics),
             target_private: Vec::new(),
-            target_identity: None,
+            target_identity,
         }))
     }
 
@@ -1152,3 +1190,6 @@ fn nested_block_to_proto(nested: &NestedBlock) -> tfplugin6::schema::NestedBlock
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod move_tests;

@@ -45,8 +45,8 @@ use crate::azure::graph::{
 use crate::cloud::{CallContext, CloudError, SecretString};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
-    IdentityAttribute, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
-    Validator, model, parse_go_duration, validators,
+    IdentityAttribute, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
+    UpdateRequest, Validator, model, parse_go_duration, validators,
 };
 use crate::value::{Type, Value};
 
@@ -124,6 +124,10 @@ impl Resource<ProviderData> for AadApp {
 
     fn identity(&self) -> Option<Identity> {
         Some(identity_declaration())
+    }
+
+    fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+        moved_from(source)
     }
 
     fn schema(&self) -> Schema {
@@ -1086,6 +1090,30 @@ fn identity_declaration() -> Identity {
         of_state: |state| identity::from_state(state, &[("object_id", App::object_id)]),
         import_id: |parts| identity::part(parts, "object_id").map(str::to_owned),
     }
+}
+
+/// `moved` from azuread's `azuread_application` (its `object_id`, in every azuread version):
+/// the state an import by object id gives.
+fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+    if !source.is("azuread", "azuread_application") {
+        return None;
+    }
+    Some(source.required("object_id").and_then(|object_id| {
+        if !checks::is_uuid(object_id) {
+            return Err(Diagnostic::error(
+                "Cannot move azuread_application",
+                format!("Its `object_id` {object_id:?} is not a UUID."),
+            )
+            .into());
+        }
+        Ok(Value::object([
+            (
+                App::object_id,
+                Value::string(object_id.to_ascii_lowercase()),
+            ),
+            (App::permanently_delete, Value::Bool(false)),
+        ]))
+    }))
 }
 
 #[cfg(test)]

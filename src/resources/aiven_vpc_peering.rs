@@ -39,8 +39,8 @@ use crate::cidr::Cidr;
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure,
-    Identity as ResourceIdentity, IdentityAttribute, Model, ObjectExt, PlannedChange, Resource,
-    Schema, Severity, StringSet, Timeouts, UpdateRequest, Validator, model, validators,
+    Identity as ResourceIdentity, IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange,
+    Resource, Schema, Severity, StringSet, Timeouts, UpdateRequest, Validator, model, validators,
 };
 use crate::value::{Type, Value};
 
@@ -83,6 +83,10 @@ impl Resource<ProviderData> for AivenVpcPeering {
 
     fn identity(&self) -> Option<ResourceIdentity> {
         Some(identity_declaration())
+    }
+
+    fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+        moved_from(source)
     }
 
     fn schema(&self) -> Schema {
@@ -1261,6 +1265,34 @@ fn identity_declaration() -> ResourceIdentity {
             ))
         },
     }
+}
+
+/// `moved` from Aiven's `aiven_azure_vpc_peering_connection`: its `vpc_id` is
+/// `<project>/<project VPC id>` and the peer VNet is `azure_subscription_id`,
+/// `peer_resource_group` and `vnet_name`; the state an import by the same parts gives.
+fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+    if !source.is("aiven", "aiven_azure_vpc_peering_connection") {
+        return None;
+    }
+    let import_id = source.required("vpc_id").and_then(|vpc_id| {
+        Ok(format!(
+            "{vpc_id}/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/virtualNetworks/{}",
+            source.required("azure_subscription_id")?,
+            source.required("peer_resource_group")?,
+            source.required("vnet_name")?
+        ))
+    });
+    Some(
+        import_id
+            .and_then(|id| parse_import_id(&id))
+            .map(|(project, project_vpc_id, vnet_id)| {
+                Value::object([
+                    (Identity::project, Value::string(project)),
+                    (Identity::project_vpc_id, Value::string(project_vpc_id)),
+                    (Identity::vnet_id, Value::string(vnet_id)),
+                ])
+            }),
+    )
 }
 
 #[cfg(test)]

@@ -42,8 +42,8 @@ use crate::azure::{AccessToken, TokenSource};
 use crate::cloud::{CallContext, CloudError, PollStep, SecretString, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
-    IdentityAttribute, Model, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
-    Validator, model, replace_if,
+    IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
+    UpdateRequest, Validator, model, replace_if,
 };
 use crate::value::{Type, Value};
 
@@ -140,6 +140,10 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
 
     fn identity(&self) -> Option<Identity> {
         Some(identity_declaration())
+    }
+
+    fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+        moved_from(source)
     }
 
     fn schema(&self) -> Schema {
@@ -1360,6 +1364,28 @@ fn identity_declaration() -> Identity {
             ))
         },
     }
+}
+
+/// `moved` from azurerm's `azurerm_virtual_network_peering` (its `id`, the peering's resource
+/// id): the state an import by that id gives.
+fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+    if !source.is("azurerm", "azurerm_virtual_network_peering") {
+        return None;
+    }
+    Some(source.required("id").and_then(|id| {
+        let parsed = VnetPeeringId::parse(id).map_err(|error| {
+            Diagnostics::from(Diagnostic::error(
+                "Cannot move azurerm_virtual_network_peering",
+                format!("Its `id` is not a virtual network peering id: {error}."),
+            ))
+        })?;
+        Ok(Location {
+            id: parsed.to_string(),
+            name: parsed.name.clone(),
+            vnet_id: parsed.vnet.to_string(),
+        }
+        .to_value())
+    }))
 }
 
 #[cfg(test)]

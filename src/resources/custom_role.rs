@@ -25,8 +25,8 @@ use crate::azure::ids::{RoleDefinitionId, SubscriptionScope, role_definition_gui
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
-    IdentityAttribute, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
-    Validator, model, validators,
+    IdentityAttribute, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
+    UpdateRequest, Validator, model, validators,
 };
 use crate::value::{Type, Value};
 
@@ -61,6 +61,10 @@ impl Resource<ProviderData> for CustomRole {
 
     fn identity(&self) -> Option<Identity> {
         Some(identity_declaration())
+    }
+
+    fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+        moved_from(source)
     }
 
     fn schema(&self) -> Schema {
@@ -607,6 +611,44 @@ fn identity_declaration() -> Identity {
             ))
         },
     }
+}
+
+/// `moved` from azurerm's `azurerm_role_definition` (its `scope` and `role_definition_id`; its
+/// `id` is `<resource id>|<scope>`): the state an import by resource id gives.
+fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+    if !source.is("azurerm", "azurerm_role_definition") {
+        return None;
+    }
+    let parsed = source.required("scope").and_then(|scope| {
+        let guid = source.required("role_definition_id")?;
+        let id = format!(
+            "{}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+            scope.trim_end_matches('/')
+        );
+        let invalid = |reason: String| {
+            Diagnostics::from(Diagnostic::error(
+                "Cannot move azurerm_role_definition",
+                format!("{reason}. vnetpeer_custom_role manages roles defined at a subscription."),
+            ))
+        };
+        let parsed = RoleDefinitionId::parse(&id).map_err(|error| invalid(error.to_string()))?;
+        SubscriptionScope::parse(&parsed.scope)
+            .map_err(|_| invalid(format!("Its scope {scope:?} is not a subscription")))?;
+        Ok(parsed)
+    });
+    Some(parsed.map(|parsed| {
+        Value::object([
+            (Role::scope, Value::string(parsed.scope.clone())),
+            (
+                Role::role_definition_id,
+                Value::string(parsed.guid.to_string()),
+            ),
+            (
+                Role::role_definition_resource_id,
+                Value::string(parsed.to_string()),
+            ),
+        ])
+    }))
 }
 
 #[cfg(test)]

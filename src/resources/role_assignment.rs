@@ -33,8 +33,8 @@ use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::model::not_known;
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
-    IdentityAttribute, Model, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
-    Validator, format_go_duration, model, validators,
+    IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
+    UpdateRequest, Validator, format_go_duration, model, validators,
 };
 use crate::value::Value;
 
@@ -98,6 +98,10 @@ impl Resource<ProviderData> for RoleAssignmentResource {
 
     fn identity(&self) -> Option<Identity> {
         Some(identity_declaration())
+    }
+
+    fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+        moved_from(source)
     }
 
     fn schema(&self) -> Schema {
@@ -912,6 +916,27 @@ fn identity_declaration() -> Identity {
             ))
         },
     }
+}
+
+/// `moved` from azurerm's `azurerm_role_assignment` (its `id`, the assignment's resource id):
+/// the state an import by that id gives.
+fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+    if !source.is("azurerm", "azurerm_role_assignment") {
+        return None;
+    }
+    Some(source.required("id").and_then(|id| {
+        let parsed = RoleAssignmentId::parse(id).map_err(|error| {
+            Diagnostics::from(Diagnostic::error(
+                "Cannot move azurerm_role_assignment",
+                format!("Its `id` is not a role assignment id: {error}."),
+            ))
+        })?;
+        Ok(Value::object([
+            (Assignment::id, Value::string(parsed.to_string())),
+            (Assignment::scope, Value::string(parsed.scope.clone())),
+            (Assignment::name, Value::string(parsed.name.to_string())),
+        ]))
+    }))
 }
 
 #[cfg(test)]

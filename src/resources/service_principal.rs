@@ -21,7 +21,8 @@ use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
 use crate::cloud::CloudError;
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
-    IdentityAttribute, Model, ObjectExt, Resource, Schema, Timeouts, UpdateRequest, model,
+    IdentityAttribute, Model, MoveSource, ObjectExt, Resource, Schema, Timeouts, UpdateRequest,
+    model,
 };
 use crate::value::Value;
 
@@ -64,6 +65,10 @@ impl Resource<ProviderData> for ServicePrincipalResource {
 
     fn identity(&self) -> Option<Identity> {
         Some(identity_declaration())
+    }
+
+    fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+        moved_from(source)
     }
 
     fn schema(&self) -> Schema {
@@ -369,6 +374,31 @@ fn identity_declaration() -> Identity {
         of_state: |state| identity::from_state(state, &[("object_id", Principal::object_id)]),
         import_id: |parts| identity::part(parts, "object_id").map(str::to_owned),
     }
+}
+
+/// `moved` from azuread's `azuread_service_principal` (its `object_id`): the state an import by
+/// object id gives.
+fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+    if !source.is("azuread", "azuread_service_principal") {
+        return None;
+    }
+    Some(source.required("object_id").and_then(|object_id| {
+        if !checks::is_uuid(object_id) {
+            return Err(Diagnostic::error(
+                "Cannot move azuread_service_principal",
+                format!("Its `object_id` {object_id:?} is not a UUID."),
+            )
+            .into());
+        }
+        Ok(Value::object([
+            (
+                Principal::object_id,
+                Value::string(object_id.to_ascii_lowercase()),
+            ),
+            (Principal::use_existing, Value::Bool(true)),
+            (Principal::adopted, Value::Bool(false)),
+        ]))
+    }))
 }
 
 #[cfg(test)]
