@@ -95,6 +95,7 @@
 
 mod context;
 mod diagnostics;
+mod ephemeral;
 mod function;
 mod identity;
 pub mod model;
@@ -109,6 +110,7 @@ pub mod validators;
 
 pub use context::{Context, InterruptReason, Interrupted};
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
+pub use ephemeral::{EphemeralResource, Opened, Renewed};
 pub use function::{Function, FunctionError, Parameter, Signature};
 pub use identity::{Identity, IdentityAttribute};
 pub use model::{AttributeValue, Model, StringSet, model};
@@ -119,8 +121,8 @@ pub use resource::{
 };
 pub use schema::{Attribute, Block, NestedBlock, Nesting, ReplaceRule, Schema};
 pub use server::{
-    ApplyOutcome, Catalog, DataSourceEntry, FunctionEntry, ImportOutcome, PlanOutcome, ReadOutcome,
-    ResourceEntry, Server,
+    ApplyOutcome, Catalog, DataSourceEntry, EphemeralEntry, FunctionEntry, ImportOutcome,
+    PlanOutcome, ReadOutcome, ResourceEntry, Server,
 };
 pub use timeouts::{Operation, Timeouts, format_go_duration, parse_go_duration, timeouts_block};
 pub use validators::Validator;

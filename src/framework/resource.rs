@@ -45,6 +45,11 @@ pub trait Provider: Send + Sync + 'static {
     fn functions(&self) -> Vec<Arc<dyn super::function::Function>> {
         Vec::new()
     }
+
+    /// The ephemeral resource types (none by default).
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn super::ephemeral::EphemeralResource<Self::Data>>> {
+        Vec::new()
+    }
 }
 
 /// Input of [`Provider::configure`].

@@ -62,7 +62,11 @@ impl<P: Provider> ProviderService<P> {
                 .map(|(name, entry)| ((*name).to_owned(), schema_to_proto(&entry.schema)))
                 .collect(),
             functions: functions_to_proto(catalog),
-            ephemeral_resource_schemas: Default::default(),
+            ephemeral_resource_schemas: catalog
+                .ephemeral_resources
+                .iter()
+                .map(|(name, entry)| ((*name).to_owned(), schema_to_proto(&entry.schema)))
+                .collect(),
             diagnostics: diagnostics_to_proto(diagnostics),
             provider_meta: None,
             server_capabilities: Some(server_capabilities()),
@@ -209,7 +213,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                     name: (*name).to_owned(),
                 })
                 .collect(),
-            ephemeral_resources: Vec::new(),
+            ephemeral_resources: catalog
+                .ephemeral_resources
+                .keys()
+                .map(|name| tfplugin6::get_metadata::EphemeralMetadata {
+                    type_name: (*name).to_owned(),
+                })
+                .collect(),
             list_resources: Vec::new(),
             state_stores: Vec::new(),
             actions: Vec::new(),
@@ -667,7 +677,16 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         request: Request<tfplugin6::validate_ephemeral_resource_config::Request>,
     ) -> Result<Response<tfplugin6::validate_ephemeral_resource_config::Response>, Status> {
-        let diagnostics = unknown_type("ephemeral resource", &request.into_inner().type_name);
+        let request = request.into_inner();
+        let diagnostics = match self.server.ephemeral_type(&request.type_name) {
+            None => unknown_type("ephemeral resource", &request.type_name),
+            Some(ty) => match decode(ty, request.config.as_ref(), "configuration") {
+                Ok(config) => self
+                    .server
+                    .validate_ephemeral_config(&request.type_name, &config),
+                Err(diagnostics) => diagnostics,
+            },
+        };
         Ok(Response::new(
             tfplugin6::validate_ephemeral_resource_config::Response {
                 diagnostics: diagnostics_to_proto(diagnostics),
@@ -679,13 +698,37 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         request: Request<tfplugin6::open_ephemeral_resource::Request>,
     ) -> Result<Response<tfplugin6::open_ephemeral_resource::Response>, Status> {
-        let diagnostics = unknown_type("ephemeral resource", &request.into_inner().type_name);
+        let request = request.into_inner();
+        let failed = |diagnostics: Diagnostics| {
+            Ok(Response::new(
+                tfplugin6::open_ephemeral_resource::Response {
+                    diagnostics: diagnostics_to_proto(diagnostics),
+                    renew_at: None,
+                    result: None,
+                    private: None,
+                    deferred: None,
+                },
+            ))
+        };
+        let Some(ty) = self.server.ephemeral_type(&request.type_name) else {
+            return failed(unknown_type("ephemeral resource", &request.type_name));
+        };
+        let config = match decode(ty, request.config.as_ref(), "configuration") {
+            Ok(config) => config,
+            Err(diagnostics) => return failed(diagnostics),
+        };
+        let (opened, mut diagnostics) =
+            match self.server.open_ephemeral(&request.type_name, config).await {
+                Ok(outcome) => outcome,
+                Err(diagnostics) => return failed(diagnostics),
+            };
+        let result = encode_or_report(ty, &opened.result, "ephemeral result", &mut diagnostics);
         Ok(Response::new(
             tfplugin6::open_ephemeral_resource::Response {
                 diagnostics: diagnostics_to_proto(diagnostics),
-                renew_at: None,
-                result: None,
-                private: None,
+                renew_at: opened.renew_at.map(prost_types::Timestamp::from),
+                result,
+                private: Some(opened.private),
                 deferred: None,
             },
         ))
@@ -695,21 +738,36 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         request: Request<tfplugin6::renew_ephemeral_resource::Request>,
     ) -> Result<Response<tfplugin6::renew_ephemeral_resource::Response>, Status> {
-        let diagnostics = unknown_type("ephemeral resource", &request.into_inner().type_name);
-        Ok(Response::new(
-            tfplugin6::renew_ephemeral_resource::Response {
+        let request = request.into_inner();
+        let private = request.private.unwrap_or_default();
+        let response = match self
+            .server
+            .renew_ephemeral(&request.type_name, private)
+            .await
+        {
+            Ok(renewed) => tfplugin6::renew_ephemeral_resource::Response {
+                diagnostics: Vec::new(),
+                renew_at: renewed.renew_at.map(prost_types::Timestamp::from),
+                private: Some(renewed.private),
+            },
+            Err(diagnostics) => tfplugin6::renew_ephemeral_resource::Response {
                 diagnostics: diagnostics_to_proto(diagnostics),
                 renew_at: None,
                 private: None,
             },
-        ))
+        };
+        Ok(Response::new(response))
     }
 
     async fn close_ephemeral_resource(
         &self,
         request: Request<tfplugin6::close_ephemeral_resource::Request>,
     ) -> Result<Response<tfplugin6::close_ephemeral_resource::Response>, Status> {
-        let diagnostics = unknown_type("ephemeral resource", &request.into_inner().type_name);
+        let request = request.into_inner();
+        let diagnostics = self
+            .server
+            .close_ephemeral(&request.type_name, request.private.unwrap_or_default())
+            .await;
         Ok(Response::new(
             tfplugin6::close_ephemeral_resource::Response {
                 diagnostics: diagnostics_to_proto(diagnostics),

@@ -989,7 +989,7 @@ async fn acquire_app_tokens(
 }
 
 /// The tenant of the customer VNet: the provider's configured tenant, else its token's.
-async fn customer_tenant(ctx: &Context<ProviderData>) -> Result<String, Diagnostic> {
+pub(super) async fn customer_tenant(ctx: &Context<ProviderData>) -> Result<String, Diagnostic> {
     let azure = &ctx.data().azure;
     if let Some(tenant) = azure.tenant_id() {
         return Ok(tenant.to_owned());

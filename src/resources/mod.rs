@@ -10,11 +10,13 @@ use crate::aiven::AivenClient;
 use crate::azure::AzureClients;
 use crate::cloud::{CloudError, HttpClient};
 use crate::framework::{
-    ConfigureRequest, DataSource, Diagnostic, Diagnostics, Function, Provider, Resource, Schema,
+    ConfigureRequest, DataSource, Diagnostic, Diagnostics, EphemeralResource, Function, Provider,
+    Resource, Schema,
 };
 use crate::provider::{ProviderConfig, provider_schema};
 
 pub mod aad_app;
+pub mod aad_app_secret;
 pub mod aiven_project_vpc;
 pub mod aiven_vpc_peering;
 pub mod app_secret;
@@ -59,6 +61,10 @@ impl Provider for VnetpeerProvider {
 
     fn functions(&self) -> Vec<Arc<dyn Function>> {
         crate::functions::functions()
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<ProviderData>>> {
+        vec![Arc::new(aad_app_secret::AadAppSecret)]
     }
 }
 

@@ -20,6 +20,7 @@ mod emulator_faults;
 mod emulator_graph;
 mod emulator_identity;
 mod emulator_runbook;
+mod ephemeral_aad_app_secret;
 mod examples;
 mod flow;
 mod functions;

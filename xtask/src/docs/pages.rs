@@ -7,6 +7,8 @@
 //!   `examples/resources/<type>/resource*.tf`, `import-by-string-id.tf` and `import.sh`;
 //! - `templates/data-sources/<short>.md.tmpl` overrides, else the default page with
 //!   `examples/data-sources/<type>/data-source*.tf`;
+//! - `templates/ephemeral-resources/<short>.md.tmpl` overrides, else the default page with
+//!   `examples/ephemeral-resources/<type>/ephemeral-resource*.tf`;
 //! - `examples/functions/<name>/function*.tf` for the page of each provider-defined function;
 //! - every other file under `templates/`: `*.tmpl` rendered without page data, others copied.
 
@@ -38,10 +40,15 @@ pub fn render_all(schema: &ProviderSchema, root: &Path) -> Result<BTreeMap<PathB
         render_index(&schema.provider, root)?,
     );
 
-    for kind in [PageKind::Resource, PageKind::DataSource] {
+    for kind in [
+        PageKind::Resource,
+        PageKind::DataSource,
+        PageKind::EphemeralResource,
+    ] {
         let types = match kind {
             PageKind::Resource => &schema.resources,
             PageKind::DataSource => &schema.data_sources,
+            PageKind::EphemeralResource => &schema.ephemeral_resources,
         };
         for (type_name, block) in types {
             if type_name.starts_with(TEST_ONLY_TYPE_PREFIX) {
@@ -74,6 +81,7 @@ pub fn render_all(schema: &ProviderSchema, root: &Path) -> Result<BTreeMap<PathB
             let documented = match kind {
                 PageKind::Resource => &schema.resources,
                 PageKind::DataSource => &schema.data_sources,
+                PageKind::EphemeralResource => &schema.ephemeral_resources,
             };
             let short = file_stem_without_extensions(&relative);
             if !documented.contains_key(&format!("{PROVIDER_NAME}_{short}")) {
@@ -101,11 +109,12 @@ pub fn render_all(schema: &ProviderSchema, root: &Path) -> Result<BTreeMap<PathB
     Ok(pages)
 }
 
-/// Resource or data source.
+/// Resource, data source or ephemeral resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageKind {
     Resource,
     DataSource,
+    EphemeralResource,
 }
 
 impl PageKind {
@@ -113,6 +122,7 @@ impl PageKind {
         match self {
             PageKind::Resource => "resources",
             PageKind::DataSource => "data-sources",
+            PageKind::EphemeralResource => "ephemeral-resources",
         }
     }
 
@@ -120,6 +130,7 @@ impl PageKind {
         match self {
             PageKind::Resource => "Resource",
             PageKind::DataSource => "Data Source",
+            PageKind::EphemeralResource => "Ephemeral Resource",
         }
     }
 
@@ -127,6 +138,7 @@ impl PageKind {
         match self {
             PageKind::Resource => "resource",
             PageKind::DataSource => "data-source",
+            PageKind::EphemeralResource => "ephemeral-resource",
         }
     }
 
@@ -142,6 +154,8 @@ impl PageKind {
             Some(PageKind::Resource)
         } else if parent == Path::new("data-sources") {
             Some(PageKind::DataSource)
+        } else if parent == Path::new("ephemeral-resources") {
+            Some(PageKind::EphemeralResource)
         } else {
             None
         }
@@ -192,7 +206,7 @@ fn render_type_page(kind: PageKind, type_name: &str, block: &Block, root: &Path)
     let import_command = existing(root, examples_dir.join("import.sh"));
     let import_block = match kind {
         PageKind::Resource => existing(root, examples_dir.join("import-by-string-id.tf")),
-        PageKind::DataSource => None,
+        PageKind::DataSource | PageKind::EphemeralResource => None,
     };
     let schema_markdown = format!(
         "{SCHEMA_COMMENT}\n{}",

@@ -15,6 +15,7 @@ pub struct ProviderSchema {
     pub provider: Block,
     pub resources: BTreeMap<String, Block>,
     pub data_sources: BTreeMap<String, Block>,
+    pub ephemeral_resources: BTreeMap<String, Block>,
     /// Provider-defined functions, by name.
     pub functions: BTreeMap<String, FunctionSignature>,
 }
@@ -121,6 +122,10 @@ impl ProviderSchema {
             provider,
             resources: schema_map(schemas.get("resource_schemas"), "resource")?,
             data_sources: schema_map(schemas.get("data_source_schemas"), "data source")?,
+            ephemeral_resources: schema_map(
+                schemas.get("ephemeral_resource_schemas"),
+                "ephemeral resource",
+            )?,
             functions: function_map(schemas.get("functions"))?,
         })
     }
