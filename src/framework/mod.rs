@@ -101,6 +101,7 @@ mod context;
 mod diagnostics;
 mod ephemeral;
 mod function;
+mod identity;
 pub mod model;
 mod object;
 pub mod plan;
@@ -115,11 +116,12 @@ pub use context::{Context, InterruptReason, Interrupted};
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
 pub use ephemeral::{EphemeralResource, Opened, Renewed};
 pub use function::{Function, FunctionError, Parameter, Signature};
+pub use identity::{Identity, IdentityAttribute};
 pub use model::{AttributeValue, Model, StringSet, model};
 pub use object::ObjectExt;
 pub use resource::{
-    ConfigureRequest, CreateRequest, DataSource, Failure, PlannedChange, Provider, Resource,
-    UpdateRequest,
+    ConfigureRequest, CreateRequest, DataSource, Failure, MoveSource, PlannedChange, Provider,
+    Resource, UpdateRequest,
 };
 pub use schema::{Attribute, Block, NestedBlock, Nesting, ReplaceRule, Schema};
 pub use server::{

@@ -13,9 +13,11 @@ use super::context::Context;
 use super::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use super::ephemeral::{EphemeralResource, Opened, Renewed};
 use super::function::{Function, FunctionError, Signature};
+use super::identity::Identity;
 use super::plan;
 use super::resource::{
-    ConfigureRequest, CreateRequest, DataSource, Failure, Provider, Resource, UpdateRequest,
+    ConfigureRequest, CreateRequest, DataSource, Failure, MoveSource, Provider, Resource,
+    UpdateRequest,
 };
 use super::schema::Schema;
 use super::timeouts::{Operation, Timeouts};
@@ -25,6 +27,8 @@ pub struct ResourceEntry<D> {
     pub resource: Arc<dyn Resource<D>>,
     pub schema: Schema,
     pub ty: Type,
+    /// The resource identity, when the type has one, and its object type.
+    pub identity: Option<(Identity, Type)>,
 }
 
 /// A registered data source type with its schema, built once.
@@ -733,6 +737,166 @@ impl<P: Provider> Server<P> {
         }
     }
 
+    /// The identity object type of a resource type that has an identity.
+    pub fn identity_type(&self, type_name: &str) -> Option<&Type> {
+        self.catalog()
+            .resources
+            .get(type_name)
+            .and_then(|entry| entry.identity.as_ref().map(|(_, ty)| ty))
+    }
+
+    /// The identity of the object `state` describes (ReadResource, PlanResourceChange,
+    /// ApplyResourceChange, ImportResourceState answer with it), wholly known; `None` when the
+    /// type has no identity or the state does not determine it yet (the plan of a create).
+    pub fn identity_of(&self, type_name: &str, state: &Value) -> Option<Value> {
+        let (identity, ty) = self.catalog().resources.get(type_name)?.identity.as_ref()?;
+        let value = identity.value_of_state(state)?;
+        // A mapping that does not fit the declared attributes is a provider bug: Terraform would
+        // reject the identity, so none is sent and the state alone still works.
+        match plan::check_conforms(ty, &value) {
+            Ok(()) if value.is_wholly_known() => Some(value),
+            Ok(()) => None,
+            Err(problem) => {
+                tracing::error!(
+                    type_name,
+                    problem = problem.as_str(),
+                    "identity does not conform"
+                );
+                None
+            }
+        }
+    }
+
+    /// ImportResourceState with an identity instead of an id (`import { identity = { … } }`):
+    /// the identity becomes the import id the resource already understands, and the object is
+    /// read once so that an identity naming nothing fails here, naming the identity, instead
+    /// of with Terraform's generic "no object exists with the given id".
+    pub async fn import_by_identity(&self, type_name: &str, identity: &Value) -> ImportOutcome {
+        let failed = |diagnostics: Diagnostics| ImportOutcome {
+            state: None,
+            private: Vec::new(),
+            diagnostics,
+        };
+        let Some(entry) = self.catalog().resources.get(type_name) else {
+            return failed(unknown_type("resource", type_name));
+        };
+        let Some((declared, _)) = entry.identity.as_ref() else {
+            return failed(
+                Diagnostic::error(
+                    format!("{type_name} cannot be imported by identity"),
+                    "This resource type has no identity. Import it with `id = \"…\"` instead.",
+                )
+                .into(),
+            );
+        };
+        let id = match declared
+            .parts(type_name, identity)
+            .and_then(|parts| (declared.import_id)(&parts))
+        {
+            Ok(id) => id,
+            Err(diagnostic) => return failed(diagnostic.into()),
+        };
+        let imported = self.import_resource_state(type_name, &id).await;
+        let Some(state) = imported.state.clone() else {
+            return imported;
+        };
+        let read = self.read_resource(type_name, state, imported.private).await;
+        if read.diagnostics.has_errors() {
+            return failed(read.diagnostics);
+        }
+        if read.new_state.is_null() {
+            return failed(
+                Diagnostic::error(
+                    format!("No {type_name} matches the identity"),
+                    format!(
+                        "The identity names {id}, which does not exist (or the provider's \
+                         credentials cannot see it). Check each identity attribute, or create \
+                         the object with Terraform instead of importing it."
+                    ),
+                )
+                .into(),
+            );
+        }
+        let mut diagnostics = imported.diagnostics;
+        diagnostics.extend(read.diagnostics);
+        ImportOutcome {
+            state: Some(read.new_state),
+            private: read.private,
+            diagnostics,
+        }
+    }
+
+    /// MoveResourceState: `source` (another provider's resource, or another type) as the state
+    /// of `target_type`. Terraform asks before configuring the provider, so the conversion is
+    /// pure; the refresh that follows reads the object.
+    pub fn move_resource_state(&self, target_type: &str, source: &MoveSource<'_>) -> ImportOutcome {
+        let failed = |diagnostics: Diagnostics| ImportOutcome {
+            state: None,
+            private: Vec::new(),
+            diagnostics,
+        };
+        let Some(entry) = self.catalog().resources.get(target_type) else {
+            return failed(unknown_type("resource", target_type));
+        };
+        match entry.resource.move_from(source) {
+            None => failed(
+                Diagnostic::error(
+                    format!(
+                        "Cannot move {} ({}) to {target_type}",
+                        source.type_name, source.provider_address
+                    ),
+                    format!(
+                        "{target_type} accepts `moved` blocks only from the resource type that \
+                         manages the same object in its peer provider. Remove the `moved` block \
+                         and import the object instead."
+                    ),
+                )
+                .into(),
+            ),
+            Some(Err(diagnostics)) => failed(ensure_error(diagnostics, target_type, "move")),
+            Some(Ok(state)) => {
+                match finish_state(target_type, entry, state, &Value::Null, "move") {
+                    Ok((state, diagnostics)) => ImportOutcome {
+                        state: Some(state),
+                        private: Vec::new(),
+                        diagnostics,
+                    },
+                    Err(diagnostics) => failed(diagnostics),
+                }
+            }
+        }
+    }
+
+    /// UpgradeResourceIdentity: the stored identity JSON of `from_version`, in the current
+    /// identity schema.
+    pub fn upgrade_resource_identity(
+        &self,
+        type_name: &str,
+        from_version: i64,
+        json: &[u8],
+    ) -> Result<Value, Diagnostics> {
+        let Some(entry) = self.catalog().resources.get(type_name) else {
+            return Err(unknown_type("resource", type_name));
+        };
+        let Some((identity, _)) = entry.identity.as_ref() else {
+            return Err(Diagnostic::error(
+                format!("{type_name} has no resource identity"),
+                "This provider version declares no identity for this resource type, so there \
+                 is no identity to upgrade. Import the object by its ID instead.",
+            )
+            .into());
+        };
+        let json: serde_json::Value = serde_json::from_slice(json).map_err(|error| {
+            Diagnostics::from(Diagnostic::error(
+                format!("Stored identity of {type_name} is not valid JSON"),
+                format!("{error}. Remove the object from state and import it again."),
+            ))
+        })?;
+        identity
+            .upgrade(type_name, from_version, &json)
+            .map_err(Diagnostics::from)
+    }
+
     /// ReadDataSource (docs/development/plugin-obligations.md, G10): the result is non-null, wholly
     /// known and conforming.
     pub async fn read_data_source(&self, type_name: &str, config: Value) -> (Value, Diagnostics) {
@@ -788,10 +952,15 @@ fn build_catalog<P: Provider>(provider: &P) -> Catalog<P::Data> {
             problems.extend(found.into_iter().map(|p| format!("{type_name}: {p}")));
         }
         let ty = schema.implied_type();
+        let identity = resource.identity().map(|identity| {
+            let ty = identity.implied_type();
+            (identity, ty)
+        });
         let entry = ResourceEntry {
             resource,
             schema,
             ty,
+            identity,
         };
         if resources.insert(type_name, entry).is_some() {
             problems.push(format!("{type_name}: registered twice"));

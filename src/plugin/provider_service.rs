@@ -9,8 +9,8 @@ use std::sync::{Arc, OnceLock};
 use tonic::{Request, Response, Status};
 
 use crate::framework::{
-    AttributePath, Block, Catalog, Diagnostic, Diagnostics, FunctionError, NestedBlock, Nesting,
-    PathStep, Provider, Schema, Server, Severity, Signature,
+    AttributePath, Block, Catalog, Diagnostic, Diagnostics, FunctionError, Identity, ImportOutcome,
+    MoveSource, NestedBlock, Nesting, PathStep, Provider, Schema, Server, Severity, Signature,
 };
 use crate::value::{Type, Value, decode_json, decode_msgpack, encode_msgpack};
 
@@ -78,6 +78,21 @@ impl<P: Provider> ProviderService<P> {
 }
 
 impl<P: Provider> ProviderService<P> {
+    /// The identity of `state` as Terraform receives it, when the type has one and the state
+    /// determines it.
+    fn identity_of(
+        &self,
+        type_name: &str,
+        state: &Value,
+    ) -> Option<tfplugin6::ResourceIdentityData> {
+        let ty = self.server.identity_type(type_name)?;
+        let identity = self.server.identity_of(type_name, state)?;
+        let data = encode(ty, &identity, "identity").ok()?;
+        Some(tfplugin6::ResourceIdentityData {
+            identity_data: Some(data),
+        })
+    }
+
     /// Decodes the arguments with the parameter types, calls, and encodes the result.
     fn call(
         &self,
@@ -160,7 +175,8 @@ fn server_capabilities() -> tfplugin6::ServerCapabilities {
     tfplugin6::ServerCapabilities {
         plan_destroy: true,
         get_provider_schema_optional: true,
-        move_resource_state: false,
+        // `moved` blocks from the peer providers' resource types (Resource::move_from).
+        move_resource_state: true,
         // Terraform derives the configuration from the schema itself without it.
         generate_resource_config: false,
     }
@@ -372,6 +388,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             .read_resource(&request.type_name, state, request.private)
             .await;
         let mut diagnostics = outcome.diagnostics;
+        let new_identity = self.identity_of(&request.type_name, &outcome.new_state);
         let new_state = encode_or_report(ty, &outcome.new_state, "new state", &mut diagnostics)
             .or(request.current_state);
         Ok(Response::new(tfplugin6::read_resource::Response {
@@ -379,7 +396,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             private: outcome.private,
             diagnostics: diagnostics_to_proto(diagnostics),
             deferred: None,
-            new_identity: None,
+            new_identity,
         }))
     }
 
@@ -429,6 +446,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             )
             .await;
         let mut diagnostics = outcome.diagnostics;
+        let planned_identity = self.identity_of(&request.type_name, &outcome.planned_state);
         let planned_state = encode_or_report(
             ty,
             &outcome.planned_state,
@@ -442,7 +460,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             diagnostics: diagnostics_to_proto(diagnostics),
             legacy_type_system: false,
             deferred: None,
-            planned_identity: None,
+            planned_identity,
         }))
     }
 
@@ -489,6 +507,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             )
             .await;
         let mut diagnostics = outcome.diagnostics;
+        let new_identity = self.identity_of(&request.type_name, &outcome.new_state);
         let new_state = encode_or_report(ty, &outcome.new_state, "new state", &mut diagnostics)
             .or(request.prior_state);
         Ok(Response::new(tfplugin6::apply_resource_change::Response {
@@ -496,7 +515,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             private: outcome.private,
             diagnostics: diagnostics_to_proto(diagnostics),
             legacy_type_system: false,
-            new_identity: None,
+            new_identity,
         }))
     }
 
@@ -512,20 +531,49 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 deferred: None,
             }));
         };
-        let outcome = self
-            .server
-            .import_resource_state(&request.type_name, &request.id)
-            .await;
+        // An import block with `identity = { … }` sends the identity and an empty id.
+        let by_identity = request
+            .identity
+            .as_ref()
+            .and_then(|identity| identity.identity_data.as_ref())
+            .filter(|_| request.id.is_empty());
+        let outcome = match (by_identity, self.server.identity_type(&request.type_name)) {
+            (Some(data), Some(identity_type)) => {
+                match decode(identity_type, Some(data), "identity") {
+                    Ok(identity) => {
+                        self.server
+                            .import_by_identity(&request.type_name, &identity)
+                            .await
+                    }
+                    Err(diagnostics) => ImportOutcome {
+                        state: None,
+                        private: Vec::new(),
+                        diagnostics,
+                    },
+                }
+            }
+            _ => {
+                self.server
+                    .import_resource_state(&request.type_name, &request.id)
+                    .await
+            }
+        };
         let mut diagnostics = outcome.diagnostics;
         let imported_resources = outcome
             .state
-            .and_then(|state| encode_or_report(ty, &state, "imported state", &mut diagnostics))
-            .map(|state| tfplugin6::import_resource_state::ImportedResource {
-                type_name: request.type_name.clone(),
-                state: Some(state),
-                private: outcome.private,
-                identity: None,
+            .and_then(|state| {
+                let identity = self.identity_of(&request.type_name, &state);
+                encode_or_report(ty, &state, "imported state", &mut diagnostics)
+                    .map(|state| (state, identity))
             })
+            .map(
+                |(state, identity)| tfplugin6::import_resource_state::ImportedResource {
+                    type_name: request.type_name.clone(),
+                    state: Some(state),
+                    private: outcome.private,
+                    identity,
+                },
+            )
             .into_iter()
             .collect();
         Ok(Response::new(tfplugin6::import_resource_state::Response {
@@ -540,19 +588,56 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         request: Request<tfplugin6::move_resource_state::Request>,
     ) -> Result<Response<tfplugin6::move_resource_state::Response>, Status> {
         let request = request.into_inner();
-        let diagnostics = Diagnostics::from(Diagnostic::error(
-            format!(
-                "Moving {} to {} is not supported",
-                request.source_type_name, request.target_type_name
+        let failed = |diagnostics: Diagnostics| {
+            Ok(Response::new(tfplugin6::move_resource_state::Response {
+                target_state: None,
+                diagnostics: diagnostics_to_proto(diagnostics),
+                target_private: Vec::new(),
+                target_identity: None,
+            }))
+        };
+        let Some(ty) = self.server.resource_type(&request.target_type_name) else {
+            return failed(unknown_type("resource", &request.target_type_name));
+        };
+        let json = request
+            .source_state
+            .as_ref()
+            .map(|raw| raw.json.as_slice())
+            .unwrap_or_default();
+        let state: serde_json::Value = match serde_json::from_slice(json) {
+            Ok(state) => state,
+            Err(error) => {
+                return failed(
+                    Diagnostic::error(
+                        format!("Cannot read the state of {}", request.source_type_name),
+                        format!("Terraform sent a source state that is not JSON: {error}."),
+                    )
+                    .into(),
+                );
+            }
+        };
+        let source = MoveSource {
+            provider_address: &request.source_provider_address,
+            type_name: &request.source_type_name,
+            schema_version: request.source_schema_version,
+            state: &state,
+        };
+        let outcome = self
+            .server
+            .move_resource_state(&request.target_type_name, &source);
+        let mut diagnostics = outcome.diagnostics;
+        let (target_state, target_identity) = match outcome.state {
+            Some(state) => (
+                encode_or_report(ty, &state, "moved state", &mut diagnostics),
+                self.identity_of(&request.target_type_name, &state),
             ),
-            "This provider cannot convert state between resource types. Remove the `moved` \
-             block, then import the object under its new address.",
-        ));
+            None => (None, None),
+        };
         Ok(Response::new(tfplugin6::move_resource_state::Response {
-            target_state: None,
+            target_state,
             diagnostics: diagnostics_to_proto(diagnostics),
             target_private: Vec::new(),
-            target_identity: None,
+            target_identity,
         }))
     }
 
@@ -727,11 +812,21 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         _request: Request<tfplugin6::get_resource_identity_schemas::Request>,
     ) -> Result<Response<tfplugin6::get_resource_identity_schemas::Response>, Status> {
-        // Terraform 1.12+ calls this with every GetProviderSchema; an empty map means no
-        // resource type has an identity yet, which Terraform treats like an older provider.
+        // Terraform 1.12+ calls this with every GetProviderSchema; a type without identity is
+        // left out of the map.
+        let identity_schemas = self
+            .server
+            .catalog()
+            .resources
+            .iter()
+            .filter_map(|(name, entry)| {
+                let (identity, _) = entry.identity.as_ref()?;
+                Some(((*name).to_owned(), identity_schema_to_proto(identity)))
+            })
+            .collect();
         Ok(Response::new(
             tfplugin6::get_resource_identity_schemas::Response {
-                identity_schemas: Default::default(),
+                identity_schemas,
                 diagnostics: Vec::new(),
             },
         ))
@@ -741,10 +836,31 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         request: Request<tfplugin6::upgrade_resource_identity::Request>,
     ) -> Result<Response<tfplugin6::upgrade_resource_identity::Response>, Status> {
+        let request = request.into_inner();
+        let json = request.raw_identity.map(|raw| raw.json).unwrap_or_default();
+        let result = self
+            .server
+            .upgrade_resource_identity(&request.type_name, request.version, &json)
+            .and_then(|identity| {
+                let ty = self
+                    .server
+                    .identity_type(&request.type_name)
+                    .ok_or_else(|| no_identity(&request.type_name))?;
+                encode(ty, &identity, "upgraded identity")
+            });
+        let (upgraded_identity, diagnostics) = match result {
+            Ok(data) => (
+                Some(tfplugin6::ResourceIdentityData {
+                    identity_data: Some(data),
+                }),
+                Diagnostics::new(),
+            ),
+            Err(diagnostics) => (None, diagnostics),
+        };
         Ok(Response::new(
             tfplugin6::upgrade_resource_identity::Response {
-                upgraded_identity: None,
-                diagnostics: diagnostics_to_proto(no_identity(&request.into_inner().type_name)),
+                upgraded_identity,
+                diagnostics: diagnostics_to_proto(diagnostics),
             },
         ))
     }
@@ -1016,6 +1132,25 @@ fn unsupported(summary: String, detail: &str) -> Diagnostics {
     Diagnostic::error(summary, detail).into()
 }
 
+fn identity_schema_to_proto(identity: &Identity) -> tfplugin6::ResourceIdentitySchema {
+    tfplugin6::ResourceIdentitySchema {
+        version: identity.version,
+        identity_attributes: identity
+            .attributes
+            .iter()
+            .map(
+                |attribute| tfplugin6::resource_identity_schema::IdentityAttribute {
+                    name: attribute.name.to_owned(),
+                    r#type: Type::String.to_json().into_bytes(),
+                    required_for_import: attribute.required_for_import,
+                    optional_for_import: !attribute.required_for_import,
+                    description: attribute.description.to_owned(),
+                },
+            )
+            .collect(),
+    }
+}
+
 fn no_identity(type_name: &str) -> Diagnostics {
     unsupported(
         format!("{type_name} has no resource identity"),
@@ -1113,3 +1248,6 @@ fn nested_block_to_proto(nested: &NestedBlock) -> tfplugin6::schema::NestedBlock
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod move_tests;

@@ -42,13 +42,15 @@ use crate::azure::ids::{VirtualNetworkId, VnetPeeringId, validate_peering_name};
 use crate::azure::{AccessToken, TokenSource};
 use crate::cloud::{CallContext, CloudError, PollStep, SecretString, poll_until};
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Model, ObjectExt,
-    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, model, replace_if,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
+    IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
+    UpdateRequest, Validator, model, replace_if,
 };
 use crate::value::{Type, Value};
 
 use super::ProviderData;
 use super::app_secret::{self, SECRET_ACTIVATION_WINDOW};
+use super::identity;
 use super::support::{call_context, checks, cloud_diagnostic, cloud_diagnostics};
 
 /// Lifetime of a secret minted for one operation: long enough for any create, short enough to
@@ -135,6 +137,14 @@ model! {
 impl Resource<ProviderData> for CrossTenantVnetPeering {
     fn type_name(&self) -> &'static str {
         "vnetpeer_cross_tenant_vnet_peering"
+    }
+
+    fn identity(&self) -> Option<Identity> {
+        Some(identity_declaration())
+    }
+
+    fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+        moved_from(source)
     }
 
     fn schema(&self) -> Schema {
@@ -1313,6 +1323,72 @@ fn token_diagnostic(
         format!("Could not obtain a token for the peering application in {where_}"),
         error,
     )
+}
+
+// ----- resource identity ------------------------------------------------------------------------
+
+/// A VNet peering is named by its subscription, resource group, VNet and name: the identity of
+/// azurerm's `azurerm_virtual_network_peering`, so the same four values work for both.
+fn identity_declaration() -> Identity {
+    Identity {
+        version: 0,
+        attributes: vec![
+            IdentityAttribute::required(
+                "subscription_id",
+                "The subscription of the local virtual network (a UUID).",
+            ),
+            IdentityAttribute::required(
+                "resource_group_name",
+                "The resource group of the local virtual network.",
+            ),
+            IdentityAttribute::required(
+                "virtual_network_name",
+                "The name of the local virtual network.",
+            ),
+            IdentityAttribute::required("name", "The name of the peering."),
+        ],
+        of_state: |state| {
+            let vnet = VirtualNetworkId::parse(state.attr_str(Location::vnet_id)?).ok()?;
+            let name = state.attr_str(Location::name)?;
+            Some(std::collections::BTreeMap::from([
+                ("subscription_id", vnet.subscription_id),
+                ("resource_group_name", vnet.resource_group),
+                ("virtual_network_name", vnet.name),
+                ("name", name.to_owned()),
+            ]))
+        },
+        import_id: |parts| {
+            Ok(format!(
+                "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/virtualNetworks/{}/virtualNetworkPeerings/{}",
+                identity::part(parts, "subscription_id")?,
+                identity::part(parts, "resource_group_name")?,
+                identity::part(parts, "virtual_network_name")?,
+                identity::part(parts, "name")?
+            ))
+        },
+    }
+}
+
+/// `moved` from azurerm's `azurerm_virtual_network_peering` (its `id`, the peering's resource
+/// id): the state an import by that id gives.
+fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+    if !source.is("azurerm", "azurerm_virtual_network_peering") {
+        return None;
+    }
+    Some(source.required("id").and_then(|id| {
+        let parsed = VnetPeeringId::parse(id).map_err(|error| {
+            Diagnostics::from(Diagnostic::error(
+                "Cannot move azurerm_virtual_network_peering",
+                format!("Its `id` is not a virtual network peering id: {error}."),
+            ))
+        })?;
+        Ok(Location {
+            id: parsed.to_string(),
+            name: parsed.name.clone(),
+            vnet_id: parsed.vnet.to_string(),
+        }
+        .to_value())
+    }))
 }
 
 #[cfg(test)]

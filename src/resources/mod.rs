@@ -25,6 +25,7 @@ pub mod app_secret;
 pub mod client_config;
 pub mod cross_tenant_vnet_peering;
 pub mod custom_role;
+mod identity;
 pub mod role_assignment;
 pub mod service_principal;
 pub mod support;

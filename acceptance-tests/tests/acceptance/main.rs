@@ -26,6 +26,7 @@ mod ephemeral_aad_app_secret;
 mod examples;
 mod flow;
 mod functions;
+mod identity_import;
 mod peering_setup;
 mod plugin_process;
 mod protocol;

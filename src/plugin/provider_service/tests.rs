@@ -131,7 +131,8 @@ async fn provider_schema_is_valid_and_advertises_capabilities() {
     }
     let capabilities = response.server_capabilities.unwrap();
     assert!(capabilities.plan_destroy && capabilities.get_provider_schema_optional);
-    assert!(!capabilities.move_resource_state);
+    // `moved` blocks from the peer providers' types (move_tests.rs).
+    assert!(capabilities.move_resource_state);
 
     let metadata = service
         .get_metadata(Request::new(Default::default()))
@@ -664,19 +665,12 @@ mod fixture {
     }
 }
 
-/// The RPCs added after protocol 6.8: identity schemas are answered (empty) because Terraform
-/// 1.12+ asks with every schema request; the type-scoped ones name the unknown type.
+/// The RPCs added after protocol 6.8 that this provider does not use answer like a provider
+/// without those features; the type-scoped ones name the unknown type.
 #[tokio::test]
 async fn newer_rpcs_answer_like_a_provider_without_those_features() {
     use futures::StreamExt;
     let service = service();
-    let identity = service
-        .get_resource_identity_schemas(Request::new(Default::default()))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(identity.identity_schemas.is_empty());
-    assert!(identity.diagnostics.is_empty());
 
     let schema = service
         .get_provider_schema(Request::new(Default::default()))
@@ -711,19 +705,101 @@ async fn newer_rpcs_answer_like_a_provider_without_those_features() {
         .unwrap()
         .into_inner();
     assert!(lock.diagnostics[0].summary.contains("state store"));
+}
 
-    let upgrade = service
-        .upgrade_resource_identity(Request::new(
-            tfplugin6::upgrade_resource_identity::Request {
-                type_name: "vnetpeer_aad_app".into(),
-                ..Default::default()
-            },
-        ))
+/// Every resource but the test fixture declares an identity of string attributes, all
+/// required for import; the fixture, without one, is left out of the map.
+#[tokio::test]
+async fn identity_schemas_name_every_resource_with_an_identity() {
+    let service = service();
+    let identity = service
+        .get_resource_identity_schemas(Request::new(Default::default()))
         .await
         .unwrap()
         .into_inner();
-    assert!(upgrade.upgraded_identity.is_none());
-    assert_eq!(errors(&upgrade.diagnostics).len(), 1);
+    assert!(identity.diagnostics.is_empty());
+    let attributes = |type_name: &str| -> Vec<String> {
+        identity.identity_schemas[type_name]
+            .identity_attributes
+            .iter()
+            .map(|attribute| {
+                assert!(
+                    attribute.required_for_import,
+                    "{type_name}.{}",
+                    attribute.name
+                );
+                assert_eq!(Type::from_json(&attribute.r#type).unwrap(), Type::String);
+                assert!(!attribute.description.is_empty());
+                attribute.name.clone()
+            })
+            .collect()
+    };
+    assert_eq!(attributes("vnetpeer_aad_app"), ["object_id"]);
+    assert_eq!(attributes("vnetpeer_service_principal"), ["object_id"]);
+    assert_eq!(
+        attributes("vnetpeer_custom_role"),
+        ["scope", "role_definition_id"]
+    );
+    assert_eq!(attributes("vnetpeer_role_assignment"), ["scope", "name"]);
+    assert_eq!(
+        attributes("vnetpeer_cross_tenant_vnet_peering"),
+        [
+            "subscription_id",
+            "resource_group_name",
+            "virtual_network_name",
+            "name"
+        ]
+    );
+    assert_eq!(
+        attributes("vnetpeer_aiven_vpc_peering"),
+        ["project", "project_vpc_id", "vnet_id"]
+    );
+    assert!(
+        !identity
+            .identity_schemas
+            .contains_key("vnetpeer_test_fixture")
+    );
+}
+
+/// UpgradeResourceIdentity returns an identity of the current version as it is, and refuses
+/// other versions and types without identity with an error.
+#[tokio::test]
+async fn identities_of_the_current_version_upgrade_unchanged() {
+    let service = service();
+    let upgrade = |type_name: &str, version: i64| {
+        service.upgrade_resource_identity(Request::new(
+            tfplugin6::upgrade_resource_identity::Request {
+                type_name: type_name.into(),
+                version,
+                raw_identity: Some(tfplugin6::RawState {
+                    json: br#"{"scope":"/subscriptions/s","name":"n"}"#.to_vec(),
+                    flatmap: Default::default(),
+                }),
+            },
+        ))
+    };
+    let current = upgrade("vnetpeer_role_assignment", 0)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(current.diagnostics.is_empty(), "{:?}", current.diagnostics);
+    let ty = Type::object([("scope", Type::String), ("name", Type::String)]);
+    let data = current.upgraded_identity.unwrap().identity_data.unwrap();
+    assert_eq!(
+        crate::value::decode_msgpack(&ty, &data.msgpack).unwrap(),
+        Value::object([
+            ("scope", Value::string("/subscriptions/s")),
+            ("name", Value::string("n")),
+        ])
+    );
+    for (type_name, version) in [
+        ("vnetpeer_role_assignment", 1),
+        ("vnetpeer_test_fixture", 0),
+    ] {
+        let refused = upgrade(type_name, version).await.unwrap().into_inner();
+        assert!(refused.upgraded_identity.is_none(), "{type_name}");
+        assert_eq!(errors(&refused.diagnostics).len(), 1, "{type_name}");
+    }
 }
 
 /// Functions are in both GetProviderSchema (Terraform 1.8+) and GetFunctions, and CallFunction
