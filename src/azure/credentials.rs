@@ -101,8 +101,8 @@ pub struct AzureEndpointOverrides {
 
 /// The provider's Azure settings, after configuration and environment are merged.
 ///
-/// A plain struct: build it field by field from the provider configuration, or start from
-/// [`AzureSettings::from_env`] and overwrite what the configuration sets.
+/// A plain struct, built field by field from the provider configuration (after its environment
+/// fallbacks) by `ProviderConfig::azure_settings`, the one place that maps one onto the other.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AzureSettings {
     /// The customer tenant (GUID or domain).
@@ -180,75 +180,6 @@ impl Default for AzureSettings {
             environment: AzureEnvironment::Public,
             endpoints: AzureEndpointOverrides::default(),
         }
-    }
-}
-
-impl AzureSettings {
-    /// Settings from the process environment (the variables of docs/index.md, 'Environment
-    /// variables').
-    pub fn from_env() -> Result<Self, CloudError> {
-        Self::from_env_with(|name| std::env::var(name).ok())
-    }
-
-    /// Settings from an environment lookup (tests pass a map). Empty values count as unset.
-    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, CloudError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let flag = |name: &str, default: bool| -> Result<bool, CloudError> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => parse_bool(&v).ok_or_else(|| {
-                    CloudError::Invalid(format!("{name}={v:?} is not a boolean; use true or false"))
-                }),
-            }
-        };
-        Ok(Self {
-            tenant_id: get("ARM_TENANT_ID"),
-            subscription_id: get("ARM_SUBSCRIPTION_ID"),
-            client_id: get("ARM_CLIENT_ID"),
-            client_secret: get("ARM_CLIENT_SECRET").map(SecretString::from),
-            client_certificate: get("ARM_CLIENT_CERTIFICATE").map(SecretString::from),
-            client_certificate_path: get("ARM_CLIENT_CERTIFICATE_PATH").map(PathBuf::from),
-            client_certificate_password: get("ARM_CLIENT_CERTIFICATE_PASSWORD")
-                .map(SecretString::from),
-            use_oidc: flag("ARM_USE_OIDC", false)?,
-            oidc_token: get("ARM_OIDC_TOKEN").map(SecretString::from),
-            oidc_token_file_path: get("ARM_OIDC_TOKEN_FILE_PATH")
-                .or_else(|| get("AZURE_FEDERATED_TOKEN_FILE"))
-                .map(PathBuf::from),
-            oidc_request_url: get("ARM_OIDC_REQUEST_URL")
-                .or_else(|| get("ACTIONS_ID_TOKEN_REQUEST_URL"))
-                .or_else(|| get("SYSTEM_OIDCREQUESTURI")),
-            oidc_request_token: get("ARM_OIDC_REQUEST_TOKEN")
-                .or_else(|| get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
-                .or_else(|| get("SYSTEM_ACCESSTOKEN"))
-                .map(SecretString::from),
-            ado_pipeline_service_connection_id: get("ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID")
-                .or_else(|| get("ARM_OIDC_AZURE_SERVICE_CONNECTION_ID")),
-            use_aks_workload_identity: flag("ARM_USE_AKS_WORKLOAD_IDENTITY", false)?,
-            use_msi: flag("ARM_USE_MSI", false)?,
-            msi_endpoint: get("ARM_MSI_ENDPOINT"),
-            msi_object_id: None,
-            msi_resource_id: None,
-            host: ManagedIdentityEnvironment::from_lookup(&lookup),
-            use_cli: flag("ARM_USE_CLI", true)?,
-            environment: match get("ARM_ENVIRONMENT") {
-                Some(v) => AzureEnvironment::parse(&v)?,
-                None => AzureEnvironment::Public,
-            },
-            endpoints: AzureEndpointOverrides {
-                authority_host: get("VNETPEER_AUTHORITY_HOST"),
-                resource_manager: get("VNETPEER_RESOURCE_MANAGER_ENDPOINT"),
-                microsoft_graph: get("VNETPEER_MICROSOFT_GRAPH_ENDPOINT"),
-            },
-        })
-    }
-}
-
-fn parse_bool(value: &str) -> Option<bool> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Some(true),
-        "false" | "0" | "no" | "off" => Some(false),
-        _ => None,
     }
 }
 
@@ -1421,44 +1352,6 @@ mod tests {
             )
             .is_err()
         );
-    }
-
-    #[test]
-    fn settings_from_env() {
-        let env: HashMap<&str, &str> = [
-            ("ARM_TENANT_ID", "t"),
-            ("ARM_CLIENT_ID", "c"),
-            ("ARM_CLIENT_SECRET", "s3cret"),
-            ("ARM_USE_CLI", "false"),
-            ("ARM_ENVIRONMENT", "china"),
-            ("AZURE_FEDERATED_TOKEN_FILE", "/var/run/token"),
-            ("VNETPEER_RESOURCE_MANAGER_ENDPOINT", "http://127.0.0.1:1"),
-            ("ARM_SUBSCRIPTION_ID", ""),
-        ]
-        .into_iter()
-        .collect();
-        let s = AzureSettings::from_env_with(|k| env.get(k).map(|v| v.to_string())).unwrap();
-        assert_eq!(s.tenant_id.as_deref(), Some("t"));
-        assert_eq!(
-            s.client_secret.as_ref().map(SecretString::expose_secret),
-            Some("s3cret")
-        );
-        assert!(!s.use_cli);
-        assert_eq!(s.subscription_id, None);
-        assert_eq!(s.environment, AzureEnvironment::China);
-        assert_eq!(
-            s.oidc_token_file_path,
-            Some(PathBuf::from("/var/run/token"))
-        );
-        assert_eq!(
-            s.endpoints.resource_manager.as_deref(),
-            Some("http://127.0.0.1:1")
-        );
-        assert!(!format!("{s:?}").contains("s3cret"));
-        let bad =
-            AzureSettings::from_env_with(|k| (k == "ARM_USE_MSI").then(|| "maybe".to_owned()));
-        assert!(bad.unwrap_err().to_string().contains("ARM_USE_MSI"));
-        assert!(AzureSettings::from_env_with(|_| None).unwrap().use_cli);
     }
 
     #[test]
