@@ -108,9 +108,6 @@ fn outside_references(repository: &Path) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "issue 15 is merged in parts: the citations in src/framework, src/resources, src/azure, \
-            src/aiven and src/provider.rs are replaced on their owners' branches; run this test \
-            (cargo test -p xtask -- --ignored) once they are merged, then remove this attribute"]
 fn nothing_in_the_repository_points_outside_it() {
     let found = outside_references(&root());
     assert!(
