@@ -165,6 +165,10 @@ pub struct Upserted<T> {
     pub created: bool,
 }
 
+/// How many lost answers to a create are recovered from (cleaned up or read back, then sent
+/// again) before the last failure is reported.
+const MAX_LOST_ANSWERS: u32 = 3;
+
 const APPLICATION_SELECT: &str = "id,appId,displayName,signInAudience,api,passwordCredentials";
 const SERVICE_PRINCIPAL_SELECT: &str = "id,appId,appOwnerOrganizationId,displayName,appDisplayName";
 
@@ -400,9 +404,51 @@ impl GraphClient {
     // ----- passwords -----
 
     /// `POST /applications/{id}/addPassword`; the returned secret is the only copy. Retries a 404
-    /// of a just-created app within the replication window; never retried when the outcome is
-    /// unknown (it would leave an unknown secret behind).
+    /// of a just-created app within the replication window. Never replayed blindly: a lost
+    /// answer (408, 5xx, a connection broken after sending) may hide a secret that was added
+    /// and that nobody will ever see, so the application's secrets are read, every secret with
+    /// this display name and end date that is not in `known_key_ids` (the caller's existing
+    /// secrets) is removed as the lost attempt's, and only then is the secret added again.
     pub async fn add_password(
+        &self,
+        ctx: &CallContext,
+        app_object_id: &str,
+        display_name: Option<&str>,
+        end_date_time: OffsetDateTime,
+        known_key_ids: &[&str],
+    ) -> Result<PasswordCredential, CloudError> {
+        let mut lost_answers = 0;
+        loop {
+            let error = match self
+                .add_password_once(ctx, app_object_id, display_name, Some(end_date_time))
+                .await
+            {
+                Err(error) if error.outcome_unknown() && lost_answers < MAX_LOST_ANSWERS => error,
+                other => return other,
+            };
+            lost_answers += 1;
+            tracing::debug!(%error, "the answer to addPassword was lost; removing what it may have added");
+            let Some(app) = self.get_application(ctx, app_object_id).await? else {
+                return Err(error);
+            };
+            let lost = app.password_credentials.iter().filter(|secret| {
+                !known_key_ids.contains(&secret.key_id.as_str())
+                    && secret.display_name.as_deref() == display_name
+                    && secret
+                        .end_date_time
+                        .as_deref()
+                        .and_then(|end| OffsetDateTime::parse(end, &Rfc3339).ok())
+                        .is_some_and(|end| end.unix_timestamp() == end_date_time.unix_timestamp())
+            });
+            for secret in lost {
+                self.remove_password(ctx, app_object_id, &secret.key_id)
+                    .await?;
+            }
+        }
+    }
+
+    /// One `addPassword`, with the replication retries but never replayed once sent.
+    async fn add_password_once(
         &self,
         ctx: &CallContext,
         app_object_id: &str,

@@ -368,9 +368,13 @@ impl Resource<ProviderData> for AadApp {
             owners: owner_set(planned.attr(App::owners)).into_iter().collect(),
         };
 
+        // Created by upsert under a unique name of this create: a replay after a lost answer
+        // finds the application the first attempt made instead of making a second one.
+        let unique_name = format!("vnetpeer-{}", uuid::Uuid::new_v4());
         let application = graph
-            .create_application(&call, &new_application)
+            .upsert_application_by_unique_name(&call, &unique_name, &new_application)
             .await
+            .map(|upserted| upserted.value)
             .map_err(|error| {
                 let mut diagnostic = cloud_diagnostic("Cannot create the application", &error);
                 if error.status() == Some(400) && !new_application.owners.is_empty() {
@@ -650,7 +654,8 @@ impl AadApp {
                 call,
                 &made.application.id,
                 planned.attr_str(App::secret_display_name),
-                Some(secret_end),
+                secret_end,
+                &[],
             )
             .await
             .map_err(|error| cloud_diagnostic("Cannot add the client secret", &error))?;
@@ -692,7 +697,8 @@ impl AadApp {
                 call,
                 &object_id,
                 planned.attr_str(App::secret_display_name),
-                Some(secret_end),
+                secret_end,
+                old_key_id.as_slice().iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
             )
             .await
             .map_err(|error| {

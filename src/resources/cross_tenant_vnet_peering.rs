@@ -891,7 +891,8 @@ impl AppSecret {
                 &call_context(ctx),
                 app_object_id,
                 Some(&display_name),
-                Some(end),
+                end,
+                &[],
             )
             .await
             .map_err(|error| {
