@@ -242,6 +242,73 @@ impl GraphClient {
         Ok(wire.into())
     }
 
+    /// `POST /applications` with `uniqueName` set: creates the app exactly once. The unique name
+    /// is the marker that makes a repeat harmless: when the answer is lost (408, 5xx, a
+    /// connection broken after sending) the same create is sent again, and Graph refuses a
+    /// second application with that unique name; the one the lost attempt made is then read by
+    /// its unique name (waiting out replication) and returned. No request more than a plain
+    /// create when nothing is lost.
+    pub async fn create_application_exactly_once(
+        &self,
+        ctx: &CallContext,
+        unique_name: &str,
+        new: &NewApplication,
+    ) -> Result<Application, CloudError> {
+        let url = self.url("applications");
+        let mut body = self.application_body(
+            &new.display_name,
+            &new.sign_in_audience,
+            &new.owners,
+            new.requested_access_token_version,
+        );
+        body["uniqueName"] = Value::from(unique_name);
+        let operation = operation_name(&Method::POST, &url);
+        let mut lost_answers = 0;
+        loop {
+            let created = self
+                .send(
+                    ctx,
+                    Method::POST,
+                    url.clone(),
+                    Some(&body),
+                    Replay::Unsafe,
+                    &[],
+                )
+                .await
+                .and_then(|response| expect_json::<WireApplication>(response, &operation));
+            match created {
+                Ok(wire) => return Ok(wire.into()),
+                Err(error) if error.outcome_unknown() && lost_answers < MAX_LOST_ANSWERS => {
+                    lost_answers += 1;
+                    tracing::debug!(%error, "the answer to the application create was lost; sending it again under the same unique name");
+                }
+                Err(error)
+                    if lost_answers > 0
+                        && (error.is_already_exists()
+                            || error.has_code("Request_MultipleObjectsWithSameKeyValue")) =>
+                {
+                    // The lost attempt made it: read it back by its unique name.
+                    let key = format!("applications(uniqueName='{}')", odata_quote(unique_name));
+                    let mut get_url = self.url(&key);
+                    get_url
+                        .query_pairs_mut()
+                        .append_pair("$select", APPLICATION_SELECT);
+                    let get_url = &get_url;
+                    let wire: WireApplication = self
+                        .replicated(
+                            ctx,
+                            "waiting for the application to replicate",
+                            is_not_replicated_yet,
+                            move || async move { self.get_json(ctx, get_url.clone()).await },
+                        )
+                        .await?;
+                    return Ok(wire.into());
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
     /// `PATCH /applications(uniqueName='…')` with `Prefer: create-if-missing`: creates the app or
     /// updates the existing one, so a retried create never makes a duplicate.
     pub async fn upsert_application_by_unique_name(

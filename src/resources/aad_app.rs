@@ -410,13 +410,12 @@ impl Resource<ProviderData> for AadApp {
             owners: owner_set(planned.attr(App::owners)).into_iter().collect(),
         };
 
-        // Created by upsert under a unique name of this create: a replay after a lost answer
-        // finds the application the first attempt made instead of making a second one.
+        // Created under a unique name of this create: a repeat after a lost answer finds the
+        // application the first attempt made instead of making a second one.
         let unique_name = format!("vnetpeer-{}", uuid::Uuid::new_v4());
         let application = graph
-            .upsert_application_by_unique_name(&call, &unique_name, &new_application)
+            .create_application_exactly_once(&call, &unique_name, &new_application)
             .await
-            .map(|upserted| upserted.value)
             .map_err(|error| {
                 let mut diagnostic = cloud_diagnostic("Cannot create the application", &error);
                 if error.status() == Some(400) && !new_application.owners.is_empty() {
