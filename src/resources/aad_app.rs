@@ -761,7 +761,12 @@ impl AadApp {
                 &object_id,
                 planned.attr_str(App::secret_display_name),
                 secret_end,
-                old_key_id.as_slice().iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+                old_key_id
+                    .as_slice()
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .as_slice(),
             )
             .await
             .map_err(|error| {

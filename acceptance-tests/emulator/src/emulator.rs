@@ -323,6 +323,13 @@ impl Emulator {
         change(&mut self.shared.world())
     }
 
+    /// Changes the address space of a VNet (the customer's or Aiven's), as an administrator
+    /// would; its peerings then report the sync levels Azure reports. `false` when there is no
+    /// such VNet.
+    pub fn set_vnet_address_space(&self, vnet_id: &str, address_prefixes: &[&str]) -> bool {
+        set_vnet_address_space(&self.shared, vnet_id, address_prefixes)
+    }
+
     /// Issues a token directly, without HTTP or credential checks, for the service principal of
     /// application `app_id` in `tenant_id` (tests that are not about authentication). `None`
     /// when that service principal does not exist.
@@ -363,6 +370,18 @@ impl Emulator {
 }
 
 /// The world as JSON (the admin API's `GET /world`).
+/// See [`Emulator::set_vnet_address_space`].
+pub fn set_vnet_address_space(shared: &Shared, vnet_id: &str, address_prefixes: &[&str]) -> bool {
+    let mut world = shared.world();
+    match world.arm.vnet_by_id_mut(vnet_id) {
+        Some(vnet) => {
+            vnet.address_prefixes = address_prefixes.iter().map(|p| (*p).to_owned()).collect();
+            true
+        }
+        None => false,
+    }
+}
+
 pub fn snapshot(shared: &Shared) -> WorldSnapshot {
     let world = shared.world();
     serde_json::to_value(&*world).unwrap_or_else(

@@ -240,7 +240,10 @@ async fn the_complete_example_keeps_every_secret_out_of_logs_output_and_plain_st
         stored = stored.max(count);
     }
     // The module creates the application with `create_password = false`: no secret at rest.
-    assert_eq!(stored, 0, "no state of the module's default use holds a secret");
+    assert_eq!(
+        stored, 0,
+        "no state of the module's default use holds a secret"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     workspace.assert_no_secret_leaks(&emulator, &[]);
     println!(
