@@ -13,7 +13,7 @@
 
 use crate::reliability_common::install_complete_example;
 use vnetpeer_emulator::{Emulator, Knobs, Service};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
 
 /// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
@@ -96,11 +96,19 @@ async fn the_complete_example_leaves_no_secret_standing_or_at_rest() {
         workspace
     })
     .await;
-    assert_eq!(
-        emulator.snapshot(),
-        seeded,
-        "destroy leaves the world as seeded"
-    );
+    // The module keeps the deleted application restorable (`permanently_delete` is off): it is
+    // in the deleted items, without any secret to restore.
+    let mut after = emulator.snapshot();
+    let deleted = std::mem::take(&mut after["identity"]["deleted_applications"]);
+    let deleted: Vec<&serde_json::Value> = deleted
+        .as_object()
+        .into_iter()
+        .flat_map(|apps| apps.values())
+        .collect();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert_eq!(deleted[0]["password_credentials"], serde_json::json!([]));
+    after["identity"]["deleted_applications"] = serde_json::json!({});
+    assert_eq!(after, seeded, "destroy leaves the world as seeded");
     assert!(
         emulator.violations().is_empty(),
         "{:?}",
@@ -157,8 +165,14 @@ async fn address_space_changes_of_either_vnet_are_resynced_in_place() {
             "one PUT with syncRemoteAddressSpace=true"
         );
         assert_eq!(after.0, 0, "the next plan is empty:\n{}", after.1);
-        let synced = returned
-            .state_resource("module.aiven_peering.vnetpeer_cross_tenant_vnet_peering.to_aiven")
+        let state: serde_json::Value =
+            serde_json::from_str(&returned.state_file_text()).expect("state JSON");
+        let synced = state["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["type"] == "vnetpeer_cross_tenant_vnet_peering")
+            .map(|r| r["instances"][0]["attributes"].clone())
             .expect("the peering in the state");
         assert_eq!(synced["peering_sync_level"], "FullyInSync");
         let remote = synced["remote_address_space"].to_string();
@@ -181,13 +195,23 @@ async fn secret_arguments_without_a_secret_are_refused_naming_the_argument() {
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_file(
         "main.tf",
-        r#"
-resource "vnetpeer_aad_app" "peering" {
+        &format!(
+            r#"
+terraform {{
+  required_providers {{
+    vnetpeer = {{
+      source = "{PROVIDER_SOURCE}"
+    }}
+  }}
+}}
+
+resource "vnetpeer_aad_app" "peering" {{
   display_name     = "no-secret"
   create_password  = false
   secret_lifetime  = "720h"
-}
-"#,
+}}
+"#
+        ),
     );
     let output = blocking(move || workspace.run(&["validate", "-no-color"])).await;
     assert!(!output.success(), "{output}");

@@ -67,7 +67,13 @@ fn objects(world: &World, customer_tenant: &str) -> Objects {
             .filter(|sp| sp.tenant_id == customer_tenant)
             .count(),
         role_definitions: world.arm.role_definitions.len(),
-        role_assignments: world.arm.role_assignments.len(),
+        // Aiven grants the customer's application a role on its own VNet: not the runbook's.
+        role_assignments: world
+            .arm
+            .role_assignments
+            .iter()
+            .filter(|assignment| assignment.tenant_id == customer_tenant)
+            .count(),
         vnet_peerings: world
             .arm
             .subscriptions
@@ -168,11 +174,15 @@ async fn run(
     // No orphaned secret: the new application holds exactly its managed secret.
     let state_key = workspace
         .state_resource("vnetpeer_aad_app.peering")
-        .and_then(|app| app["client_secret_key_id"].as_str().map(str::to_owned))
+        .and_then(|app| {
+            app["values"]["client_secret_key_id"]
+                .as_str()
+                .map(str::to_owned)
+        })
         .ok_or_else(|| format!("{name}: no managed secret in the state"))?;
     let app_object_id = workspace
         .state_resource("vnetpeer_aad_app.peering")
-        .and_then(|app| app["object_id"].as_str().map(str::to_owned))
+        .and_then(|app| app["values"]["object_id"].as_str().map(str::to_owned))
         .unwrap_or_default();
     let secrets: Vec<String> = emulator.with_world(|world| {
         world
@@ -191,8 +201,8 @@ async fn run(
     let aiven_principal = workspace
         .state_resource("vnetpeer_service_principal.aiven")
         .ok_or_else(|| format!("{name}: no Aiven service principal in the state"))?;
-    let adopted = aiven_principal["adopted"] == true;
-    let aiven_principal_id = aiven_principal["object_id"]
+    let adopted = aiven_principal["values"]["adopted"] == true;
+    let aiven_principal_id = aiven_principal["values"]["object_id"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
