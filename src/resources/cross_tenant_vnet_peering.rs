@@ -1022,13 +1022,25 @@ async fn acquire_app_tokens(
         cc.narrowed(SECRET_ACTIVATION_WINDOW),
         cc.narrowed(REMOTE_PRINCIPAL_WINDOW),
     );
+    // A minted secret belongs to an application this configuration manages, often created in
+    // the same apply: with no managed secret of its own (`create_password = false`) nothing has
+    // waited for it to reach the token service yet, so its missing service principal is
+    // replication, not a wrong client id.
+    let customer_transient: &[u32] = match secret {
+        AppSecret::Minted { .. } => &[
+            aadsts::INVALID_CLIENT_SECRET,
+            aadsts::MISSING_SERVICE_PRINCIPAL,
+            aadsts::APPLICATION_NOT_FOUND,
+        ],
+        AppSecret::Configured(_) => &[aadsts::INVALID_CLIENT_SECRET],
+    };
     let primary = azure.acquire_token_with_secret_retrying(
         &customer_window,
         customer_tenant,
         &target.client_id,
         secret.value(),
         scope,
-        &[aadsts::INVALID_CLIENT_SECRET],
+        customer_transient,
     );
     let auxiliary = azure.acquire_token_with_secret_retrying(
         &remote_window,
