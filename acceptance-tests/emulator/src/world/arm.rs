@@ -1178,6 +1178,15 @@ pub fn definition_allows(definition: &RoleDefinition, action: &str) -> bool {
     })
 }
 
+/// Whether two address spaces hold the same prefixes, in any order.
+fn same_prefixes(a: &[String], b: &[String]) -> bool {
+    let mut a: Vec<String> = a.iter().map(|p| p.to_ascii_lowercase()).collect();
+    let mut b: Vec<String> = b.iter().map(|p| p.to_ascii_lowercase()).collect();
+    a.sort();
+    b.sort();
+    a == b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1256,13 +1265,4 @@ mod tests {
         assert_eq!(parsed.resource_group, "rg-A");
         assert!(VnetRef::parse("/subscriptions/s/resourceGroups/rg").is_none());
     }
-}
-
-/// Whether two address spaces hold the same prefixes, in any order.
-fn same_prefixes(a: &[String], b: &[String]) -> bool {
-    let mut a: Vec<String> = a.iter().map(|p| p.to_ascii_lowercase()).collect();
-    let mut b: Vec<String> = b.iter().map(|p| p.to_ascii_lowercase()).collect();
-    a.sort();
-    b.sort();
-    a == b
 }
