@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use crate::cloud::error::{CloudError, Service};
 use crate::cloud::http::{
-    ApiResponse, CallContext, HttpClient, Replay, operation_name, sensitive_header,
+    ApiResponse, CallContext, HttpClient, Replay, backoff_delay, operation_name, sensitive_header,
     validate_endpoint,
 };
 use crate::cloud::secret::SecretString;
@@ -395,6 +395,11 @@ impl AivenClient {
             };
             lost_answers += 1;
             tracing::debug!(%error, "the answer to the peering create was lost; reading the VPC");
+            // Back off first: the service may be failing, and the connection may take a moment
+            // to show in the VPC.
+            let wait = backoff_delay(self.http.retry_policy(), lost_answers - 1, fastrand::f64());
+            ctx.sleep(wait, "waiting before reading the VPC after a lost answer")
+                .await?;
             let made = self
                 .find_azure_peering(
                     ctx,

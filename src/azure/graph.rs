@@ -26,7 +26,8 @@ use super::credentials::{AzureEndpoints, TokenSource};
 use super::error::AzureErrorResponse;
 use crate::cloud::error::{CloudError, Service};
 use crate::cloud::http::{
-    ApiResponse, CallContext, HttpClient, Replay, join_path, operation_name, sensitive_header,
+    ApiResponse, CallContext, HttpClient, Replay, backoff_delay, join_path, operation_name,
+    sensitive_header,
 };
 use crate::cloud::secret::SecretString;
 
@@ -281,6 +282,7 @@ impl GraphClient {
                 Err(error) if error.outcome_unknown() && lost_answers < MAX_LOST_ANSWERS => {
                     lost_answers += 1;
                     tracing::debug!(%error, "the answer to the application create was lost; sending it again under the same unique name");
+                    self.pause_after_lost_answer(ctx, lost_answers).await?;
                 }
                 Err(error)
                     if lost_answers > 0
@@ -495,6 +497,7 @@ impl GraphClient {
             };
             lost_answers += 1;
             tracing::debug!(%error, "the answer to addPassword was lost; removing what it may have added");
+            self.pause_after_lost_answer(ctx, lost_answers).await?;
             let Some(app) = self.get_application(ctx, app_object_id).await? else {
                 return Err(error);
             };
@@ -798,6 +801,20 @@ impl GraphClient {
             body["api"] = serde_json::json!({ "requestedAccessTokenVersion": version });
         }
         body
+    }
+
+    /// Backs off before a create is sent again after a lost answer (the service may be failing).
+    async fn pause_after_lost_answer(
+        &self,
+        ctx: &CallContext,
+        lost_answers: u32,
+    ) -> Result<(), CloudError> {
+        let wait = backoff_delay(self.http.retry_policy(), lost_answers - 1, fastrand::f64());
+        ctx.sleep(
+            wait,
+            "waiting before sending a create again after a lost answer",
+        )
+        .await
     }
 
     async fn send(
