@@ -187,7 +187,13 @@ impl Resource<ProviderData> for AadApp {
                     .computed()
                     .default(true)
                     .description(
-                        "Whether the application gets a managed client secret (a password                          credential). `false` creates the application and its service principal                          with no secret at all: nothing stays valid in Entra ID and nothing                          secret is in the state. Use it when the cross-tenant peering mints its                          secret per operation (`application_object_id`). The `secret_*`                          arguments and `rotate_when_changed` need `true`. Changing it adds or                          removes the secret in place. Default `true`.",
+                        "Whether the application gets a managed client secret (a password \
+                         credential). `false` creates the application and its service principal \
+                         with no secret at all: nothing stays valid in Entra ID and nothing \
+                         secret is in the state. Use it when the cross-tenant peering mints its \
+                         secret per operation (`application_object_id`). The `secret_*` \
+                         arguments and `rotate_when_changed` need `true`. Changing it adds or \
+                         removes the secret in place. Default `true`.",
                     ),
             )
             .attribute(
@@ -297,7 +303,9 @@ impl Resource<ProviderData> for AadApp {
                         Diagnostic::error(
                             format!("{name} needs a client secret"),
                             format!(
-                                "`create_password = false` creates no client secret, so `{name}`                                  would have no effect. Remove `{name}`, or set                                  `create_password = true`."
+                                "`create_password = false` creates no client secret, so `{name}` \
+                                 would have no effect. Remove `{name}`, or set \
+                                 `create_password = true`."
                             ),
                         )
                         .at(name),

@@ -414,7 +414,10 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
             plan.warnings.push(Diagnostic::warning(
                 "The peering's address spaces are out of sync",
                 format!(
-                    "Azure reports peeringSyncLevel `{level}`: the address space of one of the                      peered virtual networks changed, and the peering still routes only the                      ranges it knew before. Applying re-syncs it in place (a PUT with                      syncRemoteAddressSpace=true)."
+                    "Azure reports peeringSyncLevel `{level}`: the address space of one of the \
+                     peered virtual networks changed, and the peering still routes only the \
+                     ranges it knew before. Applying re-syncs it in place (a PUT with \
+                     syncRemoteAddressSpace=true)."
                 ),
             ));
         }
