@@ -1027,18 +1027,14 @@ async fn acquire_app_tokens(
         cc.narrowed(SECRET_ACTIVATION_WINDOW),
         cc.narrowed(REMOTE_PRINCIPAL_WINDOW),
     );
-    // A minted secret belongs to an application this configuration manages, often created in
-    // the same apply: with no managed secret of its own (`create_password = false`) nothing has
-    // waited for it to reach the token service yet, so its missing service principal is
-    // replication, not a wrong client id.
-    let customer_transient: &[u32] = match secret {
-        AppSecret::Minted { .. } => &[
-            aadsts::INVALID_CLIENT_SECRET,
-            aadsts::MISSING_SERVICE_PRINCIPAL,
-            aadsts::APPLICATION_NOT_FOUND,
-        ],
-        AppSecret::Configured(_) => &[aadsts::INVALID_CLIENT_SECRET],
-    };
+    // The application is often created in the same apply: with no managed secret of its own
+    // (`create_password = false`) nothing has waited for its service principal to reach the
+    // token service yet, so a missing service principal is waited out like a new secret.
+    let customer_transient: &[u32] = &[
+        aadsts::INVALID_CLIENT_SECRET,
+        aadsts::MISSING_SERVICE_PRINCIPAL,
+        aadsts::APPLICATION_NOT_FOUND,
+    ];
     let primary = azure.acquire_token_with_secret_retrying(
         &customer_window,
         customer_tenant,

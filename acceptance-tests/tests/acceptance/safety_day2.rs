@@ -215,7 +215,12 @@ resource "vnetpeer_aad_app" "peering" {{
     );
     let output = blocking(move || workspace.run(&["validate", "-no-color"])).await;
     assert!(!output.success(), "{output}");
-    let text = output.combined();
+    // Terraform wraps the detail: compare with single spaces.
+    let text = output
+        .combined()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
         text.contains("secret_lifetime needs a client secret"),
         "{text}"
