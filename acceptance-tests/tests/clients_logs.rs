@@ -130,7 +130,16 @@ async fn no_secret_or_token_reaches_trace_logs_or_errors() {
         )
         .await
         .unwrap();
-    let password = graph.add_password(&ctx, &app.id, None, None).await.unwrap();
+    let password = graph
+        .add_password(
+            &ctx,
+            &app.id,
+            None,
+            time::OffsetDateTime::now_utc() + time::Duration::days(30),
+            &[],
+        )
+        .await
+        .unwrap();
     secrets.push(password.secret_text.expose_secret().to_owned());
     errors.push(format!("{password:?}"));
     // Failures carry the service's answer, never the credential.

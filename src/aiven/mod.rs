@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use crate::cloud::error::{CloudError, Service};
 use crate::cloud::http::{
-    ApiResponse, CallContext, HttpClient, Replay, operation_name, sensitive_header,
+    ApiResponse, CallContext, HttpClient, Replay, backoff_delay, operation_name, sensitive_header,
     validate_endpoint,
 };
 use crate::cloud::secret::SecretString;
@@ -252,6 +252,10 @@ impl ProjectVpc {
     }
 }
 
+/// How many lost answers to a create are recovered from (read back, then sent again) before
+/// the last failure is reported.
+const MAX_LOST_ANSWERS: u32 = 3;
+
 /// The fields of an Azure peering create. The five peer fields are lower-cased by
 /// [`AivenClient::create_azure_peering`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -368,9 +372,52 @@ impl AivenClient {
     }
 
     /// `POST /v1/project/{project}/vpcs/{vpc_id}/peering-connections` with the five peer fields
-    /// lower-cased. Not replayed when the outcome is unknown: a replay would answer 409 for the
-    /// connection the first attempt made.
+    /// lower-cased, exactly once: when the answer is lost (a 408 or 5xx, or a connection broken
+    /// after sending), the VPC is read again and a connection to this VNet, which the caller
+    /// checked did not exist before, is the one the lost attempt made and is adopted; only when
+    /// there is none is the POST sent again. A blind replay would answer 409 for the connection
+    /// the first attempt made.
     pub async fn create_azure_peering(
+        &self,
+        ctx: &CallContext,
+        project: &str,
+        project_vpc_id: &str,
+        request: &AzurePeeringRequest,
+    ) -> Result<PeeringConnection, CloudError> {
+        let mut lost_answers = 0;
+        loop {
+            let error = match self
+                .post_azure_peering(ctx, project, project_vpc_id, request)
+                .await
+            {
+                Err(error) if error.outcome_unknown() && lost_answers < MAX_LOST_ANSWERS => error,
+                other => return other,
+            };
+            lost_answers += 1;
+            tracing::debug!(%error, "the answer to the peering create was lost; reading the VPC");
+            // Back off first: the service may be failing, and the connection may take a moment
+            // to show in the VPC.
+            let wait = backoff_delay(self.http.retry_policy(), lost_answers - 1, fastrand::f64());
+            ctx.sleep(wait, "waiting before reading the VPC after a lost answer")
+                .await?;
+            let made = self
+                .find_azure_peering(
+                    ctx,
+                    project,
+                    project_vpc_id,
+                    &request.peer_cloud_account,
+                    &request.peer_resource_group,
+                    &request.peer_vpc,
+                )
+                .await?;
+            if let Some(connection) = made {
+                return Ok(connection);
+            }
+        }
+    }
+
+    /// One `POST …/peering-connections`, never replayed by the HTTP layer once sent.
+    async fn post_azure_peering(
         &self,
         ctx: &CallContext,
         project: &str,

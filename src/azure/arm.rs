@@ -585,7 +585,23 @@ impl ArmClient {
         auxiliary_tokens: &[AccessToken],
     ) -> Result<VnetPeering, CloudError> {
         peering_writes::write_when_free(ctx, &id.vnet, || {
-            self.put_vnet_peering_once(ctx, id, properties, auxiliary_tokens)
+            self.put_vnet_peering_once(ctx, id, properties, auxiliary_tokens, false)
+        })
+        .await
+    }
+
+    /// [`ArmClient::put_vnet_peering`] with `syncRemoteAddressSpace=true`: the peering learns the
+    /// address spaces both VNets have now, after either changed (until then Azure reports it
+    /// not `FullyInSync` and routes the old ranges only).
+    pub async fn resync_vnet_peering(
+        &self,
+        ctx: &CallContext,
+        id: &VnetPeeringId,
+        properties: &PeeringProperties,
+        auxiliary_tokens: &[AccessToken],
+    ) -> Result<VnetPeering, CloudError> {
+        peering_writes::write_when_free(ctx, &id.vnet, || {
+            self.put_vnet_peering_once(ctx, id, properties, auxiliary_tokens, true)
         })
         .await
     }
@@ -596,6 +612,7 @@ impl ArmClient {
         id: &VnetPeeringId,
         properties: &PeeringProperties,
         auxiliary_tokens: &[AccessToken],
+        sync_remote_address_space: bool,
     ) -> Result<VnetPeering, CloudError> {
         if auxiliary_tokens.len() > MAX_AUXILIARY_TOKENS {
             return Err(CloudError::Invalid(format!(
@@ -614,6 +631,13 @@ impl ArmClient {
             Some(sensitive_header(&joined)?)
         };
         let url = self.url(&id.to_string(), NETWORK_API_VERSION);
+        let mut put_url = url.clone();
+        if sync_remote_address_space {
+            // The only value the Network spec defines for it.
+            put_url
+                .query_pairs_mut()
+                .append_pair("syncRemoteAddressSpace", "true");
+        }
         let operation = operation_name(&Method::PUT, &url);
         let body = serde_json::json!({
             "properties": {
@@ -625,7 +649,7 @@ impl ArmClient {
             }
         });
         let response = self
-            .send(ctx, Method::PUT, url.clone(), Some(&body), auxiliary)
+            .send(ctx, Method::PUT, put_url, Some(&body), auxiliary)
             .await?;
         if !response.status.is_success() {
             return Err(response.into_error(Service::ResourceManager, &operation));

@@ -26,7 +26,8 @@ use super::credentials::{AzureEndpoints, TokenSource};
 use super::error::AzureErrorResponse;
 use crate::cloud::error::{CloudError, Service};
 use crate::cloud::http::{
-    ApiResponse, CallContext, HttpClient, Replay, join_path, operation_name, sensitive_header,
+    ApiResponse, CallContext, HttpClient, Replay, backoff_delay, join_path, operation_name,
+    sensitive_header,
 };
 use crate::cloud::secret::SecretString;
 
@@ -165,6 +166,10 @@ pub struct Upserted<T> {
     pub created: bool,
 }
 
+/// How many lost answers to a create are recovered from (cleaned up or read back, then sent
+/// again) before the last failure is reported.
+const MAX_LOST_ANSWERS: u32 = 3;
+
 const APPLICATION_SELECT: &str = "id,appId,displayName,signInAudience,api,passwordCredentials";
 const SERVICE_PRINCIPAL_SELECT: &str = "id,appId,appOwnerOrganizationId,displayName,appDisplayName";
 
@@ -236,6 +241,74 @@ impl GraphClient {
             .await?;
         let wire: WireApplication = expect_json(response, &operation_name(&Method::POST, &url))?;
         Ok(wire.into())
+    }
+
+    /// `POST /applications` with `uniqueName` set: creates the app exactly once. The unique name
+    /// is the marker that makes a repeat harmless: when the answer is lost (408, 5xx, a
+    /// connection broken after sending) the same create is sent again, and Graph refuses a
+    /// second application with that unique name; the one the lost attempt made is then read by
+    /// its unique name (waiting out replication) and returned. No request more than a plain
+    /// create when nothing is lost.
+    pub async fn create_application_exactly_once(
+        &self,
+        ctx: &CallContext,
+        unique_name: &str,
+        new: &NewApplication,
+    ) -> Result<Application, CloudError> {
+        let url = self.url("applications");
+        let mut body = self.application_body(
+            &new.display_name,
+            &new.sign_in_audience,
+            &new.owners,
+            new.requested_access_token_version,
+        );
+        body["uniqueName"] = Value::from(unique_name);
+        let operation = operation_name(&Method::POST, &url);
+        let mut lost_answers = 0;
+        loop {
+            let created = self
+                .send(
+                    ctx,
+                    Method::POST,
+                    url.clone(),
+                    Some(&body),
+                    Replay::Unsafe,
+                    &[],
+                )
+                .await
+                .and_then(|response| expect_json::<WireApplication>(response, &operation));
+            match created {
+                Ok(wire) => return Ok(wire.into()),
+                Err(error) if error.outcome_unknown() && lost_answers < MAX_LOST_ANSWERS => {
+                    lost_answers += 1;
+                    tracing::debug!(%error, "the answer to the application create was lost; sending it again under the same unique name");
+                    self.pause_after_lost_answer(ctx, lost_answers).await?;
+                }
+                Err(error)
+                    if lost_answers > 0
+                        && (error.is_already_exists()
+                            || error.has_code("Request_MultipleObjectsWithSameKeyValue")) =>
+                {
+                    // The lost attempt made it: read it back by its unique name.
+                    let key = format!("applications(uniqueName='{}')", odata_quote(unique_name));
+                    let mut get_url = self.url(&key);
+                    get_url
+                        .query_pairs_mut()
+                        .append_pair("$select", APPLICATION_SELECT);
+                    let get_url = &get_url;
+                    let wire: WireApplication = self
+                        .replicated(
+                            ctx,
+                            "waiting for the application to replicate",
+                            is_not_replicated_yet,
+                            move || async move { self.get_json(ctx, get_url.clone()).await },
+                        )
+                        .await?;
+                    return Ok(wire.into());
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// `PATCH /applications(uniqueName='…')` with `Prefer: create-if-missing`: creates the app or
@@ -400,9 +473,52 @@ impl GraphClient {
     // ----- passwords -----
 
     /// `POST /applications/{id}/addPassword`; the returned secret is the only copy. Retries a 404
-    /// of a just-created app within the replication window; never retried when the outcome is
-    /// unknown (it would leave an unknown secret behind).
+    /// of a just-created app within the replication window. Never replayed blindly: a lost
+    /// answer (408, 5xx, a connection broken after sending) may hide a secret that was added
+    /// and that nobody will ever see, so the application's secrets are read, every secret with
+    /// this display name and end date that is not in `known_key_ids` (the caller's existing
+    /// secrets) is removed as the lost attempt's, and only then is the secret added again.
     pub async fn add_password(
+        &self,
+        ctx: &CallContext,
+        app_object_id: &str,
+        display_name: Option<&str>,
+        end_date_time: OffsetDateTime,
+        known_key_ids: &[&str],
+    ) -> Result<PasswordCredential, CloudError> {
+        let mut lost_answers = 0;
+        loop {
+            let error = match self
+                .add_password_once(ctx, app_object_id, display_name, Some(end_date_time))
+                .await
+            {
+                Err(error) if error.outcome_unknown() && lost_answers < MAX_LOST_ANSWERS => error,
+                other => return other,
+            };
+            lost_answers += 1;
+            tracing::debug!(%error, "the answer to addPassword was lost; removing what it may have added");
+            self.pause_after_lost_answer(ctx, lost_answers).await?;
+            let Some(app) = self.get_application(ctx, app_object_id).await? else {
+                return Err(error);
+            };
+            let lost = app.password_credentials.iter().filter(|secret| {
+                !known_key_ids.contains(&secret.key_id.as_str())
+                    && secret.display_name.as_deref() == display_name
+                    && secret
+                        .end_date_time
+                        .as_deref()
+                        .and_then(|end| OffsetDateTime::parse(end, &Rfc3339).ok())
+                        .is_some_and(|end| end.unix_timestamp() == end_date_time.unix_timestamp())
+            });
+            for secret in lost {
+                self.remove_password(ctx, app_object_id, &secret.key_id)
+                    .await?;
+            }
+        }
+    }
+
+    /// One `addPassword`, with the replication retries but never replayed once sent.
+    async fn add_password_once(
         &self,
         ctx: &CallContext,
         app_object_id: &str,
@@ -685,6 +801,20 @@ impl GraphClient {
             body["api"] = serde_json::json!({ "requestedAccessTokenVersion": version });
         }
         body
+    }
+
+    /// Backs off before a create is sent again after a lost answer (the service may be failing).
+    async fn pause_after_lost_answer(
+        &self,
+        ctx: &CallContext,
+        lost_answers: u32,
+    ) -> Result<(), CloudError> {
+        let wait = backoff_delay(self.http.retry_policy(), lost_answers - 1, fastrand::f64());
+        ctx.sleep(
+            wait,
+            "waiting before sending a create again after a lost answer",
+        )
+        .await
     }
 
     async fn send(

@@ -175,6 +175,19 @@ impl CloudError {
         }
     }
 
+    /// Whether a write that failed this way may still have taken effect: the connection broke
+    /// after the request was sent, or the answer was a 408 or 5xx (a gateway may have lost the
+    /// answer to a write the service applied). A create that is not safe to repeat must find out
+    /// what happened before it is sent again.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            CloudError::Transport { .. } => true,
+            _ => self
+                .status()
+                .is_some_and(|status| status == 408 || status >= 500),
+        }
+    }
+
     /// The HTTP status, when the service answered.
     pub fn status(&self) -> Option<u16> {
         self.service_error().map(|e| e.status)

@@ -279,8 +279,11 @@ pub(crate) enum Replay {
     /// service principals: 409 → adopt). Replayed like [`Replay::Safe`].
     DuplicateDetected,
     /// A create that would silently make a second object (Graph app, addPassword, Aiven peering):
-    /// retried only when the request surely did not reach the server (connect failure) or the
-    /// server answered with a retryable status.
+    /// sent again only when the request surely did not take effect: it never left (connect
+    /// failure) or the server throttled it (429). After a 408 or 5xx answer, or a connection
+    /// lost after sending, the outcome is unknown (a gateway may have lost the answer to a
+    /// write the service applied): the answer or error is returned, and the caller establishes
+    /// what happened before it writes again (see [`CloudError::outcome_unknown`]).
     Unsafe,
 }
 
@@ -473,7 +476,8 @@ impl HttpClient {
                     // deadline, however many times: the server sets the pace, so this is no
                     // retry storm, and giving up early fails a resource that would succeed.
                     let paced_by_server = status == 429 && response.retry_after().is_some();
-                    if !retryable || !(more_attempts || paced_by_server) {
+                    let outcome_unknown = replay == Replay::Unsafe && status != 429;
+                    if !retryable || outcome_unknown || !(more_attempts || paced_by_server) {
                         return Ok(response);
                     }
                     let wait = response

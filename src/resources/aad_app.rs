@@ -65,6 +65,7 @@ model! {
         display_name: Value,
         sign_in_audience: Value,
         owners: Value,
+        create_password: Value,
         secret_display_name: Value,
         secret_end_date: Value,
         secret_lifetime: Value,
@@ -108,6 +109,14 @@ const SECRET_ATTRIBUTES: [&str; 3] = [
 /// Private state of an application that is deleted but not purged yet (see the module docs).
 /// JSON, like the other private state of this provider ([`ReplicationGrace`]), which it replaces.
 const AWAITING_PURGE: &[u8] = br#"{"awaiting_purge":true}"#;
+
+/// Arguments that only mean something with a managed client secret.
+const SECRET_ARGUMENTS: [&str; 4] = [
+    App::secret_display_name,
+    App::secret_end_date,
+    App::secret_lifetime,
+    App::rotate_when_changed,
+];
 
 /// Arguments whose change rotates the secret.
 const ROTATION_TRIGGERS: [&str; 4] = [
@@ -180,6 +189,21 @@ impl Resource<ProviderData> for AadApp {
                          without a replacement.",
                     )
                     .validate(validators::each(checks::uuid())),
+            )
+            .attribute(
+                Attribute::bool("create_password")
+                    .optional()
+                    .computed()
+                    .default(true)
+                    .description(
+                        "Whether the application gets a managed client secret (a password \
+                         credential). `false` creates the application and its service principal \
+                         with no secret at all: nothing stays valid in Entra ID and nothing \
+                         secret is in the state. Use it when the cross-tenant peering mints its \
+                         secret per operation (`application_object_id`). The `secret_*` \
+                         arguments and `rotate_when_changed` need `true`. Changing it adds or \
+                         removes the secret in place. Default `true`.",
+                    ),
             )
             .attribute(
                 Attribute::string("secret_display_name")
@@ -281,6 +305,23 @@ impl Resource<ProviderData> for AadApp {
     }
 
     fn validate(&self, config: &Value, diagnostics: &mut Diagnostics) {
+        if config.attr(App::create_password).as_bool() == Some(false) {
+            for name in SECRET_ARGUMENTS {
+                if !config.attr(name).is_null() {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            format!("{name} needs a client secret"),
+                            format!(
+                                "`create_password = false` creates no client secret, so `{name}` \
+                                 would have no effect. Remove `{name}`, or set \
+                                 `create_password = true`."
+                            ),
+                        )
+                        .at(name),
+                    );
+                }
+            }
+        }
         let end_date = config.attr(App::secret_end_date);
         let lifetime = config.attr(App::secret_lifetime);
         if !end_date.is_null() && !lifetime.is_null() && end_date.is_known() && lifetime.is_known()
@@ -313,6 +354,13 @@ impl Resource<ProviderData> for AadApp {
         ctx: &Context<ProviderData>,
         plan: &mut PlannedChange,
     ) -> Result<(), Diagnostics> {
+        let no_password = plan.get(App::create_password).as_bool() == Some(false);
+        if no_password {
+            // No secret is made, kept or rotated: the plan says so instead of "known after apply".
+            for name in SECRET_ATTRIBUTES {
+                plan.set(name, Value::Null);
+            }
+        }
         if plan.is_create() {
             return Ok(());
         }
@@ -332,7 +380,9 @@ impl Resource<ProviderData> for AadApp {
             return Ok(());
         }
         let secret_missing = plan.prior.attr(App::client_secret_key_id).is_null();
-        if secret_missing || ROTATION_TRIGGERS.iter().any(|name| plan.changed(name)) {
+        if !no_password
+            && (secret_missing || ROTATION_TRIGGERS.iter().any(|name| plan.changed(name)))
+        {
             for name in SECRET_ATTRIBUTES {
                 plan.set_unknown(name);
             }
@@ -378,8 +428,11 @@ impl Resource<ProviderData> for AadApp {
             owners: owner_set(planned.attr(App::owners)).into_iter().collect(),
         };
 
+        // Created under a unique name of this create: a repeat after a lost answer finds the
+        // application the first attempt made instead of making a second one.
+        let unique_name = format!("vnetpeer-{}", uuid::Uuid::new_v4());
         let application = graph
-            .create_application(&call, &new_application)
+            .create_application_exactly_once(&call, &unique_name, &new_application)
             .await
             .map_err(|error| {
                 let mut diagnostic = cloud_diagnostic("Cannot create the application", &error);
@@ -491,6 +544,9 @@ impl Resource<ProviderData> for AadApp {
         if state.attr(App::permanently_delete).is_null() {
             state.set_attr(App::permanently_delete, false);
         }
+        if state.attr(App::create_password).is_null() {
+            state.set_attr(App::create_password, true);
+        }
         let managed_secret = state
             .attr_str(App::client_secret_key_id)
             .and_then(|key_id| {
@@ -531,7 +587,7 @@ impl Resource<ProviderData> for AadApp {
         // triggers keep their prior values until the rotation happened, so that a failed
         // rotation is planned again.
         let mut state = prior.clone();
-        for name in [App::permanently_delete, App::owners] {
+        for name in [App::permanently_delete, App::owners, App::create_password] {
             state.set_attr(name, planned.attr(name).clone());
         }
 
@@ -570,6 +626,22 @@ impl Resource<ProviderData> for AadApp {
         if planned.attr(App::client_secret_key_id).is_unknown() {
             self.rotate_secret(ctx, &call, &graph, &planned, &mut state)
                 .await?;
+        } else if planned.attr_bool(App::create_password) == Some(false)
+            && let Some(key_id) = prior.attr_str(App::client_secret_key_id)
+        {
+            // `create_password` turned off: the managed secret goes.
+            graph
+                .remove_password(&call, &object_id, key_id)
+                .await
+                .map_err(|error| {
+                    partial(
+                        cloud_diagnostic("Cannot remove the client secret", &error),
+                        &state,
+                    )
+                })?;
+            for name in SECRET_ATTRIBUTES {
+                state.set_attr(name, Value::Null);
+            }
         }
         copy_rotation_triggers(&planned, &mut state);
         Ok(state)
@@ -654,13 +726,17 @@ impl AadApp {
             }
         };
         made.service_principal = Some(service_principal);
+        if planned.attr_bool(App::create_password) == Some(false) {
+            return Ok(());
+        }
 
         let secret = graph
             .add_password(
                 call,
                 &made.application.id,
                 planned.attr_str(App::secret_display_name),
-                Some(secret_end),
+                secret_end,
+                &[],
             )
             .await
             .map_err(|error| cloud_diagnostic("Cannot add the client secret", &error))?;
@@ -702,7 +778,13 @@ impl AadApp {
                 call,
                 &object_id,
                 planned.attr_str(App::secret_display_name),
-                Some(secret_end),
+                secret_end,
+                old_key_id
+                    .as_slice()
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .as_slice(),
             )
             .await
             .map_err(|error| {

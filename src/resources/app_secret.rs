@@ -50,7 +50,8 @@ pub async fn mint(
             &call_context(ctx),
             app_object_id,
             Some(display_name),
-            Some(end),
+            end,
+            &[],
         )
         .await
         .map_err(|error| {

@@ -413,7 +413,18 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         }
         // Replacement is declared on the attributes (`requires_replace_if`).
         let flags_changed = Flags::ATTRIBUTES.iter().any(|flag| plan.changed(flag));
-        if flags_changed {
+        if let Some(level) = out_of_sync_level(&plan.prior) {
+            plan.warnings.push(Diagnostic::warning(
+                "The peering's address spaces are out of sync",
+                format!(
+                    "Azure reports peeringSyncLevel `{level}`: the address space of one of the \
+                     peered virtual networks changed, and the peering still routes only the \
+                     ranges it knew before. Applying re-syncs it in place (a PUT with \
+                     syncRemoteAddressSpace=true)."
+                ),
+            ));
+        }
+        if flags_changed || out_of_sync_level(&plan.prior).is_some() {
             for name in Observed::ATTRIBUTES {
                 plan.set_unknown(name);
             }
@@ -520,8 +531,10 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
     ) -> Result<Value, Failure> {
         let mut state = request.planned;
         let flags_changed = Flags::from_value(&request.prior)? != Flags::from_value(&state)?;
-        if flags_changed {
-            let target = Target::from_value(&state)?;
+        let resync = out_of_sync_level(&request.prior).is_some();
+        if flags_changed || resync {
+            let mut target = Target::from_value(&state)?;
+            target.resync = resync;
             let peering = write_as_application(ctx, &request.config, &target)
                 .await
                 .map_err(|failed| Failure::from(failed.diagnostics))?;
@@ -592,6 +605,8 @@ struct Target {
     remote_tenant_id: String,
     client_id: String,
     properties: PeeringProperties,
+    /// Write with `syncRemoteAddressSpace=true` (the address spaces changed).
+    resync: bool,
 }
 
 impl Target {
@@ -619,8 +634,18 @@ impl Target {
                 allow_gateway_transit: planned.allow_gateway_transit,
                 use_remote_gateways: planned.use_remote_gateways,
             },
+            resync: false,
         })
     }
+}
+
+/// The `peeringSyncLevel` of a connected peering whose address spaces are out of sync (an
+/// address space changed since the peering learnt it); `None` when in sync, not connected (a
+/// peering waiting for its remote side is never `FullyInSync`) or unknown.
+fn out_of_sync_level(state: &Value) -> Option<String> {
+    let connected = state.attr_str(Observed::peering_state) == Some("Connected");
+    let level = state.attr_str(Observed::peering_sync_level)?;
+    (connected && !level.eq_ignore_ascii_case("FullyInSync")).then(|| level.to_owned())
 }
 
 /// The peering id of a state: `id`, or `vnet_id` + `name` when `id` is missing.
@@ -958,13 +983,21 @@ async fn acquire_app_tokens(
         cc.narrowed(SECRET_ACTIVATION_WINDOW),
         cc.narrowed(REMOTE_PRINCIPAL_WINDOW),
     );
+    // The application is often created in the same apply: with no managed secret of its own
+    // (`create_password = false`) nothing has waited for its service principal to reach the
+    // token service yet, so a missing service principal is waited out like a new secret.
+    let customer_transient: &[u32] = &[
+        aadsts::INVALID_CLIENT_SECRET,
+        aadsts::MISSING_SERVICE_PRINCIPAL,
+        aadsts::APPLICATION_NOT_FOUND,
+    ];
     let primary = azure.acquire_token_with_secret_retrying(
         &customer_window,
         customer_tenant,
         &target.client_id,
         secret.value(),
         scope,
-        &[aadsts::INVALID_CLIENT_SECRET],
+        customer_transient,
     );
     let auxiliary = azure.acquire_token_with_secret_retrying(
         &remote_window,
@@ -1074,14 +1107,14 @@ async fn put_and_connect(
         let app = arm_as_application(&own, &tokens.primary, &tenant, target).map_err(|e| {
             WriteFailure::before_write(cloud_diagnostic("Invalid token source", &e))
         })?;
-        let written = app
-            .put_vnet_peering(
-                &cc,
-                &target.id,
-                &target.properties,
-                std::slice::from_ref(&tokens.auxiliary),
-            )
-            .await;
+        let auxiliary = std::slice::from_ref(&tokens.auxiliary);
+        let written = if target.resync {
+            app.resync_vnet_peering(&cc, &target.id, &target.properties, auxiliary)
+                .await
+        } else {
+            app.put_vnet_peering(&cc, &target.id, &target.properties, auxiliary)
+                .await
+        };
         let error = match written {
             Ok(peering) => return wait_until_connected(&cc, &app, target, peering).await,
             Err(error) => error,

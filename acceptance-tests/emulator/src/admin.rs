@@ -1,13 +1,13 @@
 //! The admin API (its own listener, never logged): world snapshot, request log, violations,
-//! fault rules.
+//! fault rules, address-space changes of VNets.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 
-use crate::emulator::{EmulatorState, snapshot};
+use crate::emulator::{EmulatorState, set_vnet_address_space, snapshot};
 use crate::faults::FaultRule;
 
 /// The admin routes.
@@ -24,6 +24,7 @@ pub fn router(state: EmulatorState) -> Router {
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/faults/{id}", delete(remove_fault))
+        .route("/vnets/address-space", post(change_address_space))
         .with_state(state)
 }
 
@@ -79,6 +80,25 @@ async fn clear_faults(State(state): State<EmulatorState>) -> impl IntoResponse {
 
 async fn remove_fault(State(state): State<EmulatorState>, Path(id): Path<u64>) -> StatusCode {
     if state.faults.remove(id) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
+}
+
+/// `POST /vnets/address-space` `{"vnet_id": …, "address_prefixes": […]}`.
+#[derive(serde::Deserialize)]
+struct AddressSpaceChange {
+    vnet_id: String,
+    address_prefixes: Vec<String>,
+}
+
+async fn change_address_space(
+    State(state): State<EmulatorState>,
+    Json(change): Json<AddressSpaceChange>,
+) -> StatusCode {
+    let prefixes: Vec<&str> = change.address_prefixes.iter().map(String::as_str).collect();
+    if set_vnet_address_space(&state, &change.vnet_id, &prefixes) {
         StatusCode::NO_CONTENT
     } else {
         StatusCode::NOT_FOUND

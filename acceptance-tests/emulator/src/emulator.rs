@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::faults::{FaultAction, FaultDecision, Faults, RequestKey, RetryAfter};
+use crate::faults::{BusyForm, FaultAction, FaultDecision, Faults, RequestKey, RetryAfter};
 use crate::knobs::Knobs;
 use crate::log::{
     CredentialRef, RequestLog, RequestRecord, Service, Violation, ViolationKind, lock,
@@ -323,6 +323,13 @@ impl Emulator {
         change(&mut self.shared.world())
     }
 
+    /// Changes the address space of a VNet (the customer's or Aiven's), as an administrator
+    /// would; its peerings then report the sync levels Azure reports. `false` when there is no
+    /// such VNet.
+    pub fn set_vnet_address_space(&self, vnet_id: &str, address_prefixes: &[&str]) -> bool {
+        set_vnet_address_space(&self.shared, vnet_id, address_prefixes)
+    }
+
     /// Issues a token directly, without HTTP or credential checks, for the service principal of
     /// application `app_id` in `tenant_id` (tests that are not about authentication). `None`
     /// when that service principal does not exist.
@@ -363,6 +370,18 @@ impl Emulator {
 }
 
 /// The world as JSON (the admin API's `GET /world`).
+/// See [`Emulator::set_vnet_address_space`].
+pub fn set_vnet_address_space(shared: &Shared, vnet_id: &str, address_prefixes: &[&str]) -> bool {
+    let mut world = shared.world();
+    match world.arm.vnet_by_id_mut(vnet_id) {
+        Some(vnet) => {
+            vnet.address_prefixes = address_prefixes.iter().map(|p| (*p).to_owned()).collect();
+            true
+        }
+        None => false,
+    }
+}
+
 pub fn snapshot(shared: &Shared) -> WorldSnapshot {
     let world = shared.world();
     serde_json::to_value(&*world).unwrap_or_else(
@@ -493,6 +512,19 @@ async fn observe(State(observed): State<Observed>, request: Request, next: Next)
     }
 
     let (response, fault) = match answer {
+        Some((rule_id, FaultAction::LostAnswer { status })) => {
+            // The write takes effect; only its answer is lost on the way back.
+            let applied = next.run(request).await;
+            drop(applied);
+            let response = match status {
+                Some(status) => error_envelope(
+                    service,
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                ),
+                None => dropped_connection(),
+            };
+            (response, Some(rule_id))
+        }
         Some((rule_id, action)) => {
             let response = fault_response(&shared, service, &retry_key, &action);
             (response, Some(rule_id))
@@ -595,6 +627,9 @@ fn fault_response(
             StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         ),
         FaultAction::Drop => dropped_connection(),
+        FaultAction::ArmBusy { form } => arm_busy(shared, key, *form),
+        // Served by the handler first (see `middleware`).
+        FaultAction::LostAnswer { .. } => dropped_connection(),
         // Latency rules never answer; `decide` keeps them out of `answer`.
         FaultAction::Latency { .. } => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
@@ -639,6 +674,46 @@ pub fn http_date(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)
         .format(format)
         .unwrap_or_default()
+}
+
+/// ARM's refusal of a write on a busy virtual network, in `form`.
+fn arm_busy(shared: &Shared, key: &RequestKey<'_>, form: BusyForm) -> Response {
+    let (status, code, details) = match form {
+        BusyForm::AnotherOperationInProgress => (
+            StatusCode::CONFLICT,
+            "AnotherOperationInProgress",
+            serde_json::json!([]),
+        ),
+        BusyForm::ReferencedResourceNotProvisioned => (
+            StatusCode::BAD_REQUEST,
+            "ReferencedResourceNotProvisioned",
+            serde_json::json!([]),
+        ),
+        BusyForm::RetryableError => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "RetryableError",
+            serde_json::json!([{
+                "code": "ReferencedResourceNotProvisioned",
+                "message": "Cannot proceed with operation because resource used by this resource is not in Succeeded state. Resource is in Updating state and the last operation that updated/is updating the resource is PutSubnetOperation.",
+            }]),
+        ),
+    };
+    let body = serde_json::json!({
+        "error": {
+            "code": code,
+            "message": format!("The virtual network is busy (emulator fault injection: {code})."),
+            "details": details,
+        }
+    });
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let wait = Duration::from_secs(1);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        shared.faults.note_throttled(key, shared.clock.now() + wait);
+    }
+    response
 }
 
 /// A fault's error body in the service's own envelope.

@@ -3,7 +3,7 @@
 //!
 //! Rules are checked by the shared middleware before the handler runs, in the order they were
 //! added. Latency rules add up; the first other rule that fires answers the request instead of
-//! the handler.
+//! the handler, except a lost answer, which lets the handler apply the request first.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -46,6 +46,28 @@ pub enum FaultAction {
     Latency { ms: u64 },
     /// Close the connection without any response.
     Drop,
+    /// Serve the request (the write takes effect), then lose the answer as a gateway would:
+    /// answer `status` (502, 504) in the service's error envelope instead, or close the
+    /// connection without any response when `status` is absent.
+    LostAnswer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+    },
+    /// ARM's refusal of a write while a virtual network is busy, in one of its forms.
+    ArmBusy { form: BusyForm },
+}
+
+/// The forms in which ARM refuses a peering write on a busy virtual network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BusyForm {
+    /// 409 `AnotherOperationInProgress`.
+    AnotherOperationInProgress,
+    /// 400 `ReferencedResourceNotProvisioned` (the remote VNet is `Updating`).
+    ReferencedResourceNotProvisioned,
+    /// 429 `RetryableError` whose details carry `ReferencedResourceNotProvisioned`, with a
+    /// one-second `Retry-After`.
+    RetryableError,
 }
 
 /// The form of a `Retry-After` header.

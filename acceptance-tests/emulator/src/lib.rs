@@ -35,7 +35,7 @@ pub mod world;
 pub use emulator::{
     Clock, Emulator, EmulatorState, Endpoints, Shared, StartOptions, WorldSnapshot,
 };
-pub use faults::{FaultAction, FaultRule, RetryAfter, Schedule};
+pub use faults::{BusyForm, FaultAction, FaultRule, RetryAfter, Schedule};
 pub use knobs::Knobs;
 pub use log::{RequestRecord, Service, Violation, ViolationKind, count_calls};
 pub use world::{Secret, Seed, World};

@@ -548,7 +548,13 @@ async fn graph_calls_wait_out_replication_and_secrets_become_usable() {
     // Both calls land inside the replication window: the 404 / NoBackingApplicationObject
     // answers are waited out.
     let secret = graph
-        .add_password(&ctx, &app.id, Some("vnetpeer"), None)
+        .add_password(
+            &ctx,
+            &app.id,
+            Some("vnetpeer"),
+            time::OffsetDateTime::now_utc() + time::Duration::days(30),
+            &[],
+        )
         .await
         .expect("secret added");
     assert!(!format!("{secret:?}").contains(secret.secret_text.expose_secret()));

@@ -43,3 +43,5 @@ mod resource_cross_tenant_peering;
 mod resource_custom_role;
 mod resource_role_assignment;
 mod resource_service_principal;
+mod safety_day2;
+mod safety_lost_answers;

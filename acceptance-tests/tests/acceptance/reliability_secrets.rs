@@ -1,5 +1,5 @@
 //! Secrets (issue 7): `examples/complete` (the `aiven-vnet-peering` module: an application with
-//! a managed client secret, a short-lived secret minted for the cross-tenant step, tokens for
+//! no client secret of its own (issue 12), a short-lived secret minted for the cross-tenant step, tokens for
 //! two tenants and two audiences, the Aiven token) applied, re-planned, shown and destroyed with
 //! `TF_LOG=trace`. No client secret, access token or Aiven token may appear in any log line,
 //! anything terraform prints (plan, apply, show, output, errors), or the state outside
@@ -208,12 +208,9 @@ async fn the_complete_example_keeps_every_secret_out_of_logs_output_and_plain_st
     .await;
 
     let secrets = known_secrets(&emulator, &[]);
-    // The run used what it must: the managed secret, at least one minted secret, and tokens.
+    // The run used what it must: at least one minted secret, and tokens.
     let client_secrets = emulator.issued_secrets().len() - issued_tokens(&emulator).len();
-    assert!(
-        client_secrets >= 2,
-        "managed and minted secrets were issued"
-    );
+    assert!(client_secrets >= 1, "a secret was minted for the peering");
     assert!(!issued_tokens(&emulator).is_empty());
 
     let mut problems = Vec::new();
@@ -242,10 +239,10 @@ async fn the_complete_example_keeps_every_secret_out_of_logs_output_and_plain_st
         );
         stored = stored.max(count);
     }
-    // The managed client secret is in the state (as the docs say), in a sensitive attribute.
-    assert!(
-        stored >= 1,
-        "the application's managed secret is kept in the state"
+    // The module creates the application with `create_password = false`: no secret at rest.
+    assert_eq!(
+        stored, 0,
+        "no state of the module's default use holds a secret"
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     workspace.assert_no_secret_leaks(&emulator, &[]);
@@ -328,8 +325,8 @@ async fn failing_applies_do_not_print_secrets() {
     });
     assert_eq!(
         secrets_on_the_application,
-        [1],
-        "only the managed secret is left: the minted one was removed after the failure"
+        [0],
+        "no secret is left: the module makes none, and the minted one was removed after the failure"
     );
     let secrets = known_secrets(&emulator, &[]);
     let (problems, _) = check_state(

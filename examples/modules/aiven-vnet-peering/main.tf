@@ -11,10 +11,13 @@ locals {
   base_name = "${var.name_prefix}-${var.aiven_project}-${local.vnet_name}"
 }
 
-# 1. A multi-tenant application (+ service principal + secret): it creates the Azure side of the
-#    peering, in the customer tenant and, through an auxiliary token, in Aiven's tenant.
+# 1. A multi-tenant application (+ service principal, no secret): it creates the Azure side of
+#    the peering, in the customer tenant and, through an auxiliary token, in Aiven's tenant. Step 7
+#    mints the secret it needs per operation and removes it after, so no secret stays valid in
+#    Entra ID and none is in the state.
 resource "vnetpeer_aad_app" "peering" {
-  display_name = local.base_name
+  display_name    = local.base_name
+  create_password = false
 }
 
 # 2. That application may manage peerings of the VNet.

@@ -8,9 +8,10 @@
 //!   VNet is not locked: it may be another tenant's, written concurrently by others anyway, and
 //!   locking it would serialise every peering to one shared remote VNet.
 //! - **A busy VNet is waited out.** 429 `RetryableErrorDueToAnotherOperation` (the HTTP layer has
-//!   already honoured its `Retry-After`), and 400 `ReferencedResourceNotProvisioned` while the
-//!   remote VNet is `Updating` (a subnet change or another peering operation on it), are
-//!   retried within the caller's deadline, backing off; the last refusal is returned when the
+//!   already honoured its `Retry-After`), 409 `AnotherOperationInProgress`, and
+//!   `ReferencedResourceNotProvisioned` while the remote VNet is `Updating` (a subnet change or
+//!   another peering operation on it; a 400, or a 429 `RetryableError` carrying it in its
+//!   details), are retried within the caller's deadline, backing off; the last refusal is returned when the
 //!   next attempt would not fit.
 
 use std::collections::HashMap;
@@ -25,8 +26,12 @@ use crate::cloud::{CallContext, CloudError};
 
 /// The Network resource provider's "another operation holds this VNet" code (429).
 pub const ANOTHER_OPERATION: &str = "RetryableErrorDueToAnotherOperation";
-/// 400 while a VNet the peering references (the remote one) is `Updating`. Transient.
+/// 400 while a VNet the peering references (the remote one) is `Updating`. Transient. Also sent
+/// as a detail of a 429 `RetryableError`.
 pub const REFERENCED_RESOURCE_NOT_PROVISIONED: &str = "ReferencedResourceNotProvisioned";
+/// 409 while another operation (a subnet or address-space change, another peering) runs on the
+/// VNet. Transient.
+pub const ANOTHER_OPERATION_IN_PROGRESS: &str = "AnotherOperationInProgress";
 
 /// Busy-VNet retries: not faster than this...
 const MIN_BUSY_RETRY: Duration = Duration::from_millis(250);
@@ -42,7 +47,11 @@ const WAITING_FOR_THE_VNET: &str =
 /// the owning VNet, or the remote VNet is `Updating`.
 pub fn is_busy(error: &CloudError) -> bool {
     error.has_code(ANOTHER_OPERATION)
-        || (error.status() == Some(400) && error.has_code(REFERENCED_RESOURCE_NOT_PROVISIONED))
+        || error.has_code(ANOTHER_OPERATION_IN_PROGRESS)
+        // 400 `ReferencedResourceNotProvisioned`, or a 429 `RetryableError` carrying it in its
+        // details (the HTTP layer has already honoured that answer's `Retry-After`).
+        || (matches!(error.status(), Some(400 | 429))
+            && error.has_code(REFERENCED_RESOURCE_NOT_PROVISIONED))
 }
 
 /// Whether a failed peering write (PUT or DELETE) may have changed the peering: its
@@ -149,6 +158,13 @@ mod tests {
             400,
             REFERENCED_RESOURCE_NOT_PROVISIONED
         )));
+        assert!(is_busy(&arm_error(409, ANOTHER_OPERATION_IN_PROGRESS)));
+        let mut retryable = arm_error(429, "RetryableError");
+        if let CloudError::Service(error) = &mut retryable {
+            error.detail_codes = vec![REFERENCED_RESOURCE_NOT_PROVISIONED.into()];
+        }
+        assert!(is_busy(&retryable));
+        assert!(!is_busy(&arm_error(429, "RetryableError")));
         assert!(!is_busy(&arm_error(400, "InvalidResourceReference")));
         assert!(!may_have_written(&arm_error(403, "AuthorizationFailed")));
         assert!(may_have_written(&arm_error(

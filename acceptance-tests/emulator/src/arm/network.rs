@@ -106,7 +106,7 @@ fn peering_json(world: &ArmWorld, vnet_id: &str, peering: &VnetPeering, now: Ins
         "Succeeded"
     };
     let sync_level = match state {
-        PeeringState::Connected => "FullyInSync",
+        PeeringState::Connected => world.peering_sync_level(vnet_id, peering),
         PeeringState::Initiated | PeeringState::Disconnected => "RemoteNotInSync",
     };
     let local_prefixes = world
@@ -591,6 +591,11 @@ fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmErro
         ));
     }
     let request = parse_peering_body(&call.body)?;
+    // The only value the spec allows is "true".
+    let sync_remote_address_space = call
+        .query
+        .get("syncRemoteAddressSpace")
+        .is_some_and(|value| value.eq_ignore_ascii_case("true"));
     let Some(remote) = VnetRef::parse(&request.remote_vnet_id) else {
         return Err(ArmError::new(
             StatusCode::BAD_REQUEST,
@@ -734,7 +739,14 @@ fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmErro
         allow_gateway_transit: request.allow_gateway_transit,
         use_remote_gateways: request.use_remote_gateways,
         resource_guid,
-        remote_address_prefixes: remote_vnet.address_prefixes.clone(),
+        // An update keeps what the peering knew of the remote address space; only a create or
+        // `syncRemoteAddressSpace=true` learns it anew.
+        remote_address_prefixes: match &existing {
+            Some(existing) if !sync_remote_address_space => {
+                existing.remote_address_prefixes.clone()
+            }
+            _ => remote_vnet.address_prefixes.clone(),
+        },
         version: existing.as_ref().map_or(1, |e| e.version + 1),
         // An update keeps the peering connected; only a create waits for the operation.
         provisioned_at: existing
@@ -749,6 +761,9 @@ fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmErro
         vnet.peerings
             .retain(|q| !q.name.eq_ignore_ascii_case(&stored_name));
         vnet.peerings.push(peering);
+    }
+    if sync_remote_address_space {
+        ctx.world.arm.sync_address_spaces(&local_id, &stored_name);
     }
     let Some(stored) = ctx.world.arm.peering(&local_id, &stored_name) else {
         return Err(peering_not_found(&peering_id));

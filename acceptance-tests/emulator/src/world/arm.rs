@@ -784,6 +784,74 @@ impl ArmWorld {
     }
 
     /// `peeringState` of `peering` at `now`.
+    /// `peeringSyncLevel` of a connected peering (docs/development/arm.md, 'Virtual network
+    /// peerings'): `RemoteNotInSync` when the remote VNet's address space changed since this
+    /// peering last learnt it, `LocalNotInSync` when the local VNet's changed since the remote
+    /// side's peering last learnt it, both: `LocalAndRemoteNotInSync`.
+    pub fn peering_sync_level(&self, local_vnet_id: &str, peering: &VnetPeering) -> &'static str {
+        let remote_stale = self
+            .vnet_by_id(&peering.remote_vnet_id)
+            .is_some_and(|remote| {
+                !same_prefixes(&remote.address_prefixes, &peering.remote_address_prefixes)
+            });
+        let local_stale = match (
+            self.vnet_by_id(local_vnet_id),
+            self.reverse_peering(local_vnet_id, peering),
+        ) {
+            (Some(local), Some(reverse)) => {
+                !same_prefixes(&local.address_prefixes, &reverse.remote_address_prefixes)
+            }
+            _ => false,
+        };
+        match (local_stale, remote_stale) {
+            (false, false) => "FullyInSync",
+            (false, true) => "RemoteNotInSync",
+            (true, false) => "LocalNotInSync",
+            (true, true) => "LocalAndRemoteNotInSync",
+        }
+    }
+
+    /// A write with `syncRemoteAddressSpace=true` of the peering `name` on `local_vnet_id`: the
+    /// peering learns the remote address space and the remote side's peering learns the local
+    /// one.
+    pub fn sync_address_spaces(&mut self, local_vnet_id: &str, name: &str) {
+        let Some(local) = self.vnet_by_id(local_vnet_id) else {
+            return;
+        };
+        let local_prefixes = local.address_prefixes.clone();
+        let Some(peering) = local
+            .peerings
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+        else {
+            return;
+        };
+        let remote_vnet_id = peering.remote_vnet_id.clone();
+        let Some(remote_prefixes) = self
+            .vnet_by_id(&remote_vnet_id)
+            .map(|remote| remote.address_prefixes.clone())
+        else {
+            return;
+        };
+        if let Some(local) = self.vnet_by_id_mut(local_vnet_id)
+            && let Some(peering) = local
+                .peerings
+                .iter_mut()
+                .find(|p| p.name.eq_ignore_ascii_case(name))
+        {
+            peering.remote_address_prefixes = remote_prefixes;
+        }
+        let local_scope = normalize_scope(local_vnet_id);
+        if let Some(remote) = self.vnet_by_id_mut(&remote_vnet_id)
+            && let Some(reverse) = remote
+                .peerings
+                .iter_mut()
+                .find(|p| normalize_scope(&p.remote_vnet_id) == local_scope)
+        {
+            reverse.remote_address_prefixes = local_prefixes;
+        }
+    }
+
     pub fn peering_state(
         &self,
         local_vnet_id: &str,
@@ -1108,6 +1176,15 @@ pub fn definition_allows(definition: &RoleDefinition, action: &str) -> bool {
                 .iter()
                 .any(|pattern| action_matches(pattern, action))
     })
+}
+
+/// Whether two address spaces hold the same prefixes, in any order.
+fn same_prefixes(a: &[String], b: &[String]) -> bool {
+    let mut a: Vec<String> = a.iter().map(|p| p.to_ascii_lowercase()).collect();
+    let mut b: Vec<String> = b.iter().map(|p| p.to_ascii_lowercase()).collect();
+    a.sort();
+    b.sort();
+    a == b
 }
 
 #[cfg(test)]
