@@ -114,7 +114,12 @@ pub fn resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
         Arc::new(service_principal::ServicePrincipalResource),
         Arc::new(custom_role::CustomRole),
         Arc::new(role_assignment::RoleAssignmentResource),
-        Arc::new(aiven_vpc_peering::AivenVpcPeering),
+        Arc::new(aiven_vpc_peering::AivenVpcPeering(
+            aiven_vpc_peering::Addressing::Project,
+        )),
+        Arc::new(aiven_vpc_peering::AivenVpcPeering(
+            aiven_vpc_peering::Addressing::Organization,
+        )),
         Arc::new(cross_tenant_vnet_peering::CrossTenantVnetPeering),
     ];
     all.extend(test_resources());
