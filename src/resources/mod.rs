@@ -15,6 +15,7 @@ use crate::framework::{
 use crate::provider::{ProviderConfig, provider_schema};
 
 pub mod aad_app;
+pub mod aiven_organization_vpc;
 pub mod aiven_project_vpc;
 pub mod aiven_vpc_peering;
 pub mod client_config;
@@ -138,6 +139,7 @@ fn test_resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
 pub fn data_sources() -> Vec<Arc<dyn DataSource<ProviderData>>> {
     vec![
         Arc::new(aiven_project_vpc::AivenProjectVpc),
+        Arc::new(aiven_organization_vpc::AivenOrganizationVpc),
         Arc::new(client_config::ClientConfig),
     ]
 }
