@@ -965,6 +965,9 @@ impl PeeringInputs {
     }
 
     fn create_error(&self, error: &CloudError) -> Failure {
+        if error.is_not_found() || error.status() == Some(403) {
+            return Failure::from(vpc_diagnostic(self.addressing, &self.vpc, error));
+        }
         Failure::from(cloud_diagnostic(
             format!(
                 "Aiven refused to create the peering connection of {} to VNet {}",
@@ -1277,19 +1280,37 @@ async fn preflight(ctx: &Context<ProviderData>, peering: &PeeringInputs) -> Diag
             }
         }
     };
-    let vpc = async {
-        match aiven.get_vpc(&call, &peering.vpc).await {
-            Ok(vpc) => Some(vpc),
-            Err(error) => {
-                tracing::debug!(%error, "preflight: cannot read the project VPC");
-                None
-            }
+    let vpc = aiven.get_vpc(&call, &peering.vpc);
+    let (vnet_prefixes, vpc) = tokio::join!(vnet_prefixes, vpc);
+    let vpc = match vpc {
+        Ok(vpc) => vpc,
+        // Aiven's definite answers (no such project, organization or VPC; a token without the
+        // permission) fail the plan: the apply could only fail the same way, later.
+        Err(error) if error.is_not_found() || error.status() == Some(403) => {
+            diagnostics.push(vpc_diagnostic(peering.addressing, &peering.vpc, &error));
+            return diagnostics;
+        }
+        Err(error) => {
+            tracing::debug!(%error, "preflight: cannot read the VPC");
+            return diagnostics;
         }
     };
-    let (vnet_prefixes, vpc) = tokio::join!(vnet_prefixes, vpc);
-    let Some(vpc) = vpc else {
+    if !vpc.cloud_name.starts_with("azure-") {
+        diagnostics.push(
+            Diagnostic::error(
+                format!("The Aiven {} is not in an Azure cloud", peering.addressing.vpc_kind()),
+                format!(
+                    "{} is in cloud {:?}: only a VPC in an Aiven Azure cloud (`azure-…`) can \
+                     be peered with an Azure virtual network. Choose the VPC of the VNet's \
+                     region, e.g. with the data source's `cloud_name = \"azure-…\"`.",
+                    capitalized(&peering.vpc.to_string()),
+                    vpc.cloud_name
+                ),
+            )
+            .at(peering.addressing.vpc_attribute()),
+        );
         return diagnostics;
-    };
+    }
     // For the create that follows this plan in the same process (the apply-time re-plan).
     aiven.remember_vpc_read(&peering.vpc, peering.peer(), vpc.clone());
     if let Some(existing) = vpc.find_azure_peering(

@@ -452,8 +452,8 @@ async fn a_wrong_client_secret_is_explained() {
             "client_secret         = var.peering_secret",
         )
         .replace(
-            "aiven_peering_id      = vnetpeer_aiven_vpc_peering.this.id\n",
-            "aiven_peering_id      = vnetpeer_aiven_vpc_peering.this.id\n\n  timeouts {\n    create = \"4s\"\n  }\n",
+            "aiven_peering_id      = local.aiven_peering.id\n",
+            "aiven_peering_id      = local.aiven_peering.id\n\n  timeouts {\n    create = \"4s\"\n  }\n",
         );
     assert!(config.contains("var.peering_secret") && config.contains("\"4s\""));
     workspace.write_config(&format!(
@@ -508,7 +508,7 @@ async fn a_connection_deleted_on_the_aiven_side_is_recreated_by_the_next_apply()
         assert_eq!(code, 2, "{plan}");
         assert!(
             plan.contains(&format!(
-                "{MODULE}.vnetpeer_aiven_vpc_peering.this will be created"
+                "{MODULE}.vnetpeer_aiven_vpc_peering.this[0] will be created"
             )),
             "{plan}"
         );
@@ -603,7 +603,7 @@ async fn both_peerings_import_into_the_module_without_replacement() {
     let workspace = blocking(move || {
         workspace.apply();
         let azure = format!("{MODULE}.vnetpeer_cross_tenant_vnet_peering.to_aiven");
-        let aiven = format!("{MODULE}.vnetpeer_aiven_vpc_peering.this");
+        let aiven = format!("{MODULE}.vnetpeer_aiven_vpc_peering.this[0]");
         let azure_id = module_resource(&workspace, &azure)["id"].clone();
         let aiven_id = module_resource(&workspace, &aiven)["id"].clone();
         // Forget both, then import them by their documented ids.
