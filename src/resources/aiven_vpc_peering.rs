@@ -1298,7 +1298,10 @@ async fn preflight(ctx: &Context<ProviderData>, peering: &PeeringInputs) -> Diag
     if !vpc.cloud_name.starts_with("azure-") {
         diagnostics.push(
             Diagnostic::error(
-                format!("The Aiven {} is not in an Azure cloud", peering.addressing.vpc_kind()),
+                format!(
+                    "The Aiven {} is not in an Azure cloud",
+                    peering.addressing.vpc_kind()
+                ),
                 format!(
                     "{} is in cloud {:?}: only a VPC in an Aiven Azure cloud (`azure-…`) can \
                      be peered with an Azure virtual network. Choose the VPC of the VNet's \

@@ -689,11 +689,7 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
         user_peer_network_cidrs: None,
     };
     let created = aiven
-        .create_azure_peering(
-            &ctx,
-            &address,
-            &request,
-        )
+        .create_azure_peering(&ctx, &address, &request)
         .await
         .expect("created");
     assert_eq!(created.state, PeeringState::Approved);
@@ -704,11 +700,7 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
     assert_eq!(created.peer_vpc, seed.customer_vnet_name.to_lowercase());
 
     let duplicate = aiven
-        .create_azure_peering(
-            &ctx,
-            &address,
-            &request,
-        )
+        .create_azure_peering(&ctx, &address, &request)
         .await
         .expect_err("the same VNet twice");
     assert!(duplicate.is_already_exists(), "{duplicate}");

@@ -22,6 +22,7 @@ mod emulator_identity;
 mod emulator_runbook;
 mod examples;
 mod flow;
+mod org_vpc_runbook;
 mod peering_setup;
 mod plugin_process;
 mod protocol;

@@ -441,9 +441,10 @@ impl World {
         network_cidr: &str,
     ) -> Option<String> {
         let vpc_id = self.aiven.ids.next_id();
-        let organization = self.aiven.projects.iter_mut().find(|p| {
-            p.kind == OwnerKind::Organization && p.name == seed.aiven_organization_id
-        })?;
+        let organization =
+            self.aiven.projects.iter_mut().find(|p| {
+                p.kind == OwnerKind::Organization && p.name == seed.aiven_organization_id
+            })?;
         organization.vpcs.push(ProjectVpc {
             project_vpc_id: vpc_id.clone(),
             organization_id: Some(seed.aiven_organization_id.clone()),
@@ -1045,10 +1046,10 @@ impl AivenWorld {
         utc_now: OffsetDateTime,
     ) -> Option<PeeringConnection> {
         let vpc = self.vpc_of_mut(OwnerKind::Organization, organization, vpc_id)?;
-        let connection = vpc
-            .peering_connections
-            .iter_mut()
-            .find(|c| c.peering_connection_id.eq_ignore_ascii_case(peering_connection_id))?;
+        let connection = vpc.peering_connections.iter_mut().find(|c| {
+            c.peering_connection_id
+                .eq_ignore_ascii_case(peering_connection_id)
+        })?;
         Some(start_deleting(connection, now, utc_now))
     }
 
@@ -1079,7 +1080,9 @@ impl AivenWorld {
                 )));
             };
             if !connection.user_peer_network_cidrs.contains(&addition.cidr) {
-                connection.user_peer_network_cidrs.push(addition.cidr.clone());
+                connection
+                    .user_peer_network_cidrs
+                    .push(addition.cidr.clone());
                 connection.update_time = stamp.clone();
             }
         }
