@@ -401,9 +401,11 @@ async fn bad_organization_input_is_refused_at_plan_naming_the_argument() {
         )
         .await;
         assert!(
-            text.contains("var.aiven_organization_id")
-                && text.contains("Set exactly one of aiven_project")
-                && text.contains("aiven_organization_id"),
+            text.contains("Invalid value for variable")
+                && text.contains(
+                    "Set exactly one of aiven_project (to peer the project's VPC) and \
+                     aiven_organization_id"
+                ),
             "{text}"
         );
     }
