@@ -1,6 +1,7 @@
-//! The `provider "vnetpeer" {}` block (docs/development/design-decisions.md, 'Provider configuration'): its schema, the environment fallbacks
-//! (configuration wins over the environment), the checks of argument combinations, and the
-//! resulting [`ProviderConfig`], and the cloud settings built from it ([`ProviderConfig::azure_settings`],
+//! The `provider "vnetpeer" {}` block (docs/development/design-decisions.md, 'Provider
+//! configuration'): its schema, the environment fallbacks (configuration wins over the
+//! environment), the checks of argument combinations, and the resulting [`ProviderConfig`], and the
+//! cloud settings built from it ([`ProviderConfig::azure_settings`],
 //! [`ProviderConfig::aiven_settings`]). Configuring touches no network: credentials are resolved
 //! when a resource first needs a token.
 //!
@@ -12,6 +13,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use crate::aiven::AivenSettings;
+use crate::azure::ManagedIdentityEnvironment;
 use crate::azure::ids;
 use crate::azure::{AzureEndpointOverrides, AzureEnvironment, AzureSettings};
 use crate::cloud::SecretString;
@@ -62,21 +64,31 @@ pub struct ProviderConfig {
     pub tenant_id: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<SecretString>,
+    /// Base64 PKCS#12 bundle (`client_certificate`, ARM_CLIENT_CERTIFICATE).
+    pub client_certificate: Option<SecretString>,
     pub client_certificate_path: Option<PathBuf>,
     pub client_certificate_password: Option<SecretString>,
     pub use_oidc: bool,
     pub oidc_token: Option<SecretString>,
     pub oidc_token_file_path: Option<PathBuf>,
+    pub oidc_request_url: Option<String>,
+    pub oidc_request_token: Option<SecretString>,
+    pub ado_pipeline_service_connection_id: Option<String>,
+    pub use_aks_workload_identity: bool,
     pub use_msi: bool,
     pub msi_endpoint: Option<String>,
+    pub msi_object_id: Option<String>,
+    pub msi_resource_id: Option<String>,
+    /// The hosting platform's managed-identity variables, read at configure.
+    pub managed_identity_host: ManagedIdentityEnvironment,
     pub use_cli: bool,
     pub environment: CloudEnvironment,
     pub endpoints: EndpointOverrides,
     pub aiven_api_token: Option<SecretString>,
     pub aiven_api_url: String,
     /// Arguments whose value was unknown at configure time (during plan, when the provider
-    /// block depends on resources not created yet, docs/development/plugin-obligations.md, G4). Plan-time API checks should
-    /// skip when this is not empty.
+    /// block depends on resources not created yet, docs/development/plugin-obligations.md, G4).
+    /// Plan-time API checks should skip when this is not empty.
     pub unknown: BTreeSet<String>,
 }
 
@@ -89,13 +101,21 @@ impl ProviderConfig {
             subscription_id: self.subscription_id.clone(),
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
+            client_certificate: self.client_certificate.clone(),
             client_certificate_path: self.client_certificate_path.clone(),
             client_certificate_password: self.client_certificate_password.clone(),
             use_oidc: self.use_oidc,
             oidc_token: self.oidc_token.clone(),
             oidc_token_file_path: self.oidc_token_file_path.clone(),
+            oidc_request_url: self.oidc_request_url.clone(),
+            oidc_request_token: self.oidc_request_token.clone(),
+            ado_pipeline_service_connection_id: self.ado_pipeline_service_connection_id.clone(),
+            use_aks_workload_identity: self.use_aks_workload_identity,
             use_msi: self.use_msi,
             msi_endpoint: self.msi_endpoint.clone(),
+            msi_object_id: self.msi_object_id.clone(),
+            msi_resource_id: self.msi_resource_id.clone(),
+            host: self.managed_identity_host.clone(),
             use_cli: self.use_cli,
             environment: match self.environment {
                 CloudEnvironment::Public => AzureEnvironment::Public,
@@ -138,9 +158,13 @@ impl ProviderConfig {
             unknown: BTreeSet::new(),
         };
         let subscription_id = resolver.string(&["subscription_id"], &["ARM_SUBSCRIPTION_ID"]);
-        let tenant_id = resolver.string(&["tenant_id"], &["ARM_TENANT_ID"]);
-        let client_id = resolver.string(&["client_id"], &["ARM_CLIENT_ID"]);
+        let mut tenant_id = resolver.string(&["tenant_id"], &["ARM_TENANT_ID"]);
+        let mut client_id = resolver.string(&["client_id"], &["ARM_CLIENT_ID"]);
+        let client_id_file_path =
+            resolver.string(&["client_id_file_path"], &["ARM_CLIENT_ID_FILE_PATH"]);
         let client_secret = resolver.string(&["client_secret"], &["ARM_CLIENT_SECRET"]);
+        let certificate_data =
+            resolver.string(&["client_certificate"], &["ARM_CLIENT_CERTIFICATE"]);
         let certificate_path = resolver.string(
             &["client_certificate_path"],
             &["ARM_CLIENT_CERTIFICATE_PATH"],
@@ -154,6 +178,32 @@ impl ProviderConfig {
             &["oidc_token_file_path"],
             &["ARM_OIDC_TOKEN_FILE_PATH", "AZURE_FEDERATED_TOKEN_FILE"],
         );
+        // azurerm's fallbacks: GitHub Actions' variables, then Azure DevOps'.
+        let oidc_request_url = resolver.string(
+            &["oidc_request_url"],
+            &[
+                "ARM_OIDC_REQUEST_URL",
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                "SYSTEM_OIDCREQUESTURI",
+            ],
+        );
+        let oidc_request_token = resolver.string(
+            &["oidc_request_token"],
+            &[
+                "ARM_OIDC_REQUEST_TOKEN",
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                "SYSTEM_ACCESSTOKEN",
+            ],
+        );
+        let ado_service_connection = resolver.string(
+            &["ado_pipeline_service_connection_id"],
+            &[
+                "ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID",
+                "ARM_OIDC_AZURE_SERVICE_CONNECTION_ID",
+            ],
+        );
+        let msi_object_id = resolver.string(&["msi_object_id"], &["ARM_MSI_OBJECT_ID"]);
+        let msi_resource_id = resolver.string(&["msi_resource_id"], &["ARM_MSI_RESOURCE_ID"]);
         let msi_endpoint = resolver.string(&["msi_endpoint"], &["ARM_MSI_ENDPOINT"]);
         let environment = resolver.string(&["environment"], &["ARM_ENVIRONMENT"]);
         let aiven_api_token = resolver.string(&["aiven_api_token"], &["AIVEN_TOKEN"]);
@@ -172,11 +222,46 @@ impl ProviderConfig {
         );
         let mut settings = ProviderConfig {
             use_oidc: resolver.boolean("use_oidc", "ARM_USE_OIDC", false),
+            use_aks_workload_identity: resolver.boolean(
+                "use_aks_workload_identity",
+                "ARM_USE_AKS_WORKLOAD_IDENTITY",
+                false,
+            ),
             use_msi: resolver.boolean("use_msi", "ARM_USE_MSI", false),
+            managed_identity_host: ManagedIdentityEnvironment::from_lookup(&env),
             use_cli: resolver.boolean("use_cli", "ARM_USE_CLI", true),
             aiven_api_url: DEFAULT_AIVEN_API_URL.to_owned(),
             ..ProviderConfig::default()
         };
+
+        // `client_id_file_path` (HCP Terraform's dynamic credentials with aliases) and AKS
+        // workload identity's AZURE_CLIENT_ID / AZURE_TENANT_ID fill in, or must agree with, the
+        // client and tenant.
+        if let Some(path) = &client_id_file_path {
+            match std::fs::read_to_string(&path.value) {
+                Ok(text) => resolver.merge(&mut client_id, path, text.trim(), "client_id"),
+                Err(error) => resolver.error(
+                    path,
+                    "cannot be read",
+                    format!("Reading {:?} failed: {error}.", path.value),
+                ),
+            }
+        }
+        if settings.use_aks_workload_identity {
+            for (var, slot, name) in [
+                ("AZURE_CLIENT_ID", &mut client_id, "client_id"),
+                ("AZURE_TENANT_ID", &mut tenant_id, "tenant_id"),
+            ] {
+                if let Some(value) = env(var).filter(|v| !v.trim().is_empty()) {
+                    let origin = Setting {
+                        value: value.clone(),
+                        origin: Origin::Env(var),
+                        sensitive: false,
+                    };
+                    resolver.merge(slot, &origin, value.trim(), name);
+                }
+            }
+        }
 
         // Values from the environment were not seen by the validators: check every value.
         for (setting, validator) in [
@@ -215,6 +300,9 @@ impl ProviderConfig {
         if let Some(endpoint) = &msi_endpoint {
             resolver.check(endpoint, &endpoint_url());
         }
+        if let Some(url) = &oidc_request_url {
+            resolver.check(url, &endpoint_url());
+        }
 
         // Combinations.
         let tenant_known = tenant_id.is_some() || resolver.is_unknown(&["tenant_id"]);
@@ -238,13 +326,16 @@ impl ProviderConfig {
         }
         if let Some(password) = &certificate_password
             && certificate_path.is_none()
+            && certificate_data.is_none()
             && !resolver.is_unknown(&["client_certificate_path"])
+            && !resolver.is_unknown(&["client_certificate"])
         {
             resolver.error(
                 password,
                 "needs `client_certificate_path`",
                 "A certificate password is only used with a certificate: set \
-                 `client_certificate_path` (or ARM_CLIENT_CERTIFICATE_PATH), or remove the password.",
+                 `client_certificate_path` (or ARM_CLIENT_CERTIFICATE_PATH) or \
+                 `client_certificate` (ARM_CLIENT_CERTIFICATE), or remove the password.",
             );
         }
         if let Some(path) = &certificate_path
@@ -256,14 +347,21 @@ impl ProviderConfig {
                 "Set `client_id` (or ARM_CLIENT_ID) to the application the certificate belongs to.",
             );
         }
-        if settings.use_oidc {
-            let use_oidc = resolver.origin(&["use_oidc"], "ARM_USE_OIDC");
+        if settings.use_oidc || settings.use_aks_workload_identity {
+            let use_oidc = if settings.use_oidc {
+                resolver.origin(&["use_oidc"], "ARM_USE_OIDC")
+            } else {
+                resolver.origin(
+                    &["use_aks_workload_identity"],
+                    "ARM_USE_AKS_WORKLOAD_IDENTITY",
+                )
+            };
             if !client_known {
                 resolver.error(
                     &use_oidc,
                     "needs `client_id`",
                     "Workload identity federation signs in as an application: set `client_id` \
-                     (or ARM_CLIENT_ID).",
+                     (or ARM_CLIENT_ID; AZURE_CLIENT_ID with use_aks_workload_identity).",
                 );
             }
             if !tenant_known {
@@ -273,17 +371,59 @@ impl ProviderConfig {
                     "Set `tenant_id` (or ARM_TENANT_ID) to the tenant of the federated application.",
                 );
             }
-            let token_known = oidc_token.is_some()
+            let static_token = oidc_token.is_some()
                 || oidc_token_file_path.is_some()
                 || resolver.is_unknown(&["oidc_token"])
                 || resolver.is_unknown(&["oidc_token_file_path"]);
-            if !token_known {
-                resolver.error(
-                    &use_oidc,
-                    "needs a token",
-                    "Set `oidc_token` (ARM_OIDC_TOKEN) or `oidc_token_file_path` \
-                     (ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE).",
-                );
+            let request_token_known =
+                oidc_request_token.is_some() || resolver.is_unknown(&["oidc_request_token"]);
+            let request_url_known =
+                oidc_request_url.is_some() || resolver.is_unknown(&["oidc_request_url"]);
+            if !static_token {
+                match &oidc_request_url {
+                    Some(url) if !request_token_known => resolver.error(
+                        url,
+                        "needs `oidc_request_token`",
+                        "The ID token endpoint needs its bearer token: set `oidc_request_token` \
+                         (ARM_OIDC_REQUEST_TOKEN). In GitHub Actions give the job `permissions: \
+                         id-token: write`, which sets ACTIONS_ID_TOKEN_REQUEST_TOKEN; in Azure \
+                         DevOps map `SYSTEM_ACCESSTOKEN: $(System.AccessToken)` into the step's env.",
+                    ),
+                    _ if request_url_known => {}
+                    _ => resolver.error(
+                        &use_oidc,
+                        "needs a token",
+                        "Set `oidc_token` (ARM_OIDC_TOKEN), `oidc_token_file_path` \
+                         (ARM_OIDC_TOKEN_FILE_PATH or AZURE_FEDERATED_TOKEN_FILE), or \
+                         `oidc_request_url` + `oidc_request_token` (ARM_OIDC_REQUEST_URL + \
+                         ARM_OIDC_REQUEST_TOKEN; GitHub Actions sets ACTIONS_ID_TOKEN_REQUEST_URL \
+                         and ACTIONS_ID_TOKEN_REQUEST_TOKEN when the job has `permissions: \
+                         id-token: write`).",
+                    ),
+                }
+            }
+        }
+        // A certificate Entra ID would refuse (an EC key) or that does not open (wrong
+        // password) is reported now, not at the first token request (once the combination is
+        // otherwise right: one thing to fix at a time).
+        let certificate_setting = certificate_data.as_ref().or(certificate_path.as_ref());
+        if let Some(setting) = certificate_setting
+            && !resolver.is_unknown(&["client_certificate_password"])
+            && !resolver.diagnostics.has_errors()
+        {
+            let password = certificate_password
+                .as_ref()
+                .map(|p| SecretString::new(p.value.clone()));
+            let data = certificate_data
+                .as_ref()
+                .map(|d| SecretString::new(d.value.clone()));
+            let path = certificate_path.as_ref().map(|p| PathBuf::from(&p.value));
+            if let Err(reason) = crate::azure::credentials::check_client_certificate(
+                data.as_ref(),
+                path.as_deref(),
+                password.as_ref(),
+            ) {
+                resolver.error(setting, "is not a usable client certificate", reason);
             }
         }
 
@@ -291,6 +431,12 @@ impl ProviderConfig {
         settings.tenant_id = tenant_id.map(|s| s.value);
         settings.client_id = client_id.map(|s| s.value);
         settings.client_secret = client_secret.map(|s| SecretString::new(s.value));
+        settings.client_certificate = certificate_data.map(|s| SecretString::new(s.value));
+        settings.oidc_request_url = oidc_request_url.map(|s| s.value);
+        settings.oidc_request_token = oidc_request_token.map(|s| SecretString::new(s.value));
+        settings.ado_pipeline_service_connection_id = ado_service_connection.map(|s| s.value);
+        settings.msi_object_id = msi_object_id.map(|s| s.value);
+        settings.msi_resource_id = msi_resource_id.map(|s| s.value);
         settings.client_certificate_path = certificate_path.map(|s| PathBuf::from(s.value));
         settings.client_certificate_password =
             certificate_password.map(|s| SecretString::new(s.value));
@@ -385,6 +531,36 @@ impl Resolver<'_> {
         }
     }
 
+    /// Fills `slot` with `value` from `source`, or reports a conflict when `slot` already holds
+    /// another value (azurerm's rule for `client_id_file_path` and AKS's variables).
+    fn merge(&mut self, slot: &mut Option<Setting>, source: &Setting, value: &str, argument: &str) {
+        match slot {
+            Some(existing) if existing.value != value => {
+                let existing_origin = match &existing.origin {
+                    Origin::Config(path) => path.to_string(),
+                    Origin::Env(var) => (*var).to_owned(),
+                };
+                self.error(
+                    source,
+                    &format!("disagrees with `{argument}`"),
+                    format!(
+                        "It names {value:?}, while {existing_origin} names {:?}. Set one of them, \
+                         or make them equal.",
+                        existing.value
+                    ),
+                );
+            }
+            Some(_) => {}
+            None => {
+                *slot = Some(Setting {
+                    value: value.to_owned(),
+                    origin: source.origin.clone(),
+                    sensitive: false,
+                });
+            }
+        }
+    }
+
     fn is_unknown(&self, path: &[&'static str]) -> bool {
         self.unknown.contains(&path_of(path).to_string())
     }
@@ -465,7 +641,12 @@ fn path_of(path: &[&'static str]) -> AttributePath {
 fn is_sensitive(path: &[&str]) -> bool {
     matches!(
         path,
-        ["client_secret"] | ["client_certificate_password"] | ["oidc_token"] | ["aiven_api_token"]
+        ["client_secret"]
+            | ["client_certificate"]
+            | ["client_certificate_password"]
+            | ["oidc_token"]
+            | ["oidc_request_token"]
+            | ["aiven_api_token"]
     )
 }
 
@@ -533,7 +714,8 @@ pub fn provider_schema() -> Schema {
         Block::new(
             "Peers an Azure virtual network with an Aiven project VPC. Azure credentials follow the \
              azurerm provider (same arguments, same `ARM_*` environment variables, same order: client \
-             secret, client certificate, OIDC, managed identity, Azure CLI); arguments in the provider \
+             secret, client certificate, OIDC, managed identity, Azure CLI; see the credential \
+             guides); arguments in the provider \
              block win over environment variables. Nothing is contacted until a resource needs it.",
         )
         .attribute(
@@ -558,6 +740,11 @@ pub fn provider_schema() -> Schema {
             )
             .validate(uuid()),
         )
+        .attribute(string(
+            "client_id_file_path",
+            "A file holding the client id (HCP Terraform's dynamic credentials write one); must \
+             agree with `client_id` when both are set. Environment: `ARM_CLIENT_ID_FILE_PATH`.",
+        ))
         .attribute(
             string(
                 "client_secret",
@@ -565,10 +752,20 @@ pub fn provider_schema() -> Schema {
             )
             .sensitive(),
         )
+        .attribute(
+            string(
+                "client_certificate",
+                "The client certificate of `client_id` with its private key, as a base64-encoded \
+                 PKCS#12 (.pfx) bundle (line breaks allowed); wins over `client_certificate_path`. \
+                 Entra ID accepts RSA keys only. Environment: `ARM_CLIENT_CERTIFICATE`.",
+            )
+            .sensitive(),
+        )
         .attribute(string(
             "client_certificate_path",
             "Path to a PEM or PKCS#12 file with the client certificate of `client_id` and its \
-             private key. Environment: `ARM_CLIENT_CERTIFICATE_PATH`.",
+             private key (RSA: Entra ID accepts no other key type). Environment: \
+             `ARM_CLIENT_CERTIFICATE_PATH`.",
         ))
         .attribute(
             string(
@@ -594,6 +791,37 @@ pub fn provider_schema() -> Schema {
             "A file holding the federated ID token, read again on every sign-in. Environment: \
              `ARM_OIDC_TOKEN_FILE_PATH`, then `AZURE_FEDERATED_TOKEN_FILE`.",
         ))
+        .attribute(
+            string(
+                "oidc_request_url",
+                "A CI system's ID token endpoint, asked for a fresh federated token before every \
+                 sign-in (GitHub Actions; Azure DevOps with `ado_pipeline_service_connection_id`). \
+                 The audience `api://AzureADTokenExchange` is requested unless the URL names one. \
+                 Environment: `ARM_OIDC_REQUEST_URL`, then `ACTIONS_ID_TOKEN_REQUEST_URL`, then \
+                 `SYSTEM_OIDCREQUESTURI`.",
+            )
+            .validate(endpoint_url()),
+        )
+        .attribute(
+            string(
+                "oidc_request_token",
+                "The bearer token for `oidc_request_url`. Environment: `ARM_OIDC_REQUEST_TOKEN`, \
+                 then `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, then `SYSTEM_ACCESSTOKEN`.",
+            )
+            .sensitive(),
+        )
+        .attribute(string(
+            "ado_pipeline_service_connection_id",
+            "The Azure DevOps service connection (workload identity federation) whose token \
+             `oidc_request_url` returns. Environment: `ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID`, \
+             then `ARM_OIDC_AZURE_SERVICE_CONNECTION_ID`.",
+        ))
+        .attribute(flag(
+            "use_aks_workload_identity",
+            "Sign in with AKS workload identity: `AZURE_CLIENT_ID`, `AZURE_TENANT_ID` and the token \
+             file `AZURE_FEDERATED_TOKEN_FILE` that the webhook injects. Environment: \
+             `ARM_USE_AKS_WORKLOAD_IDENTITY`. Default `false`.",
+        ))
         .attribute(flag(
             "use_msi",
             "Sign in with a managed identity. Environment: `ARM_USE_MSI`. Default `false`.",
@@ -601,11 +829,22 @@ pub fn provider_schema() -> Schema {
         .attribute(
             string(
                 "msi_endpoint",
-                "Managed identity token endpoint (default: the Azure instance metadata service). \
-                 Environment: `ARM_MSI_ENDPOINT`.",
+                "Managed identity token endpoint, overriding detection (default: the host's own: \
+                 App Service, Functions and Container Apps, Azure Arc, Cloud Shell, else the Azure \
+                 instance metadata service). Environment: `ARM_MSI_ENDPOINT`.",
             )
             .validate(endpoint_url()),
         )
+        .attribute(string(
+            "msi_object_id",
+            "A user-assigned managed identity chosen by object (principal) id instead of \
+             `client_id` (VMs and App Service). Environment: `ARM_MSI_OBJECT_ID`.",
+        ))
+        .attribute(string(
+            "msi_resource_id",
+            "A user-assigned managed identity chosen by its ARM resource id (VMs and App Service). \
+             Environment: `ARM_MSI_RESOURCE_ID`.",
+        ))
         .attribute(flag(
             "use_cli",
             "Fall back to the Azure CLI (`az account get-access-token`). Environment: `ARM_USE_CLI`. \
@@ -949,5 +1188,132 @@ mod tests {
         .unwrap();
         assert!(settings.unknown.contains("endpoints.authority_host"));
         assert_eq!(settings.endpoints.authority_host, None);
+    }
+
+    #[test]
+    fn ci_variables_are_read_in_azurerm_order() {
+        let github = resolve(
+            &[],
+            &[
+                ("ARM_USE_OIDC", "true"),
+                ("ARM_CLIENT_ID", UUID_A),
+                ("ARM_TENANT_ID", UUID_B),
+                (
+                    "ACTIONS_ID_TOKEN_REQUEST_URL",
+                    "https://token.actions.example/x?a=1",
+                ),
+                ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "gh-request-token"),
+                ("SYSTEM_OIDCREQUESTURI", "https://dev.azure.example/oidc"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            github.oidc_request_url.as_deref(),
+            Some("https://token.actions.example/x?a=1")
+        );
+        assert!(!format!("{github:?}").contains("gh-request-token"));
+        let devops = resolve(
+            &[],
+            &[
+                ("ARM_USE_OIDC", "true"),
+                ("ARM_CLIENT_ID", UUID_A),
+                ("ARM_TENANT_ID", UUID_B),
+                ("SYSTEM_OIDCREQUESTURI", "https://dev.azure.example/oidc"),
+                ("SYSTEM_ACCESSTOKEN", "ado-token"),
+                ("ARM_OIDC_AZURE_SERVICE_CONNECTION_ID", "sc-1"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            devops.ado_pipeline_service_connection_id.as_deref(),
+            Some("sc-1")
+        );
+        assert_eq!(
+            devops
+                .oidc_request_token
+                .as_ref()
+                .map(SecretString::expose_secret),
+            Some("ado-token")
+        );
+    }
+
+    #[test]
+    fn a_request_url_without_its_token_names_the_variables_to_set() {
+        let diagnostic = single_error(resolve(
+            &[],
+            &[
+                ("ARM_USE_OIDC", "true"),
+                ("ARM_CLIENT_ID", UUID_A),
+                ("ARM_TENANT_ID", UUID_B),
+                (
+                    "ACTIONS_ID_TOKEN_REQUEST_URL",
+                    "https://token.actions.example/x",
+                ),
+            ],
+        ));
+        assert_eq!(
+            diagnostic.summary,
+            "Invalid environment variable ACTIONS_ID_TOKEN_REQUEST_URL: needs `oidc_request_token`"
+        );
+        assert!(
+            diagnostic.detail.contains("id-token: write"),
+            "{}",
+            diagnostic.detail
+        );
+        assert!(diagnostic.detail.contains("SYSTEM_ACCESSTOKEN"));
+    }
+
+    #[test]
+    fn aks_workload_identity_fills_client_and_tenant_and_refuses_conflicts() {
+        let settings = resolve(
+            &[],
+            &[
+                ("ARM_USE_AKS_WORKLOAD_IDENTITY", "true"),
+                ("AZURE_CLIENT_ID", UUID_A),
+                ("AZURE_TENANT_ID", UUID_B),
+                (
+                    "AZURE_FEDERATED_TOKEN_FILE",
+                    "/var/run/secrets/azure/tokens/azure-identity-token",
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(settings.client_id.as_deref(), Some(UUID_A));
+        assert_eq!(settings.tenant_id.as_deref(), Some(UUID_B));
+        assert!(settings.use_aks_workload_identity);
+        let diagnostic = single_error(resolve(
+            &[("client_id", s(UUID_B))],
+            &[
+                ("ARM_USE_AKS_WORKLOAD_IDENTITY", "true"),
+                ("AZURE_CLIENT_ID", UUID_A),
+                ("ARM_TENANT_ID", UUID_B),
+                ("AZURE_FEDERATED_TOKEN_FILE", "/token"),
+            ],
+        ));
+        assert!(
+            diagnostic
+                .summary
+                .contains("AZURE_CLIENT_ID: disagrees with `client_id`"),
+            "{}",
+            diagnostic.summary
+        );
+    }
+
+    #[test]
+    fn managed_identity_hosts_are_read_from_the_environment() {
+        let settings = resolve(
+            &[],
+            &[
+                ("ARM_USE_MSI", "true"),
+                ("IDENTITY_ENDPOINT", "http://127.0.0.1:41000/msi/token"),
+                ("IDENTITY_HEADER", "header-value"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            settings.managed_identity_host.identity_endpoint.as_deref(),
+            Some("http://127.0.0.1:41000/msi/token")
+        );
+        assert!(!format!("{settings:?}").contains("header-value"));
     }
 }

@@ -1,22 +1,26 @@
 //! Client-certificate credentials: loading the certificate and key, and signing the client
-//! assertion JWT that replaces a client secret at the token endpoint (api-facts §1.1).
+//! assertion JWT that replaces a client secret at the token endpoint (docs/development/credentials.md,
+//! 'Client certificate').
 //!
-//! RSA keys sign with PS256, P-256 keys with ES256 (aws-lc-rs, the crypto provider already used by
-//! rustls). The header carries `x5t#S256` (SHA-256 thumbprint, what Entra ID prefers) and `x5t`
-//! (SHA-1, for older validators). Both PKCS#12 (.pfx/.p12, what azurerm's
-//! `client_certificate_path` takes, with `client_certificate_password`) and PEM files (certificate
-//! + unencrypted PKCS#8, PKCS#1 or SEC1 key) are read.
+//! Entra ID accepts RSA keys only for certificate credentials, and documents the assertion as PS256
+//! (RSASSA-PSS with SHA-256) with the certificate's SHA-256 thumbprint in `x5t#S256`; `x5t` (SHA-1)
+//! is sent too for older validators (aws-lc-rs, the crypto provider already used by rustls). An EC
+//! key is refused when the certificate is loaded, at configure time, with how to make an RSA one.
+//! Both PKCS#12 (.pfx/.p12 from a path, or base64 in `client_certificate` as azurerm takes it, with
+//! `client_certificate_password`) and PEM files (certificate + unencrypted PKCS#8 or PKCS#1 key)
+//! are read.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RSA_PSS_SHA256, RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, RSA_PSS_SHA256,
+    RsaKeyPair,
 };
 use aws_lc_rs::{digest, signature::KeyPair};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -28,8 +32,14 @@ const ASSERTION_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
 enum SigningKey {
     Rsa(RsaKeyPair),
-    EcdsaP256(EcdsaKeyPair),
 }
+
+/// Why an EC key cannot be used, and how to make a key that can.
+const EC_KEY_REFUSED: &str = "the private key is an EC (ECDSA) key, but Entra ID accepts only RSA \
+    keys for certificate credentials. Make an RSA certificate, e.g. `openssl req -x509 -newkey \
+    rsa:2048 -sha256 -days 365 -nodes -subj \"/CN=vnetpeer\" -keyout key.pem -out cert.pem` and \
+    `openssl pkcs12 -export -inkey key.pem -in cert.pem -out client.pfx`, upload cert.pem to the \
+    application (Certificates & secrets > Certificates) and use client.pfx";
 
 /// A loaded client certificate and its private key.
 pub(crate) struct ClientCertificate {
@@ -83,11 +93,43 @@ impl ClientCertificate {
         })
     }
 
+    /// Decodes `client_certificate`: a base64 PKCS#12 bundle (line breaks and spaces ignored, as
+    /// `base64 client.pfx` prints it).
+    pub(crate) fn from_base64_pkcs12(
+        data: &SecretString,
+        password: Option<&SecretString>,
+    ) -> Result<Self, CloudError> {
+        let compact: String = data
+            .expose_secret()
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        let der = STANDARD.decode(compact).map_err(|_| {
+            CloudError::Invalid(
+                "client_certificate (ARM_CLIENT_CERTIFICATE): not base64; set it to the output of \
+                 `base64 client.pfx`, or use client_certificate_path"
+                    .into(),
+            )
+        })?;
+        let password = password
+            .map(SecretString::expose_secret)
+            .unwrap_or_default();
+        Self::from_pkcs12(&der, password).map_err(|reason| {
+            CloudError::Invalid(format!(
+                "client_certificate (ARM_CLIENT_CERTIFICATE): {reason}"
+            ))
+        })
+    }
+
     /// Parses a PKCS#12 archive: its private key and the certificate that matches it.
     pub(crate) fn from_pkcs12(der: &[u8], password: &str) -> Result<Self, String> {
         let store = p12_keystore::KeyStore::from_pkcs12(der, password, p12_keystore::Pkcs12ImportPolicy::Relaxed)
             .map_err(|e| {
-                format!("the file is neither PEM nor a PKCS#12 archive that opens with client_certificate_password ({e})")
+                format!(
+                    "the PKCS#12 archive does not open with client_certificate_password \
+                     (ARM_CLIENT_CERTIFICATE_PASSWORD): the password is wrong or missing, or this is \
+                     not a PKCS#12 (.pfx) or PEM file ({e})"
+                )
             })?;
         let (_, chain) = store
             .private_key_chain()
@@ -125,33 +167,27 @@ impl ClientCertificate {
         certificates: &[CertificateDer<'_>],
         key: &PrivateKeyDer<'_>,
     ) -> Result<Self, String> {
+        let is_ec_pkcs8 = |der: &[u8]| {
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).is_ok()
+                || EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, der).is_ok()
+        };
         let key = match key {
-            PrivateKeyDer::Pkcs8(der) => RsaKeyPair::from_pkcs8(der.secret_pkcs8_der())
-                .map(SigningKey::Rsa)
-                .or_else(|_| {
-                    EcdsaKeyPair::from_pkcs8(
-                        &ECDSA_P256_SHA256_FIXED_SIGNING,
-                        der.secret_pkcs8_der(),
-                    )
-                    .map(SigningKey::EcdsaP256)
-                })
-                .map_err(|e| format!("the private key is neither RSA nor ECDSA P-256: {e}"))?,
+            PrivateKeyDer::Pkcs8(der) => match RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()) {
+                Ok(key) => SigningKey::Rsa(key),
+                Err(_) if is_ec_pkcs8(der.secret_pkcs8_der()) => {
+                    return Err(EC_KEY_REFUSED.into());
+                }
+                Err(e) => return Err(format!("the private key is not an RSA key: {e}")),
+            },
             PrivateKeyDer::Pkcs1(der) => RsaKeyPair::from_der(der.secret_pkcs1_der())
                 .map(SigningKey::Rsa)
                 .map_err(|e| format!("the RSA private key does not parse: {e}"))?,
-            PrivateKeyDer::Sec1(der) => EcdsaKeyPair::from_private_key_der(
-                &ECDSA_P256_SHA256_FIXED_SIGNING,
-                der.secret_sec1_der(),
-            )
-            .map(SigningKey::EcdsaP256)
-            .map_err(|e| format!("the EC private key is not a P-256 key: {e}"))?,
+            PrivateKeyDer::Sec1(_) => return Err(EC_KEY_REFUSED.into()),
             _ => return Err("unsupported private key format".into()),
         };
         // The certificate must hold the key's public half, or Entra ID rejects every assertion.
-        let public_key = match &key {
-            SigningKey::Rsa(k) => k.public_key().as_ref().to_vec(),
-            SigningKey::EcdsaP256(k) => k.public_key().as_ref().to_vec(),
-        };
+        let SigningKey::Rsa(rsa) = &key;
+        let public_key = rsa.public_key().as_ref().to_vec();
         let certificate = certificates
             .iter()
             .find(|c| contains(c.as_ref(), &public_key))
@@ -173,12 +209,8 @@ impl ClientCertificate {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
-        let algorithm = match self.key {
-            SigningKey::Rsa(_) => "PS256",
-            SigningKey::EcdsaP256(_) => "ES256",
-        };
         let header = serde_json::json!({
-            "alg": algorithm,
+            "alg": "PS256",
             "typ": "JWT",
             "x5t#S256": self.thumbprint_sha256,
             "x5t": self.thumbprint_sha1,
@@ -214,15 +246,6 @@ impl ClientCertificate {
                 })?;
                 signature
             }
-            SigningKey::EcdsaP256(key) => key
-                .sign(&rng, signing_input.as_bytes())
-                .map_err(|_| {
-                    CloudError::Invalid(
-                        "could not sign the client assertion with the EC key".into(),
-                    )
-                })?
-                .as_ref()
-                .to_vec(),
         };
         Ok(format!(
             "{signing_input}.{}",
@@ -238,9 +261,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::signature::{
-        ECDSA_P256_SHA256_FIXED, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey,
-    };
+    use aws_lc_rs::signature::{RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
 
     fn self_signed(alg: &'static rcgen::SignatureAlgorithm) -> (String, Vec<u8>, Vec<u8>) {
         let key = rcgen::KeyPair::generate_for(alg).unwrap();
@@ -270,24 +291,38 @@ mod tests {
     }
 
     #[test]
-    fn ecdsa_pem_signs_a_verifiable_es256_assertion() {
-        let (pem, der, public_key) = self_signed(&rcgen::PKCS_ECDSA_P256_SHA256);
+    fn ec_keys_are_refused_with_how_to_make_an_rsa_one() {
+        let (pem, _, _) = self_signed(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let err = ClientCertificate::from_pem(pem.as_bytes()).unwrap_err();
+        assert!(err.contains("accepts only RSA keys"), "{err}");
+        assert!(err.contains("openssl req -x509 -newkey rsa:2048"), "{err}");
+        let (pem, _, _) = self_signed(&rcgen::PKCS_ECDSA_P384_SHA384);
+        let err = ClientCertificate::from_pem(pem.as_bytes()).unwrap_err();
+        assert!(err.contains("accepts only RSA keys"), "{err}");
+    }
+
+    #[test]
+    fn rsa_assertions_carry_the_sha256_thumbprint_and_the_claims_entra_documents() {
+        let (pem, der, _) = self_signed(&rcgen::PKCS_RSA_SHA256);
         let cert = ClientCertificate::from_pem(pem.as_bytes()).unwrap();
+        let SigningKey::Rsa(key) = &cert.key;
+        let public_key = key.public_key().as_ref().to_vec();
         let jwt = cert
             .assertion("client-1", "https://login.test/t/oauth2/v2.0/token")
             .unwrap();
-        let parsed = verify(&jwt, &ECDSA_P256_SHA256_FIXED, &public_key);
-        assert_eq!(parsed["header"]["alg"], "ES256");
+        let parsed = verify(&jwt, &RSA_PSS_2048_8192_SHA256, &public_key);
         assert_eq!(
             parsed["header"]["x5t#S256"],
             URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, &der))
         );
+        assert_eq!(parsed["header"]["typ"], "JWT");
         assert_eq!(parsed["claims"]["iss"], "client-1");
         assert_eq!(parsed["claims"]["sub"], "client-1");
         assert_eq!(
             parsed["claims"]["aud"],
             "https://login.test/t/oauth2/v2.0/token"
         );
+        assert!(parsed["claims"]["jti"].is_string());
         assert!(
             parsed["claims"]["exp"].as_u64().unwrap() > parsed["claims"]["nbf"].as_u64().unwrap()
         );
@@ -297,9 +332,7 @@ mod tests {
     fn rsa_pem_signs_a_verifiable_ps256_assertion() {
         let (pem, _der, _) = self_signed(&rcgen::PKCS_RSA_SHA256);
         let cert = ClientCertificate::from_pem(pem.as_bytes()).unwrap();
-        let SigningKey::Rsa(key) = &cert.key else {
-            panic!("RSA key expected")
-        };
+        let SigningKey::Rsa(key) = &cert.key;
         let public_key = key.public_key().as_ref().to_vec();
         let jwt = cert.assertion("client-2", "aud").unwrap();
         let parsed = verify(&jwt, &RSA_PSS_2048_8192_SHA256, &public_key);
@@ -309,8 +342,8 @@ mod tests {
 
     #[test]
     fn mismatched_key_and_missing_parts_are_explained() {
-        let (pem_a, _, _) = self_signed(&rcgen::PKCS_ECDSA_P256_SHA256);
-        let (pem_b, _, _) = self_signed(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let (pem_a, _, _) = self_signed(&rcgen::PKCS_RSA_SHA256);
+        let (pem_b, _, _) = self_signed(&rcgen::PKCS_RSA_SHA256);
         let cert_a = pem_a.split("-----BEGIN PRIVATE KEY").next().unwrap();
         let key_b = &pem_b[pem_b.find("-----BEGIN PRIVATE KEY").unwrap()..];
         let err = ClientCertificate::from_pem(format!("{cert_a}{key_b}").as_bytes()).unwrap_err();
@@ -358,8 +391,36 @@ mod tests {
     }
 
     #[test]
+    fn base64_pkcs12_bundles_load_with_line_breaks() {
+        let (pem, der, _) = self_signed(&rcgen::PKCS_RSA_SHA256);
+        let encoded = STANDARD.encode(pkcs12(&pem, &der, "pw-123"));
+        // `base64` wraps at 76 columns.
+        let wrapped: String = encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|line| format!("{}\n", String::from_utf8_lossy(line)))
+            .collect();
+        let loaded = ClientCertificate::from_base64_pkcs12(
+            &SecretString::new(wrapped.clone()),
+            Some(&SecretString::new("pw-123")),
+        )
+        .unwrap();
+        assert!(loaded.assertion("client", "aud").is_ok());
+        let wrong = ClientCertificate::from_base64_pkcs12(
+            &SecretString::new(wrapped),
+            Some(&SecretString::new("wrong-pw")),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(wrong.contains("ARM_CLIENT_CERTIFICATE_PASSWORD"), "{wrong}");
+        let not_base64 =
+            ClientCertificate::from_base64_pkcs12(&SecretString::new("%%%"), None).unwrap_err();
+        assert!(not_base64.to_string().contains("not base64"));
+    }
+
+    #[test]
     fn pem_with_a_password_is_explained() {
-        let (pem, _, _) = self_signed(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let (pem, _, _) = self_signed(&rcgen::PKCS_RSA_SHA256);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("client.pem");
         std::fs::write(&path, pem).unwrap();

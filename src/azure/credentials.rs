@@ -26,6 +26,11 @@ use serde_json::Value;
 use super::aadsts;
 use super::assertion::ClientCertificate;
 use super::error::AzureErrorResponse;
+use super::federation::FederatedTokenSource;
+use super::managed_identity::ManagedIdentityHost;
+pub use super::managed_identity::{
+    IMDS_TOKEN_ENDPOINT, IdentitySelector, ManagedIdentityEnvironment,
+};
 use crate::cloud::error::{CloudError, CredentialAttempt, Service};
 use crate::cloud::http::{
     CallContext, HttpClient, Replay, join_path, operation_name, validate_endpoint,
@@ -61,7 +66,8 @@ impl AzureEnvironment {
     }
 
     fn defaults(self) -> (&'static str, &'static str, &'static str) {
-        // (authority host, ARM endpoint, Graph endpoint): api-facts §1.2.
+        // (authority host, ARM endpoint, Graph endpoint): docs/development/entra-and-graph.md,
+        // 'Authority hosts and endpoints per cloud'.
         match self {
             Self::Public => (
                 "https://login.microsoftonline.com",
@@ -107,6 +113,9 @@ pub struct AzureSettings {
     pub client_id: Option<String>,
     /// A client secret of that application.
     pub client_secret: Option<SecretString>,
+    /// A base64-encoded PKCS#12 bundle with the client certificate and its private key (line
+    /// breaks allowed, as `base64` prints them).
+    pub client_certificate: Option<SecretString>,
     /// A PKCS#12 (.pfx/.p12) or PEM file with the client certificate and its private key.
     pub client_certificate_path: Option<PathBuf>,
     /// The password of a PKCS#12 file (PEM keys must be unencrypted).
@@ -117,10 +126,25 @@ pub struct AzureSettings {
     pub oidc_token: Option<SecretString>,
     /// A file holding the federated token, re-read on every token request (it rotates).
     pub oidc_token_file_path: Option<PathBuf>,
+    /// A CI system's ID token endpoint (GitHub Actions, Azure DevOps).
+    pub oidc_request_url: Option<String>,
+    /// The bearer token for `oidc_request_url`.
+    pub oidc_request_token: Option<SecretString>,
+    /// An Azure DevOps service connection: makes `oidc_request_url` the Azure DevOps protocol.
+    pub ado_pipeline_service_connection_id: Option<String>,
+    /// AKS workload identity (turns federation on, like `use_oidc`).
+    pub use_aks_workload_identity: bool,
     /// Use a managed identity.
     pub use_msi: bool,
-    /// The managed-identity token endpoint (default: the Azure VM IMDS).
+    /// The managed-identity token endpoint (default: detected from the host, else the Azure VM
+    /// IMDS).
     pub msi_endpoint: Option<String>,
+    /// A user-assigned identity's object id (`client_id` selects by client id).
+    pub msi_object_id: Option<String>,
+    /// A user-assigned identity's ARM resource id.
+    pub msi_resource_id: Option<String>,
+    /// The hosting platform's managed-identity variables (and whether this is Cloud Shell).
+    pub host: ManagedIdentityEnvironment,
     /// Use the Azure CLI (`az account get-access-token`).
     pub use_cli: bool,
     /// The cloud.
@@ -136,13 +160,21 @@ impl Default for AzureSettings {
             subscription_id: None,
             client_id: None,
             client_secret: None,
+            client_certificate: None,
             client_certificate_path: None,
             client_certificate_password: None,
             use_oidc: false,
             oidc_token: None,
             oidc_token_file_path: None,
+            oidc_request_url: None,
+            oidc_request_token: None,
+            ado_pipeline_service_connection_id: None,
+            use_aks_workload_identity: false,
             use_msi: false,
             msi_endpoint: None,
+            msi_object_id: None,
+            msi_resource_id: None,
+            host: ManagedIdentityEnvironment::default(),
             // azurerm's default: a developer's `az login` just works.
             use_cli: true,
             environment: AzureEnvironment::Public,
@@ -151,11 +183,9 @@ impl Default for AzureSettings {
     }
 }
 
-/// The Azure VM instance-metadata token endpoint.
-pub const IMDS_TOKEN_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
-
 impl AzureSettings {
-    /// Settings from the process environment (design.md §2 lists the variables).
+    /// Settings from the process environment (the variables of docs/index.md, 'Environment
+    /// variables').
     pub fn from_env() -> Result<Self, CloudError> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
@@ -176,6 +206,7 @@ impl AzureSettings {
             subscription_id: get("ARM_SUBSCRIPTION_ID"),
             client_id: get("ARM_CLIENT_ID"),
             client_secret: get("ARM_CLIENT_SECRET").map(SecretString::from),
+            client_certificate: get("ARM_CLIENT_CERTIFICATE").map(SecretString::from),
             client_certificate_path: get("ARM_CLIENT_CERTIFICATE_PATH").map(PathBuf::from),
             client_certificate_password: get("ARM_CLIENT_CERTIFICATE_PASSWORD")
                 .map(SecretString::from),
@@ -184,8 +215,21 @@ impl AzureSettings {
             oidc_token_file_path: get("ARM_OIDC_TOKEN_FILE_PATH")
                 .or_else(|| get("AZURE_FEDERATED_TOKEN_FILE"))
                 .map(PathBuf::from),
+            oidc_request_url: get("ARM_OIDC_REQUEST_URL")
+                .or_else(|| get("ACTIONS_ID_TOKEN_REQUEST_URL"))
+                .or_else(|| get("SYSTEM_OIDCREQUESTURI")),
+            oidc_request_token: get("ARM_OIDC_REQUEST_TOKEN")
+                .or_else(|| get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+                .or_else(|| get("SYSTEM_ACCESSTOKEN"))
+                .map(SecretString::from),
+            ado_pipeline_service_connection_id: get("ARM_ADO_PIPELINE_SERVICE_CONNECTION_ID")
+                .or_else(|| get("ARM_OIDC_AZURE_SERVICE_CONNECTION_ID")),
+            use_aks_workload_identity: flag("ARM_USE_AKS_WORKLOAD_IDENTITY", false)?,
             use_msi: flag("ARM_USE_MSI", false)?,
             msi_endpoint: get("ARM_MSI_ENDPOINT"),
+            msi_object_id: None,
+            msi_resource_id: None,
+            host: ManagedIdentityEnvironment::from_lookup(&lookup),
             use_cli: flag("ARM_USE_CLI", true)?,
             environment: match get("ARM_ENVIRONMENT") {
                 Some(v) => AzureEnvironment::parse(&v)?,
@@ -420,17 +464,12 @@ impl CredentialKind {
     }
 }
 
-enum OidcToken {
-    Inline(SecretString),
-    File(PathBuf),
-}
-
 enum Credential {
     ClientSecret(SecretString),
     ClientCertificate(Arc<ClientCertificate>),
-    Oidc(OidcToken),
-    ManagedIdentity(Url),
-    AzureCli,
+    Oidc(FederatedTokenSource),
+    ManagedIdentity(ManagedIdentityHost, IdentitySelector),
+    AzureCli { cloud_shell: bool },
     Custom(Arc<dyn FetchToken>),
 }
 
@@ -440,8 +479,8 @@ impl Credential {
             Self::ClientSecret(_) => CredentialKind::ClientSecret,
             Self::ClientCertificate(_) => CredentialKind::ClientCertificate,
             Self::Oidc(_) => CredentialKind::Oidc,
-            Self::ManagedIdentity(_) => CredentialKind::ManagedIdentity,
-            Self::AzureCli => CredentialKind::AzureCli,
+            Self::ManagedIdentity(..) => CredentialKind::ManagedIdentity,
+            Self::AzureCli { .. } => CredentialKind::AzureCli,
             Self::Custom(_) => CredentialKind::Custom,
         }
     }
@@ -663,14 +702,12 @@ impl TokenSource {
                     ClientAuth::Assertion(&assertion),
                 )
                 .await
+                .map_err(|error| explain_certificate_error(error, client))
             }
             Credential::Oidc(source) => {
                 let (tenant, client) = app()?;
-                let assertion = match source {
-                    OidcToken::Inline(token) => token.clone(),
-                    // Re-read on every request: the kubelet / CI runner rotates the file.
-                    OidcToken::File(path) => read_oidc_token_file(path).await?,
-                };
+                // A fresh federated token for every Entra ID request: CI tokens live minutes.
+                let assertion = source.assertion(&inner.http, ctx).await?;
                 request_client_credentials(
                     &inner.http,
                     ctx,
@@ -681,18 +718,20 @@ impl TokenSource {
                     ClientAuth::Assertion(&assertion),
                 )
                 .await
+                .map_err(|error| explain_federation_error(error, client, source.settings_hint()))
             }
-            Credential::ManagedIdentity(endpoint) => {
-                request_managed_identity_token(
-                    &inner.http,
-                    ctx,
-                    endpoint,
-                    inner.client_id.as_deref(),
-                    scope,
-                )
-                .await
+            Credential::ManagedIdentity(host, selector) => {
+                host.token(&inner.http, ctx, selector, scope).await
             }
-            Credential::AzureCli => request_cli_token(ctx, inner.tenant_id.as_deref(), scope).await,
+            Credential::AzureCli { cloud_shell } => {
+                // Cloud Shell's `az` refuses `--tenant`: it is signed in to one tenant only.
+                let tenant = if *cloud_shell {
+                    None
+                } else {
+                    inner.tenant_id.as_deref()
+                };
+                request_cli_token(ctx, tenant, scope).await
+            }
             Credential::Custom(fetcher) => fetcher.fetch_token(ctx, scope).await,
         }
     }
@@ -752,61 +791,72 @@ fn select_credential(
         ),
     }
 
-    match &settings.client_certificate_path {
-        Some(path) => {
+    let certificate_data = settings
+        .client_certificate
+        .as_ref()
+        .filter(|data| !data.is_empty());
+    let password = settings.client_certificate_password.as_ref();
+    // azurerm's order: the inline bundle wins over the path.
+    let loaded = match (certificate_data, &settings.client_certificate_path) {
+        (Some(data), _) => {
             require_app(CredentialKind::ClientCertificate)?;
-            let certificate =
-                ClientCertificate::load(path, settings.client_certificate_password.as_ref())?;
-            let identity = format!("certificate:{}", path.display());
-            return Ok((
-                Credential::ClientCertificate(Arc::new(certificate)),
-                identity,
-            ));
+            Some((
+                ClientCertificate::from_base64_pkcs12(data, password)?,
+                format!("certificate:inline:{}", fingerprint(data.expose_secret())),
+            ))
         }
-        None => skip(
-            &mut attempts,
-            CredentialKind::ClientCertificate,
-            "client_certificate_path (ARM_CLIENT_CERTIFICATE_PATH) is not set",
-        ),
+        (None, Some(path)) => {
+            require_app(CredentialKind::ClientCertificate)?;
+            Some((
+                ClientCertificate::load(path, password)?,
+                format!("certificate:{}", path.display()),
+            ))
+        }
+        (None, None) => None,
+    };
+    if let Some((certificate, identity)) = loaded {
+        return Ok((
+            Credential::ClientCertificate(Arc::new(certificate)),
+            identity,
+        ));
     }
+    skip(
+        &mut attempts,
+        CredentialKind::ClientCertificate,
+        "client_certificate (ARM_CLIENT_CERTIFICATE) and client_certificate_path \
+         (ARM_CLIENT_CERTIFICATE_PATH) are not set",
+    );
 
-    if settings.use_oidc {
+    if settings.use_oidc || settings.use_aks_workload_identity {
         require_app(CredentialKind::Oidc)?;
-        let source = match (&settings.oidc_token, &settings.oidc_token_file_path) {
-            (Some(token), _) if !token.is_empty() => OidcToken::Inline(token.clone()),
-            (_, Some(path)) => OidcToken::File(path.clone()),
-            _ => {
-                return Err(CloudError::Invalid(
-                    "use_oidc is true but neither oidc_token (ARM_OIDC_TOKEN) nor oidc_token_file_path \
-                     (ARM_OIDC_TOKEN_FILE_PATH, AZURE_FEDERATED_TOKEN_FILE) is set"
-                        .into(),
-                ));
-            }
-        };
-        let identity = match &source {
-            OidcToken::Inline(_) => "oidc:inline".to_owned(),
-            OidcToken::File(path) => format!("oidc:{}", path.display()),
-        };
+        let source = federated_token_source(settings)?;
+        let identity = format!("oidc:{}", source.describe());
         return Ok((Credential::Oidc(source), identity));
     }
     skip(
         &mut attempts,
         CredentialKind::Oidc,
-        "use_oidc (ARM_USE_OIDC) is false",
+        "use_oidc (ARM_USE_OIDC) and use_aks_workload_identity (ARM_USE_AKS_WORKLOAD_IDENTITY) are false",
     );
 
     if settings.use_msi {
-        let endpoint = settings
-            .msi_endpoint
-            .as_deref()
-            .unwrap_or(IMDS_TOKEN_ENDPOINT);
-        // The IMDS address is link-local http by design; anything else follows the endpoint rule.
-        let url = if endpoint == IMDS_TOKEN_ENDPOINT {
-            Url::parse(endpoint).map_err(|e| CloudError::Invalid(format!("msi_endpoint: {e}")))?
-        } else {
-            validate_endpoint("msi_endpoint", endpoint)?
+        let selector = IdentitySelector {
+            client_id: settings.client_id.clone(),
+            object_id: settings.msi_object_id.clone(),
+            resource_id: settings.msi_resource_id.clone(),
         };
-        return Ok((Credential::ManagedIdentity(url), "msi".to_owned()));
+        let host = ManagedIdentityHost::detect(
+            settings.msi_endpoint.as_deref(),
+            &settings.host,
+            &selector,
+        )?;
+        let identity = format!(
+            "msi:{}:{}:{}",
+            host.name(),
+            settings.msi_object_id.as_deref().unwrap_or("-"),
+            settings.msi_resource_id.as_deref().unwrap_or("-")
+        );
+        return Ok((Credential::ManagedIdentity(host, selector), identity));
     }
     skip(
         &mut attempts,
@@ -827,9 +877,142 @@ fn select_credential(
             "the `az` command was not found on PATH",
         );
     } else {
-        return Ok((Credential::AzureCli, "cli".to_owned()));
+        return Ok((
+            Credential::AzureCli {
+                cloud_shell: settings.host.cloud_shell,
+            },
+            "cli".to_owned(),
+        ));
     }
     Err(CloudError::Credential { attempts })
+}
+
+/// Loads a client certificate the way the credential will (base64 bundle first, then the path),
+/// so that an unusable one (an EC key, a wrong password) is reported at configure time.
+pub fn check_client_certificate(
+    data: Option<&SecretString>,
+    path: Option<&std::path::Path>,
+    password: Option<&SecretString>,
+) -> Result<(), String> {
+    let loaded = match (data, path) {
+        (Some(data), _) => ClientCertificate::from_base64_pkcs12(data, password),
+        (None, Some(path)) => ClientCertificate::load(path, password),
+        (None, None) => return Ok(()),
+    };
+    loaded.map(|_| ()).map_err(|error| error.to_string())
+}
+
+/// The federated token source, in azurerm's precedence: `oidc_token`, `oidc_token_file_path`
+/// (or AKS's `AZURE_FEDERATED_TOKEN_FILE`), Azure DevOps (request URL + token + service
+/// connection), GitHub Actions (request URL + token).
+fn federated_token_source(settings: &AzureSettings) -> Result<FederatedTokenSource, CloudError> {
+    if let Some(token) = settings.oidc_token.as_ref().filter(|t| !t.is_empty()) {
+        return Ok(FederatedTokenSource::Inline {
+            token: token.clone(),
+            setting: "oidc_token (ARM_OIDC_TOKEN)",
+        });
+    }
+    if let Some(path) = &settings.oidc_token_file_path {
+        return Ok(FederatedTokenSource::File {
+            path: path.clone(),
+            setting: "oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH, AZURE_FEDERATED_TOKEN_FILE)",
+        });
+    }
+    let request_token = settings
+        .oidc_request_token
+        .as_ref()
+        .filter(|t| !t.is_empty());
+    match (&settings.oidc_request_url, request_token) {
+        (Some(url), Some(request_token)) => {
+            let url = validate_endpoint("oidc_request_url", url)?;
+            Ok(match &settings.ado_pipeline_service_connection_id {
+                Some(connection) => FederatedTokenSource::AzureDevOps {
+                    url,
+                    request_token: request_token.clone(),
+                    service_connection_id: connection.clone(),
+                },
+                None => FederatedTokenSource::GitHub {
+                    url,
+                    request_token: request_token.clone(),
+                },
+            })
+        }
+        (Some(_), None) => Err(CloudError::Invalid(
+            "oidc_request_url is set but oidc_request_token is not: set ARM_OIDC_REQUEST_TOKEN \
+             (GitHub Actions sets ACTIONS_ID_TOKEN_REQUEST_TOKEN when the job has `permissions: \
+             id-token: write`; Azure DevOps needs `SYSTEM_ACCESSTOKEN: $(System.AccessToken)`)"
+                .into(),
+        )),
+        (None, _) => Err(CloudError::Invalid(
+            "use_oidc is true but no federated token is configured: set oidc_token \
+             (ARM_OIDC_TOKEN), oidc_token_file_path (ARM_OIDC_TOKEN_FILE_PATH, \
+             AZURE_FEDERATED_TOKEN_FILE) or oidc_request_url + oidc_request_token \
+             (ARM_OIDC_REQUEST_URL/ACTIONS_ID_TOKEN_REQUEST_URL + \
+             ARM_OIDC_REQUEST_TOKEN/ACTIONS_ID_TOKEN_REQUEST_TOKEN)"
+                .into(),
+        )),
+    }
+}
+
+/// Appends to an Entra ID rejection of a federated token what to change, and where.
+fn explain_federation_error(error: CloudError, client_id: &str, source: &str) -> CloudError {
+    let where_to_fix = format!(
+        "Compare with the federated credentials of application {client_id} (Entra ID portal: App \
+         registrations > the application > Certificates & secrets > Federated credentials)"
+    );
+    let hint = match error.aadsts_codes().first().copied() {
+        Some(700_211) => format!(
+            "The issuer of {source} is not the issuer of any federated credential. {where_to_fix}: \
+             add one whose issuer is the token's `iss` shown above."
+        ),
+        Some(700_212) => format!(
+            "The audience of {source} matches no federated credential. {where_to_fix}: the \
+             credential's audience is normally `api://AzureADTokenExchange`; do not add another \
+             `audience=` to ARM_OIDC_REQUEST_URL unless the credential expects it."
+        ),
+        Some(700_213) => format!(
+            "The subject of {source} matches no federated credential. {where_to_fix}: add one whose \
+             subject is exactly the token's `sub` shown above (case-sensitive; for GitHub it \
+             depends on the branch, tag, environment or pull request that runs the job)."
+        ),
+        Some(70_021) => format!(
+            "No federated credential matches {source}. {where_to_fix}: the issuer is known, so the \
+             subject is the likely mismatch: add a credential whose subject is exactly the \
+             Assertion Subject shown above (case-sensitive; for GitHub it depends on the branch, \
+             tag, environment or pull request that runs the job). A credential created moments \
+             ago may need a minute to take effect."
+        ),
+        Some(700_024) => format!(
+            "{source} was outside its validity window when Entra ID received it; check the \
+             clock of this machine, and that the token is renewed (a file the platform rotates, \
+             or oidc_request_url + oidc_request_token)."
+        ),
+        _ => return error,
+    };
+    with_hint(error, &hint)
+}
+
+/// Appends to an Entra ID rejection of a certificate assertion what to change.
+fn explain_certificate_error(error: CloudError, client_id: &str) -> CloudError {
+    let hint = match error.aadsts_codes().first().copied() {
+        Some(700_027) | Some(50_013) => format!(
+            "Upload the certificate (its public part, e.g. the .cer or .pem without the key) to \
+             application {client_id}: Entra ID portal: App registrations > the application > \
+             Certificates & secrets > Certificates."
+        ),
+        _ => return error,
+    };
+    with_hint(error, &hint)
+}
+
+fn with_hint(error: CloudError, hint: &str) -> CloudError {
+    match error {
+        CloudError::Service(mut service_error) => {
+            service_error.message = format!("{} {hint}", service_error.message);
+            CloudError::Service(service_error)
+        }
+        other => other,
+    }
 }
 
 fn find_on_path(program: &str) -> Option<PathBuf> {
@@ -839,29 +1022,13 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-async fn read_oidc_token_file(path: &std::path::Path) -> Result<SecretString, CloudError> {
-    let text = tokio::fs::read_to_string(path).await.map_err(|e| {
-        CloudError::Invalid(format!(
-            "oidc_token_file_path {}: cannot read the file: {e}",
-            path.display()
-        ))
-    })?;
-    let token = text.trim();
-    if token.is_empty() {
-        return Err(CloudError::Invalid(format!(
-            "oidc_token_file_path {}: the file is empty",
-            path.display()
-        )));
-    }
-    Ok(SecretString::new(token))
-}
-
 enum ClientAuth<'a> {
     Secret(&'a SecretString),
     Assertion(&'a SecretString),
 }
 
-/// The client-credentials grant at `{authority}/{tenant}/oauth2/v2.0/token` (api-facts §1.1).
+/// The client-credentials grant at `{authority}/{tenant}/oauth2/v2.0/token`
+/// (docs/development/entra-and-graph.md, 'Client-credentials token request (v2 endpoint)').
 async fn request_client_credentials(
     http: &HttpClient,
     ctx: &CallContext,
@@ -915,7 +1082,7 @@ fn validate_tenant(tenant: &str) -> Result<(), CloudError> {
 
 /// Parses `{access_token, expires_in | expires_on}` where the numbers may be JSON numbers or
 /// strings (IMDS sends strings).
-fn parse_token_response(
+pub(crate) fn parse_token_response(
     body: &[u8],
     service: Service,
     operation: &str,
@@ -951,35 +1118,8 @@ fn parse_token_response(
     Ok(AccessToken::new(SecretString::new(token), expires_at))
 }
 
-/// IMDS-style managed identity: `GET {endpoint}?api-version=2018-02-01&resource=...` with
-/// `Metadata: true` (api-facts §1.3). Retries IMDS's 404/410 "updating" answers too.
-async fn request_managed_identity_token(
-    http: &HttpClient,
-    ctx: &CallContext,
-    endpoint: &Url,
-    client_id: Option<&str>,
-    scope: &str,
-) -> Result<AccessToken, CloudError> {
-    let resource = scope.strip_suffix("/.default").unwrap_or(scope);
-    let mut url = endpoint.clone();
-    {
-        let mut query = url.query_pairs_mut();
-        query.append_pair("api-version", "2018-02-01");
-        query.append_pair("resource", resource);
-        if let Some(client_id) = client_id {
-            query.append_pair("client_id", client_id);
-        }
-    }
-    let operation = operation_name(&Method::GET, &url);
-    let request = http.request(Method::GET, url)?.header("Metadata", "true");
-    let response = http.send(ctx, request, Replay::Safe, &[404, 410]).await?;
-    if !response.status.is_success() {
-        return Err(response.into_error(Service::ManagedIdentity, &operation));
-    }
-    parse_token_response(&response.body, Service::ManagedIdentity, &operation)
-}
-
-/// `az account get-access-token --scope ... [--tenant ...]` (api-facts §1.5).
+/// `az account get-access-token --scope ... [--tenant ...]` (docs/development/credentials.md,
+/// 'Azure CLI').
 async fn request_cli_token(
     ctx: &CallContext,
     tenant: Option<&str>,
@@ -1020,11 +1160,55 @@ async fn request_cli_token(
             .unwrap_or("no error output");
         let shown: String = first_line.chars().take(300).collect();
         return Err(cli_error(format!(
-            "`az account get-access-token` failed ({}): {shown}; run `az login`",
-            output.status
+            "`az account get-access-token` failed ({}): {shown}; {}",
+            output.status,
+            cli_advice(&stderr, tenant, scope)
         )));
     }
     parse_cli_token(&output.stdout, SystemTime::now())
+}
+
+/// What to run after `az account get-access-token` failed, from what the CLI printed.
+fn cli_advice(stderr: &str, tenant: Option<&str>, scope: &str) -> String {
+    let tenant_flag = tenant.map(|t| format!(" --tenant {t}")).unwrap_or_default();
+    let lower = stderr.to_ascii_lowercase();
+    // The CLI names the renewing command itself when a session expired.
+    let lines: Vec<&str> = stderr.lines().map(str::trim).collect();
+    let named = lines.iter().enumerate().find_map(|(index, line)| {
+        let (_, rest) = line.split_once("please run:")?;
+        // The command follows on the same line or on the next one.
+        let rest = rest.trim();
+        let command = if rest.is_empty() {
+            lines.get(index + 1).copied().unwrap_or_default()
+        } else {
+            rest
+        };
+        command.starts_with("az login").then_some(command)
+    });
+    if let Some(command) = named {
+        return format!("the Azure CLI session expired: renew it with `{command}`");
+    }
+    let expired = [
+        "aadsts700082",
+        "aadsts50173",
+        "aadsts50078",
+        "expired",
+        "interaction_required",
+    ]
+    .iter()
+    .any(|marker| lower.contains(marker));
+    if expired {
+        return format!(
+            "the Azure CLI session expired: renew it with `az login{tenant_flag} --scope {scope}`"
+        );
+    }
+    if lower.contains("az login") {
+        return format!(
+            "the Azure CLI is not signed in: run `az login{tenant_flag}` (or set use_cli = false \
+             and configure another credential)"
+        );
+    }
+    format!("check `az account show`, then run `az login{tenant_flag}`")
 }
 
 /// Parses the CLI's JSON: `accessToken`, then `expires_on` (epoch seconds, newer CLIs) or
@@ -1073,9 +1257,9 @@ fn parse_cli_local_time(text: &str) -> Option<SystemTime> {
 
 /// Requests a token for `client_id` with `secret` in `tenant`, bypassing the cache, and keeps
 /// retrying while Entra ID answers one of `retry_codes` (e.g. [`aadsts::INVALID_CLIENT_SECRET`]
-/// for a new secret), on the performance.md §6.4 schedule, until `ctx`'s deadline; then the last
-/// Entra ID answer is returned. Other failures return at once, with their codes in
-/// [`CloudError::aadsts_codes`].
+/// for a new secret), on the polling schedule (docs/development/benchmark-method.md, 'Polling
+/// schedule'), until `ctx`'s deadline; then the last Entra ID answer is returned. Other failures
+/// return at once, with their codes in [`CloudError::aadsts_codes`].
 #[allow(clippy::too_many_arguments)]
 pub async fn acquire_token_with_secret_retrying(
     http: &HttpClient,
@@ -1438,6 +1622,52 @@ mod tests {
         .unwrap();
         assert_eq!(t.expires_at(), now + Duration::from_secs(600), "capped");
         assert!(parse_cli_token(br#"{"accessToken":"a"}"#, now).is_err());
+    }
+
+    #[test]
+    fn cli_failures_say_which_az_login_to_run() {
+        let scope = "https://management.azure.com/.default";
+        let not_logged_in = cli_advice(
+            "ERROR: Please run 'az login' to setup account.",
+            Some("t1"),
+            scope,
+        );
+        assert!(
+            not_logged_in.contains("not signed in")
+                && not_logged_in.contains("`az login --tenant t1`"),
+            "{not_logged_in}"
+        );
+        let expired = cli_advice(
+            "ERROR: AADSTS700082: The refresh token has expired due to inactivity.\nTo re-authenticate, please run:\naz login --scope https://management.core.windows.net//.default",
+            None,
+            scope,
+        );
+        assert!(
+            expired.contains("`az login --scope https://management.core.windows.net//.default`"),
+            "{expired}"
+        );
+        let named = cli_advice(
+            "ERROR: AADSTS50173: expired. To re-authenticate, please run: az login --tenant t1 --scope x",
+            None,
+            scope,
+        );
+        assert!(
+            named.contains("`az login --tenant t1 --scope x`"),
+            "{named}"
+        );
+    }
+
+    #[test]
+    fn cloud_shell_cli_runs_without_tenant() {
+        let mut s = settings();
+        s.use_cli = true;
+        s.tenant_id = Some("t".into());
+        s.host.cloud_shell = true;
+        let (credential, _) = select_credential(&s, |_| true).unwrap();
+        assert!(matches!(
+            credential,
+            Credential::AzureCli { cloud_shell: true }
+        ));
     }
 
     #[test]

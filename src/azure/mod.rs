@@ -12,11 +12,15 @@ mod assertion;
 pub mod clients;
 pub mod credentials;
 pub(crate) mod error;
+mod federation;
 pub mod graph;
 pub mod ids;
+mod managed_identity;
+pub mod permissions;
 
 pub use clients::AzureClients;
 pub use credentials::{
     AccessToken, AzureEndpointOverrides, AzureEndpoints, AzureEnvironment, AzureSettings,
-    CredentialKind, TokenCache, TokenClaims, TokenSource,
+    CredentialKind, IdentitySelector, ManagedIdentityEnvironment, TokenCache, TokenClaims,
+    TokenSource,
 };

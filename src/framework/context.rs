@@ -1,5 +1,6 @@
 //! The per-operation [`Context`]: the configured provider data, the deadline from `timeouts`, the
-//! cancellation signal of StopProvider (docs/development/plugin-obligations.md, E4), and the resource's private data.
+//! cancellation signal of StopProvider (docs/development/plugin-obligations.md, E4), and the
+//! resource's private data.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

@@ -1,11 +1,13 @@
 //! Diagnostics: what the provider tells the user, with a severity and, when it is about one
-//! argument, the attribute path Terraform uses to underline the configuration (docs/development/plugin-obligations.md, G15).
+//! argument, the attribute path Terraform uses to underline the configuration
+//! (docs/development/plugin-obligations.md, G15).
 //!
 //! Never put a secret in a summary or a detail: diagnostics are printed and logged verbatim.
 
 use std::fmt;
 
-/// How bad a diagnostic is. There is deliberately no "invalid" severity (docs/development/plugin-obligations.md, G15).
+/// How bad a diagnostic is. There is deliberately no "invalid" severity
+/// (docs/development/plugin-obligations.md, G15).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
     Error,

@@ -2,16 +2,20 @@
 //!
 //! - [`Schema`], [`Block`], [`Attribute`], [`NestedBlock`]: what the configuration and state
 //!   look like and how each attribute plans (required/optional/computed, `force_new`,
-//!   `default`, `write_only`, `use_state_for_unknown`, [`validators`]).
+//!   `requires_replace_if` with the rules of [`replace_if`], `case_insensitive`, `default`,
+//!   `write_only`, `use_state_for_unknown`, [`validators`]).
+//! - [`Model`] and [`model!`]: a struct bound to the attributes of the same names, read from a
+//!   plan, state or configuration in one call (fields that must be known are checked) and written
+//!   back into a state in one call.
 //! - [`Resource`] / [`DataSource`]: the traits to implement; [`Provider`] ties them together.
 //! - [`Context`]: what every operation gets: the provider data ([`Context::data`]), the deadline
 //!   from the `timeouts` block ([`Context::deadline`]), the Ctrl-C cancellation token
 //!   ([`Context::cancellation`]), and private data.
 //! - [`Diagnostics`]: errors and warnings for the user, with attribute paths. Never secrets.
 //! - [`Server`]: the protocol-independent core behind the gRPC service; it applies the plan rules
-//!   of docs/development/plugin-obligations.md, I1–I10 to every resource ([`plan`] explains them), nulls write-only attributes,
-//!   fills missing attributes with null, carries `timeouts` over, and checks every value
-//!   against the schema before it reaches Terraform.
+//!   of docs/development/plugin-obligations.md, I1–I10 to every resource ([`plan`] explains them),
+//!   nulls write-only attributes, fills missing attributes with null, carries `timeouts` over, and
+//!   checks every value against the schema before it reaches Terraform.
 //!
 //! # The contract, in short
 //!

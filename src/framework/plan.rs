@@ -1,5 +1,6 @@
-//! Plan logic shared by every resource, satisfying docs/development/plugin-obligations.md, I1–I9 by construction, plus the value
-//! hygiene applied to every state-bearing response (write-only nulling, conformance).
+//! Plan logic shared by every resource, satisfying docs/development/plugin-obligations.md, I1–I9 by
+//! construction, plus the value hygiene applied to every state-bearing response (write-only
+//! nulling, conformance).
 //!
 //! The rules, per attribute (config C, prior R, planned P):
 //! - write-only → P is null (I4, J1);

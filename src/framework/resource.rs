@@ -29,7 +29,8 @@ pub trait Provider: Send + Sync + 'static {
     fn validate(&self, _config: &Value, _diagnostics: &mut Diagnostics) {}
 
     /// Builds the provider data from the configuration (ConfigureProvider). Must not touch the
-    /// network. During plan the configuration may contain unknown values (docs/development/plugin-obligations.md, G4).
+    /// network. During plan the configuration may contain unknown values
+    /// (docs/development/plugin-obligations.md, G4).
     fn configure(&self, request: ConfigureRequest) -> Result<Self::Data, Diagnostics>;
 
     /// Every managed resource type.
@@ -241,7 +242,8 @@ impl PlannedChange {
     }
 
     /// Sets top-level attribute `name` in the plan. Only computed attributes that the
-    /// configuration leaves null may differ from the configuration (docs/development/plugin-obligations.md, I3).
+    /// configuration leaves null may differ from the configuration
+    /// (docs/development/plugin-obligations.md, I3).
     pub fn set(&mut self, name: &str, value: Value) {
         if let Value::Object(fields) = &mut self.planned {
             fields.insert(name.to_owned(), value);

@@ -66,9 +66,10 @@ impl Schema {
         self.block.implied_type()
     }
 
-    /// Checks the rules Terraform enforces on schemas (docs/development/plugin-obligations.md, H1–H3, J1) and the framework's
-    /// own (defaults only on optional+computed, ...). Every registered schema is checked by a
-    /// unit test and again when the provider first serves its schema.
+    /// Checks the rules Terraform enforces on schemas (docs/development/plugin-obligations.md,
+    /// H1–H3, J1) and the framework's own (defaults only on optional+computed, ...). Every
+    /// registered schema is checked by a unit test and again when the provider first serves its
+    /// schema.
     pub fn check(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
         if self.version < 0 {
@@ -143,7 +144,8 @@ impl Block {
         self.blocks.iter().find(|block| block.name == name)
     }
 
-    /// Object type with one attribute per attribute and per nested block (docs/development/plugin-obligations.md, H5).
+    /// Object type with one attribute per attribute and per nested block
+    /// (docs/development/plugin-obligations.md, H5).
     pub fn implied_type(&self) -> Type {
         let mut fields = BTreeMap::new();
         for attribute in &self.attributes {
@@ -261,7 +263,8 @@ impl NestedBlock {
             _ => {}
         }
         if self.nesting != Nesting::Single && contains_dynamic(&self.block) {
-            // Such blocks change their implied type to `dynamic` (docs/development/plugin-obligations.md, H5); not supported.
+            // Such blocks change their implied type to `dynamic`
+            // (docs/development/plugin-obligations.md, H5); not supported.
             problems.push(format!(
                 "{path}: list and set blocks may not contain dynamic attributes"
             ));
@@ -287,7 +290,8 @@ pub struct Attribute {
     pub computed: bool,
     /// Hidden in plan output. Values still travel in state; keep them out of logs yourself.
     pub sensitive: bool,
-    /// Sent in the configuration only; never stored in plan or state (docs/development/plugin-obligations.md, J1).
+    /// Sent in the configuration only; never stored in plan or state
+    /// (docs/development/plugin-obligations.md, J1).
     pub write_only: bool,
     /// A change of value replaces the resource instead of updating it.
     pub force_new: bool,

@@ -116,8 +116,9 @@ impl<P: Provider> Server<P> {
         &self.catalog().provider_type
     }
 
-    /// StopProvider (docs/development/plugin-obligations.md, E4): cancels every in-flight operation. Operations that start
-    /// afterwards get a fresh signal, and the server keeps serving.
+    /// StopProvider (docs/development/plugin-obligations.md, E4): cancels every in-flight
+    /// operation. Operations that start afterwards get a fresh signal, and the server keeps
+    /// serving.
     pub fn stop(&self) {
         let mut current = match self.stop.lock() {
             Ok(guard) => guard,
@@ -218,9 +219,9 @@ impl<P: Provider> Server<P> {
         diagnostics
     }
 
-    /// UpgradeResourceState (docs/development/plugin-obligations.md, G5): `raw_json` is the stored object as written by schema
-    /// `version`. Same version: keys the schema no longer has are dropped. Older: the resource's
-    /// upgrader converts it first.
+    /// UpgradeResourceState (docs/development/plugin-obligations.md, G5): `raw_json` is the stored
+    /// object as written by schema `version`. Same version: keys the schema no longer has are
+    /// dropped. Older: the resource's upgrader converts it first.
     pub fn upgrade_resource_state(
         &self,
         type_name: &str,
@@ -264,7 +265,8 @@ impl<P: Provider> Server<P> {
         Ok(value)
     }
 
-    /// ReadResource (docs/development/plugin-obligations.md, G6). Private data is echoed unless the resource replaced it.
+    /// ReadResource (docs/development/plugin-obligations.md, G6). Private data is echoed unless the
+    /// resource replaced it.
     pub async fn read_resource(
         &self,
         type_name: &str,
@@ -328,7 +330,8 @@ impl<P: Provider> Server<P> {
         }
     }
 
-    /// PlanResourceChange (docs/development/plugin-obligations.md, G7, I1–I9). A null `config` plans a destroy.
+    /// PlanResourceChange (docs/development/plugin-obligations.md, G7, I1–I9). A null `config`
+    /// plans a destroy.
     pub async fn plan_resource_change(
         &self,
         type_name: &str,
@@ -406,8 +409,8 @@ impl<P: Provider> Server<P> {
         }
     }
 
-    /// ApplyResourceChange (docs/development/plugin-obligations.md, G8): create, update or delete, depending on which of
-    /// `prior` and `planned` are null.
+    /// ApplyResourceChange (docs/development/plugin-obligations.md, G8): create, update or delete,
+    /// depending on which of `prior` and `planned` are null.
     pub async fn apply_resource_change(
         &self,
         type_name: &str,
@@ -589,7 +592,8 @@ impl<P: Provider> Server<P> {
         }
     }
 
-    /// ReadDataSource (docs/development/plugin-obligations.md, G10): the result is non-null, wholly known and conforming.
+    /// ReadDataSource (docs/development/plugin-obligations.md, G10): the result is non-null, wholly
+    /// known and conforming.
     pub async fn read_data_source(&self, type_name: &str, config: Value) -> (Value, Diagnostics) {
         let Some(entry) = self.catalog().data_sources.get(type_name) else {
             return (Value::Null, unknown_type("data source", type_name));

@@ -89,7 +89,8 @@ const DEFAULT_SECRET_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The AADSTS answers that mean "the new app, service principal or secret has not reached the
-/// token service yet" (docs/development/entra-and-graph.md, 'Eventual consistency'): waited out, never reported while time remains.
+/// token service yet" (docs/development/entra-and-graph.md, 'Eventual consistency'): waited out,
+/// never reported while time remains.
 const NOT_REPLICATED_YET: &[u32] = &[
     aadsts::INVALID_CLIENT_SECRET,
     aadsts::MISSING_SERVICE_PRINCIPAL,

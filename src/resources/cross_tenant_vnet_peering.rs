@@ -3,10 +3,11 @@
 //!
 //! The customer VNet is peered with Aiven's VNet while acting as the step-1 application in both
 //! tenants at once: a primary token for the customer tenant and an auxiliary token
-//! (`x-ms-authorization-auxiliary`) of the same application for Aiven's tenant (docs/development/arm.md, 'Cross-tenant requests').
-//! The application's secret is either given write-only (`client_secret`), or minted for the
-//! operation on `application_object_id` with the provider's own Graph credentials and removed
-//! afterwards, whatever happened: no secret is stored anywhere.
+//! (`x-ms-authorization-auxiliary`) of the same application for Aiven's tenant
+//! (docs/development/arm.md, 'Cross-tenant requests'). The application's secret is either given
+//! write-only (`client_secret`), or minted for the operation on `application_object_id` with the
+//! provider's own Graph credentials and removed afterwards, whatever happened: no secret is stored
+//! anywhere.
 //!
 //! Create, in runbook order:
 //! 1. mint a one-hour secret (only with `application_object_id`);
@@ -476,7 +477,8 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         };
         if peering.peering_state == Some(PeeringState::Disconnected) {
             // Aiven's side is gone: the peering carries no traffic and cannot be updated back
-            // (docs/development/arm.md, 'Virtual network peerings'). Reported as gone so the next apply creates it again.
+            // (docs/development/arm.md, 'Virtual network peerings'). Reported as gone so the next
+            // apply creates it again.
             tracing::info!(peering = %id, "the peering is Disconnected; reporting it gone");
             return Ok(None);
         }
@@ -1119,7 +1121,8 @@ async fn put_and_connect(
         };
         if error.has_code(codes::REMOTE_PEERING_IS_DISCONNECTED) && !replaced_stale {
             // A stale peering of this name whose remote side is gone: it cannot be updated back
-            // (docs/development/arm.md, 'Virtual network peerings'), so delete it (as the provider) and create it again.
+            // (docs/development/arm.md, 'Virtual network peerings'), so delete it (as the provider)
+            // and create it again.
             tracing::info!(peering = %target.id, "replacing a Disconnected peering");
             own.delete_vnet_peering(&cc, &target.id)
                 .await

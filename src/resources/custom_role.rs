@@ -263,7 +263,8 @@ impl Resource<ProviderData> for CustomRole {
         let outcome = poll_until(&waiting, &what, move || async move {
             match arm_ref.delete_role_definition(call_ref, id_ref).await {
                 Ok(()) => Ok(PollStep::Done(())),
-                // Assignments deleted moments ago still count for a while (docs/development/arm.md, 'Role definition errors').
+                // Assignments deleted moments ago still count for a while (docs/development/arm.md,
+                // 'Role definition errors').
                 Err(error) if error.has_code(codes::ROLE_DEFINITION_HAS_ASSIGNMENTS) => {
                     Ok(PollStep::pending(error.message()))
                 }

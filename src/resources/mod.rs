@@ -2,7 +2,9 @@
 //!
 //! Adding a resource: write `src/resources/<name>.rs` with a type implementing
 //! [`Resource<ProviderData>`](crate::framework::Resource) (see the example in
-//! [`crate::framework`]), declare the module below, and add one line to [`resources`].
+//! [`crate::framework`] and the models of [`crate::framework::model`]), declare the module below,
+//! and add one line to [`resources`]. ARCHITECTURE.md, 'How to add a resource', lists every
+//! other place (example, docs page, acceptance test).
 
 use std::sync::Arc;
 

@@ -5,9 +5,9 @@
 //! - The assignment name is derived from scope + role + principal ([`role_assignment_name`]), so a
 //!   retried create PUTs the same assignment again.
 //! - Create is one PUT with `principalType` (a principal created moments ago is then accepted
-//!   before Entra ID has replicated it, docs/development/arm.md, 'Role assignment errors'). `PrincipalNotFound` and
-//!   `RoleDefinitionDoesNotExist` (a custom role created moments ago) are retried for a bounded
-//!   window, well inside the create timeout, then explained.
+//!   before Entra ID has replicated it, docs/development/arm.md, 'Role assignment errors').
+//!   `PrincipalNotFound` and `RoleDefinitionDoesNotExist` (a custom role created moments ago) are
+//!   retried for a bounded window, well inside the create timeout, then explained.
 //! - `RoleAssignmentExists` (the same scope, role and principal under another name) is adopted:
 //!   the state records the existing assignment's name.
 //! - Built-in roles named in [`BUILT_IN_ROLES`] resolve without a request (their GUIDs are the same
@@ -44,8 +44,8 @@ use super::support::{
 };
 
 /// Built-in roles resolved by name without asking ARM. Built-in role GUIDs are identical in
-/// every tenant and cloud (docs/development/arm.md, 'Role definitions'); role names are unique per tenant, so no custom role
-/// can shadow them.
+/// every tenant and cloud (docs/development/arm.md, 'Role definitions'); role names are unique per
+/// tenant, so no custom role can shadow them.
 pub const BUILT_IN_ROLES: [(&str, Uuid); 5] = [
     ("Network Contributor", NETWORK_CONTRIBUTOR_ROLE_GUID),
     (

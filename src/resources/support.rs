@@ -31,6 +31,9 @@ pub fn cloud_diagnostic(summary: impl Into<String>, error: &CloudError) -> Diagn
         );
     } else if error.is_cancelled() {
         detail.push_str("\n\nTerraform asked the provider to stop (Ctrl-C).");
+    } else if let Some(hint) = crate::azure::permissions::missing_permission_hint(error) {
+        detail.push_str("\n\n");
+        detail.push_str(&hint);
     }
     Diagnostic::error(summary, detail)
 }

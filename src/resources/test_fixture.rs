@@ -26,7 +26,7 @@ use serde_json::json;
 
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, NestedBlock,
-    ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest, parse_go_duration,
+    ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest, model, parse_go_duration,
     validators,
 };
 use crate::value::{Type, Value};
@@ -38,6 +38,26 @@ pub const STORE_ENV: &str = "VNETPEER_FIXTURE_STORE";
 
 /// See the module documentation.
 pub struct TestFixture;
+
+model! {
+    /// Every top-level attribute of the fixture, as a plan or state holds it.
+    struct Fixture {
+        name: Value,
+        zone: Value,
+        size: Value,
+        tags: Value,
+        labels: Value,
+        ports: Value,
+        password: Value,
+        token: Value,
+        token_version: Value,
+        sleep: Value,
+        fail_create: Value,
+        id: Value,
+        created_at: Value,
+        revision: Value,
+    }
+}
 
 #[async_trait]
 impl Resource<ProviderData> for TestFixture {
@@ -126,16 +146,16 @@ impl Resource<ProviderData> for TestFixture {
     }
 
     fn validate(&self, config: &Value, diagnostics: &mut Diagnostics) {
-        if config.attr("password").is_known()
-            && !config.attr("password").is_null()
-            && config.attr_str("name") == Some("no-password")
+        if config.attr(Fixture::password).is_known()
+            && !config.attr(Fixture::password).is_null()
+            && config.attr_str(Fixture::name) == Some("no-password")
         {
             diagnostics.push(
                 Diagnostic::error(
                     "password is not allowed when name is \"no-password\"",
                     "Remove password.",
                 )
-                .at("password"),
+                .at(Fixture::password),
             );
         }
     }
@@ -146,8 +166,8 @@ impl Resource<ProviderData> for TestFixture {
         plan: &mut PlannedChange,
     ) -> Result<(), Diagnostics> {
         // Every real update bumps the revision.
-        if !plan.is_create() && plan.changed_except(&["revision"]) {
-            plan.set_unknown("revision");
+        if !plan.is_create() && plan.changed_except(&[Fixture::revision]) {
+            plan.set_unknown(Fixture::revision);
         }
         Ok(())
     }
@@ -160,12 +180,12 @@ impl Resource<ProviderData> for TestFixture {
         pause(ctx, &request.planned).await?;
         let mut state = request.planned;
         let id = uuid::Uuid::new_v4().to_string();
-        state.set_attr("id", id.clone());
-        state.set_attr("created_at", now_rfc3339());
-        state.set_attr("revision", 1);
-        let token_received = !request.config.attr("token").is_null();
+        state.set_attr(Fixture::id, id.clone());
+        state.set_attr(Fixture::created_at, now_rfc3339());
+        state.set_attr(Fixture::revision, 1);
+        let token_received = !request.config.attr(Fixture::token).is_null();
         store_put(&id, &state, token_received).map_err(store_error)?;
-        if state.attr_bool("fail_create") == Some(true) {
+        if state.attr_bool(Fixture::fail_create) == Some(true) {
             return Err(Failure::with_partial_state(
                 Diagnostic::error(
                     "fail_create is set",
@@ -182,7 +202,7 @@ impl Resource<ProviderData> for TestFixture {
         _ctx: &Context<ProviderData>,
         state: Value,
     ) -> Result<Option<Value>, Diagnostics> {
-        let id = state.attr_str("id").unwrap_or_default().to_owned();
+        let id = state.attr_str(Fixture::id).unwrap_or_default().to_owned();
         store_get(&id).map_err(store_error)
     }
 
@@ -193,24 +213,25 @@ impl Resource<ProviderData> for TestFixture {
     ) -> Result<Value, Failure> {
         pause(ctx, &request.planned).await?;
         let mut state = request.planned;
-        if state.attr("revision").is_unknown() {
-            let revision = request.prior.attr_i64("revision").unwrap_or(0) + 1;
-            state.set_attr("revision", revision);
+        if state.attr(Fixture::revision).is_unknown() {
+            let revision = request.prior.attr_i64(Fixture::revision).unwrap_or(0) + 1;
+            state.set_attr(Fixture::revision, revision);
         }
-        let id = state.attr_str("id").unwrap_or_default().to_owned();
-        let token_received = !request.config.attr("token").is_null() || store_token_received(&id);
+        let id = state.attr_str(Fixture::id).unwrap_or_default().to_owned();
+        let token_received =
+            !request.config.attr(Fixture::token).is_null() || store_token_received(&id);
         store_put(&id, &state, token_received).map_err(store_error)?;
         Ok(state)
     }
 
     async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
         pause(ctx, &state).await?;
-        store_remove(state.attr_str("id").unwrap_or_default()).map_err(store_error)
+        store_remove(state.attr_str(Fixture::id).unwrap_or_default()).map_err(store_error)
     }
 
     async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
         match store_get(id).map_err(store_error)? {
-            Some(_) => Ok(Value::object([("id", Value::string(id))])),
+            Some(_) => Ok(Value::object([(Fixture::id, Value::string(id))])),
             None => Err(Diagnostic::error(
                 format!("No test fixture with id {id:?}"),
                 "Import an id that exists in the fixture store.",
@@ -222,7 +243,7 @@ impl Resource<ProviderData> for TestFixture {
 
 async fn pause(ctx: &Context<ProviderData>, object: &Value) -> Result<(), Diagnostics> {
     if let Some(duration) = object
-        .attr_str("sleep")
+        .attr_str(Fixture::sleep)
         .and_then(|text| parse_go_duration(text).ok())
     {
         ctx.sleep(duration).await?;

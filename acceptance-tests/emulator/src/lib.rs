@@ -23,6 +23,7 @@ pub mod arm;
 pub mod emulator;
 pub mod faults;
 pub mod graph;
+pub mod identity_hosts;
 pub mod jwt;
 pub mod knobs;
 pub mod log;

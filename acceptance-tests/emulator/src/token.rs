@@ -34,7 +34,8 @@ pub fn router(state: EmulatorState) -> Router {
             "/metadata/identity/oauth2/token",
             get(managed_identity_token),
         )
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::identity_hosts::router(state))
 }
 
 /// An AADSTS error (docs/development/entra-and-graph.md, 'Client-credentials token request (v2
@@ -407,15 +408,17 @@ fn check_assertion(
                 ),
             ));
         }
-        let matching = app.federated_identity_credentials.iter().any(|credential| {
-            credential.issuer == external.issuer
-                && credential.subject == external.subject
-                && credential
-                    .audiences
-                    .iter()
-                    .any(|audience| audience == &external.audience)
-        });
-        if !matching {
+        // Issuer, then subject (case-sensitive), then audience, each with Entra ID's answer.
+        let same_issuer = app
+            .federated_identity_credentials
+            .iter()
+            .filter(|credential| credential.issuer == external.issuer);
+        let mut same_subject = same_issuer
+            .filter(|credential| credential.subject == external.subject)
+            .peekable();
+        if same_subject.peek().is_none() {
+            // What Entra ID answers a wrong subject (a branch or environment the credential
+            // does not name) in practice: the generic record-not-found with all three claims.
             return Err(unauthorized(
                 70021,
                 format!(
@@ -424,8 +427,33 @@ fn check_assertion(
                 ),
             ));
         }
+        let audience_matches = same_subject.any(|credential| {
+            credential
+                .audiences
+                .iter()
+                .any(|audience| audience == &external.audience)
+        });
+        if !audience_matches {
+            return Err(unauthorized(
+                700212,
+                format!(
+                    "No matching federated identity record found for presented assertion audience '{}'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.",
+                    external.audience
+                ),
+            ));
+        }
         if now >= external.expires_at {
-            return Err(expired_error());
+            let expiry = parsed.claim_time("exp").unwrap_or_default();
+            let issued = parsed.claim_time("nbf").unwrap_or_default();
+            return Err(unauthorized(
+                700024,
+                format!(
+                    "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}.",
+                    rfc3339(utc_now),
+                    rfc3339(issued),
+                    rfc3339(expiry)
+                ),
+            ));
         }
         return Ok(());
     }
@@ -502,6 +530,16 @@ fn check_assertion(
         return Err(expired_error());
     }
     Ok(())
+}
+
+fn rfc3339(unix_seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .ok()
+        .and_then(|at| {
+            at.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix_seconds.to_string())
 }
 
 /// The `aud` values a client assertion may carry: the token endpoint (v2 or v1, tenant as id or

@@ -12,6 +12,8 @@ mod clients_common;
 mod reliability_common;
 
 mod clients;
+mod credentials_diagnostics;
+mod credentials_sources;
 mod data_aiven_project_vpc;
 mod data_client_config;
 mod emulator_aiven;

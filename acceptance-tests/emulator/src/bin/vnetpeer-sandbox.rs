@@ -2,27 +2,35 @@
 //! point at it, so module authors can run `terraform apply` offline.
 //!
 //! ```text
-//! vnetpeer-sandbox [--realistic] [--port-base N] [--env-file PATH] [--json]
+//! vnetpeer-sandbox [--realistic] [--port-base N] [--env-file PATH] [--json] [--credential TYPE]
 //! ```
+//!
+//! `--credential` rehearses a pipeline's or host's sign-in: the sandbox sets up the CI token
+//! issuer, token file or managed-identity endpoint and prints the variables that platform sets.
 
 use std::process::ExitCode;
 
 use vnetpeer_emulator::emulator::StartOptions;
+use vnetpeer_emulator::identity_hosts;
 use vnetpeer_emulator::{Emulator, Knobs};
 
-const USAGE: &str =
-    "usage: vnetpeer-sandbox [--realistic] [--port-base N] [--env-file PATH] [--json]
+const USAGE: &str = "usage: vnetpeer-sandbox [--realistic] [--port-base N] [--env-file PATH] [--json]
+                        [--credential TYPE]
 
   --realistic      delays close to the real services (seconds) instead of the test preset
   --port-base N    listen on N (login), N+1 (graph), N+2 (arm), N+3 (aiven), N+4 (admin)
   --env-file PATH  also write the settings to PATH as KEY=value lines
-  --json           print the settings as one JSON line instead of export lines";
+  --json           print the settings as one JSON line instead of export lines
+  --credential T   sign in as a pipeline or host would: client-secret (default), github-actions,
+                   azure-devops, token-file, aks-workload-identity, hcp-terraform, app-service,
+                   azure-arc (provider builds with the test-fixtures feature), vm-imds, cloud-shell";
 
 struct Options {
     realistic: bool,
     port_base: Option<u16>,
     env_file: Option<String>,
     json: bool,
+    credential: String,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -31,6 +39,7 @@ fn parse_options() -> Result<Options, String> {
         port_base: None,
         env_file: None,
         json: false,
+        credential: "client-secret".to_owned(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -50,6 +59,15 @@ fn parse_options() -> Result<Options, String> {
             "--env-file" => {
                 options.env_file = Some(args.next().ok_or("--env-file needs a path")?);
             }
+            "--credential" => {
+                options.credential = args.next().ok_or("--credential needs a type")?;
+                if !identity_hosts::CREDENTIAL_KINDS.contains(&options.credential.as_str()) {
+                    return Err(format!(
+                        "--credential: unknown type '{}'",
+                        options.credential
+                    ));
+                }
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument '{other}'")),
         }
@@ -67,6 +85,12 @@ fn settings(emulator: &Emulator) -> Vec<(&'static str, String)> {
     ));
     settings.extend(emulator.runbook_variables());
     settings
+}
+
+fn tempfile_dir() -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("vnetpeer-sandbox-")
+        .tempdir()
 }
 
 async fn wait_for_stop_signal() {
@@ -118,7 +142,31 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let settings = settings(&emulator);
+    let mut settings = settings(&emulator);
+    // Token and key files of the rehearsed platform; removed when the sandbox stops.
+    let scratch = match tempfile_dir() {
+        Ok(dir) => dir,
+        Err(error) => {
+            eprintln!("vnetpeer-sandbox: cannot create a scratch directory: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let _rotation =
+        match identity_hosts::credential_settings(&emulator, &options.credential, scratch.path()) {
+            Ok((overrides, rotation)) => {
+                for (name, value) in overrides {
+                    match settings.iter_mut().find(|(existing, _)| *existing == name) {
+                        Some(slot) => slot.1 = value,
+                        None => settings.push((name, value)),
+                    }
+                }
+                rotation
+            }
+            Err(message) => {
+                eprintln!("vnetpeer-sandbox: {message}");
+                return ExitCode::from(2);
+            }
+        };
     if let Some(path) = &options.env_file {
         let text: String = settings
             .iter()

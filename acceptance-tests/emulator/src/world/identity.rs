@@ -309,6 +309,9 @@ pub struct Identity {
     pub tokens: HashMap<String, IssuedToken>,
     #[serde(skip)]
     pub external_assertions: HashMap<String, ExternalAssertion>,
+    /// CI token issuers and managed-identity hosts (see [`crate::identity_hosts`]).
+    #[serde(skip)]
+    pub hosts: crate::identity_hosts::IdentityHosts,
     /// Every client secret addPassword ever returned, removed ones included (leak checks).
     #[serde(skip)]
     pub issued_secrets: Vec<Secret>,
@@ -328,6 +331,7 @@ impl Identity {
             users: BTreeMap::new(),
             tokens: HashMap::new(),
             external_assertions: HashMap::new(),
+            hosts: Default::default(),
             issued_secrets: Vec::new(),
             ids: IdGenerator::new("identity"),
         };

@@ -1,5 +1,6 @@
-# A service principal with a certificate (ARM_CLIENT_CERTIFICATE_PATH /
-# ARM_CLIENT_CERTIFICATE_PASSWORD): a PKCS#12 (.pfx) or PEM file holding the key and certificate.
+# A service principal with a certificate (ARM_CLIENT_CERTIFICATE_PATH, or the base64 bundle in
+# ARM_CLIENT_CERTIFICATE; ARM_CLIENT_CERTIFICATE_PASSWORD): a PKCS#12 (.pfx) or PEM file holding
+# the key and certificate. Entra ID accepts RSA keys only; an EC key is refused at configure time.
 variable "certificate_password" {
   type      = string
   sensitive = true

@@ -1,0 +1,389 @@
+//! Misconfigured credentials (issue 11): each mistake a pipeline author makes gives one error
+//! diagnostic that names the variable or argument and says what to change, through the real
+//! `terraform` with environment variables only, and no token, request token or assertion in the
+//! `TF_LOG=trace` log or terraform's output.
+//!
+//! ```text
+//! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance credentials_diagnostics::
+//! ```
+
+use std::time::Duration;
+
+use vnetpeer_emulator::identity_hosts::{self, GITHUB_ISSUER};
+use vnetpeer_emulator::{Emulator, Knobs};
+use vnetpeer_harness::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
+
+use crate::credentials_sources::{blocking, workspace_with};
+
+/// A configuration whose plan needs the provider's own token (and nothing else).
+fn client_config_hcl() -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    vnetpeer = {{
+      source = "{PROVIDER_SOURCE}"
+    }}
+  }}
+}}
+
+provider "vnetpeer" {{}}
+
+data "vnetpeer_client_config" "current" {{}}
+
+output "object_id" {{
+  value = data.vnetpeer_client_config.current.object_id
+}}
+"#
+    )
+}
+
+/// Plans with `env` and returns the one error diagnostic terraform printed.
+async fn single_error(emulator: &Emulator, env: &[(&str, String)]) -> String {
+    let workspace = workspace_with(emulator, env);
+    workspace.write_config(&client_config_hcl());
+    let (workspace, output) = blocking(move || {
+        let output = workspace.run(&["plan", "-no-color", "-input=false"]);
+        (workspace, output)
+    })
+    .await;
+    assert!(
+        !output.success(),
+        "the plan should fail:\n{}",
+        output.combined()
+    );
+    let text = output.combined();
+    assert_eq!(
+        text.matches("Error: ").count(),
+        1,
+        "exactly one error diagnostic:\n{text}"
+    );
+    let secrets = identity_hosts::credential_secrets(emulator);
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    workspace.assert_no_secret_leaks(emulator, &secrets);
+    // Unwrap terraform's line breaks so phrases can be searched.
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn seed_env(emulator: &Emulator) -> Vec<(&'static str, String)> {
+    let seed = emulator.seed();
+    vec![
+        ("ARM_TENANT_ID", seed.customer_tenant_id.clone()),
+        ("ARM_CLIENT_ID", seed.operator_client_id.clone()),
+    ]
+}
+
+#[track_caller]
+fn assert_mentions(text: &str, phrases: &[&str]) {
+    for phrase in phrases {
+        assert!(text.contains(phrase), "{phrase:?} is missing from:\n{text}");
+    }
+}
+
+const SUBJECT: &str = "repo:contoso/network:ref:refs/heads/main";
+
+/// A GitHub job with `subject` whose federated credential on the operator names `registered`.
+fn github_env(
+    emulator: &Emulator,
+    issuer: &str,
+    registered_subject: &str,
+    job_subject: &str,
+    url_suffix: &str,
+) -> Vec<(&'static str, String)> {
+    identity_hosts::federate_operator(emulator, issuer, registered_subject);
+    let (url, request_token) =
+        identity_hosts::github_job(emulator, job_subject, Duration::from_secs(300));
+    let mut env = seed_env(emulator);
+    env.extend([
+        ("ARM_USE_OIDC", "true".to_owned()),
+        ("ARM_OIDC_REQUEST_URL", format!("{url}{url_suffix}")),
+        ("ARM_OIDC_REQUEST_TOKEN", request_token),
+    ]);
+    env
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_audience() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let env = github_env(
+        &emulator,
+        GITHUB_ISSUER,
+        SUBJECT,
+        SUBJECT,
+        "&audience=api://AzureADTokenExchangeUSGov",
+    );
+    let text = single_error(&emulator, &env).await;
+    assert_mentions(
+        &text,
+        &[
+            "AADSTS700212",
+            "ARM_OIDC_REQUEST_URL",
+            "api://AzureADTokenExchange",
+            "Federated credentials",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_subject() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let env = github_env(
+        &emulator,
+        GITHUB_ISSUER,
+        SUBJECT,
+        "repo:contoso/network:pull_request",
+        "",
+    );
+    let text = single_error(&emulator, &env).await;
+    assert_mentions(
+        &text,
+        &[
+            "AADSTS70021",
+            "repo:contoso/network:pull_request",
+            "subject",
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            "Federated credentials",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_issuer() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let env = github_env(
+        &emulator,
+        "https://gitlab.example.com",
+        SUBJECT,
+        SUBJECT,
+        "",
+    );
+    let text = single_error(&emulator, &env).await;
+    assert_mentions(
+        &text,
+        &[
+            "AADSTS700211",
+            GITHUB_ISSUER,
+            "issuer",
+            "Federated credentials",
+        ],
+    );
+}
+
+/// An expired token is not even sent: the diagnostic says where it came from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_assertion() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    identity_hosts::federate_operator(&emulator, GITHUB_ISSUER, SUBJECT);
+    let token = identity_hosts::external_token(
+        &emulator,
+        GITHUB_ISSUER,
+        SUBJECT,
+        "api://AzureADTokenExchange",
+        Duration::from_secs(1),
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let mut env = seed_env(&emulator);
+    env.extend([
+        ("ARM_USE_OIDC", "true".to_owned()),
+        ("ARM_OIDC_TOKEN", token),
+    ]);
+    let before = emulator.requests().len();
+    let text = single_error(&emulator, &env).await;
+    assert_mentions(
+        &text,
+        &["ARM_OIDC_TOKEN", "expired", "oidc_token_file_path"],
+    );
+    assert!(
+        emulator
+            .requests_since(before)
+            .iter()
+            .all(|record| !record.path.ends_with("/oauth2/v2.0/token")),
+        "an expired token is not sent to Entra ID"
+    );
+}
+
+/// `id-token: write` forgotten: GitHub sets the URL but not the request token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_request_token() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let (url, _) = identity_hosts::github_job(&emulator, SUBJECT, Duration::from_secs(300));
+    let mut env = seed_env(&emulator);
+    env.extend([
+        ("ARM_USE_OIDC", "true".to_owned()),
+        ("ACTIONS_ID_TOKEN_REQUEST_URL", url),
+    ]);
+    let text = single_error(&emulator, &env).await;
+    assert_mentions(
+        &text,
+        &[
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            "needs `oidc_request_token`",
+            "id-token: write",
+        ],
+    );
+}
+
+/// A PEM file with an EC key: refused before any request, with how to make an RSA one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ec_certificate() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("EC key");
+    let certificate = rcgen::CertificateParams::new(vec!["vnetpeer".into()])
+        .expect("parameters")
+        .self_signed(&key)
+        .expect("certificate");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("client.pem");
+    std::fs::write(
+        &path,
+        format!("{}{}", certificate.pem(), key.serialize_pem()),
+    )
+    .expect("pem");
+    let mut env = seed_env(&emulator);
+    env.push(("ARM_CLIENT_CERTIFICATE_PATH", path.display().to_string()));
+    let before = emulator.requests().len();
+    let text = single_error(&emulator, &env).await;
+    assert_mentions(
+        &text,
+        &[
+            "ARM_CLIENT_CERTIFICATE_PATH",
+            "accepts only RSA keys",
+            "openssl req -x509 -newkey rsa:2048",
+        ],
+    );
+    assert_eq!(
+        emulator.requests_since(before).len(),
+        0,
+        "refused before any request"
+    );
+}
+
+/// An RSA certificate in a PKCS#12 bundle protected by `password`: (bundle, certificate DER).
+pub fn rsa_pkcs12(password: &str) -> (Vec<u8>, Vec<u8>) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key");
+    let certificate = rcgen::CertificateParams::new(vec!["vnetpeer".into()])
+        .expect("parameters")
+        .self_signed(&key)
+        .expect("certificate");
+    let der = certificate.der().to_vec();
+    let store_key = p12_keystore::PrivateKey::from_der(&key.serialize_der()).expect("key");
+    let store_certificate = p12_keystore::Certificate::from_der(&der).expect("certificate");
+    let chain = p12_keystore::PrivateKeyChain::new(vec![1u8, 2, 3], store_key, [store_certificate]);
+    let mut store = p12_keystore::KeyStore::new();
+    store.add_entry(
+        "client",
+        p12_keystore::KeyStoreEntry::PrivateKeyChain(chain),
+    );
+    (store.writer(password).write().expect("PKCS#12"), der)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_pkcs12_password() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let (pfx, _) = rsa_pkcs12("right-password");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("client.pfx");
+    std::fs::write(&path, pfx).expect("pfx");
+    let mut env = seed_env(&emulator);
+    env.extend([
+        ("ARM_CLIENT_CERTIFICATE_PATH", path.display().to_string()),
+        (
+            "ARM_CLIENT_CERTIFICATE_PASSWORD",
+            "wrong-password".to_owned(),
+        ),
+    ]);
+    let text = single_error(&emulator, &env).await;
+    assert_mentions(
+        &text,
+        &[
+            "ARM_CLIENT_CERTIFICATE_PATH",
+            "ARM_CLIENT_CERTIFICATE_PASSWORD",
+            "password is wrong",
+        ],
+    );
+    assert!(!text.contains("wrong-password"));
+}
+
+/// An `az` that is installed but not signed in (what azure-cli prints).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_not_logged_in() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let bin = tempfile::tempdir().expect("temporary directory");
+    let az = bin.path().join("az");
+    std::fs::write(
+        &az,
+        "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n",
+    )
+    .expect("az script");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let env = [
+        ("ARM_USE_CLI", "true".to_owned()),
+        ("PATH", path),
+        ("ARM_TENANT_ID", emulator.seed().customer_tenant_id.clone()),
+    ];
+    let text = single_error(&emulator, &env).await;
+    assert_mentions(
+        &text,
+        &["Azure CLI", "not signed in", "az login --tenant", "use_cli"],
+    );
+}
+
+/// The provider's identity lacks one permission of the table: the diagnostic names it and
+/// where to grant it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_missing_one_permission() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    emulator.with_world(|world| {
+        if let Some(sp) = world
+            .identity
+            .service_principals
+            .get_mut(&seed.operator_sp_object_id)
+        {
+            sp.graph_permissions.clear();
+        }
+    });
+    // Step 1 of the runbook alone: the first call that needs the Graph permission (the
+    // service principal of Aiven's application would wait out replication first).
+    let mut workspace = TerraformWorkspace::for_emulator(&emulator);
+    workspace.set_env("ARM_USE_CLI", "false");
+    workspace.write_config(&format!(
+        r#"
+terraform {{
+  required_providers {{
+    vnetpeer = {{
+      source = "{PROVIDER_SOURCE}"
+    }}
+  }}
+}}
+
+resource "vnetpeer_aad_app" "peering" {{
+  display_name = "missing-permission"
+}}
+"#
+    ));
+    let (workspace, output) = blocking(move || {
+        let output = workspace.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+        (workspace, output)
+    })
+    .await;
+    assert!(!output.success(), "{}", output.combined());
+    assert_eq!(output.combined().matches("Error: ").count(), 1);
+    let text = output
+        .combined()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_mentions(&text, &["Application.ReadWrite.All", "API permissions"]);
+    workspace.assert_no_secret_leaks(&emulator, &[]);
+}
