@@ -329,11 +329,11 @@ resource "vnetpeer_role_assignment" "other_network_contributor" {{
 resource "vnetpeer_cross_tenant_vnet_peering" "to_aiven" {{
   name                  = "to-aiven"
   vnet_id               = var.vnet_id
-  remote_vnet_id        = vnetpeer_aiven_vpc_peering.this.aiven_vnet_id
-  remote_tenant_id      = vnetpeer_aiven_vpc_peering.this.aiven_tenant_id
+  remote_vnet_id        = local.aiven_peering.aiven_vnet_id
+  remote_tenant_id      = local.aiven_peering.aiven_tenant_id
   client_id             = vnetpeer_aad_app.other.client_id
   application_object_id = vnetpeer_aad_app.other.object_id
-  aiven_peering_id      = vnetpeer_aiven_vpc_peering.this.id
+  aiven_peering_id      = local.aiven_peering.id
 
   timeouts {{
     create = "4s"
@@ -380,6 +380,14 @@ variable "aiven_app_id" {{
 }}
 
 variable "aiven_service_principal_object_id" {{
+  default = null
+}}
+
+variable "aiven_organization_id" {{
+  default = null
+}}
+
+variable "user_peer_network_cidrs" {{
   default = null
 }}
 "#,
