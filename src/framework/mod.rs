@@ -99,6 +99,9 @@
 
 mod context;
 mod diagnostics;
+mod ephemeral;
+mod function;
+mod identity;
 pub mod model;
 mod object;
 pub mod plan;
@@ -111,16 +114,19 @@ pub mod validators;
 
 pub use context::{Context, InterruptReason, Interrupted};
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
+pub use ephemeral::{EphemeralResource, Opened, Renewed};
+pub use function::{Function, FunctionError, Parameter, Signature};
+pub use identity::{Identity, IdentityAttribute};
 pub use model::{AttributeValue, Model, StringSet, model};
 pub use object::ObjectExt;
 pub use resource::{
-    ConfigureRequest, CreateRequest, DataSource, Failure, PlannedChange, Provider, Resource,
-    UpdateRequest,
+    ConfigureRequest, CreateRequest, DataSource, Failure, MoveSource, PlannedChange, Provider,
+    Resource, UpdateRequest,
 };
 pub use schema::{Attribute, Block, NestedBlock, Nesting, ReplaceRule, Schema};
 pub use server::{
-    ApplyOutcome, Catalog, DataSourceEntry, ImportOutcome, PlanOutcome, ReadOutcome, ResourceEntry,
-    Server,
+    ApplyOutcome, Catalog, DataSourceEntry, EphemeralEntry, FunctionEntry, ImportOutcome,
+    PlanOutcome, ReadOutcome, ResourceEntry, Server,
 };
 pub use timeouts::{Operation, Timeouts, format_go_duration, parse_go_duration, timeouts_block};
 pub use validators::Validator;

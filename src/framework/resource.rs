@@ -40,6 +40,17 @@ pub trait Provider: Send + Sync + 'static {
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Data>>> {
         Vec::new()
     }
+
+    /// The provider-defined functions (none by default). They never see [`Self::Data`]:
+    /// Terraform may call them before configuring the provider.
+    fn functions(&self) -> Vec<Arc<dyn super::function::Function>> {
+        Vec::new()
+    }
+
+    /// The ephemeral resource types (none by default).
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn super::ephemeral::EphemeralResource<Self::Data>>> {
+        Vec::new()
+    }
 }
 
 /// Input of [`Provider::configure`].
@@ -100,6 +111,20 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
         .into())
     }
 
+    /// The resource identity (Terraform 1.12+): what names the object, how the state maps to it
+    /// and to the import id. `None`: the type has no identity and is imported by id only.
+    fn identity(&self) -> Option<super::identity::Identity> {
+        None
+    }
+
+    /// A `moved` block from another provider's resource type into this one (Terraform 1.8+):
+    /// the state this resource would import for the same object, built from `source` alone
+    /// (the provider is not configured when Terraform asks, so no cloud call is possible; the
+    /// refresh that follows reads the rest). `None`: not a type this resource moves from.
+    fn move_from(&self, _source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+        None
+    }
+
     /// Converts a state written by schema version `from_version` (as its JSON object) into the
     /// current schema's JSON. Called only when the stored version is older than the schema's.
     fn upgrade_state(
@@ -141,6 +166,51 @@ pub struct CreateRequest {
     pub config: Value,
     /// The plan: configured values, defaults, and unknowns for computed attributes.
     pub planned: Value,
+}
+
+/// A resource of another provider offered to [`Resource::move_from`].
+#[derive(Clone, Copy, Debug)]
+pub struct MoveSource<'a> {
+    /// e.g. `registry.terraform.io/hashicorp/azurerm`.
+    pub provider_address: &'a str,
+    /// e.g. `azurerm_virtual_network_peering`.
+    pub type_name: &'a str,
+    pub schema_version: i64,
+    /// The source's attributes, as its provider stored them (the state file's JSON).
+    pub state: &'a serde_json::Value,
+}
+
+impl MoveSource<'_> {
+    /// Whether the source is `type_name` of the provider named `provider_type` (the last part
+    /// of its address, e.g. `azurerm`), from any registry or namespace.
+    pub fn is(&self, provider_type: &str, type_name: &str) -> bool {
+        self.type_name == type_name
+            && self.provider_address.rsplit('/').next() == Some(provider_type)
+    }
+
+    /// A non-empty string attribute of the source state.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.state
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+    }
+
+    /// A string attribute the move cannot do without, or an error naming it.
+    pub fn required(&self, name: &str) -> Result<&str, Diagnostics> {
+        self.text(name).ok_or_else(|| {
+            Diagnostics::from(Diagnostic::error(
+                format!("Cannot move {}: `{name}` is missing", self.type_name),
+                format!(
+                    "The state of the {} resource has no `{name}`, which names the object. \
+                     Refresh it with its own provider first (`terraform apply -refresh-only`), \
+                     or remove the `moved` block and import the object instead.",
+                    self.type_name
+                ),
+            ))
+        })
+    }
 }
 
 /// Input of [`Resource::update`].

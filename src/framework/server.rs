@@ -11,9 +11,13 @@ use crate::value::{Type, Value};
 
 use super::context::Context;
 use super::diagnostics::{AttributePath, Diagnostic, Diagnostics};
+use super::ephemeral::{EphemeralResource, Opened, Renewed};
+use super::function::{Function, FunctionError, Signature};
+use super::identity::Identity;
 use super::plan;
 use super::resource::{
-    ConfigureRequest, CreateRequest, DataSource, Failure, Provider, Resource, UpdateRequest,
+    ConfigureRequest, CreateRequest, DataSource, Failure, MoveSource, Provider, Resource,
+    UpdateRequest,
 };
 use super::schema::Schema;
 use super::timeouts::{Operation, Timeouts};
@@ -23,6 +27,8 @@ pub struct ResourceEntry<D> {
     pub resource: Arc<dyn Resource<D>>,
     pub schema: Schema,
     pub ty: Type,
+    /// The resource identity, when the type has one, and its object type.
+    pub identity: Option<(Identity, Type)>,
 }
 
 /// A registered data source type with its schema, built once.
@@ -32,12 +38,27 @@ pub struct DataSourceEntry<D> {
     pub ty: Type,
 }
 
+/// A registered ephemeral resource type with its schema, built once.
+pub struct EphemeralEntry<D> {
+    pub ephemeral: Arc<dyn EphemeralResource<D>>,
+    pub schema: Schema,
+    pub ty: Type,
+}
+
+/// A registered function with its signature, built once.
+pub struct FunctionEntry {
+    pub function: Arc<dyn Function>,
+    pub signature: Signature,
+}
+
 /// Every schema of the provider, built on first use.
 pub struct Catalog<D> {
     pub provider: Schema,
     pub provider_type: Type,
     pub resources: BTreeMap<&'static str, ResourceEntry<D>>,
     pub data_sources: BTreeMap<&'static str, DataSourceEntry<D>>,
+    pub functions: BTreeMap<&'static str, FunctionEntry>,
+    pub ephemeral_resources: BTreeMap<&'static str, EphemeralEntry<D>>,
     /// Schema mistakes (programming errors), reported by GetProviderSchema.
     pub problems: Vec<String>,
 }
@@ -114,6 +135,130 @@ impl<P: Provider> Server<P> {
 
     pub fn provider_type(&self) -> &Type {
         &self.catalog().provider_type
+    }
+
+    /// The value type of an ephemeral resource's schema.
+    pub fn ephemeral_type(&self, type_name: &str) -> Option<&Type> {
+        self.catalog()
+            .ephemeral_resources
+            .get(type_name)
+            .map(|entry| &entry.ty)
+    }
+
+    pub fn validate_ephemeral_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let Some(entry) = self.catalog().ephemeral_resources.get(type_name) else {
+            return unknown_type("ephemeral resource", type_name);
+        };
+        let mut diagnostics = Diagnostics::new();
+        plan::validate_config(
+            &entry.schema.block,
+            config,
+            &AttributePath::default(),
+            &mut diagnostics,
+        );
+        entry.ephemeral.validate(config, &mut diagnostics);
+        diagnostics
+    }
+
+    /// OpenEphemeralResource: the result is normalised and checked like a data source's.
+    pub async fn open_ephemeral(
+        &self,
+        type_name: &str,
+        config: Value,
+    ) -> Result<(Opened, Diagnostics), Diagnostics> {
+        let Some(entry) = self.catalog().ephemeral_resources.get(type_name) else {
+            return Err(unknown_type("ephemeral resource", type_name));
+        };
+        let timeout = timeouts_of(&entry.schema).for_operation(&config, Operation::Read);
+        let ctx = self.context("open ephemeral resource", timeout, Vec::new())?;
+        tracing::debug!(type_name, "open ephemeral resource");
+        let mut opened = entry
+            .ephemeral
+            .open(&ctx, config.clone())
+            .await
+            .map_err(|diagnostics| ensure_error(diagnostics, type_name, "open"))?;
+        let mut result = plan::normalize(&entry.schema.block, opened.result);
+        plan::carry_timeouts(&entry.schema, &config, &mut result);
+        let mut diagnostics = Diagnostics::new();
+        let mut unknown = Vec::new();
+        plan::unknown_paths(&result, &AttributePath::default(), &mut unknown);
+        if !unknown.is_empty() {
+            diagnostics.push(bug(type_name, "open", &left_unknown(&unknown)));
+            plan::unknowns_to_null(&mut result);
+        }
+        if let Err(problem) = plan::check_conforms(&entry.ty, &result) {
+            diagnostics.push(bug(type_name, "open", &problem));
+        }
+        opened.result = result;
+        Ok((opened, diagnostics))
+    }
+
+    /// RenewEphemeralResource.
+    pub async fn renew_ephemeral(
+        &self,
+        type_name: &str,
+        private: Vec<u8>,
+    ) -> Result<Renewed, Diagnostics> {
+        let Some(entry) = self.catalog().ephemeral_resources.get(type_name) else {
+            return Err(unknown_type("ephemeral resource", type_name));
+        };
+        let timeout = timeouts_of(&entry.schema).for_operation(&Value::Null, Operation::Read);
+        let ctx = self.context("renew ephemeral resource", timeout, Vec::new())?;
+        entry
+            .ephemeral
+            .renew(&ctx, private)
+            .await
+            .map_err(|diagnostics| ensure_error(diagnostics, type_name, "renew"))
+    }
+
+    /// CloseEphemeralResource.
+    pub async fn close_ephemeral(&self, type_name: &str, private: Vec<u8>) -> Diagnostics {
+        let Some(entry) = self.catalog().ephemeral_resources.get(type_name) else {
+            return unknown_type("ephemeral resource", type_name);
+        };
+        let timeout = timeouts_of(&entry.schema).for_operation(&Value::Null, Operation::Delete);
+        let ctx = match self.context("close ephemeral resource", timeout, Vec::new()) {
+            Ok(ctx) => ctx,
+            Err(diagnostics) => return diagnostics,
+        };
+        tracing::debug!(type_name, "close ephemeral resource");
+        match entry.ephemeral.close(&ctx, private).await {
+            Ok(()) => Diagnostics::new(),
+            Err(diagnostics) => ensure_error(diagnostics, type_name, "close"),
+        }
+    }
+
+    /// The signature of a function, when the provider has one by that name.
+    pub fn function_signature(&self, name: &str) -> Option<&Signature> {
+        self.catalog()
+            .functions
+            .get(name)
+            .map(|entry| &entry.signature)
+    }
+
+    /// CallFunction: `arguments` are decoded with the parameter types. The result is checked
+    /// against the declared return type, so a function bug becomes an error, not a crash.
+    pub fn call_function(&self, name: &str, arguments: &[Value]) -> Result<Value, FunctionError> {
+        let Some(entry) = self.catalog().functions.get(name) else {
+            return Err(FunctionError::general(format!(
+                "This provider has no function named {name:?}."
+            )));
+        };
+        let expected = entry.signature.parameters.len();
+        if arguments.len() != expected {
+            return Err(FunctionError::general(format!(
+                "{name} takes {expected} argument(s), {} given.",
+                arguments.len()
+            )));
+        }
+        let result = entry.function.call(arguments)?;
+        plan::check_conforms(&entry.signature.return_type, &result).map_err(|problem| {
+            FunctionError::general(format!(
+                "Provider bug: {name} returned a value that does not match its return type \
+                 ({problem}). Please report this issue to the provider developers."
+            ))
+        })?;
+        Ok(result)
     }
 
     /// StopProvider (docs/development/plugin-obligations.md, E4): cancels every in-flight
@@ -592,6 +737,166 @@ impl<P: Provider> Server<P> {
         }
     }
 
+    /// The identity object type of a resource type that has an identity.
+    pub fn identity_type(&self, type_name: &str) -> Option<&Type> {
+        self.catalog()
+            .resources
+            .get(type_name)
+            .and_then(|entry| entry.identity.as_ref().map(|(_, ty)| ty))
+    }
+
+    /// The identity of the object `state` describes (ReadResource, PlanResourceChange,
+    /// ApplyResourceChange, ImportResourceState answer with it), wholly known; `None` when the
+    /// type has no identity or the state does not determine it yet (the plan of a create).
+    pub fn identity_of(&self, type_name: &str, state: &Value) -> Option<Value> {
+        let (identity, ty) = self.catalog().resources.get(type_name)?.identity.as_ref()?;
+        let value = identity.value_of_state(state)?;
+        // A mapping that does not fit the declared attributes is a provider bug: Terraform would
+        // reject the identity, so none is sent and the state alone still works.
+        match plan::check_conforms(ty, &value) {
+            Ok(()) if value.is_wholly_known() => Some(value),
+            Ok(()) => None,
+            Err(problem) => {
+                tracing::error!(
+                    type_name,
+                    problem = problem.as_str(),
+                    "identity does not conform"
+                );
+                None
+            }
+        }
+    }
+
+    /// ImportResourceState with an identity instead of an id (`import { identity = { … } }`):
+    /// the identity becomes the import id the resource already understands, and the object is
+    /// read once so that an identity naming nothing fails here, naming the identity, instead
+    /// of with Terraform's generic "no object exists with the given id".
+    pub async fn import_by_identity(&self, type_name: &str, identity: &Value) -> ImportOutcome {
+        let failed = |diagnostics: Diagnostics| ImportOutcome {
+            state: None,
+            private: Vec::new(),
+            diagnostics,
+        };
+        let Some(entry) = self.catalog().resources.get(type_name) else {
+            return failed(unknown_type("resource", type_name));
+        };
+        let Some((declared, _)) = entry.identity.as_ref() else {
+            return failed(
+                Diagnostic::error(
+                    format!("{type_name} cannot be imported by identity"),
+                    "This resource type has no identity. Import it with `id = \"…\"` instead.",
+                )
+                .into(),
+            );
+        };
+        let id = match declared
+            .parts(type_name, identity)
+            .and_then(|parts| (declared.import_id)(&parts))
+        {
+            Ok(id) => id,
+            Err(diagnostic) => return failed(diagnostic.into()),
+        };
+        let imported = self.import_resource_state(type_name, &id).await;
+        let Some(state) = imported.state.clone() else {
+            return imported;
+        };
+        let read = self.read_resource(type_name, state, imported.private).await;
+        if read.diagnostics.has_errors() {
+            return failed(read.diagnostics);
+        }
+        if read.new_state.is_null() {
+            return failed(
+                Diagnostic::error(
+                    format!("No {type_name} matches the identity"),
+                    format!(
+                        "The identity names {id}, which does not exist (or the provider's \
+                         credentials cannot see it). Check each identity attribute, or create \
+                         the object with Terraform instead of importing it."
+                    ),
+                )
+                .into(),
+            );
+        }
+        let mut diagnostics = imported.diagnostics;
+        diagnostics.extend(read.diagnostics);
+        ImportOutcome {
+            state: Some(read.new_state),
+            private: read.private,
+            diagnostics,
+        }
+    }
+
+    /// MoveResourceState: `source` (another provider's resource, or another type) as the state
+    /// of `target_type`. Terraform asks before configuring the provider, so the conversion is
+    /// pure; the refresh that follows reads the object.
+    pub fn move_resource_state(&self, target_type: &str, source: &MoveSource<'_>) -> ImportOutcome {
+        let failed = |diagnostics: Diagnostics| ImportOutcome {
+            state: None,
+            private: Vec::new(),
+            diagnostics,
+        };
+        let Some(entry) = self.catalog().resources.get(target_type) else {
+            return failed(unknown_type("resource", target_type));
+        };
+        match entry.resource.move_from(source) {
+            None => failed(
+                Diagnostic::error(
+                    format!(
+                        "Cannot move {} ({}) to {target_type}",
+                        source.type_name, source.provider_address
+                    ),
+                    format!(
+                        "{target_type} accepts `moved` blocks only from the resource type that \
+                         manages the same object in its peer provider. Remove the `moved` block \
+                         and import the object instead."
+                    ),
+                )
+                .into(),
+            ),
+            Some(Err(diagnostics)) => failed(ensure_error(diagnostics, target_type, "move")),
+            Some(Ok(state)) => {
+                match finish_state(target_type, entry, state, &Value::Null, "move") {
+                    Ok((state, diagnostics)) => ImportOutcome {
+                        state: Some(state),
+                        private: Vec::new(),
+                        diagnostics,
+                    },
+                    Err(diagnostics) => failed(diagnostics),
+                }
+            }
+        }
+    }
+
+    /// UpgradeResourceIdentity: the stored identity JSON of `from_version`, in the current
+    /// identity schema.
+    pub fn upgrade_resource_identity(
+        &self,
+        type_name: &str,
+        from_version: i64,
+        json: &[u8],
+    ) -> Result<Value, Diagnostics> {
+        let Some(entry) = self.catalog().resources.get(type_name) else {
+            return Err(unknown_type("resource", type_name));
+        };
+        let Some((identity, _)) = entry.identity.as_ref() else {
+            return Err(Diagnostic::error(
+                format!("{type_name} has no resource identity"),
+                "This provider version declares no identity for this resource type, so there \
+                 is no identity to upgrade. Import the object by its ID instead.",
+            )
+            .into());
+        };
+        let json: serde_json::Value = serde_json::from_slice(json).map_err(|error| {
+            Diagnostics::from(Diagnostic::error(
+                format!("Stored identity of {type_name} is not valid JSON"),
+                format!("{error}. Remove the object from state and import it again."),
+            ))
+        })?;
+        identity
+            .upgrade(type_name, from_version, &json)
+            .map_err(Diagnostics::from)
+    }
+
     /// ReadDataSource (docs/development/plugin-obligations.md, G10): the result is non-null, wholly
     /// known and conforming.
     pub async fn read_data_source(&self, type_name: &str, config: Value) -> (Value, Diagnostics) {
@@ -647,10 +952,15 @@ fn build_catalog<P: Provider>(provider: &P) -> Catalog<P::Data> {
             problems.extend(found.into_iter().map(|p| format!("{type_name}: {p}")));
         }
         let ty = schema.implied_type();
+        let identity = resource.identity().map(|identity| {
+            let ty = identity.implied_type();
+            (identity, ty)
+        });
         let entry = ResourceEntry {
             resource,
             schema,
             ty,
+            identity,
         };
         if resources.insert(type_name, entry).is_some() {
             problems.push(format!("{type_name}: registered twice"));
@@ -673,6 +983,39 @@ fn build_catalog<P: Provider>(provider: &P) -> Catalog<P::Data> {
             problems.push(format!("data {type_name}: registered twice"));
         }
     }
+    let mut functions = BTreeMap::new();
+    for function in provider.functions() {
+        let name = function.name();
+        let signature = function.signature();
+        let entry = FunctionEntry {
+            function,
+            signature,
+        };
+        if functions.insert(name, entry).is_some() {
+            problems.push(format!("function {name}: registered twice"));
+        }
+    }
+    let mut ephemeral_resources = BTreeMap::new();
+    for ephemeral in provider.ephemeral_resources() {
+        let schema = ephemeral.schema();
+        let type_name = ephemeral.type_name();
+        if let Err(found) = schema.check() {
+            problems.extend(
+                found
+                    .into_iter()
+                    .map(|p| format!("ephemeral {type_name}: {p}")),
+            );
+        }
+        let ty = schema.implied_type();
+        let entry = EphemeralEntry {
+            ephemeral,
+            schema,
+            ty,
+        };
+        if ephemeral_resources.insert(type_name, entry).is_some() {
+            problems.push(format!("ephemeral {type_name}: registered twice"));
+        }
+    }
     for problem in &problems {
         tracing::error!(problem = problem.as_str(), "invalid schema");
     }
@@ -681,6 +1024,8 @@ fn build_catalog<P: Provider>(provider: &P) -> Catalog<P::Data> {
         provider: provider_schema,
         resources,
         data_sources,
+        functions,
+        ephemeral_resources,
         problems,
     }
 }

@@ -44,13 +44,14 @@ use crate::azure::graph::{
 };
 use crate::cloud::{CallContext, CloudError, SecretString};
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
-    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, model, parse_go_duration,
-    validators,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
+    IdentityAttribute, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
+    UpdateRequest, Validator, model, parse_go_duration, validators,
 };
 use crate::value::{Type, Value};
 
 use super::ProviderData;
+use super::identity;
 use super::support::{
     ReplicationGrace, call_context, checks, cloud_diagnostic, cloud_diagnostics, graph,
 };
@@ -120,6 +121,14 @@ const ROTATION_TRIGGERS: [&str; 4] = [
 impl Resource<ProviderData> for AadApp {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
+    }
+
+    fn identity(&self) -> Option<Identity> {
+        Some(identity_declaration())
+    }
+
+    fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+        moved_from(source)
     }
 
     fn schema(&self) -> Schema {
@@ -1066,6 +1075,46 @@ fn audience_validator() -> Validator {
             other => Err(format!("{other:?} is not a sign-in audience")),
         },
     )
+}
+
+// ----- resource identity ------------------------------------------------------------------------
+
+/// The application is named by its object id, as in Microsoft Graph's `/applications/{id}`.
+fn identity_declaration() -> Identity {
+    Identity {
+        version: 0,
+        attributes: vec![IdentityAttribute::required(
+            "object_id",
+            "The application's object id (a UUID, not its client id): \
+             `az ad app show --id <client id> --query id`.",
+        )],
+        of_state: |state| identity::from_state(state, &[("object_id", App::object_id)]),
+        import_id: |parts| identity::part(parts, "object_id").map(str::to_owned),
+    }
+}
+
+/// `moved` from azuread's `azuread_application` (its `object_id`, in every azuread version):
+/// the state an import by object id gives.
+fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+    if !source.is("azuread", "azuread_application") {
+        return None;
+    }
+    Some(source.required("object_id").and_then(|object_id| {
+        if !checks::is_uuid(object_id) {
+            return Err(Diagnostic::error(
+                "Cannot move azuread_application",
+                format!("Its `object_id` {object_id:?} is not a UUID."),
+            )
+            .into());
+        }
+        Ok(Value::object([
+            (
+                App::object_id,
+                Value::string(object_id.to_ascii_lowercase()),
+            ),
+            (App::permanently_delete, Value::Bool(false)),
+        ]))
+    }))
 }
 
 #[cfg(test)]

@@ -48,13 +48,14 @@ use crate::azure::ids::VirtualNetworkId;
 use crate::cidr::Cidr;
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Model, ObjectExt,
-    PlannedChange, Resource, Schema, Severity, StringSet, Timeouts, UpdateRequest, Validator,
-    model, validators,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure,
+    Identity as ResourceIdentity, IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange,
+    Resource, Schema, Severity, StringSet, Timeouts, UpdateRequest, Validator, model, validators,
 };
 use crate::value::{Type, Value};
 
 use super::ProviderData;
+use super::identity;
 use super::support::{call_context, checks, cloud_diagnostic};
 
 /// The `vnetpeer_aiven_vpc_peering` resource (a project VPC) or the
@@ -240,6 +241,19 @@ pub const PLANNED_READ_REUSE: Duration = Duration::from_secs(5);
 impl Resource<ProviderData> for AivenVpcPeering {
     fn type_name(&self) -> &'static str {
         self.0.type_name()
+    }
+
+    fn identity(&self) -> Option<ResourceIdentity> {
+        // The organization peering's identity is still to be declared (organization id,
+        // organization VPC id, VNet id).
+        (self.0 == Addressing::Project).then(identity_declaration)
+    }
+
+    fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+        match self.0 {
+            Addressing::Project => moved_from(source),
+            Addressing::Organization => None,
+        }
     }
 
     fn schema(&self) -> Schema {
@@ -1509,6 +1523,73 @@ fn owner_name(description: &'static str) -> Validator {
             Ok(())
         }
     })
+}
+
+// ----- resource identity ------------------------------------------------------------------------
+
+/// A connection is named by what names it in Aiven's API: the project, the project VPC and the
+/// peer VNet (its ARM id, which carries Aiven's peer subscription, resource group and VNet).
+fn identity_declaration() -> ResourceIdentity {
+    ResourceIdentity {
+        version: 0,
+        attributes: vec![
+            IdentityAttribute::required("project", "The Aiven project, e.g. `acme-prod`."),
+            IdentityAttribute::required(
+                "project_vpc_id",
+                "The id of the Aiven project VPC (a UUID): `avn vpc list --project <project>`.",
+            ),
+            IdentityAttribute::required(
+                "vnet_id",
+                "The resource id of the Azure virtual network peered with.",
+            ),
+        ],
+        of_state: |state| {
+            identity::from_state(
+                state,
+                &[
+                    ("project", ProjectVpc::project),
+                    ("project_vpc_id", ProjectVpc::project_vpc_id),
+                    ("vnet_id", Identity::vnet_id),
+                ],
+            )
+        },
+        import_id: |parts| {
+            Ok(format!(
+                "{}/{}{}",
+                identity::part(parts, "project")?,
+                identity::part(parts, "project_vpc_id")?,
+                identity::part(parts, "vnet_id")?
+            ))
+        },
+    }
+}
+
+/// `moved` from Aiven's `aiven_azure_vpc_peering_connection`: its `vpc_id` is
+/// `<project>/<project VPC id>` and the peer VNet is `azure_subscription_id`,
+/// `peer_resource_group` and `vnet_name`; the state an import by the same parts gives.
+fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+    if !source.is("aiven", "aiven_azure_vpc_peering_connection") {
+        return None;
+    }
+    let import_id = source.required("vpc_id").and_then(|vpc_id| {
+        Ok(format!(
+            "{vpc_id}/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/virtualNetworks/{}",
+            source.required("azure_subscription_id")?,
+            source.required("peer_resource_group")?,
+            source.required("vnet_name")?
+        ))
+    });
+    Some(
+        import_id
+            .and_then(|id| parse_import_id(Addressing::Project, &id))
+            .map(|(vpc, vnet_id)| {
+                Value::object([
+                    (ProjectVpc::project, Value::string(vpc.owner())),
+                    (ProjectVpc::project_vpc_id, Value::string(vpc.vpc_id())),
+                    (Identity::vnet_id, Value::string(vnet_id)),
+                ])
+            }),
+    )
 }
 
 #[cfg(test)]

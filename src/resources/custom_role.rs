@@ -24,12 +24,14 @@ use crate::azure::arm::{
 use crate::azure::ids::{RoleDefinitionId, SubscriptionScope, role_definition_guid};
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, ObjectExt,
-    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, model, validators,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
+    IdentityAttribute, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
+    UpdateRequest, Validator, model, validators,
 };
 use crate::value::{Type, Value};
 
 use super::ProviderData;
+use super::identity;
 use super::support::{
     arm, call_context, checks, cloud_diagnostic, cloud_diagnostics, required_str,
 };
@@ -55,6 +57,14 @@ model! {
 impl Resource<ProviderData> for CustomRole {
     fn type_name(&self) -> &'static str {
         "vnetpeer_custom_role"
+    }
+
+    fn identity(&self) -> Option<Identity> {
+        Some(identity_declaration())
+    }
+
+    fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+        moved_from(source)
     }
 
     fn schema(&self) -> Schema {
@@ -565,6 +575,81 @@ fn refreshed_state(mut state: Value, id: &RoleDefinitionId, definition: &RoleDef
     state.set_attr(Role::role_definition_id, id.guid.to_string());
     state.set_attr(Role::role_definition_resource_id, id.to_string());
     state
+}
+
+// ----- resource identity ------------------------------------------------------------------------
+
+/// A role definition is named by its scope and GUID, as azurerm's `azurerm_role_definition`
+/// identity names it.
+fn identity_declaration() -> Identity {
+    Identity {
+        version: 0,
+        attributes: vec![
+            IdentityAttribute::required(
+                "scope",
+                "The subscription the role is defined at, e.g. \
+                 `/subscriptions/00000000-0000-0000-0000-000000000000`.",
+            ),
+            IdentityAttribute::required(
+                "role_definition_id",
+                "The role definition's GUID (the `name` ARM gives it).",
+            ),
+        ],
+        of_state: |state| {
+            identity::from_state(
+                state,
+                &[
+                    ("scope", Role::scope),
+                    ("role_definition_id", Role::role_definition_id),
+                ],
+            )
+        },
+        import_id: |parts| {
+            Ok(format!(
+                "{}/providers/Microsoft.Authorization/roleDefinitions/{}",
+                identity::part(parts, "scope")?.trim_end_matches('/'),
+                identity::part(parts, "role_definition_id")?
+            ))
+        },
+    }
+}
+
+/// `moved` from azurerm's `azurerm_role_definition` (its `scope` and `role_definition_id`; its
+/// `id` is `<resource id>|<scope>`): the state an import by resource id gives.
+fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+    if !source.is("azurerm", "azurerm_role_definition") {
+        return None;
+    }
+    let parsed = source.required("scope").and_then(|scope| {
+        let guid = source.required("role_definition_id")?;
+        let id = format!(
+            "{}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+            scope.trim_end_matches('/')
+        );
+        let invalid = |reason: String| {
+            Diagnostics::from(Diagnostic::error(
+                "Cannot move azurerm_role_definition",
+                format!("{reason}. vnetpeer_custom_role manages roles defined at a subscription."),
+            ))
+        };
+        let parsed = RoleDefinitionId::parse(&id).map_err(|error| invalid(error.to_string()))?;
+        SubscriptionScope::parse(&parsed.scope)
+            .map_err(|_| invalid(format!("Its scope {scope:?} is not a subscription")))?;
+        Ok(parsed)
+    });
+    Some(parsed.map(|parsed| {
+        Value::object([
+            (Role::scope, Value::string(parsed.scope.clone())),
+            (
+                Role::role_definition_id,
+                Value::string(parsed.guid.to_string()),
+            ),
+            (
+                Role::role_definition_resource_id,
+                Value::string(parsed.to_string()),
+            ),
+        ])
+    }))
 }
 
 #[cfg(test)]

@@ -32,13 +32,14 @@ use crate::azure::ids::{RoleAssignmentId, RoleDefinitionId, role_assignment_name
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::model::not_known;
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Model, ObjectExt,
-    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, format_go_duration, model,
-    validators,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
+    IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
+    UpdateRequest, Validator, format_go_duration, model, validators,
 };
 use crate::value::Value;
 
 use super::ProviderData;
+use super::identity;
 use super::support::{
     arm, call_context, checks, cloud_diagnostic, cloud_diagnostics, required_str,
 };
@@ -93,6 +94,14 @@ model! {
 impl Resource<ProviderData> for RoleAssignmentResource {
     fn type_name(&self) -> &'static str {
         "vnetpeer_role_assignment"
+    }
+
+    fn identity(&self) -> Option<Identity> {
+        Some(identity_declaration())
+    }
+
+    fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+        moved_from(source)
     }
 
     fn schema(&self) -> Schema {
@@ -876,6 +885,58 @@ fn refreshed_state(
         );
     }
     Ok(state)
+}
+
+// ----- resource identity ------------------------------------------------------------------------
+
+/// A role assignment is named by its scope and GUID name, as azurerm's
+/// `azurerm_role_assignment` identity names it.
+fn identity_declaration() -> Identity {
+    Identity {
+        version: 0,
+        attributes: vec![
+            IdentityAttribute::required(
+                "scope",
+                "The ARM scope of the assignment: a subscription, resource group or resource \
+                 id, e.g. the virtual network's id.",
+            ),
+            IdentityAttribute::required("name", "The assignment's name (a GUID)."),
+        ],
+        of_state: |state| {
+            identity::from_state(
+                state,
+                &[("scope", Assignment::scope), ("name", Assignment::name)],
+            )
+        },
+        import_id: |parts| {
+            Ok(format!(
+                "{}/providers/Microsoft.Authorization/roleAssignments/{}",
+                identity::part(parts, "scope")?.trim_end_matches('/'),
+                identity::part(parts, "name")?
+            ))
+        },
+    }
+}
+
+/// `moved` from azurerm's `azurerm_role_assignment` (its `id`, the assignment's resource id):
+/// the state an import by that id gives.
+fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+    if !source.is("azurerm", "azurerm_role_assignment") {
+        return None;
+    }
+    Some(source.required("id").and_then(|id| {
+        let parsed = RoleAssignmentId::parse(id).map_err(|error| {
+            Diagnostics::from(Diagnostic::error(
+                "Cannot move azurerm_role_assignment",
+                format!("Its `id` is not a role assignment id: {error}."),
+            ))
+        })?;
+        Ok(Value::object([
+            (Assignment::id, Value::string(parsed.to_string())),
+            (Assignment::scope, Value::string(parsed.scope.clone())),
+            (Assignment::name, Value::string(parsed.name.to_string())),
+        ]))
+    }))
 }
 
 #[cfg(test)]

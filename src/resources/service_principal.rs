@@ -20,12 +20,14 @@ use crate::aiven::AIVEN_APP_ID;
 use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
 use crate::cloud::CloudError;
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Model, ObjectExt,
-    Resource, Schema, Timeouts, UpdateRequest, model,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
+    IdentityAttribute, Model, MoveSource, ObjectExt, Resource, Schema, Timeouts, UpdateRequest,
+    model,
 };
 use crate::value::Value;
 
 use super::ProviderData;
+use super::identity;
 use super::support::{
     ReplicationGrace, call_context, checks, cloud_diagnostic, cloud_diagnostics, graph,
 };
@@ -59,6 +61,14 @@ const TYPE_NAME: &str = "vnetpeer_service_principal";
 impl Resource<ProviderData> for ServicePrincipalResource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
+    }
+
+    fn identity(&self) -> Option<Identity> {
+        Some(identity_declaration())
+    }
+
+    fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+        moved_from(source)
     }
 
     fn schema(&self) -> Schema {
@@ -348,6 +358,47 @@ fn create_error(client_id: &str, window: Duration, error: &CloudError) -> Diagno
         .at(Principal::client_id);
     }
     cloud_diagnostic("Cannot create the service principal", error)
+}
+
+// ----- resource identity ------------------------------------------------------------------------
+
+/// The service principal is named by its object id, as in Graph's `/servicePrincipals/{id}`.
+fn identity_declaration() -> Identity {
+    Identity {
+        version: 0,
+        attributes: vec![IdentityAttribute::required(
+            "object_id",
+            "The service principal's object id (a UUID, not the application's client id): \
+             `az ad sp show --id <client id> --query id`.",
+        )],
+        of_state: |state| identity::from_state(state, &[("object_id", Principal::object_id)]),
+        import_id: |parts| identity::part(parts, "object_id").map(str::to_owned),
+    }
+}
+
+/// `moved` from azuread's `azuread_service_principal` (its `object_id`): the state an import by
+/// object id gives.
+fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
+    if !source.is("azuread", "azuread_service_principal") {
+        return None;
+    }
+    Some(source.required("object_id").and_then(|object_id| {
+        if !checks::is_uuid(object_id) {
+            return Err(Diagnostic::error(
+                "Cannot move azuread_service_principal",
+                format!("Its `object_id` {object_id:?} is not a UUID."),
+            )
+            .into());
+        }
+        Ok(Value::object([
+            (
+                Principal::object_id,
+                Value::string(object_id.to_ascii_lowercase()),
+            ),
+            (Principal::use_existing, Value::Bool(true)),
+            (Principal::adopted, Value::Bool(false)),
+        ]))
+    }))
 }
 
 #[cfg(test)]

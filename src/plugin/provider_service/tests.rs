@@ -131,7 +131,8 @@ async fn provider_schema_is_valid_and_advertises_capabilities() {
     }
     let capabilities = response.server_capabilities.unwrap();
     assert!(capabilities.plan_destroy && capabilities.get_provider_schema_optional);
-    assert!(!capabilities.move_resource_state);
+    // `moved` blocks from the peer providers' types (move_tests.rs).
+    assert!(capabilities.move_resource_state);
 
     let metadata = service
         .get_metadata(Request::new(Default::default()))
@@ -244,7 +245,10 @@ async fn bad_input_becomes_diagnostics() {
         .await
         .unwrap()
         .into_inner();
-    assert!(functions.functions.is_empty());
+    let mut names: Vec<&str> = functions.functions.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["cidrs_overlap", "parse_vnet_id"]);
+    assert!(functions.diagnostics.is_empty());
 }
 
 #[cfg(feature = "test-fixtures")]
@@ -266,6 +270,7 @@ mod fixture {
                 client_capabilities: Some(tfplugin6::ClientCapabilities {
                     deferral_allowed: false,
                     write_only_attributes_allowed: true,
+                    ..Default::default()
                 }),
             }))
             .await
@@ -303,6 +308,7 @@ mod fixture {
                 client_capabilities: Some(tfplugin6::ClientCapabilities {
                     deferral_allowed: false,
                     write_only_attributes_allowed: true,
+                    ..Default::default()
                 }),
                 ..Default::default()
             }))
@@ -321,6 +327,7 @@ mod fixture {
                 config: dynamic(&ty, &config),
                 planned_private: plan.planned_private,
                 provider_meta: None,
+                planned_identity: None,
             }))
             .await
             .unwrap()
@@ -388,6 +395,7 @@ mod fixture {
                 client_capabilities: Some(tfplugin6::ClientCapabilities {
                     deferral_allowed: false,
                     write_only_attributes_allowed: true,
+                    ..Default::default()
                 }),
                 ..Default::default()
             }))
@@ -570,6 +578,7 @@ mod fixture {
                 type_name: FIXTURE.into(),
                 id: id.clone(),
                 client_capabilities: None,
+                identity: None,
             }))
             .await
             .unwrap()
@@ -606,6 +615,7 @@ mod fixture {
                 type_name: FIXTURE.into(),
                 id: "does-not-exist".into(),
                 client_capabilities: None,
+                identity: None,
             }))
             .await
             .unwrap()
@@ -653,4 +663,205 @@ mod fixture {
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         assert!(state.get("id").unwrap().as_str().is_some());
     }
+}
+
+/// The RPCs added after protocol 6.8 that this provider does not use answer like a provider
+/// without those features; the type-scoped ones name the unknown type.
+#[tokio::test]
+async fn newer_rpcs_answer_like_a_provider_without_those_features() {
+    use futures::StreamExt;
+    let service = service();
+
+    let schema = service
+        .get_provider_schema(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    let capabilities = schema.server_capabilities.unwrap();
+    assert!(!capabilities.generate_resource_config);
+    assert!(schema.list_resource_schemas.is_empty());
+    assert!(schema.action_schemas.is_empty());
+    assert!(schema.state_store_schemas.is_empty());
+
+    let mut events = service
+        .list_resource(Request::new(tfplugin6::list_resource::Request {
+            type_name: "vnetpeer_aad_app".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let event = events.next().await.unwrap().unwrap();
+    assert!(events.next().await.is_none());
+    assert_eq!(errors(&event.diagnostic).len(), 1);
+    assert!(event.diagnostic[0].summary.contains("vnetpeer_aad_app"));
+
+    let lock = service
+        .lock_state(Request::new(tfplugin6::lock_state::Request {
+            type_name: "vnetpeer_s3".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(lock.diagnostics[0].summary.contains("state store"));
+}
+
+/// Every resource but the test fixture declares an identity of string attributes, all
+/// required for import; the fixture, without one, is left out of the map.
+#[tokio::test]
+async fn identity_schemas_name_every_resource_with_an_identity() {
+    let service = service();
+    let identity = service
+        .get_resource_identity_schemas(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(identity.diagnostics.is_empty());
+    let attributes = |type_name: &str| -> Vec<String> {
+        identity.identity_schemas[type_name]
+            .identity_attributes
+            .iter()
+            .map(|attribute| {
+                assert!(
+                    attribute.required_for_import,
+                    "{type_name}.{}",
+                    attribute.name
+                );
+                assert_eq!(Type::from_json(&attribute.r#type).unwrap(), Type::String);
+                assert!(!attribute.description.is_empty());
+                attribute.name.clone()
+            })
+            .collect()
+    };
+    assert_eq!(attributes("vnetpeer_aad_app"), ["object_id"]);
+    assert_eq!(attributes("vnetpeer_service_principal"), ["object_id"]);
+    assert_eq!(
+        attributes("vnetpeer_custom_role"),
+        ["scope", "role_definition_id"]
+    );
+    assert_eq!(attributes("vnetpeer_role_assignment"), ["scope", "name"]);
+    assert_eq!(
+        attributes("vnetpeer_cross_tenant_vnet_peering"),
+        [
+            "subscription_id",
+            "resource_group_name",
+            "virtual_network_name",
+            "name"
+        ]
+    );
+    assert_eq!(
+        attributes("vnetpeer_aiven_vpc_peering"),
+        ["project", "project_vpc_id", "vnet_id"]
+    );
+    assert!(
+        !identity
+            .identity_schemas
+            .contains_key("vnetpeer_test_fixture")
+    );
+}
+
+/// UpgradeResourceIdentity returns an identity of the current version as it is, and refuses
+/// other versions and types without identity with an error.
+#[tokio::test]
+async fn identities_of_the_current_version_upgrade_unchanged() {
+    let service = service();
+    let upgrade = |type_name: &str, version: i64| {
+        service.upgrade_resource_identity(Request::new(
+            tfplugin6::upgrade_resource_identity::Request {
+                type_name: type_name.into(),
+                version,
+                raw_identity: Some(tfplugin6::RawState {
+                    json: br#"{"scope":"/subscriptions/s","name":"n"}"#.to_vec(),
+                    flatmap: Default::default(),
+                }),
+            },
+        ))
+    };
+    let current = upgrade("vnetpeer_role_assignment", 0)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(current.diagnostics.is_empty(), "{:?}", current.diagnostics);
+    let ty = Type::object([("scope", Type::String), ("name", Type::String)]);
+    let data = current.upgraded_identity.unwrap().identity_data.unwrap();
+    assert_eq!(
+        crate::value::decode_msgpack(&ty, &data.msgpack).unwrap(),
+        Value::object([
+            ("scope", Value::string("/subscriptions/s")),
+            ("name", Value::string("n")),
+        ])
+    );
+    for (type_name, version) in [
+        ("vnetpeer_role_assignment", 1),
+        ("vnetpeer_test_fixture", 0),
+    ] {
+        let refused = upgrade(type_name, version).await.unwrap().into_inner();
+        assert!(refused.upgraded_identity.is_none(), "{type_name}");
+        assert_eq!(errors(&refused.diagnostics).len(), 1, "{type_name}");
+    }
+}
+
+/// Functions are in both GetProviderSchema (Terraform 1.8+) and GetFunctions, and CallFunction
+/// decodes msgpack arguments with the parameter types.
+#[tokio::test]
+async fn functions_are_declared_and_called() {
+    let service = service();
+    let schema = service
+        .get_provider_schema(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    let functions = service
+        .get_functions(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .functions;
+    for name in ["parse_vnet_id", "cidrs_overlap"] {
+        assert!(schema.functions.contains_key(name), "{name}");
+        assert_eq!(schema.functions.get(name), functions.get(name), "{name}");
+    }
+    let parse = &functions["parse_vnet_id"];
+    assert_eq!(parse.parameters.len(), 1);
+    assert!(Type::from_json(&parse.r#return.as_ref().unwrap().r#type).is_ok());
+
+    let list = Type::List(Box::new(Type::String));
+    let strings =
+        |items: &[&str]| Value::List(items.iter().map(|s| Value::String((*s).into())).collect());
+    let call = |a: &[&str], b: &[&str]| tfplugin6::call_function::Request {
+        name: "cidrs_overlap".into(),
+        arguments: vec![
+            dynamic(&list, &strings(a)).unwrap(),
+            dynamic(&list, &strings(b)).unwrap(),
+        ],
+    };
+    let response = service
+        .call_function(Request::new(call(&["10.0.0.0/16"], &["10.0.1.0/24"])))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(response.error.is_none());
+    let result = decode_msgpack(&Type::Bool, &response.result.unwrap().msgpack).unwrap();
+    assert_eq!(result, Value::Bool(true));
+
+    let response = service
+        .call_function(Request::new(call(&["10.0.0.0/16"], &["10.0.1.0"])))
+        .await
+        .unwrap()
+        .into_inner();
+    let error = response.error.unwrap();
+    assert_eq!(error.function_argument, Some(1));
+    assert!(error.text.contains("b[0]"), "{}", error.text);
+    assert!(response.result.is_none());
+
+    let response = service
+        .call_function(Request::new(tfplugin6::call_function::Request {
+            name: "no_such_function".into(),
+            arguments: Vec::new(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(response.error.unwrap().text.contains("no_such_function"));
 }
