@@ -1,5 +1,8 @@
 # A complete configuration: the aiven-vnet-peering module peers one customer VNet with the
-# project VPC of one Aiven project, in one `terraform apply`.
+# project VPC of one Aiven project, in one `terraform apply`. To peer an organization VPC (one
+# that every project of an Aiven organization shares) instead, set `aiven_organization_id`
+# (e.g. `TF_VAR_aiven_organization_id=org1a2b3c4d5e6`): the module then peers the organization's
+# VPC in `aiven_cloud_name`, and the Aiven token needs `organization:networking:write`.
 #
 # The provider reads its credentials from the environment: ARM_TENANT_ID, ARM_SUBSCRIPTION_ID,
 # ARM_CLIENT_ID and ARM_CLIENT_SECRET (or another credential type) for the customer side, and
@@ -11,6 +14,12 @@ variable "aiven_project" {
   description = "The Aiven project."
   type        = string
   default     = "acme-prod"
+}
+
+variable "aiven_organization_id" {
+  description = "The Aiven organization whose organization VPC to peer instead of the project VPC (null: the project VPC)."
+  type        = string
+  default     = null
 }
 
 variable "aiven_cloud_name" {
@@ -34,8 +43,10 @@ variable "name_prefix" {
 module "aiven_peering" {
   source = "../modules/aiven-vnet-peering"
 
-  aiven_project    = var.aiven_project
-  aiven_cloud_name = var.aiven_cloud_name
-  vnet_id          = var.customer_vnet_id
-  name_prefix      = var.name_prefix
+  # Exactly one of the two: the organization VPC when an organization is given.
+  aiven_project         = var.aiven_organization_id == null ? var.aiven_project : null
+  aiven_organization_id = var.aiven_organization_id
+  aiven_cloud_name      = var.aiven_cloud_name
+  vnet_id               = var.customer_vnet_id
+  name_prefix           = var.name_prefix
 }

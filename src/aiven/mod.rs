@@ -1,5 +1,10 @@
-//! Aiven REST API v1 client: project VPCs and Azure peering connections.
+//! Aiven REST API v1 client: project VPCs, organization VPCs and their Azure peering connections.
 //!
+//! - A VPC is addressed by [`VpcAddress`]: `project/{project}/vpcs/{id}` or
+//!   `organization/{organization_id}/vpc/{id}` (the organization API's singular item path).
+//!   Reads, creates and the `user_peer_network_cidrs` update are the same requests under either
+//!   path; deletes differ (a project connection by its peer fields, an organization connection
+//!   by its id).
 //! - Authentication: `Authorization: aivenv1 <token>`.
 //! - Aiven matches peerings by case-sensitive string equality, and its guide says to send the
 //!   subscription id, resource group, VNet name, app id and tenant id in lower case; this client
@@ -222,23 +227,152 @@ impl PeeringConnection {
     }
 }
 
-/// A project VPC.
+/// Where a VPC lives: an Aiven project, or an Aiven organization (shared by its projects).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum VpcAddress {
+    /// A project VPC: `project/{project}/vpcs/{vpc_id}`.
+    Project {
+        /// The project name (case-sensitive).
+        project: String,
+        /// The project VPC id.
+        vpc_id: String,
+    },
+    /// An organization VPC: `organization/{organization_id}/vpc/{vpc_id}`.
+    Organization {
+        /// The organization id, e.g. `org1a2b3c4d5e6`.
+        organization_id: String,
+        /// The organization VPC id.
+        vpc_id: String,
+    },
+}
+
+impl VpcAddress {
+    /// The VPC's id.
+    pub fn vpc_id(&self) -> &str {
+        match self {
+            Self::Project { vpc_id, .. } | Self::Organization { vpc_id, .. } => vpc_id,
+        }
+    }
+
+    /// The project name or organization id.
+    pub fn owner(&self) -> &str {
+        match self {
+            Self::Project { project, .. } => project,
+            Self::Organization {
+                organization_id, ..
+            } => organization_id,
+        }
+    }
+
+    /// The path segments of the VPC item.
+    fn segments(&self) -> [&str; 4] {
+        match self {
+            Self::Project { project, vpc_id } => ["project", project, "vpcs", vpc_id],
+            Self::Organization {
+                organization_id,
+                vpc_id,
+            } => ["organization", organization_id, "vpc", vpc_id],
+        }
+    }
+
+    /// A key naming the owner unambiguously (a project may be named like an organization id).
+    fn owner_key(&self) -> String {
+        match self {
+            Self::Project { project, .. } => format!("project/{project}"),
+            Self::Organization {
+                organization_id, ..
+            } => format!("organization/{organization_id}"),
+        }
+    }
+}
+
+impl fmt::Display for VpcAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Project { project, vpc_id } => {
+                write!(f, "project VPC {vpc_id} of Aiven project {project:?}")
+            }
+            Self::Organization {
+                organization_id,
+                vpc_id,
+            } => write!(
+                f,
+                "organization VPC {vpc_id} of Aiven organization {organization_id}"
+            ),
+        }
+    }
+}
+
+/// A project VPC or an organization VPC, in one shape: a project VPC has its cloud at the top
+/// level, an organization VPC a `clouds` list of exactly one entry today.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct ProjectVpc {
-    /// The VPC id.
-    pub project_vpc_id: String,
+#[serde(try_from = "VpcBody")]
+pub struct Vpc {
+    /// `project_vpc_id` or `organization_vpc_id`.
+    pub vpc_id: String,
     /// e.g. `azure-switzerland-north`.
     pub cloud_name: String,
     /// The VPC's CIDR.
     pub network_cidr: String,
     /// `APPROVED` (being built), `ACTIVE`, `DELETING`, `DELETED`.
     pub state: String,
+    /// An organization VPC's display name.
+    pub display_name: Option<String>,
     /// The peering connections (empty in list answers).
-    #[serde(default)]
     pub peering_connections: Vec<PeeringConnection>,
 }
 
-impl ProjectVpc {
+/// The wire form of both VPC kinds.
+#[derive(Deserialize)]
+struct VpcBody {
+    #[serde(alias = "organization_vpc_id")]
+    project_vpc_id: String,
+    #[serde(default)]
+    cloud_name: Option<String>,
+    #[serde(default)]
+    network_cidr: Option<String>,
+    #[serde(default)]
+    clouds: Vec<VpcCloud>,
+    state: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    peering_connections: Vec<PeeringConnection>,
+}
+
+#[derive(Deserialize)]
+struct VpcCloud {
+    cloud_name: String,
+    network_cidr: String,
+}
+
+impl TryFrom<VpcBody> for Vpc {
+    type Error = String;
+
+    fn try_from(body: VpcBody) -> Result<Self, String> {
+        let (cloud_name, network_cidr) = match (body.cloud_name, body.network_cidr) {
+            (Some(cloud), Some(cidr)) => (cloud, cidr),
+            _ => {
+                let first = body
+                    .clouds
+                    .into_iter()
+                    .next()
+                    .ok_or("the VPC has neither `cloud_name` nor `clouds`")?;
+                (first.cloud_name, first.network_cidr)
+            }
+        };
+        Ok(Self {
+            vpc_id: body.project_vpc_id,
+            cloud_name,
+            network_cidr,
+            state: body.state,
+            display_name: body.display_name,
+            peering_connections: body.peering_connections,
+        })
+    }
+}
+
+impl Vpc {
     /// The connection peering with (subscription, resource group, VNet), compared in lower case.
     pub fn find_azure_peering(
         &self,
@@ -348,31 +482,42 @@ impl AivenClient {
         &self,
         ctx: &CallContext,
         project: &str,
-    ) -> Result<Vec<ProjectVpc>, CloudError> {
+    ) -> Result<Vec<Vpc>, CloudError> {
         #[derive(Deserialize)]
         struct List {
             #[serde(default)]
-            vpcs: Vec<ProjectVpc>,
+            vpcs: Vec<Vpc>,
         }
         let url = self.url(&["project", project, "vpcs"]);
         let list: List = self.call(ctx, Method::GET, url, None, Replay::Safe).await?;
         Ok(list.vpcs)
     }
 
-    /// `GET /v1/project/{project}/vpcs/{vpc_id}`, with its peering connections.
-    /// [`CloudError::NotFound`] when the project or VPC does not exist.
-    pub async fn get_project_vpc(
+    /// `GET /v1/organization/{organization_id}/vpcs`.
+    pub async fn list_organization_vpcs(
         &self,
         ctx: &CallContext,
-        project: &str,
-        project_vpc_id: &str,
-    ) -> Result<ProjectVpc, CloudError> {
-        let url = self.url(&["project", project, "vpcs", project_vpc_id]);
+        organization_id: &str,
+    ) -> Result<Vec<Vpc>, CloudError> {
+        #[derive(Deserialize)]
+        struct List {
+            #[serde(default)]
+            vpcs: Vec<Vpc>,
+        }
+        let url = self.url(&["organization", organization_id, "vpcs"]);
+        let list: List = self.call(ctx, Method::GET, url, None, Replay::Safe).await?;
+        Ok(list.vpcs)
+    }
+
+    /// `GET` the VPC item, with its peering connections. [`CloudError::NotFound`] when the
+    /// owner or the VPC does not exist.
+    pub async fn get_vpc(&self, ctx: &CallContext, vpc: &VpcAddress) -> Result<Vpc, CloudError> {
+        let url = self.url(&vpc.segments());
         self.call(ctx, Method::GET, url, None, Replay::Safe).await
     }
 
-    /// `POST /v1/project/{project}/vpcs/{vpc_id}/peering-connections` with the five peer fields
-    /// lower-cased, exactly once: when the answer is lost (a 408 or 5xx, or a connection broken
+    /// `POST {vpc}/peering-connections` with the five peer fields lower-cased (answered 200 by
+    /// both APIs), exactly once: when the answer is lost (a 408 or 5xx, or a connection broken
     /// after sending), the VPC is read again and a connection to this VNet, which the caller
     /// checked did not exist before, is the one the lost attempt made and is adopted; only when
     /// there is none is the POST sent again. A blind replay would answer 409 for the connection
@@ -380,16 +525,12 @@ impl AivenClient {
     pub async fn create_azure_peering(
         &self,
         ctx: &CallContext,
-        project: &str,
-        project_vpc_id: &str,
+        vpc: &VpcAddress,
         request: &AzurePeeringRequest,
     ) -> Result<PeeringConnection, CloudError> {
         let mut lost_answers = 0;
         loop {
-            let error = match self
-                .post_azure_peering(ctx, project, project_vpc_id, request)
-                .await
-            {
+            let error = match self.post_azure_peering(ctx, vpc, request).await {
                 Err(error) if error.outcome_unknown() && lost_answers < MAX_LOST_ANSWERS => error,
                 other => return other,
             };
@@ -403,8 +544,7 @@ impl AivenClient {
             let made = self
                 .find_azure_peering(
                     ctx,
-                    project,
-                    project_vpc_id,
+                    vpc,
                     &request.peer_cloud_account,
                     &request.peer_resource_group,
                     &request.peer_vpc,
@@ -420,21 +560,48 @@ impl AivenClient {
     async fn post_azure_peering(
         &self,
         ctx: &CallContext,
-        project: &str,
-        project_vpc_id: &str,
+        vpc: &VpcAddress,
         request: &AzurePeeringRequest,
     ) -> Result<PeeringConnection, CloudError> {
-        let url = self.url(&[
-            "project",
-            project,
-            "vpcs",
-            project_vpc_id,
-            "peering-connections",
-        ]);
+        let url = self.url_under(vpc, &["peering-connections"]);
         let body =
             serde_json::to_value(request.body()).map_err(|e| CloudError::Invalid(e.to_string()))?;
         self.call(ctx, Method::POST, url, Some(&body), Replay::Unsafe)
             .await
+    }
+
+    /// `PUT {vpc}/user-peer-network-cidrs`: adds and removes ranges of the connection peering
+    /// with (subscription, resource group, VNet), in place. Replaying it is harmless (adding a
+    /// range that is there, or removing one that is gone, leaves the same set).
+    pub async fn update_user_peer_network_cidrs(
+        &self,
+        ctx: &CallContext,
+        vpc: &VpcAddress,
+        peer: (&str, &str, &str),
+        add: &[String],
+        delete: &[String],
+    ) -> Result<(), CloudError> {
+        let (account, group, vnet) = (
+            peer.0.to_lowercase(),
+            peer.1.to_lowercase(),
+            peer.2.to_lowercase(),
+        );
+        let add: Vec<Value> = add
+            .iter()
+            .map(|cidr| {
+                serde_json::json!({
+                    "cidr": cidr,
+                    "peer_cloud_account": account,
+                    "peer_resource_group": group,
+                    "peer_vpc": vnet,
+                })
+            })
+            .collect();
+        let body = serde_json::json!({ "add": add, "delete": delete });
+        let url = self.url_under(vpc, &["user-peer-network-cidrs"]);
+        self.call::<Value>(ctx, Method::PUT, url, Some(&body), Replay::Safe)
+            .await
+            .map(drop)
     }
 
     /// Reads the VPC and returns the connection peering with (subscription, resource group,
@@ -442,13 +609,12 @@ impl AivenClient {
     pub async fn find_azure_peering(
         &self,
         ctx: &CallContext,
-        project: &str,
-        project_vpc_id: &str,
+        vpc: &VpcAddress,
         subscription_id: &str,
         resource_group: &str,
         vnet_name: &str,
     ) -> Result<Option<PeeringConnection>, CloudError> {
-        let url = self.url(&["project", project, "vpcs", project_vpc_id]);
+        let url = self.url(&vpc.segments());
         let operation = operation_name(&Method::GET, &url);
         let response = self
             .send_checked(ctx, Method::GET, url, None, Replay::Safe)
@@ -482,60 +648,70 @@ impl AivenClient {
 
     /// Remembers `vpc`, read just now for the peering of (subscription, resource group, VNet),
     /// for one later [`AivenClient::take_recent_vpc_read`] on this client.
-    pub fn remember_vpc_read(
-        &self,
-        project: &str,
-        project_vpc_id: &str,
-        peer: (&str, &str, &str),
-        vpc: ProjectVpc,
-    ) {
+    pub fn remember_vpc_read(&self, address: &VpcAddress, peer: (&str, &str, &str), vpc: Vpc) {
         self.recent_vpc_reads
-            .remember(project, project_vpc_id, peer, vpc);
+            .remember(&address.owner_key(), address.vpc_id(), peer, vpc);
     }
 
     /// The VPC read remembered for the peering of (subscription, resource group, VNet), when it
     /// was made at most `max_age` ago; each read is handed out once, and taking it forgets it.
     pub fn take_recent_vpc_read(
         &self,
-        project: &str,
-        project_vpc_id: &str,
+        address: &VpcAddress,
         peer: (&str, &str, &str),
         max_age: Duration,
-    ) -> Option<ProjectVpc> {
+    ) -> Option<Vpc> {
         self.recent_vpc_reads
-            .take(project, project_vpc_id, peer, max_age)
+            .take(&address.owner_key(), address.vpc_id(), peer, max_age)
     }
 
-    /// `DELETE .../peering-connections/peer-accounts/{account}/peer-resource-groups/{rg}/peer-vpcs/{vnet}`
-    /// with lower-cased, URL-escaped segments. Returns the connection (state `DELETING`), or
-    /// `None` when Aiven no longer has it.
+    /// Deletes the connection peering with (subscription, resource group, VNet). A project
+    /// connection: `DELETE .../peering-connections/peer-accounts/{account}/peer-resource-groups/{rg}/peer-vpcs/{vnet}`
+    /// with lower-cased segments. An organization connection is deleted by its id
+    /// (`DELETE .../peering-connection/{id}`): `peering_connection_id` when known, else found by
+    /// reading the VPC first. Returns the connection (state `DELETING`), or `None` when Aiven
+    /// no longer has it.
     pub async fn delete_azure_peering(
         &self,
         ctx: &CallContext,
-        project: &str,
-        project_vpc_id: &str,
-        subscription_id: &str,
-        resource_group: &str,
-        vnet_name: &str,
+        vpc: &VpcAddress,
+        peer: (&str, &str, &str),
+        peering_connection_id: Option<&str>,
     ) -> Result<Option<PeeringConnection>, CloudError> {
         let (account, group, vnet) = (
-            subscription_id.to_lowercase(),
-            resource_group.to_lowercase(),
-            vnet_name.to_lowercase(),
+            peer.0.to_lowercase(),
+            peer.1.to_lowercase(),
+            peer.2.to_lowercase(),
         );
-        let url = self.url(&[
-            "project",
-            project,
-            "vpcs",
-            project_vpc_id,
-            "peering-connections",
-            "peer-accounts",
-            &account,
-            "peer-resource-groups",
-            &group,
-            "peer-vpcs",
-            &vnet,
-        ]);
+        let url = match vpc {
+            VpcAddress::Project { .. } => self.url_under(
+                vpc,
+                &[
+                    "peering-connections",
+                    "peer-accounts",
+                    &account,
+                    "peer-resource-groups",
+                    &group,
+                    "peer-vpcs",
+                    &vnet,
+                ],
+            ),
+            VpcAddress::Organization { .. } => {
+                let id = match peering_connection_id {
+                    Some(id) => id.to_owned(),
+                    None => {
+                        let found = self
+                            .find_azure_peering(ctx, vpc, peer.0, peer.1, peer.2)
+                            .await?;
+                        match found.and_then(|c| c.peering_connection_id) {
+                            Some(id) => id,
+                            None => return Ok(None),
+                        }
+                    }
+                };
+                self.url_under(vpc, &["peering-connection", &id])
+            }
+        };
         match self
             .call::<Value>(ctx, Method::DELETE, url, None, Replay::Safe)
             .await
@@ -544,6 +720,13 @@ impl AivenClient {
             Err(CloudError::NotFound(_)) => Ok(None),
             Err(other) => Err(other),
         }
+    }
+
+    /// The VPC item's URL followed by `tail`.
+    fn url_under(&self, vpc: &VpcAddress, tail: &[&str]) -> Url {
+        let mut segments: Vec<&str> = vpc.segments().to_vec();
+        segments.extend_from_slice(tail);
+        self.url(&segments)
     }
 
     /// `{base}/seg/seg/...` with each segment percent-escaped (a `/` in a value stays inside its
@@ -624,7 +807,7 @@ enum VpcSearch {
 }
 
 /// The connection of a VPC body (`GET .../vpcs/{id}`) that peers with (subscription, resource
-/// group, VNet), as [`ProjectVpc::find_azure_peering`] finds it, but decoding only the three
+/// group, VNet), as [`Vpc::find_azure_peering`] finds it, but decoding only the three
 /// matched fields of the others: a refresh reads the VPC once per peering, and building every
 /// connection of a shared VPC each time made this quadratic in the number of peerings.
 fn find_connection_in_vpc_body(
@@ -637,16 +820,15 @@ fn find_connection_in_vpc_body(
 
     use serde_json::value::RawValue;
 
-    /// The VPC's fields that [`ProjectVpc`] requires, checked but not kept, and its connections
+    /// The VPC's id and state, which [`Vpc`] requires, checked but not kept, and its connections
     /// left undecoded.
     #[derive(Deserialize)]
-    #[allow(dead_code)] // Present to reject the bodies `ProjectVpc` rejects.
+    #[allow(dead_code)] // Present to reject the bodies `Vpc` rejects.
     struct VpcConnections<'a> {
         #[serde(default)]
         error: Option<serde::de::IgnoredAny>,
+        #[serde(alias = "organization_vpc_id")]
         project_vpc_id: serde::de::IgnoredAny,
-        cloud_name: serde::de::IgnoredAny,
-        network_cidr: serde::de::IgnoredAny,
         state: serde::de::IgnoredAny,
         #[serde(default, borrow)]
         peering_connections: Vec<&'a RawValue>,
@@ -782,7 +964,7 @@ mod tests {
 
     #[test]
     fn peerings_parse_and_match_in_lower_case() {
-        let vpc: ProjectVpc = serde_json::from_value(serde_json::json!({
+        let vpc: Vpc = serde_json::from_value(serde_json::json!({
             "project_vpc_id": "vpc-1",
             "cloud_name": "azure-switzerland-north",
             "network_cidr": "10.1.0.0/24",
@@ -833,7 +1015,7 @@ mod tests {
 
     #[test]
     fn finding_a_connection_in_the_body_agrees_with_the_decoded_vpc() {
-        let vpc: ProjectVpc = serde_json::from_str(SHARED_VPC_BODY).unwrap();
+        let vpc: Vpc = serde_json::from_str(SHARED_VPC_BODY).unwrap();
         for (subscription, group, vnet) in [
             ("sub-a", "rg", "vnet-1"),
             ("Sub-A", "Rg", "VNET-2"),

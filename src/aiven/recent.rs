@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::ProjectVpc;
+use super::Vpc;
 
 /// Which peering a VPC read was made for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -51,7 +51,7 @@ const FORGET_AFTER: Duration = Duration::from_secs(60);
 /// VPC reads remembered for peerings. Cheap to clone (shared).
 #[derive(Clone, Default)]
 pub(super) struct RecentVpcReads {
-    entries: Arc<Mutex<HashMap<PeeringKey, (Instant, ProjectVpc)>>>,
+    entries: Arc<Mutex<HashMap<PeeringKey, (Instant, Vpc)>>>,
 }
 
 impl RecentVpcReads {
@@ -61,7 +61,7 @@ impl RecentVpcReads {
         project: &str,
         project_vpc_id: &str,
         peer: (&str, &str, &str),
-        vpc: ProjectVpc,
+        vpc: Vpc,
     ) {
         self.remember_at(Instant::now(), project, project_vpc_id, peer, vpc);
     }
@@ -73,7 +73,7 @@ impl RecentVpcReads {
         project_vpc_id: &str,
         peer: (&str, &str, &str),
         max_age: Duration,
-    ) -> Option<ProjectVpc> {
+    ) -> Option<Vpc> {
         self.take_at(Instant::now(), project, project_vpc_id, peer, max_age)
     }
 
@@ -83,7 +83,7 @@ impl RecentVpcReads {
         project: &str,
         project_vpc_id: &str,
         (subscription_id, resource_group, vnet_name): (&str, &str, &str),
-        vpc: ProjectVpc,
+        vpc: Vpc,
     ) {
         let key = PeeringKey::new(
             project,
@@ -105,7 +105,7 @@ impl RecentVpcReads {
         project_vpc_id: &str,
         (subscription_id, resource_group, vnet_name): (&str, &str, &str),
         max_age: Duration,
-    ) -> Option<ProjectVpc> {
+    ) -> Option<Vpc> {
         let key = PeeringKey::new(
             project,
             project_vpc_id,
@@ -126,12 +126,13 @@ impl RecentVpcReads {
 mod tests {
     use super::*;
 
-    fn vpc(cidr: &str) -> ProjectVpc {
-        ProjectVpc {
-            project_vpc_id: "a1000000-0000-4000-8000-0000000000f1".to_owned(),
+    fn vpc(cidr: &str) -> Vpc {
+        Vpc {
+            vpc_id: "a1000000-0000-4000-8000-0000000000f1".to_owned(),
             cloud_name: "azure-westeurope".to_owned(),
             network_cidr: cidr.to_owned(),
             state: "ACTIVE".to_owned(),
+            display_name: None,
             peering_connections: Vec::new(),
         }
     }

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 
-use crate::aiven::ProjectVpc;
+use crate::aiven::{Vpc as AivenVpc, VpcAddress};
 use crate::cloud::CloudError;
 use crate::framework::{
     Attribute, Block, Context, DataSource, Diagnostic, Diagnostics, ObjectExt, Schema, model,
@@ -125,7 +125,13 @@ impl DataSource<ProviderData> for AivenProjectVpc {
             config.attr_str(Vpc::cloud_name),
         ) {
             (Some(id), _) => aiven
-                .get_project_vpc(&call, &project, id)
+                .get_vpc(
+                    &call,
+                    &VpcAddress::Project {
+                        project: project.clone(),
+                        vpc_id: id.to_owned(),
+                    },
+                )
                 .await
                 .map_err(|error| lookup_error(&project, Some(id), &error))?,
             (None, Some(cloud)) => {
@@ -144,7 +150,7 @@ impl DataSource<ProviderData> for AivenProjectVpc {
             }
         };
         let mut state = config;
-        state.set_attr(Vpc::project_vpc_id, vpc.project_vpc_id);
+        state.set_attr(Vpc::project_vpc_id, vpc.vpc_id);
         state.set_attr(Vpc::cloud_name, vpc.cloud_name);
         state.set_attr(Vpc::network_cidr, vpc.network_cidr);
         state.set_attr(Vpc::state, vpc.state);
@@ -156,9 +162,9 @@ impl DataSource<ProviderData> for AivenProjectVpc {
 fn select_by_cloud(
     project: &str,
     cloud: &str,
-    vpcs: Vec<ProjectVpc>,
-) -> Result<ProjectVpc, Diagnostics> {
-    let (mut matching, others): (Vec<ProjectVpc>, Vec<ProjectVpc>) =
+    vpcs: Vec<AivenVpc>,
+) -> Result<AivenVpc, Diagnostics> {
+    let (mut matching, others): (Vec<AivenVpc>, Vec<AivenVpc>) =
         vpcs.into_iter().partition(|vpc| {
             vpc.cloud_name.eq_ignore_ascii_case(cloud) && !GONE_STATES.contains(&vpc.state.as_str())
         });
@@ -174,7 +180,7 @@ fn select_by_cloud(
                         .iter()
                         .map(|vpc| format!(
                             "{} ({}, {}, {})",
-                            vpc.cloud_name, vpc.project_vpc_id, vpc.network_cidr, vpc.state
+                            vpc.cloud_name, vpc.vpc_id, vpc.network_cidr, vpc.state
                         ))
                         .collect::<Vec<_>>()
                         .join("; ")
@@ -200,7 +206,7 @@ fn select_by_cloud(
                 matching.len(),
                 matching
                     .iter()
-                    .map(|vpc| format!("{} ({})", vpc.project_vpc_id, vpc.network_cidr))
+                    .map(|vpc| format!("{} ({})", vpc.vpc_id, vpc.network_cidr))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -237,12 +243,13 @@ fn lookup_error(project: &str, vpc_id: Option<&str>, error: &CloudError) -> Diag
 mod tests {
     use super::*;
 
-    fn vpc(id: &str, cloud: &str, state: &str) -> ProjectVpc {
-        ProjectVpc {
-            project_vpc_id: id.into(),
+    fn vpc(id: &str, cloud: &str, state: &str) -> AivenVpc {
+        AivenVpc {
+            vpc_id: id.into(),
             cloud_name: cloud.into(),
             network_cidr: "10.1.0.0/24".into(),
             state: state.into(),
+            display_name: None,
             peering_connections: Vec::new(),
         }
     }
@@ -259,7 +266,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(found.project_vpc_id, "live");
+        assert_eq!(found.vpc_id, "live");
     }
 
     #[test]

@@ -1,11 +1,20 @@
-//! Resource `vnetpeer_aiven_vpc_peering`: runbook step 6, "ask Aiven to peer the project VPC
-//! with the customer VNet, wait for PENDING_PEER, capture Aiven's tenant id and VNet id"
-//! (docs/development/aiven.md, 'Create a peering connection (project VPC)' through 'Delete a
-//! peering connection (project VPC)').
+//! Resources `vnetpeer_aiven_vpc_peering` and `vnetpeer_aiven_org_vpc_peering`: runbook step 6,
+//! "ask Aiven to peer the VPC with the customer VNet, wait for PENDING_PEER, capture Aiven's
+//! tenant id and VNet id" (docs/development/aiven.md, 'Create a peering connection (project
+//! VPC)' through 'Delete a peering connection (project VPC)', and 'Organization VPCs').
 //!
-//! - Plan (create only, all inputs known): a preflight reads the VNet's address space (ARM) and
-//!   the project VPC (Aiven), and stops the plan on an address overlap or on a connection that
-//!   already exists for the VNet, instead of letting Aiven reject it minutes into the apply.
+//! One Aiven peering model with two addressings ([`Addressing`]): a project VPC
+//! (`project`, `project_vpc_id`) or an organization VPC (`organization_id`,
+//! `organization_vpc_id`). Everything below is the same for both; the client's [`VpcAddress`]
+//! carries the difference in paths (and the organization API's delete by id).
+//!
+//! - Plan (create): a preflight reads the VNet's address space (ARM) and the VPC (Aiven), and
+//!   stops the plan on an address overlap or on a connection that already exists for the VNet,
+//!   instead of letting Aiven reject it minutes into the apply. It runs as soon as the VPC and
+//!   `vnet_id` are known, whatever else is not (the app of the same apply), so the plan of the
+//!   whole runbook catches an overlap before anything is created.
+//! - Update: a change of `user_peer_network_cidrs` is sent through Aiven's update endpoint, in
+//!   place; every other argument forces a new connection.
 //! - Create: refuse to adopt an existing connection (the error carries the import command), POST,
 //!   then poll the VPC until the connection leaves `APPROVED`. The existing-connection check uses
 //!   the VPC read of the preflight that Terraform's apply-time re-plan ran moments earlier in the
@@ -31,7 +40,8 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::aiven::{
-    AIVEN_APP_ID, AivenClient, AzurePeeringRequest, PeeringConnection, PeeringState, RejectionCause,
+    AIVEN_APP_ID, AivenClient, AzurePeeringRequest, PeeringConnection, PeeringState,
+    RejectionCause, VpcAddress,
 };
 use crate::azure::arm::PEER_ACTION;
 use crate::azure::ids::VirtualNetworkId;
@@ -48,10 +58,162 @@ use super::ProviderData;
 use super::identity;
 use super::support::{call_context, checks, cloud_diagnostic};
 
-/// The `vnetpeer_aiven_vpc_peering` resource.
-pub struct AivenVpcPeering;
+/// The `vnetpeer_aiven_vpc_peering` resource (a project VPC) or the
+/// `vnetpeer_aiven_org_vpc_peering` resource (an organization VPC).
+pub struct AivenVpcPeering(pub Addressing);
 
-const TYPE_NAME: &str = "vnetpeer_aiven_vpc_peering";
+/// Which kind of Aiven VPC a peering resource addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addressing {
+    /// `project` + `project_vpc_id`.
+    Project,
+    /// `organization_id` + `organization_vpc_id`.
+    Organization,
+}
+
+/// The id prefix of an organization peering: `organization/<organization_id>/<vpc id><vnet_id>`.
+/// A project peering's id has a UUID as its second segment, an organization's an organization
+/// id, so the two forms never collide.
+const ORGANIZATION_ID_PREFIX: &str = "organization/";
+
+impl Addressing {
+    /// The resource type.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Self::Project => "vnetpeer_aiven_vpc_peering",
+            Self::Organization => "vnetpeer_aiven_org_vpc_peering",
+        }
+    }
+
+    /// The attribute naming the VPC's owner.
+    fn owner_attribute(self) -> &'static str {
+        match self {
+            Self::Project => ProjectVpc::project,
+            Self::Organization => OrganizationVpc::organization_id,
+        }
+    }
+
+    /// The attribute holding the VPC id.
+    fn vpc_attribute(self) -> &'static str {
+        match self {
+            Self::Project => ProjectVpc::project_vpc_id,
+            Self::Organization => OrganizationVpc::organization_vpc_id,
+        }
+    }
+
+    /// "project VPC" or "organization VPC".
+    fn vpc_kind(self) -> &'static str {
+        match self {
+            Self::Project => "project VPC",
+            Self::Organization => "organization VPC",
+        }
+    }
+
+    /// The import id's form.
+    fn id_form(self) -> &'static str {
+        match self {
+            Self::Project => "<project>/<project_vpc_id><vnet_id>",
+            Self::Organization => "organization/<organization_id>/<organization_vpc_id><vnet_id>",
+        }
+    }
+
+    fn address(self, owner: String, vpc_id: String) -> VpcAddress {
+        match self {
+            Self::Project => VpcAddress::Project {
+                project: owner,
+                vpc_id,
+            },
+            Self::Organization => VpcAddress::Organization {
+                organization_id: owner,
+                vpc_id,
+            },
+        }
+    }
+
+    /// The attributes that say which VPC to peer.
+    fn vpc_attributes(self) -> [Attribute; 2] {
+        match self {
+            Self::Project => [
+                Attribute::string(ProjectVpc::project)
+                    .required()
+                    .force_new()
+                    .description("Name of the Aiven project, e.g. `acme-prod`.")
+                    .validate(owner_name("an Aiven project name such as `acme-prod`")),
+                Attribute::string(ProjectVpc::project_vpc_id)
+                    .required()
+                    .force_new()
+                    .description(
+                        "Id of the project VPC to peer (a UUID), e.g. from the \
+                         `vnetpeer_aiven_project_vpc` data source.",
+                    )
+                    .validate(checks::uuid()),
+            ],
+            Self::Organization => [
+                Attribute::string(OrganizationVpc::organization_id)
+                    .required()
+                    .force_new()
+                    .description(
+                        "Id of the Aiven organization that owns the VPC, e.g. \
+                         `org1a2b3c4d5e6`. The Aiven token needs the organization permission \
+                         `organization:networking:write`.",
+                    )
+                    .validate(owner_name(
+                        "an Aiven organization id such as `org1a2b3c4d5e6`",
+                    )),
+                Attribute::string(OrganizationVpc::organization_vpc_id)
+                    .required()
+                    .force_new()
+                    .description(
+                        "Id of the organization VPC to peer (a UUID), e.g. from the \
+                         `vnetpeer_aiven_organization_vpc` data source.",
+                    )
+                    .validate(checks::uuid()),
+            ],
+        }
+    }
+
+    fn summary(self) -> String {
+        let (what, lookup, example) = match self {
+            Self::Project => (
+                "a project VPC",
+                "",
+                "`acme-prod/99999999-9999-9999-9999-999999999999/subscriptions/.../resourceGroups/network-rg/providers/Microsoft.Network/virtualNetworks/app-vnet`",
+            ),
+            Self::Organization => (
+                "an organization VPC (shared by the organization's projects)",
+                " The token needs the organization permission `organization:networking:write`; \
+                 a refusal names it.",
+                "`organization/org1a2b3c4d5e6/99999999-9999-9999-9999-999999999999/subscriptions/.../resourceGroups/network-rg/providers/Microsoft.Network/virtualNetworks/app-vnet`",
+            ),
+        };
+        format!(
+            "Asks Aiven to peer {what} with an Azure virtual network, and waits until \
+             Aiven has built its side (runbook step 6). The connection then is \
+             `PENDING_PEER`, and `aiven_tenant_id` / `aiven_vnet_id` hold what the Azure-side \
+             peering (`vnetpeer_cross_tenant_vnet_peering`) needs; it becomes `ACTIVE` once \
+             that peering is connected.{lookup}\n\n\
+             Prerequisites, which Aiven checks when it builds its side: the app \
+             `peer_azure_app_id` is multi-tenant; Aiven's application \
+             (`55f300d4-fc50-4c5e-9222-e90a6e2187fb`) has a service principal in \
+             `peer_azure_tenant_id` holding `Microsoft.Network/virtualNetworks/peer/action` \
+             on the VNet; the VNet's address space does not overlap the VPC's range. \
+             Make this resource depend on those role assignments.\n\n\
+             The plan checks the address spaces and refuses a VNet that already has a \
+             connection on the VPC (the error gives the import command: an existing \
+             connection is never adopted silently), as soon as the VPC and `vnet_id` are \
+             known, even when the app is created in the same apply. A role assignment made \
+             moments before may not have reached Aiven yet: a rejection for a missing \
+             permission is retried (the failed connection is deleted first) for up to 10 \
+             minutes within the create timeout. Other rejections delete the half-made \
+             connection and explain the cause. A connection deleted in Aiven, or whose Azure \
+             side was deleted (`DELETED_BY_PEER`), is planned for re-creation. A change of \
+             `user_peer_network_cidrs` is made in place; every other argument forces a new \
+             connection.\n\n\
+             Import with `{}`, e.g. {example} (spell `vnet_id` as in the configuration).",
+            self.id_form()
+        )
+    }
+}
 
 /// How long after the first attempt a permission failure is still taken for RBAC propagation
 /// (and retried) rather than a missing role assignment. Azure documents minutes; the create
@@ -78,149 +240,109 @@ pub const PLANNED_READ_REUSE: Duration = Duration::from_secs(5);
 #[async_trait]
 impl Resource<ProviderData> for AivenVpcPeering {
     fn type_name(&self) -> &'static str {
-        TYPE_NAME
+        self.0.type_name()
     }
 
     fn identity(&self) -> Option<ResourceIdentity> {
-        Some(identity_declaration())
+        // The organization peering's identity is still to be declared (organization id,
+        // organization VPC id, VNet id).
+        (self.0 == Addressing::Project).then(identity_declaration)
     }
 
     fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
-        moved_from(source)
+        match self.0 {
+            Addressing::Project => moved_from(source),
+            Addressing::Organization => None,
+        }
     }
 
     fn schema(&self) -> Schema {
+        let [owner, vpc] = self.0.vpc_attributes();
         Schema::new(
-            Block::new(
-                "Asks Aiven to peer a project VPC with an Azure virtual network, and waits until \
-                 Aiven has built its side (runbook step 6). The connection then is \
-                 `PENDING_PEER`, and `aiven_tenant_id` / `aiven_vnet_id` hold what the Azure-side \
-                 peering (`vnetpeer_cross_tenant_vnet_peering`) needs; it becomes `ACTIVE` once \
-                 that peering is connected.\n\n\
-                 Prerequisites, which Aiven checks when it builds its side: the app \
-                 `peer_azure_app_id` is multi-tenant; Aiven's application \
-                 (`55f300d4-fc50-4c5e-9222-e90a6e2187fb`) has a service principal in \
-                 `peer_azure_tenant_id` holding `Microsoft.Network/virtualNetworks/peer/action` \
-                 on the VNet; the VNet's address space does not overlap the VPC's range. \
-                 Make this resource depend on those role assignments.\n\n\
-                 The plan checks the address spaces and refuses a VNet that already has a \
-                 connection on the VPC (the error gives the import command: an existing \
-                 connection is never adopted silently). A role assignment made moments before \
-                 may not have reached Aiven yet: a rejection for a missing permission is retried \
-                 (the failed connection is deleted first) for up to 10 minutes within the create \
-                 timeout. Other rejections delete the half-made connection and explain the cause. \
-                 A connection deleted in Aiven, or whose Azure side was deleted \
-                 (`DELETED_BY_PEER`), is planned for re-creation. Every argument forces a new \
-                 connection.\n\n\
-                 Import with `<project>/<project_vpc_id><vnet_id>`, e.g. \
-                 `acme-prod/99999999-9999-9999-9999-999999999999/subscriptions/.../resourceGroups/network-rg/providers/Microsoft.Network/virtualNetworks/app-vnet` \
-                 (spell `vnet_id` as in the configuration).",
-            )
-            .attribute(
-                Attribute::string("project")
-                    .required()
-                    .force_new()
-                    .description("Name of the Aiven project, e.g. `acme-prod`.")
-                    .validate(project_name()),
-            )
-            .attribute(
-                Attribute::string("project_vpc_id")
-                    .required()
-                    .force_new()
-                    .description(
-                        "Id of the project VPC to peer (a UUID), e.g. from the \
-                         `vnetpeer_aiven_project_vpc` data source.",
-                    )
-                    .validate(checks::uuid()),
-            )
-            .attribute(
-                Attribute::string("vnet_id")
-                    .required()
-                    .force_new()
-                    .description(
-                        "Resource id of the customer's Azure virtual network. The provider \
+            Block::new(self.0.summary())
+                .attribute(owner)
+                .attribute(vpc)
+                .attribute(
+                    Attribute::string("vnet_id")
+                        .required()
+                        .force_new()
+                        .description(
+                            "Resource id of the customer's Azure virtual network. The provider \
                          derives the subscription, resource group and VNet name from it and \
                          sends them to Aiven in lower case, as Aiven requires.",
-                    )
-                    .validate(checks::virtual_network_id()),
-            )
-            .attribute(
-                Attribute::string("peer_azure_app_id")
-                    .required()
-                    .force_new()
-                    .case_insensitive()
-                    .description(
-                        "Client (application) id of the customer's multi-tenant app that will \
+                        )
+                        .validate(checks::virtual_network_id()),
+                )
+                .attribute(
+                    Attribute::string("peer_azure_app_id")
+                        .required()
+                        .force_new()
+                        .case_insensitive()
+                        .description(
+                            "Client (application) id of the customer's multi-tenant app that will \
                          create the Azure-side peering, e.g. `vnetpeer_aad_app.this.client_id` \
                          (the appId, not the object id).",
-                    )
-                    .validate(checks::uuid()),
-            )
-            .attribute(
-                Attribute::string("peer_azure_tenant_id")
-                    .required()
-                    .force_new()
-                    .case_insensitive()
-                    .description("Customer tenant id: the tenant of the VNet's subscription.")
-                    .validate(checks::uuid()),
-            )
-            .attribute(
-                Attribute::set("user_peer_network_cidrs", Type::String)
-                    .optional()
-                    .force_new()
-                    .description(
-                        "Private IPv4 ranges Aiven routes through the peering instead of the \
-                         VNet's address space. Sent only when set.",
-                    )
-                    .validate(validators::each(checks::cidr())),
-            )
-            .attribute(
-                Attribute::string("id")
-                    .computed()
-                    .use_state_for_unknown()
-                    .description(
-                        "`<project>/<project_vpc_id><vnet_id>` (the import id; `vnet_id` starts \
-                         with `/`).",
-                    ),
-            )
-            .attribute(
-                Attribute::string("peering_connection_id")
-                    .computed()
-                    .use_state_for_unknown()
-                    .description("Aiven's id of the peering connection."),
-            )
-            .attribute(Attribute::string("state").computed().description(
-                "State of the connection: `PENDING_PEER` after create, `ACTIVE` once the \
+                        )
+                        .validate(checks::uuid()),
+                )
+                .attribute(
+                    Attribute::string("peer_azure_tenant_id")
+                        .required()
+                        .force_new()
+                        .case_insensitive()
+                        .description("Customer tenant id: the tenant of the VNet's subscription.")
+                        .validate(checks::uuid()),
+                )
+                .attribute(
+                    Attribute::set("user_peer_network_cidrs", Type::String)
+                        .optional()
+                        .description(
+                            "Private IPv4 ranges Aiven routes through the peering instead of the \
+                         VNet's address space. Sent only when set; a change is made in place \
+                         through Aiven's update endpoint.",
+                        )
+                        .validate(validators::each(checks::cidr())),
+                )
+                .attribute(
+                    Attribute::string("id")
+                        .computed()
+                        .use_state_for_unknown()
+                        .description(
+                            "`<project>/<project_vpc_id><vnet_id>` for a project VPC, \
+                         `organization/<organization_id>/<organization_vpc_id><vnet_id>` for an \
+                         organization VPC (the import id; `vnet_id` starts with `/`).",
+                        ),
+                )
+                .attribute(
+                    Attribute::string("peering_connection_id")
+                        .computed()
+                        .use_state_for_unknown()
+                        .description("Aiven's id of the peering connection."),
+                )
+                .attribute(Attribute::string("state").computed().description(
+                    "State of the connection: `PENDING_PEER` after create, `ACTIVE` once the \
                  Azure-side peering is connected.",
-            ))
-            .attribute(
-                Attribute::map("state_info", Type::String)
-                    .computed()
-                    .description(
-                        "Aiven's details about the state (`message`, `type`, and in \
+                ))
+                .attribute(
+                    Attribute::map("state_info", Type::String)
+                        .computed()
+                        .description(
+                            "Aiven's details about the state (`message`, `type`, and in \
                          `PENDING_PEER` `to-tenant-id` and `to-network-id`), values as strings. \
                          Its content changes with the state: use `aiven_tenant_id` and \
                          `aiven_vnet_id` instead of reading it.",
-                    ),
-            )
-            .attribute(
-                Attribute::string("aiven_tenant_id")
-                    .computed()
-                    .description(
-                        "Aiven's Entra tenant id (`state_info[\"to-tenant-id\"]`), captured at \
+                        ),
+                )
+                .attribute(Attribute::string("aiven_tenant_id").computed().description(
+                    "Aiven's Entra tenant id (`state_info[\"to-tenant-id\"]`), captured at \
                          create and kept even when Aiven no longer reports it: the tenant of the \
                          auxiliary token for the Azure-side peering.",
-                    ),
-            )
-            .attribute(
-                Attribute::string("aiven_vnet_id")
-                    .computed()
-                    .description(
-                        "Resource id of Aiven's virtual network (`state_info[\"to-network-id\"]`), \
+                ))
+                .attribute(Attribute::string("aiven_vnet_id").computed().description(
+                    "Resource id of Aiven's virtual network (`state_info[\"to-network-id\"]`), \
                          captured at create and kept even when Aiven no longer reports it: the \
                          remote VNet of the Azure-side peering.",
-                    ),
-            ),
+                )),
         )
         .with_timeouts(Timeouts::minutes(30, 5, 5, 20))
     }
@@ -233,8 +355,9 @@ impl Resource<ProviderData> for AivenVpcPeering {
         if !plan.is_create() {
             return Ok(());
         }
-        // Only a fully known plan can be checked; unknown inputs are checked at apply by Aiven.
-        let Ok(peering) = PeeringInputs::from_object(&plan.planned) else {
+        // Checked as soon as the VPC and the VNet are known: the app (peer_azure_app_id) is
+        // often created in the same apply and unknown here, but the checks do not need it.
+        let Ok(peering) = PeeringInputs::from_state(self.0, &plan.planned) else {
             return Ok(());
         };
         let mut findings = preflight(ctx, &peering).await;
@@ -250,7 +373,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
         ctx: &Context<ProviderData>,
         request: CreateRequest,
     ) -> Result<Value, Failure> {
-        let peering = PeeringInputs::from_object(&request.planned)?;
+        let peering = PeeringInputs::from_object(self.0, &request.planned)?;
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
 
@@ -285,10 +408,10 @@ impl Resource<ProviderData> for AivenVpcPeering {
                 return Err(Diagnostic::error(
                     "The peering connection disappeared during create",
                     format!(
-                        "Aiven stopped listing the new connection of project VPC {} to VNet \
-                         {} while it was being set up: it was probably deleted in the Aiven \
-                         console or API. Run apply again to create it.",
-                        peering.project_vpc_id, peering.vnet_id
+                        "Aiven stopped listing the new connection of {} to VNet {} while it \
+                         was being set up: it was probably deleted in the Aiven console or \
+                         API. Run apply again to create it.",
+                        peering.vpc, peering.vnet_id
                     ),
                 )
                 .into());
@@ -352,7 +475,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
         ctx: &Context<ProviderData>,
         state: Value,
     ) -> Result<Option<Value>, Diagnostics> {
-        let peering = PeeringInputs::from_state(&state)?;
+        let peering = PeeringInputs::from_state(self.0, &state)?;
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
         let connection = match peering.find(aiven, &call).await {
@@ -363,10 +486,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
             Err(error) if error.is_not_found() => return Ok(None),
             Err(error) => {
                 return Err(cloud_diagnostic(
-                    format!(
-                        "Cannot read the peering connection of project VPC {}",
-                        peering.project_vpc_id
-                    ),
+                    format!("Cannot read the peering connection of {}", peering.vpc),
                     &error,
                 )
                 .into());
@@ -411,15 +531,58 @@ impl Resource<ProviderData> for AivenVpcPeering {
 
     async fn update(
         &self,
-        _ctx: &Context<ProviderData>,
+        ctx: &Context<ProviderData>,
         request: UpdateRequest,
     ) -> Result<Value, Failure> {
-        // Every argument forces replacement; only `timeouts` can change in place.
-        Ok(request.planned)
+        // Every argument but `user_peer_network_cidrs` forces replacement (and `timeouts`
+        // changes nothing in Aiven).
+        let prior = PeeringInputs::from_state(self.0, &request.prior)?;
+        let planned = PeeringInputs::from_state(self.0, &request.planned)?;
+        let before = prior.user_peer_network_cidrs.clone().unwrap_or_default();
+        let after = planned.user_peer_network_cidrs.clone().unwrap_or_default();
+        let add: Vec<String> = after
+            .iter()
+            .filter(|cidr| !before.contains(cidr))
+            .cloned()
+            .collect();
+        let delete: Vec<String> = before
+            .iter()
+            .filter(|cidr| !after.contains(cidr))
+            .cloned()
+            .collect();
+        let mut state = request.planned;
+        if add.is_empty() && delete.is_empty() {
+            return Ok(complete_from_prior(state, &request.prior));
+        }
+        let aiven = ctx.data().aiven()?;
+        let call = call_context(ctx);
+        let failed = |error: &CloudError| {
+            Failure::from(
+                cloud_diagnostic(
+                    format!(
+                        "Cannot update `user_peer_network_cidrs` of the peering connection of \
+                         {} to VNet {}",
+                        planned.vpc, planned.vnet_id
+                    ),
+                    error,
+                )
+                .at(PlannedPeer::user_peer_network_cidrs),
+            )
+        };
+        aiven
+            .update_user_peer_network_cidrs(&call, &planned.vpc, planned.peer(), &add, &delete)
+            .await
+            .map_err(|error| failed(&error))?;
+        match planned.find(aiven, &call).await {
+            Ok(Some(connection)) => record_connection(&mut state, &connection),
+            Ok(None) => return Ok(complete_from_prior(state, &request.prior)),
+            Err(error) => return Err(failed(&error)),
+        }
+        Ok(complete_partial_state(state))
     }
 
     async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
-        let peering = PeeringInputs::from_state(&state)?;
+        let peering = PeeringInputs::from_state(self.0, &state)?;
         let aiven = ctx.data().aiven()?;
         peering
             .delete_and_wait(aiven, &call_context(ctx))
@@ -427,8 +590,8 @@ impl Resource<ProviderData> for AivenVpcPeering {
             .map_err(|error| {
                 cloud_diagnostic(
                     format!(
-                        "Cannot delete the peering connection of project VPC {} to VNet {}",
-                        peering.project_vpc_id, peering.vnet_id
+                        "Cannot delete the peering connection of {} to VNet {}",
+                        peering.vpc, peering.vnet_id
                     ),
                     &error,
                 )
@@ -437,22 +600,37 @@ impl Resource<ProviderData> for AivenVpcPeering {
     }
 
     async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
-        let (project, project_vpc_id, vnet_id) = parse_import_id(id)?;
+        let (vpc, vnet_id) = parse_import_id(self.0, id)?;
         Ok(Value::object([
-            (Identity::project, Value::string(project)),
-            (Identity::project_vpc_id, Value::string(project_vpc_id)),
+            (self.0.owner_attribute(), Value::string(vpc.owner())),
+            (self.0.vpc_attribute(), Value::string(vpc.vpc_id())),
             (Identity::vnet_id, Value::string(vnet_id)),
         ]))
     }
 }
 
 model! {
-    /// What identifies the connection (the import id's parts, and the id itself).
+    /// What identifies the connection beyond its VPC (the import id's last part, and the id
+    /// itself).
     struct Identity {
-        project: Value,
-        project_vpc_id: Value,
         vnet_id: Value,
         id: Value,
+    }
+}
+
+model! {
+    /// A project VPC's address.
+    struct ProjectVpc {
+        project: Value,
+        project_vpc_id: Value,
+    }
+}
+
+model! {
+    /// An organization VPC's address.
+    struct OrganizationVpc {
+        organization_id: Value,
+        organization_vpc_id: Value,
     }
 }
 
@@ -479,8 +657,9 @@ model! {
 /// The resource's inputs, parsed.
 #[derive(Clone, Debug)]
 struct PeeringInputs {
-    project: String,
-    project_vpc_id: String,
+    addressing: Addressing,
+    /// Where the VPC is.
+    vpc: VpcAddress,
     /// As configured (the id and the import command use this spelling).
     vnet_id: String,
     vnet: VirtualNetworkId,
@@ -488,12 +667,14 @@ struct PeeringInputs {
     app_id: Option<String>,
     tenant_id: Option<String>,
     user_peer_network_cidrs: Option<Vec<String>>,
+    /// Aiven's id of the connection, once known (an organization connection is deleted by it).
+    peering_connection_id: Option<String>,
 }
 
 impl PeeringInputs {
     /// From a plan: every input must be known (they are at apply time).
-    fn from_object(object: &Value) -> Result<Self, Diagnostics> {
-        let mut inputs = Self::from_state(object)?;
+    fn from_object(addressing: Addressing, object: &Value) -> Result<Self, Diagnostics> {
+        let mut inputs = Self::from_state(addressing, object)?;
         let planned = PlannedPeer::from_value(object)?;
         inputs.app_id = Some(planned.peer_azure_app_id);
         inputs.tenant_id = Some(planned.peer_azure_tenant_id);
@@ -501,13 +682,14 @@ impl PeeringInputs {
     }
 
     /// From a state (or an imported stub): what identifies the connection.
-    fn from_state(object: &Value) -> Result<Self, Diagnostics> {
+    fn from_state(addressing: Addressing, object: &Value) -> Result<Self, Diagnostics> {
+        let type_name = addressing.type_name();
         let text = |name: &str| -> Result<String, Diagnostics> {
             object.attr_str(name).map(str::to_owned).ok_or_else(|| {
                 Diagnostics::from(
                     Diagnostic::error(
                         format!("`{name}` is missing"),
-                        format!("{TYPE_NAME} needs `{name}` to find the connection in Aiven."),
+                        format!("{type_name} needs `{name}` to find the connection in Aiven."),
                     )
                     .at(name),
                 )
@@ -531,8 +713,11 @@ impl PeeringInputs {
             _ => None,
         };
         Ok(Self {
-            project: text(Identity::project)?,
-            project_vpc_id: text(Identity::project_vpc_id)?,
+            addressing,
+            vpc: addressing.address(
+                text(addressing.owner_attribute())?,
+                text(addressing.vpc_attribute())?,
+            ),
             vnet_id,
             vnet,
             app_id: object
@@ -542,17 +727,32 @@ impl PeeringInputs {
                 .attr_str(PlannedPeer::peer_azure_tenant_id)
                 .map(str::to_owned),
             user_peer_network_cidrs,
+            peering_connection_id: object
+                .attr_str(Reported::peering_connection_id)
+                .map(str::to_owned),
         })
     }
 
-    /// `<project>/<project_vpc_id><vnet_id>`: the `id` attribute and the import id.
+    /// `<project>/<project_vpc_id><vnet_id>` or
+    /// `organization/<organization_id>/<organization_vpc_id><vnet_id>`: the `id` attribute and
+    /// the import id.
     fn resource_id(&self) -> String {
-        format!("{}/{}{}", self.project, self.project_vpc_id, self.vnet_id)
+        let prefix = match self.addressing {
+            Addressing::Project => "",
+            Addressing::Organization => ORGANIZATION_ID_PREFIX,
+        };
+        format!(
+            "{prefix}{}/{}{}",
+            self.vpc.owner(),
+            self.vpc.vpc_id(),
+            self.vnet_id
+        )
     }
 
     fn import_command(&self) -> String {
         format!(
-            "terraform import {TYPE_NAME}.<name> '{}'",
+            "terraform import {}.<name> '{}'",
+            self.addressing.type_name(),
             self.resource_id()
         )
     }
@@ -576,8 +776,7 @@ impl PeeringInputs {
         aiven
             .find_azure_peering(
                 call,
-                &self.project,
-                &self.project_vpc_id,
+                &self.vpc,
                 &self.vnet.subscription_id,
                 &self.vnet.resource_group,
                 &self.vnet.name,
@@ -596,12 +795,7 @@ impl PeeringInputs {
         aiven: &AivenClient,
         call: &CallContext,
     ) -> Result<(), Failure> {
-        let planned_read = aiven.take_recent_vpc_read(
-            &self.project,
-            &self.project_vpc_id,
-            self.peer(),
-            PLANNED_READ_REUSE,
-        );
+        let planned_read = aiven.take_recent_vpc_read(&self.vpc, self.peer(), PLANNED_READ_REUSE);
         let existing = match planned_read {
             Some(vpc) => {
                 tracing::debug!("existing-connection check: the apply-time plan's VPC read");
@@ -620,19 +814,22 @@ impl PeeringInputs {
         match existing {
             None => Ok(()),
             Some(dead) if is_gone(&dead.state) => {
+                let dead_id = dead.peering_connection_id.clone();
                 tracing::info!(
                     state = dead.state.as_str(),
                     "removing this VNet's dead Aiven peering connection before creating a new one"
                 );
-                self.delete_and_wait(aiven, call).await.map_err(|error| {
-                    Failure::from(cloud_diagnostic(
-                        format!(
-                            "Cannot remove the old {} peering connection of this VNet",
-                            dead.state
-                        ),
-                        &error,
-                    ))
-                })
+                self.delete_and_wait_for(aiven, call, dead_id.as_deref())
+                    .await
+                    .map_err(|error| {
+                        Failure::from(cloud_diagnostic(
+                            format!(
+                                "Cannot remove the old {} peering connection of this VNet",
+                                dead.state
+                            ),
+                            &error,
+                        ))
+                    })
             }
             Some(live) => Err(self.already_exists(Some(&live)).into()),
         }
@@ -654,10 +851,7 @@ impl PeeringInputs {
             peer_azure_tenant_id: self.tenant_id.clone().unwrap_or_default(),
             user_peer_network_cidrs: self.user_peer_network_cidrs.clone(),
         };
-        match aiven
-            .create_azure_peering(call, &self.project, &self.project_vpc_id, &request)
-            .await
-        {
+        match aiven.create_azure_peering(call, &self.vpc, &request).await {
             Ok(connection) => Ok(connection),
             Err(error) if error.is_already_exists() => Err(self.already_exists(None).into()),
             Err(error @ (CloudError::Transport { .. } | CloudError::Decode { .. })) => {
@@ -710,15 +904,19 @@ impl PeeringInputs {
         aiven: &AivenClient,
         call: &CallContext,
     ) -> Result<(), CloudError> {
+        self.delete_and_wait_for(aiven, call, self.peering_connection_id.as_deref())
+            .await
+    }
+
+    /// [`Self::delete_and_wait`] of the connection with `peering_connection_id` when known.
+    async fn delete_and_wait_for(
+        &self,
+        aiven: &AivenClient,
+        call: &CallContext,
+        peering_connection_id: Option<&str>,
+    ) -> Result<(), CloudError> {
         let deleting = aiven
-            .delete_azure_peering(
-                call,
-                &self.project,
-                &self.project_vpc_id,
-                &self.vnet.subscription_id,
-                &self.vnet.resource_group,
-                &self.vnet.name,
-            )
+            .delete_azure_peering(call, &self.vpc, self.peer(), peering_connection_id)
             .await?;
         let mut answered = match deleting {
             None => return Ok(()),
@@ -762,14 +960,13 @@ impl PeeringInputs {
         Diagnostic::error(
             "A peering connection for this VNet already exists in Aiven",
             format!(
-                "Project VPC {} of Aiven project {:?} already has a peering connection to VNet \
-                 {}{what}. It is not adopted silently, because another configuration may \
+                "{} already has a peering connection to VNet {}{what}. It is not adopted \
+                 silently, because another configuration may \
                  manage it (destroying one copy would cut the other's peering).\n\n\
                  To manage it with this configuration, import it:\n\n  {}\n\n\
                  or add an `import` block with that id. Otherwise delete it in Aiven, or peer a \
                  different VNet.",
-                self.project_vpc_id,
-                self.project,
+                capitalized(&self.vpc.to_string()),
                 self.vnet_id,
                 self.import_command()
             ),
@@ -778,28 +975,17 @@ impl PeeringInputs {
     }
 
     fn vpc_error(&self, error: &CloudError) -> Failure {
-        let mut diagnostic = cloud_diagnostic(
-            format!(
-                "Cannot read project VPC {} of Aiven project {:?}",
-                self.project_vpc_id, self.project
-            ),
-            error,
-        );
-        if error.is_not_found() {
-            diagnostic.detail.push_str(
-                "\n\nCheck `project` (case-sensitive) and `project_vpc_id`, and that the Aiven \
-                 token has access to the project.",
-            );
-            diagnostic = diagnostic.at(Identity::project_vpc_id);
-        }
-        Failure::from(diagnostic)
+        Failure::from(vpc_diagnostic(self.addressing, &self.vpc, error))
     }
 
     fn create_error(&self, error: &CloudError) -> Failure {
+        if error.is_not_found() || error.status() == Some(403) {
+            return Failure::from(vpc_diagnostic(self.addressing, &self.vpc, error));
+        }
         Failure::from(cloud_diagnostic(
             format!(
-                "Aiven refused to create the peering connection of project VPC {} to VNet {}",
-                self.project_vpc_id, self.vnet_id
+                "Aiven refused to create the peering connection of {} to VNet {}",
+                self.vpc, self.vnet_id
             ),
             error,
         ))
@@ -929,6 +1115,22 @@ fn complete_partial_state(mut state: Value) -> Value {
         );
     }
     state
+}
+
+/// A planned state whose computed values that Aiven did not report again come from `prior`.
+fn complete_from_prior(mut state: Value, prior: &Value) -> Value {
+    for attribute in [
+        Reported::peering_connection_id,
+        Reported::state,
+        Reported::state_info,
+        Reported::aiven_tenant_id,
+        Reported::aiven_vnet_id,
+    ] {
+        if state.attr(attribute).is_unknown() {
+            state.set_attr(attribute, prior.attr(attribute).clone());
+        }
+    }
+    complete_partial_state(state)
 }
 
 /// Bounds for removing a rejected connection: the create deadline, or a short grace beyond it.
@@ -1092,29 +1294,42 @@ async fn preflight(ctx: &Context<ProviderData>, peering: &PeeringInputs) -> Diag
             }
         }
     };
-    let vpc = async {
-        match aiven
-            .get_project_vpc(&call, &peering.project, &peering.project_vpc_id)
-            .await
-        {
-            Ok(vpc) => Some(vpc),
-            Err(error) => {
-                tracing::debug!(%error, "preflight: cannot read the project VPC");
-                None
-            }
+    let vpc = aiven.get_vpc(&call, &peering.vpc);
+    let (vnet_prefixes, vpc) = tokio::join!(vnet_prefixes, vpc);
+    let vpc = match vpc {
+        Ok(vpc) => vpc,
+        // Aiven's definite answers (no such project, organization or VPC; a token without the
+        // permission) fail the plan: the apply could only fail the same way, later.
+        Err(error) if error.is_not_found() || error.status() == Some(403) => {
+            diagnostics.push(vpc_diagnostic(peering.addressing, &peering.vpc, &error));
+            return diagnostics;
+        }
+        Err(error) => {
+            tracing::debug!(%error, "preflight: cannot read the VPC");
+            return diagnostics;
         }
     };
-    let (vnet_prefixes, vpc) = tokio::join!(vnet_prefixes, vpc);
-    let Some(vpc) = vpc else {
+    if !vpc.cloud_name.starts_with("azure-") {
+        diagnostics.push(
+            Diagnostic::error(
+                format!(
+                    "The Aiven {} is not in an Azure cloud",
+                    peering.addressing.vpc_kind()
+                ),
+                format!(
+                    "{} is in cloud {:?}: only a VPC in an Aiven Azure cloud (`azure-…`) can \
+                     be peered with an Azure virtual network. Choose the VPC of the VNet's \
+                     region, e.g. with the data source's `cloud_name = \"azure-…\"`.",
+                    capitalized(&peering.vpc.to_string()),
+                    vpc.cloud_name
+                ),
+            )
+            .at(peering.addressing.vpc_attribute()),
+        );
         return diagnostics;
-    };
+    }
     // For the create that follows this plan in the same process (the apply-time re-plan).
-    aiven.remember_vpc_read(
-        &peering.project,
-        &peering.project_vpc_id,
-        peering.peer(),
-        vpc.clone(),
-    );
+    aiven.remember_vpc_read(&peering.vpc, peering.peer(), vpc.clone());
     if let Some(existing) = vpc.find_azure_peering(
         &peering.vnet.subscription_id,
         &peering.vnet.resource_group,
@@ -1151,16 +1366,20 @@ async fn preflight(ctx: &Context<ProviderData>, peering: &PeeringInputs) -> Diag
         if ranges_overlap(&range, &vpc.network_cidr) {
             diagnostics.push(
                 Diagnostic::error(
-                    "The VNet and the Aiven project VPC address ranges overlap",
+                    format!(
+                        "The VNet and the Aiven {} address ranges overlap",
+                        peering.addressing.vpc_kind()
+                    ),
                     format!(
                         "{range} ({source} of {vnet}) overlaps {vpc_range} (`network_cidr` of \
-                         project VPC {vpc_id}, cloud {cloud}). Peered networks need disjoint \
-                         address ranges, and Aiven would reject the connection minutes into the \
-                         apply. Peer a project VPC with a non-overlapping range, or change the \
-                         VNet's address space.",
+                         {kind} {vpc_id}, cloud {cloud}). Peered networks need disjoint address \
+                         ranges, and Aiven would reject the connection minutes into the apply. \
+                         Peer a {kind} with a non-overlapping range, or change the VNet's \
+                         address space.",
                         vnet = peering.vnet_id,
                         vpc_range = vpc.network_cidr,
-                        vpc_id = vpc.project_vpc_id,
+                        kind = peering.addressing.vpc_kind(),
+                        vpc_id = vpc.vpc_id,
                         cloud = vpc.cloud_name,
                     ),
                 )
@@ -1185,47 +1404,125 @@ fn ranges_overlap(a: &str, b: &str) -> bool {
     }
 }
 
-/// `<project>/<project_vpc_id><vnet_id>`; a `/` doubled before `subscriptions` is accepted.
-fn parse_import_id(id: &str) -> Result<(String, String, String), Diagnostics> {
-    let invalid = |reason: &str| {
-        Diagnostics::from(Diagnostic::error(
-            "Invalid import id",
-            format!(
-                "{id:?} {reason}. Expected `<project>/<project_vpc_id><vnet_id>`, e.g. \
-                 `acme-prod/99999999-9999-9999-9999-999999999999/subscriptions/<subscription \
-                 id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>`."
-            ),
-        ))
-    };
-    let (project, rest) = id.split_once('/').ok_or_else(|| invalid("has no `/`"))?;
-    let (vpc_id, vnet_rest) = rest
-        .split_once('/')
-        .ok_or_else(|| invalid("has no virtual network id"))?;
-    let vnet_id = format!("/{}", vnet_rest.trim_start_matches('/'));
-    if project.trim().is_empty() {
-        return Err(invalid("has an empty project name"));
-    }
-    if !checks::is_uuid(vpc_id) {
-        return Err(invalid("has a project VPC id that is not a UUID"));
-    }
-    VirtualNetworkId::parse(&vnet_id).map_err(|error| invalid(&format!("is invalid: {error}")))?;
-    Ok((project.to_owned(), vpc_id.to_owned(), vnet_id))
+/// The VPC and the VNet id of a peering id: `<project>/<project_vpc_id><vnet_id>` or
+/// `organization/<organization_id>/<organization_vpc_id><vnet_id>`, whichever `addressing`
+/// names; a `/` doubled before `subscriptions` is accepted.
+fn parse_import_id(addressing: Addressing, id: &str) -> Result<(VpcAddress, String), Diagnostics> {
+    parse_peering_id(id)
+        .and_then(|(vpc, vnet_id)| {
+            let kind = match vpc {
+                VpcAddress::Project { .. } => Addressing::Project,
+                VpcAddress::Organization { .. } => Addressing::Organization,
+            };
+            if kind != addressing {
+                Err(format!(
+                    "{id:?} is the id of a {} peering, not of {}",
+                    kind.vpc_kind(),
+                    addressing.type_name()
+                ))
+            } else if !checks::is_uuid(vpc.vpc_id()) {
+                Err(format!("{id:?} has a VPC id that is not a UUID"))
+            } else {
+                Ok((vpc, vnet_id))
+            }
+        })
+        .map_err(|reason| {
+            Diagnostics::from(Diagnostic::error(
+                "Invalid import id",
+                format!(
+                    "{reason}. Expected `{}`, e.g. `{}99999999-9999-9999-9999-999999999999/subscriptions/<subscription \
+                     id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>`.",
+                    addressing.id_form(),
+                    match addressing {
+                        Addressing::Project => "acme-prod/",
+                        Addressing::Organization => "organization/org1a2b3c4d5e6/",
+                    }
+                ),
+            ))
+        })
 }
 
-/// An Aiven project name: not blank, and no `/` (the import id separates with it).
-fn project_name() -> Validator {
-    Validator::string(
-        "an Aiven project name such as `acme-prod` (no `/`)",
-        |text| {
-            if text.trim().is_empty() {
-                Err("the value is empty".to_owned())
-            } else if text.contains('/') {
-                Err(format!("{text:?} contains `/`"))
-            } else {
-                Ok(())
-            }
-        },
-    )
+/// The VPC and the VNet id of the `id` of either peering resource (also what
+/// `vnetpeer_cross_tenant_vnet_peering.aiven_peering_id` holds). An organization id starts with
+/// `organization/` followed by the organization id; a project id's second segment is a UUID,
+/// so a project named `organization` is still told apart.
+pub(super) fn parse_peering_id(id: &str) -> Result<(VpcAddress, String), String> {
+    let organization = id.strip_prefix(ORGANIZATION_ID_PREFIX).filter(|rest| {
+        rest.split('/')
+            .next()
+            .is_some_and(|owner| !checks::is_uuid(owner))
+    });
+    let (addressing, rest) = match organization {
+        Some(rest) => (Addressing::Organization, rest),
+        None => (Addressing::Project, id),
+    };
+    let owner_kind = match addressing {
+        Addressing::Project => "project name",
+        Addressing::Organization => "organization id",
+    };
+    let (owner, rest) = rest
+        .split_once('/')
+        .ok_or_else(|| format!("{id:?} has no `/`"))?;
+    let (vpc_id, vnet_rest) = rest
+        .split_once('/')
+        .ok_or_else(|| format!("{id:?} has no virtual network id"))?;
+    let vnet_id = format!("/{}", vnet_rest.trim_start_matches('/'));
+    if owner.trim().is_empty() {
+        return Err(format!("{id:?} has an empty {owner_kind}"));
+    }
+    if vpc_id.trim().is_empty() {
+        return Err(format!("{id:?} has an empty VPC id"));
+    }
+    VirtualNetworkId::parse(&vnet_id).map_err(|error| format!("{id:?} is invalid: {error}"))?;
+    Ok((
+        addressing.address(owner.to_owned(), vpc_id.to_owned()),
+        vnet_id,
+    ))
+}
+
+/// The diagnostic of a VPC that cannot be read, with what to check.
+fn vpc_diagnostic(addressing: Addressing, vpc: &VpcAddress, error: &CloudError) -> Diagnostic {
+    let mut diagnostic = cloud_diagnostic(format!("Cannot read {vpc}"), error);
+    let owner = addressing.owner_attribute();
+    let vpc_attribute = addressing.vpc_attribute();
+    if error.is_not_found() {
+        diagnostic.detail.push_str(&format!(
+            "\n\nCheck `{owner}` (case-sensitive) and `{vpc_attribute}`, and that the Aiven \
+             token has access to it."
+        ));
+        diagnostic = diagnostic.at(vpc_attribute);
+    } else if error.status() == Some(403) && addressing == Addressing::Organization {
+        diagnostic.detail.push_str(&format!(
+            "\n\nThe Aiven token needs the organization permission \
+             `organization:networking:write` on organization {} (`{owner}`): grant it to the \
+             user or application user of the token (organization Admin includes it).",
+            vpc.owner()
+        ));
+        diagnostic = diagnostic.at(owner);
+    }
+    diagnostic
+}
+
+/// `text` with its first letter upper-cased.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// A project name or organization id: not blank, and no `/` (the import id separates with it).
+fn owner_name(description: &'static str) -> Validator {
+    Validator::string(description, |text| {
+        if text.trim().is_empty() {
+            Err("the value is empty".to_owned())
+        } else if text.contains('/') {
+            Err(format!("{text:?} contains `/`"))
+        } else {
+            Ok(())
+        }
+    })
 }
 
 // ----- resource identity ------------------------------------------------------------------------
@@ -1250,8 +1547,8 @@ fn identity_declaration() -> ResourceIdentity {
             identity::from_state(
                 state,
                 &[
-                    ("project", Identity::project),
-                    ("project_vpc_id", Identity::project_vpc_id),
+                    ("project", ProjectVpc::project),
+                    ("project_vpc_id", ProjectVpc::project_vpc_id),
                     ("vnet_id", Identity::vnet_id),
                 ],
             )
@@ -1284,11 +1581,11 @@ fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
     });
     Some(
         import_id
-            .and_then(|id| parse_import_id(&id))
-            .map(|(project, project_vpc_id, vnet_id)| {
+            .and_then(|id| parse_import_id(Addressing::Project, &id))
+            .map(|(vpc, vnet_id)| {
                 Value::object([
-                    (Identity::project, Value::string(project)),
-                    (Identity::project_vpc_id, Value::string(project_vpc_id)),
+                    (ProjectVpc::project, Value::string(vpc.owner())),
+                    (ProjectVpc::project_vpc_id, Value::string(vpc.vpc_id())),
                     (Identity::vnet_id, Value::string(vnet_id)),
                 ])
             }),
@@ -1317,19 +1614,27 @@ mod tests {
     #[test]
     fn import_ids_round_trip_and_bad_ones_say_the_form() {
         let id = format!("acme-prod/{VPC}{VNET}");
-        let (project, vpc, vnet) = parse_import_id(&id).unwrap();
+        let (vpc, vnet) = parse_import_id(Addressing::Project, &id).unwrap();
         assert_eq!(
-            (project.as_str(), vpc.as_str(), vnet.as_str()),
-            ("acme-prod", VPC, VNET)
+            vpc,
+            VpcAddress::Project {
+                project: "acme-prod".into(),
+                vpc_id: VPC.into()
+            }
         );
+        assert_eq!(vnet, VNET);
         let doubled = format!("acme-prod/{VPC}/{VNET}");
-        assert_eq!(parse_import_id(&doubled).unwrap().2, VNET);
+        assert_eq!(
+            parse_import_id(Addressing::Project, &doubled).unwrap().1,
+            VNET
+        );
         for bad in [
             "acme-prod",
             "acme-prod/not-a-uuid/subscriptions/x",
             &format!("/{VPC}{VNET}"),
+            &format!("organization/org1a2b/{VPC}{VNET}"),
         ] {
-            let errors = parse_import_id(bad).unwrap_err();
+            let errors = parse_import_id(Addressing::Project, bad).unwrap_err();
             assert!(
                 errors
                     .iter()
@@ -1340,14 +1645,60 @@ mod tests {
                 "{bad}"
             );
         }
-        let inputs = PeeringInputs::from_state(&Value::object([
-            ("project", Value::string(project)),
-            ("project_vpc_id", Value::string(vpc)),
-            ("vnet_id", Value::string(vnet)),
-        ]))
+        let inputs = PeeringInputs::from_state(
+            Addressing::Project,
+            &Value::object([
+                ("project", Value::string(vpc.owner())),
+                ("project_vpc_id", Value::string(vpc.vpc_id())),
+                ("vnet_id", Value::string(vnet)),
+            ]),
+        )
         .unwrap();
         assert_eq!(inputs.resource_id(), id);
         assert!(inputs.import_command().contains(&format!("'{id}'")));
+    }
+
+    #[test]
+    fn organization_ids_are_told_apart_from_project_ids() {
+        let id = format!("organization/org1a2b3c4d5e6/{VPC}{VNET}");
+        let (vpc, vnet) = parse_import_id(Addressing::Organization, &id).unwrap();
+        assert_eq!(
+            vpc,
+            VpcAddress::Organization {
+                organization_id: "org1a2b3c4d5e6".into(),
+                vpc_id: VPC.into()
+            }
+        );
+        let inputs = PeeringInputs::from_state(
+            Addressing::Organization,
+            &Value::object([
+                ("organization_id", Value::string("org1a2b3c4d5e6")),
+                ("organization_vpc_id", Value::string(VPC)),
+                ("vnet_id", Value::string(vnet)),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(inputs.resource_id(), id);
+        assert!(
+            inputs
+                .import_command()
+                .starts_with("terraform import vnetpeer_aiven_org_vpc_peering.")
+        );
+        // A project named `organization` keeps its project meaning (a UUID follows it).
+        let (project, _) = parse_peering_id(&format!("organization/{VPC}{VNET}")).unwrap();
+        assert_eq!(project.owner(), "organization");
+        assert!(matches!(project, VpcAddress::Project { .. }));
+        let wrong =
+            parse_import_id(Addressing::Organization, &format!("acme/{VPC}{VNET}")).unwrap_err();
+        assert!(
+            wrong
+                .iter()
+                .next()
+                .unwrap()
+                .detail
+                .contains("organization/<organization_id>"),
+            "{wrong:?}"
+        );
     }
 
     #[test]
@@ -1364,15 +1715,18 @@ mod tests {
 
     #[test]
     fn the_rejection_diagnostic_quotes_aiven_and_says_the_fix() {
-        let peering = PeeringInputs::from_state(&Value::object([
-            ("project", Value::string("acme-prod")),
-            ("project_vpc_id", Value::string(VPC)),
-            ("vnet_id", Value::string(VNET)),
-            (
-                "peer_azure_tenant_id",
-                Value::string("c1000000-0000-4000-8000-000000000001"),
-            ),
-        ]))
+        let peering = PeeringInputs::from_state(
+            Addressing::Project,
+            &Value::object([
+                ("project", Value::string("acme-prod")),
+                ("project_vpc_id", Value::string(VPC)),
+                ("vnet_id", Value::string(VNET)),
+                (
+                    "peer_azure_tenant_id",
+                    Value::string("c1000000-0000-4000-8000-000000000001"),
+                ),
+            ]),
+        )
         .unwrap();
         let rejected = connection(
             "INVALID_SPECIFICATION",

@@ -32,6 +32,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
+use crate::aiven::VpcAddress;
 use crate::azure::aadsts;
 use crate::azure::arm::{
     ArmClient, PEER_ACTION, PEERING_WRITE_ACTION, PeeringProperties, PeeringState, VnetPeering,
@@ -689,40 +690,31 @@ fn peering_name() -> Validator {
 /// A `vnetpeer_aiven_vpc_peering` id: `<project>/<project_vpc_id>/<vnet_id>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct AivenPeeringRef {
-    project: String,
-    project_vpc_id: String,
+    /// The project VPC or organization VPC.
+    vpc: VpcAddress,
     vnet: VirtualNetworkId,
 }
 
 impl AivenPeeringRef {
-    /// Parses the id; the VNet id may follow the VPC id with one slash or two.
+    /// Parses the `id` of either Aiven peering resource; the VNet id may follow the VPC id with
+    /// one slash or two.
     fn parse(id: &str) -> Result<Self, String> {
-        let form = "expected `<project>/<project_vpc_id>/<vnet_id>`, the `id` of a \
-                    vnetpeer_aiven_vpc_peering";
-        let mut parts = id.splitn(3, '/');
-        let (Some(project), Some(project_vpc_id), Some(vnet)) =
-            (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(format!("{id:?} has too few parts; {form}"));
-        };
-        if project.is_empty() || project_vpc_id.is_empty() {
-            return Err(format!(
-                "{id:?} lacks the project or the project VPC id; {form}"
-            ));
-        }
-        let vnet = format!("/{}", vnet.trim_start_matches('/'));
-        let vnet = VirtualNetworkId::parse(&vnet).map_err(|error| format!("{error}; {form}"))?;
-        Ok(AivenPeeringRef {
-            project: project.to_owned(),
-            project_vpc_id: project_vpc_id.to_owned(),
-            vnet,
-        })
+        let (vpc, vnet_id) = super::aiven_vpc_peering::parse_peering_id(id).map_err(|reason| {
+            format!(
+                "{reason}; expected the `id` of a vnetpeer_aiven_vpc_peering \
+                 (`<project>/<project_vpc_id>/<vnet_id>`) or of a vnetpeer_aiven_org_vpc_peering \
+                 (`organization/<organization_id>/<organization_vpc_id>/<vnet_id>`)"
+            )
+        })?;
+        let vnet = VirtualNetworkId::parse(&vnet_id).map_err(|error| error.to_string())?;
+        Ok(AivenPeeringRef { vpc, vnet })
     }
 }
 
 fn aiven_peering_id_validator() -> Validator {
     Validator::string(
-        "the `id` of a `vnetpeer_aiven_vpc_peering`: `<project>/<project_vpc_id>/<vnet_id>`",
+        "the `id` of a `vnetpeer_aiven_vpc_peering` (`<project>/<project_vpc_id>/<vnet_id>`) or of a \
+         `vnetpeer_aiven_org_vpc_peering`",
         |id| AivenPeeringRef::parse(id).map(|_| ()),
     )
 }
@@ -740,8 +732,7 @@ async fn read_aiven_state(
     let connection = aiven
         .find_azure_peering(
             &call_context(ctx),
-            &peering.project,
-            &peering.project_vpc_id,
+            &peering.vpc,
             &vnet.subscription_id,
             &vnet.resource_group,
             &vnet.name,
@@ -784,8 +775,7 @@ async fn wait_for_aiven_active(
             let connection = aiven
                 .find_azure_peering(
                     cc,
-                    &peering.project,
-                    &peering.project_vpc_id,
+                    &peering.vpc,
                     &vnet.subscription_id,
                     &vnet.resource_group,
                     &vnet.name,
@@ -1478,8 +1468,22 @@ mod tests {
         let one = AivenPeeringRef::parse(&format!("acme-prod/vpc-1{VNET}")).unwrap();
         let two = AivenPeeringRef::parse(&format!("acme-prod/vpc-1/{VNET}")).unwrap();
         assert_eq!(one, two);
-        assert_eq!(one.project, "acme-prod");
-        assert_eq!(one.project_vpc_id, "vpc-1");
+        assert_eq!(
+            one.vpc,
+            VpcAddress::Project {
+                project: "acme-prod".into(),
+                vpc_id: "vpc-1".into()
+            }
+        );
+        let organization =
+            AivenPeeringRef::parse(&format!("organization/org1a2b3c4d5e6/vpc-1{VNET}")).unwrap();
+        assert_eq!(
+            organization.vpc,
+            VpcAddress::Organization {
+                organization_id: "org1a2b3c4d5e6".into(),
+                vpc_id: "vpc-1".into()
+            }
+        );
         assert_eq!(one.vnet.name, "vnet-App");
         assert!(AivenPeeringRef::parse("acme-prod/vpc-1").is_err());
         assert!(AivenPeeringRef::parse("acme-prod//subscriptions/x").is_err());

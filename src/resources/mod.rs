@@ -19,6 +19,7 @@ use crate::provider::{ProviderConfig, provider_schema};
 
 pub mod aad_app;
 pub mod aad_app_secret;
+pub mod aiven_organization_vpc;
 pub mod aiven_project_vpc;
 pub mod aiven_vpc_peering;
 pub mod app_secret;
@@ -128,7 +129,12 @@ pub fn resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
         Arc::new(service_principal::ServicePrincipalResource),
         Arc::new(custom_role::CustomRole),
         Arc::new(role_assignment::RoleAssignmentResource),
-        Arc::new(aiven_vpc_peering::AivenVpcPeering),
+        Arc::new(aiven_vpc_peering::AivenVpcPeering(
+            aiven_vpc_peering::Addressing::Project,
+        )),
+        Arc::new(aiven_vpc_peering::AivenVpcPeering(
+            aiven_vpc_peering::Addressing::Organization,
+        )),
         Arc::new(cross_tenant_vnet_peering::CrossTenantVnetPeering),
     ];
     all.extend(test_resources());
@@ -147,6 +153,7 @@ fn test_resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
 pub fn data_sources() -> Vec<Arc<dyn DataSource<ProviderData>>> {
     vec![
         Arc::new(aiven_project_vpc::AivenProjectVpc),
+        Arc::new(aiven_organization_vpc::AivenOrganizationVpc),
         Arc::new(client_config::ClientConfig),
     ]
 }

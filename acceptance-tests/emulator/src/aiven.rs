@@ -17,6 +17,15 @@
 //!   (and the form without resource group) → 200 with the connection in `DELETING`; 404 when no
 //!   connection matches exactly.
 //!
+//! Organization VPCs (docs/development/aiven.md, 'Organization VPCs') share the connections and
+//! their state machine; their routes are `/v1/organization/{o}/vpcs` (list) and the VPC item
+//! under both `vpc/{id}` (the spec's singular form) and `vpcs/{id}` (the form Aiven's CLI and
+//! docs still use): GET, `POST …/peering-connections` (200), `DELETE
+//! …/peering-connection/{pcid}` (also `…/peering-connections/{pcid}`), and `PUT
+//! …/user-peer-network-cidrs`. An unknown organization is 404 `organization_not_found`; a token
+//! without `organization:networking:write` is 403 naming the permission. The project VPC's
+//! `PUT /v1/project/{p}/vpcs/{id}/user-peer-network-cidrs` is served too.
+//!
 //! The state machine ([`crate::world::aiven`], evaluated lazily on every ARM and Aiven request):
 //! `APPROVED` → after `knobs.aiven_peering_setup` Aiven checks that the VNet exists under the
 //! exact lower-case names, that the subscription belongs to `peer_azure_tenant_id`, that the app
@@ -40,19 +49,23 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::emulator::EmulatorState;
 use crate::log::{Service, ViolationKind};
-use crate::world::aiven::{CreatePeeringError, CreatePeeringRequest, PeerKey};
+use crate::world::aiven::{
+    CidrAddition, CreatePeeringError, CreatePeeringRequest, OwnerKind, PeerKey,
+};
 
 /// An Aiven error answer.
 #[derive(Debug, Clone)]
 pub struct AivenError {
     pub status: StatusCode,
     pub message: String,
+    /// `errors[].error_code`, when Aiven documents one.
+    pub error_code: Option<&'static str>,
 }
 
 impl AivenError {
@@ -60,15 +73,25 @@ impl AivenError {
         AivenError {
             status,
             message: message.into(),
+            error_code: None,
         }
+    }
+
+    fn with_code(mut self, code: &'static str) -> AivenError {
+        self.error_code = Some(code);
+        self
     }
 }
 
 impl IntoResponse for AivenError {
     fn into_response(self) -> Response {
+        let mut error = json!({"message": self.message, "status": self.status.as_u16()});
+        if let (Some(code), Some(object)) = (self.error_code, error.as_object_mut()) {
+            object.insert("error_code".to_owned(), json!(code));
+        }
         let body = json!({
             "message": self.message,
-            "errors": [{"message": self.message, "status": self.status.as_u16()}],
+            "errors": [error],
         });
         (self.status, axum::Json(body)).into_response()
     }
@@ -89,7 +112,34 @@ pub fn router(state: EmulatorState) -> Router {
             &format!("{CONNECTIONS}/peer-accounts/{{peer_cloud_account}}/peer-vpcs/{{peer_vpc}}"),
             delete(delete_peering),
         )
+        .route(
+            "/v1/project/{project}/vpcs/{project_vpc_id}/user-peer-network-cidrs",
+            put(update_project_cidrs),
+        )
+        .route("/v1/organization/{organization_id}/vpcs", get(list_org_vpcs))
+        .merge(organization_vpc_routes("vpc", "peering-connection"))
+        .merge(organization_vpc_routes("vpcs", "peering-connections"))
         .with_state(state)
+}
+
+/// The organization VPC item routes under `/{vpc}/{id}`, deleting by id under
+/// `/{connection}/{pcid}`.
+fn organization_vpc_routes(vpc: &str, connection: &str) -> Router<EmulatorState> {
+    let item = format!("/v1/organization/{{organization_id}}/{vpc}/{{vpc_id}}");
+    Router::new()
+        .route(&item, get(get_org_vpc))
+        .route(
+            &format!("{item}/peering-connections"),
+            post(create_org_peering),
+        )
+        .route(
+            &format!("{item}/{connection}/{{peering_connection_id}}"),
+            delete(delete_org_peering),
+        )
+        .route(
+            &format!("{item}/user-peer-network-cidrs"),
+            put(update_org_cidrs),
+        )
 }
 
 fn respond(result: Result<Response, AivenError>) -> Response {
@@ -130,6 +180,50 @@ impl AivenCall {
         let mut world = state.world();
         crate::world::aiven::settle(&mut world, &state.knobs, now, state.clock.utc_at(now));
         Ok(())
+    }
+
+    /// [`AivenCall::begin`] for an organization route: the token needs the organization
+    /// networking permission, and the organization must exist.
+    fn begin_organization(&self, organization: &str) -> Result<(), AivenError> {
+        self.begin()?;
+        let token = self.token().unwrap_or_default();
+        let world = self.state.world();
+        if !world.aiven.token_has_organization_networking(&token) {
+            let write = self.method != Method::GET;
+            let permission = if write {
+                "organization:networking:write"
+            } else {
+                "organization:networking:read"
+            };
+            return Err(AivenError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Permission denied: this operation requires the organization permission \
+                     {permission} (Manage organization networking)"
+                ),
+            )
+            .with_code("permission_denied"));
+        }
+        if world.aiven.organization(organization).is_none() {
+            return Err(AivenError::new(
+                StatusCode::NOT_FOUND,
+                format!("Organization {organization} not found"),
+            )
+            .with_code("organization_not_found"));
+        }
+        Ok(())
+    }
+
+    /// The token of the `Authorization` header.
+    fn token(&self) -> Option<String> {
+        self.headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().split_once(' '))
+            .filter(|(scheme, _)| {
+                scheme.eq_ignore_ascii_case("aivenv1") || scheme.eq_ignore_ascii_case("bearer")
+            })
+            .map(|(_, token)| token.trim().to_owned())
     }
 
     /// Checks the `Authorization` header against the known tokens.
@@ -237,6 +331,18 @@ fn text_field(body: &Value, name: &str) -> Result<Option<String>, AivenError> {
 async fn create_peering(Path(p): Path<VpcPath>, call: AivenCall) -> Response {
     respond((|| {
         call.begin()?;
+        create_in(&call, OwnerKind::Project, &p.project, &p.project_vpc_id)
+    })())
+}
+
+/// The create of a connection on a VPC of either owner, once the caller's checks have passed.
+fn create_in(
+    call: &AivenCall,
+    kind: OwnerKind,
+    owner: &str,
+    vpc_id: &str,
+) -> Result<Response, AivenError> {
+    {
         let body: Value = serde_json::from_slice(&call.body).map_err(|error| {
             AivenError::new(
                 StatusCode::BAD_REQUEST,
@@ -251,12 +357,12 @@ async fn create_peering(Path(p): Path<VpcPath>, call: AivenCall) -> Response {
         }
         let cloud_name = {
             let world = call.state.world();
-            if world.aiven.project(&p.project).is_none() {
+            if world.aiven.owner(kind, owner).is_none() {
                 return Err(project_not_found());
             }
             world
                 .aiven
-                .vpc(&p.project, &p.project_vpc_id)
+                .vpc_of(kind, owner, vpc_id)
                 .ok_or_else(vpc_not_found)?
                 .cloud_name
                 .clone()
@@ -340,13 +446,11 @@ async fn create_peering(Path(p): Path<VpcPath>, call: AivenCall) -> Response {
         };
         let now = call.state.clock.now();
         let utc_now = call.state.clock.utc_at(now);
-        let created = call.state.world().aiven.create_peering(
-            &p.project,
-            &p.project_vpc_id,
-            request,
-            now,
-            utc_now,
-        );
+        let created = call
+            .state
+            .world()
+            .aiven
+            .create_peering_in(kind, owner, vpc_id, request, now, utc_now);
         match created {
             Ok(connection) => Ok(axum::Json(connection.to_json()).into_response()),
             Err(CreatePeeringError::NotFound(message)) => {
@@ -360,7 +464,7 @@ async fn create_peering(Path(p): Path<VpcPath>, call: AivenCall) -> Response {
                 Err(AivenError::new(StatusCode::CONFLICT, message))
             }
         }
-    })())
+    }
 }
 
 async fn delete_peering(Path(p): Path<DeletePath>, call: AivenCall) -> Response {
@@ -388,4 +492,173 @@ async fn delete_peering(Path(p): Path<DeletePath>, call: AivenCall) -> Response 
             })?;
         Ok(axum::Json(connection.to_json()).into_response())
     })())
+}
+
+#[derive(Debug, Deserialize)]
+struct OrganizationPath {
+    organization_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct OrgVpcPath {
+    organization_id: String,
+    vpc_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct OrgConnectionPath {
+    organization_id: String,
+    vpc_id: String,
+    peering_connection_id: String,
+}
+
+fn organization_vpc_not_found() -> AivenError {
+    AivenError::new(StatusCode::NOT_FOUND, "Organization VPC does not exist")
+}
+
+async fn list_org_vpcs(Path(p): Path<OrganizationPath>, call: AivenCall) -> Response {
+    respond((|| {
+        call.begin_organization(&p.organization_id)?;
+        let world = call.state.world();
+        let vpcs: Vec<Value> = world
+            .aiven
+            .organization(&p.organization_id)
+            .map(|o| o.vpcs.iter().map(|v| v.summary_json()).collect())
+            .unwrap_or_default();
+        Ok(axum::Json(json!({"vpcs": vpcs})).into_response())
+    })())
+}
+
+async fn get_org_vpc(Path(p): Path<OrgVpcPath>, call: AivenCall) -> Response {
+    respond((|| {
+        call.begin_organization(&p.organization_id)?;
+        let world = call.state.world();
+        let vpc = world
+            .aiven
+            .vpc_of(OwnerKind::Organization, &p.organization_id, &p.vpc_id)
+            .ok_or_else(organization_vpc_not_found)?;
+        Ok(axum::Json(vpc.full_json()).into_response())
+    })())
+}
+
+async fn create_org_peering(Path(p): Path<OrgVpcPath>, call: AivenCall) -> Response {
+    respond((|| {
+        call.begin_organization(&p.organization_id)?;
+        create_in(
+            &call,
+            OwnerKind::Organization,
+            &p.organization_id,
+            &p.vpc_id,
+        )
+    })())
+}
+
+async fn delete_org_peering(Path(p): Path<OrgConnectionPath>, call: AivenCall) -> Response {
+    respond((|| {
+        call.begin_organization(&p.organization_id)?;
+        let now = call.state.clock.now();
+        let utc_now = call.state.clock.utc_at(now);
+        let mut world = call.state.world();
+        if world
+            .aiven
+            .vpc_of(OwnerKind::Organization, &p.organization_id, &p.vpc_id)
+            .is_none()
+        {
+            return Err(organization_vpc_not_found());
+        }
+        let connection = world
+            .aiven
+            .delete_peering_by_id(
+                &p.organization_id,
+                &p.vpc_id,
+                &p.peering_connection_id,
+                now,
+                utc_now,
+            )
+            .ok_or_else(|| {
+                AivenError::new(StatusCode::NOT_FOUND, "Peering connection does not exist")
+            })?;
+        Ok(axum::Json(connection.to_json()).into_response())
+    })())
+}
+
+async fn update_project_cidrs(Path(p): Path<VpcPath>, call: AivenCall) -> Response {
+    respond((|| {
+        call.begin()?;
+        update_cidrs(&call, OwnerKind::Project, &p.project, &p.project_vpc_id)
+    })())
+}
+
+async fn update_org_cidrs(Path(p): Path<OrgVpcPath>, call: AivenCall) -> Response {
+    respond((|| {
+        call.begin_organization(&p.organization_id)?;
+        update_cidrs(
+            &call,
+            OwnerKind::Organization,
+            &p.organization_id,
+            &p.vpc_id,
+        )
+    })())
+}
+
+/// `PUT …/user-peer-network-cidrs` with `{add: [{cidr, peer_cloud_account,
+/// peer_resource_group, peer_vpc}], delete: [cidr]}`; answers the whole VPC.
+fn update_cidrs(
+    call: &AivenCall,
+    kind: OwnerKind,
+    owner: &str,
+    vpc_id: &str,
+) -> Result<Response, AivenError> {
+    let bad = |message: &str| AivenError::new(StatusCode::BAD_REQUEST, message);
+    let body: Value = serde_json::from_slice(&call.body)
+        .map_err(|error| bad(&format!("Invalid JSON in request body: {error}")))?;
+    let add = match body.get("add") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                let field = |name: &str| {
+                    text_field(item, name)?
+                        .ok_or_else(|| bad(&format!("Missing required field 'add[].{name}'")))
+                };
+                Ok(CidrAddition {
+                    cidr: field("cidr")?,
+                    peer_cloud_account: field("peer_cloud_account")?,
+                    peer_resource_group: text_field(item, "peer_resource_group")?
+                        .unwrap_or_default(),
+                    peer_vpc: field("peer_vpc")?,
+                })
+            })
+            .collect::<Result<Vec<_>, AivenError>>()?,
+        Some(_) => return Err(bad("'add' must be an array")),
+    };
+    let delete: Vec<String> = match body.get("delete") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| bad("'delete' must hold strings"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(bad("'delete' must be an array")),
+    };
+    let now = call.state.clock.now();
+    let utc_now = call.state.clock.utc_at(now);
+    let mut world = call.state.world();
+    match world
+        .aiven
+        .update_user_peer_network_cidrs(kind, owner, vpc_id, &add, &delete, utc_now)
+    {
+        None => Err(vpc_not_found()),
+        Some(Err(message)) => Err(AivenError::new(StatusCode::NOT_FOUND, message)),
+        Some(Ok(())) => {
+            let vpc = world
+                .aiven
+                .vpc_of(kind, owner, vpc_id)
+                .ok_or_else(vpc_not_found)?;
+            Ok(axum::Json(vpc.full_json()).into_response())
+        }
+    }
 }

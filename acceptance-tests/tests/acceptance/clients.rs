@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::clients_common::*;
-use vnetpeer::aiven::{AivenClient, AivenSettings, AzurePeeringRequest, PeeringState};
+use vnetpeer::aiven::{AivenClient, AivenSettings, AzurePeeringRequest, PeeringState, VpcAddress};
 use vnetpeer::azure::aadsts;
 use vnetpeer::azure::arm::{PeeringProperties, PeeringState as AzurePeeringState};
 use vnetpeer::azure::graph::{NewApplication, sign_in_audience};
@@ -679,7 +679,11 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
         .iter()
         .find(|v| v.cloud_name == seed.aiven_cloud_name)
         .expect("the seeded VPC");
-    assert_eq!(vpc.project_vpc_id, seed.aiven_project_vpc_id);
+    assert_eq!(vpc.vpc_id, seed.aiven_project_vpc_id);
+    let address = VpcAddress::Project {
+        project: seed.aiven_project.clone(),
+        vpc_id: seed.aiven_project_vpc_id.clone(),
+    };
 
     // The seed's resource group and VNet are mixed case on purpose.
     let request = AzurePeeringRequest {
@@ -691,12 +695,7 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
         user_peer_network_cidrs: None,
     };
     let created = aiven
-        .create_azure_peering(
-            &ctx,
-            &seed.aiven_project,
-            &seed.aiven_project_vpc_id,
-            &request,
-        )
+        .create_azure_peering(&ctx, &address, &request)
         .await
         .expect("created");
     assert_eq!(created.state, PeeringState::Approved);
@@ -707,12 +706,7 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
     assert_eq!(created.peer_vpc, seed.customer_vnet_name.to_lowercase());
 
     let duplicate = aiven
-        .create_azure_peering(
-            &ctx,
-            &seed.aiven_project,
-            &seed.aiven_project_vpc_id,
-            &request,
-        )
+        .create_azure_peering(&ctx, &address, &request)
         .await
         .expect_err("the same VNet twice");
     assert!(duplicate.is_already_exists(), "{duplicate}");
@@ -720,8 +714,7 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
     let found = aiven
         .find_azure_peering(
             &ctx,
-            &seed.aiven_project,
-            &seed.aiven_project_vpc_id,
+            &address,
             &seed.customer_subscription_id,
             &seed.customer_resource_group,
             &seed.customer_vnet_name,
@@ -737,11 +730,13 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
     let deleted = aiven
         .delete_azure_peering(
             &ctx,
-            &seed.aiven_project,
-            &seed.aiven_project_vpc_id,
-            &seed.customer_subscription_id,
-            &seed.customer_resource_group,
-            &seed.customer_vnet_name,
+            &address,
+            (
+                &seed.customer_subscription_id,
+                &seed.customer_resource_group,
+                &seed.customer_vnet_name,
+            ),
+            None,
         )
         .await
         .unwrap();
@@ -752,12 +747,12 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
     let gone = vnetpeer::cloud::poll_until(&ctx, "waiting for the Aiven peering to go", || {
         let aiven = aiven.clone();
         let seed = seed.clone();
+        let address = address.clone();
         async move {
             let peering = aiven
                 .find_azure_peering(
                     &CallContext::new(Duration::from_secs(5), CancellationToken::new()),
-                    &seed.aiven_project,
-                    &seed.aiven_project_vpc_id,
+                    &address,
                     &seed.customer_subscription_id,
                     &seed.customer_resource_group,
                     &seed.customer_vnet_name,
@@ -775,10 +770,12 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
     assert!(gone.is_ok(), "{gone:?}");
 
     let missing = aiven
-        .get_project_vpc(
+        .get_vpc(
             &ctx,
-            &seed.aiven_project,
-            "00000000-0000-0000-0000-000000000000",
+            &VpcAddress::Project {
+                project: seed.aiven_project.clone(),
+                vpc_id: "00000000-0000-0000-0000-000000000000".to_owned(),
+            },
         )
         .await
         .expect_err("unknown VPC");

@@ -329,11 +329,11 @@ resource "vnetpeer_role_assignment" "other_network_contributor" {{
 resource "vnetpeer_cross_tenant_vnet_peering" "to_aiven" {{
   name                  = "to-aiven"
   vnet_id               = var.vnet_id
-  remote_vnet_id        = vnetpeer_aiven_vpc_peering.this.aiven_vnet_id
-  remote_tenant_id      = vnetpeer_aiven_vpc_peering.this.aiven_tenant_id
+  remote_vnet_id        = local.aiven_peering.aiven_vnet_id
+  remote_tenant_id      = local.aiven_peering.aiven_tenant_id
   client_id             = vnetpeer_aad_app.other.client_id
   application_object_id = vnetpeer_aad_app.other.object_id
-  aiven_peering_id      = vnetpeer_aiven_vpc_peering.this.id
+  aiven_peering_id      = local.aiven_peering.id
 
   timeouts {{
     create = "4s"
@@ -380,6 +380,14 @@ variable "aiven_app_id" {{
 }}
 
 variable "aiven_service_principal_object_id" {{
+  default = null
+}}
+
+variable "aiven_organization_id" {{
+  default = null
+}}
+
+variable "user_peer_network_cidrs" {{
   default = null
 }}
 "#,
@@ -452,8 +460,8 @@ async fn a_wrong_client_secret_is_explained() {
             "client_secret         = var.peering_secret",
         )
         .replace(
-            "aiven_peering_id      = vnetpeer_aiven_vpc_peering.this.id\n",
-            "aiven_peering_id      = vnetpeer_aiven_vpc_peering.this.id\n\n  timeouts {\n    create = \"4s\"\n  }\n",
+            "aiven_peering_id      = local.aiven_peering.id\n",
+            "aiven_peering_id      = local.aiven_peering.id\n\n  timeouts {\n    create = \"4s\"\n  }\n",
         );
     assert!(config.contains("var.peering_secret") && config.contains("\"4s\""));
     workspace.write_config(&format!(
@@ -508,7 +516,7 @@ async fn a_connection_deleted_on_the_aiven_side_is_recreated_by_the_next_apply()
         assert_eq!(code, 2, "{plan}");
         assert!(
             plan.contains(&format!(
-                "{MODULE}.vnetpeer_aiven_vpc_peering.this will be created"
+                "{MODULE}.vnetpeer_aiven_vpc_peering.this[0] will be created"
             )),
             "{plan}"
         );
@@ -603,7 +611,7 @@ async fn both_peerings_import_into_the_module_without_replacement() {
     let workspace = blocking(move || {
         workspace.apply();
         let azure = format!("{MODULE}.vnetpeer_cross_tenant_vnet_peering.to_aiven");
-        let aiven = format!("{MODULE}.vnetpeer_aiven_vpc_peering.this");
+        let aiven = format!("{MODULE}.vnetpeer_aiven_vpc_peering.this[0]");
         let azure_id = module_resource(&workspace, &azure)["id"].clone();
         let aiven_id = module_resource(&workspace, &aiven)["id"].clone();
         // Forget both, then import them by their documented ids.

@@ -27,6 +27,7 @@ mod examples;
 mod flow;
 mod functions;
 mod identity_import;
+mod org_vpc_runbook;
 mod peering_setup;
 mod plugin_process;
 mod protocol;

@@ -1,4 +1,5 @@
-# The whole Azure <-> Aiven private peering runbook for one VNet and one Aiven project VPC:
+# The whole Azure <-> Aiven private peering runbook for one VNet and one Aiven VPC (the project
+# VPC of `aiven_project`, or an organization VPC of `aiven_organization_id`):
 # one `terraform apply` builds every piece in dependency order, one `terraform destroy` removes
 # them in reverse. The provider configuration (customer credentials, Aiven token) comes from the
 # calling configuration.
@@ -7,8 +8,12 @@ locals {
   vnet_segments   = split("/", var.vnet_id)
   subscription_id = local.vnet_segments[2]
   vnet_name       = local.vnet_segments[8]
-  # Names of the objects this module creates: unique per prefix, project and VNet.
-  base_name = "${var.name_prefix}-${var.aiven_project}-${local.vnet_name}"
+  # Exactly one of the two is set (the variables' validation says so).
+  organization = var.aiven_organization_id != null
+  aiven_owner  = local.organization ? var.aiven_organization_id : var.aiven_project
+  # Names of the objects this module creates: unique per prefix, project (or organization) and
+  # VNet.
+  base_name = "${var.name_prefix}-${local.aiven_owner}-${local.vnet_name}"
 }
 
 # 1. A multi-tenant application (+ service principal, no secret): it creates the Azure side of
@@ -46,7 +51,7 @@ locals {
 resource "vnetpeer_custom_role" "peer_only" {
   name        = "${local.base_name}-peer-only"
   scope       = "/subscriptions/${local.subscription_id}"
-  description = "Lets Aiven peer its project VPC ${var.aiven_project} with ${local.vnet_name}, nothing else."
+  description = "Lets Aiven peer its ${local.organization ? "organization" : "project"} VPC ${local.aiven_owner} with ${local.vnet_name}, nothing else."
 }
 
 resource "vnetpeer_role_assignment" "aiven_peer_only" {
@@ -55,20 +60,32 @@ resource "vnetpeer_role_assignment" "aiven_peer_only" {
   principal_id       = local.aiven_service_principal_object_id
 }
 
-# 5. The Aiven project VPC in the cloud region.
+# 5. The Aiven VPC in the cloud region: the project's, or the organization's.
 data "vnetpeer_aiven_project_vpc" "this" {
+  count = local.organization ? 0 : 1
+
   project    = var.aiven_project
   cloud_name = var.aiven_cloud_name
 }
 
+data "vnetpeer_aiven_organization_vpc" "this" {
+  count = local.organization ? 1 : 0
+
+  organization_id = var.aiven_organization_id
+  cloud_name      = var.aiven_cloud_name
+}
+
 # 6. Aiven's half: once it may peer (both role assignments), Aiven builds its side and reports
-#    its tenant and VNet.
+#    its tenant and VNet. One of the two, by the kind of VPC.
 resource "vnetpeer_aiven_vpc_peering" "this" {
-  project              = var.aiven_project
-  project_vpc_id       = data.vnetpeer_aiven_project_vpc.this.project_vpc_id
-  vnet_id              = var.vnet_id
-  peer_azure_app_id    = vnetpeer_aad_app.peering.client_id
-  peer_azure_tenant_id = vnetpeer_aad_app.peering.tenant_id
+  count = local.organization ? 0 : 1
+
+  project                 = var.aiven_project
+  project_vpc_id          = data.vnetpeer_aiven_project_vpc.this[0].project_vpc_id
+  vnet_id                 = var.vnet_id
+  peer_azure_app_id       = vnetpeer_aad_app.peering.client_id
+  peer_azure_tenant_id    = vnetpeer_aad_app.peering.tenant_id
+  user_peer_network_cidrs = var.user_peer_network_cidrs
 
   depends_on = [
     vnetpeer_role_assignment.app_network_contributor,
@@ -76,16 +93,51 @@ resource "vnetpeer_aiven_vpc_peering" "this" {
   ]
 }
 
+resource "vnetpeer_aiven_org_vpc_peering" "this" {
+  count = local.organization ? 1 : 0
+
+  organization_id         = var.aiven_organization_id
+  organization_vpc_id     = data.vnetpeer_aiven_organization_vpc.this[0].organization_vpc_id
+  vnet_id                 = var.vnet_id
+  peer_azure_app_id       = vnetpeer_aad_app.peering.client_id
+  peer_azure_tenant_id    = vnetpeer_aad_app.peering.tenant_id
+  user_peer_network_cidrs = var.user_peer_network_cidrs
+
+  depends_on = [
+    vnetpeer_role_assignment.app_network_contributor,
+    vnetpeer_role_assignment.aiven_peer_only,
+  ]
+}
+
+# Configurations made before the module took an organization keep their project peering.
+moved {
+  from = vnetpeer_aiven_vpc_peering.this
+  to   = vnetpeer_aiven_vpc_peering.this[0]
+}
+
+locals {
+  # The one Aiven peering, whichever kind it is.
+  aiven_peering = {
+    id              = one(concat(vnetpeer_aiven_vpc_peering.this[*].id, vnetpeer_aiven_org_vpc_peering.this[*].id))
+    aiven_tenant_id = one(concat(vnetpeer_aiven_vpc_peering.this[*].aiven_tenant_id, vnetpeer_aiven_org_vpc_peering.this[*].aiven_tenant_id))
+    aiven_vnet_id   = one(concat(vnetpeer_aiven_vpc_peering.this[*].aiven_vnet_id, vnetpeer_aiven_org_vpc_peering.this[*].aiven_vnet_id))
+  }
+  aiven_vpc_id = one(concat(
+    data.vnetpeer_aiven_project_vpc.this[*].project_vpc_id,
+    data.vnetpeer_aiven_organization_vpc.this[*].organization_vpc_id,
+  ))
+}
+
 # 7. The Azure half, as the step-1 application in both tenants with a secret minted for the
 #    operation and removed after it; done when Aiven reports the connection ACTIVE.
 resource "vnetpeer_cross_tenant_vnet_peering" "to_aiven" {
-  name                  = "${var.name_prefix}-${var.aiven_project}"
+  name                  = "${var.name_prefix}-${local.aiven_owner}"
   vnet_id               = var.vnet_id
-  remote_vnet_id        = vnetpeer_aiven_vpc_peering.this.aiven_vnet_id
-  remote_tenant_id      = vnetpeer_aiven_vpc_peering.this.aiven_tenant_id
+  remote_vnet_id        = local.aiven_peering.aiven_vnet_id
+  remote_tenant_id      = local.aiven_peering.aiven_tenant_id
   client_id             = vnetpeer_aad_app.peering.client_id
   application_object_id = vnetpeer_aad_app.peering.object_id
-  aiven_peering_id      = vnetpeer_aiven_vpc_peering.this.id
+  aiven_peering_id      = local.aiven_peering.id
 
   # Network Contributor must be in place before the application writes the peering.
   depends_on = [vnetpeer_role_assignment.app_network_contributor]

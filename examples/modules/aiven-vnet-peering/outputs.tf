@@ -24,13 +24,18 @@ output "custom_role_id" {
 }
 
 output "project_vpc_id" {
-  description = "Id of the Aiven project VPC."
-  value       = data.vnetpeer_aiven_project_vpc.this.project_vpc_id
+  description = "Id of the Aiven VPC peered: the project VPC, or the organization VPC (also in `aiven_vpc_id`)."
+  value       = local.aiven_vpc_id
+}
+
+output "aiven_vpc_id" {
+  description = "Id of the Aiven VPC peered (project VPC or organization VPC)."
+  value       = local.aiven_vpc_id
 }
 
 output "aiven_peering_id" {
-  description = "Id of the Aiven peering connection (`project/project_vpc_id/vnet_id`)."
-  value       = vnetpeer_aiven_vpc_peering.this.id
+  description = "Id of the Aiven peering connection (`project/project_vpc_id/vnet_id`, or `organization/organization_id/organization_vpc_id/vnet_id`)."
+  value       = local.aiven_peering.id
 }
 
 output "aiven_peering_state" {
@@ -40,12 +45,12 @@ output "aiven_peering_state" {
 
 output "aiven_tenant_id" {
   description = "Aiven's Entra tenant."
-  value       = vnetpeer_aiven_vpc_peering.this.aiven_tenant_id
+  value       = local.aiven_peering.aiven_tenant_id
 }
 
 output "aiven_vnet_id" {
   description = "Resource id of Aiven's virtual network."
-  value       = vnetpeer_aiven_vpc_peering.this.aiven_vnet_id
+  value       = local.aiven_peering.aiven_vnet_id
 }
 
 output "azure_peering_id" {

@@ -191,6 +191,15 @@ async fn main() -> ExitCode {
         for (name, value) in &settings {
             println!("export {name}='{value}'");
         }
+        let seed = emulator.seed();
+        println!(
+            "# Aiven organization {} has organization VPC {} ({}, {}): set \
+             TF_VAR_aiven_organization_id to peer it instead of the project VPC",
+            seed.aiven_organization_id,
+            seed.aiven_organization_vpc_id,
+            seed.aiven_cloud_name,
+            seed.aiven_organization_vpc_cidr
+        );
         println!(
             "# vnetpeer-sandbox: serving; admin API at {}; stop with Ctrl-C",
             emulator.endpoints().admin

@@ -38,22 +38,41 @@ pub struct AivenWorld {
     /// Valid API tokens (never serialized).
     #[serde(skip)]
     pub tokens: Vec<Secret>,
+    /// Valid API tokens whose user lacks the organization permission
+    /// `organization:networking:read/write`: the organization VPC routes answer them 403.
+    #[serde(skip)]
+    pub tokens_without_organization_networking: Vec<Secret>,
     #[serde(skip)]
     pub ids: IdGenerator,
 }
 
-/// An Aiven project.
+/// An Aiven project, or an Aiven organization: both own VPCs with the same peering
+/// connections (docs/development/aiven.md, 'Organization VPCs'); `kind` says which.
 #[derive(Debug, Clone, Serialize)]
 pub struct AivenProject {
+    /// The project name, or the organization id.
     pub name: String,
+    pub kind: OwnerKind,
     pub vpcs: Vec<ProjectVpc>,
+}
+
+/// What owns a VPC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum OwnerKind {
+    Project,
+    Organization,
 }
 
 /// A project VPC (docs/development/aiven.md, 'Project VPCs'). On Azure it is backed by a VNet in
 /// Aiven's subscription.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProjectVpc {
+    /// `project_vpc_id`, or `organization_vpc_id` of an organization VPC.
     pub project_vpc_id: String,
+    /// Set for an organization VPC (its JSON differs: `clouds[]`, `organization_id`).
+    pub organization_id: Option<String>,
+    /// An organization VPC's display name.
+    pub display_name: Option<String>,
     pub cloud_name: String,
     pub network_cidr: String,
     pub state: String,
@@ -149,8 +168,20 @@ impl PeeringConnection {
 }
 
 impl ProjectVpc {
-    /// VpcOut (list item).
+    /// VpcOut (list item); for an organization VPC its list item (`organization_vpc_id`,
+    /// `organization_id`, a `clouds` list of one, `display_name`).
     pub fn summary_json(&self) -> serde_json::Value {
+        if let Some(organization_id) = &self.organization_id {
+            return json!({
+                "organization_vpc_id": self.project_vpc_id,
+                "organization_id": organization_id,
+                "clouds": [{"cloud_name": self.cloud_name, "network_cidr": self.network_cidr}],
+                "display_name": self.display_name.clone().unwrap_or_default(),
+                "state": self.state,
+                "create_time": self.create_time,
+                "update_time": self.update_time,
+            });
+        }
         json!({
             "project_vpc_id": self.project_vpc_id,
             "cloud_name": self.cloud_name,
@@ -172,6 +203,12 @@ impl ProjectVpc {
                     .map(PeeringConnection::to_json)
                     .collect(),
             );
+            if self.organization_id.is_some() {
+                object.insert(
+                    "pending_build_only_peering_connections".to_owned(),
+                    serde_json::Value::Null,
+                );
+            }
         }
         value
     }
@@ -200,8 +237,11 @@ impl AivenWorld {
         AivenWorld {
             projects: vec![AivenProject {
                 name: seed.aiven_project.clone(),
+                kind: OwnerKind::Project,
                 vpcs: vec![ProjectVpc {
                     project_vpc_id: seed.aiven_project_vpc_id.clone(),
+                    organization_id: None,
+                    display_name: None,
                     cloud_name: seed.aiven_cloud_name.clone(),
                     network_cidr: seed.aiven_project_vpc_cidr.clone(),
                     state: "ACTIVE".to_owned(),
@@ -215,23 +255,49 @@ impl AivenWorld {
             aiven_app_id: seed.aiven_app_id.clone(),
             managed_service_principals: Vec::new(),
             tokens: vec![seed.aiven_token.clone()],
+            tokens_without_organization_networking: Vec::new(),
             ids: IdGenerator::new("aiven"),
         }
     }
 
     /// Whether `token` is a valid Aiven API token.
     pub fn token_is_valid(&self, token: &str) -> bool {
+        self.tokens
+            .iter()
+            .chain(&self.tokens_without_organization_networking)
+            .any(|known| known.expose() == token)
+    }
+
+    /// Whether `token` carries the organization networking permission.
+    pub fn token_has_organization_networking(&self, token: &str) -> bool {
         self.tokens.iter().any(|known| known.expose() == token)
     }
 
     /// The project named `name` (Aiven project names are case-sensitive).
     pub fn project(&self, name: &str) -> Option<&AivenProject> {
-        self.projects.iter().find(|p| p.name == name)
+        self.owner(OwnerKind::Project, name)
+    }
+
+    /// The organization with id `id`.
+    pub fn organization(&self, id: &str) -> Option<&AivenProject> {
+        self.owner(OwnerKind::Organization, id)
+    }
+
+    /// The project or organization `name`.
+    pub fn owner(&self, kind: OwnerKind, name: &str) -> Option<&AivenProject> {
+        self.projects
+            .iter()
+            .find(|p| p.kind == kind && p.name == name)
     }
 
     /// A project VPC.
     pub fn vpc(&self, project: &str, vpc_id: &str) -> Option<&ProjectVpc> {
-        self.project(project)?
+        self.vpc_of(OwnerKind::Project, project, vpc_id)
+    }
+
+    /// A VPC of a project or organization.
+    pub fn vpc_of(&self, kind: OwnerKind, owner: &str, vpc_id: &str) -> Option<&ProjectVpc> {
+        self.owner(kind, owner)?
             .vpcs
             .iter()
             .find(|v| v.project_vpc_id.eq_ignore_ascii_case(vpc_id))
@@ -239,9 +305,19 @@ impl AivenWorld {
 
     /// A project VPC, mutable.
     pub fn vpc_mut(&mut self, project: &str, vpc_id: &str) -> Option<&mut ProjectVpc> {
+        self.vpc_of_mut(OwnerKind::Project, project, vpc_id)
+    }
+
+    /// A VPC of a project or organization, mutable.
+    pub fn vpc_of_mut(
+        &mut self,
+        kind: OwnerKind,
+        owner: &str,
+        vpc_id: &str,
+    ) -> Option<&mut ProjectVpc> {
         self.projects
             .iter_mut()
-            .find(|p| p.name == project)?
+            .find(|p| p.kind == kind && p.name == owner)?
             .vpcs
             .iter_mut()
             .find(|v| v.project_vpc_id.eq_ignore_ascii_case(vpc_id))
@@ -302,12 +378,19 @@ impl World {
         if self.aiven.project(project).is_none() {
             self.aiven.projects.push(AivenProject {
                 name: project.to_owned(),
+                kind: OwnerKind::Project,
                 vpcs: Vec::new(),
             });
         }
-        let project = self.aiven.projects.iter_mut().find(|p| p.name == project)?;
+        let project = self
+            .aiven
+            .projects
+            .iter_mut()
+            .find(|p| p.kind == OwnerKind::Project && p.name == project)?;
         project.vpcs.push(ProjectVpc {
             project_vpc_id: vpc_id.clone(),
+            organization_id: None,
+            display_name: None,
             cloud_name: cloud_name.to_owned(),
             network_cidr: network_cidr.to_owned(),
             state: "ACTIVE".to_owned(),
@@ -317,6 +400,64 @@ impl World {
             peering_connections: Vec::new(),
         });
         Some((vpc_id, vnet))
+    }
+
+    /// The seeded organization and its VPC (in the seed's cloud, backed by its own VNet).
+    pub(crate) fn seed_organization_vpc(&mut self, seed: &Seed) {
+        let vnet = self
+            .arm
+            .add_vnet(
+                &seed.aiven_subscription_id,
+                &seed.aiven_resource_group,
+                &seed.aiven_organization_vnet_name,
+                &seed.location,
+                &[&seed.aiven_organization_vpc_cidr],
+            )
+            .unwrap_or_else(|| seed.aiven_organization_vnet_id.clone());
+        self.aiven.projects.push(AivenProject {
+            name: seed.aiven_organization_id.clone(),
+            kind: OwnerKind::Organization,
+            vpcs: vec![ProjectVpc {
+                project_vpc_id: seed.aiven_organization_vpc_id.clone(),
+                organization_id: Some(seed.aiven_organization_id.clone()),
+                display_name: Some("shared-switzerland".to_owned()),
+                cloud_name: seed.aiven_cloud_name.clone(),
+                network_cidr: seed.aiven_organization_vpc_cidr.clone(),
+                state: "ACTIVE".to_owned(),
+                azure_vnet_id: vnet,
+                create_time: SEEDED_TIME.to_owned(),
+                update_time: SEEDED_TIME.to_owned(),
+                peering_connections: Vec::new(),
+            }],
+        });
+    }
+
+    /// Test helper: a further organization VPC of the seeded organization, in `cloud_name`
+    /// (not backed by a VNet: for clouds other than Azure). Returns its id.
+    pub fn add_organization_vpc(
+        &mut self,
+        seed: &Seed,
+        cloud_name: &str,
+        network_cidr: &str,
+    ) -> Option<String> {
+        let vpc_id = self.aiven.ids.next_id();
+        let organization =
+            self.aiven.projects.iter_mut().find(|p| {
+                p.kind == OwnerKind::Organization && p.name == seed.aiven_organization_id
+            })?;
+        organization.vpcs.push(ProjectVpc {
+            project_vpc_id: vpc_id.clone(),
+            organization_id: Some(seed.aiven_organization_id.clone()),
+            display_name: Some(format!("vpc-{cloud_name}")),
+            cloud_name: cloud_name.to_owned(),
+            network_cidr: network_cidr.to_owned(),
+            state: "ACTIVE".to_owned(),
+            azure_vnet_id: String::new(),
+            create_time: SEEDED_TIME.to_owned(),
+            update_time: SEEDED_TIME.to_owned(),
+            peering_connections: Vec::new(),
+        });
+        Some(vpc_id)
     }
 
     /// Test helper: deletes a peering connection out of band, at once (as if someone deleted it
@@ -825,9 +966,22 @@ impl AivenWorld {
         now: Instant,
         utc_now: OffsetDateTime,
     ) -> Result<PeeringConnection, CreatePeeringError> {
+        self.create_peering_in(OwnerKind::Project, project, vpc_id, request, now, utc_now)
+    }
+
+    /// [`AivenWorld::create_peering`] on a VPC of a project or an organization.
+    pub fn create_peering_in(
+        &mut self,
+        kind: OwnerKind,
+        owner: &str,
+        vpc_id: &str,
+        request: CreatePeeringRequest,
+        now: Instant,
+        utc_now: OffsetDateTime,
+    ) -> Result<PeeringConnection, CreatePeeringError> {
         let id = self.ids.next_id();
         let vpc = self
-            .vpc_mut(project, vpc_id)
+            .vpc_of_mut(kind, owner, vpc_id)
             .ok_or_else(|| CreatePeeringError::NotFound("Project VPC does not exist".to_owned()))?;
         if vpc.peering_connections.iter().any(|c| {
             c.peer_cloud_account == request.peer_cloud_account
@@ -878,11 +1032,92 @@ impl AivenWorld {
                     .resource_group
                     .is_none_or(|rg| c.peer_resource_group == rg)
         })?;
-        if connection.state != PeeringConnectionState::Deleting {
-            connection.state = PeeringConnectionState::Deleting;
-            connection.state_since = now;
-            connection.update_time = aiven_time(utc_now);
-        }
-        Some(connection.clone())
+        Some(start_deleting(connection, now, utc_now))
     }
+
+    /// Starts deleting the connection of an organization VPC by its id
+    /// (docs/development/aiven.md, 'Organization VPCs'). Returns it in `DELETING`.
+    pub fn delete_peering_by_id(
+        &mut self,
+        organization: &str,
+        vpc_id: &str,
+        peering_connection_id: &str,
+        now: Instant,
+        utc_now: OffsetDateTime,
+    ) -> Option<PeeringConnection> {
+        let vpc = self.vpc_of_mut(OwnerKind::Organization, organization, vpc_id)?;
+        let connection = vpc.peering_connections.iter_mut().find(|c| {
+            c.peering_connection_id
+                .eq_ignore_ascii_case(peering_connection_id)
+        })?;
+        Some(start_deleting(connection, now, utc_now))
+    }
+
+    /// `PUT .../user-peer-network-cidrs`: adds each range to the connection its peer fields
+    /// name (compared exactly), and removes the deleted ranges from every connection of the
+    /// VPC. `None` when the VPC does not exist; `Err` names an `add` entry that matches no
+    /// connection.
+    pub fn update_user_peer_network_cidrs(
+        &mut self,
+        kind: OwnerKind,
+        owner: &str,
+        vpc_id: &str,
+        add: &[CidrAddition],
+        delete: &[String],
+        utc_now: OffsetDateTime,
+    ) -> Option<Result<(), String>> {
+        let vpc = self.vpc_of_mut(kind, owner, vpc_id)?;
+        let stamp = aiven_time(utc_now);
+        for addition in add {
+            let Some(connection) = vpc.peering_connections.iter_mut().find(|c| {
+                c.peer_cloud_account == addition.peer_cloud_account
+                    && c.peer_vpc == addition.peer_vpc
+                    && c.peer_resource_group == addition.peer_resource_group
+            }) else {
+                return Some(Err(format!(
+                    "No peering connection to {}/{}/{}",
+                    addition.peer_cloud_account, addition.peer_resource_group, addition.peer_vpc
+                )));
+            };
+            if !connection.user_peer_network_cidrs.contains(&addition.cidr) {
+                connection
+                    .user_peer_network_cidrs
+                    .push(addition.cidr.clone());
+                connection.update_time = stamp.clone();
+            }
+        }
+        for connection in &mut vpc.peering_connections {
+            let before = connection.user_peer_network_cidrs.len();
+            connection
+                .user_peer_network_cidrs
+                .retain(|cidr| !delete.contains(cidr));
+            if connection.user_peer_network_cidrs.len() != before {
+                connection.update_time = stamp.clone();
+            }
+        }
+        Some(Ok(()))
+    }
+}
+
+/// One `add` entry of a `user-peer-network-cidrs` update.
+#[derive(Debug, Clone)]
+pub struct CidrAddition {
+    pub cidr: String,
+    pub peer_cloud_account: String,
+    pub peer_resource_group: String,
+    pub peer_vpc: String,
+}
+
+/// Moves a connection to `DELETING` (once) and returns it.
+fn start_deleting(
+    connection: &mut PeeringConnection,
+    now: Instant,
+    utc_now: OffsetDateTime,
+) -> PeeringConnection {
+    if connection.state != PeeringConnectionState::Deleting {
+        connection.state = PeeringConnectionState::Deleting;
+        connection.state_since = now;
+        connection.update_time = aiven_time(utc_now);
+    }
+    connection.clone()
 }

@@ -27,11 +27,13 @@ pub struct World {
 impl World {
     /// The deterministic starting world described by `seed`.
     pub fn seeded(seed: &Seed, knobs: &Knobs, now: Instant) -> World {
-        World {
+        let mut world = World {
             identity: identity::Identity::seeded(seed, knobs, now),
             arm: arm::ArmWorld::seeded(seed, now),
             aiven: aiven::AivenWorld::seeded(seed, now),
-        }
+        };
+        world.seed_organization_vpc(seed);
+        world
     }
 }
 
@@ -131,6 +133,13 @@ pub struct Seed {
     pub aiven_project_vpc_id: String,
     pub aiven_project_vpc_cidr: String,
     pub aiven_token: Secret,
+    /// The Aiven organization that owns the project, with one organization VPC in the same
+    /// cloud, backed by its own VNet in Aiven's subscription.
+    pub aiven_organization_id: String,
+    pub aiven_organization_vpc_id: String,
+    pub aiven_organization_vpc_cidr: String,
+    pub aiven_organization_vnet_name: String,
+    pub aiven_organization_vnet_id: String,
 }
 
 impl Seed {
@@ -180,6 +189,15 @@ impl Seed {
             aiven_project_vpc_id: "a1000000-0000-4000-8000-0000000000f1".to_owned(),
             aiven_project_vpc_cidr: "10.20.0.0/24".to_owned(),
             aiven_token: Secret::new("aivenv1-emulator-token-0000000000000000000001"),
+            aiven_organization_id: "org1a2b3c4d5e6".to_owned(),
+            aiven_organization_vpc_id: "a1000000-0000-4000-8000-0000000000f2".to_owned(),
+            aiven_organization_vpc_cidr: "10.30.0.0/24".to_owned(),
+            aiven_organization_vnet_id: vnet_id(
+                "a1000000-0000-4000-8000-000000000002",
+                "aiven-rg-acme-prod",
+                "aiven-vnet-org1a2b3c4d5e6",
+            ),
+            aiven_organization_vnet_name: "aiven-vnet-org1a2b3c4d5e6".to_owned(),
         }
     }
 }

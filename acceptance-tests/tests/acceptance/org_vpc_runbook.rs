@@ -1,0 +1,629 @@
+//! Aiven organization VPCs (issue 13) and the plan-time checks and in-place range update of the
+//! shared Aiven peering (issue 12), through the real `terraform` against the emulator, with the
+//! `aiven-vnet-peering` module: the whole runbook on the seeded organization VPC (one apply to
+//! ACTIVE, an empty re-plan, import by id, destroy back to the seeded world, request counts);
+//! both VPC kinds in one configuration (`examples/project-and-organization`); bad input refused
+//! at plan with nothing created; an overlapping VNet refused at plan naming both ranges; and a
+//! `user_peer_network_cidrs` change made in place.
+//!
+//! ```text
+//! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
+//! cargo test -p vnetpeer-acceptance-tests --test acceptance org_vpc_runbook::
+//! ```
+
+use std::path::Path;
+
+use serde_json::Value as Json;
+use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Secret, Service, WorldSnapshot};
+use vnetpeer_harness::binaries::workspace_root;
+use vnetpeer_harness::terraform::TerraformWorkspace;
+
+const ORG_PEERING: &str = "module.aiven_peering.vnetpeer_aiven_org_vpc_peering.this[0]";
+const ORG_LIST_ROUTE: &str = "/v1/organization/{organization_id}/vpcs";
+const ORG_VPC_ROUTE: &str = "/v1/organization/{organization_id}/vpc/{vpc_id}";
+const ORG_CREATE_ROUTE: &str =
+    "/v1/organization/{organization_id}/vpc/{vpc_id}/peering-connections";
+const ORG_DELETE_ROUTE: &str =
+    "/v1/organization/{organization_id}/vpc/{vpc_id}/peering-connection/{peering_connection_id}";
+const ORG_CIDRS_ROUTE: &str =
+    "/v1/organization/{organization_id}/vpc/{vpc_id}/user-peer-network-cidrs";
+
+fn copy_tf_files(from: &Path, to: &Path, edit: impl Fn(String) -> String) {
+    std::fs::create_dir_all(to).expect("directory");
+    for entry in std::fs::read_dir(from).expect("example directory") {
+        let path = entry.expect("directory entry").path();
+        if path.extension().is_some_and(|extension| extension == "tf") {
+            let text = std::fs::read_to_string(&path).expect("example file");
+            let name = path.file_name().expect("file name");
+            std::fs::write(to.join(name), edit(text)).expect("copied example file");
+        }
+    }
+}
+
+/// A workspace on `emulator` with the module under `./modules/aiven-vnet-peering` and `config`
+/// as `main.tf` calling it.
+fn module_workspace(emulator: &Emulator, config: &str) -> TerraformWorkspace {
+    let workspace = TerraformWorkspace::for_emulator(emulator);
+    copy_tf_files(
+        &workspace_root().join("examples/modules/aiven-vnet-peering"),
+        &workspace.path().join("modules/aiven-vnet-peering"),
+        |text| text,
+    );
+    workspace.write_config(config);
+    workspace.run_ok(&["get", "-no-color"]);
+    workspace
+}
+
+/// The module called once as `aiven_peering` with `arguments` (HCL lines).
+fn module_config(arguments: &str) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    vnetpeer = {{
+      source = "vnetpeer/vnetpeer"
+    }}
+  }}
+}}
+
+module "aiven_peering" {{
+  source = "./modules/aiven-vnet-peering"
+{arguments}
+}}
+
+output "aiven_peering_state" {{
+  value = module.aiven_peering.aiven_peering_state
+}}
+
+output "azure_peering_state" {{
+  value = module.aiven_peering.azure_peering_state
+}}
+
+output "aiven_peering_id" {{
+  value = module.aiven_peering.aiven_peering_id
+}}
+"#
+    )
+}
+
+/// The module on the seeded organization VPC and customer VNet, plus `extra` arguments.
+fn organization_config(emulator: &Emulator, extra: &str) -> String {
+    let seed = emulator.seed();
+    module_config(&format!(
+        "  aiven_organization_id = \"{}\"\n  aiven_cloud_name = \"{}\"\n  vnet_id = \"{}\"\n{extra}",
+        seed.aiven_organization_id, seed.aiven_cloud_name, seed.customer_vnet_id
+    ))
+}
+
+/// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work)
+        .await
+        .expect("the terraform steps panicked")
+}
+
+fn output(workspace: &TerraformWorkspace, name: &str) -> Json {
+    workspace.output_json()[name]["value"].clone()
+}
+
+/// The state values of `address` (in a child module).
+fn module_resource(workspace: &TerraformWorkspace, address: &str) -> Json {
+    let state = workspace.show_json();
+    state["values"]["root_module"]["child_modules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|module| module["resources"].as_array().into_iter().flatten())
+        .find(|resource| resource["address"] == address)
+        .map(|resource| resource["values"].clone())
+        .unwrap_or_else(|| panic!("{address} is not in the state"))
+}
+
+/// The connections of every VPC: (owner, VPC id, state, user_peer_network_cidrs).
+fn aiven_connections(emulator: &Emulator) -> Vec<(String, String, String, Json)> {
+    let world = emulator.snapshot();
+    let mut found = Vec::new();
+    for owner in world["aiven"]["projects"].as_array().into_iter().flatten() {
+        for vpc in owner["vpcs"].as_array().into_iter().flatten() {
+            for connection in vpc["peering_connections"].as_array().into_iter().flatten() {
+                found.push((
+                    owner["name"].as_str().unwrap_or_default().to_owned(),
+                    vpc["project_vpc_id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    connection["state"].as_str().unwrap_or_default().to_owned(),
+                    connection["user_peer_network_cidrs"].clone(),
+                ));
+            }
+        }
+    }
+    found.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    found
+}
+
+/// The world equals `seeded`, but for the applications Entra ID keeps as deleted items.
+#[track_caller]
+fn assert_world_is(emulator: &Emulator, seeded: &WorldSnapshot) {
+    let mut now = emulator.snapshot();
+    let mut before = seeded.clone();
+    for world in [&mut now, &mut before] {
+        if let Some(identity) = world["identity"].as_object_mut() {
+            identity.remove("deleted_applications");
+        }
+    }
+    assert!(now == before, "the world differs from the seeded one");
+}
+
+fn requests_since(emulator: &Emulator, seq: u64, service: Service) -> Vec<RequestRecord> {
+    emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.seq >= seq && r.service == service)
+        .collect()
+}
+
+/// Requests since `seq` that could change something in Graph, ARM or Aiven.
+fn writes_since(emulator: &Emulator, seq: u64) -> Vec<String> {
+    emulator
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.seq >= seq
+                && matches!(r.service, Service::Graph | Service::Arm | Service::Aiven)
+                && r.method != "GET"
+        })
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+fn count(records: &[RequestRecord], method: &str, route: &str) -> usize {
+    records
+        .iter()
+        .filter(|r| r.method == method && r.route == route)
+        .count()
+}
+
+fn describe(records: &[RequestRecord]) -> String {
+    records
+        .iter()
+        .map(|r| format!("{} {} {}", r.method, r.route, r.status))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `text` with every run of whitespace as one space (Terraform wraps diagnostics).
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn next_seq(emulator: &Emulator) -> u64 {
+    emulator.requests().len() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organization_vpc_runbook_one_apply_import_destroy() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let seeded = emulator.snapshot();
+    let workspace = module_workspace(&emulator, &organization_config(&emulator, ""));
+
+    let start = next_seq(&emulator);
+    let workspace = blocking(move || {
+        workspace.apply();
+        workspace
+    })
+    .await;
+    assert_eq!(output(&workspace, "aiven_peering_state"), "ACTIVE");
+    assert_eq!(output(&workspace, "azure_peering_state"), "Connected");
+    let id = format!(
+        "organization/{}/{}{}",
+        seed.aiven_organization_id, seed.aiven_organization_vpc_id, seed.customer_vnet_id
+    );
+    assert_eq!(output(&workspace, "aiven_peering_id"), id.as_str());
+    let peering = module_resource(&workspace, ORG_PEERING);
+    assert_eq!(peering["aiven_tenant_id"], seed.aiven_tenant_id.as_str());
+    assert_eq!(
+        peering["aiven_vnet_id"],
+        seed.aiven_organization_vnet_id.as_str(),
+        "the organization VPC's own VNet"
+    );
+    let connections = aiven_connections(&emulator);
+    assert_eq!(connections.len(), 1, "{connections:?}");
+    assert_eq!(connections[0].0, seed.aiven_organization_id);
+    assert_eq!(connections[0].2, "ACTIVE");
+
+    // Requests at their minimum: the data source lists the organization's VPCs once; the
+    // preflight reads the VPC once per plan (the plan, and the apply's final plan: the app of
+    // the same apply is unknown at the first, and the checks run all the same); one create; the
+    // rest are reads of the VPC while waiting for PENDING_PEER and then ACTIVE.
+    let aiven = requests_since(&emulator, start, Service::Aiven);
+    assert_eq!(
+        count(&aiven, "GET", ORG_LIST_ROUTE),
+        1,
+        "{}",
+        describe(&aiven)
+    );
+    assert_eq!(
+        count(&aiven, "POST", ORG_CREATE_ROUTE),
+        1,
+        "{}",
+        describe(&aiven)
+    );
+    let post = aiven
+        .iter()
+        .position(|r| r.method == "POST")
+        .expect("the create");
+    assert_eq!(
+        count(&aiven[..post], "GET", ORG_VPC_ROUTE),
+        2,
+        "one preflight read per plan\n{}",
+        describe(&aiven)
+    );
+    assert_eq!(
+        aiven[post + 1..]
+            .iter()
+            .filter(|r| !(r.method == "GET" && r.route == ORG_VPC_ROUTE))
+            .count(),
+        0,
+        "after the create, only reads of the VPC\n{}",
+        describe(&aiven)
+    );
+    assert!(
+        aiven.iter().all(|r| r.status == 200),
+        "{}",
+        describe(&aiven)
+    );
+
+    let workspace = blocking(move || {
+        let (code, plan) = workspace.plan_detailed_exitcode();
+        assert_eq!(
+            code, 0,
+            "a plan right after the apply wants changes:\n{plan}"
+        );
+
+        // Import by the documented id into a state that forgot the peering.
+        workspace.run_ok(&["state", "rm", ORG_PEERING]);
+        workspace.import(ORG_PEERING, &id);
+        let imported = module_resource(&workspace, ORG_PEERING);
+        assert_eq!(imported["id"], id.as_str());
+        assert_eq!(imported["state"], "ACTIVE");
+        assert_eq!(
+            imported["peering_connection_id"],
+            peering["peering_connection_id"]
+        );
+        let (code, plan) = workspace.plan_detailed_exitcode();
+        assert_eq!(
+            code, 0,
+            "a plan right after the import wants changes:\n{plan}"
+        );
+        workspace
+    })
+    .await;
+
+    let start = next_seq(&emulator);
+    let workspace = blocking(move || {
+        workspace.destroy();
+        workspace
+    })
+    .await;
+    let aiven = requests_since(&emulator, start, Service::Aiven);
+    assert_eq!(
+        count(&aiven, "DELETE", ORG_DELETE_ROUTE),
+        1,
+        "deleted once, by its id\n{}",
+        describe(&aiven)
+    );
+    assert_eq!(aiven.iter().filter(|r| r.method != "GET").count(), 1);
+    assert_world_is(&emulator, &seeded);
+    assert_eq!(emulator.violations(), vec![]);
+    workspace.assert_no_secret_leaks(&emulator, &[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_and_organization_vpcs_in_one_configuration() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let seeded = emulator.snapshot();
+    let workspace = TerraformWorkspace::for_emulator(&emulator);
+    let examples = workspace_root().join("examples");
+    copy_tf_files(
+        &examples.join("modules/aiven-vnet-peering"),
+        &workspace.path().join("modules/aiven-vnet-peering"),
+        |text| text,
+    );
+    copy_tf_files(
+        &examples.join("project-and-organization"),
+        workspace.path(),
+        |text| text.replace("\"../modules/", "\"./modules/"),
+    );
+    workspace.run_ok(&["get", "-no-color"]);
+    let workspace = blocking(move || {
+        workspace.apply();
+        workspace
+    })
+    .await;
+    assert_eq!(output(&workspace, "project_vpc_peering_state"), "ACTIVE");
+    assert_eq!(
+        output(&workspace, "organization_vpc_peering_state"),
+        "ACTIVE"
+    );
+    let owners: Vec<(String, String)> = aiven_connections(&emulator)
+        .into_iter()
+        .map(|(owner, _, state, _)| (owner, state))
+        .collect();
+    let mut expected = vec![
+        (seed.aiven_organization_id.clone(), "ACTIVE".to_owned()),
+        (seed.aiven_project.clone(), "ACTIVE".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(owners, expected);
+    let workspace = blocking(move || {
+        let (code, plan) = workspace.plan_detailed_exitcode();
+        assert_eq!(code, 0, "{plan}");
+        workspace.destroy();
+        workspace
+    })
+    .await;
+    assert_world_is(&emulator, &seeded);
+    assert_eq!(emulator.violations(), vec![]);
+    workspace.assert_no_secret_leaks(&emulator, &[]);
+}
+
+/// A plan that must fail before anything is created: its output (whitespace flattened).
+async fn failed_plan(emulator: &Emulator, workspace: TerraformWorkspace) -> String {
+    let start = next_seq(emulator);
+    let (code, output) = blocking(move || workspace.plan_detailed_exitcode()).await;
+    assert_eq!(code, 1, "the plan should fail:\n{output}");
+    assert_eq!(writes_since(emulator, start), Vec::<String>::new());
+    flat(&output)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_organization_input_is_refused_at_plan_naming_the_argument() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let seeded = emulator.snapshot();
+    let vnet = &seed.customer_vnet_id;
+    let cloud = &seed.aiven_cloud_name;
+
+    // Both addressings, and neither.
+    for arguments in [
+        format!(
+            "  aiven_project = \"{}\"\n  aiven_organization_id = \"{}\"\n  aiven_cloud_name = \"{cloud}\"\n  vnet_id = \"{vnet}\"",
+            seed.aiven_project, seed.aiven_organization_id
+        ),
+        format!("  aiven_cloud_name = \"{cloud}\"\n  vnet_id = \"{vnet}\""),
+    ] {
+        let text = failed_plan(
+            &emulator,
+            module_workspace(&emulator, &module_config(&arguments)),
+        )
+        .await;
+        assert!(
+            text.contains("Invalid value for variable")
+                && text.contains(
+                    "Set exactly one of aiven_project (to peer the project's VPC) and \
+                     aiven_organization_id"
+                ),
+            "{text}"
+        );
+    }
+
+    // An organization that does not exist.
+    let unknown = module_config(&format!(
+        "  aiven_organization_id = \"org0000000000\"\n  aiven_cloud_name = \"{cloud}\"\n  vnet_id = \"{vnet}\""
+    ));
+    let text = failed_plan(&emulator, module_workspace(&emulator, &unknown)).await;
+    assert!(
+        text.contains("Cannot list the organization VPCs of Aiven organization org0000000000")
+            && text.contains("organization_id")
+            && text.contains("Organization org0000000000 not found"),
+        "{text}"
+    );
+
+    // An organization VPC in another cloud, peered directly by id.
+    let aws_vpc = emulator
+        .with_world(|world| world.add_organization_vpc(&seed, "aws-eu-central-1", "10.40.0.0/24"))
+        .expect("an AWS organization VPC");
+    let other_cloud = format!(
+        r#"
+terraform {{
+  required_providers {{
+    vnetpeer = {{
+      source = "vnetpeer/vnetpeer"
+    }}
+  }}
+}}
+
+resource "vnetpeer_aiven_org_vpc_peering" "this" {{
+  organization_id      = "{organization}"
+  organization_vpc_id  = "{aws_vpc}"
+  vnet_id              = "{vnet}"
+  peer_azure_app_id    = "22222222-2222-4222-8222-222222222222"
+  peer_azure_tenant_id = "{tenant}"
+}}
+"#,
+        organization = seed.aiven_organization_id,
+        tenant = seed.customer_tenant_id,
+    );
+    let workspace = TerraformWorkspace::for_emulator(&emulator);
+    workspace.write_config(&other_cloud);
+    let text = failed_plan(&emulator, workspace).await;
+    assert!(
+        text.contains("The Aiven organization VPC is not in an Azure cloud")
+            && text.contains("\"aws-eu-central-1\"")
+            && text.contains("organization_vpc_id"),
+        "{text}"
+    );
+
+    // A token whose user lacks the organization networking permission.
+    let restricted = "aivenv1-emulator-token-without-organization-networking";
+    emulator.with_world(|world| {
+        world
+            .aiven
+            .tokens_without_organization_networking
+            .push(Secret::new(restricted));
+    });
+    let mut workspace = module_workspace(&emulator, &organization_config(&emulator, ""));
+    workspace.set_env("AIVEN_TOKEN", restricted);
+    let text = failed_plan(&emulator, workspace).await;
+    assert!(
+        text.contains("organization:networking:read")
+            && text.contains("organization_id")
+            && text.contains("Permission denied"),
+        "{text}"
+    );
+    // The same token on the resource itself: the preflight's refusal names the write permission.
+    let mut workspace = TerraformWorkspace::for_emulator(&emulator);
+    workspace.write_config(&other_cloud.replace(&aws_vpc, &seed.aiven_organization_vpc_id));
+    workspace.set_env("AIVEN_TOKEN", restricted);
+    let text = failed_plan(&emulator, workspace).await;
+    assert!(
+        text.contains("organization:networking:write") && text.contains("organization_id"),
+        "{text}"
+    );
+
+    // Nothing was created anywhere (the AWS VPC is the test's own addition).
+    emulator.with_world(|world| {
+        if let Some(organization) = world
+            .aiven
+            .projects
+            .iter_mut()
+            .find(|owner| owner.name == seed.aiven_organization_id)
+        {
+            organization
+                .vpcs
+                .retain(|vpc| vpc.project_vpc_id != aws_vpc);
+        }
+        world.aiven.tokens_without_organization_networking.clear();
+    });
+    assert_world_is(&emulator, &seeded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overlapping_vnet_fails_the_plan_of_the_whole_module_naming_both_ranges() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    // A VNet overlapping each VPC: the organization VPC's range (10.30.0.0/24) and the project
+    // VPC's (10.20.0.0/24) inside the VNet's.
+    let add_vnet = |name: &str, range: &str| {
+        emulator
+            .with_world(|world| {
+                world.arm.add_vnet(
+                    &seed.customer_subscription_id,
+                    &seed.customer_resource_group,
+                    name,
+                    &seed.location,
+                    &[range],
+                )
+            })
+            .expect("an overlapping customer VNet")
+    };
+    let cases = [
+        (
+            format!(
+                "  aiven_organization_id = \"{}\"",
+                seed.aiven_organization_id
+            ),
+            add_vnet("vnet-Overlap-Organization", "10.30.0.0/16"),
+            "10.30.0.0/16",
+            "10.30.0.0/24",
+        ),
+        (
+            format!("  aiven_project = \"{}\"", seed.aiven_project),
+            add_vnet("vnet-Overlap-Project", "10.20.0.0/16"),
+            "10.20.0.0/16",
+            "10.20.0.0/24",
+        ),
+    ];
+    let seeded = emulator.snapshot();
+    for (owner, vnet, vnet_range, vpc_range) in cases {
+        let config = module_config(&format!(
+            "{owner}\n  aiven_cloud_name = \"{}\"\n  vnet_id = \"{vnet}\"",
+            seed.aiven_cloud_name
+        ));
+        let text = failed_plan(&emulator, module_workspace(&emulator, &config)).await;
+        assert!(
+            text.contains("address ranges overlap")
+                && text.contains(&format!("{vnet_range} (the VNet's address space"))
+                && text.contains(&format!("overlaps {vpc_range}")),
+            "{text}"
+        );
+    }
+    assert_world_is(&emulator, &seeded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_peer_network_cidrs_change_is_an_in_place_update() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seeded = emulator.snapshot();
+    let workspace = module_workspace(
+        &emulator,
+        &organization_config(&emulator, "  user_peer_network_cidrs = [\"10.10.1.0/24\"]"),
+    );
+    let workspace = blocking(move || {
+        workspace.apply();
+        workspace
+    })
+    .await;
+    let before = module_resource(&workspace, ORG_PEERING);
+    assert_eq!(
+        aiven_connections(&emulator)[0].3,
+        serde_json::json!(["10.10.1.0/24"])
+    );
+
+    workspace.write_config(&organization_config(
+        &emulator,
+        "  user_peer_network_cidrs = [\"10.10.2.0/24\"]",
+    ));
+    let start = next_seq(&emulator);
+    let workspace = blocking(move || {
+        let plan = workspace.plan();
+        assert!(
+            plan.contains(&format!("{ORG_PEERING} will be updated in-place"))
+                && !plan.contains("must be replaced")
+                && plan.contains("0 to add, 1 to change, 0 to destroy"),
+            "{plan}"
+        );
+        workspace.apply();
+        workspace
+    })
+    .await;
+    let aiven = requests_since(&emulator, start, Service::Aiven);
+    assert_eq!(
+        count(&aiven, "PUT", ORG_CIDRS_ROUTE),
+        1,
+        "{}",
+        describe(&aiven)
+    );
+    assert_eq!(
+        aiven.iter().filter(|r| r.method != "GET").count(),
+        1,
+        "no create or delete\n{}",
+        describe(&aiven)
+    );
+    let after = module_resource(&workspace, ORG_PEERING);
+    assert_eq!(
+        after["peering_connection_id"],
+        before["peering_connection_id"]
+    );
+    assert_eq!(
+        after["user_peer_network_cidrs"],
+        serde_json::json!(["10.10.2.0/24"])
+    );
+    let connections = aiven_connections(&emulator);
+    assert_eq!(connections.len(), 1);
+    assert_eq!(connections[0].2, "ACTIVE");
+    assert_eq!(connections[0].3, serde_json::json!(["10.10.2.0/24"]));
+    let workspace = blocking(move || {
+        let (code, plan) = workspace.plan_detailed_exitcode();
+        assert_eq!(code, 0, "{plan}");
+        workspace.destroy();
+        workspace
+    })
+    .await;
+    assert_world_is(&emulator, &seeded);
+    assert_eq!(emulator.violations(), vec![]);
+    workspace.assert_no_secret_leaks(&emulator, &[]);
+}

@@ -1,0 +1,4 @@
+import {
+  to = vnetpeer_aiven_org_vpc_peering.this
+  id = "organization/org1a2b3c4d5e6/99999999-9999-9999-9999-999999999999/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/network-rg/providers/Microsoft.Network/virtualNetworks/app-vnet"
+}

@@ -1,0 +1,3 @@
+# organization/<organization_id>/<organization_vpc_id><vnet_id>: the customer VNet's full
+# resource id (spelled as in the configuration) follows the organization VPC id.
+terraform import vnetpeer_aiven_org_vpc_peering.this organization/org1a2b3c4d5e6/99999999-9999-9999-9999-999999999999/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/network-rg/providers/Microsoft.Network/virtualNetworks/app-vnet
