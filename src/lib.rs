@@ -6,6 +6,7 @@ pub mod azure;
 pub mod cidr;
 pub mod cloud;
 pub mod framework;
+pub mod functions;
 pub mod plugin;
 pub mod provider;
 pub mod resources;

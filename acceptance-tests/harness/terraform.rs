@@ -150,7 +150,7 @@ impl TerraformWorkspace {
     /// Like [`TerraformWorkspace::run`], but kept out of the transcript: for the machine-readable
     /// `show -json` / `output -json`, which print sensitive values by design.
     fn run_unrecorded(&self, args: &[&str]) -> TerraformOutput {
-        let mut command = Command::new("terraform");
+        let mut command = crate::binaries::terraform_command();
         command
             .args(args)
             .current_dir(self.path())

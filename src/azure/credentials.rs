@@ -1173,11 +1173,19 @@ fn cli_advice(stderr: &str, tenant: Option<&str>, scope: &str) -> String {
     let tenant_flag = tenant.map(|t| format!(" --tenant {t}")).unwrap_or_default();
     let lower = stderr.to_ascii_lowercase();
     // The CLI names the renewing command itself when a session expired.
-    if let Some(command) = stderr
-        .lines()
-        .find_map(|line| line.split_once("please run:").map(|(_, rest)| rest.trim()))
-        .filter(|command| command.starts_with("az login"))
-    {
+    let lines: Vec<&str> = stderr.lines().map(str::trim).collect();
+    let named = lines.iter().enumerate().find_map(|(index, line)| {
+        let (_, rest) = line.split_once("please run:")?;
+        // The command follows on the same line or on the next one.
+        let rest = rest.trim();
+        let command = if rest.is_empty() {
+            lines.get(index + 1).copied().unwrap_or_default()
+        } else {
+            rest
+        };
+        command.starts_with("az login").then_some(command)
+    });
+    if let Some(command) = named {
         return format!("the Azure CLI session expired: renew it with `{command}`");
     }
     let expired = [
@@ -1634,7 +1642,10 @@ mod tests {
             None,
             scope,
         );
-        assert!(expired.contains("session expired"), "{expired}");
+        assert!(
+            expired.contains("`az login --scope https://management.core.windows.net//.default`"),
+            "{expired}"
+        );
         let named = cli_advice(
             "ERROR: AADSTS50173: expired. To re-authenticate, please run: az login --tenant t1 --scope x",
             None,

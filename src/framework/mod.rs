@@ -99,6 +99,8 @@
 
 mod context;
 mod diagnostics;
+mod ephemeral;
+mod function;
 pub mod model;
 mod object;
 pub mod plan;
@@ -111,6 +113,8 @@ pub mod validators;
 
 pub use context::{Context, InterruptReason, Interrupted};
 pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
+pub use ephemeral::{EphemeralResource, Opened, Renewed};
+pub use function::{Function, FunctionError, Parameter, Signature};
 pub use model::{AttributeValue, Model, StringSet, model};
 pub use object::ObjectExt;
 pub use resource::{
@@ -119,8 +123,8 @@ pub use resource::{
 };
 pub use schema::{Attribute, Block, NestedBlock, Nesting, ReplaceRule, Schema};
 pub use server::{
-    ApplyOutcome, Catalog, DataSourceEntry, ImportOutcome, PlanOutcome, ReadOutcome, ResourceEntry,
-    Server,
+    ApplyOutcome, Catalog, DataSourceEntry, EphemeralEntry, FunctionEntry, ImportOutcome,
+    PlanOutcome, ReadOutcome, ResourceEntry, Server,
 };
 pub use timeouts::{Operation, Timeouts, format_go_duration, parse_go_duration, timeouts_block};
 pub use validators::Validator;

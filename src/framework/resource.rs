@@ -40,6 +40,17 @@ pub trait Provider: Send + Sync + 'static {
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Data>>> {
         Vec::new()
     }
+
+    /// The provider-defined functions (none by default). They never see [`Self::Data`]:
+    /// Terraform may call them before configuring the provider.
+    fn functions(&self) -> Vec<Arc<dyn super::function::Function>> {
+        Vec::new()
+    }
+
+    /// The ephemeral resource types (none by default).
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn super::ephemeral::EphemeralResource<Self::Data>>> {
+        Vec::new()
+    }
 }
 
 /// Input of [`Provider::configure`].

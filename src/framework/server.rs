@@ -11,6 +11,8 @@ use crate::value::{Type, Value};
 
 use super::context::Context;
 use super::diagnostics::{AttributePath, Diagnostic, Diagnostics};
+use super::ephemeral::{EphemeralResource, Opened, Renewed};
+use super::function::{Function, FunctionError, Signature};
 use super::plan;
 use super::resource::{
     ConfigureRequest, CreateRequest, DataSource, Failure, Provider, Resource, UpdateRequest,
@@ -32,12 +34,27 @@ pub struct DataSourceEntry<D> {
     pub ty: Type,
 }
 
+/// A registered ephemeral resource type with its schema, built once.
+pub struct EphemeralEntry<D> {
+    pub ephemeral: Arc<dyn EphemeralResource<D>>,
+    pub schema: Schema,
+    pub ty: Type,
+}
+
+/// A registered function with its signature, built once.
+pub struct FunctionEntry {
+    pub function: Arc<dyn Function>,
+    pub signature: Signature,
+}
+
 /// Every schema of the provider, built on first use.
 pub struct Catalog<D> {
     pub provider: Schema,
     pub provider_type: Type,
     pub resources: BTreeMap<&'static str, ResourceEntry<D>>,
     pub data_sources: BTreeMap<&'static str, DataSourceEntry<D>>,
+    pub functions: BTreeMap<&'static str, FunctionEntry>,
+    pub ephemeral_resources: BTreeMap<&'static str, EphemeralEntry<D>>,
     /// Schema mistakes (programming errors), reported by GetProviderSchema.
     pub problems: Vec<String>,
 }
@@ -114,6 +131,130 @@ impl<P: Provider> Server<P> {
 
     pub fn provider_type(&self) -> &Type {
         &self.catalog().provider_type
+    }
+
+    /// The value type of an ephemeral resource's schema.
+    pub fn ephemeral_type(&self, type_name: &str) -> Option<&Type> {
+        self.catalog()
+            .ephemeral_resources
+            .get(type_name)
+            .map(|entry| &entry.ty)
+    }
+
+    pub fn validate_ephemeral_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let Some(entry) = self.catalog().ephemeral_resources.get(type_name) else {
+            return unknown_type("ephemeral resource", type_name);
+        };
+        let mut diagnostics = Diagnostics::new();
+        plan::validate_config(
+            &entry.schema.block,
+            config,
+            &AttributePath::default(),
+            &mut diagnostics,
+        );
+        entry.ephemeral.validate(config, &mut diagnostics);
+        diagnostics
+    }
+
+    /// OpenEphemeralResource: the result is normalised and checked like a data source's.
+    pub async fn open_ephemeral(
+        &self,
+        type_name: &str,
+        config: Value,
+    ) -> Result<(Opened, Diagnostics), Diagnostics> {
+        let Some(entry) = self.catalog().ephemeral_resources.get(type_name) else {
+            return Err(unknown_type("ephemeral resource", type_name));
+        };
+        let timeout = timeouts_of(&entry.schema).for_operation(&config, Operation::Read);
+        let ctx = self.context("open ephemeral resource", timeout, Vec::new())?;
+        tracing::debug!(type_name, "open ephemeral resource");
+        let mut opened = entry
+            .ephemeral
+            .open(&ctx, config.clone())
+            .await
+            .map_err(|diagnostics| ensure_error(diagnostics, type_name, "open"))?;
+        let mut result = plan::normalize(&entry.schema.block, opened.result);
+        plan::carry_timeouts(&entry.schema, &config, &mut result);
+        let mut diagnostics = Diagnostics::new();
+        let mut unknown = Vec::new();
+        plan::unknown_paths(&result, &AttributePath::default(), &mut unknown);
+        if !unknown.is_empty() {
+            diagnostics.push(bug(type_name, "open", &left_unknown(&unknown)));
+            plan::unknowns_to_null(&mut result);
+        }
+        if let Err(problem) = plan::check_conforms(&entry.ty, &result) {
+            diagnostics.push(bug(type_name, "open", &problem));
+        }
+        opened.result = result;
+        Ok((opened, diagnostics))
+    }
+
+    /// RenewEphemeralResource.
+    pub async fn renew_ephemeral(
+        &self,
+        type_name: &str,
+        private: Vec<u8>,
+    ) -> Result<Renewed, Diagnostics> {
+        let Some(entry) = self.catalog().ephemeral_resources.get(type_name) else {
+            return Err(unknown_type("ephemeral resource", type_name));
+        };
+        let timeout = timeouts_of(&entry.schema).for_operation(&Value::Null, Operation::Read);
+        let ctx = self.context("renew ephemeral resource", timeout, Vec::new())?;
+        entry
+            .ephemeral
+            .renew(&ctx, private)
+            .await
+            .map_err(|diagnostics| ensure_error(diagnostics, type_name, "renew"))
+    }
+
+    /// CloseEphemeralResource.
+    pub async fn close_ephemeral(&self, type_name: &str, private: Vec<u8>) -> Diagnostics {
+        let Some(entry) = self.catalog().ephemeral_resources.get(type_name) else {
+            return unknown_type("ephemeral resource", type_name);
+        };
+        let timeout = timeouts_of(&entry.schema).for_operation(&Value::Null, Operation::Delete);
+        let ctx = match self.context("close ephemeral resource", timeout, Vec::new()) {
+            Ok(ctx) => ctx,
+            Err(diagnostics) => return diagnostics,
+        };
+        tracing::debug!(type_name, "close ephemeral resource");
+        match entry.ephemeral.close(&ctx, private).await {
+            Ok(()) => Diagnostics::new(),
+            Err(diagnostics) => ensure_error(diagnostics, type_name, "close"),
+        }
+    }
+
+    /// The signature of a function, when the provider has one by that name.
+    pub fn function_signature(&self, name: &str) -> Option<&Signature> {
+        self.catalog()
+            .functions
+            .get(name)
+            .map(|entry| &entry.signature)
+    }
+
+    /// CallFunction: `arguments` are decoded with the parameter types. The result is checked
+    /// against the declared return type, so a function bug becomes an error, not a crash.
+    pub fn call_function(&self, name: &str, arguments: &[Value]) -> Result<Value, FunctionError> {
+        let Some(entry) = self.catalog().functions.get(name) else {
+            return Err(FunctionError::general(format!(
+                "This provider has no function named {name:?}."
+            )));
+        };
+        let expected = entry.signature.parameters.len();
+        if arguments.len() != expected {
+            return Err(FunctionError::general(format!(
+                "{name} takes {expected} argument(s), {} given.",
+                arguments.len()
+            )));
+        }
+        let result = entry.function.call(arguments)?;
+        plan::check_conforms(&entry.signature.return_type, &result).map_err(|problem| {
+            FunctionError::general(format!(
+                "Provider bug: {name} returned a value that does not match its return type \
+                 ({problem}). Please report this issue to the provider developers."
+            ))
+        })?;
+        Ok(result)
     }
 
     /// StopProvider (docs/development/plugin-obligations.md, E4): cancels every in-flight
@@ -673,6 +814,39 @@ fn build_catalog<P: Provider>(provider: &P) -> Catalog<P::Data> {
             problems.push(format!("data {type_name}: registered twice"));
         }
     }
+    let mut functions = BTreeMap::new();
+    for function in provider.functions() {
+        let name = function.name();
+        let signature = function.signature();
+        let entry = FunctionEntry {
+            function,
+            signature,
+        };
+        if functions.insert(name, entry).is_some() {
+            problems.push(format!("function {name}: registered twice"));
+        }
+    }
+    let mut ephemeral_resources = BTreeMap::new();
+    for ephemeral in provider.ephemeral_resources() {
+        let schema = ephemeral.schema();
+        let type_name = ephemeral.type_name();
+        if let Err(found) = schema.check() {
+            problems.extend(
+                found
+                    .into_iter()
+                    .map(|p| format!("ephemeral {type_name}: {p}")),
+            );
+        }
+        let ty = schema.implied_type();
+        let entry = EphemeralEntry {
+            ephemeral,
+            schema,
+            ty,
+        };
+        if ephemeral_resources.insert(type_name, entry).is_some() {
+            problems.push(format!("ephemeral {type_name}: registered twice"));
+        }
+    }
     for problem in &problems {
         tracing::error!(problem = problem.as_str(), "invalid schema");
     }
@@ -681,6 +855,8 @@ fn build_catalog<P: Provider>(provider: &P) -> Catalog<P::Data> {
         provider: provider_schema,
         resources,
         data_sources,
+        functions,
+        ephemeral_resources,
         problems,
     }
 }

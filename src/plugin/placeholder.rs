@@ -69,6 +69,40 @@ impl Provider for PlaceholderProvider {
         Ok(Response::new(tfplugin6::stop_provider::Response::default()))
     }
 
+    type ListResourceStream = futures::stream::Empty<Result<tfplugin6::list_resource::Event, Status>>;
+
+    async fn list_resource(
+        &self,
+        _request: Request<tfplugin6::list_resource::Request>,
+    ) -> Result<Response<Self::ListResourceStream>, Status> {
+        Err(Status::unimplemented("ListResource is not implemented by the placeholder provider"))
+    }
+
+    type ReadStateBytesStream =
+        futures::stream::Empty<Result<tfplugin6::read_state_bytes::Response, Status>>;
+
+    async fn read_state_bytes(
+        &self,
+        _request: Request<tfplugin6::read_state_bytes::Request>,
+    ) -> Result<Response<Self::ReadStateBytesStream>, Status> {
+        Err(Status::unimplemented("ReadStateBytes is not implemented by the placeholder provider"))
+    }
+
+    async fn write_state_bytes(
+        &self,
+        _request: Request<tonic::Streaming<tfplugin6::write_state_bytes::RequestChunk>>,
+    ) -> Result<Response<tfplugin6::write_state_bytes::Response>, Status> {
+        Err(Status::unimplemented("WriteStateBytes is not implemented by the placeholder provider"))
+    }
+
+    type InvokeActionStream = futures::stream::Empty<Result<tfplugin6::invoke_action::Event, Status>>;
+
+    async fn invoke_action(
+        &self,
+        _request: Request<tfplugin6::invoke_action::Request>,
+    ) -> Result<Response<Self::InvokeActionStream>, Status> {
+        Err(Status::unimplemented("InvokeAction is not implemented by the placeholder provider"))
+    }
 }
 unimplemented {
         get_metadata: get_metadata,
@@ -88,5 +122,17 @@ unimplemented {
         close_ephemeral_resource: close_ephemeral_resource,
         get_functions: get_functions,
         call_function: call_function,
+        get_resource_identity_schemas: get_resource_identity_schemas,
+        upgrade_resource_identity: upgrade_resource_identity,
+        generate_resource_config: generate_resource_config,
+        validate_list_resource_config: validate_list_resource_config,
+        validate_state_store_config: validate_state_store,
+        configure_state_store: configure_state_store,
+        lock_state: lock_state,
+        unlock_state: unlock_state,
+        get_states: get_states,
+        delete_state: delete_state,
+        plan_action: plan_action,
+        validate_action_config: validate_action_config,
 }
 }

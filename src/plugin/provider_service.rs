@@ -3,13 +3,14 @@
 //! answers. Every failure, bad input included, becomes a diagnostic: no RPC returns a gRPC error
 //! or panics (docs/development/plugin-obligations.md, E6).
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use tonic::{Request, Response, Status};
 
 use crate::framework::{
-    AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, PathStep, Provider,
-    Schema, Server, Severity,
+    AttributePath, Block, Catalog, Diagnostic, Diagnostics, FunctionError, NestedBlock, Nesting,
+    PathStep, Provider, Schema, Server, Severity, Signature,
 };
 use crate::value::{Type, Value, decode_json, decode_msgpack, encode_msgpack};
 
@@ -60,12 +61,98 @@ impl<P: Provider> ProviderService<P> {
                 .iter()
                 .map(|(name, entry)| ((*name).to_owned(), schema_to_proto(&entry.schema)))
                 .collect(),
-            functions: Default::default(),
-            ephemeral_resource_schemas: Default::default(),
+            functions: functions_to_proto(catalog),
+            ephemeral_resource_schemas: catalog
+                .ephemeral_resources
+                .iter()
+                .map(|(name, entry)| ((*name).to_owned(), schema_to_proto(&entry.schema)))
+                .collect(),
             diagnostics: diagnostics_to_proto(diagnostics),
             provider_meta: None,
             server_capabilities: Some(server_capabilities()),
+            list_resource_schemas: Default::default(),
+            state_store_schemas: Default::default(),
+            action_schemas: Default::default(),
         }
+    }
+}
+
+impl<P: Provider> ProviderService<P> {
+    /// Decodes the arguments with the parameter types, calls, and encodes the result.
+    fn call(
+        &self,
+        name: &str,
+        arguments: &[tfplugin6::DynamicValue],
+    ) -> Result<tfplugin6::DynamicValue, FunctionError> {
+        let signature = self.server.function_signature(name).ok_or_else(|| {
+            FunctionError::general(format!("This provider has no function named {name:?}."))
+        })?;
+        if arguments.len() != signature.parameters.len() {
+            return Err(FunctionError::general(format!(
+                "{name} takes {} argument(s), {} given.",
+                signature.parameters.len(),
+                arguments.len()
+            )));
+        }
+        let values = signature
+            .parameters
+            .iter()
+            .zip(arguments)
+            .enumerate()
+            .map(|(position, (parameter, argument))| {
+                decode(&parameter.ty, Some(argument), "argument").map_err(|_| {
+                    FunctionError::argument(
+                        position,
+                        format!(
+                            "Terraform sent a value for {} that is not of type {}.",
+                            parameter.name,
+                            parameter.ty.to_json()
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let result = self.server.call_function(name, &values)?;
+        encode(&signature.return_type, &result, "function result").map_err(|_| {
+            FunctionError::general(format!(
+                "Provider bug: cannot encode the result of {name}. Please report this issue to \
+                 the provider developers."
+            ))
+        })
+    }
+}
+
+fn functions_to_proto<D>(catalog: &Catalog<D>) -> HashMap<String, tfplugin6::Function> {
+    catalog
+        .functions
+        .iter()
+        .map(|(name, entry)| ((*name).to_owned(), function_to_proto(&entry.signature)))
+        .collect()
+}
+
+fn function_to_proto(signature: &Signature) -> tfplugin6::Function {
+    tfplugin6::Function {
+        parameters: signature
+            .parameters
+            .iter()
+            .map(|parameter| tfplugin6::function::Parameter {
+                name: parameter.name.to_owned(),
+                r#type: parameter.ty.to_json().into_bytes(),
+                allow_null_value: parameter.allow_null,
+                // Functions compute from known values only; Terraform returns unknown for them.
+                allow_unknown_values: false,
+                description: parameter.description.clone(),
+                description_kind: tfplugin6::StringKind::Markdown as i32,
+            })
+            .collect(),
+        variadic_parameter: None,
+        r#return: Some(tfplugin6::function::Return {
+            r#type: signature.return_type.to_json().into_bytes(),
+        }),
+        summary: signature.summary.clone(),
+        description: signature.description.clone(),
+        description_kind: tfplugin6::StringKind::Markdown as i32,
+        deprecation_message: String::new(),
     }
 }
 
@@ -74,6 +161,8 @@ fn server_capabilities() -> tfplugin6::ServerCapabilities {
         plan_destroy: true,
         get_provider_schema_optional: true,
         move_resource_state: false,
+        // Terraform derives the configuration from the schema itself without it.
+        generate_resource_config: false,
     }
 }
 
@@ -101,8 +190,23 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                     type_name: (*name).to_owned(),
                 })
                 .collect(),
-            functions: Vec::new(),
-            ephemeral_resources: Vec::new(),
+            functions: catalog
+                .functions
+                .keys()
+                .map(|name| tfplugin6::get_metadata::FunctionMetadata {
+                    name: (*name).to_owned(),
+                })
+                .collect(),
+            ephemeral_resources: catalog
+                .ephemeral_resources
+                .keys()
+                .map(|name| tfplugin6::get_metadata::EphemeralMetadata {
+                    type_name: (*name).to_owned(),
+                })
+                .collect(),
+            list_resources: Vec::new(),
+            state_stores: Vec::new(),
+            actions: Vec::new(),
         }))
     }
 
@@ -248,6 +352,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 private: request.private,
                 diagnostics: diagnostics_to_proto(unknown_type("resource", &request.type_name)),
                 deferred: None,
+                new_identity: request.current_identity,
             }));
         };
         let state = match decode(ty, request.current_state.as_ref(), "current state") {
@@ -258,6 +363,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                     private: request.private,
                     diagnostics: diagnostics_to_proto(diagnostics),
                     deferred: None,
+                    new_identity: request.current_identity,
                 }));
             }
         };
@@ -273,6 +379,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             private: outcome.private,
             diagnostics: diagnostics_to_proto(diagnostics),
             deferred: None,
+            new_identity: None,
         }))
     }
 
@@ -289,6 +396,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 diagnostics: diagnostics_to_proto(diagnostics),
                 legacy_type_system: false,
                 deferred: None,
+                planned_identity: None,
             }))
         };
         let Some(ty) = self.server.resource_type(&request.type_name) else {
@@ -340,6 +448,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             diagnostics: diagnostics_to_proto(diagnostics),
             legacy_type_system: false,
             deferred: None,
+            planned_identity: None,
         }))
     }
 
@@ -354,6 +463,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 private,
                 diagnostics: diagnostics_to_proto(diagnostics),
                 legacy_type_system: false,
+                new_identity: None,
             }))
         };
         let Some(ty) = self.server.resource_type(&request.type_name) else {
@@ -392,6 +502,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             private: outcome.private,
             diagnostics: diagnostics_to_proto(diagnostics),
             legacy_type_system: false,
+            new_identity: None,
         }))
     }
 
@@ -419,6 +530,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 type_name: request.type_name.clone(),
                 state: Some(state),
                 private: outcome.private,
+                identity: None,
             })
             .into_iter()
             .collect();
@@ -446,6 +558,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             target_state: None,
             diagnostics: diagnostics_to_proto(diagnostics),
             target_private: Vec::new(),
+            target_identity: None,
         }))
     }
 
@@ -485,7 +598,16 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         request: Request<tfplugin6::validate_ephemeral_resource_config::Request>,
     ) -> Result<Response<tfplugin6::validate_ephemeral_resource_config::Response>, Status> {
-        let diagnostics = unknown_type("ephemeral resource", &request.into_inner().type_name);
+        let request = request.into_inner();
+        let diagnostics = match self.server.ephemeral_type(&request.type_name) {
+            None => unknown_type("ephemeral resource", &request.type_name),
+            Some(ty) => match decode(ty, request.config.as_ref(), "configuration") {
+                Ok(config) => self
+                    .server
+                    .validate_ephemeral_config(&request.type_name, &config),
+                Err(diagnostics) => diagnostics,
+            },
+        };
         Ok(Response::new(
             tfplugin6::validate_ephemeral_resource_config::Response {
                 diagnostics: diagnostics_to_proto(diagnostics),
@@ -497,13 +619,37 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         request: Request<tfplugin6::open_ephemeral_resource::Request>,
     ) -> Result<Response<tfplugin6::open_ephemeral_resource::Response>, Status> {
-        let diagnostics = unknown_type("ephemeral resource", &request.into_inner().type_name);
+        let request = request.into_inner();
+        let failed = |diagnostics: Diagnostics| {
+            Ok(Response::new(
+                tfplugin6::open_ephemeral_resource::Response {
+                    diagnostics: diagnostics_to_proto(diagnostics),
+                    renew_at: None,
+                    result: None,
+                    private: None,
+                    deferred: None,
+                },
+            ))
+        };
+        let Some(ty) = self.server.ephemeral_type(&request.type_name) else {
+            return failed(unknown_type("ephemeral resource", &request.type_name));
+        };
+        let config = match decode(ty, request.config.as_ref(), "configuration") {
+            Ok(config) => config,
+            Err(diagnostics) => return failed(diagnostics),
+        };
+        let (opened, mut diagnostics) =
+            match self.server.open_ephemeral(&request.type_name, config).await {
+                Ok(outcome) => outcome,
+                Err(diagnostics) => return failed(diagnostics),
+            };
+        let result = encode_or_report(ty, &opened.result, "ephemeral result", &mut diagnostics);
         Ok(Response::new(
             tfplugin6::open_ephemeral_resource::Response {
                 diagnostics: diagnostics_to_proto(diagnostics),
-                renew_at: None,
-                result: None,
-                private: None,
+                renew_at: opened.renew_at.map(prost_types::Timestamp::from),
+                result,
+                private: Some(opened.private),
                 deferred: None,
             },
         ))
@@ -513,21 +659,36 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         request: Request<tfplugin6::renew_ephemeral_resource::Request>,
     ) -> Result<Response<tfplugin6::renew_ephemeral_resource::Response>, Status> {
-        let diagnostics = unknown_type("ephemeral resource", &request.into_inner().type_name);
-        Ok(Response::new(
-            tfplugin6::renew_ephemeral_resource::Response {
+        let request = request.into_inner();
+        let private = request.private.unwrap_or_default();
+        let response = match self
+            .server
+            .renew_ephemeral(&request.type_name, private)
+            .await
+        {
+            Ok(renewed) => tfplugin6::renew_ephemeral_resource::Response {
+                diagnostics: Vec::new(),
+                renew_at: renewed.renew_at.map(prost_types::Timestamp::from),
+                private: Some(renewed.private),
+            },
+            Err(diagnostics) => tfplugin6::renew_ephemeral_resource::Response {
                 diagnostics: diagnostics_to_proto(diagnostics),
                 renew_at: None,
                 private: None,
             },
-        ))
+        };
+        Ok(Response::new(response))
     }
 
     async fn close_ephemeral_resource(
         &self,
         request: Request<tfplugin6::close_ephemeral_resource::Request>,
     ) -> Result<Response<tfplugin6::close_ephemeral_resource::Response>, Status> {
-        let diagnostics = unknown_type("ephemeral resource", &request.into_inner().type_name);
+        let request = request.into_inner();
+        let diagnostics = self
+            .server
+            .close_ephemeral(&request.type_name, request.private.unwrap_or_default())
+            .await;
         Ok(Response::new(
             tfplugin6::close_ephemeral_resource::Response {
                 diagnostics: diagnostics_to_proto(diagnostics),
@@ -540,7 +701,7 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         _request: Request<tfplugin6::get_functions::Request>,
     ) -> Result<Response<tfplugin6::get_functions::Response>, Status> {
         Ok(Response::new(tfplugin6::get_functions::Response {
-            functions: Default::default(),
+            functions: functions_to_proto(self.server.catalog()),
             diagnostics: Vec::new(),
         }))
     }
@@ -549,13 +710,234 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         request: Request<tfplugin6::call_function::Request>,
     ) -> Result<Response<tfplugin6::call_function::Response>, Status> {
-        let name = request.into_inner().name;
-        Ok(Response::new(tfplugin6::call_function::Response {
-            result: None,
-            error: Some(tfplugin6::FunctionError {
-                text: format!("This provider has no function named {name:?}."),
-                function_argument: None,
-            }),
+        let request = request.into_inner();
+        let outcome = self.call(&request.name, &request.arguments);
+        Ok(Response::new(match outcome {
+            Ok(result) => tfplugin6::call_function::Response {
+                result: Some(result),
+                error: None,
+            },
+            Err(error) => tfplugin6::call_function::Response {
+                result: None,
+                error: Some(tfplugin6::FunctionError {
+                    text: error.text,
+                    function_argument: error
+                        .argument
+                        .and_then(|position| i64::try_from(position).ok()),
+                }),
+            },
+        }))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _request: Request<tfplugin6::get_resource_identity_schemas::Request>,
+    ) -> Result<Response<tfplugin6::get_resource_identity_schemas::Response>, Status> {
+        // Terraform 1.12+ calls this with every GetProviderSchema; an empty map means no
+        // resource type has an identity yet, which Terraform treats like an older provider.
+        Ok(Response::new(
+            tfplugin6::get_resource_identity_schemas::Response {
+                identity_schemas: Default::default(),
+                diagnostics: Vec::new(),
+            },
+        ))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        request: Request<tfplugin6::upgrade_resource_identity::Request>,
+    ) -> Result<Response<tfplugin6::upgrade_resource_identity::Response>, Status> {
+        Ok(Response::new(
+            tfplugin6::upgrade_resource_identity::Response {
+                upgraded_identity: None,
+                diagnostics: diagnostics_to_proto(no_identity(&request.into_inner().type_name)),
+            },
+        ))
+    }
+
+    async fn generate_resource_config(
+        &self,
+        request: Request<tfplugin6::generate_resource_config::Request>,
+    ) -> Result<Response<tfplugin6::generate_resource_config::Response>, Status> {
+        // Only called when the server capability generate_resource_config is set, which it is not.
+        let type_name = request.into_inner().type_name;
+        Ok(Response::new(
+            tfplugin6::generate_resource_config::Response {
+                config: None,
+                diagnostics: diagnostics_to_proto(unsupported(
+                    format!("Cannot generate configuration for {type_name}"),
+                    "This provider leaves configuration generation to Terraform.",
+                )),
+            },
+        ))
+    }
+
+    type ListResourceStream =
+        futures::stream::Iter<std::vec::IntoIter<Result<tfplugin6::list_resource::Event, Status>>>;
+
+    async fn list_resource(
+        &self,
+        request: Request<tfplugin6::list_resource::Request>,
+    ) -> Result<Response<Self::ListResourceStream>, Status> {
+        // One event carrying the error ends the query, as Terraform expects of a stream.
+        let event = tfplugin6::list_resource::Event {
+            identity: None,
+            display_name: String::new(),
+            resource_object: None,
+            diagnostic: diagnostics_to_proto(unknown_type(
+                "list resource",
+                &request.into_inner().type_name,
+            )),
+        };
+        Ok(Response::new(futures::stream::iter(vec![Ok(event)])))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        request: Request<tfplugin6::validate_list_resource_config::Request>,
+    ) -> Result<Response<tfplugin6::validate_list_resource_config::Response>, Status> {
+        let diagnostics = unknown_type("list resource", &request.into_inner().type_name);
+        Ok(Response::new(
+            tfplugin6::validate_list_resource_config::Response {
+                diagnostics: diagnostics_to_proto(diagnostics),
+            },
+        ))
+    }
+
+    async fn validate_state_store_config(
+        &self,
+        request: Request<tfplugin6::validate_state_store::Request>,
+    ) -> Result<Response<tfplugin6::validate_state_store::Response>, Status> {
+        let diagnostics = unknown_type("state store", &request.into_inner().type_name);
+        Ok(Response::new(tfplugin6::validate_state_store::Response {
+            diagnostics: diagnostics_to_proto(diagnostics),
+        }))
+    }
+
+    async fn configure_state_store(
+        &self,
+        request: Request<tfplugin6::configure_state_store::Request>,
+    ) -> Result<Response<tfplugin6::configure_state_store::Response>, Status> {
+        let diagnostics = unknown_type("state store", &request.into_inner().type_name);
+        Ok(Response::new(tfplugin6::configure_state_store::Response {
+            diagnostics: diagnostics_to_proto(diagnostics),
+            capabilities: None,
+        }))
+    }
+
+    type ReadStateBytesStream = futures::stream::Iter<
+        std::vec::IntoIter<Result<tfplugin6::read_state_bytes::Response, Status>>,
+    >;
+
+    async fn read_state_bytes(
+        &self,
+        request: Request<tfplugin6::read_state_bytes::Request>,
+    ) -> Result<Response<Self::ReadStateBytesStream>, Status> {
+        let chunk = tfplugin6::read_state_bytes::Response {
+            bytes: Vec::new(),
+            total_length: 0,
+            range: None,
+            diagnostics: diagnostics_to_proto(unknown_type(
+                "state store",
+                &request.into_inner().type_name,
+            )),
+        };
+        Ok(Response::new(futures::stream::iter(vec![Ok(chunk)])))
+    }
+
+    async fn write_state_bytes(
+        &self,
+        request: Request<tonic::Streaming<tfplugin6::write_state_bytes::RequestChunk>>,
+    ) -> Result<Response<tfplugin6::write_state_bytes::Response>, Status> {
+        // The type name travels in the first chunk; the rest is not read.
+        let type_name = match request.into_inner().message().await {
+            Ok(Some(chunk)) => chunk.meta.map(|meta| meta.type_name).unwrap_or_default(),
+            _ => String::new(),
+        };
+        Ok(Response::new(tfplugin6::write_state_bytes::Response {
+            diagnostics: diagnostics_to_proto(unknown_type("state store", &type_name)),
+        }))
+    }
+
+    async fn lock_state(
+        &self,
+        request: Request<tfplugin6::lock_state::Request>,
+    ) -> Result<Response<tfplugin6::lock_state::Response>, Status> {
+        let diagnostics = unknown_type("state store", &request.into_inner().type_name);
+        Ok(Response::new(tfplugin6::lock_state::Response {
+            lock_id: String::new(),
+            diagnostics: diagnostics_to_proto(diagnostics),
+        }))
+    }
+
+    async fn unlock_state(
+        &self,
+        request: Request<tfplugin6::unlock_state::Request>,
+    ) -> Result<Response<tfplugin6::unlock_state::Response>, Status> {
+        let diagnostics = unknown_type("state store", &request.into_inner().type_name);
+        Ok(Response::new(tfplugin6::unlock_state::Response {
+            diagnostics: diagnostics_to_proto(diagnostics),
+        }))
+    }
+
+    async fn get_states(
+        &self,
+        request: Request<tfplugin6::get_states::Request>,
+    ) -> Result<Response<tfplugin6::get_states::Response>, Status> {
+        let diagnostics = unknown_type("state store", &request.into_inner().type_name);
+        Ok(Response::new(tfplugin6::get_states::Response {
+            state_id: Vec::new(),
+            diagnostics: diagnostics_to_proto(diagnostics),
+        }))
+    }
+
+    async fn delete_state(
+        &self,
+        request: Request<tfplugin6::delete_state::Request>,
+    ) -> Result<Response<tfplugin6::delete_state::Response>, Status> {
+        let diagnostics = unknown_type("state store", &request.into_inner().type_name);
+        Ok(Response::new(tfplugin6::delete_state::Response {
+            diagnostics: diagnostics_to_proto(diagnostics),
+        }))
+    }
+
+    async fn plan_action(
+        &self,
+        request: Request<tfplugin6::plan_action::Request>,
+    ) -> Result<Response<tfplugin6::plan_action::Response>, Status> {
+        let diagnostics = unknown_type("action", &request.into_inner().action_type);
+        Ok(Response::new(tfplugin6::plan_action::Response {
+            diagnostics: diagnostics_to_proto(diagnostics),
+            deferred: None,
+        }))
+    }
+
+    type InvokeActionStream =
+        futures::stream::Iter<std::vec::IntoIter<Result<tfplugin6::invoke_action::Event, Status>>>;
+
+    async fn invoke_action(
+        &self,
+        request: Request<tfplugin6::invoke_action::Request>,
+    ) -> Result<Response<Self::InvokeActionStream>, Status> {
+        use tfplugin6::invoke_action::event::{Completed, Type};
+        let completed = tfplugin6::invoke_action::Event {
+            r#type: Some(Type::Completed(Completed {
+                diagnostics: diagnostics_to_proto(unknown_type(
+                    "action",
+                    &request.into_inner().action_type,
+                )),
+            })),
+        };
+        Ok(Response::new(futures::stream::iter(vec![Ok(completed)])))
+    }
+
+    async fn validate_action_config(
+        &self,
+        request: Request<tfplugin6::validate_action_config::Request>,
+    ) -> Result<Response<tfplugin6::validate_action_config::Response>, Status> {
+        let diagnostics = unknown_type("action", &request.into_inner().type_name);
+        Ok(Response::new(tfplugin6::validate_action_config::Response {
+            diagnostics: diagnostics_to_proto(diagnostics),
         }))
     }
 
@@ -636,6 +1018,18 @@ fn unknown_type(kind: &str, type_name: &str) -> Diagnostics {
     .into()
 }
 
+fn unsupported(summary: String, detail: &str) -> Diagnostics {
+    Diagnostic::error(summary, detail).into()
+}
+
+fn no_identity(type_name: &str) -> Diagnostics {
+    unsupported(
+        format!("{type_name} has no resource identity"),
+        "This provider version declares no identity for this resource type, so there is no \
+         identity to upgrade. Import the object by its ID instead.",
+    )
+}
+
 fn diagnostics_to_proto(diagnostics: Diagnostics) -> Vec<tfplugin6::Diagnostic> {
     diagnostics
         .into_iter()
@@ -696,12 +1090,15 @@ fn block_to_proto(block: &Block) -> tfplugin6::schema::Block {
                 description_kind: tfplugin6::StringKind::Markdown as i32,
                 deprecated: attribute.deprecated,
                 write_only: attribute.write_only,
+                deprecation_message: String::new(),
             })
             .collect(),
         block_types: block.blocks.iter().map(nested_block_to_proto).collect(),
         description: block.description.clone(),
         description_kind: tfplugin6::StringKind::Markdown as i32,
         deprecated: block.deprecated,
+        deprecation_message: String::new(),
+        computed: false,
     }
 }
 

@@ -30,7 +30,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use crate::azure::aadsts;
@@ -41,9 +40,7 @@ use crate::azure::arm::{
 use crate::azure::credentials::FetchToken;
 use crate::azure::ids::{VirtualNetworkId, VnetPeeringId, validate_peering_name};
 use crate::azure::{AccessToken, TokenSource};
-use crate::cloud::{
-    CallContext, CancellationToken, CloudError, PollStep, SecretString, poll_until,
-};
+use crate::cloud::{CallContext, CloudError, PollStep, SecretString, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Model, ObjectExt,
     PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, model, replace_if,
@@ -51,19 +48,15 @@ use crate::framework::{
 use crate::value::{Type, Value};
 
 use super::ProviderData;
+use super::app_secret::{self, SECRET_ACTIVATION_WINDOW};
 use super::support::{call_context, checks, cloud_diagnostic, cloud_diagnostics};
 
 /// Lifetime of a secret minted for one operation: long enough for any create, short enough to
 /// be harmless if its removal ever fails.
 const MINTED_SECRET_LIFETIME: Duration = Duration::from_secs(60 * 60);
-/// How long a secret that Entra ID refuses (AADSTS7000215) is retried: new secrets take seconds,
-/// rarely a minute, to work; after that the secret is wrong.
-const SECRET_ACTIVATION_WINDOW: Duration = Duration::from_secs(120);
 /// How long a missing service principal in Aiven's tenant (AADSTS7000229/700016) is retried:
 /// Aiven creates it at PENDING_PEER and it then replicates to the token service.
 const REMOTE_PRINCIPAL_WINDOW: Duration = Duration::from_secs(300);
-/// Removing a minted secret gets its own time, so it also happens after a timeout or Ctrl-C.
-const CLEANUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// After a 403, tokens older than this are replaced: a new token makes Azure re-evaluate role
 /// assignments (docs/development/arm.md, 'Role assignment errors').
 const TOKEN_REFRESH_AFTER_DENIAL: Duration = Duration::from_secs(30);
@@ -879,42 +872,21 @@ impl AppSecret {
             .at(Credential::application_object_id)
             .into());
         };
-        let graph = ctx.data().azure.graph().map_err(|error| {
-            cloud_diagnostics(
-                "The provider has no Azure credential to mint the peering secret with",
-                &error,
-            )
-        })?;
-        let end = OffsetDateTime::now_utc() + MINTED_SECRET_LIFETIME;
         let display_name =
             format!("vnetpeer: peering {peering_name} (temporary, removed after use)");
-        let credential = graph
-            .add_password(
-                &call_context(ctx),
-                app_object_id,
-                Some(&display_name),
-                Some(end),
-            )
-            .await
-            .map_err(|error| {
-                let mut diagnostic = cloud_diagnostic(
-                    "Could not add a temporary secret to the peering application",
-                    &error,
-                );
-                if error.is_not_found() {
-                    diagnostic.detail.push_str(
-                        "\n\n`application_object_id` must be the object id (not the client id) \
-                         of the step-1 application: `object_id` of the `vnetpeer_aad_app`.",
-                    );
-                }
-                Diagnostics::from(diagnostic.at(Credential::application_object_id))
-            })?;
-        tracing::debug!(key_id = %credential.key_id, "added a temporary secret to the peering application");
+        let minted = app_secret::mint(
+            ctx,
+            app_object_id,
+            &display_name,
+            MINTED_SECRET_LIFETIME,
+            Credential::application_object_id,
+        )
+        .await?;
         Ok(AppSecret::Minted {
-            app_object_id: app_object_id.to_owned(),
-            key_id: credential.key_id,
-            end_date_time: credential.end_date_time,
-            secret: credential.secret_text,
+            app_object_id: minted.app_object_id,
+            key_id: minted.key_id,
+            end_date_time: minted.end_date_time,
+            secret: minted.secret,
         })
     }
 
@@ -940,34 +912,9 @@ impl AppSecret {
         else {
             return None;
         };
-        let cleanup = CallContext::new(CLEANUP_TIMEOUT, CancellationToken::new());
-        let removed = match ctx.data().azure.graph() {
-            Ok(graph) => {
-                graph
-                    .remove_password(&cleanup, &app_object_id, &key_id)
-                    .await
-            }
-            Err(error) => Err(error),
-        };
-        match removed {
-            Ok(()) => {
-                tracing::debug!(key_id = %key_id, "removed the temporary secret of the peering application");
-                None
-            }
-            Err(error) => {
-                let mut diagnostic =
-                    cloud_diagnostic("Could not remove the temporary peering secret", &error);
-                diagnostic.detail.push_str(&format!(
-                    "\n\nThe secret {key_id} added to application object {app_object_id} for \
-                     this operation is still there{}. Remove it: `az ad app credential delete \
-                     --id {app_object_id} --key-id {key_id}`.",
-                    end_date_time
-                        .map(|end| format!(" (it expires at {end})"))
-                        .unwrap_or_default()
-                ));
-                Some(diagnostic.at(Credential::application_object_id))
-            }
-        }
+        app_secret::remove(ctx, &app_object_id, &key_id, end_date_time.as_deref())
+            .await
+            .map(|diagnostic| diagnostic.at(Credential::application_object_id))
     }
 }
 
@@ -1034,7 +981,7 @@ async fn acquire_app_tokens(
 }
 
 /// The tenant of the customer VNet: the provider's configured tenant, else its token's.
-async fn customer_tenant(ctx: &Context<ProviderData>) -> Result<String, Diagnostic> {
+pub(super) async fn customer_tenant(ctx: &Context<ProviderData>) -> Result<String, Diagnostic> {
     let azure = &ctx.data().azure;
     if let Some(tenant) = azure.tenant_id() {
         return Ok(tenant.to_owned());

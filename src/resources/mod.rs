@@ -12,13 +12,16 @@ use crate::aiven::AivenClient;
 use crate::azure::AzureClients;
 use crate::cloud::{CloudError, HttpClient};
 use crate::framework::{
-    ConfigureRequest, DataSource, Diagnostic, Diagnostics, Provider, Resource, Schema,
+    ConfigureRequest, DataSource, Diagnostic, Diagnostics, EphemeralResource, Function, Provider,
+    Resource, Schema,
 };
 use crate::provider::{ProviderConfig, provider_schema};
 
 pub mod aad_app;
+pub mod aad_app_secret;
 pub mod aiven_project_vpc;
 pub mod aiven_vpc_peering;
+pub mod app_secret;
 pub mod client_config;
 pub mod cross_tenant_vnet_peering;
 pub mod custom_role;
@@ -55,6 +58,14 @@ impl Provider for VnetpeerProvider {
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
         data_sources()
+    }
+
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        crate::functions::functions()
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<ProviderData>>> {
+        vec![Arc::new(aad_app_secret::AadAppSecret)]
     }
 }
 

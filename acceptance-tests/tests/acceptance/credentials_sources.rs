@@ -82,6 +82,8 @@ struct Figures {
     token_requests: usize,
     /// Requests to the federated token issuer or the identity endpoint.
     source_requests: usize,
+    /// How long `terraform apply` took.
+    apply_duration: Duration,
 }
 
 fn is_own_token_request(record: &RequestRecord, emulator: &Emulator) -> bool {
@@ -104,11 +106,13 @@ async fn runbook(
     let seeded = emulator.snapshot();
     install_complete_example(&workspace);
     let before = emulator.requests().len();
+    let started = std::time::Instant::now();
     let workspace = blocking(move || {
         workspace.apply();
         workspace
     })
     .await;
+    let apply_duration = started.elapsed();
     let applied = emulator.requests_since(before);
     let figures = Figures {
         token_requests: applied
@@ -119,6 +123,7 @@ async fn runbook(
             .iter()
             .filter(|record| record.path == source_path)
             .count(),
+        apply_duration,
     };
     let outputs = workspace.output_json();
     assert_eq!(outputs["aiven_peering_state"]["value"], "ACTIVE");
@@ -171,8 +176,10 @@ const TOKENS_PER_APPLY: usize = 2;
 
 fn print(source: &str, figures: &Figures) {
     eprintln!(
-        "credential figures: {source}: {} token requests in the apply, {} requests to the source",
-        figures.token_requests, figures.source_requests
+        "credential figures: {source}: {} token requests in the apply ({} ms), {} requests to the source",
+        figures.token_requests,
+        figures.apply_duration.as_millis(),
+        figures.source_requests
     );
 }
 
@@ -203,15 +210,12 @@ async fn github_actions_request_url_with_tokens_shorter_than_the_apply() {
         ("ACTIONS_ID_TOKEN_REQUEST_URL", url),
         ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", request_token),
     ]);
-    let started = std::time::Instant::now();
     let workspace = workspace_with(&emulator, &env);
     let figures = runbook(&emulator, workspace, identity_hosts::GITHUB_TOKEN_PATH).await;
     print("GitHub Actions", &figures);
-    assert!(
-        started.elapsed() > Duration::from_secs(2),
-        "the run outlasts the tokens"
-    );
-    assert!(figures.token_requests >= 2, "{figures:?}");
+    // Access tokens renewed within the apply (the apply outlived them), each time with a new
+    // ID token: one cached ID token would have been dead by the renewal.
+    assert!(figures.token_requests > TOKENS_PER_APPLY, "{figures:?}");
     assert_eq!(
         figures.source_requests, figures.token_requests,
         "one fresh ID token per Entra ID token request"
@@ -249,8 +253,9 @@ async fn azure_devops_service_connection() {
     assert_eq!(figures.source_requests, figures.token_requests);
 }
 
-/// The file holds a token that lives 3 s and is replaced every 500 ms, and access tokens live
-/// 1 s: read once, the token would be dead before the run ends.
+/// The file holds a token that lives 2 s (the apply takes longer) and is replaced every 300 ms,
+/// and access tokens live 1 s, so they are renewed during the apply from whatever the file holds
+/// then.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_token_file() {
     let knobs = Knobs {
@@ -268,22 +273,18 @@ async fn rotating_token_file() {
         &path,
         issuer,
         subject,
-        Duration::from_secs(3),
-        Duration::from_millis(500),
+        Duration::from_secs(2),
+        Duration::from_millis(300),
     );
     let mut env = seed_env(&emulator);
     env.extend([
         ("ARM_USE_OIDC", "true".to_owned()),
         ("ARM_OIDC_TOKEN_FILE_PATH", path.display().to_string()),
     ]);
-    let started = std::time::Instant::now();
     let figures = runbook(&emulator, workspace_with(&emulator, &env), "-").await;
     print("token file (rotating)", &figures);
-    assert!(
-        started.elapsed() > Duration::from_secs(3),
-        "the run outlasts the first token"
-    );
-    assert!(figures.token_requests >= 2, "{figures:?}");
+    // Access tokens renewed within the apply, each time with the file read again.
+    assert!(figures.token_requests > TOKENS_PER_APPLY, "{figures:?}");
 }
 
 /// AKS: the webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE (and

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use vnetpeer_emulator::{Emulator, Knobs};
 use vnetpeer_harness::binaries::{provider_binary, workspace_root};
@@ -58,7 +58,7 @@ impl DevOverrides {
 
     /// Runs terraform in `dir`, keeping its working data (`.terraform`) out of the repository.
     fn terraform(&self, dir: &Path, data_dir_name: &str, args: &[&str]) -> Output {
-        Command::new("terraform")
+        vnetpeer_harness::binaries::terraform_command()
             .args(args)
             .arg("-no-color")
             .current_dir(dir)
@@ -94,6 +94,28 @@ impl DevOverrides {
                 .unwrap_or_default()
         };
         (names("resource_schemas"), names("data_source_schemas"))
+    }
+
+    /// The ephemeral resource types and function names the provider registers.
+    fn registered_ephemeral_types_and_functions(&self) -> (BTreeSet<String>, BTreeSet<String>) {
+        let work_dir = self.scratch.path().join("schema-newer-kinds");
+        std::fs::create_dir_all(&work_dir).unwrap();
+        std::fs::write(
+            work_dir.join("main.tf"),
+            "terraform {\n  required_providers {\n    vnetpeer = {\n      source = \"vnetpeer/vnetpeer\"\n    }\n  }\n}\n",
+        )
+        .unwrap();
+        let output = self.terraform(&work_dir, "schema", &["providers", "schema", "-json"]);
+        assert!(output.status.success(), "{}", text(&output));
+        let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let provider = &schema["provider_schemas"][PROVIDER_ADDRESS];
+        let names = |key: &str| -> BTreeSet<String> {
+            provider[key]
+                .as_object()
+                .map(|types| types.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        (names("ephemeral_resource_schemas"), names("functions"))
     }
 }
 
@@ -309,6 +331,26 @@ fn every_registered_type_has_its_registry_examples() {
             missing.push(relative(&path));
         }
     }
+    let (ephemeral_resources, functions) = harness.registered_ephemeral_types_and_functions();
+    assert!(!ephemeral_resources.is_empty() && !functions.is_empty());
+    for ephemeral in ephemeral_resources.iter().filter(documented) {
+        let path = examples_dir()
+            .join("ephemeral-resources")
+            .join(ephemeral)
+            .join("ephemeral-resource.tf");
+        if !path.is_file() {
+            missing.push(relative(&path));
+        }
+    }
+    for function in &functions {
+        let path = examples_dir()
+            .join("functions")
+            .join(function)
+            .join("function.tf");
+        if !path.is_file() {
+            missing.push(relative(&path));
+        }
+    }
     assert!(
         missing.is_empty(),
         "examples missing for registered types: {missing:#?}"
@@ -381,7 +423,7 @@ fn import_examples_name_the_same_address_and_id() {
 
 #[test]
 fn examples_are_terraform_fmt_clean() {
-    let output = Command::new("terraform")
+    let output = vnetpeer_harness::binaries::terraform_command()
         .args(["fmt", "-check", "-recursive", "-diff", "-no-color"])
         .arg(examples_dir())
         .env("CHECKPOINT_DISABLE", "1")

@@ -32,7 +32,7 @@ fn host_platform() -> Platform {
 }
 
 fn terraform(work_dir: &Path, cli_config: &Path, args: &[&str]) -> Output {
-    let output = Command::new("terraform")
+    let output = vnetpeer_harness::binaries::terraform_command()
         .args(args)
         .arg("-no-color")
         .current_dir(work_dir)

@@ -50,7 +50,7 @@ pub fn spawn_terraform(
     env: &[(OsString, OsString)],
     args: &[&str],
 ) -> RunningTerraform {
-    let mut command = Command::new("terraform");
+    let mut command = vnetpeer_harness::binaries::terraform_command();
     command
         .args(args)
         .current_dir(workspace.path())

@@ -244,7 +244,10 @@ async fn bad_input_becomes_diagnostics() {
         .await
         .unwrap()
         .into_inner();
-    assert!(functions.functions.is_empty());
+    let mut names: Vec<&str> = functions.functions.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["cidrs_overlap", "parse_vnet_id"]);
+    assert!(functions.diagnostics.is_empty());
 }
 
 #[cfg(feature = "test-fixtures")]
@@ -266,6 +269,7 @@ mod fixture {
                 client_capabilities: Some(tfplugin6::ClientCapabilities {
                     deferral_allowed: false,
                     write_only_attributes_allowed: true,
+                    ..Default::default()
                 }),
             }))
             .await
@@ -303,6 +307,7 @@ mod fixture {
                 client_capabilities: Some(tfplugin6::ClientCapabilities {
                     deferral_allowed: false,
                     write_only_attributes_allowed: true,
+                    ..Default::default()
                 }),
                 ..Default::default()
             }))
@@ -321,6 +326,7 @@ mod fixture {
                 config: dynamic(&ty, &config),
                 planned_private: plan.planned_private,
                 provider_meta: None,
+                planned_identity: None,
             }))
             .await
             .unwrap()
@@ -388,6 +394,7 @@ mod fixture {
                 client_capabilities: Some(tfplugin6::ClientCapabilities {
                     deferral_allowed: false,
                     write_only_attributes_allowed: true,
+                    ..Default::default()
                 }),
                 ..Default::default()
             }))
@@ -570,6 +577,7 @@ mod fixture {
                 type_name: FIXTURE.into(),
                 id: id.clone(),
                 client_capabilities: None,
+                identity: None,
             }))
             .await
             .unwrap()
@@ -606,6 +614,7 @@ mod fixture {
                 type_name: FIXTURE.into(),
                 id: "does-not-exist".into(),
                 client_capabilities: None,
+                identity: None,
             }))
             .await
             .unwrap()
@@ -653,4 +662,130 @@ mod fixture {
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         assert!(state.get("id").unwrap().as_str().is_some());
     }
+}
+
+/// The RPCs added after protocol 6.8: identity schemas are answered (empty) because Terraform
+/// 1.12+ asks with every schema request; the type-scoped ones name the unknown type.
+#[tokio::test]
+async fn newer_rpcs_answer_like_a_provider_without_those_features() {
+    use futures::StreamExt;
+    let service = service();
+    let identity = service
+        .get_resource_identity_schemas(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(identity.identity_schemas.is_empty());
+    assert!(identity.diagnostics.is_empty());
+
+    let schema = service
+        .get_provider_schema(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    let capabilities = schema.server_capabilities.unwrap();
+    assert!(!capabilities.generate_resource_config);
+    assert!(schema.list_resource_schemas.is_empty());
+    assert!(schema.action_schemas.is_empty());
+    assert!(schema.state_store_schemas.is_empty());
+
+    let mut events = service
+        .list_resource(Request::new(tfplugin6::list_resource::Request {
+            type_name: "vnetpeer_aad_app".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let event = events.next().await.unwrap().unwrap();
+    assert!(events.next().await.is_none());
+    assert_eq!(errors(&event.diagnostic).len(), 1);
+    assert!(event.diagnostic[0].summary.contains("vnetpeer_aad_app"));
+
+    let lock = service
+        .lock_state(Request::new(tfplugin6::lock_state::Request {
+            type_name: "vnetpeer_s3".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(lock.diagnostics[0].summary.contains("state store"));
+
+    let upgrade = service
+        .upgrade_resource_identity(Request::new(
+            tfplugin6::upgrade_resource_identity::Request {
+                type_name: "vnetpeer_aad_app".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(upgrade.upgraded_identity.is_none());
+    assert_eq!(errors(&upgrade.diagnostics).len(), 1);
+}
+
+/// Functions are in both GetProviderSchema (Terraform 1.8+) and GetFunctions, and CallFunction
+/// decodes msgpack arguments with the parameter types.
+#[tokio::test]
+async fn functions_are_declared_and_called() {
+    let service = service();
+    let schema = service
+        .get_provider_schema(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    let functions = service
+        .get_functions(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .functions;
+    for name in ["parse_vnet_id", "cidrs_overlap"] {
+        assert!(schema.functions.contains_key(name), "{name}");
+        assert_eq!(schema.functions.get(name), functions.get(name), "{name}");
+    }
+    let parse = &functions["parse_vnet_id"];
+    assert_eq!(parse.parameters.len(), 1);
+    assert!(Type::from_json(&parse.r#return.as_ref().unwrap().r#type).is_ok());
+
+    let list = Type::List(Box::new(Type::String));
+    let strings =
+        |items: &[&str]| Value::List(items.iter().map(|s| Value::String((*s).into())).collect());
+    let call = |a: &[&str], b: &[&str]| tfplugin6::call_function::Request {
+        name: "cidrs_overlap".into(),
+        arguments: vec![
+            dynamic(&list, &strings(a)).unwrap(),
+            dynamic(&list, &strings(b)).unwrap(),
+        ],
+    };
+    let response = service
+        .call_function(Request::new(call(&["10.0.0.0/16"], &["10.0.1.0/24"])))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(response.error.is_none());
+    let result = decode_msgpack(&Type::Bool, &response.result.unwrap().msgpack).unwrap();
+    assert_eq!(result, Value::Bool(true));
+
+    let response = service
+        .call_function(Request::new(call(&["10.0.0.0/16"], &["10.0.1.0"])))
+        .await
+        .unwrap()
+        .into_inner();
+    let error = response.error.unwrap();
+    assert_eq!(error.function_argument, Some(1));
+    assert!(error.text.contains("b[0]"), "{}", error.text);
+    assert!(response.result.is_none());
+
+    let response = service
+        .call_function(Request::new(tfplugin6::call_function::Request {
+            name: "no_such_function".into(),
+            arguments: Vec::new(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(response.error.unwrap().text.contains("no_such_function"));
 }

@@ -7,6 +7,9 @@
 //!   `examples/resources/<type>/resource*.tf`, `import-by-string-id.tf` and `import.sh`;
 //! - `templates/data-sources/<short>.md.tmpl` overrides, else the default page with
 //!   `examples/data-sources/<type>/data-source*.tf`;
+//! - `templates/ephemeral-resources/<short>.md.tmpl` overrides, else the default page with
+//!   `examples/ephemeral-resources/<type>/ephemeral-resource*.tf`;
+//! - `examples/functions/<name>/function*.tf` for the page of each provider-defined function;
 //! - every other file under `templates/`: `*.tmpl` rendered without page data, others copied.
 
 use std::collections::BTreeMap;
@@ -14,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Result;
 use crate::docs::plain::plain_markdown;
-use crate::docs::schema::{Block, ProviderSchema};
+use crate::docs::schema::{Block, CtyType, FunctionSignature, ProviderSchema};
 use crate::docs::schema_md;
 use crate::docs::template::{self, TemplateData, prefix_lines};
 
@@ -37,10 +40,15 @@ pub fn render_all(schema: &ProviderSchema, root: &Path) -> Result<BTreeMap<PathB
         render_index(&schema.provider, root)?,
     );
 
-    for kind in [PageKind::Resource, PageKind::DataSource] {
+    for kind in [
+        PageKind::Resource,
+        PageKind::DataSource,
+        PageKind::EphemeralResource,
+    ] {
         let types = match kind {
             PageKind::Resource => &schema.resources,
             PageKind::DataSource => &schema.data_sources,
+            PageKind::EphemeralResource => &schema.ephemeral_resources,
         };
         for (type_name, block) in types {
             if type_name.starts_with(TEST_ONLY_TYPE_PREFIX) {
@@ -52,6 +60,13 @@ pub fn render_all(schema: &ProviderSchema, root: &Path) -> Result<BTreeMap<PathB
                 page,
             );
         }
+    }
+
+    for (name, function) in &schema.functions {
+        pages.insert(
+            Path::new("functions").join(format!("{name}.md")),
+            render_function_page(name, function, root)?,
+        );
     }
 
     for template_path in list_files(&templates_dir)? {
@@ -66,6 +81,7 @@ pub fn render_all(schema: &ProviderSchema, root: &Path) -> Result<BTreeMap<PathB
             let documented = match kind {
                 PageKind::Resource => &schema.resources,
                 PageKind::DataSource => &schema.data_sources,
+                PageKind::EphemeralResource => &schema.ephemeral_resources,
             };
             let short = file_stem_without_extensions(&relative);
             if !documented.contains_key(&format!("{PROVIDER_NAME}_{short}")) {
@@ -93,11 +109,12 @@ pub fn render_all(schema: &ProviderSchema, root: &Path) -> Result<BTreeMap<PathB
     Ok(pages)
 }
 
-/// Resource or data source.
+/// Resource, data source or ephemeral resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageKind {
     Resource,
     DataSource,
+    EphemeralResource,
 }
 
 impl PageKind {
@@ -105,6 +122,7 @@ impl PageKind {
         match self {
             PageKind::Resource => "resources",
             PageKind::DataSource => "data-sources",
+            PageKind::EphemeralResource => "ephemeral-resources",
         }
     }
 
@@ -112,6 +130,7 @@ impl PageKind {
         match self {
             PageKind::Resource => "Resource",
             PageKind::DataSource => "Data Source",
+            PageKind::EphemeralResource => "Ephemeral Resource",
         }
     }
 
@@ -119,6 +138,7 @@ impl PageKind {
         match self {
             PageKind::Resource => "resource",
             PageKind::DataSource => "data-source",
+            PageKind::EphemeralResource => "ephemeral-resource",
         }
     }
 
@@ -134,6 +154,8 @@ impl PageKind {
             Some(PageKind::Resource)
         } else if parent == Path::new("data-sources") {
             Some(PageKind::DataSource)
+        } else if parent == Path::new("ephemeral-resources") {
+            Some(PageKind::EphemeralResource)
         } else {
             None
         }
@@ -184,7 +206,7 @@ fn render_type_page(kind: PageKind, type_name: &str, block: &Block, root: &Path)
     let import_command = existing(root, examples_dir.join("import.sh"));
     let import_block = match kind {
         PageKind::Resource => existing(root, examples_dir.join("import-by-string-id.tf")),
-        PageKind::DataSource => None,
+        PageKind::DataSource | PageKind::EphemeralResource => None,
     };
     let schema_markdown = format!(
         "{SCHEMA_COMMENT}\n{}",
@@ -262,6 +284,81 @@ fn render_type_page(kind: PageKind, type_name: &str, block: &Block, root: &Path)
     }
     page.push('\n');
     Ok(page)
+}
+
+/// A function's page as tfplugindocs lays it out: summary, example, signature, arguments.
+fn render_function_page(name: &str, function: &FunctionSignature, root: &Path) -> Result<String> {
+    let examples_dir = Path::new("examples").join("functions").join(name);
+    let examples = example_files(root, &examples_dir, "function")?;
+    if examples.is_empty() {
+        return Err(format!(
+            "function {name} has no example: add {}/function.tf",
+            path_text(&examples_dir)
+        )
+        .into());
+    }
+    let mut page = front_matter(
+        &format!("{name} function - {PROVIDER_NAME}"),
+        Some(""),
+        &function.summary,
+    );
+    page.push_str(&format!(
+        "# function: {name}\n\n{}\n\n",
+        function.description.trim()
+    ));
+    page.push_str(&examples_markdown(&examples, root)?);
+    let parameters: Vec<String> = function
+        .parameters
+        .iter()
+        .map(|parameter| format!("{} {}", parameter.name, friendly_type(&parameter.ty)))
+        .collect();
+    page.push_str(&format!(
+        "\n\n## Signature\n\n<!-- signature generated by tfplugindocs -->\n```text\n{name}({}) {}\n```\n\n## Arguments\n\n<!-- arguments generated by tfplugindocs -->\n",
+        parameters.join(", "),
+        friendly_type(&function.return_type)
+    ));
+    for (position, parameter) in function.parameters.iter().enumerate() {
+        page.push_str(&format!(
+            "{}. `{}` ({}) {}\n",
+            position + 1,
+            parameter.name,
+            title_case(&friendly_type(&parameter.ty)),
+            parameter.description.trim()
+        ));
+    }
+    Ok(page)
+}
+
+/// A type as a function signature shows it: `string`, `list of string`, `object`.
+fn friendly_type(ty: &CtyType) -> String {
+    match ty {
+        CtyType::String => "string".into(),
+        CtyType::Number => "number".into(),
+        CtyType::Bool => "bool".into(),
+        CtyType::Dynamic => "dynamic".into(),
+        CtyType::List(element) => format!("list of {}", friendly_type(element)),
+        CtyType::Set(element) => format!("set of {}", friendly_type(element)),
+        CtyType::Map(element) => format!("map of {}", friendly_type(element)),
+        CtyType::Tuple(_) => "tuple".into(),
+        CtyType::Object(_) => "object".into(),
+    }
+}
+
+/// `list of string` → `List of String`, as argument lists show types.
+fn title_case(text: &str) -> String {
+    text.split(' ')
+        .map(|word| match word {
+            "of" => word.to_owned(),
+            _ => {
+                let mut chars = word.chars();
+                chars
+                    .next()
+                    .map(|first| first.to_uppercase().chain(chars).collect())
+                    .unwrap_or_default()
+            }
+        })
+        .collect::<Vec<String>>()
+        .join(" ")
 }
 
 /// The fields every page template sees.

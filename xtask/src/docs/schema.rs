@@ -15,6 +15,26 @@ pub struct ProviderSchema {
     pub provider: Block,
     pub resources: BTreeMap<String, Block>,
     pub data_sources: BTreeMap<String, Block>,
+    pub ephemeral_resources: BTreeMap<String, Block>,
+    /// Provider-defined functions, by name.
+    pub functions: BTreeMap<String, FunctionSignature>,
+}
+
+/// A provider-defined function as `terraform providers schema -json` prints it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunctionSignature {
+    pub summary: String,
+    pub description: String,
+    pub parameters: Vec<FunctionParameter>,
+    pub return_type: CtyType,
+}
+
+/// One positional parameter of a function.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunctionParameter {
+    pub name: String,
+    pub description: String,
+    pub ty: CtyType,
 }
 
 /// A configuration block: attributes and nested blocks.
@@ -102,8 +122,59 @@ impl ProviderSchema {
             provider,
             resources: schema_map(schemas.get("resource_schemas"), "resource")?,
             data_sources: schema_map(schemas.get("data_source_schemas"), "data source")?,
+            ephemeral_resources: schema_map(
+                schemas.get("ephemeral_resource_schemas"),
+                "ephemeral resource",
+            )?,
+            functions: function_map(schemas.get("functions"))?,
         })
     }
+}
+
+fn function_map(functions: Option<&Json>) -> Result<BTreeMap<String, FunctionSignature>> {
+    let Some(functions) = functions else {
+        return Ok(BTreeMap::new());
+    };
+    let object = functions
+        .as_object()
+        .ok_or("functions: expected an object")?;
+    let text = |json: &Json, key: &str| {
+        json.get(key)
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut map = BTreeMap::new();
+    for (name, function) in object {
+        let return_type = CtyType::from_json(function.get("return_type").unwrap_or(&Json::Null))
+            .map_err(|error| format!("function {name}: return type: {error}"))?;
+        let mut parameters = Vec::new();
+        for parameter in function
+            .get("parameters")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let parameter_name = text(parameter, "name");
+            let ty = CtyType::from_json(parameter.get("type").unwrap_or(&Json::Null))
+                .map_err(|error| format!("function {name}: parameter {parameter_name}: {error}"))?;
+            parameters.push(FunctionParameter {
+                name: parameter_name,
+                description: text(parameter, "description"),
+                ty,
+            });
+        }
+        map.insert(
+            name.clone(),
+            FunctionSignature {
+                summary: text(function, "summary"),
+                description: text(function, "description"),
+                parameters,
+                return_type,
+            },
+        );
+    }
+    Ok(map)
 }
 
 fn schema_map(schemas: Option<&Json>, kind: &str) -> Result<BTreeMap<String, Block>> {

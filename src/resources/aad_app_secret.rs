@@ -1,0 +1,258 @@
+//! Ephemeral resource `vnetpeer_aad_app_secret`: a client secret on an application for one
+//! Terraform run, for write-only arguments (this provider's
+//! `vnetpeer_cross_tenant_vnet_peering.client_secret`, or another provider's).
+//!
+//! Open: add a one-hour secret to the application (`addPassword`, as the cross-tenant peering
+//! mints its own) and wait until Entra ID issues a token with it, so whatever uses it next does
+//! not meet AADSTS7000215. Close: remove it (`removePassword`; the private data carries the key
+//! id). Terraform never writes the result to the plan or the state.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::azure::aadsts;
+use crate::framework::{
+    Attribute, Block, Context, Diagnostic, Diagnostics, EphemeralResource, Opened, Schema,
+};
+use crate::value::Value;
+
+use super::ProviderData;
+use super::app_secret::{self, SECRET_ACTIVATION_WINDOW};
+use super::cross_tenant_vnet_peering::customer_tenant;
+use super::support::{call_context, checks, cloud_diagnostic};
+
+/// Long enough for any run; a secret whose removal failed expires on its own soon after.
+const SECRET_LIFETIME: Duration = Duration::from_secs(60 * 60);
+
+const DEFAULT_DISPLAY_NAME: &str = "vnetpeer: ephemeral secret (removed after the run)";
+
+/// See the module documentation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AadAppSecret;
+
+/// What Close needs: which secret of which application. Not secret itself.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct OpenedSecret {
+    app_object_id: String,
+    key_id: String,
+    end_date_time: Option<String>,
+}
+
+#[async_trait]
+impl EphemeralResource<ProviderData> for AadAppSecret {
+    fn type_name(&self) -> &'static str {
+        "vnetpeer_aad_app_secret"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new(
+                "A client secret on an Entra ID application for the duration of one Terraform \
+                 run (Terraform 1.10 or later). Opening adds a secret valid for one hour and \
+                 waits until Entra ID accepts it; closing removes it at the end of the run. The \
+                 secret never appears in the plan or the state: pass it to write-only arguments, \
+                 such as `client_secret` of `vnetpeer_cross_tenant_vnet_peering`.\n\n\
+                 The provider's own credential needs the rights to add and remove passwords on \
+                 the application (for example as its owner, or with \
+                 `Application.ReadWrite.OwnedBy`).",
+            )
+            .attribute(
+                Attribute::string("application_object_id")
+                    .required()
+                    .description(
+                        "Object id (not the client id) of the application: `object_id` of a \
+                         `vnetpeer_aad_app`.",
+                    )
+                    .validate(checks::uuid()),
+            )
+            .attribute(
+                Attribute::string("display_name")
+                    .optional()
+                    .description(format!(
+                        "Name of the secret in Entra ID. Defaults to `{DEFAULT_DISPLAY_NAME}`."
+                    )),
+            )
+            .attribute(
+                Attribute::string("client_id")
+                    .computed()
+                    .description("Application (client) id to authenticate with the secret."),
+            )
+            .attribute(
+                Attribute::string("client_secret")
+                    .computed()
+                    .sensitive()
+                    .description("The secret. Usable when opened; removed when the run ends."),
+            )
+            .attribute(
+                Attribute::string("key_id")
+                    .computed()
+                    .description("Id of the secret in the application's `passwordCredentials`."),
+            )
+            .attribute(
+                Attribute::string("end_date_time")
+                    .computed()
+                    .description("When the secret expires if its removal ever fails (RFC 3339)."),
+            ),
+        )
+    }
+
+    async fn open(
+        &self,
+        ctx: &Context<ProviderData>,
+        config: Value,
+    ) -> Result<Opened, Diagnostics> {
+        let attr = |name: &str| match config.get(name) {
+            Some(Value::String(text)) => Some(text.clone()),
+            _ => None,
+        };
+        let Some(app_object_id) = attr("application_object_id") else {
+            return Err(Diagnostic::error(
+                "Missing application_object_id",
+                "Set `application_object_id` to the application's object id.",
+            )
+            .at("application_object_id")
+            .into());
+        };
+        let display_name = attr("display_name").unwrap_or_else(|| DEFAULT_DISPLAY_NAME.into());
+        let graph = ctx.data().azure.graph().map_err(|error| {
+            Diagnostics::from(cloud_diagnostic(
+                "The provider has no Azure credential to read the application with",
+                &error,
+            ))
+        })?;
+        let application = graph
+            .get_application(&call_context(ctx), &app_object_id)
+            .await
+            .map_err(|error| {
+                Diagnostics::from(
+                    cloud_diagnostic("Could not read the application", &error)
+                        .at("application_object_id"),
+                )
+            })?
+            .ok_or_else(|| {
+                Diagnostics::from(
+                    Diagnostic::error(
+                        "Application not found",
+                        format!(
+                            "No application has object id {app_object_id}. Use the object id \
+                             (not the client id): `object_id` of the `vnetpeer_aad_app`."
+                        ),
+                    )
+                    .at("application_object_id"),
+                )
+            })?;
+        let minted = app_secret::mint(
+            ctx,
+            &app_object_id,
+            &display_name,
+            SECRET_LIFETIME,
+            "application_object_id",
+        )
+        .await?;
+        if let Err(diagnostic) = wait_until_usable(ctx, &application.app_id, &minted).await {
+            // Nothing may be left that Terraform does not know about: Close is never called
+            // for a failed Open.
+            let mut diagnostics = Diagnostics::from(diagnostic);
+            if let Some(leftover) = app_secret::remove(
+                ctx,
+                &minted.app_object_id,
+                &minted.key_id,
+                minted.end_date_time.as_deref(),
+            )
+            .await
+            {
+                diagnostics.push(leftover.at("application_object_id"));
+            }
+            return Err(diagnostics);
+        }
+        let private = serde_json::to_vec(&OpenedSecret {
+            app_object_id: minted.app_object_id.clone(),
+            key_id: minted.key_id.clone(),
+            end_date_time: minted.end_date_time.clone(),
+        })
+        .map_err(|error| {
+            Diagnostics::from(Diagnostic::error(
+                "Provider bug: cannot record the opened secret",
+                error.to_string(),
+            ))
+        })?;
+        let text = |value: Option<String>| value.map(Value::String).unwrap_or(Value::Null);
+        let result = Value::Object(
+            [
+                ("application_object_id", Value::String(app_object_id)),
+                ("display_name", text(attr("display_name"))),
+                ("client_id", Value::String(application.app_id)),
+                (
+                    "client_secret",
+                    Value::String(minted.secret.expose_secret().to_owned()),
+                ),
+                ("key_id", Value::String(minted.key_id)),
+                ("end_date_time", text(minted.end_date_time)),
+            ]
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect(),
+        );
+        Ok(Opened {
+            result,
+            private,
+            renew_at: None,
+        })
+    }
+
+    async fn close(
+        &self,
+        ctx: &Context<ProviderData>,
+        private: Vec<u8>,
+    ) -> Result<(), Diagnostics> {
+        let opened: OpenedSecret = serde_json::from_slice(&private).map_err(|error| {
+            Diagnostics::from(Diagnostic::error(
+                "Cannot tell which secret to remove",
+                format!(
+                    "Terraform handed back private data this provider did not write ({error}). \
+                     Check the application's secrets named `{DEFAULT_DISPLAY_NAME}` and remove \
+                     leftovers."
+                ),
+            ))
+        })?;
+        match app_secret::remove(
+            ctx,
+            &opened.app_object_id,
+            &opened.key_id,
+            opened.end_date_time.as_deref(),
+        )
+        .await
+        {
+            None => Ok(()),
+            Some(leftover) => Err(leftover.into()),
+        }
+    }
+}
+
+/// Waits until Entra ID issues a token for the application with the new secret (new secrets
+/// take seconds, rarely a minute, to work).
+async fn wait_until_usable(
+    ctx: &Context<ProviderData>,
+    client_id: &str,
+    minted: &app_secret::MintedSecret,
+) -> Result<(), Diagnostic> {
+    let tenant = customer_tenant(ctx).await?;
+    let azure = &ctx.data().azure;
+    let window = call_context(ctx).narrowed(SECRET_ACTIVATION_WINDOW);
+    azure
+        .acquire_token_with_secret_retrying(
+            &window,
+            &tenant,
+            client_id,
+            &minted.secret,
+            &azure.endpoints().resource_manager_scope,
+            &[aadsts::INVALID_CLIENT_SECRET],
+        )
+        .await
+        .map(|_| ())
+        .map_err(|error| {
+            cloud_diagnostic("The new secret did not start working in time", &error)
+                .at("application_object_id")
+        })
+}

@@ -1,0 +1,110 @@
+//! Short-lived client secrets on an application, minted with the provider's own Graph access and
+//! removed after use: the cross-tenant peering mints one for each write, the ephemeral resource
+//! `vnetpeer_aad_app_secret` one per Terraform run. One implementation, so both name, time-limit,
+//! wait for and clean up their secrets the same way.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::cloud::{CallContext, CancellationToken, CloudError, SecretString};
+use crate::framework::{Context, Diagnostic};
+
+use super::ProviderData;
+use super::support::{call_context, cloud_diagnostic};
+
+/// How long a secret that Entra ID refuses (AADSTS7000215) is retried: new secrets take seconds,
+/// rarely a minute, to work; after that the secret is wrong.
+pub const SECRET_ACTIVATION_WINDOW: Duration = Duration::from_secs(120);
+/// Removing a minted secret gets its own time, so it also happens after a timeout or Ctrl-C.
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A secret added to an application for a while. `Debug` never shows the secret.
+#[derive(Debug)]
+pub struct MintedSecret {
+    pub app_object_id: String,
+    pub key_id: String,
+    /// As Graph reports it (RFC 3339), when it did.
+    pub end_date_time: Option<String>,
+    pub secret: SecretString,
+}
+
+/// Adds a secret named `display_name` to the application with object id `app_object_id`,
+/// valid for `lifetime`. The diagnostic points at `attribute` (the object id's attribute).
+pub async fn mint(
+    ctx: &Context<ProviderData>,
+    app_object_id: &str,
+    display_name: &str,
+    lifetime: Duration,
+    attribute: &str,
+) -> Result<MintedSecret, Diagnostic> {
+    let graph = ctx.data().azure.graph().map_err(|error| {
+        cloud_diagnostic(
+            "The provider has no Azure credential to add a secret with",
+            &error,
+        )
+    })?;
+    let end = OffsetDateTime::now_utc() + lifetime;
+    let credential = graph
+        .add_password(
+            &call_context(ctx),
+            app_object_id,
+            Some(display_name),
+            Some(end),
+        )
+        .await
+        .map_err(|error| {
+            let mut diagnostic = cloud_diagnostic(
+                "Could not add a temporary secret to the application",
+                &error,
+            );
+            if error.is_not_found() {
+                diagnostic.detail.push_str(&format!(
+                    "\n\n`{attribute}` must be the object id (not the client id) of the \
+                     application: `object_id` of the `vnetpeer_aad_app`."
+                ));
+            }
+            diagnostic.at(attribute)
+        })?;
+    tracing::debug!(key_id = %credential.key_id, "added a temporary secret to an application");
+    Ok(MintedSecret {
+        app_object_id: app_object_id.to_owned(),
+        key_id: credential.key_id,
+        end_date_time: credential.end_date_time,
+        secret: credential.secret_text,
+    })
+}
+
+/// Removes a minted secret, with its own time budget so that a timeout or Ctrl-C of the
+/// operation still cleans up. `Some` explains a secret that could not be removed and how to
+/// remove it by hand; a secret already gone counts as removed.
+pub async fn remove(
+    ctx: &Context<ProviderData>,
+    app_object_id: &str,
+    key_id: &str,
+    end_date_time: Option<&str>,
+) -> Option<Diagnostic> {
+    let cleanup = CallContext::new(CLEANUP_TIMEOUT, CancellationToken::new());
+    let removed: Result<(), CloudError> = match ctx.data().azure.graph() {
+        Ok(graph) => graph.remove_password(&cleanup, app_object_id, key_id).await,
+        Err(error) => Err(error),
+    };
+    match removed {
+        Ok(()) => {
+            tracing::debug!(key_id = %key_id, "removed a temporary secret of an application");
+            None
+        }
+        Err(error) => {
+            let mut diagnostic = cloud_diagnostic("Could not remove the temporary secret", &error);
+            diagnostic.detail.push_str(&format!(
+                "\n\nThe secret {key_id} added to application object {app_object_id} is still \
+                 there{}. Remove it: `az ad app credential delete --id {app_object_id} --key-id \
+                 {key_id}`.",
+                end_date_time
+                    .map(|end| format!(" (it expires at {end})"))
+                    .unwrap_or_default()
+            ));
+            Some(diagnostic)
+        }
+    }
+}
