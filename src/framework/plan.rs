@@ -69,18 +69,21 @@ pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// The plan for a create (`prior` null) or an update, before `modify_plan`.
+/// The plan for a create (`prior` null) or an update, before `modify_plan`. Takes `prior` and
+/// `config` by value: the change keeps them, and Terraform asks for a plan of every resource on
+/// every plan, so a copy of each would be paid N times.
 pub(crate) fn plan_change(
     schema: &Schema,
-    prior: &Value,
-    config: &Value,
+    prior: Value,
+    config: Value,
     proposed: &Value,
 ) -> PlannedChange {
-    let existing = (!prior.is_null()).then_some(prior);
+    let existing = (!prior.is_null()).then_some(&prior);
+    let planned = plan_object(&schema.block, existing, &config, proposed);
     PlannedChange {
-        prior: prior.clone(),
-        config: config.clone(),
-        planned: plan_object(&schema.block, existing, config, proposed),
+        prior,
+        config,
+        planned,
         requires_replace: Vec::new(),
         warnings: Diagnostics::new(),
     }
@@ -268,22 +271,24 @@ fn keep_state_for_unknown(block: &Block, prior: &Value, config: &Value, planned:
             ),
             (Nesting::List, Value::List(items)) => {
                 for (index, item) in items.iter_mut().enumerate() {
-                    let element = |v: &Value| match v {
-                        Value::List(elements) => {
-                            elements.get(index).cloned().unwrap_or(Value::Null)
-                        }
-                        _ => Value::Null,
-                    };
                     keep_state_for_unknown(
                         &nested.block,
-                        &element(field(prior, &nested.name)),
-                        &element(field(config, &nested.name)),
+                        list_element(field(prior, &nested.name), index),
+                        list_element(field(config, &nested.name), index),
                         item,
                     );
                 }
             }
             _ => {}
         }
+    }
+}
+
+/// Element `index` of a list value; null when absent or when `list` is not a list.
+fn list_element(list: &Value, index: usize) -> &Value {
+    match list {
+        Value::List(elements) => elements.get(index).unwrap_or(&Value::Null),
+        _ => &Value::Null,
     }
 }
 
@@ -328,16 +333,12 @@ fn force_new_paths(
                 force_new_paths(&nested.block, prior_value, planned_value, &block_path, out);
             }
             Nesting::List => {
-                let as_slice = |v: &Value| match v {
-                    Value::List(items) => items.clone(),
-                    _ => Vec::new(),
-                };
-                let (prior_items, planned_items) = (as_slice(prior_value), as_slice(planned_value));
-                for index in 0..prior_items.len().max(planned_items.len()) {
+                let len = |v: &Value| v.as_list().map_or(0, <[Value]>::len);
+                for index in 0..len(prior_value).max(len(planned_value)) {
                     force_new_paths(
                         &nested.block,
-                        prior_items.get(index).unwrap_or(&Value::Null),
-                        planned_items.get(index).unwrap_or(&Value::Null),
+                        list_element(prior_value, index),
+                        list_element(planned_value, index),
                         &block_path.clone().index(index),
                         out,
                     );
@@ -363,7 +364,6 @@ fn check_plan(
     problems: &mut Vec<(AttributePath, String)>,
 ) {
     for attribute in &block.attributes {
-        let attribute_path = path.clone().attr(&attribute.name);
         let (c, r, p) = (
             field(config, &attribute.name),
             field(prior, &attribute.name),
@@ -386,7 +386,7 @@ fn check_plan(
             Some("the plan differs from the configured value")
         };
         if let Some(problem) = problem {
-            problems.push((attribute_path, problem.to_owned()));
+            problems.push((path.clone().attr(&attribute.name), problem.to_owned()));
         }
     }
     for nested in &block.blocks {
@@ -474,11 +474,18 @@ pub(crate) fn normalize(block: &Block, value: Value) -> Value {
         return value;
     };
     for attribute in &block.attributes {
-        fields.entry(attribute.name.clone()).or_insert(Value::Null);
+        // `entry` would copy the name for every attribute, present or not.
+        if !fields.contains_key(&attribute.name) {
+            fields.insert(attribute.name.clone(), Value::Null);
+        }
     }
     for nested in &block.blocks {
-        let value = fields.remove(&nested.name).unwrap_or(Value::Null);
-        let value = match (nested.nesting, value) {
+        let slot = match fields.get_mut(&nested.name) {
+            Some(slot) => slot,
+            None => fields.entry(nested.name.clone()).or_insert(Value::Null),
+        };
+        let value = std::mem::replace(slot, Value::Null);
+        *slot = match (nested.nesting, value) {
             (Nesting::Single, value) => normalize(&nested.block, value),
             (Nesting::List, Value::Null) => Value::List(Vec::new()),
             (Nesting::Set, Value::Null) => Value::Set(Vec::new()),
@@ -496,7 +503,6 @@ pub(crate) fn normalize(block: &Block, value: Value) -> Value {
             ),
             (_, other) => other,
         };
-        fields.insert(nested.name.clone(), value);
     }
     Value::Object(fields)
 }
@@ -540,19 +546,23 @@ pub(crate) fn carry_timeouts(schema: &Schema, source: &Value, target: &mut Value
 pub(crate) fn unknown_paths(value: &Value, path: &AttributePath, out: &mut Vec<AttributePath>) {
     match value {
         Value::Unknown(_) => out.push(path.clone()),
+        // Wholly known parts are skipped before their path is built: results are checked on
+        // every read, and nearly all of them are wholly known.
         Value::Object(fields) => {
-            for (name, value) in fields {
+            for (name, value) in fields.iter().filter(|(_, value)| !value.is_wholly_known()) {
                 unknown_paths(value, &path.clone().attr(name), out);
             }
         }
         Value::Map(entries) => {
-            for (key, value) in entries {
+            for (key, value) in entries.iter().filter(|(_, value)| !value.is_wholly_known()) {
                 unknown_paths(value, &path.clone().key(key), out);
             }
         }
         Value::List(items) | Value::Tuple(items) => {
             for (index, value) in items.iter().enumerate() {
-                unknown_paths(value, &path.clone().index(index), out);
+                if !value.is_wholly_known() {
+                    unknown_paths(value, &path.clone().index(index), out);
+                }
             }
         }
         Value::Set(items) => {
@@ -591,6 +601,9 @@ pub(crate) fn validate_config(
     for attribute in &block.attributes {
         let value = field(config, &attribute.name);
         if value.is_null() || value.is_unknown() {
+            continue;
+        }
+        if !attribute.deprecated && attribute.validators.is_empty() {
             continue;
         }
         let attribute_path = path.clone().attr(&attribute.name);

@@ -520,8 +520,8 @@ impl<P: Provider> Server<P> {
                 };
             }
         }
-        let mut change = plan::plan_change(&entry.schema, &prior, &config, &proposed);
-        let timeout = timeouts_of(&entry.schema).for_operation(&config, Operation::Read);
+        let mut change = plan::plan_change(&entry.schema, prior, config, &proposed);
+        let timeout = timeouts_of(&entry.schema).for_operation(&change.config, Operation::Read);
         let ctx = match self.context("plan", timeout, prior_private.clone()) {
             Ok(ctx) => ctx,
             Err(errors) => {

@@ -423,7 +423,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             );
         };
         let decoded = decode(ty, request.prior_state.as_ref(), "prior state").and_then(|prior| {
-            let proposed = decode(ty, request.proposed_new_state.as_ref(), "proposed state")?;
+            // On a plan without changes Terraform proposes the prior state itself: a copy of
+            // the decoded prior is cheaper than decoding the same bytes again.
+            let proposed = if request.proposed_new_state == request.prior_state {
+                prior.clone()
+            } else {
+                decode(ty, request.proposed_new_state.as_ref(), "proposed state")?
+            };
             let config = decode(ty, request.config.as_ref(), "configuration")?;
             Ok((prior, proposed, config))
         });

@@ -138,9 +138,14 @@ fn read(ty: &Type, json: &Json, path: &mut Vec<PathStep>) -> Result<Value, Value
                     ValueError::within_attribute(depth, name, read(attribute_type, member, path))?;
                 attributes.insert(name.clone(), attribute);
             }
-            // Omitted attributes are null (K8).
-            for name in attribute_types.keys() {
-                attributes.entry(name.clone()).or_insert(Value::Null);
+            // Omitted attributes are null (K8). Every attribute is present in stored state, so
+            // the names are not copied again just to find that out.
+            if attributes.len() < attribute_types.len() {
+                for name in attribute_types.keys() {
+                    if !attributes.contains_key(name) {
+                        attributes.insert(name.clone(), Value::Null);
+                    }
+                }
             }
             Ok(Value::Object(attributes))
         }
