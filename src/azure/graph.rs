@@ -601,7 +601,35 @@ impl GraphClient {
     /// docs) within the replication window. An existing SP for `app_id` is
     /// [`CloudError::AlreadyExists`]: look it up with
     /// [`GraphClient::find_service_principal_by_app_id`] and adopt it.
+    ///
+    /// Exactly once: when the answer is lost (a 408 or 5xx, or a connection broken after
+    /// sending), the service principal the lost attempt may have made is looked up (waiting out
+    /// list replication) and returned; only when none appears is the POST sent again. A blind
+    /// replay would be refused as a duplicate.
     pub async fn create_service_principal(
+        &self,
+        ctx: &CallContext,
+        app_id: &str,
+    ) -> Result<ServicePrincipal, CloudError> {
+        let mut lost_answers = 0;
+        loop {
+            let error = match self.post_service_principal(ctx, app_id).await {
+                Err(error) if error.outcome_unknown() && lost_answers < MAX_LOST_ANSWERS => error,
+                other => return other,
+            };
+            lost_answers += 1;
+            tracing::debug!(%error, "the answer to the service principal create was lost; looking it up");
+            self.pause_after_lost_answer(ctx, lost_answers).await?;
+            match self.find_service_principal_visible(ctx, app_id).await {
+                Ok(made) => return Ok(made),
+                Err(error) if error.is_not_found() => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// One `POST /servicePrincipals`, never replayed by the HTTP layer once sent.
+    async fn post_service_principal(
         &self,
         ctx: &CallContext,
         app_id: &str,
@@ -615,14 +643,13 @@ impl GraphClient {
             "waiting for the application to replicate",
             is_service_principal_replication_error,
             move || async move {
-                // A duplicate is reported as 409 and handled by the caller: safe to replay.
                 let response = self
                     .send(
                         ctx,
                         Method::POST,
                         url.clone(),
                         Some(body),
-                        Replay::DuplicateDetected,
+                        Replay::Unsafe,
                         &[],
                     )
                     .await?;

@@ -275,10 +275,8 @@ where
 pub(crate) enum Replay {
     /// GET, PUT, DELETE, token requests: repeating them is harmless.
     Safe,
-    /// A create whose duplicate the server reports as a conflict the caller handles (e.g. Graph
-    /// service principals: 409 → adopt). Replayed like [`Replay::Safe`].
-    DuplicateDetected,
-    /// A create that would silently make a second object (Graph app, addPassword, Aiven peering):
+    /// A create that would make a second object or be refused as a duplicate (Graph app, service
+    /// principal, addPassword, Aiven peering):
     /// sent again only when the request surely did not take effect: it never left (connect
     /// failure) or the server throttled it (429). After a 408 or 5xx answer, or a connection
     /// lost after sending, the outcome is unknown (a gateway may have lost the answer to a
@@ -504,7 +502,7 @@ impl HttpClient {
                         "cloud request failed"
                     );
                     let may_replay = match replay {
-                        Replay::Safe | Replay::DuplicateDetected => true,
+                        Replay::Safe => true,
                         Replay::Unsafe => failure.before_sending,
                     };
                     if !may_replay || !more_attempts {
