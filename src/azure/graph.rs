@@ -603,29 +603,24 @@ impl GraphClient {
     /// [`GraphClient::find_service_principal_by_app_id`] and adopt it.
     ///
     /// Exactly once: when the answer is lost (a 408 or 5xx, or a connection broken after
-    /// sending), the service principal the lost attempt may have made is looked up (waiting out
-    /// list replication) and returned; only when none appears is the POST sent again. A blind
-    /// replay would be refused as a duplicate.
+    /// sending), the create is finished by the upsert of [`GraphClient::ensure_service_principal`],
+    /// which makes the service principal only when the lost attempt did not. A blind replay of
+    /// the POST would be refused as a duplicate.
     pub async fn create_service_principal(
         &self,
         ctx: &CallContext,
         app_id: &str,
     ) -> Result<ServicePrincipal, CloudError> {
-        let mut lost_answers = 0;
-        loop {
-            let error = match self.post_service_principal(ctx, app_id).await {
-                Err(error) if error.outcome_unknown() && lost_answers < MAX_LOST_ANSWERS => error,
-                other => return other,
-            };
-            lost_answers += 1;
-            tracing::debug!(%error, "the answer to the service principal create was lost; looking it up");
-            self.pause_after_lost_answer(ctx, lost_answers).await?;
-            match self.find_service_principal_visible(ctx, app_id).await {
-                Ok(made) => return Ok(made),
-                Err(error) if error.is_not_found() => {}
-                Err(error) => return Err(error),
-            }
-        }
+        let error = match self.post_service_principal(ctx, app_id).await {
+            Err(error) if error.outcome_unknown() => error,
+            other => return other,
+        };
+        tracing::debug!(%error, "the answer to the service principal create was lost; upserting instead");
+        self.pause_after_lost_answer(ctx, 1).await?;
+        // The upsert is safe to replay: it creates the service principal when the lost POST did
+        // not, and finds the one it made when it did, without waiting on list replication for
+        // a service principal that was never made.
+        Ok(self.ensure_service_principal(ctx, app_id).await?.value)
     }
 
     /// One `POST /servicePrincipals`, never replayed by the HTTP layer once sent.

@@ -595,6 +595,57 @@ async fn a_failure_after_the_app_exists_is_rolled_back() {
     workspace.assert_no_secret_leaks(&emulator, &[]);
 }
 
+/// A 503 to the service principal's POST says nothing about whether it was made: the create is
+/// finished by the upsert in one request, not by waiting out list replication for a service
+/// principal that was never made (which took the whole replication window per attempt).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_service_principal_post_is_finished_by_one_upsert() {
+    // No replication lag, so the upsert is not first refused while the application replicates.
+    let knobs = Knobs {
+        graph_replication: Duration::ZERO,
+        ..Knobs::test()
+    };
+    let emulator = Emulator::start(knobs).await;
+    emulator.faults().inject(
+        FaultRule::new(Service::Graph, FaultAction::Status { status: 503 })
+            .method("POST")
+            .route("/v1.0/servicePrincipals")
+            .schedule(Schedule::NextN { n: 1 }),
+    );
+    let workspace = TerraformWorkspace::for_emulator(&emulator);
+    workspace.write_config(&app_config("  permanently_delete = true"));
+    let before = emulator.requests().len();
+    workspace.apply();
+    let create = emulator.requests_since(before);
+    let service_principal_calls: Vec<String> = create
+        .iter()
+        .filter(|r| r.service == Service::Graph && r.path.contains("servicePrincipals"))
+        .map(|r| format!("{} {} {}", r.method, r.route, r.status))
+        .collect();
+    assert_eq!(
+        service_principal_calls,
+        vec![
+            "POST /v1.0/servicePrincipals 503",
+            "PATCH /v1.0/{keyed} 201"
+        ]
+    );
+    let values = state_values(&workspace, ADDRESS).expect("created");
+    let client_id = text(&values, "client_id").to_owned();
+    let made = emulator.with_world(|world| {
+        world
+            .identity
+            .service_principals
+            .values()
+            .filter(|sp| sp.app_id == client_id)
+            .count()
+    });
+    assert_eq!(made, 1, "exactly one service principal");
+    let (code, output) = workspace.plan_detailed_exitcode();
+    assert_eq!(code, 0, "{output}");
+    workspace.destroy();
+    assert_no_violations(&emulator);
+}
+
 const PURGE_ROUTE: &str = "/v1.0/directory/deletedItems/{id}";
 
 /// Creates an application with `permanently_delete`, then destroys it while every purge fails:
