@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use vnetpeer_emulator::{Emulator, Knobs};
-use vnetpeer_harness::binaries::{provider_binary, workspace_root};
+use vnetpeer_harness::binaries::{provider_binary, terraform_version, workspace_root};
 use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/vnetpeer/vnetpeer";
@@ -236,6 +236,32 @@ fn copy_with_probe(dir: &Path, destination: &Path, registered: &BTreeSet<&String
     destination.to_path_buf()
 }
 
+/// The registry's import-by-identity example file of a resource directory.
+const IMPORT_BY_IDENTITY: &str = "import-by-identity.tf";
+
+/// `import { identity = … }` is Terraform 1.12+ syntax: older versions reject the file.
+fn supports_import_by_identity() -> bool {
+    terraform_version() >= (1, 12)
+}
+
+/// A copy of the `.tf` files of `dir` but `left_out`; `None` when `dir` has no import-by-identity
+/// example (validate `dir` itself). The id and the identity import examples import the same
+/// address, so Terraform reads only one of them at a time.
+fn copy_without(dir: &Path, destination: &Path, left_out: &str) -> Option<PathBuf> {
+    if !dir.join(IMPORT_BY_IDENTITY).is_file() {
+        return None;
+    }
+    std::fs::create_dir_all(destination).unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap();
+        if path.extension().is_some_and(|extension| extension == "tf") && name != left_out {
+            std::fs::copy(&path, destination.join(name)).unwrap();
+        }
+    }
+    Some(destination.to_path_buf())
+}
+
 fn relative(path: &Path) -> String {
     path.strip_prefix(workspace_root())
         .unwrap_or(path)
@@ -274,7 +300,40 @@ fn every_example_directory_passes_terraform_validate() {
                 &registered,
             )
         });
-        let work_dir = probed_copy.as_deref().unwrap_or(&dir);
+        let without_identity = probed_copy
+            .is_none()
+            .then(|| {
+                copy_without(
+                    &dir,
+                    &harness.scratch.path().join(&data_dir_name),
+                    IMPORT_BY_IDENTITY,
+                )
+            })
+            .flatten();
+        let work_dir = probed_copy
+            .as_deref()
+            .or(without_identity.as_deref())
+            .unwrap_or(&dir);
+        // The identity example instead of the id example, where Terraform can read it.
+        if supports_import_by_identity() {
+            let identity_dir_name = format!("{data_dir_name}-identity");
+            if let Some(identity_copy) = copy_without(
+                &dir,
+                &harness.scratch.path().join(&identity_dir_name),
+                "import-by-string-id.tf",
+            ) {
+                let validate = harness.terraform(&identity_copy, &identity_dir_name, &["validate"]);
+                if validate.status.success() {
+                    validated.push(format!("{} ({IMPORT_BY_IDENTITY})", relative(&dir)));
+                } else {
+                    failures.push(format!(
+                        "{}: terraform validate failed with {IMPORT_BY_IDENTITY}:\n{}",
+                        relative(&dir),
+                        text(&validate)
+                    ));
+                }
+            }
+        }
         // Local modules must be installed first; `terraform get` installs modules, never providers.
         let get = harness.terraform(work_dir, &data_dir_name, &["get"]);
         if !get.status.success() {
@@ -405,6 +464,20 @@ fn import_examples_name_the_same_address_and_id() {
             "{}: import ids differ",
             relative(&dir)
         );
+        let identity_file = dir.join(IMPORT_BY_IDENTITY);
+        if identity_file.is_file() {
+            let identity_block = std::fs::read_to_string(&identity_file).unwrap();
+            assert!(
+                identity_block
+                    .lines()
+                    .any(|line| line.split_once('=').is_some_and(|(name, value)| {
+                        name.trim() == "to" && value.trim() == words[2]
+                    })),
+                "{}: imports into another address than {}",
+                relative(&identity_file),
+                words[2]
+            );
+        }
         let type_name = dir.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
             words[2].starts_with(&format!("{type_name}.")),
