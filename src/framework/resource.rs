@@ -51,6 +51,12 @@ pub trait Provider: Send + Sync + 'static {
     fn ephemeral_resources(&self) -> Vec<Arc<dyn super::ephemeral::EphemeralResource<Self::Data>>> {
         Vec::new()
     }
+
+    /// The list resources for `terraform query` (none by default), each named like the
+    /// resource type it lists.
+    fn list_resources(&self) -> Vec<Arc<dyn super::list::ListResource<Self::Data>>> {
+        Vec::new()
+    }
 }
 
 /// Input of [`Provider::configure`].

@@ -12,12 +12,13 @@ use crate::aiven::AivenClient;
 use crate::azure::AzureClients;
 use crate::cloud::{CloudError, HttpClient};
 use crate::framework::{
-    ConfigureRequest, DataSource, Diagnostic, Diagnostics, EphemeralResource, Function, Provider,
-    Resource, Schema,
+    ConfigureRequest, DataSource, Diagnostic, Diagnostics, EphemeralResource, Function,
+    ListResource, Provider, Resource, Schema,
 };
 use crate::provider::{ProviderConfig, provider_schema};
 
 pub mod aad_app;
+pub mod aad_app_list;
 pub mod aad_app_secret;
 pub mod aiven_organization_vpc;
 pub mod aiven_project_vpc;
@@ -68,6 +69,10 @@ impl Provider for VnetpeerProvider {
 
     fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<ProviderData>>> {
         vec![Arc::new(aad_app_secret::AadAppSecret)]
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource<ProviderData>>> {
+        list_resources()
     }
 }
 
@@ -147,6 +152,11 @@ fn test_resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
     return vec![Arc::new(test_fixture::TestFixture)];
     #[cfg(not(feature = "test-fixtures"))]
     Vec::new()
+}
+
+/// Every list resource (`terraform query`), one line each, named like the resource type it lists.
+pub fn list_resources() -> Vec<Arc<dyn ListResource<ProviderData>>> {
+    vec![Arc::new(aad_app_list::AadAppList)]
 }
 
 /// Every data source type, one line each.
