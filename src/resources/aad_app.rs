@@ -56,6 +56,9 @@ use super::support::{
     ReplicationGrace, call_context, checks, cloud_diagnostic, cloud_diagnostics, graph,
 };
 
+/// `list "vnetpeer_aad_app"` for `terraform query`.
+pub mod list;
+
 /// See the module documentation.
 pub struct AadApp;
 

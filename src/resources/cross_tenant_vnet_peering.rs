@@ -69,6 +69,9 @@ const MIN_RETRY_INTERVAL: Duration = Duration::from_millis(250);
 /// are allowed per principal, docs/development/arm.md, 'Throttling').
 const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(15);
 
+/// `list "vnetpeer_cross_tenant_vnet_peering"` for `terraform query`.
+pub mod list;
+
 /// The resource type. See the module documentation.
 pub struct CrossTenantVnetPeering;
 

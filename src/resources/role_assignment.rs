@@ -73,6 +73,9 @@ pub const REPLICATION_WINDOW: Duration = Duration::from_secs(120);
 
 const PRINCIPAL_TYPES: [&str; 4] = ["ServicePrincipal", "User", "Group", "ForeignGroup"];
 
+/// `list "vnetpeer_role_assignment"` for `terraform query`.
+pub mod list;
+
 /// See the module documentation.
 pub struct RoleAssignmentResource;
 

@@ -10,8 +10,9 @@ use crate::framework::{
 };
 use crate::value::Value;
 
-use super::ProviderData;
-use super::support::{call_context, cloud_diagnostics, graph};
+use super::super::ProviderData;
+use super::super::support::{call_context, cloud_diagnostics, graph};
+use super::TYPE_NAME;
 
 /// See the module documentation.
 pub struct AadAppList;
@@ -21,7 +22,7 @@ const DISPLAY_NAME_PREFIX: &str = "display_name_prefix";
 #[async_trait]
 impl ListResource<ProviderData> for AadAppList {
     fn type_name(&self) -> &'static str {
-        "vnetpeer_aad_app"
+        TYPE_NAME
     }
 
     fn schema(&self) -> Schema {
