@@ -777,6 +777,30 @@ impl<P: Provider> Server<P> {
         }
     }
 
+    /// GenerateResourceConfig: the configuration of the object `state` describes. A null state
+    /// (Terraform had no object) gives a null configuration.
+    pub fn generate_resource_config(&self, type_name: &str, state: &Value) -> (Value, Diagnostics) {
+        let Some(entry) = self.catalog().resources.get(type_name) else {
+            return (Value::Null, unknown_type("resource", type_name));
+        };
+        if state.is_null() {
+            return (Value::Null, Diagnostics::new());
+        }
+        let mut config = plan::normalize(&entry.schema.block, state.clone());
+        plan::null_read_only(&entry.schema.block, &mut config);
+        plan::null_write_only(&entry.schema.block, &mut config);
+        // The operation timeouts are the user's choice, not the object's.
+        plan::carry_timeouts(&entry.schema, &Value::Null, &mut config);
+        entry.resource.generated_config(&mut config);
+        if let Err(problem) = plan::check_conforms(&entry.ty, &config) {
+            return (
+                Value::Null,
+                bug(type_name, "generate configuration", &problem).into(),
+            );
+        }
+        (config, Diagnostics::new())
+    }
+
     /// The identity object type of a resource type that has an identity.
     pub fn identity_type(&self, type_name: &str) -> Option<&Type> {
         self.catalog()

@@ -202,8 +202,9 @@ fn server_capabilities() -> tfplugin6::ServerCapabilities {
         get_provider_schema_optional: true,
         // `moved` blocks from the peer providers' resource types (Resource::move_from).
         move_resource_state: true,
-        // Terraform derives the configuration from the schema itself without it.
-        generate_resource_config: false,
+        // `-generate-config-out` (Terraform 1.14+) asks the provider for the configuration of an
+        // imported or listed object (Resource::generated_config), so that it plans no change.
+        generate_resource_config: true,
     }
 }
 
@@ -894,15 +895,26 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         request: Request<tfplugin6::generate_resource_config::Request>,
     ) -> Result<Response<tfplugin6::generate_resource_config::Response>, Status> {
-        // Only called when the server capability generate_resource_config is set, which it is not.
-        let type_name = request.into_inner().type_name;
+        let request = request.into_inner();
+        let Some(ty) = self.server.resource_type(&request.type_name) else {
+            return Ok(Response::new(
+                tfplugin6::generate_resource_config::Response {
+                    config: None,
+                    diagnostics: diagnostics_to_proto(unknown_type("resource", &request.type_name)),
+                },
+            ));
+        };
+        let (config, mut diagnostics) = match decode(ty, request.state.as_ref(), "state") {
+            Ok(state) => self
+                .server
+                .generate_resource_config(&request.type_name, &state),
+            Err(diagnostics) => (Value::Null, diagnostics),
+        };
+        let config = encode_or_report(ty, &config, "configuration", &mut diagnostics);
         Ok(Response::new(
             tfplugin6::generate_resource_config::Response {
-                config: None,
-                diagnostics: diagnostics_to_proto(unsupported(
-                    format!("Cannot generate configuration for {type_name}"),
-                    "This provider leaves configuration generation to Terraform.",
-                )),
+                config,
+                diagnostics: diagnostics_to_proto(diagnostics),
             },
         ))
     }

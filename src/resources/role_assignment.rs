@@ -237,6 +237,14 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         }
     }
 
+    /// The role is given one way: by name when it is a built-in role the table knows (what a
+    /// user writes), else by id.
+    fn generated_config(&self, config: &mut Value) {
+        if !config.attr(Assignment::role_definition_name).is_null() {
+            config.set_attr(Assignment::role_definition_id, Value::Null);
+        }
+    }
+
     async fn modify_plan(
         &self,
         _ctx: &Context<ProviderData>,
