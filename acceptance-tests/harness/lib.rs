@@ -4,4 +4,5 @@
 
 pub mod binaries;
 pub mod provider_env;
+pub mod query;
 pub mod terraform;

@@ -47,6 +47,7 @@ pub const TERRAFORM_1_15_SUBSET: &[&str] = &[
     "flow::",
     "examples::",
     "protocol::",
+    "adoption_query::",
 ];
 
 /// Options of `cargo xtask test`.

@@ -631,6 +631,7 @@ async fn list_applications(call: GraphCall) -> Response {
         let filter = parse_filter(
             call.query.get("$filter"),
             &["appId", "displayName", "uniqueName"],
+            &["displayName"],
         )?;
         let world = call.state.world();
         let identity = &world.identity;
@@ -643,11 +644,7 @@ async fn list_applications(call: GraphCall) -> Response {
             .filter(|item| filter_matches(item, filter.as_ref()))
             .map(|item| select(item, &call.query))
             .collect();
-        Ok(Json(json!({
-            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#applications",
-            "value": items,
-        }))
-        .into_response())
+        collection_page(&call, "applications", items)
     })();
     call.finish(result)
 }
@@ -1012,7 +1009,11 @@ async fn list_service_principals(call: GraphCall) -> Response {
         if caller.permissions.is_empty() {
             return Err(GraphError::denied());
         }
-        let filter = parse_filter(call.query.get("$filter"), &["appId", "displayName"])?;
+        let filter = parse_filter(
+            call.query.get("$filter"),
+            &["appId", "displayName"],
+            &["displayName"],
+        )?;
         let world = call.state.world();
         let identity = &world.identity;
         let items: Vec<Value> = identity
@@ -1023,11 +1024,7 @@ async fn list_service_principals(call: GraphCall) -> Response {
             .filter(|item| filter_matches(item, filter.as_ref()))
             .map(|item| select(item, &call.query))
             .collect();
-        Ok(Json(json!({
-            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals",
-            "value": items,
-        }))
-        .into_response())
+        collection_page(&call, "servicePrincipals", items)
     })();
     call.finish(result)
 }
@@ -1324,13 +1321,21 @@ async fn not_found_route(call: GraphCall) -> Response {
 
 // ---------------------------------------------------------------- $filter
 
-/// A parsed `$filter=<property> eq '<value>'`.
+/// A parsed `$filter`: `<property> eq '<value>'`, or `startswith(<property>,'<prefix>')` on
+/// the properties that allow it.
 struct Filter {
     property: String,
     value: String,
+    prefix: bool,
 }
 
-fn parse_filter(filter: Option<&String>, supported: &[&str]) -> Result<Option<Filter>, GraphError> {
+/// Parses `$filter`; `supported` lists the properties `eq` works on, `prefixable` those
+/// `startswith` works on (docs/development/entra-and-graph.md, 'Listing: filters and pages').
+fn parse_filter(
+    filter: Option<&String>,
+    supported: &[&str],
+    prefixable: &[&str],
+) -> Result<Option<Filter>, GraphError> {
     let Some(filter) = filter else {
         return Ok(None);
     };
@@ -1341,14 +1346,27 @@ fn parse_filter(filter: Option<&String>, supported: &[&str]) -> Result<Option<Fi
             format!("Unsupported or invalid query filter clause specified: '{filter}'."),
         )
     };
-    let (property, value) = filter.split_once(" eq ").ok_or_else(unsupported)?;
-    let property = property.trim();
-    let value = value
-        .trim()
-        .strip_prefix('\'')
-        .and_then(|value| value.strip_suffix('\''))
-        .ok_or_else(unsupported)?;
-    if !supported
+    let quoted = |value: &str| -> Option<String> {
+        value
+            .trim()
+            .strip_prefix('\'')
+            .and_then(|value| value.strip_suffix('\''))
+            .map(|value| value.replace("''", "'"))
+    };
+    let trimmed = filter.trim();
+    let function = trimmed
+        .get(..11)
+        .filter(|head| head.eq_ignore_ascii_case("startswith("));
+    let (property, value, prefix, allowed) = if function.is_some() {
+        let arguments = trimmed[11..].strip_suffix(')').ok_or_else(unsupported)?;
+        let (property, value) = arguments.split_once(',').ok_or_else(unsupported)?;
+        (property.trim(), value, true, prefixable)
+    } else {
+        let (property, value) = trimmed.split_once(" eq ").ok_or_else(unsupported)?;
+        (property.trim(), value, false, supported)
+    };
+    let value = quoted(value).ok_or_else(unsupported)?;
+    if !allowed
         .iter()
         .any(|name| name.eq_ignore_ascii_case(property))
     {
@@ -1356,7 +1374,8 @@ fn parse_filter(filter: Option<&String>, supported: &[&str]) -> Result<Option<Fi
     }
     Ok(Some(Filter {
         property: property.to_owned(),
-        value: value.replace("''", "'"),
+        value,
+        prefix,
     }))
 }
 
@@ -1371,5 +1390,90 @@ fn filter_matches(item: &Value, filter: Option<&Filter>) -> bool {
         .iter()
         .find(|(key, _)| key.eq_ignore_ascii_case(&filter.property))
         .and_then(|(_, value)| value.as_str())
-        .is_some_and(|value| value.eq_ignore_ascii_case(&filter.value))
+        .is_some_and(|value| {
+            if filter.prefix {
+                value
+                    .to_lowercase()
+                    .starts_with(&filter.value.to_lowercase())
+            } else {
+                value.eq_ignore_ascii_case(&filter.value)
+            }
+        })
+}
+
+// ---------------------------------------------------------------- paging
+
+/// Page size when the request has no `$top`.
+const DEFAULT_PAGE_SIZE: usize = 100;
+/// The largest `$top` Graph accepts on these collections.
+const MAX_PAGE_SIZE: usize = 999;
+
+/// The page of `items` the request asks for (`$top`, `$skiptoken`), as Graph's collection
+/// body: `@odata.nextLink` (an absolute URL on this listener repeating the request's other
+/// query parameters, with an opaque `$skiptoken`) only when more items follow.
+fn collection_page(call: &GraphCall, context: &str, items: Vec<Value>) -> GraphResult {
+    let page_size = match call.query.get("$top") {
+        None => DEFAULT_PAGE_SIZE,
+        Some(top) => top
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|size| (1..=MAX_PAGE_SIZE).contains(size))
+            .ok_or_else(|| {
+                GraphError::bad_request(format!(
+                    "Invalid page size specified: '{top}'. Must be between 1 and {MAX_PAGE_SIZE} inclusive."
+                ))
+            })?,
+    };
+    let start = match call.query.get("$skiptoken") {
+        None => 0,
+        Some(token) => decode_skip_token(token).ok_or_else(|| {
+            GraphError::bad_request(format!("Invalid or expired $skiptoken: '{token}'."))
+        })?,
+    };
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(start).take(page_size).collect();
+    let mut body = json!({
+        "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{context}"),
+        "value": page,
+    });
+    let next = start + page_size;
+    if next < total {
+        let mut parameters: Vec<(&String, &String)> = call
+            .query
+            .iter()
+            .filter(|(name, _)| name.as_str() != "$skiptoken")
+            .collect();
+        parameters.sort();
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in parameters {
+            query.append_pair(name, value);
+        }
+        query.append_pair("$skiptoken", &encode_skip_token(next));
+        body["@odata.nextLink"] = json!(format!(
+            "{}{}?{}",
+            call.state.endpoints.graph,
+            call.path,
+            query.finish()
+        ));
+    }
+    Ok(Json(body).into_response())
+}
+
+/// An opaque token naming where the next page starts (clients must not parse it).
+fn encode_skip_token(offset: usize) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("vnetpeer-page:{offset}"))
+}
+
+fn decode_skip_token(token: &str) -> Option<usize> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("vnetpeer-page:")?
+        .parse()
+        .ok()
 }

@@ -28,14 +28,14 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// Backoff between retries of an eventual-consistency answer without Retry-After.
 const BACKOFF: Duration = Duration::from_millis(50);
 
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
 }
 
 impl Reply {
-    fn header(&self, name: &str) -> Option<String> {
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -54,10 +54,12 @@ impl Reply {
     }
 }
 
-struct Client {
-    emulator: Emulator,
-    http: reqwest::Client,
-    seed: Seed,
+/// A raw HTTP client of the emulated services, as `az` and `avn` are (also used by
+/// `hand_made_runbook`).
+pub(crate) struct Client {
+    pub(crate) emulator: Emulator,
+    pub(crate) http: reqwest::Client,
+    pub(crate) seed: Seed,
 }
 
 impl Client {
@@ -97,7 +99,13 @@ impl Client {
 
     /// Client-credentials token, retried while Entra is still catching up (new secret not yet
     /// active: AADSTS7000215; service principal not yet in the tenant: AADSTS7000229/700016).
-    async fn token(&self, tenant: &str, client_id: &str, secret: &str, scope: &str) -> String {
+    pub(crate) async fn token(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        secret: &str,
+        scope: &str,
+    ) -> String {
         let url = format!(
             "{}/{tenant}/oauth2/v2.0/token",
             self.emulator.endpoints().authority_host
@@ -136,14 +144,20 @@ impl Client {
         }
     }
 
-    async fn graph(&self, method: Method, path: &str, token: &str, body: Option<&Value>) -> Reply {
+    pub(crate) async fn graph(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Reply {
         let url = format!("{}/v1.0{path}", self.emulator.endpoints().graph);
         self.send(method, &url, Some(format!("Bearer {token}")), body, &[])
             .await
     }
 
     /// A Graph call retried while it answers with a replication-lag status.
-    async fn graph_until(
+    pub(crate) async fn graph_until(
         &self,
         method: Method,
         path: &str,
@@ -171,7 +185,7 @@ impl Client {
 
     /// An ARM call; 429 is retried after its Retry-After, and the codes in `retry_codes` (RBAC
     /// not yet propagated) with a backoff.
-    async fn arm(
+    pub(crate) async fn arm(
         &self,
         method: Method,
         path: &str,
@@ -210,7 +224,7 @@ impl Client {
 
     /// Follows a long-running operation's status URL, waiting Retry-After between polls, until
     /// it reports a terminal status (or, for a Location URL, 200/204).
-    async fn wait_for_operation(&self, first: &Reply, url: &str, token: &str) -> Reply {
+    pub(crate) async fn wait_for_operation(&self, first: &Reply, url: &str, token: &str) -> Reply {
         let mut wait = first.retry_after().unwrap_or(Duration::from_secs(1));
         let deadline = Instant::now() + PATIENCE;
         loop {
@@ -231,7 +245,7 @@ impl Client {
         }
     }
 
-    async fn aiven(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+    pub(crate) async fn aiven(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
         let url = format!("{}/v1{path}", self.emulator.endpoints().aiven);
         let authorization = format!("aivenv1 {}", self.seed.aiven_token.expose());
         self.send(method, &url, Some(authorization), body, &[])
@@ -240,7 +254,12 @@ impl Client {
 
     /// Polls the project VPC until the connection for `vnet` leaves the given states (or is
     /// gone: `None`).
-    async fn aiven_until_not(&self, vpc_path: &str, vnet: &str, states: &[&str]) -> Option<Value> {
+    pub(crate) async fn aiven_until_not(
+        &self,
+        vpc_path: &str,
+        vnet: &str,
+        states: &[&str],
+    ) -> Option<Value> {
         let deadline = Instant::now() + PATIENCE;
         loop {
             let reply = self.aiven(Method::GET, vpc_path, None).await;

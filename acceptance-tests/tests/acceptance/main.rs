@@ -11,6 +11,7 @@
 mod clients_common;
 mod reliability_common;
 
+mod adoption_query;
 mod clients;
 mod credentials_diagnostics;
 mod credentials_sources;
@@ -21,11 +22,13 @@ mod emulator_arm;
 mod emulator_faults;
 mod emulator_graph;
 mod emulator_identity;
+mod emulator_listing;
 mod emulator_runbook;
 mod ephemeral_aad_app_secret;
 mod examples;
 mod flow;
 mod functions;
+mod hand_made_runbook;
 mod identity_import;
 mod org_vpc_runbook;
 mod peering_setup;
