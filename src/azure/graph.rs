@@ -769,6 +769,21 @@ impl GraphClient {
         Ok(list.value.into_iter().next())
     }
 
+    /// `GET /applications?$filter=appId eq '…'`: the application of this client id registered
+    /// in this tenant, if any.
+    pub async fn find_application_by_app_id(
+        &self,
+        ctx: &CallContext,
+        app_id: &str,
+    ) -> Result<Option<Application>, CloudError> {
+        let mut url = self.url("applications");
+        url.query_pairs_mut()
+            .append_pair("$filter", &format!("appId eq '{}'", odata_quote(app_id)))
+            .append_pair("$select", APPLICATION_SELECT);
+        let page: WirePage<WireApplication> = self.get_json(ctx, url).await?;
+        Ok(page.value.into_iter().next().map(Application::from))
+    }
+
     /// One page of `GET /applications`, optionally `$filter=startswith(displayName,'…')`:
     /// `next` is `None` for the first page, then the previous page's [`Page::next_link`].
     pub async fn list_applications(
