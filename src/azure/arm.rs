@@ -489,6 +489,26 @@ impl ArmClient {
         self.list(ctx, url).await
     }
 
+    /// The custom role definitions assignable at `scope` (`$filter=type eq 'CustomRole'`),
+    /// following `nextLink`.
+    pub async fn list_custom_role_definitions(
+        &self,
+        ctx: &CallContext,
+        scope: &str,
+    ) -> Result<Vec<RoleDefinition>, CloudError> {
+        super::ids::validate_scope(scope)?;
+        let mut url = self.url(
+            &format!(
+                "{}/providers/Microsoft.Authorization/roleDefinitions",
+                scope.trim_end_matches('/')
+            ),
+            AUTHORIZATION_API_VERSION,
+        );
+        url.query_pairs_mut()
+            .append_pair("$filter", "type eq 'CustomRole'");
+        self.list(ctx, url).await
+    }
+
     // ----- role assignments -----
 
     /// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}` with
@@ -692,6 +712,20 @@ impl ArmClient {
                 check_provisioning(peering, &operation)
             }
         }
+    }
+
+    /// The peerings of a VNet (`GET {vnet}/virtualNetworkPeerings`), following `nextLink`.
+    pub async fn list_vnet_peerings(
+        &self,
+        ctx: &CallContext,
+        vnet: &VirtualNetworkId,
+    ) -> Result<Vec<VnetPeering>, CloudError> {
+        let url = self.url(
+            &format!("{vnet}/virtualNetworkPeerings"),
+            NETWORK_API_VERSION,
+        );
+        let peerings: Vec<Value> = self.list(ctx, url).await?;
+        Ok(peerings.iter().map(VnetPeering::from_json).collect())
     }
 
     /// `GET` a VNet peering; `None` when it does not exist.

@@ -769,6 +769,95 @@ impl GraphClient {
         Ok(list.value.into_iter().next())
     }
 
+    /// `GET /applications?$filter=appId eq '…'`: the application of this client id registered
+    /// in this tenant, if any.
+    pub async fn find_application_by_app_id(
+        &self,
+        ctx: &CallContext,
+        app_id: &str,
+    ) -> Result<Option<Application>, CloudError> {
+        let mut url = self.url("applications");
+        url.query_pairs_mut()
+            .append_pair("$filter", &format!("appId eq '{}'", odata_quote(app_id)))
+            .append_pair("$select", APPLICATION_SELECT);
+        let page: WirePage<WireApplication> = self.get_json(ctx, url).await?;
+        Ok(page.value.into_iter().next().map(Application::from))
+    }
+
+    /// One page of `GET /applications`, optionally `$filter=startswith(displayName,'…')`:
+    /// `next` is `None` for the first page, then the previous page's [`Page::next_link`].
+    pub async fn list_applications(
+        &self,
+        ctx: &CallContext,
+        display_name_prefix: Option<&str>,
+        next: Option<&Url>,
+    ) -> Result<Page<Application>, CloudError> {
+        let url = match next {
+            Some(next) => self.next_page(next)?,
+            None => {
+                let mut url = self.url("applications");
+                if let Some(prefix) = display_name_prefix {
+                    url.query_pairs_mut().append_pair(
+                        "$filter",
+                        &format!("startswith(displayName,'{}')", odata_quote(prefix)),
+                    );
+                }
+                url.query_pairs_mut()
+                    .append_pair("$select", APPLICATION_SELECT);
+                url
+            }
+        };
+        let page: WirePage<WireApplication> = self.get_json(ctx, url).await?;
+        page.into_page(Application::from)
+    }
+
+    /// One page of `GET /servicePrincipals`, filtered by client id and/or display-name prefix
+    /// (both: `and`). Paging as in [`GraphClient::list_applications`].
+    pub async fn list_service_principals(
+        &self,
+        ctx: &CallContext,
+        app_id: Option<&str>,
+        display_name_prefix: Option<&str>,
+        next: Option<&Url>,
+    ) -> Result<Page<ServicePrincipal>, CloudError> {
+        let url = match next {
+            Some(next) => self.next_page(next)?,
+            None => {
+                let mut url = self.url("servicePrincipals");
+                let clauses: Vec<String> =
+                    app_id
+                        .map(|app_id| format!("appId eq '{}'", odata_quote(app_id)))
+                        .into_iter()
+                        .chain(display_name_prefix.map(|prefix| {
+                            format!("startswith(displayName,'{}')", odata_quote(prefix))
+                        }))
+                        .collect();
+                if !clauses.is_empty() {
+                    url.query_pairs_mut()
+                        .append_pair("$filter", &clauses.join(" and "));
+                }
+                url.query_pairs_mut()
+                    .append_pair("$select", SERVICE_PRINCIPAL_SELECT);
+                url
+            }
+        };
+        let page: WirePage<ServicePrincipal> = self.get_json(ctx, url).await?;
+        page.into_page(|principal| principal)
+    }
+
+    /// An `@odata.nextLink` is followed only on this client's Graph endpoint: the request
+    /// carries the provider's token.
+    fn next_page(&self, next: &Url) -> Result<Url, CloudError> {
+        if next.origin() == self.base.origin() && next.path().starts_with(self.base.path()) {
+            Ok(next.clone())
+        } else {
+            Err(CloudError::Invalid(format!(
+                "Graph answered with a next page on another endpoint ({}); not followed",
+                next.origin().ascii_serialization()
+            )))
+        }
+    }
+
     /// `DELETE /servicePrincipals/{id}`. Succeeds when it is already gone.
     pub async fn delete_service_principal(
         &self,
@@ -1007,6 +1096,37 @@ fn path_segment(id: &str) -> Result<&str, CloudError> {
         Err(CloudError::Invalid(format!(
             "{id:?} is not a valid object id: expected a GUID"
         )))
+    }
+}
+
+/// One page of a Graph collection.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The next page (`@odata.nextLink`), absent on the last one.
+    pub next_link: Option<Url>,
+}
+
+#[derive(Deserialize)]
+struct WirePage<T> {
+    #[serde(default = "Vec::new")]
+    value: Vec<T>,
+    #[serde(rename = "@odata.nextLink", default)]
+    next_link: Option<String>,
+}
+
+impl<T> WirePage<T> {
+    fn into_page<U>(self, convert: impl Fn(T) -> U) -> Result<Page<U>, CloudError> {
+        let next_link = match self.next_link {
+            Some(link) => Some(Url::parse(&link).map_err(|error| {
+                CloudError::Invalid(format!("Graph answered with an invalid next page: {error}"))
+            })?),
+            None => None,
+        };
+        Ok(Page {
+            items: self.value.into_iter().map(convert).collect(),
+            next_link,
+        })
     }
 }
 

@@ -8,6 +8,8 @@
 //!   plan, state or configuration in one call (fields that must be known are checked) and written
 //!   back into a state in one call.
 //! - [`Resource`] / [`DataSource`]: the traits to implement; [`Provider`] ties them together.
+//! - [`ListResource`]: finds a resource type's objects for `terraform query`; the framework
+//!   resolves each through the resource's own import and read.
 //! - [`Context`]: what every operation gets: the provider data ([`Context::data`]), the deadline
 //!   from the `timeouts` block ([`Context::deadline`]), the Ctrl-C cancellation token
 //!   ([`Context::cancellation`]), and private data.
@@ -102,6 +104,7 @@ mod diagnostics;
 mod ephemeral;
 mod function;
 mod identity;
+mod list;
 pub mod model;
 mod object;
 pub mod plan;
@@ -117,6 +120,7 @@ pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity
 pub use ephemeral::{EphemeralResource, Opened, Renewed};
 pub use function::{Function, FunctionError, Parameter, Signature};
 pub use identity::{Identity, IdentityAttribute};
+pub use list::{Found, ListEvent, ListResource, ListSink};
 pub use model::{AttributeValue, Model, StringSet, model};
 pub use object::ObjectExt;
 pub use resource::{
@@ -125,8 +129,8 @@ pub use resource::{
 };
 pub use schema::{Attribute, Block, NestedBlock, Nesting, ReplaceRule, Schema};
 pub use server::{
-    ApplyOutcome, Catalog, DataSourceEntry, EphemeralEntry, FunctionEntry, ImportOutcome,
-    PlanOutcome, ReadOutcome, ResourceEntry, Server,
+    ApplyOutcome, Catalog, ConfigKind, DataSourceEntry, EphemeralEntry, FunctionEntry,
+    ImportOutcome, ListEntry, PlanOutcome, ReadOutcome, ResourceEntry, Server,
 };
 pub use timeouts::{Operation, Timeouts, format_go_duration, parse_go_duration, timeouts_block};
 pub use validators::Validator;

@@ -528,6 +528,32 @@ pub(crate) fn null_write_only(block: &Block, value: &mut Value) {
     }
 }
 
+/// Sets every read-only (computed, not configurable) attribute to null, at any depth: what a
+/// configuration cannot set.
+pub(crate) fn null_read_only(block: &Block, value: &mut Value) {
+    let Value::Object(fields) = value else {
+        return;
+    };
+    for attribute in block
+        .attributes
+        .iter()
+        .filter(|a| a.computed && !a.optional && !a.required)
+    {
+        fields.insert(attribute.name.clone(), Value::Null);
+    }
+    for nested in &block.blocks {
+        match fields.get_mut(&nested.name) {
+            Some(Value::List(items)) | Some(Value::Set(items)) => {
+                for item in items {
+                    null_read_only(&nested.block, item);
+                }
+            }
+            Some(item) => null_read_only(&nested.block, item),
+            None => {}
+        }
+    }
+}
+
 /// Copies the `timeouts` block from `source` into `target` (the framework owns it: resources
 /// need not carry it through their results).
 pub(crate) fn carry_timeouts(schema: &Schema, source: &Value, target: &mut Value) {

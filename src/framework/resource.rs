@@ -51,6 +51,12 @@ pub trait Provider: Send + Sync + 'static {
     fn ephemeral_resources(&self) -> Vec<Arc<dyn super::ephemeral::EphemeralResource<Self::Data>>> {
         Vec::new()
     }
+
+    /// The list resources for `terraform query` (none by default), each named like the
+    /// resource type it lists.
+    fn list_resources(&self) -> Vec<Arc<dyn super::list::ListResource<Self::Data>>> {
+        Vec::new()
+    }
 }
 
 /// Input of [`Provider::configure`].
@@ -110,6 +116,13 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
         )
         .into())
     }
+
+    /// The configuration Terraform writes for an existing object (`terraform query
+    /// -generate-config-out`, `terraform plan -generate-config-out`; Terraform 1.14+), given
+    /// its state with read-only and write-only attributes and `timeouts` already null. Null
+    /// what a configuration must not set together (e.g. one of two alternative arguments), so
+    /// that the generated block validates and plans no change after the import.
+    fn generated_config(&self, _config: &mut Value) {}
 
     /// The resource identity (Terraform 1.12+): what names the object, how the state maps to it
     /// and to the import id. `None`: the type has no identity and is imported by id only.

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+use async_trait::async_trait;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::value::{Type, Value};
@@ -14,6 +16,7 @@ use super::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use super::ephemeral::{EphemeralResource, Opened, Renewed};
 use super::function::{Function, FunctionError, Signature};
 use super::identity::Identity;
+use super::list::{Found, ListEvent, ListResource, ListSink, Resolve};
 use super::plan;
 use super::resource::{
     ConfigureRequest, CreateRequest, DataSource, Failure, MoveSource, Provider, Resource,
@@ -45,6 +48,13 @@ pub struct EphemeralEntry<D> {
     pub ty: Type,
 }
 
+/// A registered list resource with the schema of its `config` block, built once.
+pub struct ListEntry<D> {
+    pub list: Arc<dyn ListResource<D>>,
+    pub schema: Schema,
+    pub ty: Type,
+}
+
 /// A registered function with its signature, built once.
 pub struct FunctionEntry {
     pub function: Arc<dyn Function>,
@@ -59,6 +69,7 @@ pub struct Catalog<D> {
     pub data_sources: BTreeMap<&'static str, DataSourceEntry<D>>,
     pub functions: BTreeMap<&'static str, FunctionEntry>,
     pub ephemeral_resources: BTreeMap<&'static str, EphemeralEntry<D>>,
+    pub list_resources: BTreeMap<&'static str, ListEntry<D>>,
     /// Schema mistakes (programming errors), reported by GetProviderSchema.
     pub problems: Vec<String>,
 }
@@ -96,6 +107,27 @@ pub struct ImportOutcome {
     pub diagnostics: Diagnostics,
 }
 
+/// The kinds of configuration block Terraform asks the provider to validate by type name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigKind {
+    Resource,
+    DataSource,
+    EphemeralResource,
+    /// The `config` block of a `list` block.
+    ListResource,
+}
+
+impl ConfigKind {
+    fn noun(self) -> &'static str {
+        match self {
+            ConfigKind::Resource => "resource",
+            ConfigKind::DataSource => "data source",
+            ConfigKind::EphemeralResource => "ephemeral resource",
+            ConfigKind::ListResource => "list resource",
+        }
+    }
+}
+
 /// The provider's runtime: schemas, configured data, and the stop signal.
 pub struct Server<P: Provider> {
     provider: P,
@@ -126,38 +158,8 @@ impl<P: Provider> Server<P> {
             .map(|entry| &entry.ty)
     }
 
-    pub fn data_source_type(&self, type_name: &str) -> Option<&Type> {
-        self.catalog()
-            .data_sources
-            .get(type_name)
-            .map(|entry| &entry.ty)
-    }
-
     pub fn provider_type(&self) -> &Type {
         &self.catalog().provider_type
-    }
-
-    /// The value type of an ephemeral resource's schema.
-    pub fn ephemeral_type(&self, type_name: &str) -> Option<&Type> {
-        self.catalog()
-            .ephemeral_resources
-            .get(type_name)
-            .map(|entry| &entry.ty)
-    }
-
-    pub fn validate_ephemeral_config(&self, type_name: &str, config: &Value) -> Diagnostics {
-        let Some(entry) = self.catalog().ephemeral_resources.get(type_name) else {
-            return unknown_type("ephemeral resource", type_name);
-        };
-        let mut diagnostics = Diagnostics::new();
-        plan::validate_config(
-            &entry.schema.block,
-            config,
-            &AttributePath::default(),
-            &mut diagnostics,
-        );
-        entry.ephemeral.validate(config, &mut diagnostics);
-        diagnostics
     }
 
     /// OpenEphemeralResource: the result is normalised and checked like a data source's.
@@ -334,33 +336,71 @@ impl<P: Provider> Server<P> {
         }
     }
 
-    pub fn validate_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics {
-        let Some(entry) = self.catalog().resources.get(type_name) else {
-            return unknown_type("resource", type_name);
-        };
-        let mut diagnostics = Diagnostics::new();
-        plan::validate_config(
-            &entry.schema.block,
-            config,
-            &AttributePath::default(),
-            &mut diagnostics,
-        );
-        entry.resource.validate(config, &mut diagnostics);
-        diagnostics
+    /// The value type of a configuration block of `kind` (what Terraform encodes it with).
+    pub fn config_type(&self, kind: ConfigKind, type_name: &str) -> Option<&Type> {
+        let catalog = self.catalog();
+        match kind {
+            ConfigKind::Resource => catalog.resources.get(type_name).map(|entry| &entry.ty),
+            ConfigKind::DataSource => catalog.data_sources.get(type_name).map(|entry| &entry.ty),
+            ConfigKind::EphemeralResource => catalog
+                .ephemeral_resources
+                .get(type_name)
+                .map(|entry| &entry.ty),
+            ConfigKind::ListResource => {
+                catalog.list_resources.get(type_name).map(|entry| &entry.ty)
+            }
+        }
     }
 
-    pub fn validate_data_source_config(&self, type_name: &str, config: &Value) -> Diagnostics {
-        let Some(entry) = self.catalog().data_sources.get(type_name) else {
-            return unknown_type("data source", type_name);
+    /// ValidateResourceConfig, ValidateDataResourceConfig, ValidateEphemeralResourceConfig and
+    /// ValidateListResourceConfig: the schema's per-attribute rules, then the type's own
+    /// cross-attribute rules.
+    pub fn validate_config(
+        &self,
+        kind: ConfigKind,
+        type_name: &str,
+        config: &Value,
+    ) -> Diagnostics {
+        let catalog = self.catalog();
+        let (schema, rules): (&Schema, &dyn Fn(&Value, &mut Diagnostics)) = match kind {
+            ConfigKind::Resource => match catalog.resources.get(type_name) {
+                Some(entry) => (&entry.schema, &|config, found| {
+                    entry.resource.validate(config, found)
+                }),
+                None => return unknown_type(kind.noun(), type_name),
+            },
+            ConfigKind::DataSource => match catalog.data_sources.get(type_name) {
+                Some(entry) => (&entry.schema, &|config, found| {
+                    entry.data_source.validate(config, found)
+                }),
+                None => return unknown_type(kind.noun(), type_name),
+            },
+            ConfigKind::EphemeralResource => match catalog.ephemeral_resources.get(type_name) {
+                Some(entry) => (&entry.schema, &|config, found| {
+                    entry.ephemeral.validate(config, found)
+                }),
+                None => return unknown_type(kind.noun(), type_name),
+            },
+            ConfigKind::ListResource => match catalog.list_resources.get(type_name) {
+                Some(entry) => (&entry.schema, &|config, found| {
+                    entry.list.validate(config, found)
+                }),
+                None => return unknown_type(kind.noun(), type_name),
+            },
         };
         let mut diagnostics = Diagnostics::new();
+        // A list block without a `config` block sends null: nothing to check but the rule that
+        // required filters need the block, which Terraform enforces itself.
+        if config.is_null() {
+            return diagnostics;
+        }
         plan::validate_config(
-            &entry.schema.block,
+            &schema.block,
             config,
             &AttributePath::default(),
             &mut diagnostics,
         );
-        entry.data_source.validate(config, &mut diagnostics);
+        rules(config, &mut diagnostics);
         diagnostics
     }
 
@@ -737,6 +777,30 @@ impl<P: Provider> Server<P> {
         }
     }
 
+    /// GenerateResourceConfig: the configuration of the object `state` describes. A null state
+    /// (Terraform had no object) gives a null configuration.
+    pub fn generate_resource_config(&self, type_name: &str, state: &Value) -> (Value, Diagnostics) {
+        let Some(entry) = self.catalog().resources.get(type_name) else {
+            return (Value::Null, unknown_type("resource", type_name));
+        };
+        if state.is_null() {
+            return (Value::Null, Diagnostics::new());
+        }
+        let mut config = plan::normalize(&entry.schema.block, state.clone());
+        plan::null_read_only(&entry.schema.block, &mut config);
+        plan::null_write_only(&entry.schema.block, &mut config);
+        // The operation timeouts are the user's choice, not the object's.
+        plan::carry_timeouts(&entry.schema, &Value::Null, &mut config);
+        entry.resource.generated_config(&mut config);
+        if let Err(problem) = plan::check_conforms(&entry.ty, &config) {
+            return (
+                Value::Null,
+                bug(type_name, "generate configuration", &problem).into(),
+            );
+        }
+        (config, Diagnostics::new())
+    }
+
     /// The identity object type of a resource type that has an identity.
     pub fn identity_type(&self, type_name: &str) -> Option<&Type> {
         self.catalog()
@@ -936,6 +1000,72 @@ impl<P: Provider> Server<P> {
         }
         (state, diagnostics)
     }
+
+    /// ListResource: runs the list resource of `type_name` and sends what it finds to `events`
+    /// as it finds it (at most `limit` results), then nothing more; a failure is one last
+    /// [`ListEvent::Failed`]. Each result goes through the resource's import (and its read when
+    /// `include_resource_object` is set or the imported state does not determine the identity),
+    /// so the identity and object are those an import of it gives.
+    pub async fn list_resource(
+        &self,
+        type_name: &str,
+        config: Value,
+        include_resource_object: bool,
+        limit: i64,
+        events: mpsc::Sender<ListEvent>,
+    ) {
+        if let Err(diagnostics) = self
+            .run_list(type_name, config, include_resource_object, limit, &events)
+            .await
+        {
+            // Terraform may have stopped reading: then nobody is left to tell.
+            let _ = events.send(ListEvent::Failed(diagnostics)).await;
+        }
+    }
+
+    async fn run_list(
+        &self,
+        type_name: &str,
+        config: Value,
+        include_resource_object: bool,
+        limit: i64,
+        events: &mpsc::Sender<ListEvent>,
+    ) -> Result<(), Diagnostics> {
+        let catalog = self.catalog();
+        let Some(list) = catalog.list_resources.get(type_name) else {
+            return Err(unknown_type("list resource", type_name));
+        };
+        let Some(entry) = catalog.resources.get(type_name) else {
+            return Err(bug(type_name, "list", "the list resource has no resource type").into());
+        };
+        let diagnostics = self.validate_config(ConfigKind::ListResource, type_name, &config);
+        if diagnostics.has_errors() {
+            return Err(diagnostics);
+        }
+        let remaining = u64::try_from(limit).unwrap_or(0);
+        if remaining == 0 {
+            return Ok(());
+        }
+        let timeout = timeouts_of(&entry.schema).read;
+        let ctx = self.context("list", timeout, Vec::new())?;
+        tracing::debug!(type_name, limit, include_resource_object, "list");
+        let resolver = Resolver {
+            server: self,
+            type_name,
+            entry,
+            include_resource_object,
+            timeout,
+        };
+        let mut sink = ListSink {
+            resolve: &resolver,
+            events: events.clone(),
+            remaining,
+        };
+        list.list
+            .list(&ctx, &config, &mut sink)
+            .await
+            .map_err(|diagnostics| ensure_error(diagnostics, type_name, "list"))
+    }
 }
 
 fn build_catalog<P: Provider>(provider: &P) -> Catalog<P::Data> {
@@ -1016,6 +1146,28 @@ fn build_catalog<P: Provider>(provider: &P) -> Catalog<P::Data> {
             problems.push(format!("ephemeral {type_name}: registered twice"));
         }
     }
+    let mut list_resources = BTreeMap::new();
+    for list in provider.list_resources() {
+        let schema = list.schema();
+        let type_name = list.type_name();
+        if let Err(found) = schema.check() {
+            problems.extend(found.into_iter().map(|p| format!("list {type_name}: {p}")));
+        }
+        // Terraform names every result by the identity of the resource type of the same name.
+        if resources
+            .get(type_name)
+            .is_none_or(|entry: &ResourceEntry<P::Data>| entry.identity.is_none())
+        {
+            problems.push(format!(
+                "list {type_name}: no resource type of that name with an identity"
+            ));
+        }
+        let ty = schema.implied_type();
+        let entry = ListEntry { list, schema, ty };
+        if list_resources.insert(type_name, entry).is_some() {
+            problems.push(format!("list {type_name}: registered twice"));
+        }
+    }
     for problem in &problems {
         tracing::error!(problem = problem.as_str(), "invalid schema");
     }
@@ -1026,7 +1178,66 @@ fn build_catalog<P: Provider>(provider: &P) -> Catalog<P::Data> {
         data_sources,
         functions,
         ephemeral_resources,
+        list_resources,
         problems,
+    }
+}
+
+/// Resolves a list result through the resource's import and read (see [`Server::list_resource`]).
+struct Resolver<'a, P: Provider> {
+    server: &'a Server<P>,
+    type_name: &'a str,
+    entry: &'a ResourceEntry<P::Data>,
+    include_resource_object: bool,
+    timeout: std::time::Duration,
+}
+
+#[async_trait]
+impl<P: Provider> Resolve for Resolver<'_, P> {
+    async fn resolve(&self, found: Found) -> Result<Option<ListEvent>, Diagnostics> {
+        let type_name = self.type_name;
+        // A fresh context per object, as Terraform's import of it would have: private data one
+        // read leaves must not reach the next object's.
+        let ctx = self.server.context("list", self.timeout, Vec::new())?;
+        let imported = self
+            .entry
+            .resource
+            .import(&ctx, &found.import_id)
+            .await
+            .map_err(|diagnostics| ensure_error(diagnostics, type_name, "list"))?;
+        let (mut state, mut warnings) =
+            finish_state(type_name, self.entry, imported, &Value::Null, "list")?;
+        let mut identity = self.server.identity_of(type_name, &state);
+        if self.include_resource_object || identity.is_none() {
+            let Some(read) = self
+                .entry
+                .resource
+                .read(&ctx, state.clone())
+                .await
+                .map_err(|diagnostics| ensure_error(diagnostics, type_name, "list"))?
+            else {
+                tracing::debug!(type_name, "list: object gone before it was read");
+                return Ok(None);
+            };
+            let (read, more) = finish_state(type_name, self.entry, read, &state, "list")?;
+            warnings.extend(more);
+            identity = self.server.identity_of(type_name, &read);
+            state = read;
+        }
+        let Some(identity) = identity else {
+            return Err(bug(
+                type_name,
+                "list",
+                &format!("the identity of {:?} is not determined", found.import_id),
+            )
+            .into());
+        };
+        Ok(Some(ListEvent::Result {
+            identity,
+            display_name: found.display_name,
+            resource_object: self.include_resource_object.then_some(state),
+            warnings,
+        }))
     }
 }
 

@@ -6,11 +6,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::framework::{
-    AttributePath, Block, Catalog, Diagnostic, Diagnostics, FunctionError, Identity, ImportOutcome,
-    MoveSource, NestedBlock, Nesting, PathStep, Provider, Schema, Server, Severity, Signature,
+    AttributePath, Block, Catalog, ConfigKind, Diagnostic, Diagnostics, FunctionError, Identity,
+    ImportOutcome, ListEvent, MoveSource, NestedBlock, Nesting, PathStep, Provider, Schema, Server,
+    Severity, Signature,
 };
 use crate::value::{Type, Value, decode_json, decode_msgpack, encode_msgpack};
 
@@ -70,7 +73,11 @@ impl<P: Provider> ProviderService<P> {
             diagnostics: diagnostics_to_proto(diagnostics),
             provider_meta: None,
             server_capabilities: Some(server_capabilities()),
-            list_resource_schemas: Default::default(),
+            list_resource_schemas: catalog
+                .list_resources
+                .iter()
+                .map(|(name, entry)| ((*name).to_owned(), schema_to_proto(&entry.schema)))
+                .collect(),
             state_store_schemas: Default::default(),
             action_schemas: Default::default(),
         }
@@ -91,6 +98,24 @@ impl<P: Provider> ProviderService<P> {
         Some(tfplugin6::ResourceIdentityData {
             identity_data: Some(data),
         })
+    }
+
+    /// The four Validate*Config RPCs: decode with the block's type, validate.
+    fn validate_config(
+        &self,
+        kind: ConfigKind,
+        type_name: &str,
+        config: Option<&tfplugin6::DynamicValue>,
+    ) -> Vec<tfplugin6::Diagnostic> {
+        let diagnostics = match self.server.config_type(kind, type_name) {
+            // Validating nothing reports the unknown type.
+            None => self.server.validate_config(kind, type_name, &Value::Null),
+            Some(ty) => match decode(ty, config, "configuration") {
+                Ok(config) => self.server.validate_config(kind, type_name, &config),
+                Err(diagnostics) => diagnostics,
+            },
+        };
+        diagnostics_to_proto(diagnostics)
     }
 
     /// Decodes the arguments with the parameter types, calls, and encodes the result.
@@ -177,8 +202,9 @@ fn server_capabilities() -> tfplugin6::ServerCapabilities {
         get_provider_schema_optional: true,
         // `moved` blocks from the peer providers' resource types (Resource::move_from).
         move_resource_state: true,
-        // Terraform derives the configuration from the schema itself without it.
-        generate_resource_config: false,
+        // `-generate-config-out` (Terraform 1.14+) asks the provider for the configuration of an
+        // imported or listed object (Resource::generated_config), so that it plans no change.
+        generate_resource_config: true,
     }
 }
 
@@ -220,7 +246,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                     type_name: (*name).to_owned(),
                 })
                 .collect(),
-            list_resources: Vec::new(),
+            list_resources: catalog
+                .list_resources
+                .keys()
+                .map(|name| tfplugin6::get_metadata::ListResourceMetadata {
+                    type_name: (*name).to_owned(),
+                })
+                .collect(),
             state_stores: Vec::new(),
             actions: Vec::new(),
         }))
@@ -262,19 +294,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         request: Request<tfplugin6::validate_resource_config::Request>,
     ) -> Result<Response<tfplugin6::validate_resource_config::Response>, Status> {
         let request = request.into_inner();
-        let diagnostics = match self.server.resource_type(&request.type_name) {
-            None => unknown_type("resource", &request.type_name),
-            Some(ty) => match decode(ty, request.config.as_ref(), "configuration") {
-                Ok(config) => self
-                    .server
-                    .validate_resource_config(&request.type_name, &config),
-                Err(diagnostics) => diagnostics,
-            },
-        };
+        let diagnostics = self.validate_config(
+            ConfigKind::Resource,
+            &request.type_name,
+            request.config.as_ref(),
+        );
         Ok(Response::new(
-            tfplugin6::validate_resource_config::Response {
-                diagnostics: diagnostics_to_proto(diagnostics),
-            },
+            tfplugin6::validate_resource_config::Response { diagnostics },
         ))
     }
 
@@ -283,19 +309,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         request: Request<tfplugin6::validate_data_resource_config::Request>,
     ) -> Result<Response<tfplugin6::validate_data_resource_config::Response>, Status> {
         let request = request.into_inner();
-        let diagnostics = match self.server.data_source_type(&request.type_name) {
-            None => unknown_type("data source", &request.type_name),
-            Some(ty) => match decode(ty, request.config.as_ref(), "configuration") {
-                Ok(config) => self
-                    .server
-                    .validate_data_source_config(&request.type_name, &config),
-                Err(diagnostics) => diagnostics,
-            },
-        };
+        let diagnostics = self.validate_config(
+            ConfigKind::DataSource,
+            &request.type_name,
+            request.config.as_ref(),
+        );
         Ok(Response::new(
-            tfplugin6::validate_data_resource_config::Response {
-                diagnostics: diagnostics_to_proto(diagnostics),
-            },
+            tfplugin6::validate_data_resource_config::Response { diagnostics },
         ))
     }
 
@@ -652,7 +672,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         request: Request<tfplugin6::read_data_source::Request>,
     ) -> Result<Response<tfplugin6::read_data_source::Response>, Status> {
         let request = request.into_inner();
-        let Some(ty) = self.server.data_source_type(&request.type_name) else {
+        let Some(ty) = self
+            .server
+            .config_type(ConfigKind::DataSource, &request.type_name)
+        else {
             return Ok(Response::new(tfplugin6::read_data_source::Response {
                 state: None,
                 diagnostics: diagnostics_to_proto(unknown_type("data source", &request.type_name)),
@@ -684,19 +707,13 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         request: Request<tfplugin6::validate_ephemeral_resource_config::Request>,
     ) -> Result<Response<tfplugin6::validate_ephemeral_resource_config::Response>, Status> {
         let request = request.into_inner();
-        let diagnostics = match self.server.ephemeral_type(&request.type_name) {
-            None => unknown_type("ephemeral resource", &request.type_name),
-            Some(ty) => match decode(ty, request.config.as_ref(), "configuration") {
-                Ok(config) => self
-                    .server
-                    .validate_ephemeral_config(&request.type_name, &config),
-                Err(diagnostics) => diagnostics,
-            },
-        };
+        let diagnostics = self.validate_config(
+            ConfigKind::EphemeralResource,
+            &request.type_name,
+            request.config.as_ref(),
+        );
         Ok(Response::new(
-            tfplugin6::validate_ephemeral_resource_config::Response {
-                diagnostics: diagnostics_to_proto(diagnostics),
-            },
+            tfplugin6::validate_ephemeral_resource_config::Response { diagnostics },
         ))
     }
 
@@ -716,7 +733,10 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
                 },
             ))
         };
-        let Some(ty) = self.server.ephemeral_type(&request.type_name) else {
+        let Some(ty) = self
+            .server
+            .config_type(ConfigKind::EphemeralResource, &request.type_name)
+        else {
             return failed(unknown_type("ephemeral resource", &request.type_name));
         };
         let config = match decode(ty, request.config.as_ref(), "configuration") {
@@ -875,48 +895,105 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
         &self,
         request: Request<tfplugin6::generate_resource_config::Request>,
     ) -> Result<Response<tfplugin6::generate_resource_config::Response>, Status> {
-        // Only called when the server capability generate_resource_config is set, which it is not.
-        let type_name = request.into_inner().type_name;
+        let request = request.into_inner();
+        let Some(ty) = self.server.resource_type(&request.type_name) else {
+            return Ok(Response::new(
+                tfplugin6::generate_resource_config::Response {
+                    config: None,
+                    diagnostics: diagnostics_to_proto(unknown_type("resource", &request.type_name)),
+                },
+            ));
+        };
+        let (config, mut diagnostics) = match decode(ty, request.state.as_ref(), "state") {
+            Ok(state) => self
+                .server
+                .generate_resource_config(&request.type_name, &state),
+            Err(diagnostics) => (Value::Null, diagnostics),
+        };
+        let config = encode_or_report(ty, &config, "configuration", &mut diagnostics);
         Ok(Response::new(
             tfplugin6::generate_resource_config::Response {
-                config: None,
-                diagnostics: diagnostics_to_proto(unsupported(
-                    format!("Cannot generate configuration for {type_name}"),
-                    "This provider leaves configuration generation to Terraform.",
-                )),
+                config,
+                diagnostics: diagnostics_to_proto(diagnostics),
             },
         ))
     }
 
-    type ListResourceStream =
-        futures::stream::Iter<std::vec::IntoIter<Result<tfplugin6::list_resource::Event, Status>>>;
+    type ListResourceStream = ReceiverStream<Result<tfplugin6::list_resource::Event, Status>>;
 
+    /// Streams each result as the list resource finds it: a task runs the list and the
+    /// translation while Terraform reads the stream. Dropping the stream (Terraform has its
+    /// `limit`, or went away) stops the list at its next result.
     async fn list_resource(
         &self,
         request: Request<tfplugin6::list_resource::Request>,
     ) -> Result<Response<Self::ListResourceStream>, Status> {
-        // One event carrying the error ends the query, as Terraform expects of a stream.
-        let event = tfplugin6::list_resource::Event {
-            identity: None,
-            display_name: String::new(),
-            resource_object: None,
-            diagnostic: diagnostics_to_proto(unknown_type(
-                "list resource",
-                &request.into_inner().type_name,
-            )),
+        let request = request.into_inner();
+        let (sender, receiver) = mpsc::channel(LIST_BUFFER);
+        let Some(config_type) = self
+            .server
+            .config_type(ConfigKind::ListResource, &request.type_name)
+        else {
+            let event = error_event(unknown_type("list resource", &request.type_name));
+            // The channel is empty and its receiver alive: the one event fits.
+            let _ = sender.try_send(Ok(event));
+            return Ok(Response::new(ReceiverStream::new(receiver)));
         };
-        Ok(Response::new(futures::stream::iter(vec![Ok(event)])))
+        let config = match decode(config_type, request.config.as_ref(), "list configuration") {
+            Ok(config) => config,
+            Err(diagnostics) => {
+                let _ = sender.try_send(Ok(error_event(diagnostics)));
+                return Ok(Response::new(ReceiverStream::new(receiver)));
+            }
+        };
+        let server = Arc::clone(&self.server);
+        let (events, mut found) = mpsc::channel(LIST_BUFFER);
+        let type_name = request.type_name;
+        let list = {
+            let type_name = type_name.clone();
+            async move {
+                server
+                    .list_resource(
+                        &type_name,
+                        config,
+                        request.include_resource_object,
+                        request.limit,
+                        events,
+                    )
+                    .await;
+            }
+        };
+        let server = Arc::clone(&self.server);
+        let translate = async move {
+            while let Some(event) = found.recv().await {
+                let event = list_event_to_proto(&server, &type_name, event);
+                if sender.send(Ok(event)).await.is_err() {
+                    break;
+                }
+            }
+        };
+        tokio::spawn(async move {
+            // The translation ends when the list drops its sender; the list stops when the
+            // translation stops reading (Terraform closed the stream).
+            tokio::join!(list, translate);
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
     }
 
     async fn validate_list_resource_config(
         &self,
         request: Request<tfplugin6::validate_list_resource_config::Request>,
     ) -> Result<Response<tfplugin6::validate_list_resource_config::Response>, Status> {
-        let diagnostics = unknown_type("list resource", &request.into_inner().type_name);
+        // Terraform sends the `config` block only (include_resource_object and limit are its
+        // own to check).
+        let request = request.into_inner();
+        let diagnostics = self.validate_config(
+            ConfigKind::ListResource,
+            &request.type_name,
+            request.config.as_ref(),
+        );
         Ok(Response::new(
-            tfplugin6::validate_list_resource_config::Response {
-                diagnostics: diagnostics_to_proto(diagnostics),
-            },
+            tfplugin6::validate_list_resource_config::Response { diagnostics },
         ))
     }
 
@@ -1123,6 +1200,58 @@ fn encode_or_report(
             diagnostics.extend(errors);
             None
         }
+    }
+}
+
+/// Results the list task may run ahead of Terraform's reading of the stream.
+const LIST_BUFFER: usize = 16;
+
+/// A stream event carrying only diagnostics: one with an error ends the query.
+fn error_event(diagnostics: Diagnostics) -> tfplugin6::list_resource::Event {
+    tfplugin6::list_resource::Event {
+        identity: None,
+        display_name: String::new(),
+        resource_object: None,
+        diagnostic: diagnostics_to_proto(diagnostics),
+    }
+}
+
+/// A framework list event as Terraform receives it: the identity in the resource's identity
+/// type, the object in its state type.
+fn list_event_to_proto<P: Provider>(
+    server: &Server<P>,
+    type_name: &str,
+    event: ListEvent,
+) -> tfplugin6::list_resource::Event {
+    let (identity, display_name, resource_object, mut diagnostics) = match event {
+        ListEvent::Failed(diagnostics) => return error_event(diagnostics),
+        ListEvent::Result {
+            identity,
+            display_name,
+            resource_object,
+            warnings,
+        } => (identity, display_name, resource_object, warnings),
+    };
+    let (Some(identity_type), Some(state_type)) = (
+        server.identity_type(type_name),
+        server.resource_type(type_name),
+    ) else {
+        return error_event(unknown_type("resource", type_name));
+    };
+    let identity = encode_or_report(identity_type, &identity, "identity", &mut diagnostics);
+    let resource_object = resource_object.and_then(|object| {
+        encode_or_report(state_type, &object, "resource object", &mut diagnostics)
+    });
+    if diagnostics.has_errors() {
+        return error_event(diagnostics);
+    }
+    tfplugin6::list_resource::Event {
+        identity: identity.map(|data| tfplugin6::ResourceIdentityData {
+            identity_data: Some(data),
+        }),
+        display_name,
+        resource_object,
+        diagnostic: diagnostics_to_proto(diagnostics),
     }
 }
 

@@ -56,6 +56,9 @@ use super::support::{
     ReplicationGrace, call_context, checks, cloud_diagnostic, cloud_diagnostics, graph,
 };
 
+/// `list "vnetpeer_aad_app"` for `terraform query`.
+pub mod list;
+
 /// See the module documentation.
 pub struct AadApp;
 
@@ -154,9 +157,11 @@ impl Resource<ProviderData> for AadApp {
                  Import with the application's **object id** (not its client id): `terraform \
                  import vnetpeer_aad_app.peering <object id>`. Entra ID never returns a secret \
                  again, so after import `client_secret` and the other `client_secret_*` \
-                 attributes are null, as are `owners` and the `secret_*` arguments, and \
-                 `permanently_delete` is `false`; the next apply adds a new managed secret \
-                 (existing secrets are left alone).",
+                 attributes are null, as are `owners` and the `secret_*` arguments, \
+                 `permanently_delete` is `false` and `create_password` is `false` (no managed \
+                 secret is known); with `create_password = true` (the default) in the \
+                 configuration the next apply adds a new managed secret (existing secrets are \
+                 left alone).",
             )
             .attribute(
                 Attribute::string("display_name")
@@ -545,7 +550,10 @@ impl Resource<ProviderData> for AadApp {
             state.set_attr(App::permanently_delete, false);
         }
         if state.attr(App::create_password).is_null() {
-            state.set_attr(App::create_password, true);
+            // Imported (or moved): no managed secret is known, and the state says so. The
+            // configuration `terraform query` generates from this state then plans no change;
+            // `create_password = true` in the configuration adds a managed secret.
+            state.set_attr(App::create_password, false);
         }
         let managed_secret = state
             .attr_str(App::client_secret_key_id)

@@ -58,6 +58,10 @@ use super::ProviderData;
 use super::identity;
 use super::support::{call_context, checks, cloud_diagnostic};
 
+/// `list "vnetpeer_aiven_vpc_peering"` and `list "vnetpeer_aiven_org_vpc_peering"` for
+/// `terraform query`.
+pub mod list;
+
 /// The `vnetpeer_aiven_vpc_peering` resource (a project VPC) or the
 /// `vnetpeer_aiven_org_vpc_peering` resource (an organization VPC).
 pub struct AivenVpcPeering(pub Addressing);

@@ -69,6 +69,11 @@ const MIN_RETRY_INTERVAL: Duration = Duration::from_millis(250);
 /// are allowed per principal, docs/development/arm.md, 'Throttling').
 const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(15);
 
+/// `list "vnetpeer_cross_tenant_vnet_peering"` for `terraform query`.
+pub mod list;
+
+mod imported;
+
 /// The resource type. See the module documentation.
 pub struct CrossTenantVnetPeering;
 
@@ -166,9 +171,13 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                  Import with the peering's ARM id, \
                  `/subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<vnet>/virtualNetworkPeerings/<name>`. \
                  `client_id`, `remote_tenant_id`, `application_object_id`, `client_secret` and \
-                 `aiven_peering_id` cannot be read back from Azure: after an import the next apply \
-                 records them from the configuration without touching the peering (and fills \
-                 `aiven_peering_state`).",
+                 `aiven_peering_id` cannot be read back from the peering. An import derives \
+                 `remote_tenant_id` (the home tenant of Aiven's service principal, which holds a \
+                 role on the VNet) and `client_id` and `application_object_id` (the one \
+                 multi-tenant application of this tenant holding Network Contributor on the VNet) \
+                 when the VNet's role assignments name exactly one of each; what differs in the \
+                 configuration is recorded by the next apply without touching the peering (which \
+                 also fills `aiven_peering_state`).",
             )
             .attribute(
                 Attribute::string("name")
@@ -505,6 +514,10 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
             vnet_id: id.vnet.to_string(),
         }
         .write_to(&mut state);
+        if state.attr(Planned::client_id).is_null() {
+            // Imported: what Azure keeps no record of, from the roles held on the VNet.
+            imported::derive_arguments(ctx, &mut state).await?;
+        }
         if let Some(remote) = &peering.remote_virtual_network_id {
             state.set_attr(Planned::remote_vnet_id, remote.as_str());
         }

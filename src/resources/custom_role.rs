@@ -36,6 +36,9 @@ use super::support::{
     arm, call_context, checks, cloud_diagnostic, cloud_diagnostics, required_str,
 };
 
+/// `list "vnetpeer_custom_role"` for `terraform query`.
+pub mod list;
+
 /// See the module documentation.
 pub struct CustomRole;
 

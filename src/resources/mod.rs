@@ -12,8 +12,8 @@ use crate::aiven::AivenClient;
 use crate::azure::AzureClients;
 use crate::cloud::{CloudError, HttpClient};
 use crate::framework::{
-    ConfigureRequest, DataSource, Diagnostic, Diagnostics, EphemeralResource, Function, Provider,
-    Resource, Schema,
+    ConfigureRequest, DataSource, Diagnostic, Diagnostics, EphemeralResource, Function,
+    ListResource, Provider, Resource, Schema,
 };
 use crate::provider::{ProviderConfig, provider_schema};
 
@@ -68,6 +68,10 @@ impl Provider for VnetpeerProvider {
 
     fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<ProviderData>>> {
         vec![Arc::new(aad_app_secret::AadAppSecret)]
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource<ProviderData>>> {
+        list_resources()
     }
 }
 
@@ -149,6 +153,20 @@ fn test_resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
     Vec::new()
 }
 
+/// Every list resource (`terraform query`), one line each, named like the resource type it lists.
+pub fn list_resources() -> Vec<Arc<dyn ListResource<ProviderData>>> {
+    vec![
+        Arc::new(aad_app::list::AadAppList),
+        Arc::new(service_principal::list::ServicePrincipalList),
+        Arc::new(custom_role::list::CustomRoleList),
+        Arc::new(role_assignment::list::RoleAssignmentList),
+        Arc::new(aiven_vpc_peering::list::AivenVpcPeeringList(
+            aiven_vpc_peering::Addressing::Project,
+        )),
+        Arc::new(cross_tenant_vnet_peering::list::CrossTenantVnetPeeringList),
+    ]
+}
+
 /// Every data source type, one line each.
 pub fn data_sources() -> Vec<Arc<dyn DataSource<ProviderData>>> {
     vec![
@@ -181,6 +199,22 @@ mod tests {
             }
             if let Err(found) = data_source.schema().check() {
                 problems.extend(found.into_iter().map(|p| format!("data {name}: {p}")));
+            }
+        }
+        let listed_with_identity: Vec<&str> = resources()
+            .iter()
+            .filter(|resource| resource.identity().is_some())
+            .map(|resource| resource.type_name())
+            .collect();
+        for list in list_resources() {
+            let name = list.type_name();
+            if !listed_with_identity.contains(&name) {
+                problems.push(format!(
+                    "list {name}: no resource type of that name with an identity"
+                ));
+            }
+            if let Err(found) = list.schema().check() {
+                problems.extend(found.into_iter().map(|p| format!("list {name}: {p}")));
             }
         }
         if let Err(found) = provider_schema().check() {

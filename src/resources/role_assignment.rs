@@ -73,6 +73,9 @@ pub const REPLICATION_WINDOW: Duration = Duration::from_secs(120);
 
 const PRINCIPAL_TYPES: [&str; 4] = ["ServicePrincipal", "User", "Group", "ForeignGroup"];
 
+/// `list "vnetpeer_role_assignment"` for `terraform query`.
+pub mod list;
+
 /// See the module documentation.
 pub struct RoleAssignmentResource;
 
@@ -231,6 +234,14 @@ impl Resource<ProviderData> for RoleAssignmentResource {
                  `vnetpeer_custom_role.x.role_definition_resource_id`) or by name (e.g. \
                  `\"Network Contributor\"`).",
             ));
+        }
+    }
+
+    /// The role is given one way: by name when it is a built-in role the table knows (what a
+    /// user writes), else by id.
+    fn generated_config(&self, config: &mut Value) {
+        if !config.attr(Assignment::role_definition_name).is_null() {
+            config.set_attr(Assignment::role_definition_id, Value::Null);
         }
     }
 

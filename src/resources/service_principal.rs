@@ -32,6 +32,9 @@ use super::support::{
     ReplicationGrace, call_context, checks, cloud_diagnostic, cloud_diagnostics, graph,
 };
 
+/// `list "vnetpeer_service_principal"` for `terraform query`.
+pub mod list;
+
 /// See the module documentation.
 pub struct ServicePrincipalResource;
 

@@ -278,6 +278,7 @@ async fn lifecycle_create_refresh_import_drift_and_destroy() {
         "secret_lifetime",
         "rotate_when_changed",
         "permanently_delete",
+        "create_password",
         "timeouts",
     ];
     for (name, value) in values.as_object().expect("object") {
@@ -288,6 +289,9 @@ async fn lifecycle_create_refresh_import_drift_and_destroy() {
     }
     assert!(imported["client_secret"].is_null());
     assert_eq!(imported["permanently_delete"], false);
+    // No managed secret is known after an import: the state says so (the configuration's
+    // default `true` then plans adding one).
+    assert_eq!(imported["create_password"], false);
 
     // Deleted out of band: the next plan creates it again, and the apply does.
     emulator.with_world(|w| {

@@ -666,7 +666,8 @@ mod fixture {
 }
 
 /// The RPCs added after protocol 6.8 that this provider does not use answer like a provider
-/// without those features; the type-scoped ones name the unknown type.
+/// without those features; the type-scoped ones name the unknown type, as ListResource does for
+/// a type it does not list.
 #[tokio::test]
 async fn newer_rpcs_answer_like_a_provider_without_those_features() {
     use futures::StreamExt;
@@ -677,15 +678,21 @@ async fn newer_rpcs_answer_like_a_provider_without_those_features() {
         .await
         .unwrap()
         .into_inner();
+    // List resources and the configuration of imported objects are features of this provider.
     let capabilities = schema.server_capabilities.unwrap();
-    assert!(!capabilities.generate_resource_config);
-    assert!(schema.list_resource_schemas.is_empty());
+    assert!(capabilities.generate_resource_config);
+    assert!(
+        schema
+            .list_resource_schemas
+            .contains_key("vnetpeer_aad_app")
+    );
     assert!(schema.action_schemas.is_empty());
     assert!(schema.state_store_schemas.is_empty());
 
     let mut events = service
         .list_resource(Request::new(tfplugin6::list_resource::Request {
-            type_name: "vnetpeer_aad_app".into(),
+            type_name: "vnetpeer_nope".into(),
+            limit: 10,
             ..Default::default()
         }))
         .await
@@ -694,7 +701,7 @@ async fn newer_rpcs_answer_like_a_provider_without_those_features() {
     let event = events.next().await.unwrap().unwrap();
     assert!(events.next().await.is_none());
     assert_eq!(errors(&event.diagnostic).len(), 1);
-    assert!(event.diagnostic[0].summary.contains("vnetpeer_aad_app"));
+    assert!(event.diagnostic[0].summary.contains("vnetpeer_nope"));
 
     let lock = service
         .lock_state(Request::new(tfplugin6::lock_state::Request {

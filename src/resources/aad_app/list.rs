@@ -1,0 +1,74 @@
+//! `list "vnetpeer_aad_app"`: the Entra ID applications of the provider's tenant, optionally
+//! those whose display name starts with a prefix (`GET /applications` with
+//! `startswith(displayName,'…')`, following `@odata.nextLink`). Each is named by its object
+//! id, the import id of `vnetpeer_aad_app`.
+
+use async_trait::async_trait;
+
+use crate::framework::{
+    Attribute, Block, Context, Diagnostics, ListResource, ListSink, ObjectExt, Schema, validators,
+};
+use crate::value::Value;
+
+use super::super::ProviderData;
+use super::super::support::{call_context, cloud_diagnostics, graph};
+use super::TYPE_NAME;
+
+/// See the module documentation.
+pub struct AadAppList;
+
+const DISPLAY_NAME_PREFIX: &str = "display_name_prefix";
+
+#[async_trait]
+impl ListResource<ProviderData> for AadAppList {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new(
+                "The Entra ID applications of the provider's tenant, for `terraform query`: \
+                 each result is named by the application's object id (its identity) and shown \
+                 by its display name.",
+            )
+            .attribute(
+                Attribute::string(DISPLAY_NAME_PREFIX)
+                    .optional()
+                    .description(
+                        "Only applications whose display name starts with this text (Microsoft \
+                         Graph compares it without regard to letter case). Without it, every \
+                         application the provider's identity can read.",
+                    )
+                    .validate(validators::not_blank()),
+            ),
+        )
+    }
+
+    async fn list(
+        &self,
+        ctx: &Context<ProviderData>,
+        config: &Value,
+        sink: &mut ListSink<'_>,
+    ) -> Result<(), Diagnostics> {
+        let prefix = config.attr_str(DISPLAY_NAME_PREFIX);
+        let call = call_context(ctx);
+        let graph = graph(ctx)?;
+        let mut next = None;
+        loop {
+            let page = graph
+                .list_applications(&call, prefix, next.as_ref())
+                .await
+                .map_err(|error| cloud_diagnostics("Cannot list the applications", &error))?;
+            for application in page.items {
+                if !sink.found(application.id, application.display_name).await? {
+                    return Ok(());
+                }
+            }
+            match page.next_link {
+                Some(link) => next = Some(link),
+                None => return Ok(()),
+            }
+        }
+    }
+}

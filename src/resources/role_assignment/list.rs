@@ -1,0 +1,128 @@
+//! `list "vnetpeer_role_assignment"`: the role assignments made at one scope (a subscription,
+//! resource group or resource such as the VNet): ARM's list at that scope with
+//! `$filter=atScope()`, which also returns those inherited from above, keeping those whose scope
+//! is the given one. Each is named by its resource id, the import id of
+//! `vnetpeer_role_assignment`, and shown as "role on scope → principal".
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::azure::arm::{ArmClient, RoleAssignmentFilter};
+use crate::azure::ids::RoleDefinitionId;
+use crate::cloud::CallContext;
+use crate::framework::{
+    Attribute, Block, Context, Diagnostics, ListResource, ListSink, ObjectExt, Schema,
+};
+use crate::value::Value;
+
+use super::super::ProviderData;
+use super::super::support::{arm, call_context, cloud_diagnostics};
+use super::{assignment_scope, built_in_name_value};
+
+/// See the module documentation.
+pub struct RoleAssignmentList;
+
+const SCOPE: &str = "scope";
+
+#[async_trait]
+impl ListResource<ProviderData> for RoleAssignmentList {
+    fn type_name(&self) -> &'static str {
+        "vnetpeer_role_assignment"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new(
+                "The role assignments made at one ARM scope, for `terraform query`: each result \
+                 is named by the assignment's scope and name (its identity) and shown as \
+                 \"role on scope → principal\". Assignments inherited from a parent scope are \
+                 not listed.",
+            )
+            .attribute(
+                Attribute::string(SCOPE)
+                    .required()
+                    .description(
+                        "The ARM scope the assignments are made at: a subscription \
+                         (`/subscriptions/{id}`), a resource group, or a resource id such as \
+                         the virtual network's.",
+                    )
+                    .validate(assignment_scope()),
+            ),
+        )
+    }
+
+    async fn list(
+        &self,
+        ctx: &Context<ProviderData>,
+        config: &Value,
+        sink: &mut ListSink<'_>,
+    ) -> Result<(), Diagnostics> {
+        let Some(scope) = config.attr_str(SCOPE) else {
+            return Ok(());
+        };
+        let scope = scope.trim_end_matches('/');
+        let call = call_context(ctx);
+        let arm = arm(ctx)?;
+        let assignments = arm
+            .list_role_assignments(&call, scope, &RoleAssignmentFilter::AtScope)
+            .await
+            .map_err(|error| cloud_diagnostics("Cannot list the role assignments", &error))?;
+        let scope_name = scope.rsplit('/').next().unwrap_or(scope);
+        let mut role_names = RoleNames::default();
+        for assignment in assignments {
+            let properties = &assignment.properties;
+            // atScope() includes the assignments of the parent scopes.
+            let at_this_scope = properties
+                .scope
+                .as_deref()
+                .is_some_and(|found| found.trim_end_matches('/').eq_ignore_ascii_case(scope));
+            if !at_this_scope {
+                continue;
+            }
+            let role = role_names
+                .name_of(&arm, &call, &properties.role_definition_id)
+                .await?;
+            let display_name = format!(
+                "{role} on {scope_name} → {} {}",
+                properties.principal_type.as_deref().unwrap_or("principal"),
+                properties.principal_id
+            );
+            if !sink.found(assignment.id, display_name).await? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Role names for display: built-in ones from the resource's table, others read once each.
+#[derive(Default)]
+struct RoleNames(HashMap<Uuid, String>);
+
+impl RoleNames {
+    async fn name_of(
+        &mut self,
+        arm: &ArmClient,
+        call: &CallContext,
+        role_definition_id: &str,
+    ) -> Result<String, Diagnostics> {
+        let Ok(id) = RoleDefinitionId::parse(role_definition_id) else {
+            return Ok(role_definition_id.to_owned());
+        };
+        if let Some(name) = built_in_name_value(id.guid).as_str() {
+            return Ok(name.to_owned());
+        }
+        if let Some(name) = self.0.get(&id.guid) {
+            return Ok(name.clone());
+        }
+        let name = arm
+            .get_role_definition(call, &id)
+            .await
+            .map_err(|error| cloud_diagnostics("Cannot read an assigned role", &error))?
+            .map_or_else(|| id.guid.to_string(), |role| role.properties.role_name);
+        self.0.insert(id.guid, name.clone());
+        Ok(name)
+    }
+}

@@ -1,0 +1,90 @@
+//! `list "vnetpeer_service_principal"`: the service principals of the provider's tenant, by
+//! application (client) id and/or display-name prefix (`GET /servicePrincipals` with
+//! `appId eq '…'` / `startswith(displayName,'…')`, following `@odata.nextLink`). Each is named by
+//! its object id, the import id of `vnetpeer_service_principal`.
+
+use async_trait::async_trait;
+
+use crate::framework::{
+    Attribute, Block, Context, Diagnostics, ListResource, ListSink, ObjectExt, Schema, validators,
+};
+use crate::value::Value;
+
+use super::super::ProviderData;
+use super::super::support::{call_context, checks, cloud_diagnostics, graph};
+use super::TYPE_NAME;
+
+/// See the module documentation.
+pub struct ServicePrincipalList;
+
+const CLIENT_ID: &str = "client_id";
+const DISPLAY_NAME_PREFIX: &str = "display_name_prefix";
+
+#[async_trait]
+impl ListResource<ProviderData> for ServicePrincipalList {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new(
+                "The service principals of the provider's tenant, for `terraform query`: each \
+                 result is named by the service principal's object id (its identity) and shown \
+                 by its display name and client id. Give `client_id` to find the service \
+                 principal of one application, e.g. Aiven's.",
+            )
+            .attribute(
+                Attribute::string(CLIENT_ID)
+                    .optional()
+                    .description(
+                        "Only the service principal of this application (client) id, e.g. \
+                         Aiven's application id.",
+                    )
+                    .validate(checks::uuid()),
+            )
+            .attribute(
+                Attribute::string(DISPLAY_NAME_PREFIX)
+                    .optional()
+                    .description(
+                        "Only service principals whose display name starts with this text \
+                         (compared without regard to letter case).",
+                    )
+                    .validate(validators::not_blank()),
+            ),
+        )
+    }
+
+    async fn list(
+        &self,
+        ctx: &Context<ProviderData>,
+        config: &Value,
+        sink: &mut ListSink<'_>,
+    ) -> Result<(), Diagnostics> {
+        let client_id = config.attr_str(CLIENT_ID);
+        let prefix = config.attr_str(DISPLAY_NAME_PREFIX);
+        let call = call_context(ctx);
+        let graph = graph(ctx)?;
+        let mut next = None;
+        loop {
+            let page = graph
+                .list_service_principals(&call, client_id, prefix, next.as_ref())
+                .await
+                .map_err(|error| cloud_diagnostics("Cannot list the service principals", &error))?;
+            for principal in page.items {
+                let name = principal
+                    .display_name
+                    .or(principal.app_display_name)
+                    .unwrap_or_default();
+                let display_name = format!("{name} (client id {})", principal.app_id);
+                if !sink.found(principal.id, display_name).await? {
+                    return Ok(());
+                }
+            }
+            match page.next_link {
+                Some(link) => next = Some(link),
+                None => return Ok(()),
+            }
+        }
+    }
+}
