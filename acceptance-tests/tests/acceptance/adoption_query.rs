@@ -419,3 +419,41 @@ async fn terraform_query_adopts_a_hand_made_runbook_with_no_change() {
     );
     assert_eq!(emulator.violations(), vec![]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terraform_query_follows_every_page_of_the_lists() {
+    if !supports_query() {
+        println!("adoption_query: {}", query_skip_reason());
+        return;
+    }
+    // One object per page: every Graph and ARM list the query makes pages through nextLinks.
+    let emulator = Emulator::start(Knobs {
+        max_list_page_size: Some(1),
+        ..Knobs::test()
+    })
+    .await;
+    let made = make_by_hand(&emulator).await;
+    let workspace = TerraformWorkspace::for_emulator(&emulator);
+    workspace.write_config(MAIN_TF);
+    workspace.write_file("query.tfquery.hcl", &query_file(&emulator));
+    let found = blocking(move || workspace.query_json()).await;
+    assert_eq!(
+        found_identities(&found),
+        expected_identities(&emulator, &made),
+        "what terraform query found: {found:#?}"
+    );
+    // The VNet's assignments list has three pages (the operator's Owner on the subscription,
+    // inherited and not the VNet's, and the two made on the VNet), read twice: by the role
+    // assignments' list and by the peering's import, which finds its application there.
+    let list_path = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments",
+        emulator.seed().customer_vnet_id
+    )
+    .to_lowercase();
+    let assignment_pages = emulator
+        .requests()
+        .iter()
+        .filter(|record| record.method == "GET" && record.path.to_lowercase() == list_path)
+        .count();
+    assert_eq!(assignment_pages, 2 * 3);
+}
