@@ -61,7 +61,12 @@ pub(super) async fn derive_arguments(
         }
     }
     let graph = graph(ctx)?;
-    let own_client_id = ctx.data().config.client_id.as_deref().map(str::to_ascii_lowercase);
+    let own_client_id = ctx
+        .data()
+        .config
+        .client_id
+        .as_deref()
+        .map(str::to_ascii_lowercase);
     let mut remote_tenants = BTreeSet::new();
     let mut applications = Vec::new();
     for principal_id in &principals {
