@@ -48,6 +48,7 @@ pub const TERRAFORM_1_15_SUBSET: &[&str] = &[
     "examples::",
     "protocol::",
     "adoption_query::",
+    "list_resources::",
 ];
 
 /// Options of `cargo xtask test`.
