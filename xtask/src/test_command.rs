@@ -49,6 +49,7 @@ pub const TERRAFORM_1_15_SUBSET: &[&str] = &[
     "protocol::",
     "identity_import::",
     "adoption_query::",
+    "list_resources::",
 ];
 
 /// Options of `cargo xtask test`.

@@ -30,6 +30,7 @@ mod flow;
 mod functions;
 mod hand_made_runbook;
 mod identity_import;
+mod list_resources;
 mod org_vpc_runbook;
 mod peering_setup;
 mod plugin_process;

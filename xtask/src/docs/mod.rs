@@ -43,9 +43,9 @@ pub fn run(options: &DocsOptions) -> Result<()> {
         Some(binary) => binary.clone(),
         None => build_provider()?,
     };
-    let document = provider_schema_json(&provider_binary)?;
-    let schema = ProviderSchema::from_terraform_json(&document, PROVIDER_ADDRESS)?;
     let root = root();
+    let document = provider_schema_json(&provider_binary, &root)?;
+    let schema = ProviderSchema::from_terraform_json(&document, PROVIDER_ADDRESS)?;
     let pages = render_all(&schema, &root)?;
     check_registry_limits(&pages)?;
     let docs_dir = root.join("docs");

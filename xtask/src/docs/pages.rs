@@ -10,6 +10,8 @@
 //!   `examples/data-sources/<type>/data-source*.tf`;
 //! - `templates/ephemeral-resources/<short>.md.tmpl` overrides, else the default page with
 //!   `examples/ephemeral-resources/<type>/ephemeral-resource*.tf`;
+//! - `templates/list-resources/<short>.md.tmpl` overrides, else the default list resource page
+//!   with `examples/list-resources/<type>/list*.tfquery.hcl`;
 //! - `examples/functions/<name>/function*.tf` for the page of each provider-defined function;
 //! - every other file under `templates/`: `*.tmpl` rendered without page data, others copied.
 
@@ -45,11 +47,13 @@ pub fn render_all(schema: &ProviderSchema, root: &Path) -> Result<BTreeMap<PathB
         PageKind::Resource,
         PageKind::DataSource,
         PageKind::EphemeralResource,
+        PageKind::ListResource,
     ] {
         let types = match kind {
             PageKind::Resource => &schema.resources,
             PageKind::DataSource => &schema.data_sources,
             PageKind::EphemeralResource => &schema.ephemeral_resources,
+            PageKind::ListResource => &schema.list_resources,
         };
         for (type_name, block) in types {
             if type_name.starts_with(TEST_ONLY_TYPE_PREFIX) {
@@ -83,6 +87,7 @@ pub fn render_all(schema: &ProviderSchema, root: &Path) -> Result<BTreeMap<PathB
                 PageKind::Resource => &schema.resources,
                 PageKind::DataSource => &schema.data_sources,
                 PageKind::EphemeralResource => &schema.ephemeral_resources,
+                PageKind::ListResource => &schema.list_resources,
             };
             let short = file_stem_without_extensions(&relative);
             if !documented.contains_key(&format!("{PROVIDER_NAME}_{short}")) {
@@ -110,12 +115,13 @@ pub fn render_all(schema: &ProviderSchema, root: &Path) -> Result<BTreeMap<PathB
     Ok(pages)
 }
 
-/// Resource, data source or ephemeral resource.
+/// Resource, data source, ephemeral resource or list resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PageKind {
     Resource,
     DataSource,
     EphemeralResource,
+    ListResource,
 }
 
 impl PageKind {
@@ -124,6 +130,7 @@ impl PageKind {
             PageKind::Resource => "resources",
             PageKind::DataSource => "data-sources",
             PageKind::EphemeralResource => "ephemeral-resources",
+            PageKind::ListResource => "list-resources",
         }
     }
 
@@ -132,6 +139,7 @@ impl PageKind {
             PageKind::Resource => "Resource",
             PageKind::DataSource => "Data Source",
             PageKind::EphemeralResource => "Ephemeral Resource",
+            PageKind::ListResource => "List Resource",
         }
     }
 
@@ -140,6 +148,15 @@ impl PageKind {
             PageKind::Resource => "resource",
             PageKind::DataSource => "data-source",
             PageKind::EphemeralResource => "ephemeral-resource",
+            PageKind::ListResource => "list",
+        }
+    }
+
+    /// Examples of list resources are query files: `terraform query` reads `.tfquery.hcl`.
+    fn example_extension(self) -> &'static str {
+        match self {
+            PageKind::ListResource => ".tfquery.hcl",
+            PageKind::Resource | PageKind::DataSource | PageKind::EphemeralResource => ".tf",
         }
     }
 
@@ -157,6 +174,8 @@ impl PageKind {
             Some(PageKind::DataSource)
         } else if parent == Path::new("ephemeral-resources") {
             Some(PageKind::EphemeralResource)
+        } else if parent == Path::new("list-resources") {
+            Some(PageKind::ListResource)
         } else {
             None
         }
@@ -203,11 +222,16 @@ fn render_index(provider: &Block, root: &Path) -> Result<String> {
 
 fn render_type_page(kind: PageKind, type_name: &str, block: &Block, root: &Path) -> Result<String> {
     let examples_dir = Path::new("examples").join(kind.docs_dir()).join(type_name);
-    let examples = example_files(root, &examples_dir, kind.example_stem())?;
+    let examples = example_files_with(
+        root,
+        &examples_dir,
+        kind.example_stem(),
+        kind.example_extension(),
+    )?;
     let import_command = existing(root, examples_dir.join("import.sh"));
     let import_block = match kind {
         PageKind::Resource => existing(root, examples_dir.join("import-by-string-id.tf")),
-        PageKind::DataSource | PageKind::EphemeralResource => None,
+        PageKind::DataSource | PageKind::EphemeralResource | PageKind::ListResource => None,
     };
     let import_identity_block = match kind {
         PageKind::Resource => existing(root, examples_dir.join("import-by-identity.tf")),
@@ -228,7 +252,12 @@ fn render_type_page(kind: PageKind, type_name: &str, block: &Block, root: &Path)
         data.insert("Type", kind.title().into());
         data.insert(
             "ExampleFile",
-            path_text(&examples_dir.join(format!("{}.tf", kind.example_stem()))).into(),
+            path_text(&examples_dir.join(format!(
+                "{}{}",
+                kind.example_stem(),
+                kind.example_extension()
+            )))
+            .into(),
         );
         data.insert("HasImport", import_command.is_some().into());
         data.insert(
@@ -438,6 +467,16 @@ fn examples_markdown(examples: &[PathBuf], root: &Path) -> Result<String> {
 
 /// `<dir>/<stem>*.tf`, sorted, relative to the root.
 fn example_files(root: &Path, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
+    example_files_with(root, dir, stem, ".tf")
+}
+
+/// `<dir>/<stem>*<extension>`, sorted, relative to the root.
+fn example_files_with(
+    root: &Path,
+    dir: &Path,
+    stem: &str,
+    extension: &str,
+) -> Result<Vec<PathBuf>> {
     let absolute = root.join(dir);
     if !absolute.is_dir() {
         return Ok(Vec::new());
@@ -448,7 +487,7 @@ fn example_files(root: &Path, dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
     {
         let entry = entry.map_err(|error| format!("{}: {error}", absolute.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(stem) && name.ends_with(".tf") && entry.path().is_file() {
+        if name.starts_with(stem) && name.ends_with(extension) && entry.path().is_file() {
             files.push(dir.join(name));
         }
     }

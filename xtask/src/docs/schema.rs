@@ -16,6 +16,8 @@ pub struct ProviderSchema {
     pub resources: BTreeMap<String, Block>,
     pub data_sources: BTreeMap<String, Block>,
     pub ephemeral_resources: BTreeMap<String, Block>,
+    /// The `config` blocks of the list resources (Terraform 1.14+).
+    pub list_resources: BTreeMap<String, Block>,
     /// Provider-defined functions, by name.
     pub functions: BTreeMap<String, FunctionSignature>,
 }
@@ -126,6 +128,7 @@ impl ProviderSchema {
                 schemas.get("ephemeral_resource_schemas"),
                 "ephemeral resource",
             )?,
+            list_resources: schema_map(schemas.get("list_resource_schemas"), "list resource")?,
             functions: function_map(schemas.get("functions"))?,
         })
     }

