@@ -235,7 +235,7 @@ fn render_type_page(kind: PageKind, type_name: &str, block: &Block, root: &Path)
     };
     let import_identity_block = match kind {
         PageKind::Resource => existing(root, examples_dir.join("import-by-identity.tf")),
-        PageKind::DataSource | PageKind::EphemeralResource => None,
+        PageKind::DataSource | PageKind::EphemeralResource | PageKind::ListResource => None,
     };
     let schema_markdown = format!(
         "{SCHEMA_COMMENT}\n{}",
