@@ -6,7 +6,9 @@
 //! walk-through of the provider page applies against the emulator and destroys cleanly.
 //!
 //! An example directory that uses a resource type the provider does not register yet is reported
-//! and skipped, so examples written from the design can land before their resource.
+//! and skipped, so examples written from the design can land before their resource. Terraform
+//! before 1.12 rejects `identity` in an import block, so there the `import-by-identity.tf` files
+//! are left out of the validated copy (and said so); on 1.12 and later they are validated too.
 //!
 //! Terraform validates a `provider` block only when something in the configuration uses the
 //! provider, so a directory without resources (the provider examples) is validated as a copy with
@@ -21,6 +23,10 @@ use vnetpeer_harness::binaries::{provider_binary, terraform_version, workspace_r
 use vnetpeer_harness::terraform::TerraformWorkspace;
 
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/vnetpeer/vnetpeer";
+/// The import example by resource identity, which Terraform reads from 1.12 on.
+const IMPORT_BY_IDENTITY: &str = "import-by-identity.tf";
+/// The import example by import id.
+const IMPORT_BY_ID: &str = "import-by-string-id.tf";
 /// Types registered only by test builds; they have no examples.
 const TEST_ONLY_TYPE_PREFIX: &str = "vnetpeer_test_";
 
@@ -236,21 +242,8 @@ fn copy_with_probe(dir: &Path, destination: &Path, registered: &BTreeSet<&String
     destination.to_path_buf()
 }
 
-/// The registry's import-by-identity example file of a resource directory.
-const IMPORT_BY_IDENTITY: &str = "import-by-identity.tf";
-
-/// `import { identity = … }` is Terraform 1.12+ syntax: older versions reject the file.
-fn supports_import_by_identity() -> bool {
-    terraform_version() >= (1, 12)
-}
-
-/// A copy of the `.tf` files of `dir` but `left_out`; `None` when `dir` has no import-by-identity
-/// example (validate `dir` itself). The id and the identity import examples import the same
-/// address, so Terraform reads only one of them at a time.
-fn copy_without(dir: &Path, destination: &Path, left_out: &str) -> Option<PathBuf> {
-    if !dir.join(IMPORT_BY_IDENTITY).is_file() {
-        return None;
-    }
+/// A copy of the `.tf` files of `dir` in `destination`, without `left_out`.
+fn copy_tf_files_except(dir: &Path, destination: &Path, left_out: &str) -> PathBuf {
     std::fs::create_dir_all(destination).unwrap();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -259,7 +252,7 @@ fn copy_without(dir: &Path, destination: &Path, left_out: &str) -> Option<PathBu
             std::fs::copy(&path, destination.join(name)).unwrap();
         }
     }
-    Some(destination.to_path_buf())
+    destination.to_path_buf()
 }
 
 fn relative(path: &Path) -> String {
@@ -300,64 +293,56 @@ fn every_example_directory_passes_terraform_validate() {
                 &registered,
             )
         });
-        let without_identity = probed_copy
-            .is_none()
-            .then(|| {
-                copy_without(
-                    &dir,
-                    &harness.scratch.path().join(&data_dir_name),
-                    IMPORT_BY_IDENTITY,
-                )
-            })
-            .flatten();
-        let work_dir = probed_copy
-            .as_deref()
-            .or(without_identity.as_deref())
-            .unwrap_or(&dir);
-        // The identity example instead of the id example, where Terraform can read it.
-        if supports_import_by_identity() {
-            let identity_dir_name = format!("{data_dir_name}-identity");
-            if let Some(identity_copy) = copy_without(
-                &dir,
-                &harness.scratch.path().join(&identity_dir_name),
-                "import-by-string-id.tf",
-            ) {
-                let validate = harness.terraform(&identity_copy, &identity_dir_name, &["validate"]);
-                if validate.status.success() {
-                    validated.push(format!("{} ({IMPORT_BY_IDENTITY})", relative(&dir)));
-                } else {
-                    failures.push(format!(
-                        "{}: terraform validate failed with {IMPORT_BY_IDENTITY}:\n{}",
-                        relative(&dir),
-                        text(&validate)
-                    ));
-                }
+        // A resource directory holds one import example by id and one by identity; they import
+        // the same address, so each is validated without the other.
+        let work_dirs: Vec<(String, PathBuf)> = if dir.join(IMPORT_BY_IDENTITY).is_file() {
+            let scratch = harness.scratch.path();
+            let mut variants = vec![(
+                format!("{} without {IMPORT_BY_IDENTITY}", relative(&dir)),
+                copy_tf_files_except(&dir, &scratch.join(&data_dir_name), IMPORT_BY_IDENTITY),
+            )];
+            if terraform_version() >= (1, 12) {
+                variants.push((
+                    format!("{} without {IMPORT_BY_ID}", relative(&dir)),
+                    copy_tf_files_except(
+                        &dir,
+                        &scratch.join(format!("{data_dir_name}-identity")),
+                        IMPORT_BY_ID,
+                    ),
+                ));
+            } else {
+                skipped.push(format!(
+                    "{}/{IMPORT_BY_IDENTITY} (Terraform {:?} predates import by identity)",
+                    relative(&dir),
+                    terraform_version()
+                ));
             }
-        }
-        // Local modules must be installed first; `terraform get` installs modules, never providers.
-        let get = harness.terraform(work_dir, &data_dir_name, &["get"]);
-        if !get.status.success() {
-            failures.push(format!(
-                "{}: terraform get failed:\n{}",
-                relative(&dir),
-                text(&get)
-            ));
-            continue;
-        }
-        let validate = harness.terraform(work_dir, &data_dir_name, &["validate"]);
-        if validate.status.success() {
-            validated.push(relative(&dir));
+            variants
         } else {
-            failures.push(format!(
-                "{}: terraform validate failed:\n{}",
-                relative(&dir),
-                text(&validate)
-            ));
+            vec![(relative(&dir), probed_copy.unwrap_or_else(|| dir.clone()))]
+        };
+        for (name, work_dir) in work_dirs {
+            // Local modules must be installed first; `terraform get` installs modules, never
+            // providers.
+            let get = harness.terraform(&work_dir, &data_dir_name, &["get"]);
+            if !get.status.success() {
+                failures.push(format!("{name}: terraform get failed:\n{}", text(&get)));
+                continue;
+            }
+            let validate = harness.terraform(&work_dir, &data_dir_name, &["validate"]);
+            if validate.status.success() {
+                validated.push(name);
+            } else {
+                failures.push(format!(
+                    "{name}: terraform validate failed:\n{}",
+                    text(&validate)
+                ));
+            }
         }
     }
     eprintln!("validated: {validated:#?}");
     if !skipped.is_empty() {
-        eprintln!("skipped until their types are registered: {skipped:#?}");
+        eprintln!("skipped (type not registered yet, or Terraform too old): {skipped:#?}");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // The provider's own examples never depend on a resource type.
@@ -423,7 +408,7 @@ fn import_examples_name_the_same_address_and_id() {
     for entry in std::fs::read_dir(&resources_dir).unwrap() {
         let dir = entry.unwrap().path();
         let command_file = dir.join("import.sh");
-        let block_file = dir.join("import-by-string-id.tf");
+        let block_file = dir.join(IMPORT_BY_ID);
         if !command_file.is_file() || !block_file.is_file() {
             continue;
         }
@@ -466,17 +451,22 @@ fn import_examples_name_the_same_address_and_id() {
         );
         let identity_file = dir.join(IMPORT_BY_IDENTITY);
         if identity_file.is_file() {
-            let identity_block = std::fs::read_to_string(&identity_file).unwrap();
+            let (to, identity) = identity_import_block(&identity_file);
+            assert_eq!(to, words[2], "{}: import addresses differ", relative(&dir));
             assert!(
-                identity_block
-                    .lines()
-                    .any(|line| line.split_once('=').is_some_and(|(name, value)| {
-                        name.trim() == "to" && value.trim() == words[2]
-                    })),
-                "{}: imports into another address than {}",
-                relative(&identity_file),
-                words[2]
+                !identity.is_empty(),
+                "{}: empty identity",
+                relative(&identity_file)
             );
+            // Both examples name the same object: each identity part is a part of the id.
+            for (attribute, value) in &identity {
+                assert!(
+                    words[3].contains(value.as_str()),
+                    "{}: identity `{attribute} = \"{value}\"` is not part of the id {}",
+                    relative(&identity_file),
+                    words[3]
+                );
+            }
         }
         let type_name = dir.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
@@ -492,6 +482,29 @@ fn import_examples_name_the_same_address_and_id() {
         "no import examples found under {}",
         relative(&resources_dir)
     );
+}
+
+/// The `to` address and the `identity = { … }` attributes of an import-by-identity example.
+fn identity_import_block(path: &Path) -> (String, Vec<(String, String)>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut to = String::new();
+    let mut identity = Vec::new();
+    let mut in_identity = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("identity") && line.ends_with('{') {
+            in_identity = true;
+        } else if in_identity && line == "}" {
+            in_identity = false;
+        } else if let Some((name, value)) = line.split_once('=') {
+            let value = value.trim().trim_matches('"').to_string();
+            if in_identity {
+                identity.push((name.trim().to_string(), value));
+            } else if name.trim() == "to" {
+                to = value;
+            }
+        }
+    }
+    (to, identity)
 }
 
 #[test]
