@@ -6,8 +6,9 @@
 //! nothing, without a single write request; the next plan is empty; and `terraform destroy`
 //! leaves the world as seeded, except for the one thing a user would expect: the application
 //! waits in Entra's deleted items (the generated configuration keeps the resource's default
-//! `permanently_delete = false`), which is checked and then purged as `az ad app
-//! deleted-item` would.
+//! `permanently_delete = false`), which is checked and taken out before the comparison. The
+//! imported Aiven service principal is deleted on destroy like one Terraform made (an import
+//! records `adopted = false`).
 //!
 //! On Terraform before 1.14 there is no `terraform query`: the test prints why and passes.
 //!
