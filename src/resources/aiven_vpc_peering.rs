@@ -248,9 +248,10 @@ impl Resource<ProviderData> for AivenVpcPeering {
     }
 
     fn identity(&self) -> Option<ResourceIdentity> {
-        // The organization peering's identity is still to be declared (organization id,
-        // organization VPC id, VNet id).
-        (self.0 == Addressing::Project).then(identity_declaration)
+        Some(match self.0 {
+            Addressing::Project => identity_declaration(),
+            Addressing::Organization => organization_identity_declaration(),
+        })
     }
 
     fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
@@ -1568,6 +1569,47 @@ fn identity_declaration() -> ResourceIdentity {
     }
 }
 
+/// The organization peering's identity: the natural key of a connection of an organization VPC
+/// (organization, organization VPC, peered VNet), the parts of its import id.
+fn organization_identity_declaration() -> ResourceIdentity {
+    ResourceIdentity {
+        version: 0,
+        attributes: vec![
+            IdentityAttribute::required(
+                "organization_id",
+                "The Aiven organization that owns the VPC, e.g. `org1a2b3c4d5e6`.",
+            ),
+            IdentityAttribute::required(
+                "organization_vpc_id",
+                "The id of the organization VPC (a UUID): `avn organization vpc list \
+                 --organization-id <organization_id>`.",
+            ),
+            IdentityAttribute::required(
+                "vnet_id",
+                "The resource id of the Azure virtual network peered with.",
+            ),
+        ],
+        of_state: |state| {
+            identity::from_state(
+                state,
+                &[
+                    ("organization_id", OrganizationVpc::organization_id),
+                    ("organization_vpc_id", OrganizationVpc::organization_vpc_id),
+                    ("vnet_id", Identity::vnet_id),
+                ],
+            )
+        },
+        import_id: |parts| {
+            Ok(format!(
+                "{ORGANIZATION_ID_PREFIX}{}/{}{}",
+                identity::part(parts, "organization_id")?,
+                identity::part(parts, "organization_vpc_id")?,
+                identity::part(parts, "vnet_id")?
+            ))
+        },
+    }
+}
+
 /// `moved` from Aiven's `aiven_azure_vpc_peering_connection`: its `vpc_id` is
 /// `<project>/<project VPC id>` and the peer VNet is `azure_subscription_id`,
 /// `peer_resource_group` and `vnet_name`; the state an import by the same parts gives.
@@ -1598,6 +1640,8 @@ fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     const VNET: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002/resourceGroups/rg-Workload/providers/Microsoft.Network/virtualNetworks/vnet-App";
@@ -1613,6 +1657,42 @@ mod tests {
             "state_info": info,
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn each_addressing_has_an_identity_whose_import_id_names_the_same_peering() {
+        let organization_state = Value::object([
+            ("organization_id", Value::string("org1a2b3c4d5e6")),
+            ("organization_vpc_id", Value::string(VPC)),
+            ("vnet_id", Value::string(VNET)),
+        ]);
+        let declared = AivenVpcPeering(Addressing::Organization)
+            .identity()
+            .expect("an organization peering has an identity");
+        let names: Vec<&str> = declared.attributes.iter().map(|a| a.name).collect();
+        assert_eq!(names, ["organization_id", "organization_vpc_id", "vnet_id"]);
+        let parts: BTreeMap<String, String> = (declared.of_state)(&organization_state)
+            .expect("the identity of a full state")
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect();
+        let id = (declared.import_id)(&parts).unwrap();
+        assert_eq!(id, format!("organization/org1a2b3c4d5e6/{VPC}{VNET}"));
+        let (vpc, vnet) = parse_import_id(Addressing::Organization, &id).unwrap();
+        assert_eq!(
+            vpc,
+            VpcAddress::Organization {
+                organization_id: "org1a2b3c4d5e6".into(),
+                vpc_id: VPC.into()
+            }
+        );
+        assert_eq!(vnet, VNET);
+        // A part left out is an error naming it, not a panic.
+        let mut missing = parts.clone();
+        missing.remove("organization_vpc_id");
+        let error = (declared.import_id)(&missing).unwrap_err();
+        assert!(error.summary.contains("organization_vpc_id"), "{error:?}");
+        assert!(AivenVpcPeering(Addressing::Project).identity().is_some());
     }
 
     #[test]

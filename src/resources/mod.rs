@@ -163,6 +163,9 @@ pub fn list_resources() -> Vec<Arc<dyn ListResource<ProviderData>>> {
         Arc::new(aiven_vpc_peering::list::AivenVpcPeeringList(
             aiven_vpc_peering::Addressing::Project,
         )),
+        Arc::new(aiven_vpc_peering::list::AivenVpcPeeringList(
+            aiven_vpc_peering::Addressing::Organization,
+        )),
         Arc::new(cross_tenant_vnet_peering::list::CrossTenantVnetPeeringList),
     ]
 }

@@ -47,6 +47,7 @@ pub const TERRAFORM_1_15_SUBSET: &[&str] = &[
     "flow::",
     "examples::",
     "protocol::",
+    "identity_import::",
     "adoption_query::",
     "list_resources::",
 ];

@@ -32,6 +32,7 @@ pub fn instant_knobs() -> Knobs {
         aiven_peering_activation: ms,
         aiven_peering_deletion: ms,
         base_latency: Duration::ZERO,
+        max_list_page_size: None,
     }
 }
 
@@ -190,6 +191,7 @@ pub fn scaled_realistic_knobs() -> Knobs {
         aiven_peering_activation: Duration::from_millis(2000),
         aiven_peering_deletion: Duration::from_millis(1000),
         base_latency: Duration::from_millis(20),
+        max_list_page_size: None,
     }
 }
 

@@ -234,6 +234,7 @@ pub fn mix_knobs() -> Knobs {
         aiven_peering_activation: Duration::ZERO,
         aiven_peering_deletion: Duration::ZERO,
         base_latency: Duration::ZERO,
+        max_list_page_size: None,
     }
 }
 

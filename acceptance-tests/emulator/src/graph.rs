@@ -1425,6 +1425,11 @@ fn collection_page(call: &GraphCall, context: &str, items: Vec<Value>) -> GraphR
                 ))
             })?,
     };
+    let page_size = call
+        .state
+        .knobs
+        .max_list_page_size
+        .map_or(page_size, |largest| page_size.min(largest.max(1)));
     let start = match call.query.get("$skiptoken") {
         None => 0,
         Some(token) => decode_skip_token(token).ok_or_else(|| {

@@ -53,6 +53,11 @@ pub struct Knobs {
     /// benchmarks). Zero in tests: it is not a consistency delay a client must handle.
     #[serde(with = "duration_ms")]
     pub base_latency: Duration,
+    /// Largest page a list answers (Graph applications and service principals, ARM role
+    /// definitions, role assignments and VNet peerings); `None`: the services' own sizes (Graph
+    /// 100 or `$top`, ARM everything in one page here). A small value makes every list page, so
+    /// tests see clients follow `@odata.nextLink` / `nextLink`.
+    pub max_list_page_size: Option<usize>,
 }
 
 impl Knobs {
@@ -69,6 +74,7 @@ impl Knobs {
             aiven_peering_activation: Duration::from_millis(200),
             aiven_peering_deletion: Duration::from_millis(150),
             base_latency: Duration::ZERO,
+            max_list_page_size: None,
         }
     }
 
@@ -85,6 +91,7 @@ impl Knobs {
             aiven_peering_activation: Duration::from_secs(30),
             aiven_peering_deletion: Duration::from_secs(10),
             base_latency: Duration::from_millis(20),
+            max_list_page_size: None,
         }
     }
 }

@@ -207,15 +207,26 @@ fn writes(records: &[RequestRecord]) -> Vec<String> {
         .collect()
 }
 
-/// Read requests per service, token requests aside.
+/// Read requests per service, token requests aside, and those of the organization VPC list
+/// (which finds nothing here: its count is the list resource's own business).
 fn reads(records: &[RequestRecord]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for record in records {
-        if record.service != Service::Login && record.method == "GET" {
+        if record.service != Service::Login
+            && record.method == "GET"
+            && !record.path.starts_with("/v1/organization/")
+        {
             *counts.entry(format!("{:?}", record.service)).or_default() += 1;
         }
     }
     counts
+}
+
+fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs
+        .iter()
+        .map(|(service, count)| ((*service).to_owned(), *count))
+        .collect()
 }
 
 /// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
@@ -320,6 +331,16 @@ async fn terraform_query_adopts_a_hand_made_runbook_with_no_change() {
         reads(&query_requests),
         reads(&adoption_requests)
     );
+    // One list call per block (two for the project's VPCs: the list, then each VPC with its
+    // connections), then each object found read back as its resource reads it.
+    assert_eq!(
+        reads(&query_requests),
+        counts(&[("Aiven", 3), ("Arm", 9), ("Graph", 8)])
+    );
+    assert_eq!(
+        reads(&adoption_requests),
+        counts(&[("Aiven", 8), ("Arm", 31), ("Graph", 29)])
+    );
 
     let secrets = emulator.with_world(|world| {
         world
@@ -343,11 +364,44 @@ async fn terraform_query_adopts_a_hand_made_runbook_with_no_change() {
     // Destroy removes all seven; the application waits in deleted items, as Entra keeps it.
     let leak_check = emulator.clone();
     let app_secret = made.app_secret.clone();
+    let before_destroy = emulator.requests().len();
     blocking(move || {
         workspace.destroy();
         workspace.assert_no_secret_leaks(&leak_check, &[&app_secret]);
     })
     .await;
+    // One delete of each of the seven, and no other change (a delete refused while another
+    // is under way, e.g. the role definition while its assignment goes, may come before).
+    let destroy_requests = emulator.requests_since(before_destroy);
+    let mut deleted: Vec<String> = destroy_requests
+        .iter()
+        .filter(|record| record.service != Service::Login && record.method != "GET")
+        .filter(|record| record.status < 300)
+        .map(|record| format!("{} {}", record.method, record.path.to_lowercase()))
+        .collect();
+    deleted.sort();
+    let seed = emulator.seed().clone();
+    let mut expected_deletes: Vec<String> = [
+        format!("/v1.0/applications/{}", made.app_object_id),
+        format!("/v1.0/servicePrincipals/{}", made.aiven_service_principal_id),
+        made.contributor_assignment_id.clone(),
+        made.aiven_assignment_id.clone(),
+        made.custom_role_id.clone(),
+        made.vnet_peering_id.clone(),
+        format!(
+            "/v1/project/{}/vpcs/{}/peering-connections/peer-accounts/{}/peer-resource-groups/{}/peer-vpcs/{}",
+            seed.aiven_project,
+            made.project_vpc_id,
+            seed.customer_subscription_id,
+            seed.customer_resource_group,
+            seed.customer_vnet_name
+        ),
+    ]
+    .iter()
+    .map(|path| format!("DELETE {}", path.to_lowercase()))
+    .collect();
+    expected_deletes.sort();
+    assert_eq!(deleted, expected_deletes);
     let deleted: Vec<String> = emulator.with_world(|world| {
         world
             .identity
@@ -364,4 +418,42 @@ async fn terraform_query_adopts_a_hand_made_runbook_with_no_change() {
         "destroy left the world as seeded (but for the deleted application)"
     );
     assert_eq!(emulator.violations(), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terraform_query_follows_every_page_of_the_lists() {
+    if !supports_query() {
+        println!("adoption_query: {}", query_skip_reason());
+        return;
+    }
+    // One object per page: every Graph and ARM list the query makes pages through nextLinks.
+    let emulator = Emulator::start(Knobs {
+        max_list_page_size: Some(1),
+        ..Knobs::test()
+    })
+    .await;
+    let made = make_by_hand(&emulator).await;
+    let workspace = TerraformWorkspace::for_emulator(&emulator);
+    workspace.write_config(MAIN_TF);
+    workspace.write_file("query.tfquery.hcl", &query_file(&emulator));
+    let found = blocking(move || workspace.query_json()).await;
+    assert_eq!(
+        found_identities(&found),
+        expected_identities(&emulator, &made),
+        "what terraform query found: {found:#?}"
+    );
+    // The VNet's assignments list has three pages (the operator's Owner on the subscription,
+    // inherited and not the VNet's, and the two made on the VNet), read twice: by the role
+    // assignments' list and by the peering's import, which finds its application there.
+    let list_path = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments",
+        emulator.seed().customer_vnet_id
+    )
+    .to_lowercase();
+    let assignment_pages = emulator
+        .requests()
+        .iter()
+        .filter(|record| record.method == "GET" && record.path.to_lowercase() == list_path)
+        .count();
+    assert_eq!(assignment_pages, 2 * 3);
 }

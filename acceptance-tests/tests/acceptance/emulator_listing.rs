@@ -204,3 +204,89 @@ async fn lists_page_by_100_or_top_and_link_the_next_page() {
         assert_eq!(body["error"]["code"], "Request_BadRequest", "{bad}: {body}");
     }
 }
+
+/// Every item of an ARM list, following `nextLink`; returns the ids and how many pages it took.
+async fn arm_list_all(emulator: &Emulator, first: &str) -> (Vec<String>, usize) {
+    let http = reqwest::Client::new();
+    let token = emulator.operator_token(Audience::Arm);
+    let mut url = format!("{}{first}", emulator.endpoints().arm);
+    let mut ids = Vec::new();
+    let mut pages = 0;
+    loop {
+        let response = http
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("ARM request");
+        assert_eq!(response.status().as_u16(), 200, "{url}");
+        let body: Value = response.json().await.expect("JSON body");
+        pages += 1;
+        ids.extend(
+            body["value"]
+                .as_array()
+                .expect("value")
+                .iter()
+                .map(|item| item["id"].as_str().expect("id").to_owned()),
+        );
+        match body["nextLink"].as_str() {
+            Some(next) => {
+                assert!(next.starts_with(&emulator.endpoints().arm), "{next}");
+                url = next.to_owned();
+            }
+            None => break,
+        }
+    }
+    (ids, pages)
+}
+
+#[tokio::test]
+async fn a_page_size_limit_makes_arm_and_graph_lists_page_through_next_links() {
+    let whole = Emulator::start(Knobs::test()).await;
+    let paged = Emulator::start(Knobs {
+        max_list_page_size: Some(1),
+        ..Knobs::test()
+    })
+    .await;
+    let subscription = &whole.seed().customer_subscription_id;
+    let definitions = format!(
+        "/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=type eq 'BuiltInRole'"
+    );
+    let (all, pages) = arm_list_all(&whole, &definitions).await;
+    assert_eq!(pages, 1, "one page without a limit");
+    assert!(all.len() >= 2, "{all:?}");
+    let (paged_ids, pages) = arm_list_all(&paged, &definitions).await;
+    assert_eq!((paged_ids.clone(), pages), (all.clone(), all.len()));
+
+    // A made-up skip token is refused.
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}{definitions}&$skipToken=nope",
+            paged.endpoints().arm
+        ))
+        .bearer_auth(paged.operator_token(Audience::Arm))
+        .send()
+        .await
+        .expect("ARM request");
+    assert_eq!(response.status().as_u16(), 400);
+
+    // Graph caps even a `$top` at the limit.
+    let graph = Graph::new(&paged);
+    for name in ["capped-1", "capped-2"] {
+        graph.create_app(name).await;
+    }
+    replicate(&paged);
+    let (status, first) = graph
+        .get("/applications?$filter=startswith(displayName,'capped-')&$top=999")
+        .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["value"].as_array().map(Vec::len), Some(1));
+    let next = first["@odata.nextLink"].as_str().expect("a second page");
+    assert!(next.contains("%24top=999"), "{next}");
+    let (_, second) = graph.get(next).await;
+    let mut both = names(&first);
+    both.extend(names(&second));
+    both.sort();
+    assert_eq!(both, ["capped-1", "capped-2"]);
+    assert!(second.get("@odata.nextLink").is_none(), "{second}");
+}

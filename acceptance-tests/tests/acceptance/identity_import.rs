@@ -89,6 +89,12 @@ fn expected_identity(address: &str, attributes: &Json) -> Json {
             "project_vpc_id": text("project_vpc_id"),
             "vnet_id": text("vnet_id"),
         })
+    } else if address.contains(".vnetpeer_aiven_org_vpc_peering.") {
+        json!({
+            "organization_id": text("organization_id"),
+            "organization_vpc_id": text("organization_vpc_id"),
+            "vnet_id": text("vnet_id"),
+        })
     } else if address.contains(".vnetpeer_cross_tenant_vnet_peering.") {
         let vnet_id = text("vnet_id");
         let segments: Vec<&str> = vnet_id.split('/').collect();
@@ -246,3 +252,102 @@ import {{
         "the error names what the identity points at: {text}"
     );
 }
+
+const ORG_PEERING: &str = "module.aiven_peering.vnetpeer_aiven_org_vpc_peering.this[0]";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organization_peering_imports_by_its_identity() {
+    if !supports_identity() {
+        // `import { identity = … }` is Terraform 1.12+ syntax; nothing to check before it.
+        return;
+    }
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let mut workspace = complete_workspace(&emulator);
+    workspace.set_env("TF_VAR_aiven_organization_id", &seed.aiven_organization_id);
+    blocking(move || {
+        workspace.apply();
+        let applied = instances(&workspace);
+        let (attributes, identity) = applied.get(ORG_PEERING).expect("the organization peering");
+        assert_eq!(
+            identity,
+            &json!({
+                "organization_id": seed.aiven_organization_id,
+                "organization_vpc_id": seed.aiven_organization_vpc_id,
+                "vnet_id": attributes["vnet_id"],
+            })
+        );
+        assert_eq!(identity, &expected_identity(ORG_PEERING, attributes));
+
+        // Forgotten, then imported by that identity alone: nothing replaced, same identity.
+        workspace.run_ok(&["state", "rm", ORG_PEERING]);
+        workspace.write_file(
+            "imports.tf",
+            &format!(
+                "import {{\n  to = {ORG_PEERING}\n  identity = {}\n}}\n",
+                hcl_object(identity)
+            ),
+        );
+        let plan = workspace.plan();
+        assert!(
+            plan.contains("1 to import, 0 to add, 0 to change, 0 to destroy"),
+            "{plan}"
+        );
+        let imported = workspace.apply();
+        assert!(
+            imported.stdout.contains("1 imported"),
+            "{}",
+            imported.stdout
+        );
+        let (reimported, reimported_identity) = instances(&workspace)
+            .remove(ORG_PEERING)
+            .expect("the imported peering");
+        assert_eq!(&reimported_identity, identity);
+        assert_eq!(reimported["id"], attributes["id"]);
+        assert_eq!(reimported["state"], "ACTIVE", "{reimported}");
+        std::fs::remove_file(workspace.path().join("imports.tf")).expect("imports.tf");
+        let (code, plan) = workspace.plan_detailed_exitcode();
+        assert_eq!(code, 0, "{plan}");
+
+        // An identity naming an organization VPC that does not exist says so.
+        workspace.write_file(
+            "imports.tf",
+            &format!(
+                "import {{\n  to = vnetpeer_aiven_org_vpc_peering.missing\n  identity = {}\n}}\n\
+                 resource \"vnetpeer_aiven_org_vpc_peering\" \"missing\" {{\n\
+                   organization_id      = \"{organization}\"\n\
+                   organization_vpc_id  = \"{missing_vpc}\"\n\
+                   vnet_id              = \"{vnet}\"\n\
+                   peer_azure_app_id    = \"{missing_vpc}\"\n\
+                   peer_azure_tenant_id = \"{tenant}\"\n\
+                 }}\n",
+                hcl_object(&json!({
+                    "organization_id": seed.aiven_organization_id,
+                    "organization_vpc_id": MISSING_VPC,
+                    "vnet_id": seed.customer_vnet_id,
+                })),
+                organization = seed.aiven_organization_id,
+                missing_vpc = MISSING_VPC,
+                vnet = seed.customer_vnet_id,
+                tenant = seed.customer_tenant_id,
+            ),
+        );
+        let output = workspace.run(&["plan", "-no-color"]);
+        assert!(!output.success(), "{}", output.combined());
+        let text = output.combined();
+        assert!(
+            text.contains("No vnetpeer_aiven_org_vpc_peering matches the identity"),
+            "{text}"
+        );
+        assert!(
+            text.contains(MISSING_VPC),
+            "the error names the VPC: {text}"
+        );
+        std::fs::remove_file(workspace.path().join("imports.tf")).expect("imports.tf");
+        workspace.destroy();
+    })
+    .await;
+    assert_eq!(emulator.violations(), vec![]);
+}
+
+const MISSING_VPC: &str = "0c0ffee0-0000-4000-8000-0000000000f9";

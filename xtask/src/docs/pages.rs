@@ -4,7 +4,8 @@
 //! Inputs, all relative to the repository root:
 //! - `templates/index.md.tmpl` (else a default provider page) with `examples/provider/provider*.tf`;
 //! - `templates/resources/<short>.md.tmpl` overrides, else the default resource page with
-//!   `examples/resources/<type>/resource*.tf`, `import-by-string-id.tf` and `import.sh`;
+//!   `examples/resources/<type>/resource*.tf`, `import-by-identity.tf`, `import-by-string-id.tf`
+//!   and `import.sh`;
 //! - `templates/data-sources/<short>.md.tmpl` overrides, else the default page with
 //!   `examples/data-sources/<type>/data-source*.tf`;
 //! - `templates/ephemeral-resources/<short>.md.tmpl` overrides, else the default page with
@@ -232,6 +233,10 @@ fn render_type_page(kind: PageKind, type_name: &str, block: &Block, root: &Path)
         PageKind::Resource => existing(root, examples_dir.join("import-by-string-id.tf")),
         PageKind::DataSource | PageKind::EphemeralResource | PageKind::ListResource => None,
     };
+    let import_identity_block = match kind {
+        PageKind::Resource => existing(root, examples_dir.join("import-by-identity.tf")),
+        PageKind::DataSource | PageKind::EphemeralResource | PageKind::ListResource => None,
+    };
     let schema_markdown = format!(
         "{SCHEMA_COMMENT}\n{}",
         schema_md::render(block).map_err(|error| format!("{type_name}: {error}"))?
@@ -272,7 +277,18 @@ fn render_type_page(kind: PageKind, type_name: &str, block: &Block, root: &Path)
                 .unwrap_or_default()
                 .into(),
         );
-        data.insert("HasImportIdentityConfig", false.into());
+        data.insert(
+            "HasImportIdentityConfig",
+            import_identity_block.is_some().into(),
+        );
+        data.insert(
+            "ImportIdentityConfigFile",
+            import_identity_block
+                .as_deref()
+                .map(path_text)
+                .unwrap_or_default()
+                .into(),
+        );
         return template::render(
             &path_text(&template_relative),
             &read(&template_path)?,
@@ -294,8 +310,18 @@ fn render_type_page(kind: PageKind, type_name: &str, block: &Block, root: &Path)
     page.push_str(&examples_markdown(&examples, root)?);
     page.push_str("\n\n");
     page.push_str(schema_markdown.trim());
-    if import_command.is_some() || import_block.is_some() {
+    if import_command.is_some() || import_block.is_some() || import_identity_block.is_some() {
         page.push_str("\n\n## Import\n\nImport is supported using the following syntax:");
+    }
+    if let Some(import_identity_block) = &import_identity_block {
+        page.push_str(
+            "\n\nIn Terraform v1.12.0 and later, the [`import` block](https://developer.hashicorp.com/terraform/language/import) \
+             can be used with the `identity` attribute, for example:\n\n",
+        );
+        page.push_str(&template::code_file(
+            "terraform",
+            &root.join(import_identity_block),
+        )?);
     }
     if let Some(import_block) = &import_block {
         page.push_str(

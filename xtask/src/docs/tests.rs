@@ -213,6 +213,17 @@ Read-Only:
 
 Import is supported using the following syntax:
 
+In Terraform v1.12.0 and later, the [`import` block](https://developer.hashicorp.com/terraform/language/import) can be used with the `identity` attribute, for example:
+
+```terraform
+import {
+  to = vnetpeer_widget.this
+  identity = {
+    name = "w-1"
+  }
+}
+```
+
 In Terraform v1.5.0 and later, the [`import` block](https://developer.hashicorp.com/terraform/language/import) can be used with the `id` attribute, for example:
 
 ```terraform
@@ -322,6 +333,10 @@ fn scratch_repository() -> tempfile::TempDir {
         (
             "examples/resources/vnetpeer_widget/import.sh",
             "terraform import vnetpeer_widget.this w-1\n",
+        ),
+        (
+            "examples/resources/vnetpeer_widget/import-by-identity.tf",
+            "import {\n  to = vnetpeer_widget.this\n  identity = {\n    name = \"w-1\"\n  }\n}\n",
         ),
         (
             "examples/resources/vnetpeer_widget/import-by-string-id.tf",

@@ -273,9 +273,10 @@ async fn list_role_definitions(Path(params): Path<Params>, call: ArmCall) -> Res
             })
             .map(|d| role_definition_json(d, scope.subscription_id.as_deref()))
             .collect();
+        let (value, next_link) = super::list_page(&call, value)?;
         Ok(json_response(
             StatusCode::OK,
-            json!({"value": value, "nextLink": null}),
+            json!({"value": value, "nextLink": next_link}),
         ))
     })())
 }
@@ -855,9 +856,10 @@ async fn list_role_assignments(Path(params): Path<Params>, call: ArmCall) -> Res
             })
             .map(role_assignment_json)
             .collect();
+        let (value, next_link) = super::list_page(&call, value)?;
         Ok(json_response(
             StatusCode::OK,
-            json!({"value": value, "nextLink": null}),
+            json!({"value": value, "nextLink": next_link}),
         ))
     })())
 }

@@ -534,6 +534,68 @@ pub(crate) fn respond(result: Result<Response, ArmError>) -> Response {
 }
 
 /// A JSON response with ARM's usual headers.
+/// The page of a list's `items` the request asks for, and the absolute `nextLink` to the rest:
+/// everything in one page unless `Knobs::max_list_page_size` is set (ARM's own page sizes are
+/// not documented); then that many from `$skipToken` on, the link repeating the request's query
+/// with an opaque `$skipToken`.
+pub(crate) fn list_page(
+    call: &ArmCall,
+    items: Vec<serde_json::Value>,
+) -> Result<(Vec<serde_json::Value>, Option<String>), ArmError> {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let Some(page_size) = call.state.knobs.max_list_page_size.map(|size| size.max(1)) else {
+        return Ok((items, None));
+    };
+    let token = call
+        .query
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("$skipToken"))
+        .map(|(_, value)| value);
+    let start = match token {
+        None => 0,
+        Some(token) => engine
+            .decode(token)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.strip_prefix("vnetpeer-page:")?.parse::<usize>().ok())
+            .ok_or_else(|| {
+                ArmError::new(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidSkipToken",
+                    format!("The skip token '{token}' is not valid."),
+                )
+            })?,
+    };
+    let total = items.len();
+    let page: Vec<serde_json::Value> = items.into_iter().skip(start).take(page_size).collect();
+    let next = start + page_size;
+    if next >= total {
+        return Ok((page, None));
+    }
+    let mut parameters: Vec<(&String, &String)> = call
+        .query
+        .iter()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("$skipToken"))
+        .collect();
+    parameters.sort();
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in parameters {
+        query.append_pair(name, value);
+    }
+    query.append_pair(
+        "$skipToken",
+        &engine.encode(format!("vnetpeer-page:{next}")),
+    );
+    let link = format!(
+        "{}{}?{}",
+        call.state.endpoints.arm,
+        call.uri.path(),
+        query.finish()
+    );
+    Ok((page, Some(link)))
+}
+
 pub(crate) fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
     (status, axum::Json(body)).into_response()
 }

@@ -199,7 +199,11 @@ async fn list_peerings(Path(p): Path<VnetPath>, call: ArmCall) -> Response {
             .iter()
             .map(|peering| peering_json(&ctx.world.arm, &id, peering, ctx.now))
             .collect();
-        Ok(json_response(StatusCode::OK, json!({"value": value})))
+        let body = match super::list_page(&call, value)? {
+            (value, Some(next_link)) => json!({"value": value, "nextLink": next_link}),
+            (value, None) => json!({"value": value}),
+        };
+        Ok(json_response(StatusCode::OK, body))
     })())
 }
 

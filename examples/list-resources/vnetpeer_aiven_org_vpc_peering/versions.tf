@@ -1,0 +1,7 @@
+terraform {
+  required_providers {
+    vnetpeer = {
+      source = "vnetpeer/vnetpeer"
+    }
+  }
+}
