@@ -984,9 +984,9 @@ async fn list_resources_are_advertised_validated_and_streamed() {
             ),
             (
                 "role_definition_id",
-                Value::string(format!(
-                    "/subscriptions/a1000000-0000-4000-8000-000000000001/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7"
-                )),
+                Value::string(
+                    "/subscriptions/a1000000-0000-4000-8000-000000000001/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7",
+                ),
             ),
             ("role_definition_name", Value::string("Network Contributor")),
             ("principal_type", Value::string("ServicePrincipal")),
