@@ -56,17 +56,21 @@ pub struct Found {
 /// What the server streams to Terraform, in order: results, then at most one failure.
 #[derive(Debug)]
 pub enum ListEvent {
-    Result {
-        /// In the resource's identity schema, wholly known.
-        identity: Value,
-        display_name: String,
-        /// The resource object in the resource's state schema, when Terraform asked for it.
-        resource_object: Option<Value>,
-        /// Warnings of the import and read of this object.
-        warnings: Diagnostics,
-    },
+    Result(Box<ListResult>),
     /// Ends the stream.
     Failed(Diagnostics),
+}
+
+/// One object as Terraform receives it.
+#[derive(Debug)]
+pub struct ListResult {
+    /// In the resource's identity schema, wholly known.
+    pub identity: Value,
+    pub display_name: String,
+    /// The resource object in the resource's state schema, when Terraform asked for it.
+    pub resource_object: Option<Value>,
+    /// Warnings of the import and read of this object.
+    pub warnings: Diagnostics,
 }
 
 /// Where a list resource puts what it finds. Each result is resolved by the server (import,
@@ -324,7 +328,7 @@ mod tests {
 
     fn name_of(event: &ListEvent) -> String {
         match event {
-            ListEvent::Result { identity, .. } => identity.attr_str("name").unwrap().to_owned(),
+            ListEvent::Result(result) => result.identity.attr_str("name").unwrap().to_owned(),
             ListEvent::Failed(diagnostics) => panic!("failed: {diagnostics}"),
         }
     }
@@ -338,15 +342,15 @@ mod tests {
             .await
             .expect("the first result before the list ends")
             .unwrap();
-        let ListEvent::Result {
+        let ListEvent::Result(result) = &first else {
+            panic!("{first:?}");
+        };
+        let ListResult {
             identity,
             display_name,
             resource_object,
             warnings,
-        } = &first
-        else {
-            panic!("{first:?}");
-        };
+        } = result.as_ref();
         assert_eq!(identity, &Value::object([("name", Value::string("w0"))]));
         assert_eq!(display_name, "Widget w0");
         assert_eq!(
@@ -372,13 +376,7 @@ mod tests {
         let (server, cloud) = server();
         let mut events = start(&server, config(10, None), false, 2);
         let first = events.recv().await.unwrap();
-        assert!(matches!(
-            &first,
-            ListEvent::Result {
-                resource_object: None,
-                ..
-            }
-        ));
+        assert!(matches!(&first, ListEvent::Result(result) if result.resource_object.is_none()));
         cloud.go_on.notify_one();
         let second = events.recv().await.unwrap();
         assert_eq!(name_of(&second), "w1");

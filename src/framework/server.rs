@@ -16,7 +16,7 @@ use super::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use super::ephemeral::{EphemeralResource, Opened, Renewed};
 use super::function::{Function, FunctionError, Signature};
 use super::identity::Identity;
-use super::list::{Found, ListEvent, ListResource, ListSink, Resolve};
+use super::list::{Found, ListEvent, ListResource, ListResult, ListSink, Resolve};
 use super::plan;
 use super::resource::{
     ConfigureRequest, CreateRequest, DataSource, Failure, MoveSource, Provider, Resource,
@@ -106,6 +106,9 @@ pub struct ImportOutcome {
     pub private: Vec<u8>,
     pub diagnostics: Diagnostics,
 }
+
+/// A type's own `validate`, after the schema's per-attribute rules.
+type CrossAttributeRules<'a> = &'a dyn Fn(&Value, &mut Diagnostics);
 
 /// The kinds of configuration block Terraform asks the provider to validate by type name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -362,7 +365,7 @@ impl<P: Provider> Server<P> {
         config: &Value,
     ) -> Diagnostics {
         let catalog = self.catalog();
-        let (schema, rules): (&Schema, &dyn Fn(&Value, &mut Diagnostics)) = match kind {
+        let (schema, rules): (&Schema, CrossAttributeRules<'_>) = match kind {
             ConfigKind::Resource => match catalog.resources.get(type_name) {
                 Some(entry) => (&entry.schema, &|config, found| {
                     entry.resource.validate(config, found)
@@ -1232,12 +1235,12 @@ impl<P: Provider> Resolve for Resolver<'_, P> {
             )
             .into());
         };
-        Ok(Some(ListEvent::Result {
+        Ok(Some(ListEvent::Result(Box::new(ListResult {
             identity,
             display_name: found.display_name,
             resource_object: self.include_resource_object.then_some(state),
             warnings,
-        }))
+        }))))
     }
 }
 

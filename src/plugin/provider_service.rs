@@ -12,8 +12,8 @@ use tonic::{Request, Response, Status};
 
 use crate::framework::{
     AttributePath, Block, Catalog, ConfigKind, Diagnostic, Diagnostics, FunctionError, Identity,
-    ImportOutcome, ListEvent, MoveSource, NestedBlock, Nesting, PathStep, Provider, Schema, Server,
-    Severity, Signature,
+    ImportOutcome, ListEvent, ListResult, MoveSource, NestedBlock, Nesting, PathStep, Provider,
+    Schema, Server, Severity, Signature,
 };
 use crate::value::{Type, Value, decode_json, decode_msgpack, encode_msgpack};
 
@@ -1223,15 +1223,16 @@ fn list_event_to_proto<P: Provider>(
     type_name: &str,
     event: ListEvent,
 ) -> tfplugin6::list_resource::Event {
-    let (identity, display_name, resource_object, mut diagnostics) = match event {
+    let result = match event {
         ListEvent::Failed(diagnostics) => return error_event(diagnostics),
-        ListEvent::Result {
-            identity,
-            display_name,
-            resource_object,
-            warnings,
-        } => (identity, display_name, resource_object, warnings),
+        ListEvent::Result(result) => *result,
     };
+    let ListResult {
+        identity,
+        display_name,
+        resource_object,
+        warnings: mut diagnostics,
+    } = result;
     let (Some(identity_type), Some(state_type)) = (
         server.identity_type(type_name),
         server.resource_type(type_name),

@@ -265,6 +265,21 @@ async fn each_list_finds_the_runbook_objects_with_its_filters() {
         found.requests
     );
 
+    // The runbook used the project VPC: the organization's one VPC has no connection.
+    let found = query(
+        &emulator,
+        example(&emulator, "vnetpeer_aiven_org_vpc_peering")
+            .replace("org1a2b3c4d5e6", &seed.aiven_organization_id),
+    )
+    .await;
+    assert_eq!(found.results, []);
+    assert_eq!(
+        found.requests.len(),
+        2,
+        "the organization's VPC list and its one VPC: {:?}",
+        found.requests
+    );
+
     // `limit` stops the list; a prefix matching nothing finds nothing.
     let limited = format!(
         r#"

@@ -872,3 +872,164 @@ async fn functions_are_declared_and_called() {
         .into_inner();
     assert!(response.error.unwrap().text.contains("no_such_function"));
 }
+
+/// Every resource type has a list resource, advertised in both places; its `config` block is
+/// validated with diagnostics at the attribute; a list before ConfigureProvider streams one error
+/// event; the configuration generated for an object leaves out what a configuration cannot or
+/// must not set.
+#[tokio::test]
+async fn list_resources_are_advertised_validated_and_streamed() {
+    use futures::StreamExt;
+    let service = service();
+    let metadata = service
+        .get_metadata(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    let listed: Vec<String> = metadata
+        .list_resources
+        .iter()
+        .map(|list| list.type_name.clone())
+        .collect();
+    let schema = service
+        .get_provider_schema(Request::new(Default::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(schema.diagnostics.is_empty(), "{:?}", schema.diagnostics);
+    let mut with_schema: Vec<String> = schema.list_resource_schemas.keys().cloned().collect();
+    with_schema.sort();
+    assert_eq!(listed, with_schema);
+    let mut resources: Vec<String> = schema
+        .resource_schemas
+        .keys()
+        .filter(|name| *name != "vnetpeer_test_fixture")
+        .cloned()
+        .collect();
+    resources.sort();
+    assert_eq!(listed, resources, "a list resource for every resource type");
+
+    let ty = service
+        .server()
+        .config_type(ConfigKind::ListResource, "vnetpeer_role_assignment")
+        .unwrap()
+        .clone();
+    let validate = |config: Option<tfplugin6::DynamicValue>| {
+        service.validate_list_resource_config(Request::new(
+            tfplugin6::validate_list_resource_config::Request {
+                type_name: "vnetpeer_role_assignment".into(),
+                config,
+                ..Default::default()
+            },
+        ))
+    };
+    let bad = validate(dynamic(
+        &ty,
+        &object_of(&ty, &[("scope", Value::string("vnet-app"))]),
+    ))
+    .await
+    .unwrap()
+    .into_inner();
+    let refused = errors(&bad.diagnostics);
+    assert_eq!(refused.len(), 1, "{:?}", bad.diagnostics);
+    assert_eq!(path_names(refused[0]), ["scope"]);
+    assert!(
+        refused[0].summary.contains("/subscriptions/{id}")
+            && refused[0].detail.contains("vnet-app"),
+        "the expected form and what was given: {:?}",
+        refused[0]
+    );
+    let scope = "/subscriptions/a1000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet";
+    let good = validate(dynamic(
+        &ty,
+        &object_of(&ty, &[("scope", Value::string(scope))]),
+    ))
+    .await
+    .unwrap()
+    .into_inner();
+    assert!(good.diagnostics.is_empty(), "{:?}", good.diagnostics);
+
+    let mut events = service
+        .list_resource(Request::new(tfplugin6::list_resource::Request {
+            type_name: "vnetpeer_role_assignment".into(),
+            config: dynamic(&ty, &object_of(&ty, &[("scope", Value::string(scope))])),
+            include_resource_object: true,
+            limit: 100,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let event = events.next().await.unwrap().unwrap();
+    assert!(events.next().await.is_none(), "one event ends the stream");
+    assert!(event.identity.is_none());
+    assert_eq!(errors(&event.diagnostic).len(), 1);
+    assert!(
+        event.diagnostic[0].summary.contains("not configured"),
+        "{:?}",
+        event.diagnostic
+    );
+
+    let state_type = service
+        .server()
+        .resource_type("vnetpeer_role_assignment")
+        .unwrap()
+        .clone();
+    let state = object_of(
+        &state_type,
+        &[
+            ("scope", Value::string(scope)),
+            (
+                "principal_id",
+                Value::string("b1000000-0000-4000-8000-000000000001"),
+            ),
+            (
+                "role_definition_id",
+                Value::string(
+                    "/subscriptions/a1000000-0000-4000-8000-000000000001/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7",
+                ),
+            ),
+            ("role_definition_name", Value::string("Network Contributor")),
+            ("principal_type", Value::string("ServicePrincipal")),
+            (
+                "name",
+                Value::string("c1000000-0000-4000-8000-000000000001"),
+            ),
+            (
+                "id",
+                Value::string(format!(
+                    "{scope}/providers/Microsoft.Authorization/roleAssignments/c1000000-0000-4000-8000-000000000001"
+                )),
+            ),
+        ],
+    );
+    let generated = service
+        .generate_resource_config(Request::new(tfplugin6::generate_resource_config::Request {
+            type_name: "vnetpeer_role_assignment".into(),
+            state: dynamic(&state_type, &state),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        generated.diagnostics.is_empty(),
+        "{:?}",
+        generated.diagnostics
+    );
+    let config = decode_msgpack(&state_type, &generated.config.unwrap().msgpack).unwrap();
+    assert_eq!(
+        config,
+        object_of(
+            &state_type,
+            &[
+                ("scope", Value::string(scope)),
+                (
+                    "principal_id",
+                    Value::string("b1000000-0000-4000-8000-000000000001")
+                ),
+                ("role_definition_name", Value::string("Network Contributor")),
+                ("principal_type", Value::string("ServicePrincipal")),
+            ],
+        ),
+        "read-only `name` and `id` and the second spelling of the role are left out"
+    );
+}
