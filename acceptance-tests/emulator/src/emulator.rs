@@ -163,6 +163,10 @@ impl Emulator {
     ///
     /// # Panics
     /// When loopback ports cannot be bound (the test cannot run at all then).
+    #[allow(
+        clippy::panic,
+        reason = "the tests' entry point: a test without loopback ports cannot run; the sandbox uses try_start"
+    )]
     pub async fn start(knobs: Knobs) -> Emulator {
         match Emulator::try_start(knobs, StartOptions::default()).await {
             Ok(emulator) => emulator,

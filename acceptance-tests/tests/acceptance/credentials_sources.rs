@@ -278,7 +278,8 @@ async fn rotating_token_file() {
         subject,
         Duration::from_secs(2),
         Duration::from_millis(300),
-    );
+    )
+    .expect("token file");
     let mut env = seed_env(&emulator);
     env.extend([
         ("ARM_USE_OIDC", "true".to_owned()),
@@ -308,7 +309,8 @@ async fn aks_workload_identity() {
         subject,
         Duration::from_secs(3600),
         Duration::from_secs(60),
-    );
+    )
+    .expect("token file");
     let seed = emulator.seed().clone();
     let env = [
         ("ARM_TENANT_ID", String::new()),

@@ -7,6 +7,9 @@
 //!
 //! `clients_logs.rs` stays a binary of its own: it installs a process-wide tracing subscriber.
 
+// A test binary: its helpers may fail loudly (clippy exempts only `#[test]` functions).
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 #[path = "../clients_common/mod.rs"]
 mod clients_common;
 mod reliability_common;
