@@ -30,6 +30,29 @@ use crate::binaries::provider_binary;
 /// The provider's source address, as written in `required_providers`.
 pub const PROVIDER_SOURCE: &str = "registry.terraform.io/vnetpeer/vnetpeer";
 
+// A macro so that both constants below can be built from the one text with `concat!`.
+macro_rules! required_providers {
+    () => {
+        r#"
+terraform {
+  required_providers {
+    vnetpeer = {
+      source = "vnetpeer/vnetpeer"
+    }
+  }
+}
+"#
+    };
+}
+
+/// The `terraform` block every configuration starts with (`vnetpeer` from its registry address,
+/// which the workspace's `dev_overrides` point at the binary under test).
+pub const REQUIRED_PROVIDERS: &str = required_providers!();
+
+/// [`REQUIRED_PROVIDERS`] and a `provider "vnetpeer"` block with no arguments (every setting
+/// from the environment).
+pub const PROVIDER_HEADER: &str = concat!(required_providers!(), "\nprovider \"vnetpeer\" {}\n");
+
 /// Longest any single terraform command may take before the harness kills it.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
 

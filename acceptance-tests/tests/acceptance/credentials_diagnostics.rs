@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use vnetpeer_emulator::identity_hosts::{self, GITHUB_ISSUER};
 use vnetpeer_emulator::{Emulator, Knobs};
-use vnetpeer_harness::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 use crate::credentials_sources::{blocking, workspace_with};
 
@@ -20,14 +20,7 @@ use crate::credentials_sources::{blocking, workspace_with};
 fn client_config_hcl() -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "{PROVIDER_SOURCE}"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 provider "vnetpeer" {{}}
 
 data "vnetpeer_client_config" "current" {{}}
@@ -359,14 +352,7 @@ async fn identity_missing_one_permission() {
     workspace.set_env("ARM_USE_CLI", "false");
     workspace.write_config(&format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "{PROVIDER_SOURCE}"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 resource "vnetpeer_aad_app" "peering" {{
   display_name = "missing-permission"
 }}

@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 use vnetpeer_emulator::identity_hosts::{self, GITHUB_ISSUER, HCP_TERRAFORM_ISSUER};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 use crate::reliability_common::install_complete_example;
 
@@ -513,22 +513,13 @@ async fn the_sandbox_rehearses_a_pipeline_or_host_sign_in() {
             workspace.set_env(name, value.as_str().unwrap_or_default());
         }
         workspace.write_config(&format!(
-            r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "{}"
-    }}
-  }}
-}}
-
+            r#"{REQUIRED_PROVIDERS}
 data "vnetpeer_client_config" "current" {{}}
 
 output "object_id" {{
   value = data.vnetpeer_client_config.current.object_id
 }}
-"#,
-            vnetpeer_harness::terraform::PROVIDER_SOURCE
+"#
         ));
         let (workspace, applied) = blocking(move || {
             let applied = workspace.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);

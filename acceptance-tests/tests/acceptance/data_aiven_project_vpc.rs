@@ -10,17 +10,7 @@
 
 use serde_json::Value as Json;
 use vnetpeer_emulator::{Emulator, Knobs, Seed, Service};
-use vnetpeer_harness::terraform::TerraformWorkspace;
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-"#;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 /// A data source block named `name` with the given selector lines, and an output of it.
 fn lookup(name: &str, project: &str, selector: &str) -> String {
@@ -97,7 +87,7 @@ async fn finds_the_vpc_by_cloud_or_by_id_in_one_request_each() {
     let project = &seed.aiven_project;
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_config(&format!(
-        "{HEADER}{}{}{}",
+        "{REQUIRED_PROVIDERS}{}{}{}",
         lookup(
             "by_cloud",
             project,
@@ -166,7 +156,7 @@ async fn errors_say_what_exists_and_what_to_set() {
 
     // No VPC in that cloud: the error lists the project's VPCs.
     workspace.write_config(&format!(
-        "{HEADER}{}",
+        "{REQUIRED_PROVIDERS}{}",
         lookup("x", project, "cloud_name = \"azure-westeurope\"")
     ));
     let text = failed_plan(&workspace);
@@ -184,7 +174,7 @@ async fn errors_say_what_exists_and_what_to_set() {
 
     // An unknown project: the 404 is explained.
     workspace.write_config(&format!(
-        "{HEADER}{}",
+        "{REQUIRED_PROVIDERS}{}",
         lookup("x", "no-such-project", "cloud_name = \"azure-westeurope\"")
     ));
     let text = failed_plan(&workspace);
@@ -193,7 +183,7 @@ async fn errors_say_what_exists_and_what_to_set() {
 
     // A VPC id that does not exist.
     workspace.write_config(&format!(
-        "{HEADER}{}",
+        "{REQUIRED_PROVIDERS}{}",
         lookup(
             "x",
             project,
@@ -215,7 +205,10 @@ async fn errors_say_what_exists_and_what_to_set() {
             "Conflicting project VPC selectors",
         ),
     ] {
-        workspace.write_config(&format!("{HEADER}{}", lookup("x", project, selector)));
+        workspace.write_config(&format!(
+            "{REQUIRED_PROVIDERS}{}",
+            lookup("x", project, selector)
+        ));
         let (output, _) = workspace.validate();
         assert!(!output.success(), "{output}");
         assert!(flat(&output.combined()).contains(summary), "{output}");
@@ -231,7 +224,7 @@ async fn errors_say_what_exists_and_what_to_set() {
         "ACTIVE",
     );
     workspace.write_config(&format!(
-        "{HEADER}{}",
+        "{REQUIRED_PROVIDERS}{}",
         lookup(
             "x",
             project,

@@ -14,7 +14,7 @@ use crate::peering_setup::{
 };
 use vnetpeer_emulator::{Emulator, Knobs, Service};
 use vnetpeer_harness::binaries::workspace_root;
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_cross_tenant_vnet_peering.to_aiven";
 const EXAMPLE: &str = "examples/ephemeral-resources/vnetpeer_aad_app_secret";
@@ -159,14 +159,7 @@ async fn a_client_id_instead_of_the_object_id_is_explained_and_nothing_is_left()
     let ws = TerraformWorkspace::for_emulator(&emulator);
     ws.write_config(&format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 ephemeral "vnetpeer_aad_app_secret" "wrong" {{
   application_object_id = "{client_id}"
 }}

@@ -18,7 +18,7 @@ use std::process::Output;
 
 use vnetpeer_emulator::{Emulator, Knobs};
 use vnetpeer_harness::binaries::{provider_binary, workspace_root};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/vnetpeer/vnetpeer";
 /// Types registered only by test builds; they have no examples.
@@ -76,46 +76,32 @@ impl DevOverrides {
 
     /// The resource and data source types the provider registers, test-only types included.
     fn registered_types(&self) -> (BTreeSet<String>, BTreeSet<String>) {
-        let work_dir = self.scratch.path().join("schema");
-        std::fs::create_dir_all(&work_dir).unwrap();
-        std::fs::write(
-            work_dir.join("main.tf"),
-            "terraform {\n  required_providers {\n    vnetpeer = {\n      source = \"vnetpeer/vnetpeer\"\n    }\n  }\n}\n",
-        )
-        .unwrap();
-        let output = self.terraform(&work_dir, "schema", &["providers", "schema", "-json"]);
-        assert!(output.status.success(), "{}", text(&output));
-        let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        let provider = &schema["provider_schemas"][PROVIDER_ADDRESS];
-        let names = |key: &str| -> BTreeSet<String> {
-            provider[key]
-                .as_object()
-                .map(|types| types.keys().cloned().collect())
-                .unwrap_or_default()
-        };
-        (names("resource_schemas"), names("data_source_schemas"))
+        let [resources, data_sources] =
+            self.registered(["resource_schemas", "data_source_schemas"]);
+        (resources, data_sources)
     }
 
     /// The ephemeral resource types and function names the provider registers.
     fn registered_ephemeral_types_and_functions(&self) -> (BTreeSet<String>, BTreeSet<String>) {
-        let work_dir = self.scratch.path().join("schema-newer-kinds");
+        let [ephemeral, functions] = self.registered(["ephemeral_resource_schemas", "functions"]);
+        (ephemeral, functions)
+    }
+
+    /// The names under each of `keys` in the provider's `terraform providers schema -json`.
+    fn registered<const N: usize>(&self, keys: [&str; N]) -> [BTreeSet<String>; N] {
+        let work_dir = self.scratch.path().join("schema");
         std::fs::create_dir_all(&work_dir).unwrap();
-        std::fs::write(
-            work_dir.join("main.tf"),
-            "terraform {\n  required_providers {\n    vnetpeer = {\n      source = \"vnetpeer/vnetpeer\"\n    }\n  }\n}\n",
-        )
-        .unwrap();
+        std::fs::write(work_dir.join("main.tf"), REQUIRED_PROVIDERS).unwrap();
         let output = self.terraform(&work_dir, "schema", &["providers", "schema", "-json"]);
         assert!(output.status.success(), "{}", text(&output));
         let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         let provider = &schema["provider_schemas"][PROVIDER_ADDRESS];
-        let names = |key: &str| -> BTreeSet<String> {
+        keys.map(|key| {
             provider[key]
                 .as_object()
                 .map(|types| types.keys().cloned().collect())
                 .unwrap_or_default()
-        };
-        (names("ephemeral_resource_schemas"), names("functions"))
+        })
     }
 }
 

@@ -16,7 +16,7 @@ use std::path::Path;
 use serde_json::Value as Json;
 use vnetpeer_emulator::{Emulator, Knobs, WorldSnapshot};
 use vnetpeer_harness::binaries::workspace_root;
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const MODULE: &str = "module.aiven_peering";
 
@@ -214,15 +214,8 @@ async fn one_apply_makes_it_active_and_one_destroy_leaves_the_seeded_world() {
 }
 
 /// Steps 1–6 of the runbook without the custom role for Aiven (step 4), and nothing of step 7.
+/// (After [`REQUIRED_PROVIDERS`].)
 const WITHOUT_AIVEN_ROLE: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
 variable "customer_vnet_id" {
   type = string
 }
@@ -270,7 +263,7 @@ async fn aivens_service_principal_without_the_custom_role_is_explained_and_leave
     let seeded = settled_snapshot(&emulator);
     let mut workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.set_env("TF_VAR_customer_vnet_id", &emulator.seed().customer_vnet_id);
-    workspace.write_config(WITHOUT_AIVEN_ROLE);
+    workspace.write_config(&format!("{REQUIRED_PROVIDERS}{WITHOUT_AIVEN_ROLE}"));
     let (workspace, failed) = blocking(move || {
         let failed = workspace.try_apply();
         (workspace, failed)
@@ -351,14 +344,7 @@ fn module_variables(emulator: &Emulator) -> String {
     let seed = emulator.seed();
     format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 variable "aiven_project" {{
   default = "{project}"
 }}
@@ -667,14 +653,7 @@ async fn the_module_twice_peers_two_vnets_in_one_apply() {
     install_module(&workspace);
     workspace.write_config(&format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 module "app" {{
   source           = "./modules/aiven-vnet-peering"
   aiven_project    = "{project}"

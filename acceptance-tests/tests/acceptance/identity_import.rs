@@ -16,7 +16,7 @@ use std::path::Path;
 use serde_json::{Value as Json, json};
 use vnetpeer_emulator::{Emulator, Knobs};
 use vnetpeer_harness::binaries::{terraform_version, workspace_root};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 fn copy_tf_files(from: &Path, to: &Path, edit: impl Fn(String) -> String) {
     for entry in std::fs::read_dir(from).expect("example directory") {
@@ -208,14 +208,7 @@ async fn an_identity_naming_no_object_is_a_clear_error() {
     let missing = "0c0ffee0-0000-4000-8000-000000000000";
     workspace.write_config(&format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 resource "vnetpeer_custom_role" "peer_only" {{
   name  = "Aiven VNet peering"
   scope = "/subscriptions/{subscription}"

@@ -16,7 +16,7 @@ use std::path::Path;
 use serde_json::Value as Json;
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Secret, Service, WorldSnapshot};
 use vnetpeer_harness::binaries::workspace_root;
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ORG_PEERING: &str = "module.aiven_peering.vnetpeer_aiven_org_vpc_peering.this[0]";
 const ORG_LIST_ROUTE: &str = "/v1/organization/{organization_id}/vpcs";
@@ -58,14 +58,7 @@ fn module_workspace(emulator: &Emulator, config: &str) -> TerraformWorkspace {
 fn module_config(arguments: &str) -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 module "aiven_peering" {{
   source = "./modules/aiven-vnet-peering"
 {arguments}
@@ -428,14 +421,7 @@ async fn bad_organization_input_is_refused_at_plan_naming_the_argument() {
         .expect("an AWS organization VPC");
     let other_cloud = format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 resource "vnetpeer_aiven_org_vpc_peering" "this" {{
   organization_id      = "{organization}"
   organization_vpc_id  = "{aws_vpc}"

@@ -27,25 +27,15 @@ use crate::reliability_common::{
 };
 use serde_json::Value as Json;
 use vnetpeer_emulator::{Emulator, Knobs};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{PROVIDER_HEADER, TerraformWorkspace};
 
 /// Far longer than any test may take: if the wait were not cancelled, the test would visibly
 /// hang instead of passing by luck.
 const LONG_SLEEP: &str = "10m";
 
-/// `fast` is created first; `slow` depends on it and then waits `var.slow_sleep` in create,
+/// After [`PROVIDER_HEADER`]: `fast` is created first; `slow` depends on it and then waits `var.slow_sleep` in create,
 /// update and delete.
 const CONFIG: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
-provider "vnetpeer" {}
-
 variable "slow_sleep" {
   type = string
 }
@@ -79,7 +69,7 @@ impl Fixture {
         for (name, value) in &env {
             workspace.set_env(name, value);
         }
-        workspace.write_config(CONFIG);
+        workspace.write_config(&format!("{PROVIDER_HEADER}{CONFIG}"));
         Fixture {
             workspace,
             store,

@@ -22,16 +22,7 @@ use vnetpeer_harness::terraform::TerraformWorkspace;
 /// How long a background command may take to print an awaited line or to exit.
 pub const PATIENCE: Duration = Duration::from_secs(180);
 
-/// The `terraform {}` block every configuration starts with.
-pub const REQUIRED_PROVIDERS: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-"#;
+pub use vnetpeer_harness::terraform::REQUIRED_PROVIDERS;
 
 /// What `TerraformWorkspace::connect` sets for an emulator (the workspace keeps its variables
 /// private, so background commands are given them again).

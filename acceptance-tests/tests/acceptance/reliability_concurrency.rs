@@ -23,7 +23,7 @@ use crate::peering_setup::{
     PeeringApp, add_aiven_connection, add_peering_app, grant_network_contributor, uuid_for,
 };
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 /// Peerings of the seeded customer VNet, and of the second one.
 const ON_FIRST_VNET: usize = 6;
@@ -199,14 +199,7 @@ resource "vnetpeer_cross_tenant_vnet_peering" "{name}" {{
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_config(&format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-{resources}"#
+{REQUIRED_PROVIDERS}{resources}"#
     ));
 
     let before = emulator.requests().len();
@@ -394,14 +387,7 @@ resource "vnetpeer_cross_tenant_vnet_peering" "p{index}" {{
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_config(&format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-{resources}"#
+{REQUIRED_PROVIDERS}{resources}"#
     ));
     let before = emulator.requests().len();
     tokio::task::spawn_blocking(move || {

@@ -16,28 +16,16 @@ use serde_json::Value as Json;
 use vnetpeer_emulator::{
     Emulator, FaultAction, FaultRule, Knobs, RequestRecord, Schedule, Service,
 };
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{PROVIDER_HEADER, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_aad_app.peering";
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
-provider "vnetpeer" {}
-"#;
 
 const TOKEN_ROUTE: &str = "/{tenant}/oauth2/v2.0/token";
 
 /// A configuration with one application; `extra` goes inside the resource block.
 fn app_config(extra: &str) -> String {
     format!(
-        r#"{HEADER}
+        r#"{PROVIDER_HEADER}
 resource "vnetpeer_aad_app" "peering" {{
   display_name = "aiven-peering"
 {extra}

@@ -18,22 +18,12 @@ use serde_json::Value as Json;
 use vnetpeer_emulator::world::aiven::CreatePeeringRequest;
 use vnetpeer_emulator::world::arm::{Permission, RoleAssignment, RoleDefinition};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_aiven_vpc_peering.this";
 const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 const VPC_ROUTE: &str = "/v1/project/{project}/vpcs/{project_vpc_id}";
 const CONNECTIONS_ROUTE: &str = "/v1/project/{project}/vpcs/{project_vpc_id}/peering-connections";
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-"#;
 
 /// An emulator with the customer's multi-tenant peering app.
 struct Setup {
@@ -172,7 +162,7 @@ impl Setup {
     fn config(&self, project_vpc_id: &str, extra: &str) -> String {
         let seed = &self.seed;
         format!(
-            r#"{HEADER}
+            r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_aiven_vpc_peering" "this" {{
   project              = "{project}"
   project_vpc_id       = {project_vpc_id}
@@ -667,7 +657,7 @@ async fn invalid_inputs_are_reported_at_validate_time() {
     let setup = Setup::start().await;
     let workspace = TerraformWorkspace::for_emulator(&setup.emulator);
     workspace.write_config(&format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_aiven_vpc_peering" "this" {{
   project                 = "acme/prod"
   project_vpc_id          = "vpc-1"

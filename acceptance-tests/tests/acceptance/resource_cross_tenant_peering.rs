@@ -17,7 +17,7 @@ use crate::peering_setup::{
 use serde_json::Value as Json;
 use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_cross_tenant_vnet_peering.to_aiven";
 const PEERING: &str = "to-aiven";
@@ -71,14 +71,7 @@ fn config(seed: &Seed, app: &PeeringApp, credential: Credential<'_>, extra: &str
     };
     format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 variable "peering_secret" {{
   type      = string
   default   = null

@@ -14,21 +14,11 @@ use serde_json::Value as Json;
 use vnetpeer::azure::ids::role_definition_guid;
 use vnetpeer_emulator::world::arm::{Permission, RoleAssignment, RoleDefinition};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service, count_calls};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_custom_role.peer_only";
 const ROLE_NAME: &str = "Aiven VNet peering";
 const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-"#;
 
 fn scope(seed: &Seed) -> String {
     format!("/subscriptions/{}", seed.customer_subscription_id)
@@ -36,7 +26,7 @@ fn scope(seed: &Seed) -> String {
 
 fn config(seed: &Seed, name: &str, extra: &str) -> String {
     format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_custom_role" "peer_only" {{
   name  = "{name}"
   scope = "{scope}"
@@ -289,7 +279,7 @@ async fn invalid_arguments_fail_validation_at_their_attribute() {
     let seed = emulator.seed().clone();
     let ws = TerraformWorkspace::for_emulator(&emulator);
     ws.write_config(&format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_custom_role" "peer_only" {{
   name              = "x"
   scope             = "{vnet}"

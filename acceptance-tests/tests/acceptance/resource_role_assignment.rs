@@ -16,24 +16,14 @@ use std::time::Duration;
 use vnetpeer::azure::ids::{role_assignment_name, role_definition_guid};
 use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, READER_ROLE_ID, RoleAssignment};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service, count_calls};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_role_assignment.app";
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-"#;
 
 /// `vnetpeer_role_assignment.app` on the customer VNet; `role` is the role line(s).
 fn config(seed: &Seed, principal_id: &str, role: &str, extra: &str) -> String {
     format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_role_assignment" "app" {{
   scope        = "{vnet}"
   principal_id = "{principal_id}"
@@ -241,7 +231,7 @@ async fn a_principal_inside_the_replication_window_is_assigned_in_one_put() {
 /// (a second assignment, at the resource group) by name.
 fn custom_role_config(seed: &Seed, aiven_principal: &str) -> String {
     format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_custom_role" "peer_only" {{
   name  = "Aiven VNet peering"
   scope = "/subscriptions/{subscription}"
@@ -469,7 +459,7 @@ async fn invalid_arguments_fail_validation_at_their_attribute() {
     let seed = emulator.seed().clone();
     let ws = TerraformWorkspace::for_emulator(&emulator);
     ws.write_config(&format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_role_assignment" "both" {{
   scope                = "{vnet}"
   principal_id         = "00000000-0000-0000-0000-000000000001"
@@ -613,7 +603,7 @@ async fn a_principal_that_does_not_exist_is_explained_before_the_timeout() {
 /// gets the peer-only custom role.
 fn runbook_config(seed: &Seed) -> String {
     format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_aad_app" "peering" {{
   display_name = "aiven-peering"
 }}

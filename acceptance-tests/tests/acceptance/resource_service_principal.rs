@@ -14,26 +14,14 @@ use std::time::Duration;
 use serde_json::Value as Json;
 use vnetpeer_emulator::world::identity::Audience;
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service, ViolationKind};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{PROVIDER_HEADER, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_service_principal.aiven";
 const AIVEN_APP_ID: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";
 
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
-provider "vnetpeer" {}
-"#;
-
 fn sp_config(client_id: &str, extra: &str) -> String {
     format!(
-        r#"{HEADER}
+        r#"{PROVIDER_HEADER}
 resource "vnetpeer_service_principal" "aiven" {{
   client_id = "{client_id}"
 {extra}

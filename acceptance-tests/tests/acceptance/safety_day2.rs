@@ -13,7 +13,7 @@
 
 use crate::reliability_common::install_complete_example;
 use vnetpeer_emulator::{Emulator, Knobs, Service};
-use vnetpeer_harness::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 /// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
@@ -197,14 +197,7 @@ async fn secret_arguments_without_a_secret_are_refused_naming_the_argument() {
         "main.tf",
         &format!(
             r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "{PROVIDER_SOURCE}"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 resource "vnetpeer_aad_app" "peering" {{
   display_name     = "no-secret"
   create_password  = false
