@@ -1,10 +1,41 @@
 //! World setup shared by the peering tests (`resource_cross_tenant_peering`,
-//! `reliability_concurrency`): what the earlier runbook steps would have made, put straight into
-//! the emulator's world so a test starts at step 7.
+//! `ephemeral_aad_app_secret`, `reliability_concurrency`): what the earlier runbook steps would
+//! have made, put straight into the emulator's world so a test starts at step 7.
 
-use vnetpeer_emulator::Emulator;
+use std::time::Duration;
+
 use vnetpeer_emulator::world::aiven::CreatePeeringRequest;
 use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
+use vnetpeer_emulator::{Emulator, Knobs};
+
+/// Everything step 7 needs, in effect: the step-1 application with Network Contributor on the
+/// customer VNet, and Aiven's connection of the seeded project VPC past PENDING_PEER (the
+/// emulator's clock is moved past every delay).
+pub async fn prepared_for_step_7() -> (Emulator, PeeringApp) {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let app = add_peering_app(&emulator);
+    grant_network_contributor(
+        &emulator,
+        &app.service_principal_id,
+        &seed.customer_vnet_id,
+        &uuid_for("network-contributor"),
+    );
+    add_aiven_connection(
+        &emulator,
+        &app,
+        &seed.aiven_project_vpc_id,
+        &seed.customer_vnet_id,
+    );
+    settle(&emulator);
+    (emulator, app)
+}
+
+/// Moves the emulator's clock past every pending delay (Aiven setup, replication, RBAC).
+pub fn settle(emulator: &Emulator) {
+    emulator.clock().advance(Duration::from_secs(2));
+    let _ = emulator.snapshot();
+}
 
 /// The step-1 application, made in the world as `vnetpeer_aad_app` would make it.
 pub struct PeeringApp {

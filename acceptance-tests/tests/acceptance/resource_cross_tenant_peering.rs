@@ -12,7 +12,8 @@
 use std::time::Duration;
 
 use crate::peering_setup::{
-    PeeringApp, add_aiven_connection, add_peering_app, grant_network_contributor, uuid_for,
+    PeeringApp, add_aiven_connection, add_peering_app, grant_network_contributor,
+    prepared_for_step_7, settle, uuid_for,
 };
 use serde_json::Value as Json;
 use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
@@ -21,34 +22,6 @@ use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_cross_tenant_vnet_peering.to_aiven";
 const PEERING: &str = "to-aiven";
-
-/// Everything step 7 needs, in effect: the application with Network Contributor on the VNet,
-/// and Aiven's connection past PENDING_PEER (the emulator's clock is moved past every delay).
-async fn prepared() -> (Emulator, PeeringApp) {
-    let emulator = Emulator::start(Knobs::test()).await;
-    let seed = emulator.seed().clone();
-    let app = add_peering_app(&emulator);
-    grant_network_contributor(
-        &emulator,
-        &app.service_principal_id,
-        &seed.customer_vnet_id,
-        &uuid_for("network-contributor"),
-    );
-    add_aiven_connection(
-        &emulator,
-        &app,
-        &seed.aiven_project_vpc_id,
-        &seed.customer_vnet_id,
-    );
-    settle(&emulator);
-    (emulator, app)
-}
-
-/// Moves the emulator's clock past every pending delay (Aiven setup, replication, RBAC).
-fn settle(emulator: &Emulator) {
-    emulator.clock().advance(Duration::from_secs(2));
-    let _ = emulator.snapshot();
-}
 
 /// How the step-1 application's secret reaches the resource.
 enum Credential<'a> {
@@ -178,7 +151,7 @@ fn aiven_state(emulator: &Emulator) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn minted_secret_lifecycle_import_drift_and_destroy() {
-    let (emulator, app) = prepared().await;
+    let (emulator, app) = prepared_for_step_7().await;
     let seed = emulator.seed().clone();
     let original_secrets = secret_key_ids(&emulator, &app);
     let ws = TerraformWorkspace::for_emulator(&emulator);
@@ -312,7 +285,7 @@ async fn minted_secret_lifecycle_import_drift_and_destroy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_only_secret_updates_flags_in_place() {
-    let (emulator, app) = prepared().await;
+    let (emulator, app) = prepared_for_step_7().await;
     let seed = emulator.seed().clone();
     let mut ws = TerraformWorkspace::for_emulator(&emulator);
     given_secret(&mut ws, &app.secret);
@@ -353,7 +326,7 @@ async fn write_only_secret_updates_flags_in_place() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disconnected_peering_is_drift_and_is_replaced_by_the_next_apply() {
-    let (emulator, app) = prepared().await;
+    let (emulator, app) = prepared_for_step_7().await;
     let seed = emulator.seed().clone();
     let ws = TerraformWorkspace::for_emulator(&emulator);
     ws.write_config(&config(&seed, &app, Credential::Minted(&app), ""));
@@ -402,7 +375,7 @@ async fn a_disconnected_peering_is_drift_and_is_replaced_by_the_next_apply() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_secret_is_explained_and_nothing_is_created() {
-    let (emulator, app) = prepared().await;
+    let (emulator, app) = prepared_for_step_7().await;
     let seed = emulator.seed().clone();
     let wrong = "wrong~secret-value-0123456789";
     let mut ws = TerraformWorkspace::for_emulator(&emulator);
@@ -569,7 +542,7 @@ async fn grants_that_propagate_during_the_create_are_waited_for() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_peerings_of_one_vnet_are_written_one_at_a_time() {
-    let (emulator, app) = prepared().await;
+    let (emulator, app) = prepared_for_step_7().await;
     let seed = emulator.seed().clone();
     let (second_vpc, second_vnet) = emulator
         .with_world(|world| {
