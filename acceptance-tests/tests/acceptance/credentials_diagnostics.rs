@@ -14,7 +14,8 @@ use vnetpeer_emulator::identity_hosts::{self, GITHUB_ISSUER};
 use vnetpeer_emulator::{Emulator, Knobs};
 use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
-use crate::credentials_sources::{blocking, workspace_with};
+use crate::credentials_sources::workspace_with;
+use crate::terraform_common::blocking;
 
 /// A configuration whose plan needs the provider's own token (and nothing else).
 fn client_config_hcl() -> String {

@@ -13,6 +13,7 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance credentials_sources:: -- --nocapture
 //! ```
 
+use crate::terraform_common::blocking;
 use std::time::Duration;
 
 use serde_json::Value as Json;
@@ -66,13 +67,6 @@ pub fn workspace_with(emulator: &Emulator, env: &[(&str, String)]) -> TerraformW
         workspace.set_env(*name, value.clone());
     }
     workspace
-}
-
-/// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
-pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .expect("the terraform thread panicked")
 }
 
 /// What one source cost during the apply.

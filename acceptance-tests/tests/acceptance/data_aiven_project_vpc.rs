@@ -8,6 +8,7 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance data_aiven_project_vpc::
 //! ```
 
+use crate::terraform_common::flat;
 use serde_json::Value as Json;
 use vnetpeer_emulator::{Emulator, Knobs, Seed, Service};
 use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
@@ -48,11 +49,6 @@ fn failed_plan(workspace: &TerraformWorkspace) -> String {
     let output = workspace.run(&["plan", "-input=false", "-no-color"]);
     assert!(!output.success(), "the plan should fail:\n{output}");
     flat(&output.combined())
-}
-
-/// `text` with every run of whitespace as one space (Terraform wraps diagnostics at 78 columns).
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn expected(seed: &Seed, project_vpc_id: &str, cloud: &str, cidr: &str) -> Json {

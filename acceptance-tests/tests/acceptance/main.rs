@@ -49,3 +49,4 @@ mod resource_role_assignment;
 mod resource_service_principal;
 mod safety_day2;
 mod safety_lost_answers;
+mod terraform_common;

@@ -6,6 +6,7 @@
 //! Each test module uses a subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub use crate::terraform_common::install_complete_example;
 use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::os::unix::process::CommandExt as _;
@@ -16,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 use vnetpeer_emulator::Emulator;
-use vnetpeer_harness::binaries::workspace_root;
 use vnetpeer_harness::terraform::TerraformWorkspace;
 
 /// How long a background command may take to print an awaited line or to exit.
@@ -253,32 +253,4 @@ pub fn wait_for_log(workspace: &TerraformWorkspace, offset: usize, needle: &str,
 /// operation's context, and so its cancellation, exists), e.g. `provider_started("create")`.
 pub fn provider_operation_started(operation: &str) -> String {
     format!("provider.terraform-provider-vnetpeer: {operation}:")
-}
-
-/// Copies `examples/complete` and its module into `workspace` (the module under `../modules`
-/// becomes `./modules`) and links the module with `terraform get` (local, no registry).
-pub fn install_complete_example(workspace: &TerraformWorkspace) {
-    let examples = workspace_root().join("examples");
-    let module_dir = workspace.path().join("modules/aiven-vnet-peering");
-    std::fs::create_dir_all(&module_dir).expect("module directory");
-    copy_tf_files(
-        &examples.join("modules/aiven-vnet-peering"),
-        &module_dir,
-        |text| text,
-    );
-    copy_tf_files(&examples.join("complete"), workspace.path(), |text| {
-        text.replace("\"../modules/", "\"./modules/")
-    });
-    workspace.run_ok(&["get", "-no-color"]);
-}
-
-fn copy_tf_files(from: &Path, to: &Path, edit: impl Fn(String) -> String) {
-    for entry in std::fs::read_dir(from).expect("example directory") {
-        let path = entry.expect("directory entry").path();
-        if path.extension().is_some_and(|extension| extension == "tf") {
-            let text = std::fs::read_to_string(&path).expect("example file");
-            std::fs::write(to.join(path.file_name().expect("name")), edit(text))
-                .expect("copy an example file");
-        }
-    }
 }

@@ -12,6 +12,7 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance reliability_secrets:: -- --nocapture
 //! ```
 
+use crate::terraform_common::blocking;
 use std::collections::BTreeSet;
 
 use crate::reliability_common::install_complete_example;
@@ -160,13 +161,6 @@ fn check_state(state_text: &str, schema: &Json, emulator: &Emulator) -> (Vec<Str
         }
     }
     (problems, stored)
-}
-
-/// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .expect("the terraform steps panicked")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

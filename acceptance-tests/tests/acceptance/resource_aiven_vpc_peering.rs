@@ -12,6 +12,7 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_aiven_vpc_peering::
 //! ```
 
+use crate::terraform_common::{describe, flat};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
@@ -293,19 +294,6 @@ fn is_create(record: &RequestRecord) -> bool {
 
 fn is_vpc_get(record: &RequestRecord) -> bool {
     record.method == "GET" && record.route == VPC_ROUTE
-}
-
-fn describe(records: &[RequestRecord]) -> String {
-    records
-        .iter()
-        .map(|r| format!("{} {} {}", r.method, r.route, r.status))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// `text` with every run of whitespace as one space (Terraform wraps diagnostics at 78 columns).
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn values(workspace: &TerraformWorkspace) -> Json {

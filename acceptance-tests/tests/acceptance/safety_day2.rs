@@ -12,15 +12,9 @@
 //! ```
 
 use crate::reliability_common::install_complete_example;
+use crate::terraform_common::blocking;
 use vnetpeer_emulator::{Emulator, Knobs, Service};
 use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
-
-/// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .expect("the terraform steps panicked")
-}
 
 /// Password credentials on the applications the apply created (display name `demo-…`).
 fn password_credentials_of_new_apps(emulator: &Emulator) -> Vec<usize> {

@@ -14,6 +14,7 @@
 //! cargo xtask test -- safety_lost_answers::
 //! ```
 
+use crate::terraform_common::blocking;
 use vnetpeer_emulator::{
     BusyForm, Emulator, FaultAction, FaultRule, Knobs, RequestRecord, Schedule, Service, World,
 };
@@ -128,13 +129,6 @@ fn is_create(record: &RequestRecord) -> bool {
         && record.status < 300
         // removePassword is a delete (of the minted secret), safe to repeat.
         && !record.route.ends_with("/removePassword")
-}
-
-/// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .expect("the terraform steps panicked")
 }
 
 /// Applies the runbook under `faults`, checks what exists, re-plans, destroys; returns what
