@@ -8,6 +8,7 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance credentials_diagnostics::
 //! ```
 
+use crate::terraform_common::flat;
 use std::time::Duration;
 
 use vnetpeer_emulator::identity_hosts::{self, GITHUB_ISSUER};
@@ -366,11 +367,7 @@ resource "vnetpeer_aad_app" "peering" {{
     .await;
     assert!(!output.success(), "{}", output.combined());
     assert_eq!(output.combined().matches("Error: ").count(), 1);
-    let text = output
-        .combined()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = flat(&output.combined());
     assert_mentions(&text, &["Application.ReadWrite.All", "API permissions"]);
     workspace.assert_no_secret_leaks(&emulator, &[]);
 }

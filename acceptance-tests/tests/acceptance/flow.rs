@@ -11,6 +11,7 @@
 //! `against_the_real_services` runs the same flow against Azure and Aiven when asked to
 //! (`TF_ACC=1`, credentials, `--ignored`); see its documentation.
 
+use crate::peering_setup::{add_project_vpc, add_second_customer_vnet};
 use crate::terraform_common::{
     aiven_connections, assert_clean_destroy, assert_empty_plan_and_clean_destroy, assert_world_is,
     blocking, complete_workspace, install_complete_example, install_module, module_resource,
@@ -431,28 +432,13 @@ async fn both_peerings_import_into_the_module_without_replacement() {
 async fn the_module_twice_peers_two_vnets_in_one_apply() {
     let emulator = Emulator::start(Knobs::test()).await;
     let seed = emulator.seed().clone();
-    let second_vnet = emulator
-        .with_world(|world| {
-            world.arm.add_vnet(
-                &seed.customer_subscription_id,
-                &seed.customer_resource_group,
-                "vnet-Data",
-                &seed.location,
-                &["10.11.0.0/16"],
-            )
-        })
-        .expect("a second customer VNet");
-    let (second_vpc, _) = emulator
-        .with_world(|world| {
-            world.add_project_vpc(
-                &seed,
-                &seed.aiven_project,
-                "azure-germany-west-central",
-                "10.21.0.0/24",
-                "aiven-vnet-acme-prod-2",
-            )
-        })
-        .expect("a second project VPC");
+    let second_vnet = add_second_customer_vnet(&emulator);
+    let (second_vpc, _) = add_project_vpc(
+        &emulator,
+        "azure-germany-west-central",
+        "10.21.0.0/24",
+        "aiven-vnet-acme-prod-2",
+    );
     let seeded = emulator.snapshot();
 
     let workspace = TerraformWorkspace::for_emulator(&emulator);

@@ -134,6 +134,38 @@ pub fn add_aiven_connection(
     });
 }
 
+/// A second customer VNet, `vnet-Data` (10.11.0.0/16), beside the seeded one; returns its id.
+pub fn add_second_customer_vnet(emulator: &Emulator) -> String {
+    let seed = emulator.seed().clone();
+    emulator
+        .with_world(|world| {
+            world.arm.add_vnet(
+                &seed.customer_subscription_id,
+                &seed.customer_resource_group,
+                "vnet-Data",
+                &seed.location,
+                &["10.11.0.0/16"],
+            )
+        })
+        .expect("a second customer VNet")
+}
+
+/// A project VPC of the seeded Aiven project in `cloud`; returns (its id, the id of the VNet
+/// Aiven made for it).
+pub fn add_project_vpc(
+    emulator: &Emulator,
+    cloud: &str,
+    cidr: &str,
+    vnet_name: &str,
+) -> (String, String) {
+    let seed = emulator.seed().clone();
+    emulator
+        .with_world(|world| {
+            world.add_project_vpc(&seed, &seed.aiven_project, cloud, cidr, vnet_name)
+        })
+        .expect("a project VPC")
+}
+
 /// (subscription, resource group, VNet name) of a VNet id.
 pub fn split_vnet_id(vnet_id: &str) -> (String, String, String) {
     let parts: Vec<&str> = vnet_id.split('/').collect();

@@ -12,6 +12,7 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance reliability_secrets:: -- --nocapture
 //! ```
 
+use crate::safety_day2::password_credentials_of_new_apps;
 use crate::terraform_common::blocking;
 use std::collections::BTreeSet;
 
@@ -308,15 +309,7 @@ async fn failing_applies_do_not_print_secrets() {
     );
     let workspace = failing_apply(&emulator, vec![], "Error: ").await;
     workspace.assert_no_secret_leaks(&emulator, &[]);
-    let secrets_on_the_application: Vec<usize> = emulator.with_world(|world| {
-        world
-            .identity
-            .applications
-            .values()
-            .filter(|app| app.display_name.starts_with("demo-"))
-            .map(|app| app.password_credentials.len())
-            .collect()
-    });
+    let secrets_on_the_application = password_credentials_of_new_apps(&emulator);
     assert_eq!(
         secrets_on_the_application,
         [0],

@@ -9,6 +9,8 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_service_principal::
 //! ```
 
+use crate::terraform_common::flat;
+use crate::terraform_common::state_values;
 use std::time::Duration;
 
 use serde_json::Value as Json;
@@ -37,17 +39,6 @@ fn graph_calls(requests: &[RequestRecord]) -> Vec<String> {
         .filter(|r| r.service == Service::Graph)
         .map(|r| format!("{} {} {}", r.method, r.route, r.status))
         .collect()
-}
-
-/// The attributes of the managed resource at `address`, from the state file.
-fn state_values(workspace: &TerraformWorkspace, address: &str) -> Option<Json> {
-    let state: Json = serde_json::from_str(&workspace.state_file_text()).ok()?;
-    let (resource_type, name) = address.split_once('.')?;
-    state["resources"]
-        .as_array()?
-        .iter()
-        .find(|r| r["mode"] == "managed" && r["type"] == resource_type && r["name"] == name)
-        .map(|r| r["instances"][0]["attributes"].clone())
 }
 
 /// The object id of `app_id`'s service principal in the customer tenant, if any.
@@ -210,11 +201,7 @@ async fn without_use_existing_an_existing_one_is_an_error_with_the_import_comman
     let output = workspace.try_apply();
     assert!(!output.success(), "{output}");
     // Terraform wraps long lines.
-    let text = output
-        .combined()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = flat(&output.combined());
     assert!(
         text.contains(&format!(
             "terraform import vnetpeer_service_principal.<name> {existing}"

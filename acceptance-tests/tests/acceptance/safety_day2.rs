@@ -13,11 +13,12 @@
 
 use crate::reliability_common::install_complete_example;
 use crate::terraform_common::blocking;
+use crate::terraform_common::flat;
 use vnetpeer_emulator::{Emulator, Knobs, Service};
 use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 /// Password credentials on the applications the apply created (display name `demo-…`).
-fn password_credentials_of_new_apps(emulator: &Emulator) -> Vec<usize> {
+pub fn password_credentials_of_new_apps(emulator: &Emulator) -> Vec<usize> {
     emulator.with_world(|world| {
         world
             .identity
@@ -203,11 +204,7 @@ resource "vnetpeer_aad_app" "peering" {{
     let output = blocking(move || workspace.run(&["validate", "-no-color"])).await;
     assert!(!output.success(), "{output}");
     // Terraform wraps the detail: compare with single spaces.
-    let text = output
-        .combined()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = flat(&output.combined());
     assert!(
         text.contains("secret_lifetime needs a client secret"),
         "{text}"

@@ -64,6 +64,40 @@ pub fn complete_workspace(emulator: &Emulator) -> TerraformWorkspace {
     workspace
 }
 
+/// A workspace on `emulator` holding `examples/provider/runbook` (the runbook's resources
+/// without the module) with `override_tf` written as `override_name`, its variables set to
+/// the seeded customer VNet and Aiven project.
+pub fn runbook_workspace(
+    emulator: &Emulator,
+    override_name: &str,
+    override_tf: &str,
+) -> TerraformWorkspace {
+    let mut workspace = TerraformWorkspace::for_emulator(emulator);
+    copy_tf_files(
+        &workspace_root().join("examples/provider/runbook"),
+        workspace.path(),
+        |text| text,
+    );
+    workspace.write_file(override_name, override_tf);
+    let seed = emulator.seed();
+    workspace.set_env("TF_VAR_customer_vnet_id", &seed.customer_vnet_id);
+    workspace.set_env("TF_VAR_aiven_project", &seed.aiven_project);
+    workspace.set_env("TF_VAR_aiven_cloud_name", &seed.aiven_cloud_name);
+    workspace
+}
+
+/// The attributes of the managed resource at `address`, read from the state file (not with
+/// `terraform show`, whose output would put a secret into the transcript the leak check reads).
+pub fn state_values(workspace: &TerraformWorkspace, address: &str) -> Option<Json> {
+    let state: Json = serde_json::from_str(&workspace.state_file_text()).ok()?;
+    let (resource_type, name) = address.split_once('.')?;
+    state["resources"]
+        .as_array()?
+        .iter()
+        .find(|r| r["mode"] == "managed" && r["type"] == resource_type && r["name"] == name)
+        .map(|r| r["instances"][0]["attributes"].clone())
+}
+
 /// The value of the root output `name`.
 pub fn output(workspace: &TerraformWorkspace, name: &str) -> Json {
     workspace.output_json()[name]["value"].clone()
