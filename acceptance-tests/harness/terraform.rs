@@ -203,20 +203,18 @@ impl TerraformWorkspace {
 
     #[track_caller]
     fn run_unrecorded_ok(&self, args: &[&str]) -> TerraformOutput {
-        let output = self.run_unrecorded(args);
-        assert!(
-            output.success(),
-            "`terraform {}` failed in {}:\n{output}",
-            args.join(" "),
-            self.path().display()
-        );
-        output
+        self.succeeded(args, self.run_unrecorded(args))
     }
 
     /// Runs a command that must succeed; panics with terraform's output otherwise.
     #[track_caller]
     pub fn run_ok(&self, args: &[&str]) -> TerraformOutput {
-        let output = self.run(args);
+        self.succeeded(args, self.run(args))
+    }
+
+    /// `output` of `terraform {args}`, which must have succeeded.
+    #[track_caller]
+    fn succeeded(&self, args: &[&str], output: TerraformOutput) -> TerraformOutput {
         assert!(
             output.success(),
             "`terraform {}` failed in {}:\n{output}",

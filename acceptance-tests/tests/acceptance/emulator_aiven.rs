@@ -790,7 +790,7 @@ async fn organization_vpcs_answer_under_the_plural_paths_too() {
     // GET: the same VPC under both.
     let by_plural = aiven.get(&plural).await;
     assert_eq!(by_plural.status, 200, "{}", by_plural.body);
-    assert_eq!(by_plural.body["project_vpc_id"], vpc_id.as_str());
+    assert_eq!(by_plural.body["organization_vpc_id"], vpc_id.as_str());
     assert_eq!(by_plural.body, aiven.get(&singular).await.body);
 
     // POST …/vpcs/{id}/peering-connections creates the connection the singular GET lists.

@@ -14,13 +14,7 @@ use vnetpeer_emulator::{Emulator, Knobs};
 pub async fn prepared_for_step_7() -> (Emulator, PeeringApp) {
     let emulator = Emulator::start(Knobs::test()).await;
     let seed = emulator.seed().clone();
-    let app = add_peering_app(&emulator);
-    grant_network_contributor(
-        &emulator,
-        &app.service_principal_id,
-        &seed.customer_vnet_id,
-        &uuid_for("network-contributor"),
-    );
+    let app = add_peering_app_with_network_contributor(&emulator);
     add_aiven_connection(
         &emulator,
         &app,
@@ -29,6 +23,18 @@ pub async fn prepared_for_step_7() -> (Emulator, PeeringApp) {
     );
     settle(&emulator);
     (emulator, app)
+}
+
+/// [`add_peering_app`] with Network Contributor on the customer VNet (runbook steps 1 and 2).
+pub fn add_peering_app_with_network_contributor(emulator: &Emulator) -> PeeringApp {
+    let app = add_peering_app(emulator);
+    grant_network_contributor(
+        emulator,
+        &app.service_principal_id,
+        &emulator.seed().customer_vnet_id,
+        &uuid_for("network-contributor"),
+    );
+    app
 }
 
 /// Moves the emulator's clock past every pending delay (Aiven setup, replication, RBAC).

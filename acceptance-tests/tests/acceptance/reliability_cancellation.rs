@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::reliability_common::{
     StateInstance, emulator_env, install_complete_example, provider_operation_started, saved_state,
-    spawn_terraform, trace_log, trace_log_len, wait_for_log,
+    spawn_terraform, trace_log, trace_log_len, traced_fixture_workspace, wait_for_log,
 };
 use serde_json::Value as Json;
 use vnetpeer_emulator::{Emulator, Knobs};
@@ -59,16 +59,7 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let mut workspace = TerraformWorkspace::new();
-        let store = workspace.path().join("fixture-store.json");
-        let env: Vec<(OsString, OsString)> = vec![
-            ("VNETPEER_FIXTURE_STORE".into(), store.clone().into()),
-            ("TF_LOG".into(), "trace".into()),
-            ("TF_LOG_PATH".into(), workspace.log_path().into()),
-        ];
-        for (name, value) in &env {
-            workspace.set_env(name, value);
-        }
+        let (workspace, store, env) = traced_fixture_workspace();
         workspace.write_config(&format!("{PROVIDER_HEADER}{CONFIG}"));
         Fixture {
             workspace,

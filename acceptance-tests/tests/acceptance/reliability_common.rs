@@ -24,6 +24,23 @@ pub const PATIENCE: Duration = Duration::from_secs(180);
 
 pub use vnetpeer_harness::terraform::REQUIRED_PROVIDERS;
 
+/// A workspace for the test fixture with a fixture store of its own and a trace log: the
+/// workspace, the store's path, and the variables it sets (background commands are given them
+/// again).
+pub fn traced_fixture_workspace() -> (TerraformWorkspace, PathBuf, Vec<(OsString, OsString)>) {
+    let mut workspace = TerraformWorkspace::new();
+    let store = workspace.path().join("fixture-store.json");
+    let env: Vec<(OsString, OsString)> = vec![
+        ("VNETPEER_FIXTURE_STORE".into(), store.clone().into()),
+        ("TF_LOG".into(), "trace".into()),
+        ("TF_LOG_PATH".into(), workspace.log_path().into()),
+    ];
+    for (name, value) in &env {
+        workspace.set_env(name, value);
+    }
+    (workspace, store, env)
+}
+
 /// What `TerraformWorkspace::connect` sets for an emulator (the workspace keeps its variables
 /// private, so background commands are given them again).
 pub fn emulator_env(emulator: &Emulator, log_path: &Path) -> Vec<(OsString, OsString)> {

@@ -13,7 +13,6 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance reliability_connect:: -- --nocapture
 //! ```
 
-use std::ffi::OsString;
 use std::io;
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
@@ -23,7 +22,7 @@ use std::time::Duration;
 
 use crate::reliability_common::{
     REQUIRED_PROVIDERS, provider_operation_started, spawn_terraform, trace_log, trace_log_len,
-    wait_for_log,
+    traced_fixture_workspace, wait_for_log,
 };
 use tokio::io::AsyncBufReadExt as _;
 use tonic::transport::{Channel, Endpoint, Uri};
@@ -33,7 +32,6 @@ use vnetpeer::plugin::proto::tfplugin6;
 use vnetpeer::plugin::proto::tfplugin6::provider_client::ProviderClient;
 use vnetpeer::plugin::tls::{KeyAlgorithm, TlsIdentity};
 use vnetpeer_harness::binaries::provider_binary;
-use vnetpeer_harness::terraform::TerraformWorkspace;
 
 /// Set in the environment of this test binary when it is re-run as another user to try the
 /// socket named by the variable (see [`connect_as_this_process`]).
@@ -165,16 +163,7 @@ fn connect_as_this_process() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_terraform_runs_the_provider_only_terraform_can_talk_to_it() {
-    let mut workspace = TerraformWorkspace::new();
-    let store = workspace.path().join("fixture-store.json");
-    let env: Vec<(OsString, OsString)> = vec![
-        ("VNETPEER_FIXTURE_STORE".into(), store.clone().into()),
-        ("TF_LOG".into(), "trace".into()),
-        ("TF_LOG_PATH".into(), workspace.log_path().into()),
-    ];
-    for (name, value) in &env {
-        workspace.set_env(name, value);
-    }
+    let (workspace, _store, env) = traced_fixture_workspace();
     workspace.write_config(&format!(
         r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_test_fixture" "x" {{

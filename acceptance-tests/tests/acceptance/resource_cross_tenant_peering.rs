@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use crate::peering_setup::{
-    PeeringApp, add_aiven_connection, add_peering_app, grant_network_contributor,
+    PeeringApp, add_aiven_connection, add_peering_app, add_peering_app_with_network_contributor,
     prepared_for_step_7, settle, uuid_for,
 };
 use serde_json::Value as Json;
@@ -407,13 +407,7 @@ async fn no_service_principal_in_aivens_tenant_is_explained_and_the_minted_secre
     // application has no service principal in Aiven's tenant.
     let emulator = Emulator::start(Knobs::test()).await;
     let seed = emulator.seed().clone();
-    let app = add_peering_app(&emulator);
-    grant_network_contributor(
-        &emulator,
-        &app.service_principal_id,
-        &seed.customer_vnet_id,
-        &uuid_for("network-contributor"),
-    );
+    let app = add_peering_app_with_network_contributor(&emulator);
     settle(&emulator);
     let original_secrets = secret_key_ids(&emulator, &app);
     let ws = TerraformWorkspace::for_emulator(&emulator);
