@@ -173,6 +173,14 @@ impl TerraformWorkspace {
     /// Like [`TerraformWorkspace::run`], but kept out of the transcript: for the machine-readable
     /// `show -json` / `output -json`, which print sensitive values by design.
     fn run_unrecorded(&self, args: &[&str]) -> TerraformOutput {
+        let mut command = self.command(args);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        run_with_timeout(command, args)
+    }
+
+    /// `terraform <args>` in this workspace with its CLI configuration and variables, not yet
+    /// started (for tests that run terraform in the background); stdin is closed.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = crate::binaries::terraform_command();
         command
             .args(args)
@@ -186,10 +194,8 @@ impl TerraformWorkspace {
             .env_remove("TF_WORKSPACE")
             .env_remove("TF_DATA_DIR")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        run_with_timeout(command, args)
+            .stdin(Stdio::null());
+        command
     }
 
     /// Everything terraform printed so far in this workspace (stdout and stderr of every

@@ -13,7 +13,7 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance credentials_sources:: -- --nocapture
 //! ```
 
-use crate::terraform_common::blocking;
+use crate::terraform_common::{applied, blocking};
 use std::time::Duration;
 
 use serde_json::Value as Json;
@@ -101,11 +101,7 @@ async fn runbook(
     install_complete_example(&workspace);
     let before = emulator.requests().len();
     let started = std::time::Instant::now();
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    let workspace = applied(workspace).await;
     let apply_duration = started.elapsed();
     let applied = emulator.requests_since(before);
     let figures = Figures {

@@ -13,9 +13,9 @@
 
 use crate::peering_setup::{add_project_vpc, add_second_customer_vnet};
 use crate::terraform_common::{
-    aiven_connections, assert_clean_destroy, assert_empty_plan_and_clean_destroy, assert_world_is,
-    blocking, complete_workspace, install_complete_example, install_module, module_resource,
-    output,
+    aiven_connections, applied, assert_clean_destroy, assert_empty_plan_and_clean_destroy,
+    assert_world_is, blocking, complete_workspace, install_complete_example, install_module,
+    module_resource, output,
 };
 use vnetpeer_emulator::{Emulator, Knobs};
 use vnetpeer_harness::binaries::workspace_root;
@@ -36,11 +36,7 @@ async fn one_apply_makes_it_active_and_one_destroy_leaves_the_seeded_world() {
     let emulator = Emulator::start(Knobs::test()).await;
     let seeded = emulator.snapshot();
     let workspace = complete_workspace(&emulator);
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    let workspace = applied(workspace).await;
     assert_eq!(output(&workspace, "aiven_peering_state"), "ACTIVE");
     assert_eq!(output(&workspace, "azure_peering_state"), "Connected");
     let seed = emulator.seed().clone();
@@ -305,11 +301,7 @@ async fn a_connection_deleted_on_the_aiven_side_is_recreated_by_the_next_apply()
     let emulator = Emulator::start(Knobs::test()).await;
     let seeded = emulator.snapshot();
     let workspace = complete_workspace(&emulator);
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    let workspace = applied(workspace).await;
 
     // Someone deletes the connection in Aiven's console: Aiven removes its side, and the
     // customer's peering goes Disconnected.
@@ -357,11 +349,7 @@ async fn a_disconnected_azure_side_is_repaired_by_the_next_apply() {
     let emulator = Emulator::start(Knobs::test()).await;
     let seeded = emulator.snapshot();
     let workspace = complete_workspace(&emulator);
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    let workspace = applied(workspace).await;
 
     // Aiven's own peering back to the customer VNet is deleted in Azure (outside Aiven): the
     // customer's peering goes Disconnected and Aiven reports DELETED_BY_PEER.

@@ -12,8 +12,8 @@
 //! ```
 
 use crate::terraform_common::{
-    aiven_connections, assert_empty_plan_and_clean_destroy, assert_world_is, blocking, count,
-    describe, flat, install_example, install_module, module_resource, next_seq, output,
+    aiven_connections, applied, assert_empty_plan_and_clean_destroy, assert_world_is, blocking,
+    count, describe, flat, install_example, install_module, module_resource, next_seq, output,
     requests_since,
 };
 use vnetpeer_emulator::{Emulator, Knobs, Secret, Service};
@@ -95,11 +95,7 @@ async fn organization_vpc_runbook_one_apply_import_destroy() {
     let workspace = module_workspace(&emulator, &organization_config(&emulator, ""));
 
     let start = next_seq(&emulator);
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    let workspace = applied(workspace).await;
     assert_eq!(output(&workspace, "aiven_peering_state"), "ACTIVE");
     assert_eq!(output(&workspace, "azure_peering_state"), "Connected");
     let id = format!(
@@ -213,11 +209,7 @@ async fn project_and_organization_vpcs_in_one_configuration() {
     let seeded = emulator.snapshot();
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     install_example(&workspace, "project-and-organization");
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    let workspace = applied(workspace).await;
     assert_eq!(output(&workspace, "project_vpc_peering_state"), "ACTIVE");
     assert_eq!(
         output(&workspace, "organization_vpc_peering_state"),
@@ -421,11 +413,7 @@ async fn a_user_peer_network_cidrs_change_is_an_in_place_update() {
         &emulator,
         &organization_config(&emulator, "  user_peer_network_cidrs = [\"10.10.1.0/24\"]"),
     );
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    let workspace = applied(workspace).await;
     let before = module_resource(&workspace, ORG_PEERING);
     assert_eq!(
         aiven_connections(&emulator)[0].3,

@@ -52,27 +52,15 @@ pub fn emulator_env(emulator: &Emulator, log_path: &Path) -> Vec<(OsString, OsSt
 
 /// `terraform <args>` in `workspace`, as a child process in its own process group (like a
 /// terminal's foreground job), with stdout lines delivered as they are printed. `env` is added
-/// to the workspace's CLI configuration.
+/// to the workspace's CLI configuration and variables.
 pub fn spawn_terraform(
     workspace: &TerraformWorkspace,
     env: &[(OsString, OsString)],
     args: &[&str],
 ) -> RunningTerraform {
-    let mut command = vnetpeer_harness::binaries::terraform_command();
+    let mut command = workspace.command(args);
     command
-        .args(args)
-        .current_dir(workspace.path())
-        // The CLI configuration `TerraformWorkspace::new` wrote (dev_overrides to the provider
-        // under test).
-        .env("TF_CLI_CONFIG_FILE", workspace.path().join("terraformrc"))
-        .env("CHECKPOINT_DISABLE", "1")
-        .env("TF_IN_AUTOMATION", "1")
-        .env("TF_INPUT", "0")
-        .env_remove("TF_CLI_ARGS")
-        .env_remove("TF_WORKSPACE")
-        .env_remove("TF_DATA_DIR")
         .envs(env.iter().map(|(name, value)| (name, value)))
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);

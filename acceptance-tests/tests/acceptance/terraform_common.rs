@@ -16,6 +16,16 @@ pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'stat
         .expect("the terraform steps panicked")
 }
 
+/// `terraform apply`, which must succeed, off the runtime's worker threads; gives the workspace
+/// back.
+pub async fn applied(workspace: TerraformWorkspace) -> TerraformWorkspace {
+    blocking(move || {
+        workspace.apply();
+        workspace
+    })
+    .await
+}
+
 /// Copies the `.tf` files of `from` into `to` (made if missing), each passed through `edit`.
 fn copy_tf_files(from: &Path, to: &Path, edit: impl Fn(String) -> String) {
     std::fs::create_dir_all(to).expect("directory");
