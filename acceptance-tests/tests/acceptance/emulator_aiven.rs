@@ -99,18 +99,15 @@ impl Aiven {
         let now = self.emulator.now();
         let tenant = self.seed.customer_tenant_id.clone();
         self.emulator.with_world(|w| {
-            w.arm.insert_role_assignment(RoleAssignment {
-                name: uuid::Uuid::new_v4().to_string(),
-                scope: scope.to_owned(),
-                tenant_id: tenant,
-                role_definition_guid: role.to_owned(),
-                principal_id: principal.to_owned(),
-                principal_type: "ServicePrincipal".to_owned(),
-                description: None,
-                created_on: String::new(),
-                created_by: None,
-                created_at: if aged { None } else { Some(now) },
-            });
+            w.arm
+                .insert_role_assignment(RoleAssignment::of_service_principal(
+                    uuid::Uuid::new_v4().to_string(),
+                    scope,
+                    tenant,
+                    role,
+                    principal,
+                    if aged { None } else { Some(now) },
+                ));
         });
     }
 

@@ -125,19 +125,15 @@ impl Arm {
         };
         let now = self.emulator.now();
         self.emulator.with_world(|w| {
-            let name = uuid::Uuid::new_v4().to_string();
-            w.arm.insert_role_assignment(RoleAssignment {
-                name,
-                scope: scope.to_owned(),
-                tenant_id: tenant,
-                role_definition_guid: role.to_owned(),
-                principal_id: principal.to_owned(),
-                principal_type: "ServicePrincipal".to_owned(),
-                description: None,
-                created_on: "2024-01-01T00:00:00.0000000Z".to_owned(),
-                created_by: None,
-                created_at: if aged { None } else { Some(now) },
-            });
+            w.arm
+                .insert_role_assignment(RoleAssignment::of_service_principal(
+                    uuid::Uuid::new_v4().to_string(),
+                    scope,
+                    tenant,
+                    role,
+                    principal,
+                    if aged { None } else { Some(now) },
+                ));
         });
     }
 

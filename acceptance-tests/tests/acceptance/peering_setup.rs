@@ -82,16 +82,15 @@ pub fn grant_network_contributor(emulator: &Emulator, principal_id: &str, scope:
     let seed = emulator.seed().clone();
     emulator.with_world(|world| {
         world.arm.insert_role_assignment(RoleAssignment {
-            name: name.to_owned(),
-            scope: scope.to_owned(),
-            tenant_id: seed.customer_tenant_id.clone(),
-            role_definition_guid: NETWORK_CONTRIBUTOR_ROLE_ID.to_owned(),
-            principal_id: principal_id.to_owned(),
-            principal_type: "ServicePrincipal".to_owned(),
             description: Some("test setup".to_owned()),
-            created_on: "2024-01-01T00:00:00Z".to_owned(),
-            created_by: None,
-            created_at: None,
+            ..RoleAssignment::of_service_principal(
+                name,
+                scope,
+                &seed.customer_tenant_id,
+                NETWORK_CONTRIBUTOR_ROLE_ID,
+                principal_id,
+                None,
+            )
         });
     });
 }

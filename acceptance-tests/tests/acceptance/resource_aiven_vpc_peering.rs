@@ -117,22 +117,20 @@ impl Setup {
             if assignment == Assignment::Missing {
                 return;
             }
-            world.arm.insert_role_assignment(RoleAssignment {
-                name: ASSIGNMENT_NAME.to_owned(),
-                scope: vnet,
-                tenant_id: tenant,
-                role_definition_guid: role_guid,
-                principal_id: principal,
-                principal_type: "ServicePrincipal".to_owned(),
-                description: None,
-                created_on: String::new(),
-                created_by: None,
-                // Far in the future: not effective until the test says when it was made.
-                created_at: match assignment {
-                    Assignment::Pending => Some(now + Duration::from_secs(3600)),
-                    _ => None,
-                },
-            });
+            world
+                .arm
+                .insert_role_assignment(RoleAssignment::of_service_principal(
+                    ASSIGNMENT_NAME,
+                    vnet,
+                    tenant,
+                    role_guid,
+                    principal,
+                    // Far in the future: not effective until the test says when it was made.
+                    match assignment {
+                        Assignment::Pending => Some(now + Duration::from_secs(3600)),
+                        _ => None,
+                    },
+                ));
         });
     }
 

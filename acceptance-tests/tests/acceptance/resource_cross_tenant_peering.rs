@@ -492,18 +492,16 @@ async fn grants_that_propagate_during_the_create_are_waited_for() {
     let app = add_peering_app(&emulator);
     let now = emulator.now();
     emulator.with_world(|world| {
-        world.arm.insert_role_assignment(RoleAssignment {
-            name: uuid_for("fresh-network-contributor"),
-            scope: seed.customer_vnet_id.clone(),
-            tenant_id: seed.customer_tenant_id.clone(),
-            role_definition_guid: NETWORK_CONTRIBUTOR_ROLE_ID.to_owned(),
-            principal_id: app.service_principal_id.clone(),
-            principal_type: "ServicePrincipal".to_owned(),
-            description: None,
-            created_on: "2024-01-01T00:00:00Z".to_owned(),
-            created_by: None,
-            created_at: Some(now),
-        });
+        world
+            .arm
+            .insert_role_assignment(RoleAssignment::of_service_principal(
+                uuid_for("fresh-network-contributor"),
+                &seed.customer_vnet_id,
+                &seed.customer_tenant_id,
+                NETWORK_CONTRIBUTOR_ROLE_ID,
+                &app.service_principal_id,
+                Some(now),
+            ));
     });
     add_aiven_connection(
         &emulator,

@@ -83,18 +83,16 @@ fn assign_out_of_band(emulator: &Emulator, guid: &str) -> String {
             &seed.aiven_app_id,
             now,
         );
-        world.arm.insert_role_assignment(RoleAssignment {
-            name: name.clone(),
-            scope: seed.customer_vnet_id.clone(),
-            tenant_id: seed.customer_tenant_id.clone(),
-            role_definition_guid: guid.to_owned(),
-            principal_id: principal,
-            principal_type: "ServicePrincipal".to_owned(),
-            description: None,
-            created_on: "2024-01-01T00:00:00Z".to_owned(),
-            created_by: None,
-            created_at: None,
-        });
+        world
+            .arm
+            .insert_role_assignment(RoleAssignment::of_service_principal(
+                &name,
+                &seed.customer_vnet_id,
+                &seed.customer_tenant_id,
+                guid,
+                principal,
+                None,
+            ));
     });
     name
 }

@@ -348,16 +348,15 @@ async fn an_identical_assignment_under_another_name_is_adopted() {
     let existing = "5a1c3e9d-2b7f-4d6e-8a0b-9c1d2e3f4a5b";
     emulator.with_world(|world| {
         world.arm.insert_role_assignment(RoleAssignment {
-            name: existing.to_owned(),
-            scope: seed.customer_vnet_id.clone(),
-            tenant_id: seed.customer_tenant_id.clone(),
-            role_definition_guid: NETWORK_CONTRIBUTOR_ROLE_ID.to_owned(),
-            principal_id: principal.clone(),
-            principal_type: "ServicePrincipal".to_owned(),
             description: Some("made in the portal".to_owned()),
-            created_on: "2024-01-01T00:00:00Z".to_owned(),
-            created_by: None,
-            created_at: None,
+            ..RoleAssignment::of_service_principal(
+                existing,
+                &seed.customer_vnet_id,
+                &seed.customer_tenant_id,
+                NETWORK_CONTRIBUTOR_ROLE_ID,
+                &principal,
+                None,
+            )
         });
     });
     let ws = TerraformWorkspace::for_emulator(&emulator);
