@@ -3,11 +3,12 @@
 //! object, states and state_info' and of docs/development/cross-api-rules.md, 'Preconditions' (e),
 //! (f).
 
+use crate::peering_setup::assign_role;
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use vnetpeer_emulator::world::arm::{Permission, RoleAssignment, RoleDefinition};
+use vnetpeer_emulator::world::arm::{Permission, RoleDefinition};
 use vnetpeer_emulator::{Emulator, Knobs, Seed, ViolationKind};
 
 const NETWORK: &str = "2024-05-01";
@@ -96,19 +97,7 @@ impl Aiven {
     }
 
     fn assign(&self, scope: &str, role: &str, principal: &str, aged: bool) {
-        let now = self.emulator.now();
-        let tenant = self.seed.customer_tenant_id.clone();
-        self.emulator.with_world(|w| {
-            w.arm
-                .insert_role_assignment(RoleAssignment::of_service_principal(
-                    uuid::Uuid::new_v4().to_string(),
-                    scope,
-                    tenant,
-                    role,
-                    principal,
-                    if aged { None } else { Some(now) },
-                ));
-        });
+        assign_role(&self.emulator, scope, role, principal, aged);
     }
 
     async fn call(

@@ -2,13 +2,14 @@
 //! and of preconditions (a)–(c) in docs/development/cross-api-rules.md, 'Preconditions', each
 //! asserting the real status, error code and envelope.
 
+use crate::peering_setup::assign_role;
 use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use vnetpeer_emulator::world::arm::{
-    CONTRIBUTOR_ROLE_ID, NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment, VnetPeering,
+    CONTRIBUTOR_ROLE_ID, NETWORK_CONTRIBUTOR_ROLE_ID, VnetPeering,
 };
 use vnetpeer_emulator::{Emulator, Knobs, Seed, ViolationKind};
 
@@ -118,23 +119,7 @@ impl Arm {
 
     /// Gives `principal` a role at `scope` directly (as if assigned long ago when `aged`).
     fn assign(&self, scope: &str, role: &str, principal: &str, aged: bool) {
-        let tenant = if scope.contains(&self.seed.aiven_subscription_id) {
-            self.seed.aiven_tenant_id.clone()
-        } else {
-            self.seed.customer_tenant_id.clone()
-        };
-        let now = self.emulator.now();
-        self.emulator.with_world(|w| {
-            w.arm
-                .insert_role_assignment(RoleAssignment::of_service_principal(
-                    uuid::Uuid::new_v4().to_string(),
-                    scope,
-                    tenant,
-                    role,
-                    principal,
-                    if aged { None } else { Some(now) },
-                ));
-        });
+        assign_role(&self.emulator, scope, role, principal, aged);
     }
 
     /// A custom role of the customer tenant holding exactly `peer/action`, assigned to

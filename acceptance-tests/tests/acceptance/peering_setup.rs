@@ -95,6 +95,27 @@ pub fn grant_network_contributor(emulator: &Emulator, principal_id: &str, scope:
     });
 }
 
+/// Gives the service principal `principal` role `role` (a definition GUID) at `scope`, in the
+/// tenant of the scope's subscription, as if assigned long ago when `aged` (else just now).
+pub fn assign_role(emulator: &Emulator, scope: &str, role: &str, principal: &str, aged: bool) {
+    let seed = emulator.seed();
+    let tenant = if scope.contains(&seed.aiven_subscription_id) {
+        &seed.aiven_tenant_id
+    } else {
+        &seed.customer_tenant_id
+    };
+    let made = if aged { None } else { Some(emulator.now()) };
+    let assignment = RoleAssignment::of_service_principal(
+        uuid::Uuid::new_v4().to_string(),
+        scope,
+        tenant,
+        role,
+        principal,
+        made,
+    );
+    emulator.with_world(|world| world.arm.insert_role_assignment(assignment));
+}
+
 /// Aiven's service principal in the customer tenant with peer rights on `vnet_id`, and an
 /// Aiven peering connection of `project_vpc_id` for it (APPROVED; PENDING_PEER once settled).
 pub fn add_aiven_connection(
