@@ -3,6 +3,7 @@
 //! object, states and state_info' and of docs/development/cross-api-rules.md, 'Preconditions' (e),
 //! (f).
 
+use crate::emulator_http::{Reply, send};
 use crate::peering_setup::assign_role;
 use std::time::Duration;
 
@@ -15,11 +16,6 @@ const NETWORK: &str = "2024-05-01";
 const ARM_AUDIENCE: &str = "https://management.azure.com/";
 const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
-
-struct Reply {
-    status: u16,
-    body: Value,
-}
 
 struct Aiven {
     emulator: Emulator,
@@ -116,15 +112,7 @@ impl Aiven {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("Aiven request");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).expect("JSON")
-        };
-        Reply { status, body }
+        send(request).await
     }
 
     fn auth(&self) -> String {

@@ -2,11 +2,11 @@
 //! and of preconditions (a)–(c) in docs/development/cross-api-rules.md, 'Preconditions', each
 //! asserting the real status, error code and envelope.
 
+use crate::emulator_http::{Reply, send};
 use crate::peering_setup::assign_role;
 use std::time::Duration;
 
 use reqwest::Method;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use vnetpeer_emulator::world::arm::{
     CONTRIBUTOR_ROLE_ID, NETWORK_CONTRIBUTOR_ROLE_ID, VnetPeering,
@@ -18,26 +18,6 @@ const AUTHORIZATION: &str = "2022-04-01";
 const SUBSCRIPTIONS: &str = "2022-12-01";
 const ARM_AUDIENCE: &str = "https://management.azure.com/";
 const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
-
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or_default()
-    }
-
-    fn message(&self) -> &str {
-        self.body["error"]["message"].as_str().unwrap_or_default()
-    }
-}
 
 /// Asserts ARM's error envelope (docs/development/arm.md, 'ARM error envelope').
 #[track_caller]
@@ -177,20 +157,7 @@ impl Arm {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("ARM request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).expect("JSON body")
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        send(request).await
     }
 
     async fn get(&self, path: &str, token: &str) -> Reply {

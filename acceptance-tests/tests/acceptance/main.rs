@@ -23,6 +23,7 @@ mod emulator_aiven;
 mod emulator_arm;
 mod emulator_faults;
 mod emulator_graph;
+mod emulator_http;
 mod emulator_identity;
 mod emulator_runbook;
 mod ephemeral_aad_app_secret;
