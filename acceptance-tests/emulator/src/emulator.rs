@@ -317,6 +317,14 @@ impl Emulator {
         self.shared.log.violations()
     }
 
+    /// How many violations of `kind` there were so far.
+    pub fn violation_count(&self, kind: ViolationKind) -> usize {
+        self.violations()
+            .iter()
+            .filter(|violation| violation.kind == kind)
+            .count()
+    }
+
     /// Fault injection.
     pub fn faults(&self) -> &Faults {
         &self.shared.faults

@@ -254,11 +254,7 @@ impl Aiven {
     }
 
     fn violations(&self, kind: ViolationKind) -> usize {
-        self.emulator
-            .violations()
-            .iter()
-            .filter(|v| v.kind == kind)
-            .count()
+        self.emulator.violation_count(kind)
     }
 
     /// Creates the connection and lets Aiven process it; returns the connection.

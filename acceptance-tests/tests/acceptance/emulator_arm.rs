@@ -200,11 +200,7 @@ impl Arm {
     }
 
     fn violations(&self, kind: ViolationKind) -> usize {
-        self.emulator
-            .violations()
-            .iter()
-            .filter(|v| v.kind == kind)
-            .count()
+        self.emulator.violation_count(kind)
     }
 
     /// The app, ready to peer the customer VNet with Aiven's: Network Contributor on the

@@ -630,26 +630,33 @@ impl ArmWorld {
                 }],
             }],
         });
-        world
-            .role_assignments
-            .push(RoleAssignment::of_service_principal(
+        // Owner of each subscription: the operator's identity and Aiven's.
+        for (name, subscription, tenant, principal) in [
+            (
                 "c1000000-0000-4000-8000-0000000000c1",
-                format!("/subscriptions/{}", seed.customer_subscription_id),
+                &seed.customer_subscription_id,
                 &seed.customer_tenant_id,
-                OWNER_ROLE_ID,
                 &seed.operator_sp_object_id,
-                None,
-            ));
-        world
-            .role_assignments
-            .push(RoleAssignment::of_service_principal(
+            ),
+            (
                 "a1000000-0000-4000-8000-0000000000c1",
-                format!("/subscriptions/{}", seed.aiven_subscription_id),
+                &seed.aiven_subscription_id,
                 &seed.aiven_tenant_id,
-                OWNER_ROLE_ID,
                 &seed.aiven_sp_object_id,
-                None,
-            ));
+            ),
+        ] {
+            let scope = format!("/subscriptions/{subscription}");
+            world
+                .role_assignments
+                .push(RoleAssignment::of_service_principal(
+                    name,
+                    scope,
+                    tenant,
+                    OWNER_ROLE_ID,
+                    principal,
+                    None,
+                ));
+        }
         world
     }
 
