@@ -13,19 +13,18 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance reliability_connect:: -- --nocapture
 //! ```
 
-use std::io;
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
+use crate::plugin_process::channel_over;
 use crate::reliability_common::{
     REQUIRED_PROVIDERS, provider_operation_started, spawn_terraform, trace_log, trace_log_len,
     traced_fixture_workspace, wait_for_log,
 };
 use tokio::io::AsyncBufReadExt as _;
-use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::transport::Channel;
 use vnetpeer::plugin::client::dial;
 use vnetpeer::plugin::handshake::{HandshakeLine, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
 use vnetpeer::plugin::proto::tfplugin6;
@@ -58,17 +57,7 @@ async fn call_over<S>(stream: S) -> Result<(), String>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let slot = Arc::new(std::sync::Mutex::new(Some(stream)));
-    let channel = Endpoint::from_static("http://localhost")
-        .connect_timeout(Duration::from_secs(10))
-        .connect_with_connector(tower::service_fn(move |_: Uri| {
-            let stream = slot.lock().ok().and_then(|mut slot| slot.take());
-            async move {
-                stream
-                    .map(hyper_util::rt::TokioIo::new)
-                    .ok_or_else(|| io::Error::other("connection already used"))
-            }
-        }))
+    let channel = channel_over(stream)
         .await
         .map_err(|error| format!("connect: {error}"))?;
     get_provider_schema(channel).await

@@ -32,6 +32,16 @@ resource "vnetpeer_service_principal" "aiven" {{
     )
 }
 
+/// Aiven's service principal, made in the customer tenant before the test (as if by hand).
+fn add_aivens_service_principal(emulator: &Emulator) -> String {
+    let tenant = emulator.seed().customer_tenant_id.clone();
+    let now = emulator.now();
+    emulator.with_world(|w| {
+        w.identity
+            .ensure_service_principal(&tenant, AIVEN_APP_ID, now)
+    })
+}
+
 /// `METHOD route status` of every Graph request.
 fn graph_calls(requests: &[RequestRecord]) -> Vec<String> {
     requests
@@ -147,12 +157,7 @@ async fn aivens_service_principal_is_created_imported_recreated_and_deleted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_service_principal_is_adopted_and_survives_destroy() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let tenant = emulator.seed().customer_tenant_id.clone();
-    let now = emulator.now();
-    let existing = emulator.with_world(|w| {
-        w.identity
-            .ensure_service_principal(&tenant, AIVEN_APP_ID, now)
-    });
+    let existing = add_aivens_service_principal(&emulator);
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_config(&sp_config(AIVEN_APP_ID, ""));
 
@@ -190,12 +195,7 @@ async fn an_existing_service_principal_is_adopted_and_survives_destroy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_use_existing_an_existing_one_is_an_error_with_the_import_command() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let tenant = emulator.seed().customer_tenant_id.clone();
-    let now = emulator.now();
-    let existing = emulator.with_world(|w| {
-        w.identity
-            .ensure_service_principal(&tenant, AIVEN_APP_ID, now)
-    });
+    let existing = add_aivens_service_principal(&emulator);
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_config(&sp_config(AIVEN_APP_ID, "  use_existing = false"));
     let output = workspace.try_apply();
