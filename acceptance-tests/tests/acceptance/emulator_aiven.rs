@@ -555,8 +555,7 @@ async fn when_the_customer_peering_goes_aiven_waits_for_it_again() {
 #[tokio::test]
 async fn removing_aivens_side_out_of_band_is_deleted_by_peer() {
     let aiven = Aiven::start().await;
-    let active = aiven.active().await;
-    let id = active["peering_connection_id"]
+    let id = aiven.active().await["peering_connection_id"]
         .as_str()
         .expect("id")
         .to_owned();
@@ -724,8 +723,7 @@ async fn invalid_specification_when_address_spaces_overlap() {
 #[tokio::test]
 async fn a_connection_deleted_out_of_band_takes_aivens_side_with_it() {
     let aiven = Aiven::start().await;
-    let active = aiven.active().await;
-    let id = active["peering_connection_id"]
+    let id = aiven.active().await["peering_connection_id"]
         .as_str()
         .expect("id")
         .to_owned();
