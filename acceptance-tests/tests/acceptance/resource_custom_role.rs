@@ -8,6 +8,7 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_custom_role::
 //! ```
 
+use crate::terraform_common::assert_arm_calls;
 use std::time::Duration;
 
 use serde_json::Value as Json;
@@ -114,15 +115,12 @@ async fn lifecycle_import_rename_drift_and_destroy() {
     let before = emulator.requests().len();
     ws.apply();
     let created = emulator.requests_since(before);
-    assert_eq!(
-        arm_calls(&created, "PUT", "/roleDefinitions/"),
-        1,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "GET", "/roleDefinitions"),
-        0,
-        "{created:#?}"
+    assert_arm_calls(
+        &created,
+        &[
+            ("PUT", "/roleDefinitions/", 1),
+            ("GET", "/roleDefinitions", 0),
+        ],
     );
     let values = ws.state_show_json(ADDRESS).expect("in state");
     assert_eq!(values["role_definition_id"], guid.as_str());

@@ -9,6 +9,7 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_role_assignment::
 //! ```
 
+use crate::terraform_common::assert_arm_calls;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -118,20 +119,13 @@ async fn network_contributor_by_name_lifecycle() {
     let before = emulator.requests().len();
     ws.apply();
     let created = emulator.requests_since(before);
-    assert_eq!(
-        arm_calls(&created, "PUT", "/roleAssignments/"),
-        1,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "GET", "/roleDefinitions"),
-        0,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "GET", "/roleAssignments"),
-        0,
-        "{created:#?}"
+    assert_arm_calls(
+        &created,
+        &[
+            ("PUT", "/roleAssignments/", 1),
+            ("GET", "/roleDefinitions", 0),
+            ("GET", "/roleAssignments", 0),
+        ],
     );
     let values = ws.state_show_json(ADDRESS).expect("in state");
     assert_eq!(values["name"], name.as_str());
@@ -272,25 +266,14 @@ async fn custom_role_for_aiven_then_destroy_in_order() {
     let before = emulator.requests().len();
     ws.apply();
     let created = emulator.requests_since(before);
-    assert_eq!(
-        arm_calls(&created, "PUT", "/roleDefinitions/"),
-        1,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "PUT", "/roleAssignments/"),
-        2,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "GET", "/roleDefinitions"),
-        1,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "GET", "/roleAssignments"),
-        0,
-        "{created:#?}"
+    assert_arm_calls(
+        &created,
+        &[
+            ("PUT", "/roleDefinitions/", 1),
+            ("PUT", "/roleAssignments/", 2),
+            ("GET", "/roleDefinitions", 1),
+            ("GET", "/roleAssignments", 0),
+        ],
     );
     let held = assignments_of(&emulator, &aiven);
     assert_eq!(held.len(), 2, "{held:#?}");
@@ -365,15 +348,12 @@ async fn an_identical_assignment_under_another_name_is_adopted() {
     ws.apply();
     let created = emulator.requests_since(before);
     // The PUT answers RoleAssignmentExists; one list finds the existing assignment.
-    assert_eq!(
-        arm_calls(&created, "PUT", "/roleAssignments/"),
-        1,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "GET", "/roleAssignments"),
-        1,
-        "{created:#?}"
+    assert_arm_calls(
+        &created,
+        &[
+            ("PUT", "/roleAssignments/", 1),
+            ("GET", "/roleAssignments", 1),
+        ],
     );
     let values = ws.state_show_json(ADDRESS).expect("in state");
     assert_eq!(values["name"], existing);

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use serde_json::Value as Json;
-use vnetpeer_emulator::{Emulator, RequestRecord, Service, WorldSnapshot};
+use vnetpeer_emulator::{Emulator, RequestRecord, Service, WorldSnapshot, count_calls};
 use vnetpeer_harness::binaries::workspace_root;
 use vnetpeer_harness::terraform::TerraformWorkspace;
 
@@ -259,6 +259,20 @@ pub fn count(records: &[RequestRecord], method: &str, route: &str) -> usize {
         .iter()
         .filter(|r| r.method == method && r.route == route)
         .count()
+}
+
+/// Asserts, for each `(method, path part, count)`, how many ARM requests of `records` had that
+/// method and a path containing that part (case-insensitively); lists the requests when one is
+/// off.
+#[track_caller]
+pub fn assert_arm_calls(records: &[RequestRecord], expected: &[(&str, &str, usize)]) {
+    for (method, path_contains, count) in expected {
+        assert_eq!(
+            count_calls(records, Service::Arm, method, path_contains),
+            *count,
+            "{method} …{path_contains}…: {records:#?}"
+        );
+    }
 }
 
 /// `METHOD route status` of each record, a line each (for assertion messages).
