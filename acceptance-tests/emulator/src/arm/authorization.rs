@@ -87,14 +87,7 @@ fn resolve_scope(ctx: &Context<'_>, params: &Params) -> Result<Scope, ArmError> 
     };
     ctx.check_subscription(subscription_id)?;
     if let Some(resource_group) = params.get("resource_group") {
-        if ctx
-            .world
-            .arm
-            .resource_group(subscription_id, resource_group)
-            .is_none()
-        {
-            return Err(ArmError::resource_group_not_found(resource_group));
-        }
+        ctx.check_resource_group(subscription_id, resource_group)?;
         if let Some(vnet) = params.get("vnet")
             && ctx
                 .world

@@ -299,6 +299,22 @@ impl Context<'_> {
         }
     }
 
+    /// Checks that `resource_group` exists in the subscription (404 `ResourceGroupNotFound`).
+    pub fn check_resource_group(
+        &self,
+        subscription_id: &str,
+        resource_group: &str,
+    ) -> Result<(), ArmError> {
+        match self
+            .world
+            .arm
+            .resource_group(subscription_id, resource_group)
+        {
+            Some(_) => Ok(()),
+            None => Err(ArmError::resource_group_not_found(resource_group)),
+        }
+    }
+
     /// Checks that the subscription exists and belongs to the token's tenant
     /// (docs/development/cross-api-rules.md, 'Preconditions' (a)).
     pub fn check_subscription(&self, subscription_id: &str) -> Result<(), ArmError> {

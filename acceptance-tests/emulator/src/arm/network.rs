@@ -146,14 +146,7 @@ fn existing_vnet(
     resource_group: &str,
     vnet: &str,
 ) -> Result<String, ArmError> {
-    if ctx
-        .world
-        .arm
-        .resource_group(subscription_id, resource_group)
-        .is_none()
-    {
-        return Err(ArmError::resource_group_not_found(resource_group));
-    }
+    ctx.check_resource_group(subscription_id, resource_group)?;
     ctx.world
         .arm
         .canonical_vnet_id(&vnet_id(subscription_id, resource_group, vnet))
@@ -552,14 +545,7 @@ fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmErro
         p.peering
     );
     ctx.authorize(PEERING_WRITE_ACTION, &requested)?;
-    if ctx
-        .world
-        .arm
-        .resource_group(&p.subscription_id, &p.resource_group)
-        .is_none()
-    {
-        return Err(ArmError::resource_group_not_found(&p.resource_group));
-    }
+    ctx.check_resource_group(&p.subscription_id, &p.resource_group)?;
     let Some(local_id) =
         ctx.world
             .arm
