@@ -7,32 +7,13 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance ephemeral_aad_app_secret::
 //! ```
 
-use crate::peering_setup::{PeeringApp, prepared_for_step_7};
+use crate::peering_setup::{prepared_for_step_7, secret_key_ids};
 use vnetpeer_emulator::{Emulator, Service};
 use vnetpeer_harness::binaries::workspace_root;
 use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_cross_tenant_vnet_peering.to_aiven";
 const EXAMPLE: &str = "examples/ephemeral-resources/vnetpeer_aad_app_secret";
-
-/// The key ids of the application's secrets in the emulator's world.
-fn secret_key_ids(emulator: &Emulator, app: &PeeringApp) -> Vec<String> {
-    emulator.with_world(|world| {
-        world
-            .identity
-            .applications
-            .values()
-            .find(|application| application.app_id == app.client_id)
-            .map(|application| {
-                application
-                    .password_credentials
-                    .iter()
-                    .map(|credential| credential.key_id.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    })
-}
 
 /// Graph calls to `…/applications/{id}/<action>`.
 fn graph_actions(emulator: &Emulator, since: usize, action: &str) -> usize {

@@ -13,14 +13,8 @@ use vnetpeer_emulator::{Emulator, Knobs};
 /// emulator's clock is moved past every delay).
 pub async fn prepared_for_step_7() -> (Emulator, PeeringApp) {
     let emulator = Emulator::start(Knobs::test()).await;
-    let seed = emulator.seed().clone();
     let app = add_peering_app_with_network_contributor(&emulator);
-    add_aiven_connection(
-        &emulator,
-        &app,
-        &seed.aiven_project_vpc_id,
-        &seed.customer_vnet_id,
-    );
+    connect_seeded_vpc(&emulator, &app);
     settle(&emulator);
     (emulator, app)
 }
@@ -116,6 +110,17 @@ pub fn assign_role(emulator: &Emulator, scope: &str, role: &str, principal: &str
     emulator.with_world(|world| world.arm.insert_role_assignment(assignment));
 }
 
+/// [`add_aiven_connection`] of the seeded project VPC to the seeded customer VNet.
+pub fn connect_seeded_vpc(emulator: &Emulator, app: &PeeringApp) {
+    let seed = emulator.seed();
+    add_aiven_connection(
+        emulator,
+        app,
+        &seed.aiven_project_vpc_id,
+        &seed.customer_vnet_id,
+    );
+}
+
 /// Aiven's service principal in the customer tenant with peer rights on `vnet_id`, and an
 /// Aiven peering connection of `project_vpc_id` for it (APPROVED; PENDING_PEER once settled).
 pub fn add_aiven_connection(
@@ -190,6 +195,24 @@ pub fn add_project_vpc(
             world.add_project_vpc(&seed, &seed.aiven_project, cloud, cidr, vnet_name)
         })
         .expect("a project VPC")
+}
+
+/// The key ids of the application's secrets in the emulator's world.
+pub fn secret_key_ids(emulator: &Emulator, app: &PeeringApp) -> Vec<String> {
+    emulator.with_world(|world| {
+        world
+            .identity
+            .applications
+            .get(&app.object_id)
+            .map(|application| {
+                application
+                    .password_credentials
+                    .iter()
+                    .map(|credential| credential.key_id.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
 }
 
 /// (subscription, resource group, VNet name) of a VNet id.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::peering_setup::{
     PeeringApp, add_aiven_connection, add_peering_app, add_peering_app_with_network_contributor,
-    prepared_for_step_7, settle, uuid_for,
+    connect_seeded_vpc, prepared_for_step_7, secret_key_ids, settle, uuid_for,
 };
 use serde_json::Value as Json;
 use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
@@ -122,23 +122,6 @@ fn customer_peerings(emulator: &Emulator) -> Vec<Json> {
         }
     }
     found
-}
-
-/// Key ids of the application's secrets in the world.
-fn secret_key_ids(emulator: &Emulator, app: &PeeringApp) -> Vec<String> {
-    emulator.with_world(|world| {
-        world
-            .identity
-            .applications
-            .get(&app.object_id)
-            .map(|a| {
-                a.password_credentials
-                    .iter()
-                    .map(|p| p.key_id.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    })
 }
 
 fn aiven_state(emulator: &Emulator) -> String {
@@ -441,12 +424,7 @@ async fn a_missing_network_contributor_role_is_explained_after_retrying() {
     let emulator = Emulator::start(Knobs::test()).await;
     let seed = emulator.seed().clone();
     let app = add_peering_app(&emulator);
-    add_aiven_connection(
-        &emulator,
-        &app,
-        &seed.aiven_project_vpc_id,
-        &seed.customer_vnet_id,
-    );
+    connect_seeded_vpc(&emulator, &app);
     settle(&emulator);
     let original_secrets = secret_key_ids(&emulator, &app);
     let ws = TerraformWorkspace::for_emulator(&emulator);
@@ -503,12 +481,7 @@ async fn grants_that_propagate_during_the_create_are_waited_for() {
                 Some(now),
             ));
     });
-    add_aiven_connection(
-        &emulator,
-        &app,
-        &seed.aiven_project_vpc_id,
-        &seed.customer_vnet_id,
-    );
+    connect_seeded_vpc(&emulator, &app);
     // Past Aiven's setup (200 ms: PENDING_PEER, its grant just made), well within RBAC
     // propagation of both grants. The emulator applies Aiven's background work when its API or ARM
     // is called, as the Aiven peering resource does before this one runs.
