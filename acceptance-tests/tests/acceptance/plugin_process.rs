@@ -62,7 +62,7 @@ fn provider_command(socket_dir: &Path) -> Command {
 }
 
 /// The command as Terraform 1.11 runs it (B1), trusting `client`.
-fn terraform_like_command(socket_dir: &Path, client: &TlsIdentity) -> Command {
+pub fn terraform_like_command(socket_dir: &Path, client: &TlsIdentity) -> Command {
     let mut command = provider_command(socket_dir);
     command
         .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::plugin_process::channel_over;
+use crate::plugin_process::{channel_over, terraform_like_command};
 use crate::reliability_common::{
     REQUIRED_PROVIDERS, provider_operation_started, spawn_terraform, trace_log, trace_log_len,
     traced_fixture_workspace, wait_for_log,
@@ -26,11 +26,10 @@ use crate::reliability_common::{
 use tokio::io::AsyncBufReadExt as _;
 use tonic::transport::Channel;
 use vnetpeer::plugin::client::dial;
-use vnetpeer::plugin::handshake::{HandshakeLine, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
+use vnetpeer::plugin::handshake::HandshakeLine;
 use vnetpeer::plugin::proto::tfplugin6;
 use vnetpeer::plugin::proto::tfplugin6::provider_client::ProviderClient;
 use vnetpeer::plugin::tls::{KeyAlgorithm, TlsIdentity};
-use vnetpeer_harness::binaries::provider_binary;
 
 /// Set in the environment of this test binary when it is re-run as another user to try the
 /// socket named by the variable (see [`connect_as_this_process`]).
@@ -249,27 +248,8 @@ async fn start_like_terraform(
     socket_dir: &Path,
     client: &TlsIdentity,
 ) -> (tokio::process::Child, HandshakeLine) {
-    let mut command = tokio::process::Command::new(provider_binary());
-    for variable in [
-        "PLUGIN_MIN_PORT",
-        "PLUGIN_MAX_PORT",
-        "PLUGIN_UNIX_SOCKET_GROUP",
-        "PLUGIN_MULTIPLEX_GRPC",
-        "TF_REATTACH_PROVIDERS",
-        "TF_LOG",
-        "TF_LOG_PROVIDER",
-    ] {
-        command.env_remove(variable);
-    }
-    let mut child = command
-        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
-        .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
-        .env("PLUGIN_CLIENT_CERT", client.certificate_pem())
-        .env("PLUGIN_UNIX_SOCKET_DIR", socket_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+    let mut child = terraform_like_command(socket_dir, client)
         .stderr(Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .expect("start the provider");
     let mut line = String::new();
