@@ -424,6 +424,18 @@ pub fn external_token(
     })
 }
 
+/// [`federate_operator`] for (`issuer`, `subject`), and a token of that identity provider for
+/// the federation audience, valid for `lifetime`: what a pipeline hands the provider.
+pub fn federated_operator_token(
+    emulator: &Emulator,
+    issuer: &str,
+    subject: &str,
+    lifetime: Duration,
+) -> String {
+    federate_operator(emulator, issuer, subject);
+    external_token(emulator, issuer, subject, FEDERATION_AUDIENCE, lifetime)
+}
+
 /// Keeps `path` holding a live token of (`issuer`, `subject`), rewriting it every `every` with a
 /// new token valid for `lifetime` (the kubelet rotates projected tokens the same way). Stops
 /// when the returned guard is dropped. Fails when the first token cannot be written; a later
@@ -646,12 +658,10 @@ pub fn credential_settings(
         }
         "hcp-terraform" => {
             let subject = "organization:contoso:project:network:workspace:peering:run_phase:apply";
-            federate_operator(emulator, HCP_TERRAFORM_ISSUER, subject);
-            let token = external_token(
+            let token = federated_operator_token(
                 emulator,
                 HCP_TERRAFORM_ISSUER,
                 subject,
-                FEDERATION_AUDIENCE,
                 Duration::from_secs(3600),
             );
             vec![no_secret, oidc, ("ARM_OIDC_TOKEN", token)]

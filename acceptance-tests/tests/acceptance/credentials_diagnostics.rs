@@ -169,12 +169,10 @@ async fn unknown_issuer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_assertion() {
     let emulator = Emulator::start(Knobs::test()).await;
-    identity_hosts::federate_operator(&emulator, GITHUB_ISSUER, SUBJECT);
-    let token = identity_hosts::external_token(
+    let token = identity_hosts::federated_operator_token(
         &emulator,
         GITHUB_ISSUER,
         SUBJECT,
-        "api://AzureADTokenExchange",
         Duration::from_secs(1),
     );
     tokio::time::sleep(Duration::from_millis(2100)).await;

@@ -328,12 +328,10 @@ async fn aks_workload_identity() {
 async fn hcp_terraform_dynamic_credentials() {
     let emulator = Emulator::start(Knobs::test()).await;
     let subject = "organization:contoso:project:network:workspace:peering:run_phase:apply";
-    identity_hosts::federate_operator(&emulator, HCP_TERRAFORM_ISSUER, subject);
-    let token = identity_hosts::external_token(
+    let token = identity_hosts::federated_operator_token(
         &emulator,
         HCP_TERRAFORM_ISSUER,
         subject,
-        "api://AzureADTokenExchange",
         Duration::from_secs(3600),
     );
     let mut env = seed_env(&emulator);
