@@ -20,7 +20,7 @@ use std::process::Output;
 
 use vnetpeer_emulator::{Emulator, Knobs};
 use vnetpeer_harness::binaries::{provider_binary, terraform_version, workspace_root};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/vnetpeer/vnetpeer";
 /// The import example by resource identity, which Terraform reads from 1.12 on.
@@ -82,46 +82,32 @@ impl DevOverrides {
 
     /// The resource and data source types the provider registers, test-only types included.
     fn registered_types(&self) -> (BTreeSet<String>, BTreeSet<String>) {
-        let work_dir = self.scratch.path().join("schema");
-        std::fs::create_dir_all(&work_dir).unwrap();
-        std::fs::write(
-            work_dir.join("main.tf"),
-            "terraform {\n  required_providers {\n    vnetpeer = {\n      source = \"vnetpeer/vnetpeer\"\n    }\n  }\n}\n",
-        )
-        .unwrap();
-        let output = self.terraform(&work_dir, "schema", &["providers", "schema", "-json"]);
-        assert!(output.status.success(), "{}", text(&output));
-        let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        let provider = &schema["provider_schemas"][PROVIDER_ADDRESS];
-        let names = |key: &str| -> BTreeSet<String> {
-            provider[key]
-                .as_object()
-                .map(|types| types.keys().cloned().collect())
-                .unwrap_or_default()
-        };
-        (names("resource_schemas"), names("data_source_schemas"))
+        let [resources, data_sources] =
+            self.registered(["resource_schemas", "data_source_schemas"]);
+        (resources, data_sources)
     }
 
     /// The ephemeral resource types and function names the provider registers.
     fn registered_ephemeral_types_and_functions(&self) -> (BTreeSet<String>, BTreeSet<String>) {
-        let work_dir = self.scratch.path().join("schema-newer-kinds");
+        let [ephemeral, functions] = self.registered(["ephemeral_resource_schemas", "functions"]);
+        (ephemeral, functions)
+    }
+
+    /// The names under each of `keys` in the provider's `terraform providers schema -json`.
+    fn registered<const N: usize>(&self, keys: [&str; N]) -> [BTreeSet<String>; N] {
+        let work_dir = self.scratch.path().join("schema");
         std::fs::create_dir_all(&work_dir).unwrap();
-        std::fs::write(
-            work_dir.join("main.tf"),
-            "terraform {\n  required_providers {\n    vnetpeer = {\n      source = \"vnetpeer/vnetpeer\"\n    }\n  }\n}\n",
-        )
-        .unwrap();
+        std::fs::write(work_dir.join("main.tf"), REQUIRED_PROVIDERS).unwrap();
         let output = self.terraform(&work_dir, "schema", &["providers", "schema", "-json"]);
         assert!(output.status.success(), "{}", text(&output));
         let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         let provider = &schema["provider_schemas"][PROVIDER_ADDRESS];
-        let names = |key: &str| -> BTreeSet<String> {
+        keys.map(|key| {
             provider[key]
                 .as_object()
                 .map(|types| types.keys().cloned().collect())
                 .unwrap_or_default()
-        };
-        (names("ephemeral_resource_schemas"), names("functions"))
+        })
     }
 }
 
@@ -522,19 +508,26 @@ fn examples_are_terraform_fmt_clean() {
     );
 }
 
-/// The walk-through on the provider page, applied as a user would: against the emulator, with
-/// the variables `vnetpeer-sandbox` exports, then planned again (nothing to do) and destroyed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_runbook_example_applies_against_the_emulator_and_destroys_cleanly() {
-    let runbook = examples_dir().join("provider/runbook");
-    let harness = DevOverrides::new();
-    let (resources, data_sources) = harness.registered_types();
-    let missing: Vec<String> = declared_types(&runbook)
+/// Whether `configuration` declares a type the provider does not register yet (said on
+/// stderr): a test of it is skipped until then.
+fn skipped_until_registered(configuration: &Path) -> bool {
+    let (resources, data_sources) = DevOverrides::new().registered_types();
+    let missing: Vec<String> = declared_types(configuration)
         .into_iter()
         .filter(|name| !resources.contains(name) && !data_sources.contains(name))
         .collect();
     if !missing.is_empty() {
         eprintln!("skipped until these types are registered: {missing:?}");
+    }
+    !missing.is_empty()
+}
+
+/// The walk-through on the provider page, applied as a user would: against the emulator, with
+/// the variables `vnetpeer-sandbox` exports, then planned again (nothing to do) and destroyed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runbook_example_applies_against_the_emulator_and_destroys_cleanly() {
+    let runbook = examples_dir().join("provider/runbook");
+    if skipped_until_registered(&runbook) {
         return;
     }
 
@@ -609,14 +602,7 @@ async fn terraform_test_passes_for_the_module_against_the_emulator() {
 /// and cloud) as `TF_VAR_*`, runs `terraform test`, and checks that every suite passed.
 async fn terraform_test_passes(relative: &str, min_suites: usize, variables: &[&str]) {
     let configuration = examples_dir().join(relative);
-    let harness = DevOverrides::new();
-    let (resources, data_sources) = harness.registered_types();
-    let missing: Vec<String> = declared_types(&configuration)
-        .into_iter()
-        .filter(|name| !resources.contains(name) && !data_sources.contains(name))
-        .collect();
-    if !missing.is_empty() {
-        eprintln!("skipped until these types are registered: {missing:?}");
+    if skipped_until_registered(&configuration) {
         return;
     }
 
