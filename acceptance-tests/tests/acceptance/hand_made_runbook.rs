@@ -329,7 +329,7 @@ pub(crate) async fn make_by_hand(emulator: &Emulator) -> HandMade {
         .header("azure-asyncoperation")
         .expect("Azure-AsyncOperation");
     let status = client
-        .wait_for_operation(&created, &operation, &primary)
+        .wait_for_operation(&created, operation, &primary)
         .await;
     assert_eq!(status.body["status"], "Succeeded", "{}", status.body);
 
