@@ -86,7 +86,7 @@ impl Addressing {
     }
 
     /// The attribute naming the VPC's owner.
-    fn owner_attribute(self) -> &'static str {
+    pub(super) fn owner_attribute(self) -> &'static str {
         match self {
             Self::Project => ProjectVpc::project,
             Self::Organization => OrganizationVpc::organization_id,
@@ -94,7 +94,7 @@ impl Addressing {
     }
 
     /// The attribute holding the VPC id.
-    fn vpc_attribute(self) -> &'static str {
+    pub(super) fn vpc_attribute(self) -> &'static str {
         match self {
             Self::Project => ProjectVpc::project_vpc_id,
             Self::Organization => OrganizationVpc::organization_vpc_id,
@@ -102,7 +102,7 @@ impl Addressing {
     }
 
     /// "project VPC" or "organization VPC".
-    fn vpc_kind(self) -> &'static str {
+    pub(super) fn vpc_kind(self) -> &'static str {
         match self {
             Self::Project => "project VPC",
             Self::Organization => "organization VPC",
@@ -117,7 +117,7 @@ impl Addressing {
         }
     }
 
-    fn address(self, owner: String, vpc_id: String) -> VpcAddress {
+    pub(super) fn address(self, owner: String, vpc_id: String) -> VpcAddress {
         match self {
             Self::Project => VpcAddress::Project {
                 project: owner,

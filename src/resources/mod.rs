@@ -19,8 +19,7 @@ use crate::provider::{ProviderConfig, provider_schema};
 
 pub mod aad_app;
 pub mod aad_app_secret;
-pub mod aiven_organization_vpc;
-pub mod aiven_project_vpc;
+pub mod aiven_vpc;
 pub mod aiven_vpc_peering;
 pub mod app_secret;
 pub mod client_config;
@@ -152,8 +151,12 @@ fn test_resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
 /// Every data source type, one line each.
 pub fn data_sources() -> Vec<Arc<dyn DataSource<ProviderData>>> {
     vec![
-        Arc::new(aiven_project_vpc::AivenProjectVpc),
-        Arc::new(aiven_organization_vpc::AivenOrganizationVpc),
+        Arc::new(aiven_vpc::AivenVpcLookup(
+            aiven_vpc_peering::Addressing::Project,
+        )),
+        Arc::new(aiven_vpc::AivenVpcLookup(
+            aiven_vpc_peering::Addressing::Organization,
+        )),
         Arc::new(client_config::ClientConfig),
     ]
 }
