@@ -77,6 +77,9 @@ pub enum Addressing {
 const ORGANIZATION_ID_PREFIX: &str = "organization/";
 
 impl Addressing {
+    /// Both kinds, project first.
+    pub const BOTH: [Addressing; 2] = [Addressing::Project, Addressing::Organization];
+
     /// The resource type.
     pub fn type_name(self) -> &'static str {
         match self {
@@ -1595,21 +1598,9 @@ fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{VNET, aiven_connection as connection};
 
-    const VNET: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002/resourceGroups/rg-Workload/providers/Microsoft.Network/virtualNetworks/vnet-App";
     const VPC: &str = "a1000000-0000-4000-8000-0000000000f1";
-
-    fn connection(state: &str, info: serde_json::Value) -> PeeringConnection {
-        serde_json::from_value(serde_json::json!({
-            "peer_cloud_account": "c1000000-0000-4000-8000-000000000002",
-            "peer_resource_group": "rg-workload",
-            "peer_vpc": "vnet-app",
-            "peering_connection_id": "pc-1",
-            "state": state,
-            "state_info": info,
-        }))
-        .unwrap()
-    }
 
     #[test]
     fn import_ids_round_trip_and_bad_ones_say_the_form() {

@@ -1417,34 +1417,15 @@ fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::Service;
-    use crate::cloud::ServiceError;
-
-    const VNET: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002/resourceGroups/rg-Workload/providers/Microsoft.Network/virtualNetworks/vnet-App";
-
-    fn arm_error(status: u16, code: &str) -> CloudError {
-        CloudError::Service(Box::new(ServiceError {
-            service: Service::ResourceManager,
-            operation: "PUT /x".into(),
-            status,
-            code: Some(code.into()),
-            detail_codes: Vec::new(),
-            message: "refused".into(),
-            aadsts_codes: Vec::new(),
-            request_id: None,
-        }))
-    }
+    use crate::cloud::{Service, ServiceError};
+    use crate::test_support::{VNET, arm_error, refusal};
 
     fn token_error(code: u32) -> CloudError {
         CloudError::Service(Box::new(ServiceError {
-            service: Service::EntraId,
             operation: "POST /t/oauth2/v2.0/token".into(),
-            status: 401,
-            code: Some("invalid_client".into()),
-            detail_codes: Vec::new(),
             message: format!("AADSTS{code}: refused"),
             aadsts_codes: vec![code],
-            request_id: None,
+            ..refusal(Service::EntraId, 401, "invalid_client")
         }))
     }
 
