@@ -44,9 +44,9 @@ use crate::azure::graph::{
 };
 use crate::cloud::{CallContext, CloudError, SecretString};
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
-    IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, StringSet,
-    Timeouts, UpdateRequest, Validator, model, parse_go_duration, validators,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, Model,
+    MoveSource, ObjectExt, PlannedChange, Resource, Schema, StringSet, Timeouts, UpdateRequest,
+    Validator, model, parse_go_duration, validators,
 };
 use crate::value::{Type, Value};
 
@@ -153,11 +153,14 @@ impl Resource<ProviderData> for AadApp {
     }
 
     fn identity(&self) -> Option<Identity> {
-        Some(identity_declaration())
+        Some(identity::graph_object(
+            "The application's object id (a UUID, not its client id): \
+             `az ad app show --id <client id> --query id`.",
+        ))
     }
 
     fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
-        moved_from(source)
+        identity::moved_graph_object(source, "azuread_application", imported)
     }
 
     fn schema(&self) -> Schema {
@@ -478,10 +481,12 @@ impl Resource<ProviderData> for AadApp {
             service_principal: None,
             secret: None,
         };
+        let secret = (settings.create_password != Some(false)).then_some(NewSecret {
+            display_name: arguments.secret_display_name.as_deref(),
+            end: secret_end,
+        });
         let outcome = self
-            .complete_create(
-                ctx, &call, &graph, &settings, &arguments, secret_end, &mut made,
-            )
+            .complete_create(ctx, &call, &graph, secret, &mut made)
             .await;
         match outcome {
             Ok(()) => {
@@ -619,12 +624,7 @@ impl Resource<ProviderData> for AadApp {
             graph
                 .update_application(&call, &object_id, &patch)
                 .await
-                .map_err(|error| {
-                    partial(
-                        cloud_diagnostic("Cannot update the application", &error),
-                        &state,
-                    )
-                })?;
+                .map_err(failed_step("Cannot update the application", &state))?;
             naming.write_to(&mut state);
         }
 
@@ -633,12 +633,7 @@ impl Resource<ProviderData> for AadApp {
             let upserted = graph
                 .ensure_service_principal(&call, client_id)
                 .await
-                .map_err(|error| {
-                    partial(
-                        cloud_diagnostic("Cannot create the service principal", &error),
-                        &state,
-                    )
-                })?;
+                .map_err(failed_step("Cannot create the service principal", &state))?;
             state.set_attr(Ids::service_principal_object_id, upserted.value.id);
         }
 
@@ -655,12 +650,7 @@ impl Resource<ProviderData> for AadApp {
             graph
                 .remove_password(&call, &object_id, key_id)
                 .await
-                .map_err(|error| {
-                    partial(
-                        cloud_diagnostic("Cannot remove the client secret", &error),
-                        &state,
-                    )
-                })?;
+                .map_err(failed_step("Cannot remove the client secret", &state))?;
             ManagedSecret::NONE.write_to(&mut state);
         }
         arguments.write_to(&mut state);
@@ -722,9 +712,7 @@ impl AadApp {
         ctx: &Context<ProviderData>,
         call: &CallContext,
         graph: &GraphClient,
-        settings: &Settings,
-        arguments: &SecretArguments,
-        secret_end: OffsetDateTime,
+        secret: Option<NewSecret<'_>>,
         made: &mut Made,
     ) -> Result<(), Diagnostic> {
         let client_id = made.application.app_id.clone();
@@ -745,16 +733,16 @@ impl AadApp {
             }
         };
         made.service_principal = Some(service_principal);
-        if settings.create_password == Some(false) {
+        let Some(secret) = secret else {
             return Ok(());
-        }
+        };
 
         let secret = graph
             .add_password(
                 call,
                 &made.application.id,
-                arguments.secret_display_name.as_deref(),
-                secret_end,
+                secret.display_name,
+                secret.end,
                 &[],
             )
             .await
@@ -801,12 +789,7 @@ impl AadApp {
                     .as_slice(),
             )
             .await
-            .map_err(|error| {
-                partial(
-                    cloud_diagnostic("Cannot add the new client secret", &error),
-                    state,
-                )
-            })?;
+            .map_err(failed_step("Cannot add the new client secret", state))?;
         if let Err(mut diagnostic) =
             wait_until_secret_works(ctx, call, &tenant_id, &client_id, &secret.secret_text).await
         {
@@ -847,6 +830,12 @@ impl AadApp {
         }
         Ok(())
     }
+}
+
+/// The managed secret a create adds (none with `create_password = false`).
+struct NewSecret<'a> {
+    display_name: Option<&'a str>,
+    end: OffsetDateTime,
 }
 
 /// What a create has made so far.
@@ -1132,6 +1121,12 @@ fn partial(diagnostic: Diagnostic, state: &Value) -> Failure {
     Failure::with_partial_state(diagnostic, state.clone())
 }
 
+/// The failure of an update's step: `summary` and the service's answer, with what exists so
+/// far (`state`) as the partial state.
+fn failed_step<'a>(summary: &'a str, state: &'a Value) -> impl FnOnce(CloudError) -> Failure + 'a {
+    move |error| partial(cloud_diagnostic(summary, &error), state)
+}
+
 /// The first diagnostic of a failure (its detail keeps the service's answer).
 fn failure_diagnostic(diagnostics: Diagnostics) -> Diagnostic {
     diagnostics
@@ -1163,40 +1158,6 @@ fn audience_validator() -> Validator {
             other => Err(format!("{other:?} is not a sign-in audience")),
         },
     )
-}
-
-// ----- resource identity ------------------------------------------------------------------------
-
-/// The application is named by its object id, as in Microsoft Graph's `/applications/{id}`.
-fn identity_declaration() -> Identity {
-    Identity {
-        version: 0,
-        attributes: vec![IdentityAttribute::required(
-            "object_id",
-            "The application's object id (a UUID, not its client id): \
-             `az ad app show --id <client id> --query id`.",
-        )],
-        of_state: |state| identity::from_state(state, &[("object_id", Ids::object_id)]),
-        import_id: |parts| identity::part(parts, "object_id").map(str::to_owned),
-    }
-}
-
-/// `moved` from azuread's `azuread_application` (its `object_id`, in every azuread version):
-/// the state an import by object id gives.
-fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
-    if !source.is("azuread", "azuread_application") {
-        return None;
-    }
-    Some(source.required("object_id").and_then(|object_id| {
-        if !checks::is_uuid(object_id) {
-            return Err(Diagnostic::error(
-                "Cannot move azuread_application",
-                format!("Its `object_id` {object_id:?} is not a UUID."),
-            )
-            .into());
-        }
-        Ok(imported(object_id))
-    }))
 }
 
 #[cfg(test)]
