@@ -385,79 +385,73 @@ mod tests {
         }
     }
 
-    fn detail(errors: &Diagnostics) -> String {
-        errors.iter().next().unwrap().detail.clone()
+    /// The one live VPC in `azure-westeurope` of the owner `acme`, among VPCs given as
+    /// (id, cloud, state).
+    fn select(lookup: &AivenVpcLookup, vpcs: &[(&str, &str, &str)]) -> Result<AivenVpc, String> {
+        let vpcs = vpcs
+            .iter()
+            .map(|(id, cloud, state)| vpc(id, cloud, state))
+            .collect();
+        lookup
+            .select_by_cloud("acme", "azure-westeurope", vpcs)
+            .map_err(|errors| {
+                let diagnostic = errors.iter().next().unwrap();
+                format!("{}: {}", diagnostic.summary, diagnostic.detail)
+            })
     }
 
     #[test]
     fn selects_the_live_vpc_of_the_cloud() {
         for lookup in [PROJECT, ORGANIZATION] {
-            let found = lookup
-                .select_by_cloud(
-                    "p",
-                    "azure-westeurope",
-                    vec![
-                        vpc("old", "azure-westeurope", "DELETING"),
-                        vpc("other", "azure-northeurope", "ACTIVE"),
-                        vpc("live", "azure-westeurope", "ACTIVE"),
-                    ],
-                )
-                .unwrap();
-            assert_eq!(found.vpc_id, "live");
+            let found = select(
+                &lookup,
+                &[
+                    ("old", "azure-westeurope", "DELETING"),
+                    ("other", "azure-northeurope", "ACTIVE"),
+                    ("live", "azure-westeurope", "ACTIVE"),
+                ],
+            );
+            assert_eq!(found.unwrap().vpc_id, "live");
         }
     }
 
     #[test]
     fn no_match_lists_the_existing_clouds() {
-        let errors = PROJECT
-            .select_by_cloud(
-                "p",
-                "azure-westeurope",
-                vec![
-                    vpc("gone", "azure-westeurope", "DELETED"),
-                    vpc("other", "azure-northeurope", "ACTIVE"),
-                ],
-            )
-            .unwrap_err();
-        let text = detail(&errors);
-        assert!(text.contains("azure-northeurope (other"), "{text}");
-        assert!(text.contains("azure-westeurope (gone"), "{text}");
-        let none = PROJECT
-            .select_by_cloud("p", "azure-westeurope", Vec::new())
-            .unwrap_err();
-        assert!(detail(&none).contains("has no project VPCs"));
-        let none = ORGANIZATION
-            .select_by_cloud(
-                "org1",
-                "azure-germany-westcentral",
-                vec![vpc("other", "aws-eu-west-1", "ACTIVE")],
-            )
-            .unwrap_err();
-        let text = detail(&none);
-        assert!(text.contains("aws-eu-west-1 (other"), "{text}");
+        let vpcs = [
+            ("gone", "azure-westeurope", "DELETED"),
+            ("other", "aws-eu-west-1", "ACTIVE"),
+        ];
+        for (lookup, owner_has_none) in [
+            (PROJECT, "Aiven project \"acme\" has no project VPC in"),
+            (
+                ORGANIZATION,
+                "Aiven organization acme has no organization VPC in",
+            ),
+        ] {
+            let text = select(&lookup, &vpcs).unwrap_err();
+            assert!(text.contains(owner_has_none), "{text}");
+            assert!(text.contains("aws-eu-west-1 (other"), "{text}");
+            assert!(text.contains("azure-westeurope (gone"), "{text}");
+        }
         assert!(
-            text.contains("Aiven organization org1 has no organization VPC"),
-            "{text}"
+            select(&PROJECT, &[])
+                .unwrap_err()
+                .contains("has no project VPCs")
         );
     }
 
     #[test]
     fn several_matches_name_them_and_suggest_the_id() {
-        let several = vec![
-            vpc("a", "azure-westeurope", "ACTIVE"),
-            vpc("b", "azure-westeurope", "APPROVED"),
+        let several = [
+            ("a", "azure-westeurope", "ACTIVE"),
+            ("b", "azure-westeurope", "APPROVED"),
         ];
-        let errors = PROJECT
-            .select_by_cloud("p", "azure-westeurope", several.clone())
-            .unwrap_err();
-        let diagnostic = errors.iter().next().unwrap();
-        assert!(diagnostic.summary.contains("Several"));
-        assert!(diagnostic.detail.contains("a (10.1.0.0/24), b"));
-        assert!(diagnostic.detail.contains("project_vpc_id"));
-        let errors = ORGANIZATION
-            .select_by_cloud("org1", "azure-westeurope", several)
-            .unwrap_err();
-        assert!(detail(&errors).contains("organization_vpc_id"));
+        let text = select(&PROJECT, &several).unwrap_err();
+        assert!(text.starts_with("Several"), "{text}");
+        assert!(text.contains("a (10.1.0.0/24), b"), "{text}");
+        assert!(text.contains("project_vpc_id"), "{text}");
+        let text = select(&ORGANIZATION, &several).unwrap_err();
+        assert!(text.contains("organization_vpc_id"), "{text}");
     }
 
     #[test]

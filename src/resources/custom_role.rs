@@ -131,10 +131,7 @@ impl Resource<ProviderData> for CustomRole {
                     .validate(validators::string_length(1, 2048)),
             )
             .attribute(
-                Attribute::list("actions", Type::String)
-                    .case_insensitive()
-                    .optional()
-                    .computed()
+                case_insensitive_list(Definition::actions)
                     .default(Value::list([Value::string(PEER_ACTION)]))
                     .description(
                         "Control-plane actions the role allows. Default \
@@ -144,19 +141,13 @@ impl Resource<ProviderData> for CustomRole {
                     .validate(validators::each(validators::not_blank())),
             )
             .attribute(
-                Attribute::list("not_actions", Type::String)
-                    .case_insensitive()
-                    .optional()
-                    .computed()
+                case_insensitive_list(Definition::not_actions)
                     .default(Value::list([]))
                     .description("Actions excluded from `actions`. Default `[]`.")
                     .validate(validators::each(validators::not_blank())),
             )
             .attribute(
-                Attribute::list("assignable_scopes", Type::String)
-                    .case_insensitive()
-                    .optional()
-                    .computed()
+                case_insensitive_list(Definition::assignable_scopes)
                     .description(
                         "Scopes at or below which the role may be assigned. Default `[scope]`.",
                     )
@@ -352,6 +343,15 @@ fn subscription_scope() -> Validator {
                 .map_err(|error| error.to_string())
         },
     )
+}
+
+/// An optional list of actions or scopes, which ARM compares without case (the framework keeps
+/// the user's spelling).
+fn case_insensitive_list(name: &str) -> Attribute {
+    Attribute::list(name, Type::String)
+        .case_insensitive()
+        .optional()
+        .computed()
 }
 
 /// A list with at least one element (ARM rejects roles without actions or assignable scopes).
