@@ -10,4 +10,6 @@ pub mod functions;
 pub mod plugin;
 pub mod provider;
 pub mod resources;
+#[cfg(test)]
+mod test_support;
 pub mod value;

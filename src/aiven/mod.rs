@@ -1069,4 +1069,28 @@ mod tests {
             Ok(VpcSearch::ErrorField)
         ));
     }
+
+    #[test]
+    fn the_organization_vpc_body_reads_its_single_cloud() {
+        let vpc: Vpc = serde_json::from_value(serde_json::json!({
+            "organization_vpc_id": "a1000000-0000-4000-8000-0000000000f2",
+            "organization_id": "org1a2b3c4d5e6",
+            "clouds": [{"cloud_name": "azure-switzerland-north", "network_cidr": "10.30.0.0/24"}],
+            "display_name": "shared",
+            "state": "ACTIVE",
+            "peering_connections": [],
+            "pending_build_only_peering_connections": null,
+        }))
+        .unwrap();
+        assert_eq!(vpc.vpc_id, "a1000000-0000-4000-8000-0000000000f2");
+        assert_eq!(vpc.cloud_name, "azure-switzerland-north");
+        assert_eq!(vpc.network_cidr, "10.30.0.0/24");
+        assert_eq!(vpc.display_name.as_deref(), Some("shared"));
+        assert!(
+            serde_json::from_value::<Vpc>(serde_json::json!({
+                "organization_vpc_id": "x", "clouds": [], "state": "ACTIVE"
+            }))
+            .is_err()
+        );
+    }
 }

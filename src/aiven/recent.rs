@@ -27,12 +27,12 @@ struct PeeringKey {
 }
 
 impl PeeringKey {
+    /// The key of the peering of `project`'s VPC with the VNet `peer` (subscription, resource
+    /// group, name).
     fn new(
         project: &str,
         project_vpc_id: &str,
-        subscription_id: &str,
-        resource_group: &str,
-        vnet_name: &str,
+        (subscription_id, resource_group, vnet_name): (&str, &str, &str),
     ) -> Self {
         Self {
             project: project.to_owned(),
@@ -82,16 +82,10 @@ impl RecentVpcReads {
         now: Instant,
         project: &str,
         project_vpc_id: &str,
-        (subscription_id, resource_group, vnet_name): (&str, &str, &str),
+        peer: (&str, &str, &str),
         vpc: Vpc,
     ) {
-        let key = PeeringKey::new(
-            project,
-            project_vpc_id,
-            subscription_id,
-            resource_group,
-            vnet_name,
-        );
+        let key = PeeringKey::new(project, project_vpc_id, peer);
         // A poisoned lock only means another thread panicked mid-update of a plain map.
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.retain(|_, (read_at, _)| now.saturating_duration_since(*read_at) < FORGET_AFTER);
@@ -103,16 +97,10 @@ impl RecentVpcReads {
         now: Instant,
         project: &str,
         project_vpc_id: &str,
-        (subscription_id, resource_group, vnet_name): (&str, &str, &str),
+        peer: (&str, &str, &str),
         max_age: Duration,
     ) -> Option<Vpc> {
-        let key = PeeringKey::new(
-            project,
-            project_vpc_id,
-            subscription_id,
-            resource_group,
-            vnet_name,
-        );
+        let key = PeeringKey::new(project, project_vpc_id, peer);
         let (read_at, vpc) = self
             .entries
             .lock()

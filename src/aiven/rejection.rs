@@ -83,18 +83,7 @@ impl RejectionCause {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn connection(state: &str, info: serde_json::Value) -> PeeringConnection {
-        serde_json::from_value(serde_json::json!({
-            "peer_cloud_account": "c1000000-0000-4000-8000-000000000002",
-            "peer_resource_group": "rg-workload",
-            "peer_vpc": "vnet-app",
-            "peering_connection_id": "pc-1",
-            "state": state,
-            "state_info": info,
-        }))
-        .unwrap()
-    }
+    use crate::test_support::aiven_connection as connection;
 
     #[test]
     fn rejection_causes_from_aiven_messages() {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::arm::ArmClient;
 use super::credentials::{
-    AccessToken, AzureEndpoints, AzureSettings, TokenCache, TokenSource, acquire_token_with_secret,
+    AccessToken, AzureEndpoints, AzureSettings, TokenCache, TokenSource,
     acquire_token_with_secret_retrying,
 };
 use super::graph::GraphClient;
@@ -116,14 +116,13 @@ impl AzureClients {
         secret: &SecretString,
         scope: &str,
     ) -> Result<AccessToken, CloudError> {
-        acquire_token_with_secret(
-            &self.http,
+        self.acquire_token_with_secret_retrying(
             ctx,
-            &self.endpoints,
             tenant_id,
             client_id,
             secret,
             scope,
+            &[super::aadsts::INVALID_CLIENT_SECRET],
         )
         .await
     }

@@ -23,7 +23,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use super::aadsts;
 use super::assertion::ClientCertificate;
 use super::error::AzureErrorResponse;
 use super::federation::FederatedTokenSource;
@@ -1231,33 +1230,6 @@ pub async fn acquire_token_with_secret_retrying(
             Err(other) => return Err(other),
         }
     }
-}
-
-/// Requests a token for `client_id` with `secret` in `tenant`, bypassing the cache, and keeps
-/// retrying while Entra ID answers AADSTS7000215 (a new secret not usable yet), until `ctx`'s
-/// deadline. Other failures return at once with their AADSTS codes
-/// ([`CloudError::aadsts_codes`]): 7000229/700016 mean the app has no service principal in that
-/// tenant.
-pub async fn acquire_token_with_secret(
-    http: &HttpClient,
-    ctx: &CallContext,
-    endpoints: &AzureEndpoints,
-    tenant: &str,
-    client_id: &str,
-    secret: &SecretString,
-    scope: &str,
-) -> Result<AccessToken, CloudError> {
-    acquire_token_with_secret_retrying(
-        http,
-        ctx,
-        endpoints,
-        tenant,
-        client_id,
-        secret,
-        scope,
-        &[aadsts::INVALID_CLIENT_SECRET],
-    )
-    .await
 }
 
 #[cfg(test)]

@@ -1210,17 +1210,14 @@ mod tests {
     use super::*;
     use crate::azure::error::classify;
     use crate::cloud::ServiceError;
+    use crate::test_support::refusal;
 
     fn graph_error(status: u16, code: &str, details: &[&str], message: &str) -> CloudError {
         classify(ServiceError {
-            service: Service::Graph,
             operation: "POST /v1.0/servicePrincipals".into(),
-            status,
-            code: Some(code.into()),
             detail_codes: details.iter().map(|d| d.to_string()).collect(),
             message: message.into(),
-            aadsts_codes: vec![],
-            request_id: None,
+            ..refusal(Service::Graph, status, code)
         })
     }
 

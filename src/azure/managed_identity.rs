@@ -357,26 +357,21 @@ async fn read_arc_key(path: &Path, directory: &Path) -> Result<SecretString, Clo
             directory.display()
         )));
     }
-    let metadata = tokio::fs::metadata(path).await.map_err(|e| {
+    let unreadable = |e: std::io::Error| {
         arc_error(format!(
             "cannot read the key file {}: {e}; the provider must run as an administrator or a \
              member of the `himds` group",
             path.display()
         ))
-    })?;
+    };
+    let metadata = tokio::fs::metadata(path).await.map_err(unreadable)?;
     if metadata.len() > ARC_KEY_MAX_BYTES {
         return Err(arc_error(format!(
             "the key file {} is larger than {ARC_KEY_MAX_BYTES} bytes; refusing to send it",
             path.display()
         )));
     }
-    let key = tokio::fs::read_to_string(path).await.map_err(|e| {
-        arc_error(format!(
-            "cannot read the key file {}: {e}; the provider must run as an administrator or a \
-             member of the `himds` group",
-            path.display()
-        ))
-    })?;
+    let key = tokio::fs::read_to_string(path).await.map_err(unreadable)?;
     Ok(SecretString::new(key.trim()))
 }
 

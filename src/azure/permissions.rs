@@ -62,19 +62,10 @@ pub fn missing_permission_hint(error: &CloudError) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::error::ServiceError;
+    use crate::test_support::refusal;
 
     fn forbidden(service: Service, code: &str) -> CloudError {
-        CloudError::Service(Box::new(ServiceError {
-            service,
-            operation: "POST /x".into(),
-            status: 403,
-            code: Some(code.into()),
-            detail_codes: Vec::new(),
-            message: "denied".into(),
-            aadsts_codes: Vec::new(),
-            request_id: None,
-        }))
+        CloudError::Service(Box::new(refusal(service, 403, code)))
     }
 
     #[test]

@@ -39,6 +39,8 @@
 //! while `Option<…>` reads null as `None`. A [`Value`] field takes the attribute as it is, for
 //! the plan-time code that tells unknown from null.
 
+use std::collections::BTreeMap;
+
 use crate::value::Value;
 
 use super::diagnostics::{Diagnostic, Diagnostics};
@@ -123,6 +125,23 @@ impl AttributeValue for Vec<String> {
     }
     fn to_attribute(&self) -> Value {
         Value::list(self.iter().map(|item| Value::string(item.as_str())))
+    }
+}
+
+/// A map of known strings.
+impl AttributeValue for BTreeMap<String, String> {
+    fn from_attribute(value: &Value) -> Option<Self> {
+        value
+            .as_map()?
+            .iter()
+            .map(|(key, item)| Some((key.clone(), item.as_str()?.to_owned())))
+            .collect()
+    }
+    fn to_attribute(&self) -> Value {
+        Value::map(
+            self.iter()
+                .map(|(key, item)| (key.as_str(), Value::string(item.as_str()))),
+        )
     }
 }
 

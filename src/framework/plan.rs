@@ -662,29 +662,31 @@ pub(crate) fn validate_config(
             }
         }
     }
+    for_each_nested_object(block, config, path, |nested, object, path| {
+        validate_config(nested, object, path, diagnostics);
+    });
+}
+
+/// Calls `visit` with each object of `block`'s nested blocks in `config` and its path; set
+/// elements cannot be addressed, so their path is the block's.
+fn for_each_nested_object(
+    block: &Block,
+    config: &Value,
+    path: &AttributePath,
+    mut visit: impl FnMut(&Block, &Value, &AttributePath),
+) {
     for nested in &block.blocks {
         let block_path = path.clone().attr(&nested.name);
         match field(config, &nested.name) {
-            Value::Object(_) => validate_config(
-                &nested.block,
-                field(config, &nested.name),
-                &block_path,
-                diagnostics,
-            ),
+            object @ Value::Object(_) => visit(&nested.block, object, &block_path),
             Value::List(items) => {
                 for (index, item) in items.iter().enumerate() {
-                    validate_config(
-                        &nested.block,
-                        item,
-                        &block_path.clone().index(index),
-                        diagnostics,
-                    );
+                    visit(&nested.block, item, &block_path.clone().index(index));
                 }
             }
-            // Set elements cannot be addressed; report at the block.
             Value::Set(items) => {
                 for item in items {
-                    validate_config(&nested.block, item, &block_path, diagnostics);
+                    visit(&nested.block, item, &block_path);
                 }
             }
             _ => {}
@@ -713,28 +715,9 @@ pub(crate) fn reject_write_only(
             );
         }
     }
-    for nested in &block.blocks {
-        let block_path = path.clone().attr(&nested.name);
-        match field(config, &nested.name) {
-            Value::Object(_) => reject_write_only(
-                &nested.block,
-                field(config, &nested.name),
-                &block_path,
-                diagnostics,
-            ),
-            Value::List(items) => {
-                for (index, item) in items.iter().enumerate() {
-                    reject_write_only(
-                        &nested.block,
-                        item,
-                        &block_path.clone().index(index),
-                        diagnostics,
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
+    for_each_nested_object(block, config, path, |nested, object, path| {
+        reject_write_only(nested, object, path, diagnostics);
+    });
 }
 
 /// Checks that `value` has exactly the type `ty` (I1) and says where it does not.

@@ -30,7 +30,7 @@
 //! the private state as awaiting its purge), so the next destroy only purges it, and a plan
 //! replaces it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -44,9 +44,9 @@ use crate::azure::graph::{
 };
 use crate::cloud::{CallContext, CloudError, SecretString};
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
-    IdentityAttribute, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
-    UpdateRequest, Validator, model, parse_go_duration, validators,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, Model,
+    MoveSource, ObjectExt, PlannedChange, Resource, Schema, StringSet, Timeouts, UpdateRequest,
+    Validator, model, parse_go_duration, validators,
 };
 use crate::value::{Type, Value};
 
@@ -62,25 +62,68 @@ pub mod list;
 /// See the module documentation.
 pub struct AadApp;
 
+// The attributes in five groups, each read and written whole. Every field is optional: an
+// imported state knows only `object_id`.
+
 model! {
-    /// Every attribute of the app, as a plan or state holds it.
-    struct App {
-        display_name: Value,
-        sign_in_audience: Value,
-        owners: Value,
-        create_password: Value,
-        secret_display_name: Value,
-        secret_end_date: Value,
-        secret_lifetime: Value,
-        rotate_when_changed: Value,
-        permanently_delete: Value,
-        client_id: Value,
-        object_id: Value,
-        service_principal_object_id: Value,
-        tenant_id: Value,
-        client_secret: Value,
-        client_secret_key_id: Value,
-        client_secret_end_date: Value,
+    /// What `PATCH /applications/{id}` changes in place.
+    struct Naming {
+        display_name: Option<String>,
+        sign_in_audience: Option<String>,
+    }
+}
+
+model! {
+    /// Settings that take effect without a request of their own when changed.
+    struct Settings {
+        owners: Option<StringSet>,
+        create_password: Option<bool>,
+        permanently_delete: Option<bool>,
+    }
+}
+
+model! {
+    /// The managed secret's arguments; a change of any rotates the secret.
+    struct SecretArguments {
+        secret_display_name: Option<String>,
+        secret_end_date: Option<String>,
+        secret_lifetime: Option<String>,
+        rotate_when_changed: Option<BTreeMap<String, String>>,
+    }
+}
+
+model! {
+    /// Where the application and its service principal are.
+    struct Ids {
+        client_id: Option<String>,
+        object_id: Option<String>,
+        service_principal_object_id: Option<String>,
+        tenant_id: Option<String>,
+    }
+}
+
+model! {
+    /// The managed client secret (null throughout when there is none).
+    struct ManagedSecret {
+        client_secret: Option<SecretString>,
+        client_secret_key_id: Option<String>,
+        client_secret_end_date: Option<String>,
+    }
+}
+
+impl ManagedSecret {
+    const NONE: ManagedSecret = ManagedSecret {
+        client_secret: None,
+        client_secret_key_id: None,
+        client_secret_end_date: None,
+    };
+
+    fn of(secret: &PasswordCredential) -> Self {
+        ManagedSecret {
+            client_secret: Some(secret.secret_text.clone()),
+            client_secret_key_id: Some(secret.key_id.clone()),
+            client_secret_end_date: secret.end_date_time.clone(),
+        }
     }
 }
 
@@ -102,32 +145,9 @@ const NOT_REPLICATED_YET: &[u32] = &[
     aadsts::APPLICATION_NOT_FOUND,
 ];
 
-/// The computed attributes describing the managed client secret.
-const SECRET_ATTRIBUTES: [&str; 3] = [
-    App::client_secret,
-    App::client_secret_key_id,
-    App::client_secret_end_date,
-];
-
 /// Private state of an application that is deleted but not purged yet (see the module docs).
 /// JSON, like the other private state of this provider ([`ReplicationGrace`]), which it replaces.
 const AWAITING_PURGE: &[u8] = br#"{"awaiting_purge":true}"#;
-
-/// Arguments that only mean something with a managed client secret.
-const SECRET_ARGUMENTS: [&str; 4] = [
-    App::secret_display_name,
-    App::secret_end_date,
-    App::secret_lifetime,
-    App::rotate_when_changed,
-];
-
-/// Arguments whose change rotates the secret.
-const ROTATION_TRIGGERS: [&str; 4] = [
-    App::rotate_when_changed,
-    App::secret_display_name,
-    App::secret_end_date,
-    App::secret_lifetime,
-];
 
 #[async_trait]
 impl Resource<ProviderData> for AadApp {
@@ -136,11 +156,14 @@ impl Resource<ProviderData> for AadApp {
     }
 
     fn identity(&self) -> Option<Identity> {
-        Some(identity_declaration())
+        Some(identity::graph_object(
+            "The application's object id (a UUID, not its client id): \
+             `az ad app show --id <client id> --query id`.",
+        ))
     }
 
     fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
-        moved_from(source)
+        identity::moved_graph_object(source, "azuread_application", imported)
     }
 
     fn schema(&self) -> Schema {
@@ -310,8 +333,9 @@ impl Resource<ProviderData> for AadApp {
     }
 
     fn validate(&self, config: &Value, diagnostics: &mut Diagnostics) {
-        if config.attr(App::create_password).as_bool() == Some(false) {
-            for name in SECRET_ARGUMENTS {
+        if config.attr(Settings::create_password).as_bool() == Some(false) {
+            // Arguments that only mean something with a managed client secret.
+            for &name in SecretArguments::ATTRIBUTES {
                 if !config.attr(name).is_null() {
                     diagnostics.push(
                         Diagnostic::error(
@@ -327,8 +351,8 @@ impl Resource<ProviderData> for AadApp {
                 }
             }
         }
-        let end_date = config.attr(App::secret_end_date);
-        let lifetime = config.attr(App::secret_lifetime);
+        let end_date = config.attr(SecretArguments::secret_end_date);
+        let lifetime = config.attr(SecretArguments::secret_lifetime);
         if !end_date.is_null() && !lifetime.is_null() && end_date.is_known() && lifetime.is_known()
         {
             diagnostics.push(
@@ -337,7 +361,7 @@ impl Resource<ProviderData> for AadApp {
                     "Set either `secret_end_date` (a fixed expiry) or `secret_lifetime` (a \
                      duration from the secret's creation), not both.",
                 )
-                .at(App::secret_lifetime),
+                .at(SecretArguments::secret_lifetime),
             );
         }
         if let Some(text) = lifetime.as_str()
@@ -349,7 +373,7 @@ impl Resource<ProviderData> for AadApp {
                     "A secret that expires when it is created could never be used. Use e.g. \
                      `8760h` (one year).",
                 )
-                .at(App::secret_lifetime),
+                .at(SecretArguments::secret_lifetime),
             );
         }
     }
@@ -359,10 +383,10 @@ impl Resource<ProviderData> for AadApp {
         ctx: &Context<ProviderData>,
         plan: &mut PlannedChange,
     ) -> Result<(), Diagnostics> {
-        let no_password = plan.get(App::create_password).as_bool() == Some(false);
+        let no_password = plan.get(Settings::create_password).as_bool() == Some(false);
         if no_password {
             // No secret is made, kept or rotated: the plan says so instead of "known after apply".
-            for name in SECRET_ATTRIBUTES {
+            for &name in ManagedSecret::ATTRIBUTES {
                 plan.set(name, Value::Null);
             }
         }
@@ -378,31 +402,35 @@ impl Resource<ProviderData> for AadApp {
             ));
             // The secret went with the application (and, unlike the ids, is not kept from the
             // state when unknown): its change is the replacement's reason.
-            for name in SECRET_ATTRIBUTES {
+            for &name in ManagedSecret::ATTRIBUTES {
                 plan.set_unknown(name);
             }
-            plan.require_replace(App::client_secret_key_id);
+            plan.require_replace(ManagedSecret::client_secret_key_id);
             return Ok(());
         }
-        let secret_missing = plan.prior.attr(App::client_secret_key_id).is_null();
-        if !no_password
-            && (secret_missing || ROTATION_TRIGGERS.iter().any(|name| plan.changed(name)))
-        {
-            for name in SECRET_ATTRIBUTES {
+        let secret_missing = plan
+            .prior
+            .attr(ManagedSecret::client_secret_key_id)
+            .is_null();
+        let rotation_asked = SecretArguments::ATTRIBUTES
+            .iter()
+            .any(|name| plan.changed(name));
+        if !no_password && (secret_missing || rotation_asked) {
+            for &name in ManagedSecret::ATTRIBUTES {
                 plan.set_unknown(name);
             }
         }
-        if plan.prior.attr(App::service_principal_object_id).is_null() {
-            plan.set_unknown(App::service_principal_object_id);
+        if plan.prior.attr(Ids::service_principal_object_id).is_null() {
+            plan.set_unknown(Ids::service_principal_object_id);
         }
         // Owners are bound at creation only. A prior null means "not known" (imported): the
         // configured owners are then recorded rather than forcing a replacement.
-        let prior_owners = plan.prior.attr(App::owners);
-        let planned_owners = plan.get(App::owners);
+        let prior_owners = plan.prior.attr(Settings::owners);
+        let planned_owners = plan.get(Settings::owners);
         if !prior_owners.is_null()
             && (planned_owners.is_unknown() || owner_set(prior_owners) != owner_set(planned_owners))
         {
-            plan.require_replace(App::owners);
+            plan.require_replace(Settings::owners);
         }
         Ok(())
     }
@@ -413,24 +441,26 @@ impl Resource<ProviderData> for AadApp {
         request: CreateRequest,
     ) -> Result<Value, Failure> {
         let planned = request.planned;
+        let naming = Naming::from_value(&planned)?;
+        let settings = Settings::from_value(&planned)?;
+        let arguments = SecretArguments::from_value(&planned)?;
         // A replacement of an application awaiting its purge: the marker was the old one's.
         forget_awaiting_purge(ctx);
         let call = call_context(ctx);
         let graph = graph(ctx)?;
-        let secret_end = secret_end_date(&planned, OffsetDateTime::now_utc())?;
+        let secret_end = secret_end_date(&arguments, OffsetDateTime::now_utc())?;
         let tenant_id = home_tenant(ctx, &graph, &call).await?;
-        let audience = planned
-            .attr_str(App::sign_in_audience)
-            .unwrap_or(sign_in_audience::AZURE_AD_MULTIPLE_ORGS)
-            .to_owned();
+        let audience = naming
+            .sign_in_audience
+            .unwrap_or_else(|| sign_in_audience::AZURE_AD_MULTIPLE_ORGS.to_owned());
+        let owners = settings.owners.clone().unwrap_or_default().0;
         let new_application = NewApplication {
-            display_name: planned
-                .attr_str(App::display_name)
-                .unwrap_or_default()
-                .to_owned(),
+            display_name: naming.display_name.unwrap_or_default(),
             requested_access_token_version: token_version_for(&audience),
             sign_in_audience: audience,
-            owners: owner_set(planned.attr(App::owners)).into_iter().collect(),
+            owners: lower_cased(owners.iter().map(String::as_str))
+                .into_iter()
+                .collect(),
         };
 
         // Created under a unique name of this create: a repeat after a lost answer finds the
@@ -456,15 +486,21 @@ impl Resource<ProviderData> for AadApp {
             service_principal: None,
             secret: None,
         };
+        let secret = (settings.create_password != Some(false)).then_some(NewSecret {
+            display_name: arguments.secret_display_name.as_deref(),
+            end: secret_end,
+        });
         let outcome = self
-            .complete_create(ctx, &call, &graph, &planned, secret_end, &mut made)
+            .complete_create(ctx, &call, &graph, secret, &mut made)
             .await;
         match outcome {
             Ok(()) => {
                 ReplicationGrace::remember_creation(ctx);
                 Ok(made.state(planned))
             }
-            Err(diagnostic) => Err(roll_back(ctx, &graph, &planned, made, diagnostic).await),
+            Err(diagnostic) => {
+                Err(roll_back(ctx, &graph, &planned, &settings, made, diagnostic).await)
+            }
         }
     }
 
@@ -473,14 +509,15 @@ impl Resource<ProviderData> for AadApp {
         ctx: &Context<ProviderData>,
         state: Value,
     ) -> Result<Option<Value>, Diagnostics> {
-        let Some(object_id) = state.attr_str(App::object_id).map(str::to_owned) else {
+        let mut ids = Ids::from_value(&state)?;
+        let mut settings = Settings::from_value(&state)?;
+        let mut secret = ManagedSecret::from_value(&state)?;
+        let Some(object_id) = ids.object_id.clone() else {
             return Ok(None);
         };
         let call = call_context(ctx);
         let graph = graph(ctx)?;
-        let service_principal_id = state
-            .attr_str(App::service_principal_object_id)
-            .map(str::to_owned);
+        let service_principal_id = ids.service_principal_object_id.clone();
         let read_application = ReplicationGrace::read(ctx, || async {
             graph.get_application(&call, &object_id).await
         });
@@ -503,7 +540,7 @@ impl Resource<ProviderData> for AadApp {
         let Some(application) = application else {
             // Deleted, but perhaps not purged (a destroy whose purge failed): then it stays in
             // the state, so that the next destroy purges it. One request, and only here.
-            if state.attr_bool(App::permanently_delete) == Some(true)
+            if settings.permanently_delete == Some(true)
                 && graph
                     .get_deleted_application(&call, &object_id)
                     .await
@@ -531,51 +568,42 @@ impl Resource<ProviderData> for AadApp {
         if service_principal.is_some() {
             ReplicationGrace::forget(ctx);
         }
-        let mut state = state;
-        state.set_attr(App::display_name, application.display_name.clone());
+        let mut naming = Naming::from_value(&state)?;
+        naming.display_name = Some(application.display_name.clone());
         if let Some(audience) = &application.sign_in_audience {
-            state.set_attr(App::sign_in_audience, audience.clone());
+            naming.sign_in_audience = Some(audience.clone());
         }
-        state.set_attr(App::client_id, application.app_id.clone());
-        state.set_attr(App::object_id, application.id.clone());
-        state.set_attr(
-            App::service_principal_object_id,
-            optional(service_principal.map(|found| found.id)),
-        );
-        if state.attr(App::tenant_id).is_null() {
-            let tenant_id = home_tenant(ctx, &graph, &call).await?;
-            state.set_attr(App::tenant_id, tenant_id);
+        ids.client_id = Some(application.app_id.clone());
+        ids.object_id = Some(application.id.clone());
+        ids.service_principal_object_id = service_principal.map(|found| found.id);
+        if ids.tenant_id.is_none() {
+            ids.tenant_id = Some(home_tenant(ctx, &graph, &call).await?);
         }
-        if state.attr(App::permanently_delete).is_null() {
-            state.set_attr(App::permanently_delete, false);
-        }
-        if state.attr(App::create_password).is_null() {
-            // Imported (or moved): no managed secret is known, and the state says so. The
-            // configuration `terraform query` generates from this state then plans no change;
-            // `create_password = true` in the configuration adds a managed secret.
-            state.set_attr(App::create_password, false);
-        }
-        let managed_secret = state
-            .attr_str(App::client_secret_key_id)
-            .and_then(|key_id| {
-                application
-                    .password_credentials
-                    .iter()
-                    .find(|credential| credential.key_id.eq_ignore_ascii_case(key_id))
-            });
+        settings.permanently_delete.get_or_insert(false);
+        // Imported (or moved): no managed secret is known, and the state says so. The
+        // configuration `terraform query` generates from this state then plans no change;
+        // `create_password = true` in the configuration adds a managed secret.
+        settings.create_password.get_or_insert(false);
+        let managed_secret = secret.client_secret_key_id.as_deref().and_then(|key_id| {
+            application
+                .password_credentials
+                .iter()
+                .find(|credential| credential.key_id.eq_ignore_ascii_case(key_id))
+        });
         match managed_secret {
             Some(credential) => {
                 if let Some(end) = &credential.end_date_time {
-                    state.set_attr(App::client_secret_end_date, end.clone());
+                    secret.client_secret_end_date = Some(end.clone());
                 }
             }
             // Gone (or never known): the next plan adds a new secret.
-            None => {
-                for name in SECRET_ATTRIBUTES {
-                    state.set_attr(name, Value::Null);
-                }
-            }
+            None => secret = ManagedSecret::NONE,
         }
+        let mut state = state;
+        naming.write_to(&mut state);
+        settings.write_to(&mut state);
+        ids.write_to(&mut state);
+        secret.write_to(&mut state);
         Ok(Some(state))
     }
 
@@ -587,78 +615,61 @@ impl Resource<ProviderData> for AadApp {
         let UpdateRequest { prior, planned, .. } = request;
         let call = call_context(ctx);
         let graph = graph(ctx)?;
-        let object_id = prior
-            .attr_str(App::object_id)
-            .unwrap_or_default()
-            .to_owned();
+        let ids = Ids::from_value(&prior)?;
+        let prior_secret = ManagedSecret::from_value(&prior)?;
+        let naming = Naming::from_value(&planned)?;
+        let settings = Settings::from_value(&planned)?;
+        let arguments = SecretArguments::from_value(&planned)?;
+        let object_id = ids.object_id.clone().unwrap_or_default();
         // What exists so far; returned as the partial state if a later step fails. The rotation
         // triggers keep their prior values until the rotation happened, so that a failed
         // rotation is planned again.
         let mut state = prior.clone();
-        for name in [App::permanently_delete, App::owners, App::create_password] {
-            state.set_attr(name, planned.attr(name).clone());
-        }
+        settings.write_to(&mut state);
 
-        let patch = application_patch(&prior, &planned);
+        let patch = application_patch(&Naming::from_value(&prior)?, &naming);
         if patch != ApplicationPatch::default() {
             graph
                 .update_application(&call, &object_id, &patch)
                 .await
-                .map_err(|error| {
-                    partial(
-                        cloud_diagnostic("Cannot update the application", &error),
-                        &state,
-                    )
-                })?;
-            state.set_attr(App::display_name, planned.attr(App::display_name).clone());
-            state.set_attr(
-                App::sign_in_audience,
-                planned.attr(App::sign_in_audience).clone(),
-            );
+                .map_err(failed_step("Cannot update the application", &state))?;
+            naming.write_to(&mut state);
         }
 
-        if planned.attr(App::service_principal_object_id).is_unknown() {
-            let client_id = prior.attr_str(App::client_id).unwrap_or_default();
+        if planned.attr(Ids::service_principal_object_id).is_unknown() {
+            let client_id = ids.client_id.as_deref().unwrap_or_default();
             let upserted = graph
                 .ensure_service_principal(&call, client_id)
                 .await
-                .map_err(|error| {
-                    partial(
-                        cloud_diagnostic("Cannot create the service principal", &error),
-                        &state,
-                    )
-                })?;
-            state.set_attr(App::service_principal_object_id, upserted.value.id);
+                .map_err(failed_step("Cannot create the service principal", &state))?;
+            state.set_attr(Ids::service_principal_object_id, upserted.value.id);
         }
 
-        if planned.attr(App::client_secret_key_id).is_unknown() {
-            self.rotate_secret(ctx, &call, &graph, &planned, &mut state)
+        if planned
+            .attr(ManagedSecret::client_secret_key_id)
+            .is_unknown()
+        {
+            self.rotate_secret(ctx, &call, &graph, &arguments, &mut state)
                 .await?;
-        } else if planned.attr_bool(App::create_password) == Some(false)
-            && let Some(key_id) = prior.attr_str(App::client_secret_key_id)
+        } else if settings.create_password == Some(false)
+            && let Some(key_id) = &prior_secret.client_secret_key_id
         {
             // `create_password` turned off: the managed secret goes.
             graph
                 .remove_password(&call, &object_id, key_id)
                 .await
-                .map_err(|error| {
-                    partial(
-                        cloud_diagnostic("Cannot remove the client secret", &error),
-                        &state,
-                    )
-                })?;
-            for name in SECRET_ATTRIBUTES {
-                state.set_attr(name, Value::Null);
-            }
+                .map_err(failed_step("Cannot remove the client secret", &state))?;
+            ManagedSecret::NONE.write_to(&mut state);
         }
-        copy_rotation_triggers(&planned, &mut state);
+        arguments.write_to(&mut state);
         Ok(state)
     }
 
     async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
-        let Some(object_id) = state.attr_str(App::object_id) else {
+        let Some(object_id) = Ids::from_value(&state)?.object_id else {
             return Ok(());
         };
+        let object_id = object_id.as_str();
         let call = call_context(ctx);
         let graph = graph(ctx)?;
         if is_awaiting_purge(ctx) {
@@ -677,7 +688,7 @@ impl Resource<ProviderData> for AadApp {
             graph.delete_application(&call, object_id).await
         };
         deleted.map_err(|error| cloud_diagnostics("Cannot delete the application", &error))?;
-        if state.attr_bool(App::permanently_delete) == Some(true) {
+        if Settings::from_value(&state)?.permanently_delete == Some(true) {
             purge(&graph, &call, object_id).await?;
         }
         Ok(())
@@ -697,10 +708,7 @@ impl Resource<ProviderData> for AadApp {
             )
             .into());
         }
-        Ok(Value::object([
-            (App::object_id, Value::string(id.to_ascii_lowercase())),
-            (App::permanently_delete, Value::Bool(false)),
-        ]))
+        Ok(imported(id))
     }
 }
 
@@ -712,8 +720,7 @@ impl AadApp {
         ctx: &Context<ProviderData>,
         call: &CallContext,
         graph: &GraphClient,
-        planned: &Value,
-        secret_end: OffsetDateTime,
+        secret: Option<NewSecret<'_>>,
         made: &mut Made,
     ) -> Result<(), Diagnostic> {
         let client_id = made.application.app_id.clone();
@@ -734,16 +741,16 @@ impl AadApp {
             }
         };
         made.service_principal = Some(service_principal);
-        if planned.attr_bool(App::create_password) == Some(false) {
+        let Some(secret) = secret else {
             return Ok(());
-        }
+        };
 
         let secret = graph
             .add_password(
                 call,
                 &made.application.id,
-                planned.attr_str(App::secret_display_name),
-                secret_end,
+                secret.display_name,
+                secret.end,
                 &[],
             )
             .await
@@ -760,32 +767,27 @@ impl AadApp {
         ctx: &Context<ProviderData>,
         call: &CallContext,
         graph: &GraphClient,
-        planned: &Value,
+        arguments: &SecretArguments,
         state: &mut Value,
     ) -> Result<(), Failure> {
-        let object_id = state
-            .attr_str(App::object_id)
-            .unwrap_or_default()
-            .to_owned();
-        let client_id = state
-            .attr_str(App::client_id)
-            .unwrap_or_default()
-            .to_owned();
-        let tenant_id = match state.attr_str(App::tenant_id) {
-            Some(tenant) => tenant.to_owned(),
+        let ids = Ids::from_value(state)?;
+        let object_id = ids.object_id.unwrap_or_default();
+        let client_id = ids.client_id.unwrap_or_default();
+        let tenant_id = match ids.tenant_id {
+            Some(tenant) => tenant,
             None => home_tenant(ctx, graph, call)
                 .await
                 .map_err(|failure| partial(failure_diagnostic(failure), state))?,
         };
-        let old_key_id = state.attr_str(App::client_secret_key_id).map(str::to_owned);
-        let secret_end = secret_end_date(planned, OffsetDateTime::now_utc())
+        let old_key_id = ManagedSecret::from_value(state)?.client_secret_key_id;
+        let secret_end = secret_end_date(arguments, OffsetDateTime::now_utc())
             .map_err(|diagnostic| partial(diagnostic, state))?;
 
         let secret = graph
             .add_password(
                 call,
                 &object_id,
-                planned.attr_str(App::secret_display_name),
+                arguments.secret_display_name.as_deref(),
                 secret_end,
                 old_key_id
                     .as_slice()
@@ -795,12 +797,7 @@ impl AadApp {
                     .as_slice(),
             )
             .await
-            .map_err(|error| {
-                partial(
-                    cloud_diagnostic("Cannot add the new client secret", &error),
-                    state,
-                )
-            })?;
+            .map_err(failed_step("Cannot add the new client secret", state))?;
         if let Err(mut diagnostic) =
             wait_until_secret_works(ctx, call, &tenant_id, &client_id, &secret.secret_text).await
         {
@@ -822,8 +819,8 @@ impl AadApp {
             return Err(partial(diagnostic, state));
         }
         // The new secret works: from here on the state must hold it.
-        set_secret(state, &secret);
-        copy_rotation_triggers(planned, state);
+        ManagedSecret::of(&secret).write_to(state);
+        arguments.write_to(state);
         if let Some(old_key_id) = old_key_id {
             graph
                 .remove_password(call, &object_id, &old_key_id)
@@ -843,6 +840,12 @@ impl AadApp {
     }
 }
 
+/// The managed secret a create adds (none with `create_password = false`).
+struct NewSecret<'a> {
+    display_name: Option<&'a str>,
+    end: OffsetDateTime,
+}
+
 /// What a create has made so far.
 struct Made {
     application: Application,
@@ -856,21 +859,17 @@ impl Made {
     /// was made).
     fn state(&self, planned: Value) -> Value {
         let mut state = planned;
-        state.set_attr(App::client_id, self.application.app_id.clone());
-        state.set_attr(App::object_id, self.application.id.clone());
-        state.set_attr(App::tenant_id, self.tenant_id.clone());
-        state.set_attr(
-            App::service_principal_object_id,
-            optional(self.service_principal.as_ref().map(|sp| sp.id.clone())),
-        );
-        match &self.secret {
-            Some(secret) => set_secret(&mut state, secret),
-            None => {
-                for name in SECRET_ATTRIBUTES {
-                    state.set_attr(name, Value::Null);
-                }
-            }
+        Ids {
+            client_id: Some(self.application.app_id.clone()),
+            object_id: Some(self.application.id.clone()),
+            service_principal_object_id: self.service_principal.as_ref().map(|sp| sp.id.clone()),
+            tenant_id: Some(self.tenant_id.clone()),
         }
+        .write_to(&mut state);
+        self.secret
+            .as_ref()
+            .map_or(ManagedSecret::NONE, ManagedSecret::of)
+            .write_to(&mut state);
         state
     }
 }
@@ -881,6 +880,7 @@ async fn roll_back(
     ctx: &Context<ProviderData>,
     graph: &GraphClient,
     planned: &Value,
+    settings: &Settings,
     made: Made,
     mut diagnostic: Diagnostic,
 ) -> Failure {
@@ -904,7 +904,7 @@ async fn roll_back(
             .delete_new_application(&cleanup, &made.application.id)
             .await;
     }
-    if result.is_ok() && planned.attr_bool(App::permanently_delete) == Some(true) {
+    if result.is_ok() && settings.permanently_delete == Some(true) {
         result = graph
             .purge_deleted_application(&cleanup, &made.application.id)
             .await;
@@ -1034,14 +1034,17 @@ async fn home_tenant(
 
 /// When a new secret should expire: `secret_end_date`, else now + `secret_lifetime` (default
 /// one year). Whole seconds, and never in the past.
-fn secret_end_date(planned: &Value, now: OffsetDateTime) -> Result<OffsetDateTime, Diagnostic> {
-    let end = if let Some(text) = planned.attr_str(App::secret_end_date) {
+fn secret_end_date(
+    arguments: &SecretArguments,
+    now: OffsetDateTime,
+) -> Result<OffsetDateTime, Diagnostic> {
+    let end = if let Some(text) = arguments.secret_end_date.as_deref() {
         let end = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
             Diagnostic::error(
                 "Invalid secret_end_date",
                 format!("{text:?} is not an RFC 3339 timestamp such as `2030-01-01T00:00:00Z`."),
             )
-            .at(App::secret_end_date)
+            .at(SecretArguments::secret_end_date)
         })?;
         if end <= now {
             return Err(Diagnostic::error(
@@ -1051,13 +1054,14 @@ fn secret_end_date(planned: &Value, now: OffsetDateTime) -> Result<OffsetDateTim
                      `secret_lifetime` for a duration from the secret's creation."
                 ),
             )
-            .at(App::secret_end_date));
+            .at(SecretArguments::secret_end_date));
         }
         end
     } else {
-        let lifetime = match planned.attr_str(App::secret_lifetime) {
+        let lifetime = match arguments.secret_lifetime.as_deref() {
             Some(text) => parse_go_duration(text).map_err(|reason| {
-                Diagnostic::error("Invalid secret_lifetime", reason).at(App::secret_lifetime)
+                Diagnostic::error("Invalid secret_lifetime", reason)
+                    .at(SecretArguments::secret_lifetime)
             })?,
             None => DEFAULT_SECRET_LIFETIME,
         };
@@ -1069,7 +1073,7 @@ fn secret_end_date(planned: &Value, now: OffsetDateTime) -> Result<OffsetDateTim
                     "Invalid secret_lifetime",
                     "The lifetime ends beyond the dates Entra ID accepts. Use a shorter one.",
                 )
-                .at(App::secret_lifetime)
+                .at(SecretArguments::secret_lifetime)
             })?
     };
     Ok(end.replace_nanosecond(0).unwrap_or(end))
@@ -1082,14 +1086,13 @@ fn token_version_for(audience: &str) -> Option<i32> {
 }
 
 /// The PATCH for changed display name or audience (empty when nothing changed).
-fn application_patch(prior: &Value, planned: &Value) -> ApplicationPatch {
-    let changed = |name: &str| planned.attr_str(name) != prior.attr_str(name);
+fn application_patch(prior: &Naming, planned: &Naming) -> ApplicationPatch {
     let mut patch = ApplicationPatch::default();
-    if changed(App::display_name) {
-        patch.display_name = planned.attr_str(App::display_name).map(str::to_owned);
+    if planned.display_name != prior.display_name {
+        patch.display_name = planned.display_name.clone();
     }
-    if changed(App::sign_in_audience)
-        && let Some(audience) = planned.attr_str(App::sign_in_audience)
+    if planned.sign_in_audience != prior.sign_in_audience
+        && let Some(audience) = &planned.sign_in_audience
     {
         patch.requested_access_token_version = token_version_for(audience);
         patch.sign_in_audience = Some(audience.to_owned());
@@ -1097,41 +1100,39 @@ fn application_patch(prior: &Value, planned: &Value) -> ApplicationPatch {
     patch
 }
 
-/// Owner ids of a set value, lower-cased (Graph ids compare case-insensitively).
+/// Owner ids of a set value (which may be unknown at plan time), lower-cased.
 fn owner_set(value: &Value) -> BTreeSet<String> {
-    value
-        .as_list()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(Value::as_str)
-        .map(str::to_ascii_lowercase)
-        .collect()
+    lower_cased(
+        value
+            .as_list()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Value::as_str),
+    )
 }
 
-fn set_secret(state: &mut Value, secret: &PasswordCredential) {
-    state.set_attr(
-        App::client_secret,
-        secret.secret_text.expose_secret().to_owned(),
-    );
-    state.set_attr(App::client_secret_key_id, secret.key_id.clone());
-    state.set_attr(
-        App::client_secret_end_date,
-        optional(secret.end_date_time.clone()),
-    );
+/// Ids lower-cased and without repeats (Graph ids compare case-insensitively).
+fn lower_cased<'a>(ids: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    ids.into_iter().map(str::to_ascii_lowercase).collect()
 }
 
-fn copy_rotation_triggers(planned: &Value, state: &mut Value) {
-    for name in ROTATION_TRIGGERS {
-        state.set_attr(name, planned.attr(name).clone());
-    }
-}
-
-fn optional(value: Option<String>) -> Value {
-    value.map_or(Value::Null, Value::String)
+/// The state an import by object id gives (also the one a `moved` block gives): `read` fills
+/// in the rest.
+fn imported(object_id: &str) -> Value {
+    let mut state = Value::object::<&str>([]);
+    state.set_attr(Ids::object_id, object_id.to_ascii_lowercase());
+    state.set_attr(Settings::permanently_delete, false);
+    state
 }
 
 fn partial(diagnostic: Diagnostic, state: &Value) -> Failure {
     Failure::with_partial_state(diagnostic, state.clone())
+}
+
+/// The failure of an update's step: `summary` and the service's answer, with what exists so
+/// far (`state`) as the partial state.
+fn failed_step<'a>(summary: &'a str, state: &'a Value) -> impl FnOnce(CloudError) -> Failure + 'a {
+    move |error| partial(cloud_diagnostic(summary, &error), state)
 }
 
 /// The first diagnostic of a failure (its detail keeps the service's answer).
@@ -1167,46 +1168,6 @@ fn audience_validator() -> Validator {
     )
 }
 
-// ----- resource identity ------------------------------------------------------------------------
-
-/// The application is named by its object id, as in Microsoft Graph's `/applications/{id}`.
-fn identity_declaration() -> Identity {
-    Identity {
-        version: 0,
-        attributes: vec![IdentityAttribute::required(
-            "object_id",
-            "The application's object id (a UUID, not its client id): \
-             `az ad app show --id <client id> --query id`.",
-        )],
-        of_state: |state| identity::from_state(state, &[("object_id", App::object_id)]),
-        import_id: |parts| identity::part(parts, "object_id").map(str::to_owned),
-    }
-}
-
-/// `moved` from azuread's `azuread_application` (its `object_id`, in every azuread version):
-/// the state an import by object id gives.
-fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
-    if !source.is("azuread", "azuread_application") {
-        return None;
-    }
-    Some(source.required("object_id").and_then(|object_id| {
-        if !checks::is_uuid(object_id) {
-            return Err(Diagnostic::error(
-                "Cannot move azuread_application",
-                format!("Its `object_id` {object_id:?} is not a UUID."),
-            )
-            .into());
-        }
-        Ok(Value::object([
-            (
-                App::object_id,
-                Value::string(object_id.to_ascii_lowercase()),
-            ),
-            (App::permanently_delete, Value::Bool(false)),
-        ]))
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1219,18 +1180,22 @@ mod tests {
         )
     }
 
+    fn arguments(pairs: &[(&str, &str)]) -> SecretArguments {
+        SecretArguments::from_value(&planned(pairs)).unwrap()
+    }
+
     fn now() -> OffsetDateTime {
         OffsetDateTime::parse("2026-01-01T00:00:00.5Z", &Rfc3339).unwrap()
     }
 
     #[test]
     fn secret_end_dates_default_to_one_year_in_whole_seconds() {
-        let end = secret_end_date(&planned(&[]), now()).unwrap();
+        let end = secret_end_date(&arguments(&[]), now()).unwrap();
         assert_eq!(end.format(&Rfc3339).unwrap(), "2027-01-01T00:00:00Z");
-        let end = secret_end_date(&planned(&[("secret_lifetime", "1h30m")]), now()).unwrap();
+        let end = secret_end_date(&arguments(&[("secret_lifetime", "1h30m")]), now()).unwrap();
         assert_eq!(end.format(&Rfc3339).unwrap(), "2026-01-01T01:30:00Z");
         let end = secret_end_date(
-            &planned(&[("secret_end_date", "2030-06-01T12:00:00Z")]),
+            &arguments(&[("secret_end_date", "2030-06-01T12:00:00Z")]),
             now(),
         )
         .unwrap();
@@ -1240,7 +1205,7 @@ mod tests {
     #[test]
     fn past_secret_end_dates_are_refused_before_anything_is_created() {
         let diagnostic = secret_end_date(
-            &planned(&[("secret_end_date", "2020-01-01T00:00:00Z")]),
+            &arguments(&[("secret_end_date", "2020-01-01T00:00:00Z")]),
             now(),
         )
         .unwrap_err();
@@ -1286,6 +1251,10 @@ mod tests {
             ("display_name", "a"),
             ("sign_in_audience", "AzureADandPersonalMicrosoftAccount"),
         ]);
+        let (prior, next) = (
+            Naming::from_value(&prior).unwrap(),
+            Naming::from_value(&next).unwrap(),
+        );
         let patch = application_patch(&prior, &next);
         assert_eq!(patch.display_name, None);
         assert_eq!(patch.requested_access_token_version, Some(2));

@@ -12,8 +12,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::azure::aadsts;
+use crate::cloud::SecretString;
 use crate::framework::{
-    Attribute, Block, Context, Diagnostic, Diagnostics, EphemeralResource, Opened, Schema,
+    Attribute, Block, Context, Diagnostic, Diagnostics, EphemeralResource, Model, Opened, Schema,
+    model,
 };
 use crate::value::Value;
 
@@ -30,6 +32,26 @@ const DEFAULT_DISPLAY_NAME: &str = "vnetpeer: ephemeral secret (removed after th
 /// See the module documentation.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AadAppSecret;
+
+model! {
+    /// What the configuration asks for.
+    struct Wanted {
+        application_object_id: String,
+        display_name: Option<String>,
+    }
+}
+
+model! {
+    /// The opened secret, as Terraform exposes it for the run.
+    struct OpenedResult {
+        application_object_id: String,
+        display_name: Option<String>,
+        client_id: String,
+        client_secret: SecretString,
+        key_id: String,
+        end_date_time: Option<String>,
+    }
+}
 
 /// What Close needs: which secret of which application. Not secret itself.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -102,19 +124,12 @@ impl EphemeralResource<ProviderData> for AadAppSecret {
         ctx: &Context<ProviderData>,
         config: Value,
     ) -> Result<Opened, Diagnostics> {
-        let attr = |name: &str| match config.get(name) {
-            Some(Value::String(text)) => Some(text.clone()),
-            _ => None,
-        };
-        let Some(app_object_id) = attr("application_object_id") else {
-            return Err(Diagnostic::error(
-                "Missing application_object_id",
-                "Set `application_object_id` to the application's object id.",
-            )
-            .at("application_object_id")
-            .into());
-        };
-        let display_name = attr("display_name").unwrap_or_else(|| DEFAULT_DISPLAY_NAME.into());
+        let wanted = Wanted::from_value(&config)?;
+        let app_object_id = wanted.application_object_id.as_str();
+        let display_name = wanted
+            .display_name
+            .as_deref()
+            .unwrap_or(DEFAULT_DISPLAY_NAME);
         let graph = ctx.data().azure.graph().map_err(|error| {
             Diagnostics::from(cloud_diagnostic(
                 "The provider has no Azure credential to read the application with",
@@ -122,12 +137,12 @@ impl EphemeralResource<ProviderData> for AadAppSecret {
             ))
         })?;
         let application = graph
-            .get_application(&call_context(ctx), &app_object_id)
+            .get_application(&call_context(ctx), app_object_id)
             .await
             .map_err(|error| {
                 Diagnostics::from(
                     cloud_diagnostic("Could not read the application", &error)
-                        .at("application_object_id"),
+                        .at(Wanted::application_object_id),
                 )
             })?
             .ok_or_else(|| {
@@ -139,15 +154,15 @@ impl EphemeralResource<ProviderData> for AadAppSecret {
                              (not the client id): `object_id` of the `vnetpeer_aad_app`."
                         ),
                     )
-                    .at("application_object_id"),
+                    .at(Wanted::application_object_id),
                 )
             })?;
         let minted = app_secret::mint(
             ctx,
-            &app_object_id,
-            &display_name,
+            app_object_id,
+            display_name,
             SECRET_LIFETIME,
-            "application_object_id",
+            Wanted::application_object_id,
         )
         .await?;
         if let Err(diagnostic) = wait_until_usable(ctx, &application.app_id, &minted).await {
@@ -162,7 +177,7 @@ impl EphemeralResource<ProviderData> for AadAppSecret {
             )
             .await
             {
-                diagnostics.push(leftover.at("application_object_id"));
+                diagnostics.push(leftover.at(Wanted::application_object_id));
             }
             return Err(diagnostics);
         }
@@ -177,25 +192,16 @@ impl EphemeralResource<ProviderData> for AadAppSecret {
                 error.to_string(),
             ))
         })?;
-        let text = |value: Option<String>| value.map(Value::String).unwrap_or(Value::Null);
-        let result = Value::Object(
-            [
-                ("application_object_id", Value::String(app_object_id)),
-                ("display_name", text(attr("display_name"))),
-                ("client_id", Value::String(application.app_id)),
-                (
-                    "client_secret",
-                    Value::String(minted.secret.expose_secret().to_owned()),
-                ),
-                ("key_id", Value::String(minted.key_id)),
-                ("end_date_time", text(minted.end_date_time)),
-            ]
-            .into_iter()
-            .map(|(name, value)| (name.to_owned(), value))
-            .collect(),
-        );
+        let result = OpenedResult {
+            client_secret: minted.secret,
+            application_object_id: wanted.application_object_id,
+            display_name: wanted.display_name,
+            client_id: application.app_id,
+            key_id: minted.key_id,
+            end_date_time: minted.end_date_time,
+        };
         Ok(Opened {
-            result,
+            result: result.to_value(),
             private,
             renew_at: None,
         })
@@ -253,6 +259,6 @@ async fn wait_until_usable(
         .map(|_| ())
         .map_err(|error| {
             cloud_diagnostic("The new secret did not start working in time", &error)
-                .at("application_object_id")
+                .at(Wanted::application_object_id)
         })
 }

@@ -81,6 +81,9 @@ pub enum Addressing {
 const ORGANIZATION_ID_PREFIX: &str = "organization/";
 
 impl Addressing {
+    /// Both kinds, project first.
+    pub const BOTH: [Addressing; 2] = [Addressing::Project, Addressing::Organization];
+
     /// The resource type.
     pub fn type_name(self) -> &'static str {
         match self {
@@ -90,7 +93,7 @@ impl Addressing {
     }
 
     /// The attribute naming the VPC's owner.
-    fn owner_attribute(self) -> &'static str {
+    pub(super) fn owner_attribute(self) -> &'static str {
         match self {
             Self::Project => ProjectVpc::project,
             Self::Organization => OrganizationVpc::organization_id,
@@ -98,7 +101,7 @@ impl Addressing {
     }
 
     /// The attribute holding the VPC id.
-    fn vpc_attribute(self) -> &'static str {
+    pub(super) fn vpc_attribute(self) -> &'static str {
         match self {
             Self::Project => ProjectVpc::project_vpc_id,
             Self::Organization => OrganizationVpc::organization_vpc_id,
@@ -106,7 +109,7 @@ impl Addressing {
     }
 
     /// "project VPC" or "organization VPC".
-    fn vpc_kind(self) -> &'static str {
+    pub(super) fn vpc_kind(self) -> &'static str {
         match self {
             Self::Project => "project VPC",
             Self::Organization => "organization VPC",
@@ -121,7 +124,7 @@ impl Addressing {
         }
     }
 
-    fn address(self, owner: String, vpc_id: String) -> VpcAddress {
+    pub(super) fn address(self, owner: String, vpc_id: String) -> VpcAddress {
         match self {
             Self::Project => VpcAddress::Project {
                 project: owner,
@@ -1643,21 +1646,9 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::test_support::{VNET, aiven_connection as connection};
 
-    const VNET: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002/resourceGroups/rg-Workload/providers/Microsoft.Network/virtualNetworks/vnet-App";
     const VPC: &str = "a1000000-0000-4000-8000-0000000000f1";
-
-    fn connection(state: &str, info: serde_json::Value) -> PeeringConnection {
-        serde_json::from_value(serde_json::json!({
-            "peer_cloud_account": "c1000000-0000-4000-8000-000000000002",
-            "peer_resource_group": "rg-workload",
-            "peer_vpc": "vnet-app",
-            "peering_connection_id": "pc-1",
-            "state": state,
-            "state_info": info,
-        }))
-        .unwrap()
-    }
 
     #[test]
     fn each_addressing_has_an_identity_whose_import_id_names_the_same_peering() {

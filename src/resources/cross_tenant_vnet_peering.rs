@@ -122,6 +122,16 @@ model! {
     }
 }
 
+impl Location {
+    fn of(peering: &VnetPeeringId) -> Self {
+        Location {
+            id: peering.to_string(),
+            name: peering.name.clone(),
+            vnet_id: peering.vnet.to_string(),
+        }
+    }
+}
+
 model! {
     /// How the step-1 application signs in: the configuration's write-only secret, or the
     /// application whose secret the provider mints for the operation.
@@ -180,10 +190,8 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                  also fills `aiven_peering_state`).",
             )
             .attribute(
-                Attribute::string("name")
-                    .required()
+                endpoint_argument(Planned::name)
                     .case_insensitive()
-                    .requires_replace_if(replace_if::recorded_value_changed_ignoring_case)
                     .description(
                         "Name of the peering on the customer VNet, e.g. `to-aiven`. 1–80 letters, \
                          digits, `_`, `.` and `-`. Changing it replaces the peering.",
@@ -191,10 +199,8 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                     .validate(peering_name()),
             )
             .attribute(
-                Attribute::string("vnet_id")
-                    .required()
+                endpoint_argument(Planned::vnet_id)
                     .case_insensitive()
-                    .requires_replace_if(replace_if::recorded_value_changed_ignoring_case)
                     .description(
                         "Resource id of the customer virtual network (the local side). Changing \
                          it replaces the peering.",
@@ -202,10 +208,8 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                     .validate(checks::virtual_network_id()),
             )
             .attribute(
-                Attribute::string("remote_vnet_id")
-                    .required()
+                endpoint_argument(Planned::remote_vnet_id)
                     .case_insensitive()
-                    .requires_replace_if(replace_if::recorded_value_changed_ignoring_case)
                     .description(
                         "Resource id of Aiven's virtual network: `aiven_vnet_id` of the \
                          `vnetpeer_aiven_vpc_peering`. Changing it replaces the peering.",
@@ -213,9 +217,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                     .validate(checks::virtual_network_id()),
             )
             .attribute(
-                Attribute::string("remote_tenant_id")
-                    .required()
-                    .requires_replace_if(replace_if::recorded_value_changed_ignoring_case)
+                endpoint_argument(Planned::remote_tenant_id)
                     .description(
                         "Aiven's Entra tenant, where the auxiliary token is requested: \
                          `aiven_tenant_id` of the `vnetpeer_aiven_vpc_peering`. Changing it \
@@ -224,9 +226,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                     .validate(checks::uuid()),
             )
             .attribute(
-                Attribute::string("client_id")
-                    .required()
-                    .requires_replace_if(replace_if::recorded_value_changed_ignoring_case)
+                endpoint_argument(Planned::client_id)
                     .description(
                         "Client (application) id of the step-1 application (`client_id` of the \
                          `vnetpeer_aad_app`). It needs Network Contributor on `vnet_id` and must \
@@ -259,40 +259,28 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                     .validate(checks::uuid()),
             )
             .attribute(
-                Attribute::bool("allow_virtual_network_access")
-                    .optional()
-                    .computed()
-                    .default(true)
+                peering_flag(Planned::allow_virtual_network_access, true)
                     .description(
                         "Whether the two address spaces reach each other. Default `true`. \
                          Updated in place.",
                     ),
             )
             .attribute(
-                Attribute::bool("allow_forwarded_traffic")
-                    .optional()
-                    .computed()
-                    .default(false)
+                peering_flag(Planned::allow_forwarded_traffic, false)
                     .description(
                         "Whether traffic forwarded from Aiven's VNet is allowed in. Default \
                          `false`. Updated in place.",
                     ),
             )
             .attribute(
-                Attribute::bool("allow_gateway_transit")
-                    .optional()
-                    .computed()
-                    .default(false)
+                peering_flag(Planned::allow_gateway_transit, false)
                     .description(
                         "Whether Aiven's VNet may use this VNet's gateway. Default `false`. \
                          Updated in place.",
                     ),
             )
             .attribute(
-                Attribute::bool("use_remote_gateways")
-                    .optional()
-                    .computed()
-                    .default(false)
+                peering_flag(Planned::use_remote_gateways, false)
                     .description(
                         "Whether this VNet uses the remote VNet's gateway. Default `false`. \
                          Updated in place.",
@@ -508,12 +496,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         // ARM's spelling of ids and names; the framework keeps the user's where only the letter
         // case differs (the attributes are case-insensitive).
         let mut state = state;
-        Location {
-            id: id.to_string(),
-            name: id.name.clone(),
-            vnet_id: id.vnet.to_string(),
-        }
-        .write_to(&mut state);
+        Location::of(&id).write_to(&mut state);
         if state.attr(Planned::client_id).is_null() {
             // Imported: what Azure keeps no record of, from the roles held on the VNet.
             imported::derive_arguments(ctx, &mut state).await?;
@@ -601,12 +584,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                 ),
             ))
         })?;
-        Ok(Location {
-            id: parsed.to_string(),
-            name: parsed.name.clone(),
-            vnet_id: parsed.vnet.to_string(),
-        }
-        .to_value())
+        Ok(Location::of(&parsed).to_value())
     }
 }
 
@@ -688,6 +666,19 @@ impl Observed {
             remote_address_space: peering.map(|p| p.remote_address_space.clone()),
         }
     }
+}
+
+/// A required argument naming one end of the peering (or who builds it): changing it replaces
+/// the peering, unless the recorded value only differs in case (Azure compares ids so).
+fn endpoint_argument(name: &str) -> Attribute {
+    Attribute::string(name)
+        .required()
+        .requires_replace_if(replace_if::recorded_value_changed_ignoring_case)
+}
+
+/// A peering setting sent in the PUT (updated in place), `default` when not configured.
+fn peering_flag(name: &str, default: bool) -> Attribute {
+    Attribute::bool(name).optional().computed().default(default)
 }
 
 fn peering_name() -> Validator {
@@ -1418,46 +1409,22 @@ fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
                 format!("Its `id` is not a virtual network peering id: {error}."),
             ))
         })?;
-        Ok(Location {
-            id: parsed.to_string(),
-            name: parsed.name.clone(),
-            vnet_id: parsed.vnet.to_string(),
-        }
-        .to_value())
+        Ok(Location::of(&parsed).to_value())
     }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::Service;
-    use crate::cloud::ServiceError;
-
-    const VNET: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002/resourceGroups/rg-Workload/providers/Microsoft.Network/virtualNetworks/vnet-App";
-
-    fn arm_error(status: u16, code: &str) -> CloudError {
-        CloudError::Service(Box::new(ServiceError {
-            service: Service::ResourceManager,
-            operation: "PUT /x".into(),
-            status,
-            code: Some(code.into()),
-            detail_codes: Vec::new(),
-            message: "refused".into(),
-            aadsts_codes: Vec::new(),
-            request_id: None,
-        }))
-    }
+    use crate::cloud::{Service, ServiceError};
+    use crate::test_support::{VNET, arm_error, refusal};
 
     fn token_error(code: u32) -> CloudError {
         CloudError::Service(Box::new(ServiceError {
-            service: Service::EntraId,
             operation: "POST /t/oauth2/v2.0/token".into(),
-            status: 401,
-            code: Some("invalid_client".into()),
-            detail_codes: Vec::new(),
             message: format!("AADSTS{code}: refused"),
             aadsts_codes: vec![code],
-            request_id: None,
+            ..refusal(Service::EntraId, 401, "invalid_client")
         }))
     }
 

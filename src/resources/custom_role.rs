@@ -25,16 +25,14 @@ use crate::azure::ids::{RoleDefinitionId, SubscriptionScope, role_definition_gui
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
     Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
-    IdentityAttribute, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
+    IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
     UpdateRequest, Validator, model, validators,
 };
 use crate::value::{Type, Value};
 
 use super::ProviderData;
 use super::identity;
-use super::support::{
-    arm, call_context, checks, cloud_diagnostic, cloud_diagnostics, required_str,
-};
+use super::support::{arm, call_context, checks, cloud_diagnostic, cloud_diagnostics};
 
 /// `list "vnetpeer_custom_role"` for `terraform query`.
 pub mod list;
@@ -43,16 +41,40 @@ pub mod list;
 pub struct CustomRole;
 
 model! {
-    /// Every attribute of the custom role, as a plan or state holds it.
-    struct Role {
-        name: Value,
-        scope: Value,
-        description: Value,
-        actions: Value,
-        not_actions: Value,
-        assignable_scopes: Value,
-        role_definition_id: Value,
-        role_definition_resource_id: Value,
+    /// The role definition as planned, and as a refresh reads it back: the PUT body.
+    struct Definition {
+        name: String,
+        scope: String,
+        description: Option<String>,
+        actions: Vec<String>,
+        not_actions: Vec<String>,
+        /// Null only where the plan has not filled in its default (`[scope]`) yet.
+        assignable_scopes: Option<Vec<String>>,
+    }
+}
+
+model! {
+    /// Where ARM keeps the role definition: known at plan time, kept when the role is renamed.
+    struct Location {
+        role_definition_id: String,
+        role_definition_resource_id: String,
+    }
+}
+
+impl Location {
+    fn of(id: &RoleDefinitionId) -> Self {
+        Location {
+            role_definition_id: id.guid.to_string(),
+            role_definition_resource_id: id.to_string(),
+        }
+    }
+
+    /// The state an import (or a `moved` block) starts from: where the role is; `read` fills in
+    /// the rest.
+    fn imported(id: &RoleDefinitionId) -> Value {
+        let mut state = Location::of(id).to_value();
+        state.set_attr(Definition::scope, id.scope.clone());
+        state
     }
 }
 
@@ -112,10 +134,7 @@ impl Resource<ProviderData> for CustomRole {
                     .validate(validators::string_length(1, 2048)),
             )
             .attribute(
-                Attribute::list("actions", Type::String)
-                    .case_insensitive()
-                    .optional()
-                    .computed()
+                case_insensitive_list(Definition::actions)
                     .default(Value::list([Value::string(PEER_ACTION)]))
                     .description(
                         "Control-plane actions the role allows. Default \
@@ -125,19 +144,13 @@ impl Resource<ProviderData> for CustomRole {
                     .validate(validators::each(validators::not_blank())),
             )
             .attribute(
-                Attribute::list("not_actions", Type::String)
-                    .case_insensitive()
-                    .optional()
-                    .computed()
+                case_insensitive_list(Definition::not_actions)
                     .default(Value::list([]))
                     .description("Actions excluded from `actions`. Default `[]`.")
                     .validate(validators::each(validators::not_blank())),
             )
             .attribute(
-                Attribute::list("assignable_scopes", Type::String)
-                    .case_insensitive()
-                    .optional()
-                    .computed()
+                case_insensitive_list(Definition::assignable_scopes)
                     .description(
                         "Scopes at or below which the role may be assigned. Default `[scope]`.",
                     )
@@ -172,25 +185,29 @@ impl Resource<ProviderData> for CustomRole {
         plan: &mut PlannedChange,
     ) -> Result<(), Diagnostics> {
         // Everything here is derived from the configuration; plans stay free of network calls.
-        if plan.config.attr(Role::assignable_scopes).is_null() && plan.is_create() {
-            let scope = plan.get(Role::scope).clone();
+        if plan.config.attr(Definition::assignable_scopes).is_null() && plan.is_create() {
+            let scope = plan.get(Definition::scope).clone();
             let default = match scope {
                 Value::String(_) => Value::list([scope]),
                 _ => Value::unknown(),
             };
-            plan.set(Role::assignable_scopes, default);
+            plan.set(Definition::assignable_scopes, default);
         }
         if plan.is_create()
             && let (Some(scope), Some(name)) = (
-                plan.get(Role::scope).as_str(),
-                plan.get(Role::name).as_str(),
+                plan.get(Definition::scope).as_str(),
+                plan.get(Definition::name).as_str(),
             )
         {
             let id = RoleDefinitionId::new(scope, role_definition_guid(scope, name));
-            plan.set(Role::role_definition_id, Value::string(id.guid.to_string()));
+            let location = Location::of(&id);
             plan.set(
-                Role::role_definition_resource_id,
-                Value::string(id.to_string()),
+                Location::role_definition_id,
+                Value::string(location.role_definition_id),
+            );
+            plan.set(
+                Location::role_definition_resource_id,
+                Value::string(location.role_definition_resource_id),
             );
         }
         Ok(())
@@ -202,16 +219,14 @@ impl Resource<ProviderData> for CustomRole {
         request: CreateRequest,
     ) -> Result<Value, Failure> {
         let mut state = request.planned;
-        let (scope, name) = (
-            required_str(&state, Role::scope)?,
-            required_str(&state, Role::name)?,
+        let definition = Definition::from_value(&state)?;
+        let id = RoleDefinitionId::new(
+            &definition.scope,
+            role_definition_guid(&definition.scope, &definition.name),
         );
-        let id = RoleDefinitionId::new(&scope, role_definition_guid(&scope, &name));
         let arm = arm(ctx)?;
-        let call = call_context(ctx);
-        put_role(&arm, &call, &id, &state).await?;
-        state.set_attr(Role::role_definition_id, id.guid.to_string());
-        state.set_attr(Role::role_definition_resource_id, id.to_string());
+        put_role(&arm, &call_context(ctx), &id, &definition).await?;
+        Location::of(&id).write_to(&mut state);
         Ok(state)
     }
 
@@ -254,10 +269,10 @@ impl Resource<ProviderData> for CustomRole {
         // The GUID stays the one made at create (or imported), whatever the name is now.
         let id = state_role_id(&request.prior)?;
         let mut state = request.planned;
+        let definition = Definition::from_value(&state)?;
         let arm = arm(ctx)?;
-        put_role(&arm, &call_context(ctx), &id, &state).await?;
-        state.set_attr(Role::role_definition_id, id.guid.to_string());
-        state.set_attr(Role::role_definition_resource_id, id.to_string());
+        put_role(&arm, &call_context(ctx), &id, &definition).await?;
+        Location::of(&id).write_to(&mut state);
         Ok(state)
     }
 
@@ -317,18 +332,7 @@ impl Resource<ProviderData> for CustomRole {
             )
             .into());
         }
-        // `read` fills in the rest.
-        Ok(Value::object([
-            (Role::scope, Value::string(parsed.scope.clone())),
-            (
-                Role::role_definition_id,
-                Value::string(parsed.guid.to_string()),
-            ),
-            (
-                Role::role_definition_resource_id,
-                Value::string(parsed.to_string()),
-            ),
-        ]))
+        Ok(Location::imported(&parsed))
     }
 }
 
@@ -344,6 +348,15 @@ fn subscription_scope() -> Validator {
     )
 }
 
+/// An optional list of actions or scopes, which ARM compares without case (the framework keeps
+/// the user's spelling).
+fn case_insensitive_list(name: &str) -> Attribute {
+    Attribute::list(name, Type::String)
+        .case_insensitive()
+        .optional()
+        .computed()
+}
+
 /// A list with at least one element (ARM rejects roles without actions or assignable scopes).
 fn non_empty_list() -> Validator {
     Validator::new("a list with at least one element", |value| {
@@ -356,7 +369,7 @@ fn non_empty_list() -> Validator {
 
 /// The role definition id recorded in a state (or returned by import).
 fn state_role_id(state: &Value) -> Result<RoleDefinitionId, Diagnostics> {
-    let text = required_str(state, Role::role_definition_resource_id)?;
+    let text = Location::from_value(state)?.role_definition_resource_id;
     RoleDefinitionId::parse(&text).map_err(|error| {
         Diagnostics::from(Diagnostic::error(
             "The state holds an invalid role definition id",
@@ -365,34 +378,19 @@ fn state_role_id(state: &Value) -> Result<RoleDefinitionId, Diagnostics> {
     })
 }
 
-fn string_list(value: &Value) -> Vec<String> {
-    value
-        .as_list()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect()
-}
-
-fn list_value(items: &[String]) -> Value {
-    Value::list(items.iter().map(|item| Value::string(item.clone())))
-}
-
-/// The PUT body for the role described by `state`.
-fn role_properties(state: &Value) -> RoleDefinitionProperties {
-    let scope = state.attr_str(Role::scope).unwrap_or_default().to_owned();
-    let assignable_scopes = match string_list(state.attr(Role::assignable_scopes)) {
-        scopes if scopes.is_empty() => vec![scope],
-        scopes => scopes,
+/// The PUT body for the role.
+fn role_properties(definition: &Definition) -> RoleDefinitionProperties {
+    let assignable_scopes = match &definition.assignable_scopes {
+        Some(scopes) if !scopes.is_empty() => scopes.clone(),
+        _ => vec![definition.scope.clone()],
     };
     RoleDefinitionProperties {
-        role_name: state.attr_str(Role::name).unwrap_or_default().to_owned(),
-        description: state.attr_str(Role::description).map(str::to_owned),
+        role_name: definition.name.clone(),
+        description: definition.description.clone(),
         role_type: Some("CustomRole".to_owned()),
         permissions: vec![Permission {
-            actions: string_list(state.attr(Role::actions)),
-            not_actions: string_list(state.attr(Role::not_actions)),
+            actions: definition.actions.clone(),
+            not_actions: definition.not_actions.clone(),
             ..Permission::default()
         }],
         assignable_scopes,
@@ -404,9 +402,9 @@ async fn put_role(
     arm: &ArmClient,
     call: &CallContext,
     id: &RoleDefinitionId,
-    state: &Value,
+    definition: &Definition,
 ) -> Result<RoleDefinition, Failure> {
-    let properties = role_properties(state);
+    let properties = role_properties(definition);
     match arm
         .put_role_definition(call, &id.scope, id.guid, &properties)
         .await
@@ -483,7 +481,7 @@ async fn name_clash(arm: &ArmClient, call: &CallContext, scope: &str, name: &str
              includes the subscription or VNet name)."
         ),
     )
-    .at(Role::name)
+    .at(Definition::name)
 }
 
 /// The diagnostic when the delete timed out on `RoleDefinitionHasAssignments`: which
@@ -543,40 +541,32 @@ async fn still_assigned(
 /// case (ARM compares scopes and actions case-insensitively).
 fn refreshed_state(mut state: Value, id: &RoleDefinitionId, definition: &RoleDefinition) -> Value {
     let properties = &definition.properties;
-    state.set_attr(Role::name, properties.role_name.clone());
-    let description = properties
-        .description
-        .clone()
-        .filter(|text| !text.is_empty())
-        .map_or(Value::Null, Value::string);
-    state.set_attr(Role::description, description);
-    // Several permission blocks (made outside Terraform) read as one: their union.
-    let actions: Vec<String> = properties
-        .permissions
-        .iter()
-        .flat_map(|p| p.actions.iter().cloned())
-        .collect();
-    let not_actions: Vec<String> = properties
-        .permissions
-        .iter()
-        .flat_map(|p| p.not_actions.iter().cloned())
-        .collect();
-    for (name, reported) in [
-        (Role::actions, actions),
-        (Role::not_actions, not_actions),
-        (
-            Role::assignable_scopes,
-            properties.assignable_scopes.clone(),
-        ),
-    ] {
-        // The framework keeps the prior spelling (the lists are case-insensitive).
-        state.set_attr(name, list_value(&reported));
+    // Several permission blocks (made outside Terraform) read as one: their union. The
+    // framework keeps the prior spelling (the lists are case-insensitive).
+    let union = |list: fn(&Permission) -> &Vec<String>| -> Vec<String> {
+        properties
+            .permissions
+            .iter()
+            .flat_map(list)
+            .cloned()
+            .collect()
+    };
+    Definition {
+        name: properties.role_name.clone(),
+        scope: state
+            .attr_str(Definition::scope)
+            .unwrap_or(&id.scope)
+            .to_owned(),
+        description: properties
+            .description
+            .clone()
+            .filter(|text| !text.is_empty()),
+        actions: union(|permission| &permission.actions),
+        not_actions: union(|permission| &permission.not_actions),
+        assignable_scopes: Some(properties.assignable_scopes.clone()),
     }
-    if state.attr_str(Role::scope).is_none() {
-        state.set_attr(Role::scope, id.scope.clone());
-    }
-    state.set_attr(Role::role_definition_id, id.guid.to_string());
-    state.set_attr(Role::role_definition_resource_id, id.to_string());
+    .write_to(&mut state);
+    Location::of(id).write_to(&mut state);
     state
 }
 
@@ -602,8 +592,8 @@ fn identity_declaration() -> Identity {
             identity::from_state(
                 state,
                 &[
-                    ("scope", Role::scope),
-                    ("role_definition_id", Role::role_definition_id),
+                    ("scope", Definition::scope),
+                    ("role_definition_id", Location::role_definition_id),
                 ],
             )
         },
@@ -640,19 +630,7 @@ fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
             .map_err(|_| invalid(format!("Its scope {scope:?} is not a subscription")))?;
         Ok(parsed)
     });
-    Some(parsed.map(|parsed| {
-        Value::object([
-            (Role::scope, Value::string(parsed.scope.clone())),
-            (
-                Role::role_definition_id,
-                Value::string(parsed.guid.to_string()),
-            ),
-            (
-                Role::role_definition_resource_id,
-                Value::string(parsed.to_string()),
-            ),
-        ])
-    }))
+    Some(parsed.map(|parsed| Location::imported(&parsed)))
 }
 
 #[cfg(test)]
@@ -696,7 +674,7 @@ mod tests {
             ("assignable_scopes", Value::Null),
             ("description", Value::Null),
         ]);
-        let properties = role_properties(&state);
+        let properties = role_properties(&Definition::from_value(&state).unwrap());
         assert_eq!(properties.assignable_scopes, vec![SCOPE.to_owned()]);
         assert_eq!(properties.permissions[0].actions, vec![PEER_ACTION]);
         assert_eq!(properties.description, None);

@@ -1,11 +1,20 @@
 //! Helpers for the resource identities declared in each resource file (the section "Resource
-//! identity" at the end of each): copying state attributes into identity attributes, and
-//! reading an identity attribute when building an import id.
+//! identity" at the end of each): copying state attributes into identity attributes, reading
+//! an identity attribute when building an import id, and the identity and `moved` source of the
+//! Entra objects named by their Graph object id.
 
 use std::collections::BTreeMap;
 
-use crate::framework::{Diagnostic, ObjectExt};
+use crate::framework::{
+    Diagnostic, Diagnostics, Identity, IdentityAttribute, MoveSource, ObjectExt,
+};
 use crate::value::Value;
+
+use super::support::checks;
+
+/// The attribute holding a Graph object id: in the state, in the identity and in azuread's
+/// state alike.
+const OBJECT_ID: &str = "object_id";
 
 /// The identity attributes read from `state`: each pair is (identity attribute, state
 /// attribute). `None` while any of them is unknown or null.
@@ -20,6 +29,39 @@ pub fn from_state(
             (!text.is_empty()).then(|| (*identity, text.to_owned()))
         })
         .collect()
+}
+
+/// The identity of an Entra object named by its Microsoft Graph object id, as in Graph's
+/// `/applications/{id}` and `/servicePrincipals/{id}`; `description` says how to find it.
+pub fn graph_object(description: &'static str) -> Identity {
+    Identity {
+        version: 0,
+        attributes: vec![IdentityAttribute::required(OBJECT_ID, description)],
+        of_state: |state| from_state(state, &[(OBJECT_ID, OBJECT_ID)]),
+        import_id: |parts| part(parts, OBJECT_ID).map(str::to_owned),
+    }
+}
+
+/// `moved` from azuread's `source_type` (its `object_id`, in every azuread version): the state
+/// `imported` gives for that object id, as an import by it would. `None` for other sources.
+pub fn moved_graph_object(
+    source: &MoveSource<'_>,
+    source_type: &str,
+    imported: fn(&str) -> Value,
+) -> Option<Result<Value, Diagnostics>> {
+    if !source.is("azuread", source_type) {
+        return None;
+    }
+    Some(source.required(OBJECT_ID).and_then(|object_id| {
+        if !checks::is_uuid(object_id) {
+            return Err(Diagnostic::error(
+                format!("Cannot move {source_type}"),
+                format!("Its `object_id` {object_id:?} is not a UUID."),
+            )
+            .into());
+        }
+        Ok(imported(object_id))
+    }))
 }
 
 /// A required identity attribute (the framework has checked it is there; a missing one is

@@ -17,10 +17,11 @@ use crate::framework::{
 };
 use crate::provider::{ProviderConfig, provider_schema};
 
+use aiven_vpc_peering::Addressing;
+
 pub mod aad_app;
 pub mod aad_app_secret;
-pub mod aiven_organization_vpc;
-pub mod aiven_project_vpc;
+pub mod aiven_vpc;
 pub mod aiven_vpc_peering;
 pub mod app_secret;
 pub mod client_config;
@@ -126,21 +127,19 @@ fn configure_error(what: &str, error: &CloudError) -> Diagnostics {
     ))
 }
 
-/// Every managed resource type, one line each.
+/// Every managed resource type.
 pub fn resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
     let mut all: Vec<Arc<dyn Resource<ProviderData>>> = vec![
         Arc::new(aad_app::AadApp),
         Arc::new(service_principal::ServicePrincipalResource),
         Arc::new(custom_role::CustomRole),
         Arc::new(role_assignment::RoleAssignmentResource),
-        Arc::new(aiven_vpc_peering::AivenVpcPeering(
-            aiven_vpc_peering::Addressing::Project,
-        )),
-        Arc::new(aiven_vpc_peering::AivenVpcPeering(
-            aiven_vpc_peering::Addressing::Organization,
-        )),
-        Arc::new(cross_tenant_vnet_peering::CrossTenantVnetPeering),
     ];
+    // One peering resource per kind of Aiven VPC.
+    for addressing in Addressing::BOTH {
+        all.push(Arc::new(aiven_vpc_peering::AivenVpcPeering(addressing)));
+    }
+    all.push(Arc::new(cross_tenant_vnet_peering::CrossTenantVnetPeering));
     all.extend(test_resources());
     all
 }
@@ -153,30 +152,34 @@ fn test_resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
     Vec::new()
 }
 
-/// Every list resource (`terraform query`), one line each, named like the resource type it lists.
+/// Every list resource (`terraform query`), named like the resource type it lists.
 pub fn list_resources() -> Vec<Arc<dyn ListResource<ProviderData>>> {
-    vec![
+    let mut all: Vec<Arc<dyn ListResource<ProviderData>>> = vec![
         Arc::new(aad_app::list::AadAppList),
         Arc::new(service_principal::list::ServicePrincipalList),
         Arc::new(custom_role::list::CustomRoleList),
         Arc::new(role_assignment::list::RoleAssignmentList),
-        Arc::new(aiven_vpc_peering::list::AivenVpcPeeringList(
-            aiven_vpc_peering::Addressing::Project,
-        )),
-        Arc::new(aiven_vpc_peering::list::AivenVpcPeeringList(
-            aiven_vpc_peering::Addressing::Organization,
-        )),
-        Arc::new(cross_tenant_vnet_peering::list::CrossTenantVnetPeeringList),
-    ]
+    ];
+    for addressing in Addressing::BOTH {
+        all.push(Arc::new(aiven_vpc_peering::list::AivenVpcPeeringList(
+            addressing,
+        )));
+    }
+    all.push(Arc::new(
+        cross_tenant_vnet_peering::list::CrossTenantVnetPeeringList,
+    ));
+    all
 }
 
-/// Every data source type, one line each.
+/// Every data source type.
 pub fn data_sources() -> Vec<Arc<dyn DataSource<ProviderData>>> {
-    vec![
-        Arc::new(aiven_project_vpc::AivenProjectVpc),
-        Arc::new(aiven_organization_vpc::AivenOrganizationVpc),
-        Arc::new(client_config::ClientConfig),
-    ]
+    let mut all: Vec<Arc<dyn DataSource<ProviderData>>> = Vec::new();
+    // One VPC lookup per kind of Aiven VPC.
+    for addressing in Addressing::BOTH {
+        all.push(Arc::new(aiven_vpc::AivenVpcLookup(addressing)));
+    }
+    all.push(Arc::new(client_config::ClientConfig));
+    all
 }
 
 #[cfg(test)]
@@ -186,25 +189,21 @@ mod tests {
     #[test]
     fn every_schema_is_valid_and_every_name_is_prefixed() {
         let mut problems = Vec::new();
-        for resource in resources() {
-            let name = resource.type_name();
+        let resources = resources()
+            .into_iter()
+            .map(|resource| ("", resource.type_name(), resource.schema()));
+        let data_sources = data_sources()
+            .into_iter()
+            .map(|data_source| ("data ", data_source.type_name(), data_source.schema()));
+        for (kind, name, schema) in resources.chain(data_sources) {
             if !name.starts_with("vnetpeer_") {
-                problems.push(format!("{name}: type names start with vnetpeer_"));
+                problems.push(format!("{kind}{name}: type names start with vnetpeer_"));
             }
-            if let Err(found) = resource.schema().check() {
-                problems.extend(found.into_iter().map(|p| format!("{name}: {p}")));
+            if let Err(found) = schema.check() {
+                problems.extend(found.into_iter().map(|p| format!("{kind}{name}: {p}")));
             }
         }
-        for data_source in data_sources() {
-            let name = data_source.type_name();
-            if !name.starts_with("vnetpeer_") {
-                problems.push(format!("data {name}: type names start with vnetpeer_"));
-            }
-            if let Err(found) = data_source.schema().check() {
-                problems.extend(found.into_iter().map(|p| format!("data {name}: {p}")));
-            }
-        }
-        let listed_with_identity: Vec<&str> = resources()
+        let listed_with_identity: Vec<&str> = super::resources()
             .iter()
             .filter(|resource| resource.identity().is_some())
             .map(|resource| resource.type_name())

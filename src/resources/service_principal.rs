@@ -20,9 +20,8 @@ use crate::aiven::AIVEN_APP_ID;
 use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
 use crate::cloud::CloudError;
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
-    IdentityAttribute, Model, MoveSource, ObjectExt, Resource, Schema, Timeouts, UpdateRequest,
-    model,
+    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, Model,
+    MoveSource, ObjectExt, Resource, Schema, Timeouts, UpdateRequest, model,
 };
 use crate::value::Value;
 
@@ -67,11 +66,14 @@ impl Resource<ProviderData> for ServicePrincipalResource {
     }
 
     fn identity(&self) -> Option<Identity> {
-        Some(identity_declaration())
+        Some(identity::graph_object(
+            "The service principal's object id (a UUID, not the application's client id): \
+             `az ad sp show --id <client id> --query id`.",
+        ))
     }
 
     fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
-        moved_from(source)
+        identity::moved_graph_object(source, "azuread_service_principal", imported)
     }
 
     fn schema(&self) -> Schema {
@@ -267,12 +269,21 @@ impl Resource<ProviderData> for ServicePrincipalResource {
             )
             .into());
         }
-        Ok(Value::object([
-            (Principal::object_id, Value::string(id.to_ascii_lowercase())),
-            (Principal::use_existing, Value::Bool(true)),
-            (Principal::adopted, Value::Bool(false)),
-        ]))
+        Ok(imported(id))
     }
+}
+
+/// The state an import by object id gives (also the one a `moved` block gives): managed like
+/// one this resource created; `read` fills in the rest.
+fn imported(object_id: &str) -> Value {
+    Value::object([
+        (
+            Principal::object_id,
+            Value::string(object_id.to_ascii_lowercase()),
+        ),
+        (Principal::use_existing, Value::Bool(true)),
+        (Principal::adopted, Value::Bool(false)),
+    ])
 }
 
 /// Copies what Graph reports into `state`, keeping the user's spelling of `client_id` (Graph
@@ -363,47 +374,6 @@ fn create_error(client_id: &str, window: Duration, error: &CloudError) -> Diagno
     cloud_diagnostic("Cannot create the service principal", error)
 }
 
-// ----- resource identity ------------------------------------------------------------------------
-
-/// The service principal is named by its object id, as in Graph's `/servicePrincipals/{id}`.
-fn identity_declaration() -> Identity {
-    Identity {
-        version: 0,
-        attributes: vec![IdentityAttribute::required(
-            "object_id",
-            "The service principal's object id (a UUID, not the application's client id): \
-             `az ad sp show --id <client id> --query id`.",
-        )],
-        of_state: |state| identity::from_state(state, &[("object_id", Principal::object_id)]),
-        import_id: |parts| identity::part(parts, "object_id").map(str::to_owned),
-    }
-}
-
-/// `moved` from azuread's `azuread_service_principal` (its `object_id`): the state an import by
-/// object id gives.
-fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
-    if !source.is("azuread", "azuread_service_principal") {
-        return None;
-    }
-    Some(source.required("object_id").and_then(|object_id| {
-        if !checks::is_uuid(object_id) {
-            return Err(Diagnostic::error(
-                "Cannot move azuread_service_principal",
-                format!("Its `object_id` {object_id:?} is not a UUID."),
-            )
-            .into());
-        }
-        Ok(Value::object([
-            (
-                Principal::object_id,
-                Value::string(object_id.to_ascii_lowercase()),
-            ),
-            (Principal::use_existing, Value::Bool(true)),
-            (Principal::adopted, Value::Bool(false)),
-        ]))
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,16 +381,12 @@ mod tests {
     #[test]
     fn wrong_client_ids_are_explained_at_the_argument() {
         let error = CloudError::Service(Box::new(crate::cloud::ServiceError {
-            service: crate::cloud::Service::Graph,
             operation: "PATCH /v1.0/servicePrincipals(appId='x')".into(),
-            status: 400,
-            code: Some("Request_BadRequest".into()),
             detail_codes: vec![codes::NO_BACKING_APPLICATION_OBJECT.into()],
             message: "The appId 'x' of the service principal does not reference a valid \
                       application object."
                 .into(),
-            aadsts_codes: vec![],
-            request_id: None,
+            ..crate::test_support::refusal(crate::cloud::Service::Graph, 400, "Request_BadRequest")
         }));
         let diagnostic = create_error(
             "00000000-0000-4000-8000-000000000000",

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::azure::arm::ArmClient;
 use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, GraphClient};
 use crate::cloud::http::{PollStep, poll_until};
-use crate::cloud::{CallContext, CloudError};
-use crate::framework::model::not_known;
+use crate::cloud::{CallContext, CloudError, SecretString};
+use crate::framework::model::{AttributeValue, not_known};
 use crate::framework::{Context, Diagnostic, Diagnostics, ObjectExt};
 use crate::value::Value;
 
@@ -18,6 +18,17 @@ use super::ProviderData;
 /// cloud clients take them.
 pub fn call_context(ctx: &Context<ProviderData>) -> CallContext {
     CallContext::with_deadline(ctx.deadline(), ctx.cancellation().clone())
+}
+
+/// A sensitive attribute read into or written from a model as a [`SecretString`], so that a
+/// model holding a secret never prints it (its `Debug` is redacted).
+impl AttributeValue for SecretString {
+    fn from_attribute(value: &Value) -> Option<Self> {
+        value.as_str().map(SecretString::from)
+    }
+    fn to_attribute(&self) -> Value {
+        Value::string(self.expose_secret())
+    }
 }
 
 /// A cloud error as a diagnostic: `summary` says what failed in the user's words; the detail

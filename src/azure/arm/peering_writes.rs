@@ -134,22 +134,8 @@ async fn lock_vnet(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::{CancellationToken, Service, ServiceError};
-
-    const VNET: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002/resourceGroups/rg-Workload/providers/Microsoft.Network/virtualNetworks/vnet-App";
-
-    fn arm_error(status: u16, code: &str) -> CloudError {
-        CloudError::Service(Box::new(ServiceError {
-            service: Service::ResourceManager,
-            operation: "PUT /x".into(),
-            status,
-            code: Some(code.into()),
-            detail_codes: Vec::new(),
-            message: "refused".into(),
-            aadsts_codes: Vec::new(),
-            request_id: None,
-        }))
-    }
+    use crate::cloud::CancellationToken;
+    use crate::test_support::{VNET, arm_error};
 
     #[test]
     fn busy_vnets_and_what_may_have_been_written_are_recognised() {
