@@ -160,7 +160,6 @@ pub fn list_resources() -> Vec<Arc<dyn ListResource<ProviderData>>> {
         Arc::new(custom_role::list::CustomRoleList),
         Arc::new(role_assignment::list::RoleAssignmentList),
     ];
-    // One peering list per kind of Aiven VPC.
     for addressing in Addressing::BOTH {
         all.push(Arc::new(aiven_vpc_peering::list::AivenVpcPeeringList(
             addressing,
