@@ -30,6 +30,29 @@ use crate::binaries::provider_binary;
 /// The provider's source address, as written in `required_providers`.
 pub const PROVIDER_SOURCE: &str = "registry.terraform.io/vnetpeer/vnetpeer";
 
+// A macro so that both constants below can be built from the one text with `concat!`.
+macro_rules! required_providers {
+    () => {
+        r#"
+terraform {
+  required_providers {
+    vnetpeer = {
+      source = "vnetpeer/vnetpeer"
+    }
+  }
+}
+"#
+    };
+}
+
+/// The `terraform` block every configuration starts with (`vnetpeer` from its registry address,
+/// which the workspace's `dev_overrides` point at the binary under test).
+pub const REQUIRED_PROVIDERS: &str = required_providers!();
+
+/// [`REQUIRED_PROVIDERS`] and a `provider "vnetpeer"` block with no arguments (every setting
+/// from the environment).
+pub const PROVIDER_HEADER: &str = concat!(required_providers!(), "\nprovider \"vnetpeer\" {}\n");
+
 /// Longest any single terraform command may take before the harness kills it.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -150,6 +173,14 @@ impl TerraformWorkspace {
     /// Like [`TerraformWorkspace::run`], but kept out of the transcript: for the machine-readable
     /// `show -json` / `output -json`, which print sensitive values by design.
     fn run_unrecorded(&self, args: &[&str]) -> TerraformOutput {
+        let mut command = self.command(args);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        run_with_timeout(command, args)
+    }
+
+    /// `terraform <args>` in this workspace with its CLI configuration and variables, not yet
+    /// started (for tests that run terraform in the background); stdin is closed.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = crate::binaries::terraform_command();
         command
             .args(args)
@@ -163,10 +194,8 @@ impl TerraformWorkspace {
             .env_remove("TF_WORKSPACE")
             .env_remove("TF_DATA_DIR")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        run_with_timeout(command, args)
+            .stdin(Stdio::null());
+        command
     }
 
     /// Everything terraform printed so far in this workspace (stdout and stderr of every
@@ -180,20 +209,18 @@ impl TerraformWorkspace {
 
     #[track_caller]
     fn run_unrecorded_ok(&self, args: &[&str]) -> TerraformOutput {
-        let output = self.run_unrecorded(args);
-        assert!(
-            output.success(),
-            "`terraform {}` failed in {}:\n{output}",
-            args.join(" "),
-            self.path().display()
-        );
-        output
+        self.succeeded(args, self.run_unrecorded(args))
     }
 
     /// Runs a command that must succeed; panics with terraform's output otherwise.
     #[track_caller]
     pub fn run_ok(&self, args: &[&str]) -> TerraformOutput {
-        let output = self.run(args);
+        self.succeeded(args, self.run(args))
+    }
+
+    /// `output` of `terraform {args}`, which must have succeeded.
+    #[track_caller]
+    fn succeeded(&self, args: &[&str], output: TerraformOutput) -> TerraformOutput {
         assert!(
             output.success(),
             "`terraform {}` failed in {}:\n{output}",

@@ -4,6 +4,9 @@
 //! tests running on other threads (with no subscriber) would race with the capturing subscriber
 //! this test installs.
 
+// A test binary: its helpers may fail loudly (clippy exempts only `#[test]` functions).
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 mod clients_common;
 
 use clients_common::*;

@@ -40,9 +40,7 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(2);
 /// The configuration: `configurations` provider blocks (the default one, then aliases `a1`…),
 /// each with one fixture object.
 pub fn config(configurations: usize) -> String {
-    let mut text = String::from(
-        "terraform {\n  required_providers {\n    vnetpeer = {\n      source = \"vnetpeer/vnetpeer\"\n    }\n  }\n}\n",
-    );
+    let mut text = String::from(vnetpeer_harness::terraform::REQUIRED_PROVIDERS);
     for index in 0..configurations {
         let (provider, reference) = if index == 0 {
             (

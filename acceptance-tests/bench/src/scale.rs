@@ -357,18 +357,16 @@ async fn mix_cycle(scratch: &Path, wrapper_dir: &Path, n: usize) -> Result<MixCy
             &seed.aiven_app_id,
             now,
         );
-        world.arm.insert_role_assignment(RoleAssignment {
-            name: uuid::Uuid::new_v4().to_string(),
-            scope: format!("/subscriptions/{}", seed.customer_subscription_id),
-            tenant_id: seed.customer_tenant_id.clone(),
-            role_definition_guid: NETWORK_CONTRIBUTOR_ROLE_ID.to_owned(),
-            principal_id: aiven_sp,
-            principal_type: "ServicePrincipal".to_owned(),
-            description: None,
-            created_on: "2024-01-01T00:00:00.0000000Z".to_owned(),
-            created_by: None,
-            created_at: None,
-        });
+        world
+            .arm
+            .insert_role_assignment(RoleAssignment::of_service_principal(
+                uuid::Uuid::new_v4().to_string(),
+                format!("/subscriptions/{}", seed.customer_subscription_id),
+                &seed.customer_tenant_id,
+                NETWORK_CONTRIBUTOR_ROLE_ID,
+                aiven_sp,
+                None,
+            ));
         (0..counts.peerings)
             .filter_map(|index| {
                 world.arm.add_vnet(

@@ -218,17 +218,7 @@ pub fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// `terraform { required_providers { vnetpeer } }` and an empty provider block.
-pub const PROVIDER_HEADER: &str = r#"terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
-provider "vnetpeer" {}
-"#;
+pub use vnetpeer_harness::terraform::PROVIDER_HEADER;
 
 #[cfg(test)]
 mod tests {

@@ -163,6 +163,10 @@ impl Emulator {
     ///
     /// # Panics
     /// When loopback ports cannot be bound (the test cannot run at all then).
+    #[allow(
+        clippy::panic,
+        reason = "the tests' entry point: a test without loopback ports cannot run; the sandbox uses try_start"
+    )]
     pub async fn start(knobs: Knobs) -> Emulator {
         match Emulator::try_start(knobs, StartOptions::default()).await {
             Ok(emulator) => emulator,
@@ -311,6 +315,14 @@ impl Emulator {
     /// Every violation so far.
     pub fn violations(&self) -> Vec<Violation> {
         self.shared.log.violations()
+    }
+
+    /// How many violations of `kind` there were so far.
+    pub fn violation_count(&self, kind: ViolationKind) -> usize {
+        self.violations()
+            .iter()
+            .filter(|violation| violation.kind == kind)
+            .count()
     }
 
     /// Fault injection.

@@ -424,9 +424,23 @@ pub fn external_token(
     })
 }
 
+/// [`federate_operator`] for (`issuer`, `subject`), and a token of that identity provider for
+/// the federation audience, valid for `lifetime`: what a pipeline hands the provider.
+pub fn federated_operator_token(
+    emulator: &Emulator,
+    issuer: &str,
+    subject: &str,
+    lifetime: Duration,
+) -> String {
+    federate_operator(emulator, issuer, subject);
+    external_token(emulator, issuer, subject, FEDERATION_AUDIENCE, lifetime)
+}
+
 /// Keeps `path` holding a live token of (`issuer`, `subject`), rewriting it every `every` with a
 /// new token valid for `lifetime` (the kubelet rotates projected tokens the same way). Stops
-/// when the returned guard is dropped.
+/// when the returned guard is dropped. Fails when the first token cannot be written; a later
+/// write that fails is logged and tried again at the next turn (the reader then sees the previous,
+/// still complete, token).
 pub fn spawn_token_file_rotation(
     emulator: &Emulator,
     path: &Path,
@@ -434,7 +448,7 @@ pub fn spawn_token_file_rotation(
     subject: &str,
     lifetime: Duration,
     every: Duration,
-) -> RotationGuard {
+) -> std::io::Result<RotationGuard> {
     let write = {
         let emulator = emulator.clone();
         let (path, issuer, subject) = (path.to_owned(), issuer.to_owned(), subject.to_owned());
@@ -442,21 +456,25 @@ pub fn spawn_token_file_rotation(
             let token = external_token(&emulator, &issuer, &subject, FEDERATION_AUDIENCE, lifetime);
             // Write then rename: a reader never sees a half-written file.
             let temporary = path.with_extension("tmp");
-            std::fs::write(&temporary, token).expect("token file");
-            std::fs::rename(&temporary, &path).expect("token file");
+            std::fs::write(&temporary, token)?;
+            std::fs::rename(&temporary, &path)
         }
     };
-    write();
+    write()?;
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(every) => write(),
+                _ = tokio::time::sleep(every) => {
+                    if let Err(error) = write() {
+                        tracing::warn!(%error, "cannot rewrite the rotating token file");
+                    }
+                }
                 _ = stopped.changed() => break,
             }
         }
     });
-    RotationGuard { stop, _task: task }
+    Ok(RotationGuard { stop, _task: task })
 }
 
 /// Stops a token file rotation when dropped.
@@ -618,14 +636,12 @@ pub fn credential_settings(
             let subject = "system:serviceaccount:atlantis:atlantis";
             federate_operator(emulator, issuer, subject);
             let path = scratch.join("azure-identity-token");
-            guard = Some(spawn_token_file_rotation(
-                emulator,
-                &path,
-                issuer,
-                subject,
-                LIFETIME,
-                LIFETIME / 2,
-            ));
+            guard = Some(
+                spawn_token_file_rotation(emulator, &path, issuer, subject, LIFETIME, LIFETIME / 2)
+                    .map_err(|error| {
+                        format!("cannot write the token file {}: {error}", path.display())
+                    })?,
+            );
             let path = path.display().to_string();
             if kind == "token-file" {
                 vec![no_secret, oidc, ("ARM_OIDC_TOKEN_FILE_PATH", path)]
@@ -642,12 +658,10 @@ pub fn credential_settings(
         }
         "hcp-terraform" => {
             let subject = "organization:contoso:project:network:workspace:peering:run_phase:apply";
-            federate_operator(emulator, HCP_TERRAFORM_ISSUER, subject);
-            let token = external_token(
+            let token = federated_operator_token(
                 emulator,
                 HCP_TERRAFORM_ISSUER,
                 subject,
-                FEDERATION_AUDIENCE,
                 Duration::from_secs(3600),
             );
             vec![no_secret, oidc, ("ARM_OIDC_TOKEN", token)]

@@ -8,26 +8,21 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance credentials_diagnostics::
 //! ```
 
+use crate::terraform_common::flat;
 use std::time::Duration;
 
 use vnetpeer_emulator::identity_hosts::{self, GITHUB_ISSUER};
 use vnetpeer_emulator::{Emulator, Knobs};
-use vnetpeer_harness::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
-use crate::credentials_sources::{blocking, workspace_with};
+use crate::credentials_sources::workspace_with;
+use crate::terraform_common::blocking;
 
 /// A configuration whose plan needs the provider's own token (and nothing else).
 fn client_config_hcl() -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "{PROVIDER_SOURCE}"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 provider "vnetpeer" {{}}
 
 data "vnetpeer_client_config" "current" {{}}
@@ -174,12 +169,10 @@ async fn unknown_issuer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_assertion() {
     let emulator = Emulator::start(Knobs::test()).await;
-    identity_hosts::federate_operator(&emulator, GITHUB_ISSUER, SUBJECT);
-    let token = identity_hosts::external_token(
+    let token = identity_hosts::federated_operator_token(
         &emulator,
         GITHUB_ISSUER,
         SUBJECT,
-        "api://AzureADTokenExchange",
         Duration::from_secs(1),
     );
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -359,14 +352,7 @@ async fn identity_missing_one_permission() {
     workspace.set_env("ARM_USE_CLI", "false");
     workspace.write_config(&format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "{PROVIDER_SOURCE}"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 resource "vnetpeer_aad_app" "peering" {{
   display_name = "missing-permission"
 }}
@@ -379,11 +365,7 @@ resource "vnetpeer_aad_app" "peering" {{
     .await;
     assert!(!output.success(), "{}", output.combined());
     assert_eq!(output.combined().matches("Error: ").count(), 1);
-    let text = output
-        .combined()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = flat(&output.combined());
     assert_mentions(&text, &["Application.ReadWrite.All", "API permissions"]);
     workspace.assert_no_secret_leaks(&emulator, &[]);
 }

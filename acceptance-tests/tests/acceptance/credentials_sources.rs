@@ -13,12 +13,13 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance credentials_sources:: -- --nocapture
 //! ```
 
+use crate::terraform_common::{applied, blocking};
 use std::time::Duration;
 
 use serde_json::Value as Json;
 use vnetpeer_emulator::identity_hosts::{self, GITHUB_ISSUER, HCP_TERRAFORM_ISSUER};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 use crate::reliability_common::install_complete_example;
 
@@ -68,13 +69,6 @@ pub fn workspace_with(emulator: &Emulator, env: &[(&str, String)]) -> TerraformW
     workspace
 }
 
-/// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
-pub async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .expect("the terraform thread panicked")
-}
-
 /// What one source cost during the apply.
 #[derive(Debug)]
 struct Figures {
@@ -107,11 +101,7 @@ async fn runbook(
     install_complete_example(&workspace);
     let before = emulator.requests().len();
     let started = std::time::Instant::now();
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    let workspace = applied(workspace).await;
     let apply_duration = started.elapsed();
     let applied = emulator.requests_since(before);
     let figures = Figures {
@@ -278,7 +268,8 @@ async fn rotating_token_file() {
         subject,
         Duration::from_secs(2),
         Duration::from_millis(300),
-    );
+    )
+    .expect("token file");
     let mut env = seed_env(&emulator);
     env.extend([
         ("ARM_USE_OIDC", "true".to_owned()),
@@ -308,7 +299,8 @@ async fn aks_workload_identity() {
         subject,
         Duration::from_secs(3600),
         Duration::from_secs(60),
-    );
+    )
+    .expect("token file");
     let seed = emulator.seed().clone();
     let env = [
         ("ARM_TENANT_ID", String::new()),
@@ -336,12 +328,10 @@ async fn aks_workload_identity() {
 async fn hcp_terraform_dynamic_credentials() {
     let emulator = Emulator::start(Knobs::test()).await;
     let subject = "organization:contoso:project:network:workspace:peering:run_phase:apply";
-    identity_hosts::federate_operator(&emulator, HCP_TERRAFORM_ISSUER, subject);
-    let token = identity_hosts::external_token(
+    let token = identity_hosts::federated_operator_token(
         &emulator,
         HCP_TERRAFORM_ISSUER,
         subject,
-        "api://AzureADTokenExchange",
         Duration::from_secs(3600),
     );
     let mut env = seed_env(&emulator);
@@ -511,22 +501,13 @@ async fn the_sandbox_rehearses_a_pipeline_or_host_sign_in() {
             workspace.set_env(name, value.as_str().unwrap_or_default());
         }
         workspace.write_config(&format!(
-            r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "{}"
-    }}
-  }}
-}}
-
+            r#"{REQUIRED_PROVIDERS}
 data "vnetpeer_client_config" "current" {{}}
 
 output "object_id" {{
   value = data.vnetpeer_client_config.current.object_id
 }}
-"#,
-            vnetpeer_harness::terraform::PROVIDER_SOURCE
+"#
         ));
         let (workspace, applied) = blocking(move || {
             let applied = workspace.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);

@@ -8,19 +8,10 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance data_aiven_project_vpc::
 //! ```
 
+use crate::terraform_common::flat;
 use serde_json::Value as Json;
 use vnetpeer_emulator::{Emulator, Knobs, Seed, Service};
-use vnetpeer_harness::terraform::TerraformWorkspace;
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-"#;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 /// A data source block named `name` with the given selector lines, and an output of it.
 fn lookup(name: &str, project: &str, selector: &str) -> String {
@@ -60,11 +51,6 @@ fn failed_plan(workspace: &TerraformWorkspace) -> String {
     flat(&output.combined())
 }
 
-/// `text` with every run of whitespace as one space (Terraform wraps diagnostics at 78 columns).
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 fn expected(seed: &Seed, project_vpc_id: &str, cloud: &str, cidr: &str) -> Json {
     serde_json::json!({
         "project": seed.aiven_project,
@@ -97,7 +83,7 @@ async fn finds_the_vpc_by_cloud_or_by_id_in_one_request_each() {
     let project = &seed.aiven_project;
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_config(&format!(
-        "{HEADER}{}{}{}",
+        "{REQUIRED_PROVIDERS}{}{}{}",
         lookup(
             "by_cloud",
             project,
@@ -166,7 +152,7 @@ async fn errors_say_what_exists_and_what_to_set() {
 
     // No VPC in that cloud: the error lists the project's VPCs.
     workspace.write_config(&format!(
-        "{HEADER}{}",
+        "{REQUIRED_PROVIDERS}{}",
         lookup("x", project, "cloud_name = \"azure-westeurope\"")
     ));
     let text = failed_plan(&workspace);
@@ -184,7 +170,7 @@ async fn errors_say_what_exists_and_what_to_set() {
 
     // An unknown project: the 404 is explained.
     workspace.write_config(&format!(
-        "{HEADER}{}",
+        "{REQUIRED_PROVIDERS}{}",
         lookup("x", "no-such-project", "cloud_name = \"azure-westeurope\"")
     ));
     let text = failed_plan(&workspace);
@@ -193,7 +179,7 @@ async fn errors_say_what_exists_and_what_to_set() {
 
     // A VPC id that does not exist.
     workspace.write_config(&format!(
-        "{HEADER}{}",
+        "{REQUIRED_PROVIDERS}{}",
         lookup(
             "x",
             project,
@@ -215,7 +201,10 @@ async fn errors_say_what_exists_and_what_to_set() {
             "Conflicting project VPC selectors",
         ),
     ] {
-        workspace.write_config(&format!("{HEADER}{}", lookup("x", project, selector)));
+        workspace.write_config(&format!(
+            "{REQUIRED_PROVIDERS}{}",
+            lookup("x", project, selector)
+        ));
         let (output, _) = workspace.validate();
         assert!(!output.success(), "{output}");
         assert!(flat(&output.combined()).contains(summary), "{output}");
@@ -231,7 +220,7 @@ async fn errors_say_what_exists_and_what_to_set() {
         "ACTIVE",
     );
     workspace.write_config(&format!(
-        "{HEADER}{}",
+        "{REQUIRED_PROVIDERS}{}",
         lookup(
             "x",
             project,

@@ -13,19 +13,10 @@ use std::time::Duration;
 use serde_json::Value as Json;
 use vnetpeer_emulator::world::identity::FEDERATION_AUDIENCE;
 use vnetpeer_emulator::{Emulator, Knobs, Service};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{PROVIDER_HEADER, TerraformWorkspace};
 
+/// The data source and an output of it, after [`PROVIDER_HEADER`].
 const CONFIG: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
-provider "vnetpeer" {}
-
 data "vnetpeer_client_config" "current" {}
 
 output "identity" {
@@ -36,7 +27,7 @@ output "identity" {
 /// Applies [`CONFIG`] and returns the data source's attributes, after checking that the only
 /// request was one successful token request (the claims of the token are the answer).
 fn identity(emulator: &Emulator, workspace: &TerraformWorkspace) -> Json {
-    workspace.write_config(CONFIG);
+    workspace.write_config(&format!("{PROVIDER_HEADER}{CONFIG}"));
     let before = emulator.requests().len();
     workspace.apply();
     let requests: Vec<_> = emulator.requests().into_iter().skip(before).collect();
@@ -153,7 +144,7 @@ async fn no_credential_lists_what_was_tried() {
     let mut workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.set_env("ARM_CLIENT_SECRET", "");
     workspace.set_env("ARM_USE_CLI", "false");
-    workspace.write_config(CONFIG);
+    workspace.write_config(&format!("{PROVIDER_HEADER}{CONFIG}"));
     let output = workspace.run(&["plan", "-input=false", "-no-color"]);
     assert!(!output.success(), "{output}");
     let text = output.combined();

@@ -3,22 +3,19 @@
 //! object, states and state_info' and of docs/development/cross-api-rules.md, 'Preconditions' (e),
 //! (f).
 
+use crate::emulator_http::{Reply, send};
+use crate::peering_setup::assign_role;
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use vnetpeer_emulator::world::arm::{Permission, RoleAssignment, RoleDefinition};
+use vnetpeer_emulator::world::arm::{Permission, RoleDefinition};
 use vnetpeer_emulator::{Emulator, Knobs, Seed, ViolationKind};
 
 const NETWORK: &str = "2024-05-01";
 const ARM_AUDIENCE: &str = "https://management.azure.com/";
 const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
-
-struct Reply {
-    status: u16,
-    body: Value,
-}
 
 struct Aiven {
     emulator: Emulator,
@@ -96,22 +93,7 @@ impl Aiven {
     }
 
     fn assign(&self, scope: &str, role: &str, principal: &str, aged: bool) {
-        let now = self.emulator.now();
-        let tenant = self.seed.customer_tenant_id.clone();
-        self.emulator.with_world(|w| {
-            w.arm.insert_role_assignment(RoleAssignment {
-                name: uuid::Uuid::new_v4().to_string(),
-                scope: scope.to_owned(),
-                tenant_id: tenant,
-                role_definition_guid: role.to_owned(),
-                principal_id: principal.to_owned(),
-                principal_type: "ServicePrincipal".to_owned(),
-                description: None,
-                created_on: String::new(),
-                created_by: None,
-                created_at: if aged { None } else { Some(now) },
-            });
-        });
+        assign_role(&self.emulator, scope, role, principal, aged);
     }
 
     async fn call(
@@ -130,15 +112,7 @@ impl Aiven {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("Aiven request");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).expect("JSON")
-        };
-        Reply { status, body }
+        send(request).await
     }
 
     fn auth(&self) -> String {
@@ -280,11 +254,7 @@ impl Aiven {
     }
 
     fn violations(&self, kind: ViolationKind) -> usize {
-        self.emulator
-            .violations()
-            .iter()
-            .filter(|v| v.kind == kind)
-            .count()
+        self.emulator.violation_count(kind)
     }
 
     /// Creates the connection and lets Aiven process it; returns the connection.
@@ -585,8 +555,7 @@ async fn when_the_customer_peering_goes_aiven_waits_for_it_again() {
 #[tokio::test]
 async fn removing_aivens_side_out_of_band_is_deleted_by_peer() {
     let aiven = Aiven::start().await;
-    let active = aiven.active().await;
-    let id = active["peering_connection_id"]
+    let id = aiven.active().await["peering_connection_id"]
         .as_str()
         .expect("id")
         .to_owned();
@@ -754,8 +723,7 @@ async fn invalid_specification_when_address_spaces_overlap() {
 #[tokio::test]
 async fn a_connection_deleted_out_of_band_takes_aivens_side_with_it() {
     let aiven = Aiven::start().await;
-    let active = aiven.active().await;
-    let id = active["peering_connection_id"]
+    let id = aiven.active().await["peering_connection_id"]
         .as_str()
         .expect("id")
         .to_owned();
@@ -771,4 +739,116 @@ async fn a_connection_deleted_out_of_band_takes_aivens_side_with_it() {
         Some("Disconnected")
     );
     assert!(aiven.app_sp_in_aiven_tenant().is_none());
+}
+
+/// Aiven's CLI and older docs address an organization VPC as `…/vpcs/{id}` and delete a
+/// connection under `…/peering-connections/{id}`; the emulator serves these plural forms besides
+/// the singular ones, as the same VPC with the same connections.
+#[tokio::test]
+async fn organization_vpcs_answer_under_the_plural_paths_too() {
+    let aiven = Aiven::start().await;
+    aiven.grant_aiven(true);
+    let organization = aiven.seed.aiven_organization_id.clone();
+    let vpc_id = aiven.seed.aiven_organization_vpc_id.clone();
+    let singular = format!("/v1/organization/{organization}/vpc/{vpc_id}");
+    let plural = format!("/v1/organization/{organization}/vpcs/{vpc_id}");
+    let auth = aiven.auth();
+    let first_request = aiven.emulator.requests().len();
+
+    // GET: the same VPC under both.
+    let by_plural = aiven.get(&plural).await;
+    assert_eq!(by_plural.status, 200, "{}", by_plural.body);
+    assert_eq!(by_plural.body["organization_vpc_id"], vpc_id.as_str());
+    assert_eq!(by_plural.body, aiven.get(&singular).await.body);
+
+    // POST …/vpcs/{id}/peering-connections creates the connection the singular GET lists.
+    let created = aiven
+        .call(
+            Method::POST,
+            &format!("{plural}/peering-connections"),
+            Some(&auth),
+            Some(aiven.create_body()),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    assert_eq!(created.body["state"], "APPROVED", "{}", created.body);
+    let connection_id = created.body["peering_connection_id"]
+        .as_str()
+        .expect("peering_connection_id")
+        .to_owned();
+    let listed = aiven.get(&singular).await.body["peering_connections"].clone();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["peering_connection_id"], connection_id.as_str());
+
+    // PUT …/vpcs/{id}/user-peer-network-cidrs adds a range to that connection.
+    let body = aiven.create_body();
+    let updated = aiven
+        .call(
+            Method::PUT,
+            &format!("{plural}/user-peer-network-cidrs"),
+            Some(&auth),
+            Some(json!({
+                "add": [{
+                    "cidr": "10.99.0.0/24",
+                    "peer_cloud_account": body["peer_cloud_account"],
+                    "peer_resource_group": body["peer_resource_group"],
+                    "peer_vpc": body["peer_vpc"],
+                }],
+            })),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    let cidrs =
+        &aiven.get(&singular).await.body["peering_connections"][0]["user_peer_network_cidrs"];
+    assert_eq!(*cidrs, json!(["10.99.0.0/24"]));
+
+    // DELETE …/vpcs/{id}/peering-connections/{pcid} deletes it.
+    let delete_path = format!("{plural}/peering-connections/{connection_id}");
+    let deleted = aiven
+        .call(Method::DELETE, &delete_path, Some(&auth), None)
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(
+        deleted.body["peering_connection_id"],
+        connection_id.as_str()
+    );
+    assert_eq!(deleted.body["state"], "DELETING", "{}", deleted.body);
+
+    // An unknown VPC is the same 404 under the plural form.
+    let unknown = aiven
+        .get(&format!(
+            "/v1/organization/{organization}/vpcs/a1000000-0000-4000-8000-0000000000ff"
+        ))
+        .await;
+    assert_aiven_error(&unknown, 404, "Organization VPC does not exist");
+
+    // Each request was routed to the plural route, not answered by a fallback.
+    let routes: Vec<(String, String, u16)> = aiven
+        .emulator
+        .requests_since(first_request)
+        .iter()
+        .map(|r| (r.method.clone(), r.route.clone(), r.status))
+        .collect();
+    let item = "/v1/organization/{organization_id}/vpcs/{vpc_id}";
+    let singular_item = "/v1/organization/{organization_id}/vpc/{vpc_id}";
+    let expected: Vec<(String, String, u16)> = [
+        ("GET", item.to_owned(), 200),
+        ("GET", singular_item.to_owned(), 200),
+        ("POST", format!("{item}/peering-connections"), 200),
+        ("GET", singular_item.to_owned(), 200),
+        ("PUT", format!("{item}/user-peer-network-cidrs"), 200),
+        ("GET", singular_item.to_owned(), 200),
+        (
+            "DELETE",
+            format!("{item}/peering-connections/{{peering_connection_id}}"),
+            200,
+        ),
+        ("GET", item.to_owned(), 404),
+    ]
+    .into_iter()
+    .map(|(method, route, status)| (method.to_owned(), route, status))
+    .collect();
+    assert_eq!(routes, expected);
+    let violations = aiven.emulator.violations();
+    assert!(violations.is_empty(), "{violations:?}");
 }

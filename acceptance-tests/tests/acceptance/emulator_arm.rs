@@ -2,13 +2,14 @@
 //! and of preconditions (a)–(c) in docs/development/cross-api-rules.md, 'Preconditions', each
 //! asserting the real status, error code and envelope.
 
+use crate::emulator_http::{Reply, send};
+use crate::peering_setup::assign_role;
 use std::time::Duration;
 
 use reqwest::Method;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use vnetpeer_emulator::world::arm::{
-    CONTRIBUTOR_ROLE_ID, NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment, VnetPeering,
+    CONTRIBUTOR_ROLE_ID, NETWORK_CONTRIBUTOR_ROLE_ID, VnetPeering,
 };
 use vnetpeer_emulator::{Emulator, Knobs, Seed, ViolationKind};
 
@@ -17,26 +18,6 @@ const AUTHORIZATION: &str = "2022-04-01";
 const SUBSCRIPTIONS: &str = "2022-12-01";
 const ARM_AUDIENCE: &str = "https://management.azure.com/";
 const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
-
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or_default()
-    }
-
-    fn message(&self) -> &str {
-        self.body["error"]["message"].as_str().unwrap_or_default()
-    }
-}
 
 /// Asserts ARM's error envelope (docs/development/arm.md, 'ARM error envelope').
 #[track_caller]
@@ -118,27 +99,7 @@ impl Arm {
 
     /// Gives `principal` a role at `scope` directly (as if assigned long ago when `aged`).
     fn assign(&self, scope: &str, role: &str, principal: &str, aged: bool) {
-        let tenant = if scope.contains(&self.seed.aiven_subscription_id) {
-            self.seed.aiven_tenant_id.clone()
-        } else {
-            self.seed.customer_tenant_id.clone()
-        };
-        let now = self.emulator.now();
-        self.emulator.with_world(|w| {
-            let name = uuid::Uuid::new_v4().to_string();
-            w.arm.insert_role_assignment(RoleAssignment {
-                name,
-                scope: scope.to_owned(),
-                tenant_id: tenant,
-                role_definition_guid: role.to_owned(),
-                principal_id: principal.to_owned(),
-                principal_type: "ServicePrincipal".to_owned(),
-                description: None,
-                created_on: "2024-01-01T00:00:00.0000000Z".to_owned(),
-                created_by: None,
-                created_at: if aged { None } else { Some(now) },
-            });
-        });
+        assign_role(&self.emulator, scope, role, principal, aged);
     }
 
     /// A custom role of the customer tenant holding exactly `peer/action`, assigned to
@@ -196,20 +157,7 @@ impl Arm {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("ARM request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).expect("JSON body")
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        send(request).await
     }
 
     async fn get(&self, path: &str, token: &str) -> Reply {
@@ -252,11 +200,7 @@ impl Arm {
     }
 
     fn violations(&self, kind: ViolationKind) -> usize {
-        self.emulator
-            .violations()
-            .iter()
-            .filter(|v| v.kind == kind)
-            .count()
+        self.emulator.violation_count(kind)
     }
 
     /// The app, ready to peer the customer VNet with Aiven's: Network Contributor on the

@@ -1,6 +1,7 @@
 //! The emulated Microsoft Graph v1.0 (docs/development/entra-and-graph.md, 'Microsoft Graph v1.0'),
 //! over raw HTTP.
 
+use crate::emulator_http::send;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -31,15 +32,8 @@ impl Graph {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("Graph request");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).expect("JSON body")
-        };
-        (status, body)
+        let reply = send(request).await;
+        (reply.status, reply.body)
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {

@@ -8,10 +8,10 @@
 //! The client waits the way a careful one does (Retry-After, replication windows, RBAC
 //! propagation) in real time, so this test also proves the default knobs stay fast.
 
+use crate::emulator_http::{Reply, send_lenient};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use vnetpeer_emulator::{Emulator, Knobs, Seed, Service};
@@ -27,32 +27,6 @@ const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 const PATIENCE: Duration = Duration::from_secs(20);
 /// Backoff between retries of an eventual-consistency answer without Retry-After.
 const BACKOFF: Duration = Duration::from_millis(50);
-
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    }
-
-    fn arm_code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or_default()
-    }
-
-    /// The wait `Retry-After` asks for (seconds, possibly fractional).
-    fn retry_after(&self) -> Option<Duration> {
-        self.header("retry-after")
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
-    }
-}
 
 struct Client {
     emulator: Emulator,
@@ -79,20 +53,7 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        send_lenient(request).await
     }
 
     /// Client-credentials token, retried while Entra is still catching up (new secret not yet
@@ -193,7 +154,7 @@ impl Client {
                 .await;
             let wait = if reply.status == 429 {
                 reply.retry_after().unwrap_or(Duration::from_secs(1))
-            } else if retry_codes.contains(&reply.arm_code()) {
+            } else if retry_codes.contains(&reply.code()) {
                 BACKOFF
             } else {
                 return reply;
@@ -571,7 +532,7 @@ async fn the_whole_runbook_walks_end_to_end_and_cleans_up_to_the_seeded_world() 
         .header("azure-asyncoperation")
         .expect("Azure-AsyncOperation");
     let status = client
-        .wait_for_operation(&created, &operation, &primary)
+        .wait_for_operation(&created, operation, &primary)
         .await;
     assert_eq!(status.body["status"], "Succeeded", "{}", status.body);
     let state = client
@@ -598,7 +559,7 @@ async fn the_whole_runbook_walks_end_to_end_and_cleans_up_to_the_seeded_world() 
     assert_eq!(deleting.status, 202, "{}", deleting.body);
     let location = deleting.header("location").expect("Location");
     let done = client
-        .wait_for_operation(&deleting, &location, &operator_arm)
+        .wait_for_operation(&deleting, location, &operator_arm)
         .await;
     assert!(matches!(done.status, 200 | 204), "{}", done.status);
     let gone = client

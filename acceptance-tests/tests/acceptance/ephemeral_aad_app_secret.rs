@@ -7,59 +7,13 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance ephemeral_aad_app_secret::
 //! ```
 
-use std::time::Duration;
-
-use crate::peering_setup::{
-    PeeringApp, add_aiven_connection, add_peering_app, grant_network_contributor, uuid_for,
-};
-use vnetpeer_emulator::{Emulator, Knobs, Service};
+use crate::peering_setup::{prepared_for_step_7, secret_key_ids};
+use vnetpeer_emulator::{Emulator, Service};
 use vnetpeer_harness::binaries::workspace_root;
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_cross_tenant_vnet_peering.to_aiven";
 const EXAMPLE: &str = "examples/ephemeral-resources/vnetpeer_aad_app_secret";
-
-/// The step-1 application with Network Contributor on the VNet and Aiven's side ready, as the
-/// earlier runbook steps leave them.
-async fn prepared() -> (Emulator, PeeringApp) {
-    let emulator = Emulator::start(Knobs::test()).await;
-    let seed = emulator.seed().clone();
-    let app = add_peering_app(&emulator);
-    grant_network_contributor(
-        &emulator,
-        &app.service_principal_id,
-        &seed.customer_vnet_id,
-        &uuid_for("network-contributor"),
-    );
-    add_aiven_connection(
-        &emulator,
-        &app,
-        &seed.aiven_project_vpc_id,
-        &seed.customer_vnet_id,
-    );
-    emulator.clock().advance(Duration::from_secs(2));
-    let _ = emulator.snapshot();
-    (emulator, app)
-}
-
-/// The key ids of the application's secrets in the emulator's world.
-fn secret_key_ids(emulator: &Emulator, app: &PeeringApp) -> Vec<String> {
-    emulator.with_world(|world| {
-        world
-            .identity
-            .applications
-            .values()
-            .find(|application| application.app_id == app.client_id)
-            .map(|application| {
-                application
-                    .password_credentials
-                    .iter()
-                    .map(|credential| credential.key_id.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    })
-}
 
 /// Graph calls to `…/applications/{id}/<action>`.
 fn graph_actions(emulator: &Emulator, since: usize, action: &str) -> usize {
@@ -72,7 +26,7 @@ fn graph_actions(emulator: &Emulator, since: usize, action: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_for_one_run_feeds_a_write_only_argument_and_is_removed() {
-    let (emulator, app) = prepared().await;
+    let (emulator, app) = prepared_for_step_7().await;
     let seed = emulator.seed().clone();
     let before_keys = secret_key_ids(&emulator, &app);
     let mut ws = TerraformWorkspace::for_emulator(&emulator);
@@ -155,18 +109,11 @@ async fn a_secret_for_one_run_feeds_a_write_only_argument_and_is_removed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_id_instead_of_the_object_id_is_explained_and_nothing_is_left() {
-    let (emulator, app) = prepared().await;
+    let (emulator, app) = prepared_for_step_7().await;
     let ws = TerraformWorkspace::for_emulator(&emulator);
     ws.write_config(&format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 ephemeral "vnetpeer_aad_app_secret" "wrong" {{
   application_object_id = "{client_id}"
 }}

@@ -6,7 +6,9 @@
 //! walk-through of the provider page applies against the emulator and destroys cleanly.
 //!
 //! An example directory that uses a resource type the provider does not register yet is reported
-//! and skipped, so examples written from the design can land before their resource.
+//! and skipped, so examples written from the design can land before their resource. Terraform
+//! before 1.12 rejects `identity` in an import block, so there the `import-by-identity.tf` files
+//! are left out of the validated copy (and said so); on 1.12 and later they are validated too.
 //!
 //! Terraform validates a `provider` block only when something in the configuration uses the
 //! provider, so a directory without resources (the provider examples) is validated as a copy with
@@ -17,10 +19,14 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use vnetpeer_emulator::{Emulator, Knobs};
-use vnetpeer_harness::binaries::{provider_binary, workspace_root};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::binaries::{provider_binary, terraform_version, workspace_root};
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/vnetpeer/vnetpeer";
+/// The import example by resource identity, which Terraform reads from 1.12 on.
+const IMPORT_BY_IDENTITY: &str = "import-by-identity.tf";
+/// The import example by import id.
+const IMPORT_BY_ID: &str = "import-by-string-id.tf";
 /// Types registered only by test builds; they have no examples.
 const TEST_ONLY_TYPE_PREFIX: &str = "vnetpeer_test_";
 
@@ -76,46 +82,32 @@ impl DevOverrides {
 
     /// The resource and data source types the provider registers, test-only types included.
     fn registered_types(&self) -> (BTreeSet<String>, BTreeSet<String>) {
-        let work_dir = self.scratch.path().join("schema");
-        std::fs::create_dir_all(&work_dir).unwrap();
-        std::fs::write(
-            work_dir.join("main.tf"),
-            "terraform {\n  required_providers {\n    vnetpeer = {\n      source = \"vnetpeer/vnetpeer\"\n    }\n  }\n}\n",
-        )
-        .unwrap();
-        let output = self.terraform(&work_dir, "schema", &["providers", "schema", "-json"]);
-        assert!(output.status.success(), "{}", text(&output));
-        let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        let provider = &schema["provider_schemas"][PROVIDER_ADDRESS];
-        let names = |key: &str| -> BTreeSet<String> {
-            provider[key]
-                .as_object()
-                .map(|types| types.keys().cloned().collect())
-                .unwrap_or_default()
-        };
-        (names("resource_schemas"), names("data_source_schemas"))
+        let [resources, data_sources] =
+            self.registered(["resource_schemas", "data_source_schemas"]);
+        (resources, data_sources)
     }
 
     /// The ephemeral resource types and function names the provider registers.
     fn registered_ephemeral_types_and_functions(&self) -> (BTreeSet<String>, BTreeSet<String>) {
-        let work_dir = self.scratch.path().join("schema-newer-kinds");
+        let [ephemeral, functions] = self.registered(["ephemeral_resource_schemas", "functions"]);
+        (ephemeral, functions)
+    }
+
+    /// The names under each of `keys` in the provider's `terraform providers schema -json`.
+    fn registered<const N: usize>(&self, keys: [&str; N]) -> [BTreeSet<String>; N] {
+        let work_dir = self.scratch.path().join("schema");
         std::fs::create_dir_all(&work_dir).unwrap();
-        std::fs::write(
-            work_dir.join("main.tf"),
-            "terraform {\n  required_providers {\n    vnetpeer = {\n      source = \"vnetpeer/vnetpeer\"\n    }\n  }\n}\n",
-        )
-        .unwrap();
+        std::fs::write(work_dir.join("main.tf"), REQUIRED_PROVIDERS).unwrap();
         let output = self.terraform(&work_dir, "schema", &["providers", "schema", "-json"]);
         assert!(output.status.success(), "{}", text(&output));
         let schema: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         let provider = &schema["provider_schemas"][PROVIDER_ADDRESS];
-        let names = |key: &str| -> BTreeSet<String> {
+        keys.map(|key| {
             provider[key]
                 .as_object()
                 .map(|types| types.keys().cloned().collect())
                 .unwrap_or_default()
-        };
-        (names("ephemeral_resource_schemas"), names("functions"))
+        })
     }
 }
 
@@ -236,6 +228,19 @@ fn copy_with_probe(dir: &Path, destination: &Path, registered: &BTreeSet<&String
     destination.to_path_buf()
 }
 
+/// A copy of the `.tf` files of `dir` in `destination`, without `left_out`.
+fn copy_tf_files_except(dir: &Path, destination: &Path, left_out: &str) -> PathBuf {
+    std::fs::create_dir_all(destination).unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap();
+        if path.extension().is_some_and(|extension| extension == "tf") && name != left_out {
+            std::fs::copy(&path, destination.join(name)).unwrap();
+        }
+    }
+    destination.to_path_buf()
+}
+
 fn relative(path: &Path) -> String {
     path.strip_prefix(workspace_root())
         .unwrap_or(path)
@@ -274,31 +279,56 @@ fn every_example_directory_passes_terraform_validate() {
                 &registered,
             )
         });
-        let work_dir = probed_copy.as_deref().unwrap_or(&dir);
-        // Local modules must be installed first; `terraform get` installs modules, never providers.
-        let get = harness.terraform(work_dir, &data_dir_name, &["get"]);
-        if !get.status.success() {
-            failures.push(format!(
-                "{}: terraform get failed:\n{}",
-                relative(&dir),
-                text(&get)
-            ));
-            continue;
-        }
-        let validate = harness.terraform(work_dir, &data_dir_name, &["validate"]);
-        if validate.status.success() {
-            validated.push(relative(&dir));
+        // A resource directory holds one import example by id and one by identity; they import
+        // the same address, so each is validated without the other.
+        let work_dirs: Vec<(String, PathBuf)> = if dir.join(IMPORT_BY_IDENTITY).is_file() {
+            let scratch = harness.scratch.path();
+            let mut variants = vec![(
+                format!("{} without {IMPORT_BY_IDENTITY}", relative(&dir)),
+                copy_tf_files_except(&dir, &scratch.join(&data_dir_name), IMPORT_BY_IDENTITY),
+            )];
+            if terraform_version() >= (1, 12) {
+                variants.push((
+                    format!("{} without {IMPORT_BY_ID}", relative(&dir)),
+                    copy_tf_files_except(
+                        &dir,
+                        &scratch.join(format!("{data_dir_name}-identity")),
+                        IMPORT_BY_ID,
+                    ),
+                ));
+            } else {
+                skipped.push(format!(
+                    "{}/{IMPORT_BY_IDENTITY} (Terraform {:?} predates import by identity)",
+                    relative(&dir),
+                    terraform_version()
+                ));
+            }
+            variants
         } else {
-            failures.push(format!(
-                "{}: terraform validate failed:\n{}",
-                relative(&dir),
-                text(&validate)
-            ));
+            vec![(relative(&dir), probed_copy.unwrap_or_else(|| dir.clone()))]
+        };
+        for (name, work_dir) in work_dirs {
+            // Local modules must be installed first; `terraform get` installs modules, never
+            // providers.
+            let get = harness.terraform(&work_dir, &data_dir_name, &["get"]);
+            if !get.status.success() {
+                failures.push(format!("{name}: terraform get failed:\n{}", text(&get)));
+                continue;
+            }
+            let validate = harness.terraform(&work_dir, &data_dir_name, &["validate"]);
+            if validate.status.success() {
+                validated.push(name);
+            } else {
+                failures.push(format!(
+                    "{name}: terraform validate failed:\n{}",
+                    text(&validate)
+                ));
+            }
         }
     }
     eprintln!("validated: {validated:#?}");
     if !skipped.is_empty() {
-        eprintln!("skipped until their types are registered: {skipped:#?}");
+        eprintln!("skipped (type not registered yet, or Terraform too old): {skipped:#?}");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // The provider's own examples never depend on a resource type.
@@ -364,7 +394,7 @@ fn import_examples_name_the_same_address_and_id() {
     for entry in std::fs::read_dir(&resources_dir).unwrap() {
         let dir = entry.unwrap().path();
         let command_file = dir.join("import.sh");
-        let block_file = dir.join("import-by-string-id.tf");
+        let block_file = dir.join(IMPORT_BY_ID);
         if !command_file.is_file() || !block_file.is_file() {
             continue;
         }
@@ -405,6 +435,25 @@ fn import_examples_name_the_same_address_and_id() {
             "{}: import ids differ",
             relative(&dir)
         );
+        let identity_file = dir.join(IMPORT_BY_IDENTITY);
+        if identity_file.is_file() {
+            let (to, identity) = identity_import_block(&identity_file);
+            assert_eq!(to, words[2], "{}: import addresses differ", relative(&dir));
+            assert!(
+                !identity.is_empty(),
+                "{}: empty identity",
+                relative(&identity_file)
+            );
+            // Both examples name the same object: each identity part is a part of the id.
+            for (attribute, value) in &identity {
+                assert!(
+                    words[3].contains(value.as_str()),
+                    "{}: identity `{attribute} = \"{value}\"` is not part of the id {}",
+                    relative(&identity_file),
+                    words[3]
+                );
+            }
+        }
         let type_name = dir.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
             words[2].starts_with(&format!("{type_name}.")),
@@ -419,6 +468,29 @@ fn import_examples_name_the_same_address_and_id() {
         "no import examples found under {}",
         relative(&resources_dir)
     );
+}
+
+/// The `to` address and the `identity = { … }` attributes of an import-by-identity example.
+fn identity_import_block(path: &Path) -> (String, Vec<(String, String)>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut to = String::new();
+    let mut identity = Vec::new();
+    let mut in_identity = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("identity") && line.ends_with('{') {
+            in_identity = true;
+        } else if in_identity && line == "}" {
+            in_identity = false;
+        } else if let Some((name, value)) = line.split_once('=') {
+            let value = value.trim().trim_matches('"').to_string();
+            if in_identity {
+                identity.push((name.trim().to_string(), value));
+            } else if name.trim() == "to" {
+                to = value;
+            }
+        }
+    }
+    (to, identity)
 }
 
 #[test]
@@ -436,19 +508,26 @@ fn examples_are_terraform_fmt_clean() {
     );
 }
 
-/// The walk-through on the provider page, applied as a user would: against the emulator, with
-/// the variables `vnetpeer-sandbox` exports, then planned again (nothing to do) and destroyed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_runbook_example_applies_against_the_emulator_and_destroys_cleanly() {
-    let runbook = examples_dir().join("provider/runbook");
-    let harness = DevOverrides::new();
-    let (resources, data_sources) = harness.registered_types();
-    let missing: Vec<String> = declared_types(&runbook)
+/// Whether `configuration` declares a type the provider does not register yet (said on
+/// stderr): a test of it is skipped until then.
+fn skipped_until_registered(configuration: &Path) -> bool {
+    let (resources, data_sources) = DevOverrides::new().registered_types();
+    let missing: Vec<String> = declared_types(configuration)
         .into_iter()
         .filter(|name| !resources.contains(name) && !data_sources.contains(name))
         .collect();
     if !missing.is_empty() {
         eprintln!("skipped until these types are registered: {missing:?}");
+    }
+    !missing.is_empty()
+}
+
+/// The walk-through on the provider page, applied as a user would: against the emulator, with
+/// the variables `vnetpeer-sandbox` exports, then planned again (nothing to do) and destroyed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runbook_example_applies_against_the_emulator_and_destroys_cleanly() {
+    let runbook = examples_dir().join("provider/runbook");
+    if skipped_until_registered(&runbook) {
         return;
     }
 
@@ -523,14 +602,7 @@ async fn terraform_test_passes_for_the_module_against_the_emulator() {
 /// and cloud) as `TF_VAR_*`, runs `terraform test`, and checks that every suite passed.
 async fn terraform_test_passes(relative: &str, min_suites: usize, variables: &[&str]) {
     let configuration = examples_dir().join(relative);
-    let harness = DevOverrides::new();
-    let (resources, data_sources) = harness.registered_types();
-    let missing: Vec<String> = declared_types(&configuration)
-        .into_iter()
-        .filter(|name| !resources.contains(name) && !data_sources.contains(name))
-        .collect();
-    if !missing.is_empty() {
-        eprintln!("skipped until these types are registered: {missing:?}");
+    if skipped_until_registered(&configuration) {
         return;
     }
 

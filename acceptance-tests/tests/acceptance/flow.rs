@@ -11,218 +11,45 @@
 //! `against_the_real_services` runs the same flow against Azure and Aiven when asked to
 //! (`TF_ACC=1`, credentials, `--ignored`); see its documentation.
 
-use std::path::Path;
-
-use serde_json::Value as Json;
-use vnetpeer_emulator::{Emulator, Knobs, WorldSnapshot};
+use crate::peering_setup::{add_project_vpc, add_second_customer_vnet};
+use crate::terraform_common::{
+    aiven_connections, applied, assert_clean_destroy, assert_empty_plan_and_clean_destroy,
+    assert_world_is, blocking, complete_workspace, install_complete_example, install_module,
+    module_resource, output,
+};
+use vnetpeer_emulator::{Emulator, Knobs};
 use vnetpeer_harness::binaries::workspace_root;
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const MODULE: &str = "module.aiven_peering";
 
-/// Copies `examples/complete` and the module into `workspace` (keeping their relative layout:
-/// the configuration in the root, the module under `../modules` becomes `./modules`) and links
-/// the module with `terraform get`.
-fn install_complete_example(workspace: &TerraformWorkspace) {
-    let examples = workspace_root().join("examples");
-    let module_dir = workspace.path().join("modules/aiven-vnet-peering");
-    std::fs::create_dir_all(&module_dir).expect("module directory");
-    copy_tf_files(
-        &examples.join("modules/aiven-vnet-peering"),
-        &module_dir,
-        |text| text,
-    );
-    copy_tf_files(&examples.join("complete"), workspace.path(), |text| {
-        text.replace("\"../modules/", "\"./modules/")
-    });
-    workspace.run_ok(&["get", "-no-color"]);
-}
-
-fn copy_tf_files(from: &Path, to: &Path, edit: impl Fn(String) -> String) {
-    for entry in std::fs::read_dir(from).expect("example directory") {
-        let path = entry.expect("directory entry").path();
-        if path.extension().is_some_and(|extension| extension == "tf") {
-            let text = std::fs::read_to_string(&path).expect("example file");
-            let name = path.file_name().expect("file name");
-            std::fs::write(to.join(name), edit(text)).expect("copied example file");
-        }
-    }
-}
-
-/// Only the module source in a workspace (for configurations the tests write themselves).
-fn install_module(workspace: &TerraformWorkspace) {
-    let module_dir = workspace.path().join("modules/aiven-vnet-peering");
-    std::fs::create_dir_all(&module_dir).expect("module directory");
-    copy_tf_files(
-        &workspace_root().join("examples/modules/aiven-vnet-peering"),
-        &module_dir,
-        |text| text,
-    );
-}
-
-/// A workspace on `emulator` holding `examples/complete`.
-fn complete_workspace(emulator: &Emulator) -> TerraformWorkspace {
-    let workspace = TerraformWorkspace::for_emulator(emulator);
-    install_complete_example(&workspace);
-    workspace
-}
-
-/// The world as the services would report it now, every delayed effect applied.
-fn settled_snapshot(emulator: &Emulator) -> WorldSnapshot {
-    emulator.snapshot()
-}
-
-/// Differences between two snapshots as `path: before -> after` lines, skipping the paths
-/// `ignored` accepts.
-fn differences(before: &Json, after: &Json, ignored: &dyn Fn(&str) -> bool) -> Vec<String> {
-    let mut found = Vec::new();
-    diff("", before, after, ignored, &mut found);
-    found
-}
-
-fn diff(path: &str, a: &Json, b: &Json, ignored: &dyn Fn(&str) -> bool, out: &mut Vec<String>) {
-    if ignored(path) {
-        return;
-    }
-    match (a, b) {
-        (Json::Object(x), Json::Object(y)) => {
-            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for key in keys {
-                let null = Json::Null;
-                diff(
-                    &format!("{path}/{key}"),
-                    x.get(key).unwrap_or(&null),
-                    y.get(key).unwrap_or(&null),
-                    ignored,
-                    out,
-                );
-            }
-        }
-        (Json::Array(x), Json::Array(y)) if x.len() == y.len() => {
-            for (index, (a, b)) in x.iter().zip(y).enumerate() {
-                diff(&format!("{path}/{index}"), a, b, ignored, out);
-            }
-        }
-        _ if a == b => {}
-        _ => out.push(format!("{path}: {a} -> {b}")),
-    }
-}
-
-/// What may legitimately differ between the seeded world and the world after a full destroy:
-/// `/identity/deleted_applications`, because Entra ID keeps a deleted application in its deleted
-/// items for 30 days (docs/development/entra-and-graph.md, 'Soft delete (deleted items)') and
-/// `vnetpeer_aad_app` purges it only with `permanently_delete`. Everything else (live applications
-/// and their secrets, service principals in both tenants, role definitions and assignments,
-/// peerings on every VNet, Aiven connections, the service principals Aiven manages, ARM request
-/// accounting) must be exactly as seeded.
-fn ignored_after_destroy(path: &str) -> bool {
-    path.starts_with("/identity/deleted_applications")
-}
-
-#[track_caller]
-fn assert_world_is(emulator: &Emulator, expected: &Json) {
-    let now = settled_snapshot(emulator);
-    let changed = differences(expected, &now, &ignored_after_destroy);
-    assert!(
-        changed.is_empty(),
-        "the world differs from before the apply:\n{}",
-        changed.join("\n")
-    );
-}
-
-/// The state values of the resource at `address` in a child module.
-#[track_caller]
-fn module_resource(workspace: &TerraformWorkspace, address: &str) -> Json {
-    let state = workspace.show_json();
-    state["values"]["root_module"]["child_modules"]
-        .as_array()
+/// The Aiven connections: (VPC id, state).
+fn connection_states(emulator: &Emulator) -> Vec<(String, String)> {
+    aiven_connections(emulator)
         .into_iter()
-        .flatten()
-        .flat_map(|module| module["resources"].as_array().into_iter().flatten())
-        .find(|resource| resource["address"] == address)
-        .map(|resource| resource["values"].clone())
-        .unwrap_or_else(|| panic!("{address} is not in the state"))
-}
-
-fn output(workspace: &TerraformWorkspace, name: &str) -> Json {
-    workspace.output_json()[name]["value"].clone()
-}
-
-/// The Aiven connections of every project VPC: (project VPC id, state).
-fn aiven_connections(emulator: &Emulator) -> Vec<(String, String)> {
-    let world = settled_snapshot(emulator);
-    let mut found = Vec::new();
-    for project in world["aiven"]["projects"].as_array().into_iter().flatten() {
-        for vpc in project["vpcs"].as_array().into_iter().flatten() {
-            for connection in vpc["peering_connections"].as_array().into_iter().flatten() {
-                found.push((
-                    vpc["project_vpc_id"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    connection["state"].as_str().unwrap_or_default().to_owned(),
-                ));
-            }
-        }
-    }
-    found
-}
-
-/// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .expect("the terraform steps panicked")
+        .map(|(_, vpc, state, _)| (vpc, state))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_apply_makes_it_active_and_one_destroy_leaves_the_seeded_world() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let seeded = settled_snapshot(&emulator);
+    let seeded = emulator.snapshot();
     let workspace = complete_workspace(&emulator);
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    let workspace = applied(workspace).await;
     assert_eq!(output(&workspace, "aiven_peering_state"), "ACTIVE");
     assert_eq!(output(&workspace, "azure_peering_state"), "Connected");
     let seed = emulator.seed().clone();
     assert_eq!(
-        aiven_connections(&emulator),
+        connection_states(&emulator),
         vec![(seed.aiven_project_vpc_id.clone(), "ACTIVE".to_owned())]
     );
-    let workspace = blocking(move || {
-        let (code, plan) = workspace.plan_detailed_exitcode();
-        assert_eq!(
-            code, 0,
-            "a plan right after the apply wants changes:\n{plan}"
-        );
-        workspace.destroy();
-        workspace
-    })
-    .await;
-    assert_world_is(&emulator, &seeded);
-    assert_eq!(
-        emulator.violations(),
-        vec![],
-        "requests the real services would refuse"
-    );
-    workspace.assert_no_secret_leaks(&emulator, &[]);
+    assert_empty_plan_and_clean_destroy(&emulator, workspace, &seeded).await;
 }
 
 /// Steps 1–6 of the runbook without the custom role for Aiven (step 4), and nothing of step 7.
+/// (After [`REQUIRED_PROVIDERS`].)
 const WITHOUT_AIVEN_ROLE: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
 variable "customer_vnet_id" {
   type = string
 }
@@ -267,10 +94,10 @@ resource "vnetpeer_aiven_vpc_peering" "this" {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aivens_service_principal_without_the_custom_role_is_explained_and_leaves_nothing() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let seeded = settled_snapshot(&emulator);
+    let seeded = emulator.snapshot();
     let mut workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.set_env("TF_VAR_customer_vnet_id", &emulator.seed().customer_vnet_id);
-    workspace.write_config(WITHOUT_AIVEN_ROLE);
+    workspace.write_config(&format!("{REQUIRED_PROVIDERS}{WITHOUT_AIVEN_ROLE}"));
     let (workspace, failed) = blocking(move || {
         let failed = workspace.try_apply();
         (workspace, failed)
@@ -284,9 +111,9 @@ async fn aivens_service_principal_without_the_custom_role_is_explained_and_leave
         "the diagnostic names the missing permission: {text}"
     );
     assert!(
-        aiven_connections(&emulator).is_empty(),
+        connection_states(&emulator).is_empty(),
         "the rejected connection is deleted: {:?}",
-        aiven_connections(&emulator)
+        connection_states(&emulator)
     );
     assert!(
         workspace
@@ -294,14 +121,7 @@ async fn aivens_service_principal_without_the_custom_role_is_explained_and_leave
             .is_none(),
         "no half-made connection in the state"
     );
-    let workspace = blocking(move || {
-        workspace.destroy();
-        workspace
-    })
-    .await;
-    assert_world_is(&emulator, &seeded);
-    assert_eq!(emulator.violations(), vec![]);
-    workspace.assert_no_secret_leaks(&emulator, &[]);
+    assert_clean_destroy(&emulator, workspace, &seeded).await;
 }
 
 /// The runbook with a peering application that Aiven never heard of: the Aiven connection names
@@ -351,14 +171,7 @@ fn module_variables(emulator: &Emulator) -> String {
     let seed = emulator.seed();
     format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 variable "aiven_project" {{
   default = "{project}"
 }}
@@ -401,7 +214,7 @@ variable "user_peer_network_cidrs" {{
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_application_without_a_service_principal_in_aivens_tenant_is_explained() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let seeded = settled_snapshot(&emulator);
+    let seeded = emulator.snapshot();
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_file("variables.tf", &module_variables(&emulator));
     workspace.write_config(&wrong_application_config());
@@ -432,20 +245,13 @@ async fn an_application_without_a_service_principal_in_aivens_tenant_is_explaine
         vec![1],
         "only vnetpeer_aad_app's own secret: the minted one was removed"
     );
-    let workspace = blocking(move || {
-        workspace.destroy();
-        workspace
-    })
-    .await;
-    assert_world_is(&emulator, &seeded);
-    assert_eq!(emulator.violations(), vec![]);
-    workspace.assert_no_secret_leaks(&emulator, &[]);
+    assert_clean_destroy(&emulator, workspace, &seeded).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_client_secret_is_explained() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let seeded = settled_snapshot(&emulator);
+    let seeded = emulator.snapshot();
     let wrong = "wrong~client-secret-value-42";
     let mut workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_file("variables.tf", &module_variables(&emulator));
@@ -493,13 +299,9 @@ async fn a_wrong_client_secret_is_explained() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_deleted_on_the_aiven_side_is_recreated_by_the_next_apply() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let seeded = settled_snapshot(&emulator);
+    let seeded = emulator.snapshot();
     let workspace = complete_workspace(&emulator);
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    let workspace = applied(workspace).await;
 
     // Someone deletes the connection in Aiven's console: Aiven removes its side, and the
     // customer's peering goes Disconnected.
@@ -539,26 +341,15 @@ async fn a_connection_deleted_on_the_aiven_side_is_recreated_by_the_next_apply()
     assert_eq!(output(&workspace, "aiven_peering_state"), "ACTIVE");
     assert_eq!(output(&workspace, "azure_peering_state"), "Connected");
 
-    let workspace = blocking(move || {
-        workspace.destroy();
-        workspace
-    })
-    .await;
-    assert_world_is(&emulator, &seeded);
-    assert_eq!(emulator.violations(), vec![]);
-    workspace.assert_no_secret_leaks(&emulator, &[]);
+    assert_clean_destroy(&emulator, workspace, &seeded).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disconnected_azure_side_is_repaired_by_the_next_apply() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let seeded = settled_snapshot(&emulator);
+    let seeded = emulator.snapshot();
     let workspace = complete_workspace(&emulator);
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    let workspace = applied(workspace).await;
 
     // Aiven's own peering back to the customer VNet is deleted in Azure (outside Aiven): the
     // customer's peering goes Disconnected and Aiven reports DELETED_BY_PEER.
@@ -589,24 +380,17 @@ async fn a_disconnected_azure_side_is_repaired_by_the_next_apply() {
     assert_eq!(output(&workspace, "azure_peering_state"), "Connected");
     let seed = emulator.seed().clone();
     assert_eq!(
-        aiven_connections(&emulator),
+        connection_states(&emulator),
         vec![(seed.aiven_project_vpc_id.clone(), "ACTIVE".to_owned())]
     );
 
-    let workspace = blocking(move || {
-        workspace.destroy();
-        workspace
-    })
-    .await;
-    assert_world_is(&emulator, &seeded);
-    assert_eq!(emulator.violations(), vec![]);
-    workspace.assert_no_secret_leaks(&emulator, &[]);
+    assert_clean_destroy(&emulator, workspace, &seeded).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_peerings_import_into_the_module_without_replacement() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let seeded = settled_snapshot(&emulator);
+    let seeded = emulator.snapshot();
     let workspace = complete_workspace(&emulator);
     let workspace = blocking(move || {
         workspace.apply();
@@ -626,55 +410,30 @@ async fn both_peerings_import_into_the_module_without_replacement() {
         workspace.apply();
         let (code, plan) = workspace.plan_detailed_exitcode();
         assert_eq!(code, 0, "{plan}");
-        workspace.destroy();
         workspace
     })
     .await;
-    assert_world_is(&emulator, &seeded);
-    assert_eq!(emulator.violations(), vec![]);
-    workspace.assert_no_secret_leaks(&emulator, &[]);
+    assert_clean_destroy(&emulator, workspace, &seeded).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_module_twice_peers_two_vnets_in_one_apply() {
     let emulator = Emulator::start(Knobs::test()).await;
     let seed = emulator.seed().clone();
-    let second_vnet = emulator
-        .with_world(|world| {
-            world.arm.add_vnet(
-                &seed.customer_subscription_id,
-                &seed.customer_resource_group,
-                "vnet-Data",
-                &seed.location,
-                &["10.11.0.0/16"],
-            )
-        })
-        .expect("a second customer VNet");
-    let (second_vpc, _) = emulator
-        .with_world(|world| {
-            world.add_project_vpc(
-                &seed,
-                &seed.aiven_project,
-                "azure-germany-west-central",
-                "10.21.0.0/24",
-                "aiven-vnet-acme-prod-2",
-            )
-        })
-        .expect("a second project VPC");
-    let seeded = settled_snapshot(&emulator);
+    let second_vnet = add_second_customer_vnet(&emulator);
+    let (second_vpc, _) = add_project_vpc(
+        &emulator,
+        "azure-germany-west-central",
+        "10.21.0.0/24",
+        "aiven-vnet-acme-prod-2",
+    );
+    let seeded = emulator.snapshot();
 
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     install_module(&workspace);
     workspace.write_config(&format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 module "app" {{
   source           = "./modules/aiven-vnet-peering"
   aiven_project    = "{project}"
@@ -712,7 +471,7 @@ output "states" {{
         output(&workspace, "states"),
         serde_json::json!(["ACTIVE", "Connected", "ACTIVE", "Connected"])
     );
-    let mut connections = aiven_connections(&emulator);
+    let mut connections = connection_states(&emulator);
     connections.sort();
     let mut expected = vec![
         (seed.aiven_project_vpc_id.clone(), "ACTIVE".to_owned()),
@@ -720,16 +479,7 @@ output "states" {{
     ];
     expected.sort();
     assert_eq!(connections, expected);
-    let workspace = blocking(move || {
-        let (code, plan) = workspace.plan_detailed_exitcode();
-        assert_eq!(code, 0, "{plan}");
-        workspace.destroy();
-        workspace
-    })
-    .await;
-    assert_world_is(&emulator, &seeded);
-    assert_eq!(emulator.violations(), vec![]);
-    workspace.assert_no_secret_leaks(&emulator, &[]);
+    assert_empty_plan_and_clean_destroy(&emulator, workspace, &seeded).await;
 }
 
 /// The same flow against the real Azure and Aiven, for a maintainer with an account:

@@ -10,42 +10,13 @@
 //!   cargo test -p vnetpeer-acceptance-tests --test acceptance identity_import::
 //! ```
 
+use crate::terraform_common::{blocking, complete_workspace};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::{Value as Json, json};
 use vnetpeer_emulator::{Emulator, Knobs};
-use vnetpeer_harness::binaries::{terraform_version, workspace_root};
-use vnetpeer_harness::terraform::TerraformWorkspace;
-
-fn copy_tf_files(from: &Path, to: &Path, edit: impl Fn(String) -> String) {
-    for entry in std::fs::read_dir(from).expect("example directory") {
-        let path = entry.expect("directory entry").path();
-        if path.extension().is_some_and(|extension| extension == "tf") {
-            let text = std::fs::read_to_string(&path).expect("example file");
-            let name = path.file_name().expect("file name");
-            std::fs::write(to.join(name), edit(text)).expect("copied example file");
-        }
-    }
-}
-
-/// A workspace on `emulator` holding `examples/complete` and its module.
-fn complete_workspace(emulator: &Emulator) -> TerraformWorkspace {
-    let workspace = TerraformWorkspace::for_emulator(emulator);
-    let examples = workspace_root().join("examples");
-    let module_dir = workspace.path().join("modules/aiven-vnet-peering");
-    std::fs::create_dir_all(&module_dir).expect("module directory");
-    copy_tf_files(
-        &examples.join("modules/aiven-vnet-peering"),
-        &module_dir,
-        |text| text,
-    );
-    copy_tf_files(&examples.join("complete"), workspace.path(), |text| {
-        text.replace("\"../modules/", "\"./modules/")
-    });
-    workspace.run_ok(&["get", "-no-color"]);
-    workspace
-}
+use vnetpeer_harness::binaries::terraform_version;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 /// Every managed resource instance of the state file: address → (attributes, identity).
 fn instances(workspace: &TerraformWorkspace) -> BTreeMap<String, (Json, Json)> {
@@ -112,13 +83,6 @@ fn hcl_object(value: &Json) -> String {
         .map(|(name, value)| format!("    {name} = {value}"))
         .collect();
     format!("{{\n{}\n  }}", fields.join("\n"))
-}
-
-/// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .expect("the terraform steps panicked")
 }
 
 fn supports_identity() -> bool {
@@ -208,14 +172,7 @@ async fn an_identity_naming_no_object_is_a_clear_error() {
     let missing = "0c0ffee0-0000-4000-8000-000000000000";
     workspace.write_config(&format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 resource "vnetpeer_custom_role" "peer_only" {{
   name  = "Aiven VNet peering"
   scope = "/subscriptions/{subscription}"

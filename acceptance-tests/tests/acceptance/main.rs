@@ -7,6 +7,9 @@
 //!
 //! `clients_logs.rs` stays a binary of its own: it installs a process-wide tracing subscriber.
 
+// A test binary: its helpers may fail loudly (clippy exempts only `#[test]` functions).
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 #[path = "../clients_common/mod.rs"]
 mod clients_common;
 mod reliability_common;
@@ -20,6 +23,7 @@ mod emulator_aiven;
 mod emulator_arm;
 mod emulator_faults;
 mod emulator_graph;
+mod emulator_http;
 mod emulator_identity;
 mod emulator_runbook;
 mod ephemeral_aad_app_secret;
@@ -46,3 +50,4 @@ mod resource_role_assignment;
 mod resource_service_principal;
 mod safety_day2;
 mod safety_lost_answers;
+mod terraform_common;

@@ -11,12 +11,13 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance org_vpc_runbook::
 //! ```
 
-use std::path::Path;
-
-use serde_json::Value as Json;
-use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Secret, Service, WorldSnapshot};
-use vnetpeer_harness::binaries::workspace_root;
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use crate::terraform_common::{
+    aiven_connections, applied, assert_empty_plan_and_clean_destroy, assert_world_is, blocking,
+    count, describe, flat, install_example, install_module, module_resource, next_seq, output,
+    requests_since,
+};
+use vnetpeer_emulator::{Emulator, Knobs, Secret, Service};
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ORG_PEERING: &str = "module.aiven_peering.vnetpeer_aiven_org_vpc_peering.this[0]";
 const ORG_LIST_ROUTE: &str = "/v1/organization/{organization_id}/vpcs";
@@ -28,27 +29,11 @@ const ORG_DELETE_ROUTE: &str =
 const ORG_CIDRS_ROUTE: &str =
     "/v1/organization/{organization_id}/vpc/{vpc_id}/user-peer-network-cidrs";
 
-fn copy_tf_files(from: &Path, to: &Path, edit: impl Fn(String) -> String) {
-    std::fs::create_dir_all(to).expect("directory");
-    for entry in std::fs::read_dir(from).expect("example directory") {
-        let path = entry.expect("directory entry").path();
-        if path.extension().is_some_and(|extension| extension == "tf") {
-            let text = std::fs::read_to_string(&path).expect("example file");
-            let name = path.file_name().expect("file name");
-            std::fs::write(to.join(name), edit(text)).expect("copied example file");
-        }
-    }
-}
-
 /// A workspace on `emulator` with the module under `./modules/aiven-vnet-peering` and `config`
 /// as `main.tf` calling it.
 fn module_workspace(emulator: &Emulator, config: &str) -> TerraformWorkspace {
     let workspace = TerraformWorkspace::for_emulator(emulator);
-    copy_tf_files(
-        &workspace_root().join("examples/modules/aiven-vnet-peering"),
-        &workspace.path().join("modules/aiven-vnet-peering"),
-        |text| text,
-    );
+    install_module(&workspace);
     workspace.write_config(config);
     workspace.run_ok(&["get", "-no-color"]);
     workspace
@@ -58,14 +43,7 @@ fn module_workspace(emulator: &Emulator, config: &str) -> TerraformWorkspace {
 fn module_config(arguments: &str) -> String {
     format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 module "aiven_peering" {{
   source = "./modules/aiven-vnet-peering"
 {arguments}
@@ -95,74 +73,6 @@ fn organization_config(emulator: &Emulator, extra: &str) -> String {
     ))
 }
 
-/// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .expect("the terraform steps panicked")
-}
-
-fn output(workspace: &TerraformWorkspace, name: &str) -> Json {
-    workspace.output_json()[name]["value"].clone()
-}
-
-/// The state values of `address` (in a child module).
-fn module_resource(workspace: &TerraformWorkspace, address: &str) -> Json {
-    let state = workspace.show_json();
-    state["values"]["root_module"]["child_modules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|module| module["resources"].as_array().into_iter().flatten())
-        .find(|resource| resource["address"] == address)
-        .map(|resource| resource["values"].clone())
-        .unwrap_or_else(|| panic!("{address} is not in the state"))
-}
-
-/// The connections of every VPC: (owner, VPC id, state, user_peer_network_cidrs).
-fn aiven_connections(emulator: &Emulator) -> Vec<(String, String, String, Json)> {
-    let world = emulator.snapshot();
-    let mut found = Vec::new();
-    for owner in world["aiven"]["projects"].as_array().into_iter().flatten() {
-        for vpc in owner["vpcs"].as_array().into_iter().flatten() {
-            for connection in vpc["peering_connections"].as_array().into_iter().flatten() {
-                found.push((
-                    owner["name"].as_str().unwrap_or_default().to_owned(),
-                    vpc["project_vpc_id"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    connection["state"].as_str().unwrap_or_default().to_owned(),
-                    connection["user_peer_network_cidrs"].clone(),
-                ));
-            }
-        }
-    }
-    found.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    found
-}
-
-/// The world equals `seeded`, but for the applications Entra ID keeps as deleted items.
-#[track_caller]
-fn assert_world_is(emulator: &Emulator, seeded: &WorldSnapshot) {
-    let mut now = emulator.snapshot();
-    let mut before = seeded.clone();
-    for world in [&mut now, &mut before] {
-        if let Some(identity) = world["identity"].as_object_mut() {
-            identity.remove("deleted_applications");
-        }
-    }
-    assert!(now == before, "the world differs from the seeded one");
-}
-
-fn requests_since(emulator: &Emulator, seq: u64, service: Service) -> Vec<RequestRecord> {
-    emulator
-        .requests()
-        .into_iter()
-        .filter(|r| r.seq >= seq && r.service == service)
-        .collect()
-}
-
 /// Requests since `seq` that could change something in Graph, ARM or Aiven.
 fn writes_since(emulator: &Emulator, seq: u64) -> Vec<String> {
     emulator
@@ -177,30 +87,6 @@ fn writes_since(emulator: &Emulator, seq: u64) -> Vec<String> {
         .collect()
 }
 
-fn count(records: &[RequestRecord], method: &str, route: &str) -> usize {
-    records
-        .iter()
-        .filter(|r| r.method == method && r.route == route)
-        .count()
-}
-
-fn describe(records: &[RequestRecord]) -> String {
-    records
-        .iter()
-        .map(|r| format!("{} {} {}", r.method, r.route, r.status))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// `text` with every run of whitespace as one space (Terraform wraps diagnostics).
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn next_seq(emulator: &Emulator) -> u64 {
-    emulator.requests().len() as u64
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn organization_vpc_runbook_one_apply_import_destroy() {
     let emulator = Emulator::start(Knobs::test()).await;
@@ -209,11 +95,7 @@ async fn organization_vpc_runbook_one_apply_import_destroy() {
     let workspace = module_workspace(&emulator, &organization_config(&emulator, ""));
 
     let start = next_seq(&emulator);
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    let workspace = applied(workspace).await;
     assert_eq!(output(&workspace, "aiven_peering_state"), "ACTIVE");
     assert_eq!(output(&workspace, "azure_peering_state"), "Connected");
     let id = format!(
@@ -326,23 +208,8 @@ async fn project_and_organization_vpcs_in_one_configuration() {
     let seed = emulator.seed().clone();
     let seeded = emulator.snapshot();
     let workspace = TerraformWorkspace::for_emulator(&emulator);
-    let examples = workspace_root().join("examples");
-    copy_tf_files(
-        &examples.join("modules/aiven-vnet-peering"),
-        &workspace.path().join("modules/aiven-vnet-peering"),
-        |text| text,
-    );
-    copy_tf_files(
-        &examples.join("project-and-organization"),
-        workspace.path(),
-        |text| text.replace("\"../modules/", "\"./modules/"),
-    );
-    workspace.run_ok(&["get", "-no-color"]);
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    install_example(&workspace, "project-and-organization");
+    let workspace = applied(workspace).await;
     assert_eq!(output(&workspace, "project_vpc_peering_state"), "ACTIVE");
     assert_eq!(
         output(&workspace, "organization_vpc_peering_state"),
@@ -358,16 +225,7 @@ async fn project_and_organization_vpcs_in_one_configuration() {
     ];
     expected.sort();
     assert_eq!(owners, expected);
-    let workspace = blocking(move || {
-        let (code, plan) = workspace.plan_detailed_exitcode();
-        assert_eq!(code, 0, "{plan}");
-        workspace.destroy();
-        workspace
-    })
-    .await;
-    assert_world_is(&emulator, &seeded);
-    assert_eq!(emulator.violations(), vec![]);
-    workspace.assert_no_secret_leaks(&emulator, &[]);
+    assert_empty_plan_and_clean_destroy(&emulator, workspace, &seeded).await;
 }
 
 /// A plan that must fail before anything is created: its output (whitespace flattened).
@@ -428,14 +286,7 @@ async fn bad_organization_input_is_refused_at_plan_naming_the_argument() {
         .expect("an AWS organization VPC");
     let other_cloud = format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 resource "vnetpeer_aiven_org_vpc_peering" "this" {{
   organization_id      = "{organization}"
   organization_vpc_id  = "{aws_vpc}"
@@ -562,11 +413,7 @@ async fn a_user_peer_network_cidrs_change_is_an_in_place_update() {
         &emulator,
         &organization_config(&emulator, "  user_peer_network_cidrs = [\"10.10.1.0/24\"]"),
     );
-    let workspace = blocking(move || {
-        workspace.apply();
-        workspace
-    })
-    .await;
+    let workspace = applied(workspace).await;
     let before = module_resource(&workspace, ORG_PEERING);
     assert_eq!(
         aiven_connections(&emulator)[0].3,
@@ -616,14 +463,5 @@ async fn a_user_peer_network_cidrs_change_is_an_in_place_update() {
     assert_eq!(connections.len(), 1);
     assert_eq!(connections[0].2, "ACTIVE");
     assert_eq!(connections[0].3, serde_json::json!(["10.10.2.0/24"]));
-    let workspace = blocking(move || {
-        let (code, plan) = workspace.plan_detailed_exitcode();
-        assert_eq!(code, 0, "{plan}");
-        workspace.destroy();
-        workspace
-    })
-    .await;
-    assert_world_is(&emulator, &seeded);
-    assert_eq!(emulator.violations(), vec![]);
-    workspace.assert_no_secret_leaks(&emulator, &[]);
+    assert_empty_plan_and_clean_destroy(&emulator, workspace, &seeded).await;
 }

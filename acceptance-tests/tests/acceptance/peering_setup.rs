@@ -1,10 +1,41 @@
 //! World setup shared by the peering tests (`resource_cross_tenant_peering`,
-//! `reliability_concurrency`): what the earlier runbook steps would have made, put straight into
-//! the emulator's world so a test starts at step 7.
+//! `ephemeral_aad_app_secret`, `reliability_concurrency`): what the earlier runbook steps would
+//! have made, put straight into the emulator's world so a test starts at step 7.
 
-use vnetpeer_emulator::Emulator;
+use std::time::Duration;
+
 use vnetpeer_emulator::world::aiven::CreatePeeringRequest;
 use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
+use vnetpeer_emulator::{Emulator, Knobs};
+
+/// Everything step 7 needs, in effect: the step-1 application with Network Contributor on the
+/// customer VNet, and Aiven's connection of the seeded project VPC past PENDING_PEER (the
+/// emulator's clock is moved past every delay).
+pub async fn prepared_for_step_7() -> (Emulator, PeeringApp) {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let app = add_peering_app_with_network_contributor(&emulator);
+    connect_seeded_vpc(&emulator, &app);
+    settle(&emulator);
+    (emulator, app)
+}
+
+/// [`add_peering_app`] with Network Contributor on the customer VNet (runbook steps 1 and 2).
+pub fn add_peering_app_with_network_contributor(emulator: &Emulator) -> PeeringApp {
+    let app = add_peering_app(emulator);
+    grant_network_contributor(
+        emulator,
+        &app.service_principal_id,
+        &emulator.seed().customer_vnet_id,
+        &uuid_for("network-contributor"),
+    );
+    app
+}
+
+/// Moves the emulator's clock past every pending delay (Aiven setup, replication, RBAC).
+pub fn settle(emulator: &Emulator) {
+    emulator.clock().advance(Duration::from_secs(2));
+    let _ = emulator.snapshot();
+}
 
 /// The step-1 application, made in the world as `vnetpeer_aad_app` would make it.
 pub struct PeeringApp {
@@ -45,18 +76,49 @@ pub fn grant_network_contributor(emulator: &Emulator, principal_id: &str, scope:
     let seed = emulator.seed().clone();
     emulator.with_world(|world| {
         world.arm.insert_role_assignment(RoleAssignment {
-            name: name.to_owned(),
-            scope: scope.to_owned(),
-            tenant_id: seed.customer_tenant_id.clone(),
-            role_definition_guid: NETWORK_CONTRIBUTOR_ROLE_ID.to_owned(),
-            principal_id: principal_id.to_owned(),
-            principal_type: "ServicePrincipal".to_owned(),
             description: Some("test setup".to_owned()),
-            created_on: "2024-01-01T00:00:00Z".to_owned(),
-            created_by: None,
-            created_at: None,
+            ..RoleAssignment::of_service_principal(
+                name,
+                scope,
+                &seed.customer_tenant_id,
+                NETWORK_CONTRIBUTOR_ROLE_ID,
+                principal_id,
+                None,
+            )
         });
     });
+}
+
+/// Gives the service principal `principal` role `role` (a definition GUID) at `scope`, in the
+/// tenant of the scope's subscription, as if assigned long ago when `aged` (else just now).
+pub fn assign_role(emulator: &Emulator, scope: &str, role: &str, principal: &str, aged: bool) {
+    let seed = emulator.seed();
+    let tenant = if scope.contains(&seed.aiven_subscription_id) {
+        &seed.aiven_tenant_id
+    } else {
+        &seed.customer_tenant_id
+    };
+    let made = if aged { None } else { Some(emulator.now()) };
+    let assignment = RoleAssignment::of_service_principal(
+        uuid::Uuid::new_v4().to_string(),
+        scope,
+        tenant,
+        role,
+        principal,
+        made,
+    );
+    emulator.with_world(|world| world.arm.insert_role_assignment(assignment));
+}
+
+/// [`add_aiven_connection`] of the seeded project VPC to the seeded customer VNet.
+pub fn connect_seeded_vpc(emulator: &Emulator, app: &PeeringApp) {
+    let seed = emulator.seed();
+    add_aiven_connection(
+        emulator,
+        app,
+        &seed.aiven_project_vpc_id,
+        &seed.customer_vnet_id,
+    );
 }
 
 /// Aiven's service principal in the customer tenant with peer rights on `vnet_id`, and an
@@ -101,6 +163,56 @@ pub fn add_aiven_connection(
             )
             .expect("the Aiven peering connection");
     });
+}
+
+/// A second customer VNet, `vnet-Data` (10.11.0.0/16), beside the seeded one; returns its id.
+pub fn add_second_customer_vnet(emulator: &Emulator) -> String {
+    let seed = emulator.seed().clone();
+    emulator
+        .with_world(|world| {
+            world.arm.add_vnet(
+                &seed.customer_subscription_id,
+                &seed.customer_resource_group,
+                "vnet-Data",
+                &seed.location,
+                &["10.11.0.0/16"],
+            )
+        })
+        .expect("a second customer VNet")
+}
+
+/// A project VPC of the seeded Aiven project in `cloud`; returns (its id, the id of the VNet
+/// Aiven made for it).
+pub fn add_project_vpc(
+    emulator: &Emulator,
+    cloud: &str,
+    cidr: &str,
+    vnet_name: &str,
+) -> (String, String) {
+    let seed = emulator.seed().clone();
+    emulator
+        .with_world(|world| {
+            world.add_project_vpc(&seed, &seed.aiven_project, cloud, cidr, vnet_name)
+        })
+        .expect("a project VPC")
+}
+
+/// The key ids of the application's secrets in the emulator's world.
+pub fn secret_key_ids(emulator: &Emulator, app: &PeeringApp) -> Vec<String> {
+    emulator.with_world(|world| {
+        world
+            .identity
+            .applications
+            .get(&app.object_id)
+            .map(|application| {
+                application
+                    .password_credentials
+                    .iter()
+                    .map(|credential| credential.key_id.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
 }
 
 /// (subscription, resource group, VNet name) of a VNet id.

@@ -62,7 +62,7 @@ fn provider_command(socket_dir: &Path) -> Command {
 }
 
 /// The command as Terraform 1.11 runs it (B1), trusting `client`.
-fn terraform_like_command(socket_dir: &Path, client: &TlsIdentity) -> Command {
+pub fn terraform_like_command(socket_dir: &Path, client: &TlsIdentity) -> Command {
     let mut command = provider_command(socket_dir);
     command
         .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
@@ -143,6 +143,25 @@ async fn connect(handshake: &HandshakeLine, client: Option<Arc<TlsIdentity>>) ->
         }))
         .await
         .expect("connect to the provider")
+}
+
+/// A gRPC channel over an already established byte stream (used for the one connection).
+pub async fn channel_over<S>(stream: S) -> Result<Channel, tonic::transport::Error>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let slot = Arc::new(std::sync::Mutex::new(Some(stream)));
+    Endpoint::from_static("http://localhost")
+        .connect_timeout(Duration::from_secs(10))
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let stream = slot.lock().ok().and_then(|mut slot| slot.take());
+            async move {
+                stream
+                    .map(hyper_util::rt::TokioIo::new)
+                    .ok_or_else(|| io::Error::other("connection already used"))
+            }
+        }))
+        .await
 }
 
 /// Asks for the provider schema: the one call every Terraform command makes.
@@ -238,18 +257,7 @@ async fn started_like_terraform_it_prints_a_handshake_and_serves_a_p521_client()
     let impostor = TlsIdentity::generate(KeyAlgorithm::EcdsaP521Sha512).expect("impostor");
     let refused = async {
         let connection = dial(&handshake, Some(&impostor)).await?;
-        let channel = Endpoint::from_static("http://localhost")
-            .connect_with_connector(tower::service_fn({
-                let slot = Arc::new(std::sync::Mutex::new(Some(connection.stream)));
-                move |_: Uri| {
-                    let stream = slot.lock().ok().and_then(|mut slot| slot.take());
-                    async move {
-                        stream
-                            .map(hyper_util::rt::TokioIo::new)
-                            .ok_or_else(|| io::Error::other("connection already used"))
-                    }
-                }
-            }))
+        let channel = channel_over(connection.stream)
             .await
             .map_err(io::Error::other)?;
         ProviderClient::new(channel)

@@ -10,28 +10,18 @@
 use std::path::PathBuf;
 
 use serde_json::Value as Json;
-use vnetpeer_harness::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
+use vnetpeer_harness::terraform::{
+    PROVIDER_HEADER, PROVIDER_SOURCE, REQUIRED_PROVIDERS, TerraformWorkspace,
+};
 
 const FIXTURE: &str = "vnetpeer_test_fixture.x";
 const TOKEN: &str = "wo-t0ken-7f3a9";
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
-provider "vnetpeer" {}
-"#;
 
 /// The fixture resource with the given `name` and force-new `zone`, using every kind of
 /// attribute (map, set, list, sensitive, write-only, nested blocks, timeouts).
 fn fixture_config(name: &str, zone: &str) -> String {
     format!(
-        r#"{HEADER}
+        r#"{PROVIDER_HEADER}
 resource "vnetpeer_test_fixture" "x" {{
   name          = "{name}"
   zone          = "{zone}"
@@ -81,7 +71,7 @@ fn attribute<'a>(values: &'a Json, name: &str) -> &'a Json {
 #[test]
 fn providers_schema_shows_the_provider_and_every_resource() {
     let workspace = TerraformWorkspace::new();
-    workspace.write_config(HEADER);
+    workspace.write_config(PROVIDER_HEADER);
     let schema = workspace.providers_schema_json();
     let provider = &schema["provider_schemas"][PROVIDER_SOURCE];
     assert!(
@@ -199,7 +189,7 @@ resource "vnetpeer_test_fixture" "x" {{
   name = "a"
 }}
 "#,
-        HEADER.replace("provider \"vnetpeer\" {}", "")
+        PROVIDER_HEADER.replace("provider \"vnetpeer\" {}", "")
     );
     let lines = validate_error_lines(
         &provider,
@@ -217,7 +207,7 @@ resource "vnetpeer_test_fixture" "x" {{
     );
 
     let resource = format!(
-        r#"{HEADER}
+        r#"{PROVIDER_HEADER}
 resource "vnetpeer_test_fixture" "x" {{
   name = "a"
   rule {{
@@ -368,7 +358,7 @@ fn failed_create_is_kept_as_tainted_and_replaced_next_time() {
     let workspace = workspace_with_store(&store);
     let config = |fail: bool| {
         format!(
-            "{HEADER}\nresource \"vnetpeer_test_fixture\" \"x\" {{\n  name = \"t\"\n  fail_create = {fail}\n}}\n"
+            "{PROVIDER_HEADER}\nresource \"vnetpeer_test_fixture\" \"x\" {{\n  name = \"t\"\n  fail_create = {fail}\n}}\n"
         )
     };
     workspace.write_config(&config(true));
@@ -404,29 +394,21 @@ fn unknown_provider_configuration_during_plan_is_accepted() {
     let store_dir = tempfile::tempdir().unwrap();
     let store = store_dir.path().join("fixtures.json");
     let workspace = workspace_with_store(&store);
-    workspace.write_config(
-        r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
-resource "terraform_data" "url" {
+    workspace.write_config(&format!(
+        r#"{REQUIRED_PROVIDERS}
+resource "terraform_data" "url" {{
   input = "https://api.aiven.io"
-}
+}}
 
-provider "vnetpeer" {
+provider "vnetpeer" {{
   aiven_api_url = terraform_data.url.output
-}
+}}
 
-resource "vnetpeer_test_fixture" "x" {
+resource "vnetpeer_test_fixture" "x" {{
   name = "depends-on-provider-config"
-}
+}}
 "#,
-    );
+    ));
     let (code, plan) = workspace.plan_detailed_exitcode();
     assert_eq!(code, 2, "{plan}");
     workspace.apply();

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value as Json;
 use vnetpeer_emulator::{Emulator, Knobs};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 /// Parallel terraform invocations (each mostly waits on its provider processes).
 const WORKERS: usize = 4;
@@ -184,14 +184,8 @@ fn is_argument(line: &str, name: &str) -> bool {
 /// in the file would be echoed by Terraform's own source snippet of any diagnostic on its line.
 fn header(provider_body: &str) -> String {
     format!(
-        r#"terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+        r#"
+{REQUIRED_PROVIDERS}
 provider "vnetpeer" {{
 {provider_body}}}
 

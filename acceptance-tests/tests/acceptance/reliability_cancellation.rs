@@ -23,29 +23,19 @@ use std::time::{Duration, Instant};
 
 use crate::reliability_common::{
     StateInstance, emulator_env, install_complete_example, provider_operation_started, saved_state,
-    spawn_terraform, trace_log, trace_log_len, wait_for_log,
+    spawn_terraform, trace_log, trace_log_len, traced_fixture_workspace, wait_for_log,
 };
 use serde_json::Value as Json;
 use vnetpeer_emulator::{Emulator, Knobs};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{PROVIDER_HEADER, TerraformWorkspace};
 
 /// Far longer than any test may take: if the wait were not cancelled, the test would visibly
 /// hang instead of passing by luck.
 const LONG_SLEEP: &str = "10m";
 
-/// `fast` is created first; `slow` depends on it and then waits `var.slow_sleep` in create,
+/// After [`PROVIDER_HEADER`]: `fast` is created first; `slow` depends on it and then waits `var.slow_sleep` in create,
 /// update and delete.
 const CONFIG: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
-provider "vnetpeer" {}
-
 variable "slow_sleep" {
   type = string
 }
@@ -69,17 +59,8 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let mut workspace = TerraformWorkspace::new();
-        let store = workspace.path().join("fixture-store.json");
-        let env: Vec<(OsString, OsString)> = vec![
-            ("VNETPEER_FIXTURE_STORE".into(), store.clone().into()),
-            ("TF_LOG".into(), "trace".into()),
-            ("TF_LOG_PATH".into(), workspace.log_path().into()),
-        ];
-        for (name, value) in &env {
-            workspace.set_env(name, value);
-        }
-        workspace.write_config(CONFIG);
+        let (workspace, store, env) = traced_fixture_workspace();
+        workspace.write_config(&format!("{PROVIDER_HEADER}{CONFIG}"));
         Fixture {
             workspace,
             store,
@@ -162,31 +143,44 @@ fn interrupt_when(fixture: &Fixture, args: &[&str], operation: &str, count: usiz
     }
 }
 
+impl Interrupted {
+    /// Prints the latency, and asserts that terraform failed with the provider's "The
+    /// {operation} was cancelled" (the wait ended because of StopProvider, not because it ran
+    /// out).
+    #[track_caller]
+    fn assert_cancelled(&self, operation: &str) {
+        println!(
+            "cancellation latency (SIGINT during {operation} -> terraform exited): {} ms",
+            self.latency.as_millis()
+        );
+        let output = &self.output;
+        assert_eq!(self.exit_code, 1, "{output}");
+        assert!(
+            output.contains(&format!("The {operation} was cancelled")),
+            "{output}"
+        );
+    }
+}
+
+/// `terraform <command>` without prompts or colour, with `sleep_var` (`-var=slow_sleep=…`).
+fn fixture_args<'a>(command: &'a str, sleep_var: &'a str) -> [&'a str; 5] {
+    [
+        command,
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        sleep_var,
+    ]
+}
+
 #[test]
 fn ctrl_c_during_create_saves_what_finished_and_the_next_apply_converges() {
     let fixture = Fixture::new();
     let slow_sleep = format!("-var=slow_sleep={LONG_SLEEP}");
-    let interrupted = interrupt_when(
-        &fixture,
-        &[
-            "apply",
-            "-auto-approve",
-            "-input=false",
-            "-no-color",
-            &slow_sleep,
-        ],
-        "create",
-        2,
-    );
-    println!(
-        "cancellation latency (SIGINT during create -> terraform exited): {} ms",
-        interrupted.latency.as_millis()
-    );
+    let interrupted = interrupt_when(&fixture, &fixture_args("apply", &slow_sleep), "create", 2);
+    interrupted.assert_cancelled("create");
     let output = &interrupted.output;
-    assert_eq!(interrupted.exit_code, 1, "{output}");
     assert!(output.contains("Interrupt received"), "{output}");
-    // The wait ended because of StopProvider, not because it ran out.
-    assert!(output.contains("The create was cancelled"), "{output}");
     assert!(
         trace_log(&fixture.workspace).contains("StopProvider"),
         "Terraform called StopProvider"
@@ -199,13 +193,9 @@ fn ctrl_c_during_create_saves_what_finished_and_the_next_apply_converges() {
     assert_eq!(fixture.stored_names(), ["fast"]);
 
     // Apply again (the wait now short): only `slow` is created; nothing is duplicated.
-    let apply = fixture.workspace.run_ok(&[
-        "apply",
-        "-auto-approve",
-        "-input=false",
-        "-no-color",
-        "-var=slow_sleep=10ms",
-    ]);
+    let apply = fixture
+        .workspace
+        .run_ok(&fixture_args("apply", "-var=slow_sleep=10ms"));
     assert!(
         apply
             .stdout
@@ -228,13 +218,9 @@ fn ctrl_c_during_create_saves_what_finished_and_the_next_apply_converges() {
     ]);
     assert_eq!(plan.status, 0, "{plan}");
 
-    fixture.workspace.run_ok(&[
-        "destroy",
-        "-auto-approve",
-        "-input=false",
-        "-no-color",
-        "-var=slow_sleep=10ms",
-    ]);
+    fixture
+        .workspace
+        .run_ok(&fixture_args("destroy", "-var=slow_sleep=10ms"));
     assert!(fixture.stored_objects().is_empty());
 }
 
@@ -242,40 +228,16 @@ fn ctrl_c_during_create_saves_what_finished_and_the_next_apply_converges() {
 fn ctrl_c_during_update_and_destroy_keeps_the_state_true_and_the_next_run_finishes() {
     let fixture = Fixture::new();
     let slow_sleep = format!("-var=slow_sleep={LONG_SLEEP}");
-    fixture.workspace.run_ok(&[
-        "apply",
-        "-auto-approve",
-        "-input=false",
-        "-no-color",
-        "-var=slow_sleep=1ms",
-    ]);
+    fixture
+        .workspace
+        .run_ok(&fixture_args("apply", "-var=slow_sleep=1ms"));
     assert_eq!(fixture.stored_names().len(), 2);
     let before = fixture.state();
 
     // Ctrl-C while `slow` is updated (the update waits the new, long sleep): the update is
     // abandoned and the prior state kept.
-    let interrupted = interrupt_when(
-        &fixture,
-        &[
-            "apply",
-            "-auto-approve",
-            "-input=false",
-            "-no-color",
-            &slow_sleep,
-        ],
-        "update",
-        1,
-    );
-    println!(
-        "cancellation latency (SIGINT during update -> terraform exited): {} ms",
-        interrupted.latency.as_millis()
-    );
-    assert_eq!(interrupted.exit_code, 1, "{}", interrupted.output);
-    assert!(
-        interrupted.output.contains("The update was cancelled"),
-        "{}",
-        interrupted.output
-    );
+    let interrupted = interrupt_when(&fixture, &fixture_args("apply", &slow_sleep), "update", 1);
+    interrupted.assert_cancelled("update");
     assert_eq!(fixture.state(), before, "the state is unchanged");
 
     // Delete waits the sleep of the refreshed state: change it out of band in the store so the
@@ -285,39 +247,20 @@ fn ctrl_c_during_update_and_destroy_keeps_the_state_true_and_the_next_run_finish
     // Ctrl-C while destroying `slow` (it goes first: `fast` is its dependency).
     let interrupted = interrupt_when(
         &fixture,
-        &[
-            "destroy",
-            "-auto-approve",
-            "-input=false",
-            "-no-color",
-            "-var=slow_sleep=1ms",
-        ],
+        &fixture_args("destroy", "-var=slow_sleep=1ms"),
         "delete",
         1,
     );
-    println!(
-        "cancellation latency (SIGINT during delete -> terraform exited): {} ms",
-        interrupted.latency.as_millis()
-    );
-    assert_eq!(interrupted.exit_code, 1, "{}", interrupted.output);
-    assert!(
-        interrupted.output.contains("The delete was cancelled"),
-        "{}",
-        interrupted.output
-    );
+    interrupted.assert_cancelled("delete");
     // Both still exist, and the state still knows both: nothing is orphaned.
     assert_eq!(fixture.state(), before);
     assert_eq!(fixture.stored_names().len(), 2);
 
     // Destroy again, without the long wait: everything goes.
     fixture.set_stored_sleep("", "1ms");
-    fixture.workspace.run_ok(&[
-        "destroy",
-        "-auto-approve",
-        "-input=false",
-        "-no-color",
-        "-var=slow_sleep=1ms",
-    ]);
+    fixture
+        .workspace
+        .run_ok(&fixture_args("destroy", "-var=slow_sleep=1ms"));
     assert!(fixture.stored_objects().is_empty());
     assert!(fixture.state().is_empty());
 }

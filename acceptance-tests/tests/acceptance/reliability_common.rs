@@ -6,6 +6,7 @@
 //! Each test module uses a subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub use crate::terraform_common::install_complete_example;
 use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::os::unix::process::CommandExt as _;
@@ -16,22 +17,29 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 use vnetpeer_emulator::Emulator;
-use vnetpeer_harness::binaries::workspace_root;
 use vnetpeer_harness::terraform::TerraformWorkspace;
 
 /// How long a background command may take to print an awaited line or to exit.
 pub const PATIENCE: Duration = Duration::from_secs(180);
 
-/// The `terraform {}` block every configuration starts with.
-pub const REQUIRED_PROVIDERS: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
+pub use vnetpeer_harness::terraform::REQUIRED_PROVIDERS;
+
+/// A workspace for the test fixture with a fixture store of its own and a trace log: the
+/// workspace, the store's path, and the variables it sets (background commands are given them
+/// again).
+pub fn traced_fixture_workspace() -> (TerraformWorkspace, PathBuf, Vec<(OsString, OsString)>) {
+    let mut workspace = TerraformWorkspace::new();
+    let store = workspace.path().join("fixture-store.json");
+    let env: Vec<(OsString, OsString)> = vec![
+        ("VNETPEER_FIXTURE_STORE".into(), store.clone().into()),
+        ("TF_LOG".into(), "trace".into()),
+        ("TF_LOG_PATH".into(), workspace.log_path().into()),
+    ];
+    for (name, value) in &env {
+        workspace.set_env(name, value);
     }
-  }
+    (workspace, store, env)
 }
-"#;
 
 /// What `TerraformWorkspace::connect` sets for an emulator (the workspace keeps its variables
 /// private, so background commands are given them again).
@@ -44,27 +52,15 @@ pub fn emulator_env(emulator: &Emulator, log_path: &Path) -> Vec<(OsString, OsSt
 
 /// `terraform <args>` in `workspace`, as a child process in its own process group (like a
 /// terminal's foreground job), with stdout lines delivered as they are printed. `env` is added
-/// to the workspace's CLI configuration.
+/// to the workspace's CLI configuration and variables.
 pub fn spawn_terraform(
     workspace: &TerraformWorkspace,
     env: &[(OsString, OsString)],
     args: &[&str],
 ) -> RunningTerraform {
-    let mut command = vnetpeer_harness::binaries::terraform_command();
+    let mut command = workspace.command(args);
     command
-        .args(args)
-        .current_dir(workspace.path())
-        // The CLI configuration `TerraformWorkspace::new` wrote (dev_overrides to the provider
-        // under test).
-        .env("TF_CLI_CONFIG_FILE", workspace.path().join("terraformrc"))
-        .env("CHECKPOINT_DISABLE", "1")
-        .env("TF_IN_AUTOMATION", "1")
-        .env("TF_INPUT", "0")
-        .env_remove("TF_CLI_ARGS")
-        .env_remove("TF_WORKSPACE")
-        .env_remove("TF_DATA_DIR")
         .envs(env.iter().map(|(name, value)| (name, value)))
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
@@ -262,32 +258,4 @@ pub fn wait_for_log(workspace: &TerraformWorkspace, offset: usize, needle: &str,
 /// operation's context, and so its cancellation, exists), e.g. `provider_started("create")`.
 pub fn provider_operation_started(operation: &str) -> String {
     format!("provider.terraform-provider-vnetpeer: {operation}:")
-}
-
-/// Copies `examples/complete` and its module into `workspace` (the module under `../modules`
-/// becomes `./modules`) and links the module with `terraform get` (local, no registry).
-pub fn install_complete_example(workspace: &TerraformWorkspace) {
-    let examples = workspace_root().join("examples");
-    let module_dir = workspace.path().join("modules/aiven-vnet-peering");
-    std::fs::create_dir_all(&module_dir).expect("module directory");
-    copy_tf_files(
-        &examples.join("modules/aiven-vnet-peering"),
-        &module_dir,
-        |text| text,
-    );
-    copy_tf_files(&examples.join("complete"), workspace.path(), |text| {
-        text.replace("\"../modules/", "\"./modules/")
-    });
-    workspace.run_ok(&["get", "-no-color"]);
-}
-
-fn copy_tf_files(from: &Path, to: &Path, edit: impl Fn(String) -> String) {
-    for entry in std::fs::read_dir(from).expect("example directory") {
-        let path = entry.expect("directory entry").path();
-        if path.extension().is_some_and(|extension| extension == "tf") {
-            let text = std::fs::read_to_string(&path).expect("example file");
-            std::fs::write(to.join(path.file_name().expect("name")), edit(text))
-                .expect("copy an example file");
-        }
-    }
 }

@@ -20,10 +20,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::peering_setup::{
-    PeeringApp, add_aiven_connection, add_peering_app, grant_network_contributor, uuid_for,
+    PeeringApp, add_aiven_connection, add_peering_app, add_project_vpc, add_second_customer_vnet,
+    grant_network_contributor, uuid_for,
 };
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 /// Peerings of the seeded customer VNet, and of the second one.
 const ON_FIRST_VNET: usize = 6;
@@ -104,17 +105,7 @@ async fn many_peerings_of_the_same_vnets_with_parallelism_10_are_all_connected_w
     let emulator = Emulator::start(Knobs::test()).await;
     let seed = emulator.seed().clone();
     let app = add_peering_app(&emulator);
-    let second_vnet = emulator
-        .with_world(|world| {
-            world.arm.add_vnet(
-                &seed.customer_subscription_id,
-                &seed.customer_resource_group,
-                "vnet-Data",
-                &seed.location,
-                &["10.11.0.0/16"],
-            )
-        })
-        .expect("a second customer VNet");
+    let second_vnet = add_second_customer_vnet(&emulator);
     for vnet in [&seed.customer_vnet_id, &second_vnet] {
         grant_network_contributor(
             &emulator,
@@ -125,17 +116,12 @@ async fn many_peerings_of_the_same_vnets_with_parallelism_10_are_all_connected_w
     }
     let mut planned = Vec::new();
     for index in 0..ON_FIRST_VNET {
-        let (vpc, remote_vnet) = emulator
-            .with_world(|world| {
-                world.add_project_vpc(
-                    &seed,
-                    &seed.aiven_project,
-                    &format!("azure-test-{index}"),
-                    &format!("10.{}.0.0/24", 31 + index),
-                    &format!("aiven-vnet-acme-prod-{index}"),
-                )
-            })
-            .expect("a project VPC");
+        let (vpc, remote_vnet) = add_project_vpc(
+            &emulator,
+            &format!("azure-test-{index}"),
+            &format!("10.{}.0.0/24", 31 + index),
+            &format!("aiven-vnet-acme-prod-{index}"),
+        );
         add_aiven_connection(&emulator, &app, &vpc, &seed.customer_vnet_id);
         planned.push(Planned {
             name: format!("app_{index}"),
@@ -199,14 +185,7 @@ resource "vnetpeer_cross_tenant_vnet_peering" "{name}" {{
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_config(&format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-{resources}"#
+{REQUIRED_PROVIDERS}{resources}"#
     ));
 
     let before = emulator.requests().len();
@@ -335,28 +314,13 @@ async fn peerings_of_two_vnets_to_one_remote_vnet_run_concurrently() {
     .await;
     let seed = emulator.seed().clone();
     let app = add_peering_app(&emulator);
-    let second_vnet = emulator
-        .with_world(|world| {
-            world.arm.add_vnet(
-                &seed.customer_subscription_id,
-                &seed.customer_resource_group,
-                "vnet-Data",
-                &seed.location,
-                &["10.11.0.0/16"],
-            )
-        })
-        .expect("a second customer VNet");
-    let (vpc, remote_vnet) = emulator
-        .with_world(|world| {
-            world.add_project_vpc(
-                &seed,
-                &seed.aiven_project,
-                "azure-shared",
-                "10.31.0.0/24",
-                "aiven-vnet-acme-shared",
-            )
-        })
-        .expect("a project VPC");
+    let second_vnet = add_second_customer_vnet(&emulator);
+    let (vpc, remote_vnet) = add_project_vpc(
+        &emulator,
+        "azure-shared",
+        "10.31.0.0/24",
+        "aiven-vnet-acme-shared",
+    );
     let customer_vnets = [seed.customer_vnet_id.clone(), second_vnet.clone()];
     for vnet in &customer_vnets {
         grant_network_contributor(
@@ -394,14 +358,7 @@ resource "vnetpeer_cross_tenant_vnet_peering" "p{index}" {{
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_config(&format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-{resources}"#
+{REQUIRED_PROVIDERS}{resources}"#
     ));
     let before = emulator.requests().len();
     tokio::task::spawn_blocking(move || {

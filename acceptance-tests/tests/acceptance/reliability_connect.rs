@@ -13,27 +13,23 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance reliability_connect:: -- --nocapture
 //! ```
 
-use std::ffi::OsString;
-use std::io;
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
+use crate::plugin_process::{channel_over, terraform_like_command};
 use crate::reliability_common::{
     REQUIRED_PROVIDERS, provider_operation_started, spawn_terraform, trace_log, trace_log_len,
-    wait_for_log,
+    traced_fixture_workspace, wait_for_log,
 };
 use tokio::io::AsyncBufReadExt as _;
-use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::transport::Channel;
 use vnetpeer::plugin::client::dial;
-use vnetpeer::plugin::handshake::{HandshakeLine, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
+use vnetpeer::plugin::handshake::HandshakeLine;
 use vnetpeer::plugin::proto::tfplugin6;
 use vnetpeer::plugin::proto::tfplugin6::provider_client::ProviderClient;
 use vnetpeer::plugin::tls::{KeyAlgorithm, TlsIdentity};
-use vnetpeer_harness::binaries::provider_binary;
-use vnetpeer_harness::terraform::TerraformWorkspace;
 
 /// Set in the environment of this test binary when it is re-run as another user to try the
 /// socket named by the variable (see [`connect_as_this_process`]).
@@ -60,17 +56,7 @@ async fn call_over<S>(stream: S) -> Result<(), String>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let slot = Arc::new(std::sync::Mutex::new(Some(stream)));
-    let channel = Endpoint::from_static("http://localhost")
-        .connect_timeout(Duration::from_secs(10))
-        .connect_with_connector(tower::service_fn(move |_: Uri| {
-            let stream = slot.lock().ok().and_then(|mut slot| slot.take());
-            async move {
-                stream
-                    .map(hyper_util::rt::TokioIo::new)
-                    .ok_or_else(|| io::Error::other("connection already used"))
-            }
-        }))
+    let channel = channel_over(stream)
         .await
         .map_err(|error| format!("connect: {error}"))?;
     get_provider_schema(channel).await
@@ -165,16 +151,7 @@ fn connect_as_this_process() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_terraform_runs_the_provider_only_terraform_can_talk_to_it() {
-    let mut workspace = TerraformWorkspace::new();
-    let store = workspace.path().join("fixture-store.json");
-    let env: Vec<(OsString, OsString)> = vec![
-        ("VNETPEER_FIXTURE_STORE".into(), store.clone().into()),
-        ("TF_LOG".into(), "trace".into()),
-        ("TF_LOG_PATH".into(), workspace.log_path().into()),
-    ];
-    for (name, value) in &env {
-        workspace.set_env(name, value);
-    }
+    let (workspace, _store, env) = traced_fixture_workspace();
     workspace.write_config(&format!(
         r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_test_fixture" "x" {{
@@ -271,27 +248,8 @@ async fn start_like_terraform(
     socket_dir: &Path,
     client: &TlsIdentity,
 ) -> (tokio::process::Child, HandshakeLine) {
-    let mut command = tokio::process::Command::new(provider_binary());
-    for variable in [
-        "PLUGIN_MIN_PORT",
-        "PLUGIN_MAX_PORT",
-        "PLUGIN_UNIX_SOCKET_GROUP",
-        "PLUGIN_MULTIPLEX_GRPC",
-        "TF_REATTACH_PROVIDERS",
-        "TF_LOG",
-        "TF_LOG_PROVIDER",
-    ] {
-        command.env_remove(variable);
-    }
-    let mut child = command
-        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
-        .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
-        .env("PLUGIN_CLIENT_CERT", client.certificate_pem())
-        .env("PLUGIN_UNIX_SOCKET_DIR", socket_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+    let mut child = terraform_like_command(socket_dir, client)
         .stderr(Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .expect("start the provider");
     let mut line = String::new();

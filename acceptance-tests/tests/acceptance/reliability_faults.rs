@@ -27,6 +27,7 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance reliability_faults:: -- --nocapture
 //! ```
 
+use crate::terraform_common::runbook_workspace;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,8 +37,7 @@ use serde_json::Value as Json;
 use vnetpeer_emulator::{
     Emulator, FaultAction, FaultRule, Knobs, RetryAfter, Schedule, Service, WorldSnapshot,
 };
-use vnetpeer_harness::binaries::workspace_root;
-use vnetpeer_harness::terraform::{TerraformOutput, TerraformWorkspace};
+use vnetpeer_harness::terraform::TerraformOutput;
 
 /// Scenarios running at once (each is mostly terraform and provider processes waiting).
 const WORKERS: usize = 4;
@@ -144,32 +144,6 @@ struct Route {
     route: String,
 }
 
-/// A workspace holding the runbook example, wired to `emulator`.
-fn runbook_workspace(emulator: &Emulator) -> TerraformWorkspace {
-    let mut workspace = TerraformWorkspace::for_emulator(emulator);
-    let example = workspace_root().join("examples/provider/runbook");
-    for entry in std::fs::read_dir(&example).expect("examples/provider/runbook") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|ext| ext == "tf") {
-            let name = path
-                .file_name()
-                .expect("name")
-                .to_string_lossy()
-                .into_owned();
-            workspace.write_file(
-                &name,
-                &std::fs::read_to_string(&path).expect("read example"),
-            );
-        }
-    }
-    workspace.write_file("reliability_override.tf", OVERRIDE);
-    let seed = emulator.seed();
-    workspace.set_env("TF_VAR_customer_vnet_id", &seed.customer_vnet_id);
-    workspace.set_env("TF_VAR_aiven_project", &seed.aiven_project);
-    workspace.set_env("TF_VAR_aiven_cloud_name", &seed.aiven_cloud_name);
-    workspace
-}
-
 /// The Aiven connections of every project VPC, as `(state, vnet)`.
 fn aiven_connections(snapshot: &WorldSnapshot) -> Vec<String> {
     let mut states = Vec::new();
@@ -251,7 +225,7 @@ fn is_clear_error(output: &TerraformOutput) -> Result<(), String> {
 fn run_scenario(scenario: &Scenario, emulator: &Emulator) -> Result<Report, String> {
     let started = Instant::now();
     let seeded = emulator.snapshot();
-    let workspace = runbook_workspace(emulator);
+    let workspace = runbook_workspace(emulator, "reliability_override.tf", OVERRIDE);
     let inject = |emulator: &Emulator| {
         for rule in &scenario.faults {
             emulator.faults().inject(rule.clone());
@@ -456,7 +430,7 @@ struct CleanRun {
 /// routes the other scenarios fail.
 fn clean_run(emulator: &Emulator) -> Result<CleanRun, String> {
     let seeded = emulator.snapshot();
-    let workspace = runbook_workspace(emulator);
+    let workspace = runbook_workspace(emulator, "reliability_override.tf", OVERRIDE);
     let apply = workspace.try_apply();
     if !apply.success() {
         return Err(format!(

@@ -12,6 +12,8 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance reliability_secrets:: -- --nocapture
 //! ```
 
+use crate::safety_day2::password_credentials_of_new_apps;
+use crate::terraform_common::blocking;
 use std::collections::BTreeSet;
 
 use crate::reliability_common::install_complete_example;
@@ -162,13 +164,6 @@ fn check_state(state_text: &str, schema: &Json, emulator: &Emulator) -> (Vec<Str
     (problems, stored)
 }
 
-/// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .expect("the terraform steps panicked")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_complete_example_keeps_every_secret_out_of_logs_output_and_plain_state() {
     let emulator = Emulator::start(Knobs::test()).await;
@@ -314,15 +309,7 @@ async fn failing_applies_do_not_print_secrets() {
     );
     let workspace = failing_apply(&emulator, vec![], "Error: ").await;
     workspace.assert_no_secret_leaks(&emulator, &[]);
-    let secrets_on_the_application: Vec<usize> = emulator.with_world(|world| {
-        world
-            .identity
-            .applications
-            .values()
-            .filter(|app| app.display_name.starts_with("demo-"))
-            .map(|app| app.password_credentials.len())
-            .collect()
-    });
+    let secrets_on_the_application = password_credentials_of_new_apps(&emulator);
     assert_eq!(
         secrets_on_the_application,
         [0],

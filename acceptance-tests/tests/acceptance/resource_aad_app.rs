@@ -8,6 +8,8 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_aad_app::
 //! ```
 
+use crate::terraform_common::flat;
+use crate::terraform_common::state_values;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -16,28 +18,16 @@ use serde_json::Value as Json;
 use vnetpeer_emulator::{
     Emulator, FaultAction, FaultRule, Knobs, RequestRecord, Schedule, Service,
 };
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{PROVIDER_HEADER, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_aad_app.peering";
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
-provider "vnetpeer" {}
-"#;
 
 const TOKEN_ROUTE: &str = "/{tenant}/oauth2/v2.0/token";
 
 /// A configuration with one application; `extra` goes inside the resource block.
 fn app_config(extra: &str) -> String {
     format!(
-        r#"{HEADER}
+        r#"{PROVIDER_HEADER}
 resource "vnetpeer_aad_app" "peering" {{
   display_name = "aiven-peering"
 {extra}
@@ -73,18 +63,6 @@ fn token_requests_of<'a>(requests: &'a [RequestRecord], client_id: &str) -> Vec<
                 .is_some_and(|app| app.eq_ignore_ascii_case(client_id))
         })
         .collect()
-}
-
-/// The attributes of the managed resource at `address`, read from the state file (not with
-/// `terraform show`, whose output would put the secret into the transcript the leak check reads).
-fn state_values(workspace: &TerraformWorkspace, address: &str) -> Option<Json> {
-    let state: Json = serde_json::from_str(&workspace.state_file_text()).ok()?;
-    let (resource_type, name) = address.split_once('.')?;
-    state["resources"]
-        .as_array()?
-        .iter()
-        .find(|r| r["mode"] == "managed" && r["type"] == resource_type && r["name"] == name)
-        .map(|r| r["instances"][0]["attributes"].clone())
 }
 
 fn text<'a>(values: &'a Json, name: &str) -> &'a str {
@@ -665,11 +643,7 @@ fn destroy_with_a_failing_purge(emulator: &Emulator, workspace: &TerraformWorksp
     let destroy = workspace.run(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
     assert_eq!(destroy.status, 1, "{destroy}");
     // Terraform wraps the detail: compare with single spaces.
-    let text = destroy
-        .combined()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = flat(&destroy.combined());
     assert!(
         text.contains("Error: Cannot purge the application from the deleted items"),
         "{text}"

@@ -12,28 +12,19 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_aiven_vpc_peering::
 //! ```
 
+use crate::terraform_common::{describe, flat};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 use vnetpeer_emulator::world::aiven::CreatePeeringRequest;
 use vnetpeer_emulator::world::arm::{Permission, RoleAssignment, RoleDefinition};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_aiven_vpc_peering.this";
 const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 const VPC_ROUTE: &str = "/v1/project/{project}/vpcs/{project_vpc_id}";
 const CONNECTIONS_ROUTE: &str = "/v1/project/{project}/vpcs/{project_vpc_id}/peering-connections";
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-"#;
 
 /// An emulator with the customer's multi-tenant peering app.
 struct Setup {
@@ -126,22 +117,20 @@ impl Setup {
             if assignment == Assignment::Missing {
                 return;
             }
-            world.arm.insert_role_assignment(RoleAssignment {
-                name: ASSIGNMENT_NAME.to_owned(),
-                scope: vnet,
-                tenant_id: tenant,
-                role_definition_guid: role_guid,
-                principal_id: principal,
-                principal_type: "ServicePrincipal".to_owned(),
-                description: None,
-                created_on: String::new(),
-                created_by: None,
-                // Far in the future: not effective until the test says when it was made.
-                created_at: match assignment {
-                    Assignment::Pending => Some(now + Duration::from_secs(3600)),
-                    _ => None,
-                },
-            });
+            world
+                .arm
+                .insert_role_assignment(RoleAssignment::of_service_principal(
+                    ASSIGNMENT_NAME,
+                    vnet,
+                    tenant,
+                    role_guid,
+                    principal,
+                    // Far in the future: not effective until the test says when it was made.
+                    match assignment {
+                        Assignment::Pending => Some(now + Duration::from_secs(3600)),
+                        _ => None,
+                    },
+                ));
         });
     }
 
@@ -172,7 +161,7 @@ impl Setup {
     fn config(&self, project_vpc_id: &str, extra: &str) -> String {
         let seed = &self.seed;
         format!(
-            r#"{HEADER}
+            r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_aiven_vpc_peering" "this" {{
   project              = "{project}"
   project_vpc_id       = {project_vpc_id}
@@ -303,19 +292,6 @@ fn is_create(record: &RequestRecord) -> bool {
 
 fn is_vpc_get(record: &RequestRecord) -> bool {
     record.method == "GET" && record.route == VPC_ROUTE
-}
-
-fn describe(records: &[RequestRecord]) -> String {
-    records
-        .iter()
-        .map(|r| format!("{} {} {}", r.method, r.route, r.status))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// `text` with every run of whitespace as one space (Terraform wraps diagnostics at 78 columns).
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn values(workspace: &TerraformWorkspace) -> Json {
@@ -667,7 +643,7 @@ async fn invalid_inputs_are_reported_at_validate_time() {
     let setup = Setup::start().await;
     let workspace = TerraformWorkspace::for_emulator(&setup.emulator);
     workspace.write_config(&format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_aiven_vpc_peering" "this" {{
   project                 = "acme/prod"
   project_vpc_id          = "vpc-1"

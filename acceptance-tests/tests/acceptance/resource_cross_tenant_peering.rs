@@ -12,43 +12,16 @@
 use std::time::Duration;
 
 use crate::peering_setup::{
-    PeeringApp, add_aiven_connection, add_peering_app, grant_network_contributor, uuid_for,
+    PeeringApp, add_aiven_connection, add_peering_app, add_peering_app_with_network_contributor,
+    connect_seeded_vpc, prepared_for_step_7, secret_key_ids, settle, uuid_for,
 };
 use serde_json::Value as Json;
 use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_cross_tenant_vnet_peering.to_aiven";
 const PEERING: &str = "to-aiven";
-
-/// Everything step 7 needs, in effect: the application with Network Contributor on the VNet,
-/// and Aiven's connection past PENDING_PEER (the emulator's clock is moved past every delay).
-async fn prepared() -> (Emulator, PeeringApp) {
-    let emulator = Emulator::start(Knobs::test()).await;
-    let seed = emulator.seed().clone();
-    let app = add_peering_app(&emulator);
-    grant_network_contributor(
-        &emulator,
-        &app.service_principal_id,
-        &seed.customer_vnet_id,
-        &uuid_for("network-contributor"),
-    );
-    add_aiven_connection(
-        &emulator,
-        &app,
-        &seed.aiven_project_vpc_id,
-        &seed.customer_vnet_id,
-    );
-    settle(&emulator);
-    (emulator, app)
-}
-
-/// Moves the emulator's clock past every pending delay (Aiven setup, replication, RBAC).
-fn settle(emulator: &Emulator) {
-    emulator.clock().advance(Duration::from_secs(2));
-    let _ = emulator.snapshot();
-}
 
 /// How the step-1 application's secret reaches the resource.
 enum Credential<'a> {
@@ -71,14 +44,7 @@ fn config(seed: &Seed, app: &PeeringApp, credential: Credential<'_>, extra: &str
     };
     format!(
         r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "vnetpeer/vnetpeer"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 variable "peering_secret" {{
   type      = string
   default   = null
@@ -158,23 +124,6 @@ fn customer_peerings(emulator: &Emulator) -> Vec<Json> {
     found
 }
 
-/// Key ids of the application's secrets in the world.
-fn secret_key_ids(emulator: &Emulator, app: &PeeringApp) -> Vec<String> {
-    emulator.with_world(|world| {
-        world
-            .identity
-            .applications
-            .get(&app.object_id)
-            .map(|a| {
-                a.password_credentials
-                    .iter()
-                    .map(|p| p.key_id.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    })
-}
-
 fn aiven_state(emulator: &Emulator) -> String {
     let world = emulator.snapshot();
     world["aiven"]["projects"][0]["vpcs"][0]["peering_connections"][0]["state"]
@@ -185,7 +134,7 @@ fn aiven_state(emulator: &Emulator) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn minted_secret_lifecycle_import_drift_and_destroy() {
-    let (emulator, app) = prepared().await;
+    let (emulator, app) = prepared_for_step_7().await;
     let seed = emulator.seed().clone();
     let original_secrets = secret_key_ids(&emulator, &app);
     let ws = TerraformWorkspace::for_emulator(&emulator);
@@ -319,7 +268,7 @@ async fn minted_secret_lifecycle_import_drift_and_destroy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_only_secret_updates_flags_in_place() {
-    let (emulator, app) = prepared().await;
+    let (emulator, app) = prepared_for_step_7().await;
     let seed = emulator.seed().clone();
     let mut ws = TerraformWorkspace::for_emulator(&emulator);
     given_secret(&mut ws, &app.secret);
@@ -360,7 +309,7 @@ async fn write_only_secret_updates_flags_in_place() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disconnected_peering_is_drift_and_is_replaced_by_the_next_apply() {
-    let (emulator, app) = prepared().await;
+    let (emulator, app) = prepared_for_step_7().await;
     let seed = emulator.seed().clone();
     let ws = TerraformWorkspace::for_emulator(&emulator);
     ws.write_config(&config(&seed, &app, Credential::Minted(&app), ""));
@@ -409,7 +358,7 @@ async fn a_disconnected_peering_is_drift_and_is_replaced_by_the_next_apply() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_secret_is_explained_and_nothing_is_created() {
-    let (emulator, app) = prepared().await;
+    let (emulator, app) = prepared_for_step_7().await;
     let seed = emulator.seed().clone();
     let wrong = "wrong~secret-value-0123456789";
     let mut ws = TerraformWorkspace::for_emulator(&emulator);
@@ -441,13 +390,7 @@ async fn no_service_principal_in_aivens_tenant_is_explained_and_the_minted_secre
     // application has no service principal in Aiven's tenant.
     let emulator = Emulator::start(Knobs::test()).await;
     let seed = emulator.seed().clone();
-    let app = add_peering_app(&emulator);
-    grant_network_contributor(
-        &emulator,
-        &app.service_principal_id,
-        &seed.customer_vnet_id,
-        &uuid_for("network-contributor"),
-    );
+    let app = add_peering_app_with_network_contributor(&emulator);
     settle(&emulator);
     let original_secrets = secret_key_ids(&emulator, &app);
     let ws = TerraformWorkspace::for_emulator(&emulator);
@@ -481,12 +424,7 @@ async fn a_missing_network_contributor_role_is_explained_after_retrying() {
     let emulator = Emulator::start(Knobs::test()).await;
     let seed = emulator.seed().clone();
     let app = add_peering_app(&emulator);
-    add_aiven_connection(
-        &emulator,
-        &app,
-        &seed.aiven_project_vpc_id,
-        &seed.customer_vnet_id,
-    );
+    connect_seeded_vpc(&emulator, &app);
     settle(&emulator);
     let original_secrets = secret_key_ids(&emulator, &app);
     let ws = TerraformWorkspace::for_emulator(&emulator);
@@ -532,25 +470,18 @@ async fn grants_that_propagate_during_the_create_are_waited_for() {
     let app = add_peering_app(&emulator);
     let now = emulator.now();
     emulator.with_world(|world| {
-        world.arm.insert_role_assignment(RoleAssignment {
-            name: uuid_for("fresh-network-contributor"),
-            scope: seed.customer_vnet_id.clone(),
-            tenant_id: seed.customer_tenant_id.clone(),
-            role_definition_guid: NETWORK_CONTRIBUTOR_ROLE_ID.to_owned(),
-            principal_id: app.service_principal_id.clone(),
-            principal_type: "ServicePrincipal".to_owned(),
-            description: None,
-            created_on: "2024-01-01T00:00:00Z".to_owned(),
-            created_by: None,
-            created_at: Some(now),
-        });
+        world
+            .arm
+            .insert_role_assignment(RoleAssignment::of_service_principal(
+                uuid_for("fresh-network-contributor"),
+                &seed.customer_vnet_id,
+                &seed.customer_tenant_id,
+                NETWORK_CONTRIBUTOR_ROLE_ID,
+                &app.service_principal_id,
+                Some(now),
+            ));
     });
-    add_aiven_connection(
-        &emulator,
-        &app,
-        &seed.aiven_project_vpc_id,
-        &seed.customer_vnet_id,
-    );
+    connect_seeded_vpc(&emulator, &app);
     // Past Aiven's setup (200 ms: PENDING_PEER, its grant just made), well within RBAC
     // propagation of both grants. The emulator applies Aiven's background work when its API or ARM
     // is called, as the Aiven peering resource does before this one runs.
@@ -576,7 +507,7 @@ async fn grants_that_propagate_during_the_create_are_waited_for() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_peerings_of_one_vnet_are_written_one_at_a_time() {
-    let (emulator, app) = prepared().await;
+    let (emulator, app) = prepared_for_step_7().await;
     let seed = emulator.seed().clone();
     let (second_vpc, second_vnet) = emulator
         .with_world(|world| {

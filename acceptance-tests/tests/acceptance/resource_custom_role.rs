@@ -8,27 +8,18 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_custom_role::
 //! ```
 
+use crate::terraform_common::assert_arm_calls;
 use std::time::Duration;
 
 use serde_json::Value as Json;
 use vnetpeer::azure::ids::role_definition_guid;
 use vnetpeer_emulator::world::arm::{Permission, RoleAssignment, RoleDefinition};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service, count_calls};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_custom_role.peer_only";
 const ROLE_NAME: &str = "Aiven VNet peering";
 const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-"#;
 
 fn scope(seed: &Seed) -> String {
     format!("/subscriptions/{}", seed.customer_subscription_id)
@@ -36,7 +27,7 @@ fn scope(seed: &Seed) -> String {
 
 fn config(seed: &Seed, name: &str, extra: &str) -> String {
     format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_custom_role" "peer_only" {{
   name  = "{name}"
   scope = "{scope}"
@@ -93,18 +84,16 @@ fn assign_out_of_band(emulator: &Emulator, guid: &str) -> String {
             &seed.aiven_app_id,
             now,
         );
-        world.arm.insert_role_assignment(RoleAssignment {
-            name: name.clone(),
-            scope: seed.customer_vnet_id.clone(),
-            tenant_id: seed.customer_tenant_id.clone(),
-            role_definition_guid: guid.to_owned(),
-            principal_id: principal,
-            principal_type: "ServicePrincipal".to_owned(),
-            description: None,
-            created_on: "2024-01-01T00:00:00Z".to_owned(),
-            created_by: None,
-            created_at: None,
-        });
+        world
+            .arm
+            .insert_role_assignment(RoleAssignment::of_service_principal(
+                &name,
+                &seed.customer_vnet_id,
+                &seed.customer_tenant_id,
+                guid,
+                principal,
+                None,
+            ));
     });
     name
 }
@@ -126,15 +115,12 @@ async fn lifecycle_import_rename_drift_and_destroy() {
     let before = emulator.requests().len();
     ws.apply();
     let created = emulator.requests_since(before);
-    assert_eq!(
-        arm_calls(&created, "PUT", "/roleDefinitions/"),
-        1,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "GET", "/roleDefinitions"),
-        0,
-        "{created:#?}"
+    assert_arm_calls(
+        &created,
+        &[
+            ("PUT", "/roleDefinitions/", 1),
+            ("GET", "/roleDefinitions", 0),
+        ],
     );
     let values = ws.state_show_json(ADDRESS).expect("in state");
     assert_eq!(values["role_definition_id"], guid.as_str());
@@ -289,7 +275,7 @@ async fn invalid_arguments_fail_validation_at_their_attribute() {
     let seed = emulator.seed().clone();
     let ws = TerraformWorkspace::for_emulator(&emulator);
     ws.write_config(&format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_custom_role" "peer_only" {{
   name              = "x"
   scope             = "{vnet}"

@@ -9,6 +9,7 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_role_assignment::
 //! ```
 
+use crate::terraform_common::assert_arm_calls;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -16,24 +17,14 @@ use std::time::Duration;
 use vnetpeer::azure::ids::{role_assignment_name, role_definition_guid};
 use vnetpeer_emulator::world::arm::{NETWORK_CONTRIBUTOR_ROLE_ID, READER_ROLE_ID, RoleAssignment};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service, count_calls};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_role_assignment.app";
-
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-"#;
 
 /// `vnetpeer_role_assignment.app` on the customer VNet; `role` is the role line(s).
 fn config(seed: &Seed, principal_id: &str, role: &str, extra: &str) -> String {
     format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_role_assignment" "app" {{
   scope        = "{vnet}"
   principal_id = "{principal_id}"
@@ -128,20 +119,13 @@ async fn network_contributor_by_name_lifecycle() {
     let before = emulator.requests().len();
     ws.apply();
     let created = emulator.requests_since(before);
-    assert_eq!(
-        arm_calls(&created, "PUT", "/roleAssignments/"),
-        1,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "GET", "/roleDefinitions"),
-        0,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "GET", "/roleAssignments"),
-        0,
-        "{created:#?}"
+    assert_arm_calls(
+        &created,
+        &[
+            ("PUT", "/roleAssignments/", 1),
+            ("GET", "/roleDefinitions", 0),
+            ("GET", "/roleAssignments", 0),
+        ],
     );
     let values = ws.state_show_json(ADDRESS).expect("in state");
     assert_eq!(values["name"], name.as_str());
@@ -241,7 +225,7 @@ async fn a_principal_inside_the_replication_window_is_assigned_in_one_put() {
 /// (a second assignment, at the resource group) by name.
 fn custom_role_config(seed: &Seed, aiven_principal: &str) -> String {
     format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_custom_role" "peer_only" {{
   name  = "Aiven VNet peering"
   scope = "/subscriptions/{subscription}"
@@ -282,25 +266,14 @@ async fn custom_role_for_aiven_then_destroy_in_order() {
     let before = emulator.requests().len();
     ws.apply();
     let created = emulator.requests_since(before);
-    assert_eq!(
-        arm_calls(&created, "PUT", "/roleDefinitions/"),
-        1,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "PUT", "/roleAssignments/"),
-        2,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "GET", "/roleDefinitions"),
-        1,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "GET", "/roleAssignments"),
-        0,
-        "{created:#?}"
+    assert_arm_calls(
+        &created,
+        &[
+            ("PUT", "/roleDefinitions/", 1),
+            ("PUT", "/roleAssignments/", 2),
+            ("GET", "/roleDefinitions", 1),
+            ("GET", "/roleAssignments", 0),
+        ],
     );
     let held = assignments_of(&emulator, &aiven);
     assert_eq!(held.len(), 2, "{held:#?}");
@@ -358,16 +331,15 @@ async fn an_identical_assignment_under_another_name_is_adopted() {
     let existing = "5a1c3e9d-2b7f-4d6e-8a0b-9c1d2e3f4a5b";
     emulator.with_world(|world| {
         world.arm.insert_role_assignment(RoleAssignment {
-            name: existing.to_owned(),
-            scope: seed.customer_vnet_id.clone(),
-            tenant_id: seed.customer_tenant_id.clone(),
-            role_definition_guid: NETWORK_CONTRIBUTOR_ROLE_ID.to_owned(),
-            principal_id: principal.clone(),
-            principal_type: "ServicePrincipal".to_owned(),
             description: Some("made in the portal".to_owned()),
-            created_on: "2024-01-01T00:00:00Z".to_owned(),
-            created_by: None,
-            created_at: None,
+            ..RoleAssignment::of_service_principal(
+                existing,
+                &seed.customer_vnet_id,
+                &seed.customer_tenant_id,
+                NETWORK_CONTRIBUTOR_ROLE_ID,
+                &principal,
+                None,
+            )
         });
     });
     let ws = TerraformWorkspace::for_emulator(&emulator);
@@ -376,15 +348,12 @@ async fn an_identical_assignment_under_another_name_is_adopted() {
     ws.apply();
     let created = emulator.requests_since(before);
     // The PUT answers RoleAssignmentExists; one list finds the existing assignment.
-    assert_eq!(
-        arm_calls(&created, "PUT", "/roleAssignments/"),
-        1,
-        "{created:#?}"
-    );
-    assert_eq!(
-        arm_calls(&created, "GET", "/roleAssignments"),
-        1,
-        "{created:#?}"
+    assert_arm_calls(
+        &created,
+        &[
+            ("PUT", "/roleAssignments/", 1),
+            ("GET", "/roleAssignments", 1),
+        ],
     );
     let values = ws.state_show_json(ADDRESS).expect("in state");
     assert_eq!(values["name"], existing);
@@ -469,7 +438,7 @@ async fn invalid_arguments_fail_validation_at_their_attribute() {
     let seed = emulator.seed().clone();
     let ws = TerraformWorkspace::for_emulator(&emulator);
     ws.write_config(&format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_role_assignment" "both" {{
   scope                = "{vnet}"
   principal_id         = "00000000-0000-0000-0000-000000000001"
@@ -613,7 +582,7 @@ async fn a_principal_that_does_not_exist_is_explained_before_the_timeout() {
 /// gets the peer-only custom role.
 fn runbook_config(seed: &Seed) -> String {
     format!(
-        r#"{HEADER}
+        r#"{REQUIRED_PROVIDERS}
 resource "vnetpeer_aad_app" "peering" {{
   display_name = "aiven-peering"
 }}

@@ -9,37 +9,37 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance resource_service_principal::
 //! ```
 
+use crate::terraform_common::flat;
+use crate::terraform_common::state_values;
 use std::time::Duration;
 
 use serde_json::Value as Json;
 use vnetpeer_emulator::world::identity::Audience;
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service, ViolationKind};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{PROVIDER_HEADER, TerraformWorkspace};
 
 const ADDRESS: &str = "vnetpeer_service_principal.aiven";
 const AIVEN_APP_ID: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";
 
-const HEADER: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
-provider "vnetpeer" {}
-"#;
-
 fn sp_config(client_id: &str, extra: &str) -> String {
     format!(
-        r#"{HEADER}
+        r#"{PROVIDER_HEADER}
 resource "vnetpeer_service_principal" "aiven" {{
   client_id = "{client_id}"
 {extra}
 }}
 "#
     )
+}
+
+/// Aiven's service principal, made in the customer tenant before the test (as if by hand).
+fn add_aivens_service_principal(emulator: &Emulator) -> String {
+    let tenant = emulator.seed().customer_tenant_id.clone();
+    let now = emulator.now();
+    emulator.with_world(|w| {
+        w.identity
+            .ensure_service_principal(&tenant, AIVEN_APP_ID, now)
+    })
 }
 
 /// `METHOD route status` of every Graph request.
@@ -49,17 +49,6 @@ fn graph_calls(requests: &[RequestRecord]) -> Vec<String> {
         .filter(|r| r.service == Service::Graph)
         .map(|r| format!("{} {} {}", r.method, r.route, r.status))
         .collect()
-}
-
-/// The attributes of the managed resource at `address`, from the state file.
-fn state_values(workspace: &TerraformWorkspace, address: &str) -> Option<Json> {
-    let state: Json = serde_json::from_str(&workspace.state_file_text()).ok()?;
-    let (resource_type, name) = address.split_once('.')?;
-    state["resources"]
-        .as_array()?
-        .iter()
-        .find(|r| r["mode"] == "managed" && r["type"] == resource_type && r["name"] == name)
-        .map(|r| r["instances"][0]["attributes"].clone())
 }
 
 /// The object id of `app_id`'s service principal in the customer tenant, if any.
@@ -168,12 +157,7 @@ async fn aivens_service_principal_is_created_imported_recreated_and_deleted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_service_principal_is_adopted_and_survives_destroy() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let tenant = emulator.seed().customer_tenant_id.clone();
-    let now = emulator.now();
-    let existing = emulator.with_world(|w| {
-        w.identity
-            .ensure_service_principal(&tenant, AIVEN_APP_ID, now)
-    });
+    let existing = add_aivens_service_principal(&emulator);
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_config(&sp_config(AIVEN_APP_ID, ""));
 
@@ -211,22 +195,13 @@ async fn an_existing_service_principal_is_adopted_and_survives_destroy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_use_existing_an_existing_one_is_an_error_with_the_import_command() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let tenant = emulator.seed().customer_tenant_id.clone();
-    let now = emulator.now();
-    let existing = emulator.with_world(|w| {
-        w.identity
-            .ensure_service_principal(&tenant, AIVEN_APP_ID, now)
-    });
+    let existing = add_aivens_service_principal(&emulator);
     let workspace = TerraformWorkspace::for_emulator(&emulator);
     workspace.write_config(&sp_config(AIVEN_APP_ID, "  use_existing = false"));
     let output = workspace.try_apply();
     assert!(!output.success(), "{output}");
     // Terraform wraps long lines.
-    let text = output
-        .combined()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = flat(&output.combined());
     assert!(
         text.contains(&format!(
             "terraform import vnetpeer_service_principal.<name> {existing}"

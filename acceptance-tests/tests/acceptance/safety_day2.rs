@@ -12,18 +12,13 @@
 //! ```
 
 use crate::reliability_common::install_complete_example;
+use crate::terraform_common::blocking;
+use crate::terraform_common::flat;
 use vnetpeer_emulator::{Emulator, Knobs, Service};
-use vnetpeer_harness::terraform::{PROVIDER_SOURCE, TerraformWorkspace};
-
-/// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .expect("the terraform steps panicked")
-}
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 /// Password credentials on the applications the apply created (display name `demo-…`).
-fn password_credentials_of_new_apps(emulator: &Emulator) -> Vec<usize> {
+pub fn password_credentials_of_new_apps(emulator: &Emulator) -> Vec<usize> {
     emulator.with_world(|world| {
         world
             .identity
@@ -197,14 +192,7 @@ async fn secret_arguments_without_a_secret_are_refused_naming_the_argument() {
         "main.tf",
         &format!(
             r#"
-terraform {{
-  required_providers {{
-    vnetpeer = {{
-      source = "{PROVIDER_SOURCE}"
-    }}
-  }}
-}}
-
+{REQUIRED_PROVIDERS}
 resource "vnetpeer_aad_app" "peering" {{
   display_name     = "no-secret"
   create_password  = false
@@ -216,11 +204,7 @@ resource "vnetpeer_aad_app" "peering" {{
     let output = blocking(move || workspace.run(&["validate", "-no-color"])).await;
     assert!(!output.success(), "{output}");
     // Terraform wraps the detail: compare with single spaces.
-    let text = output
-        .combined()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = flat(&output.combined());
     assert!(
         text.contains("secret_lifetime needs a client secret"),
         "{text}"

@@ -14,11 +14,11 @@
 //! cargo xtask test -- safety_lost_answers::
 //! ```
 
+use crate::terraform_common::blocking;
+use crate::terraform_common::runbook_workspace;
 use vnetpeer_emulator::{
     BusyForm, Emulator, FaultAction, FaultRule, Knobs, RequestRecord, Schedule, Service, World,
 };
-use vnetpeer_harness::binaries::workspace_root;
-use vnetpeer_harness::terraform::TerraformWorkspace;
 
 /// Purge the application on destroy, so the directory's deleted items end as seeded too.
 const OVERRIDE: &str = r#"
@@ -26,25 +26,6 @@ resource "vnetpeer_aad_app" "peering" {
   permanently_delete = true
 }
 "#;
-
-/// A workspace holding the runbook example, wired to `emulator`.
-fn runbook_workspace(emulator: &Emulator) -> TerraformWorkspace {
-    let mut workspace = TerraformWorkspace::for_emulator(emulator);
-    let example = workspace_root().join("examples/provider/runbook");
-    for entry in std::fs::read_dir(&example).expect("examples/provider/runbook") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|ext| ext == "tf") {
-            let name = path.file_name().expect("name").to_string_lossy();
-            workspace.write_file(&name, &std::fs::read_to_string(&path).expect("read"));
-        }
-    }
-    workspace.write_file("safety_override.tf", OVERRIDE);
-    let seed = emulator.seed();
-    workspace.set_env("TF_VAR_customer_vnet_id", &seed.customer_vnet_id);
-    workspace.set_env("TF_VAR_aiven_project", &seed.aiven_project);
-    workspace.set_env("TF_VAR_aiven_cloud_name", &seed.aiven_cloud_name);
-    workspace
-}
 
 /// How many objects of each kind the world holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -130,13 +111,6 @@ fn is_create(record: &RequestRecord) -> bool {
         && !record.route.ends_with("/removePassword")
 }
 
-/// Runs terraform off the runtime's worker threads (the emulator serves on them meanwhile).
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
-        .await
-        .expect("the terraform steps panicked")
-}
-
 /// Applies the runbook under `faults`, checks what exists, re-plans, destroys; returns what
 /// went wrong, if anything, or whether the state recorded Aiven's service principal as adopted
 /// (it is then kept on destroy, and taken out of the world before comparing it to the seeded
@@ -155,7 +129,7 @@ async fn run(
             emulator.faults().inject(rule.clone());
         }
     }
-    let workspace = runbook_workspace(&emulator);
+    let workspace = runbook_workspace(&emulator, "safety_override.tf", OVERRIDE);
     let (workspace, apply) = blocking(move || {
         let apply = workspace.try_apply();
         (workspace, apply)
@@ -254,7 +228,7 @@ async fn run(
 /// The create routes of a clean apply of the runbook.
 async fn create_routes() -> Vec<Route> {
     let emulator = Emulator::start(Knobs::test()).await;
-    let workspace = runbook_workspace(&emulator);
+    let workspace = runbook_workspace(&emulator, "safety_override.tf", OVERRIDE);
     blocking(move || workspace.apply()).await;
     let mut routes: Vec<Route> = emulator
         .requests()

@@ -95,18 +95,15 @@ pub fn cross_tenant_app(emulator: &Emulator) -> (String, SecretString) {
                       tenant: &str,
                       role: &str,
                       principal: &str| {
-            w.arm.insert_role_assignment(RoleAssignment {
-                name: uuid::Uuid::new_v4().to_string(),
-                scope: scope.to_owned(),
-                tenant_id: tenant.to_owned(),
-                role_definition_guid: role.to_owned(),
-                principal_id: principal.to_owned(),
-                principal_type: "ServicePrincipal".to_owned(),
-                description: None,
-                created_on: "2024-01-01T00:00:00.0000000Z".to_owned(),
-                created_by: None,
-                created_at: None,
-            });
+            w.arm
+                .insert_role_assignment(RoleAssignment::of_service_principal(
+                    uuid::Uuid::new_v4().to_string(),
+                    scope,
+                    tenant,
+                    role,
+                    principal,
+                    None,
+                ));
         };
         assign(
             w,

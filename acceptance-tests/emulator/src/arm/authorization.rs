@@ -87,14 +87,7 @@ fn resolve_scope(ctx: &Context<'_>, params: &Params) -> Result<Scope, ArmError> 
     };
     ctx.check_subscription(subscription_id)?;
     if let Some(resource_group) = params.get("resource_group") {
-        if ctx
-            .world
-            .arm
-            .resource_group(subscription_id, resource_group)
-            .is_none()
-        {
-            return Err(ArmError::resource_group_not_found(resource_group));
-        }
+        ctx.check_resource_group(subscription_id, resource_group)?;
         if let Some(vnet) = params.get("vnet")
             && ctx
                 .world
@@ -173,8 +166,7 @@ fn visible_at(definition: &RoleDefinition, scope: &str, below: bool) -> bool {
 }
 
 fn role_definition_not_found(guid: &str) -> ArmError {
-    ArmError::new(
-        StatusCode::NOT_FOUND,
+    ArmError::not_found(
         "RoleDefinitionDoesNotExist",
         format!("The specified role definition with ID '{guid}' does not exist."),
     )
@@ -235,8 +227,7 @@ fn parse_definition_filter(filter: Option<&String>) -> Result<DefinitionFilter, 
         } else if clause.eq_ignore_ascii_case("atScopeAndBelow()") {
             parsed.below = true;
         } else {
-            return Err(ArmError::new(
-                StatusCode::BAD_REQUEST,
+            return Err(ArmError::bad_request(
                 "InvalidFilterInQueryString",
                 format!(
                     "The filter '{filter}' is not supported. Supported filters: roleName eq '{{name}}', type eq '{{type}}', atScopeAndBelow()."
@@ -281,7 +272,7 @@ async fn list_role_definitions(Path(params): Path<Params>, call: ArmCall) -> Res
 }
 
 fn invalid_definition(message: impl Into<String>) -> ArmError {
-    ArmError::new(StatusCode::BAD_REQUEST, "InvalidRoleDefinition", message)
+    ArmError::bad_request("InvalidRoleDefinition", message)
 }
 
 fn string_list(value: Option<&Value>, field: &str) -> Result<Vec<String>, ArmError> {
@@ -317,8 +308,7 @@ async fn put_role_definition(Path(params): Path<Params>, call: ArmCall) -> Respo
             ),
         )?;
         if !is_guid(&guid) {
-            return Err(ArmError::new(
-                StatusCode::BAD_REQUEST,
+            return Err(ArmError::bad_request(
                 "InvalidRoleDefinitionId",
                 format!(
                     "The role definition ID '{guid}' is not valid. The role definition ID must be a GUID."
@@ -429,8 +419,7 @@ async fn put_role_definition(Path(params): Path<Params>, call: ArmCall) -> Respo
             .find(|d| d.name != guid && d.role_name.eq_ignore_ascii_case(&role_name))
         {
             tracing::debug!(existing = %clash.name, "role name clash");
-            return Err(ArmError::new(
-                StatusCode::CONFLICT,
+            return Err(ArmError::conflict(
                 "RoleDefinitionWithSameNameExists",
                 "A role definition cannot be updated with a name that already exists.",
             ));
@@ -513,8 +502,7 @@ async fn delete_role_definition(Path(params): Path<Params>, call: ArmCall) -> Re
             .iter()
             .any(|a| a.role_definition_guid == guid && a.tenant_id.eq_ignore_ascii_case(&tenant))
         {
-            return Err(ArmError::new(
-                StatusCode::CONFLICT,
+            return Err(ArmError::conflict(
                 "RoleDefinitionHasAssignments",
                 format!(
                     "There are existing role assignments referencing role '{guid}'. Delete them before deleting the role definition."
@@ -556,8 +544,7 @@ fn role_assignment_json(assignment: &RoleAssignment) -> Value {
 }
 
 fn assignment_not_found(name: &str) -> ArmError {
-    ArmError::new(
-        StatusCode::NOT_FOUND,
+    ArmError::not_found(
         "RoleAssignmentNotFound",
         format!("The role assignment '{name}' is not found."),
     )
@@ -606,8 +593,7 @@ async fn put_role_assignment(Path(params): Path<Params>, call: ArmCall) -> Respo
         let name = assignment_path_name(&params);
         ctx.authorize("Microsoft.Authorization/roleAssignments/write", &scope.path)?;
         if !is_guid(&name) {
-            return Err(ArmError::new(
-                StatusCode::BAD_REQUEST,
+            return Err(ArmError::bad_request(
                 "InvalidRoleAssignmentId",
                 format!(
                     "The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID."
@@ -654,8 +640,7 @@ async fn put_role_assignment(Path(params): Path<Params>, call: ArmCall) -> Respo
             .role_definition(&scope.tenant_id, &role_guid)
             .is_none()
         {
-            return Err(ArmError::new(
-                StatusCode::BAD_REQUEST,
+            return Err(ArmError::bad_request(
                 "RoleDefinitionDoesNotExist",
                 format!("The specified role definition with ID '{role_guid}' does not exist."),
             ));
@@ -678,8 +663,7 @@ async fn put_role_assignment(Path(params): Path<Params>, call: ArmCall) -> Respo
                     role_assignment_json(existing),
                 ))
             } else {
-                Err(ArmError::new(
-                    StatusCode::BAD_REQUEST,
+                Err(ArmError::bad_request(
                     "RoleAssignmentUpdateNotPermitted",
                     "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
                 ))
@@ -690,8 +674,7 @@ async fn put_role_assignment(Path(params): Path<Params>, call: ArmCall) -> Respo
                 && a.role_definition_guid == role_guid
                 && a.principal_id.eq_ignore_ascii_case(&principal_id)
         }) {
-            return Err(ArmError::new(
-                StatusCode::CONFLICT,
+            return Err(ArmError::conflict(
                 "RoleAssignmentExists",
                 "The role assignment already exists.",
             ));
@@ -720,8 +703,7 @@ async fn put_role_assignment(Path(params): Path<Params>, call: ArmCall) -> Respo
         };
         let principal_type = match (principal_type, actual_type) {
             (Some(kind), Some(actual)) if kind != actual => {
-                return Err(ArmError::new(
-                    StatusCode::BAD_REQUEST,
+                return Err(ArmError::bad_request(
                     "UnmatchedPrincipalType",
                     format!(
                         "The PrincipalType '{kind}' in the request does not match the type of principal {principal_id} ('{actual}')."
@@ -731,8 +713,7 @@ async fn put_role_assignment(Path(params): Path<Params>, call: ArmCall) -> Respo
             (Some(kind), _) => kind,
             (None, Some(actual)) => actual.to_owned(),
             (None, None) => {
-                return Err(ArmError::new(
-                    StatusCode::BAD_REQUEST,
+                return Err(ArmError::bad_request(
                     "PrincipalNotFound",
                     format!(
                         "Principal {} does not exist in the directory {}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
@@ -813,8 +794,7 @@ fn parse_assignment_filter(filter: Option<&String>) -> Result<AssignmentFilter, 
         {
             parsed.principal_id = Some(id.to_ascii_lowercase());
         } else {
-            return Err(ArmError::new(
-                StatusCode::BAD_REQUEST,
+            return Err(ArmError::bad_request(
                 "InvalidFilterInQueryString",
                 format!(
                     "The filter '{filter}' is not supported. Supported filters: atScope(), principalId eq '{{id}}', assignedTo('{{id}}')."

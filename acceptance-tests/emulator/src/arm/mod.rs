@@ -177,6 +177,21 @@ impl ArmError {
         }
     }
 
+    /// 400 with `code`.
+    pub fn bad_request(code: &str, message: impl Into<String>) -> ArmError {
+        ArmError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 404 with `code`.
+    pub fn not_found(code: &str, message: impl Into<String>) -> ArmError {
+        ArmError::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 409 with `code`.
+    pub fn conflict(code: &str, message: impl Into<String>) -> ArmError {
+        ArmError::new(StatusCode::CONFLICT, code, message)
+    }
+
     /// Adds a response header.
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> ArmError {
         self.headers.push((name, value.into()));
@@ -198,8 +213,7 @@ impl ArmError {
 
     /// 400 `InvalidRequestContent` for a body that is not the expected JSON.
     pub fn invalid_content(detail: impl std::fmt::Display) -> ArmError {
-        ArmError::new(
-            StatusCode::BAD_REQUEST,
+        ArmError::bad_request(
             "InvalidRequestContent",
             format!("The request content was invalid and could not be deserialized: '{detail}'."),
         )
@@ -207,8 +221,7 @@ impl ArmError {
 
     /// 404 `SubscriptionNotFound`.
     pub fn subscription_not_found(subscription_id: &str) -> ArmError {
-        ArmError::new(
-            StatusCode::NOT_FOUND,
+        ArmError::not_found(
             "SubscriptionNotFound",
             format!("The subscription '{subscription_id}' could not be found."),
         )
@@ -216,8 +229,7 @@ impl ArmError {
 
     /// 404 `ResourceGroupNotFound`.
     pub fn resource_group_not_found(resource_group: &str) -> ArmError {
-        ArmError::new(
-            StatusCode::NOT_FOUND,
+        ArmError::not_found(
             "ResourceGroupNotFound",
             format!("Resource group '{resource_group}' could not be found."),
         )
@@ -225,8 +237,7 @@ impl ArmError {
 
     /// 404 `ResourceNotFound` for a virtual network.
     pub fn vnet_not_found(resource_group: &str, vnet: &str) -> ArmError {
-        ArmError::new(
-            StatusCode::NOT_FOUND,
+        ArmError::not_found(
             "ResourceNotFound",
             format!(
                 "The Resource 'Microsoft.Network/virtualNetworks/{vnet}' under resource group '{resource_group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
@@ -285,6 +296,22 @@ impl Context<'_> {
                 action,
                 scope,
             ))
+        }
+    }
+
+    /// Checks that `resource_group` exists in the subscription (404 `ResourceGroupNotFound`).
+    pub fn check_resource_group(
+        &self,
+        subscription_id: &str,
+        resource_group: &str,
+    ) -> Result<(), ArmError> {
+        match self
+            .world
+            .arm
+            .resource_group(subscription_id, resource_group)
+        {
+            Some(_) => Ok(()),
+            None => Err(ArmError::resource_group_not_found(resource_group)),
         }
     }
 
@@ -502,8 +529,7 @@ fn check_api_version(
             path,
             "no api-version query parameter",
         );
-        return Err(ArmError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ArmError::bad_request(
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",
         ));
@@ -518,8 +544,7 @@ fn check_api_version(
         path,
         format!("api-version {version} is not served by {namespace:?}"),
     );
-    Err(ArmError::new(
-        StatusCode::BAD_REQUEST,
+    Err(ArmError::bad_request(
         "InvalidApiVersionParameter",
         format!(
             "The api-version '{version}' is invalid. The supported versions are '{}'.",
@@ -702,9 +727,7 @@ async fn throttle(
 }
 
 fn not_found_route(path: &str) -> Response {
-    ArmError::new(
-        StatusCode::NOT_FOUND,
-        "InvalidResourceType",
+    ArmError::not_found("InvalidResourceType",
         format!("The resource type could not be found for the request path '{path}' (not served by the emulator)."),
     )
     .into_response()

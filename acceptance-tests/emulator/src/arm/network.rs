@@ -146,14 +146,7 @@ fn existing_vnet(
     resource_group: &str,
     vnet: &str,
 ) -> Result<String, ArmError> {
-    if ctx
-        .world
-        .arm
-        .resource_group(subscription_id, resource_group)
-        .is_none()
-    {
-        return Err(ArmError::resource_group_not_found(resource_group));
-    }
+    ctx.check_resource_group(subscription_id, resource_group)?;
     ctx.world
         .arm
         .canonical_vnet_id(&vnet_id(subscription_id, resource_group, vnet))
@@ -204,11 +197,7 @@ async fn list_peerings(Path(p): Path<VnetPath>, call: ArmCall) -> Response {
 }
 
 fn peering_not_found(id: &str) -> ArmError {
-    ArmError::new(
-        StatusCode::NOT_FOUND,
-        "NotFound",
-        format!("Resource {id} not found."),
-    )
+    ArmError::not_found("NotFound", format!("Resource {id} not found."))
 }
 
 async fn get_peering(Path(p): Path<PeeringPath>, call: ArmCall) -> Response {
@@ -270,8 +259,7 @@ fn parse_peering_body(body: &[u8]) -> Result<PeeringRequest, ArmError> {
         .and_then(Value::as_str)
         .filter(|id| !id.is_empty())
         .ok_or_else(|| {
-            ArmError::new(
-                StatusCode::BAD_REQUEST,
+            ArmError::bad_request(
                 "InvalidRequestFormat",
                 "Cannot parse the request: 'properties.remoteVirtualNetwork.id' is required.",
             )
@@ -392,8 +380,7 @@ fn auxiliary_principals(
         .filter(|e| !e.is_empty())
         .collect();
     if entries.len() > 3 {
-        return Err(ArmError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ArmError::bad_request(
             "InvalidAuxiliaryTokens",
             format!(
                 "The 'x-ms-authorization-auxiliary' header carries {} tokens; at most 3 are allowed.",
@@ -558,21 +545,13 @@ fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmErro
         p.peering
     );
     ctx.authorize(PEERING_WRITE_ACTION, &requested)?;
-    if ctx
-        .world
-        .arm
-        .resource_group(&p.subscription_id, &p.resource_group)
-        .is_none()
-    {
-        return Err(ArmError::resource_group_not_found(&p.resource_group));
-    }
+    ctx.check_resource_group(&p.subscription_id, &p.resource_group)?;
     let Some(local_id) =
         ctx.world
             .arm
             .canonical_vnet_id(&vnet_id(&p.subscription_id, &p.resource_group, &p.vnet))
     else {
-        return Err(ArmError::new(
-            StatusCode::NOT_FOUND,
+        return Err(ArmError::not_found(
             "ParentResourceNotFound",
             format!(
                 "Can not perform requested operation on nested resource. Parent resource '{}' not found.",
@@ -581,8 +560,7 @@ fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmErro
         ));
     };
     if !valid_peering_name(&p.peering) {
-        return Err(ArmError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ArmError::bad_request(
             "InvalidResourceName",
             format!(
                 "Resource name {} is invalid. The name can be up to 80 characters long. It must begin with a word character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'.",
@@ -597,8 +575,7 @@ fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmErro
         .get("syncRemoteAddressSpace")
         .is_some_and(|value| value.eq_ignore_ascii_case("true"));
     let Some(remote) = VnetRef::parse(&request.remote_vnet_id) else {
-        return Err(ArmError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ArmError::bad_request(
             "LinkedInvalidPropertyId",
             format!(
                 "Property id '{}' at path 'properties.remoteVirtualNetwork.id' is invalid. Expect fully qualified resource Id that start with '/subscriptions/{{subscriptionId}}' or '/providers/{{resourceProviderNamespace}}/'.",
@@ -618,8 +595,7 @@ fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmErro
         } else {
             "InvalidGlobalResourceReference"
         };
-        return Err(ArmError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ArmError::bad_request(
             code,
             format!(
                 "Resource {remote_id} referenced by resource {requested} was not found. Please make sure that the referenced resource exists."
@@ -651,8 +627,7 @@ fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmErro
     if let Some(existing) = &existing
         && existing.disconnected_at.is_some()
     {
-        return Err(ArmError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ArmError::bad_request(
             "RemotePeeringIsDisconnected",
             format!(
                 "Cannot create or update peering {peering_id} because it is in Disconnected state: its remote peering or the remote virtual network {} was deleted. Delete this peering and create it again once the remote peering exists.",
@@ -664,8 +639,7 @@ fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmErro
     if let Some(reverse) = remote_vnet.peerings.iter().find(|q| {
         normalize_scope(&q.remote_vnet_id) == local_normalized && q.disconnected_at.is_some()
     }) {
-        return Err(ArmError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ArmError::bad_request(
             "RemotePeeringIsDisconnected",
             format!(
                 "Cannot create or update peering {peering_id} because remote peering {remote_canonical}/virtualNetworkPeerings/{} referencing parent virtual network {local_id} is in Disconnected state. Update or re-create the remote peering to get it back to Initiated state. Peering gets Disconnected when remote vnet or remote peering is deleted and re-created.",
@@ -678,8 +652,7 @@ fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmErro
         !q.name.eq_ignore_ascii_case(&p.peering)
             && normalize_scope(&q.remote_vnet_id) == remote_normalized
     }) {
-        return Err(ArmError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ArmError::bad_request(
             "AnotherPeeringAlreadyReferencesRemoteVnet",
             format!(
                 "Peering {local_id}/virtualNetworkPeerings/{} already references remote virtual network Id: {remote_canonical}",
@@ -689,8 +662,7 @@ fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmErro
     }
     if let Some(prefix) = first_overlap(&local_vnet.address_prefixes, &remote_vnet.address_prefixes)
     {
-        return Err(ArmError::new(
-            StatusCode::BAD_REQUEST,
+        return Err(ArmError::bad_request(
             "VnetAddressSpacesOverlap",
             format!(
                 "Cannot create or update peering {peering_id}. Virtual networks {local_id} and {remote_canonical} cannot be peered because their address spaces overlap. Overlapping address prefixes: {prefix}"
@@ -706,8 +678,7 @@ fn put_peering_sync(call: &ArmCall, p: &PeeringPath) -> Result<Response, ArmErro
             &remote_vnet.address_prefixes,
             &other.remote_address_prefixes,
         ) {
-            return Err(ArmError::new(
-                StatusCode::BAD_REQUEST,
+            return Err(ArmError::bad_request(
                 "VnetAddressSpaceOverlapsWithAlreadyPeeredVnet",
                 format!(
                     "Cannot create or update peering {peering_id}. Virtual networks {local_id} and {remote_canonical} cannot be peered because address space of the first virtual network overlaps with address space of virtual network {} already peered with the second virtual network. Overlapping address prefixes: {prefix}.",
@@ -866,8 +837,7 @@ fn poll_operation(ctx: &mut Context<'_>, p: &OperationPath) -> Result<Operation,
         .and_then(|key| ctx.world.arm.operations.get(&key).cloned())
         .filter(|op| op.subscription_id.eq_ignore_ascii_case(&p.subscription_id))
         .ok_or_else(|| {
-            ArmError::new(
-                StatusCode::NOT_FOUND,
+            ArmError::not_found(
                 "NotFound",
                 format!("Operation {} not found.", p.operation_id),
             )

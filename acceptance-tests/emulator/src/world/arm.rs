@@ -296,6 +296,31 @@ pub struct RoleAssignment {
 }
 
 impl RoleAssignment {
+    /// An assignment of role `role_definition_guid` to the service principal `principal_id` at
+    /// `scope` in `tenant_id`, without a description, made at `created_at` (`None`: in effect
+    /// since long ago, like the seeded ones).
+    pub fn of_service_principal(
+        name: impl Into<String>,
+        scope: impl Into<String>,
+        tenant_id: impl Into<String>,
+        role_definition_guid: impl Into<String>,
+        principal_id: impl Into<String>,
+        created_at: Option<Instant>,
+    ) -> RoleAssignment {
+        RoleAssignment {
+            name: name.into(),
+            scope: scope.into(),
+            tenant_id: tenant_id.into(),
+            role_definition_guid: role_definition_guid.into(),
+            principal_id: principal_id.into(),
+            principal_type: "ServicePrincipal".to_owned(),
+            description: None,
+            created_on: SEEDED_TIMESTAMP.to_owned(),
+            created_by: None,
+            created_at,
+        }
+    }
+
     /// Whether the assignment takes effect at `at`, given the propagation delay to apply.
     pub fn effective_at(&self, at: Instant, propagation: Duration) -> bool {
         self.created_at
@@ -605,30 +630,33 @@ impl ArmWorld {
                 }],
             }],
         });
-        world.role_assignments.push(RoleAssignment {
-            name: "c1000000-0000-4000-8000-0000000000c1".to_owned(),
-            scope: format!("/subscriptions/{}", seed.customer_subscription_id),
-            tenant_id: seed.customer_tenant_id.clone(),
-            role_definition_guid: OWNER_ROLE_ID.to_owned(),
-            principal_id: seed.operator_sp_object_id.clone(),
-            principal_type: "ServicePrincipal".to_owned(),
-            description: None,
-            created_on: SEEDED_TIMESTAMP.to_owned(),
-            created_by: None,
-            created_at: None,
-        });
-        world.role_assignments.push(RoleAssignment {
-            name: "a1000000-0000-4000-8000-0000000000c1".to_owned(),
-            scope: format!("/subscriptions/{}", seed.aiven_subscription_id),
-            tenant_id: seed.aiven_tenant_id.clone(),
-            role_definition_guid: OWNER_ROLE_ID.to_owned(),
-            principal_id: seed.aiven_sp_object_id.clone(),
-            principal_type: "ServicePrincipal".to_owned(),
-            description: None,
-            created_on: SEEDED_TIMESTAMP.to_owned(),
-            created_by: None,
-            created_at: None,
-        });
+        // Owner of each subscription: the operator's identity and Aiven's.
+        for (name, subscription, tenant, principal) in [
+            (
+                "c1000000-0000-4000-8000-0000000000c1",
+                &seed.customer_subscription_id,
+                &seed.customer_tenant_id,
+                &seed.operator_sp_object_id,
+            ),
+            (
+                "a1000000-0000-4000-8000-0000000000c1",
+                &seed.aiven_subscription_id,
+                &seed.aiven_tenant_id,
+                &seed.aiven_sp_object_id,
+            ),
+        ] {
+            let scope = format!("/subscriptions/{subscription}");
+            world
+                .role_assignments
+                .push(RoleAssignment::of_service_principal(
+                    name,
+                    scope,
+                    tenant,
+                    OWNER_ROLE_ID,
+                    principal,
+                    None,
+                ));
+        }
         world
     }
 

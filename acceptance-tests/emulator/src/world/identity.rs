@@ -712,15 +712,18 @@ impl Identity {
             || self.service_principal(tenant_id, &object_id, now).is_some()
     }
 
+    /// The application with client id `app_id` (compared case-insensitively).
+    fn application_by_client_id_mut(&mut self, app_id: &str) -> Option<&mut Application> {
+        self.applications
+            .values_mut()
+            .find(|app| app.app_id.eq_ignore_ascii_case(app_id))
+    }
+
     /// Test helper: registers a certificate (DER) on the application with client id `app_id`.
     /// Returns false when there is no such application.
     pub fn add_certificate(&mut self, app_id: &str, certificate_der: &[u8]) -> bool {
         let key_id = self.ids.next_id();
-        let Some(app) = self
-            .applications
-            .values_mut()
-            .find(|app| app.app_id.eq_ignore_ascii_case(app_id))
-        else {
+        let Some(app) = self.application_by_client_id_mut(app_id) else {
             return false;
         };
         app.key_credentials.push(CertificateCredential {
@@ -737,11 +740,7 @@ impl Identity {
     /// application.
     pub fn add_federated_credential(&mut self, app_id: &str, issuer: &str, subject: &str) -> bool {
         let id = self.ids.next_id();
-        let Some(app) = self
-            .applications
-            .values_mut()
-            .find(|app| app.app_id.eq_ignore_ascii_case(app_id))
-        else {
+        let Some(app) = self.application_by_client_id_mut(app_id) else {
             return false;
         };
         app.federated_identity_credentials
