@@ -110,7 +110,12 @@ where
             tls: None,
         },
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: Terraform's concurrent calls (ten at a time by default) interleave on it at
+    // every network wait, and the CPU between waits is small (well under 1 ms per call). A
+    // multi-thread runtime spent more CPU handing wake-ups between its threads than the calls
+    // themselves gained from running in parallel (docs/development/benchmark-method.md,
+    // 'Provider CPU of a refresh').
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -523,6 +523,37 @@ fn unknown_and_repeated_object_keys_are_errors_naming_the_key() {
 }
 
 #[test]
+fn object_keys_in_any_order_decode_and_repeats_are_found_out_of_order_too() {
+    let ty = Type::object([
+        ("a", Type::String),
+        ("b", Type::String),
+        ("c", Type::String),
+    ]);
+    let mut bytes = hex("83");
+    for name in ["c", "a", "b"] {
+        bytes.extend(mp_str(name));
+        bytes.extend(mp_str(&name.to_uppercase()));
+    }
+    assert_eq!(
+        decode_msgpack(&ty, &bytes).unwrap(),
+        Value::object([
+            ("a", Value::string("A")),
+            ("b", Value::string("B")),
+            ("c", Value::string("C")),
+        ])
+    );
+    let mut bytes = hex("83");
+    for name in ["b", "a", "b"] {
+        bytes.extend(mp_str(name));
+        bytes.extend(hex("c0"));
+    }
+    assert_eq!(
+        decode_msgpack(&ty, &bytes).unwrap_err().to_string(),
+        ".b: attribute appears more than once"
+    );
+}
+
+#[test]
 fn empty_map_is_the_empty_object() {
     let empty_object_type = Type::object::<&str>([]);
     check_both_ways(

@@ -30,11 +30,14 @@ const RUNBOOK_TYPES: [&str; 6] = [
 
 const COMMAND: &str = "cargo run --release -p vnetpeer-bench";
 
-const USAGE: &str = "usage: vnetpeer-bench [--quick] [--only LETTERS] [--sizes N,N] [--provider PATH] [--no-write] [--keep]
+const USAGE: &str = "usage: vnetpeer-bench [--quick] [--only LETTERS] [--sizes N,N] [--mix-only] [--provider PATH] [--no-write] [--keep]
 
   --quick          fewer repetitions and N ≤ 100 (a development check; never written to BENCHMARKS.md)
   --only LETTERS   run only these metrics, e.g. --only abh (metric letters of docs/development/benchmark-method.md)
   --sizes N,N      resource counts of metric (c) (default 1,10,100,400; --quick: 1,10,100)
+  --mix-only       (c) runs only the resource mix against the emulator, without its floors: the
+                   provider CPU of plan, apply, plan (refresh) and destroy (e.g. c31's share with
+                   --only c --sizes 400 --mix-only; never written to BENCHMARKS.md)
   --provider PATH  use this provider binary instead of building the release binaries
   --no-write       print the table without updating BENCHMARKS.md
   --keep           keep the scratch directory (workspaces, logs) and print its path";
@@ -44,6 +47,7 @@ struct Options {
     quick: bool,
     only: Option<String>,
     sizes: Option<Vec<usize>>,
+    mix_only: bool,
     provider: Option<PathBuf>,
     write: bool,
     keep: bool,
@@ -55,6 +59,7 @@ impl Options {
             quick: false,
             only: None,
             sizes: None,
+            mix_only: false,
             provider: None,
             write: true,
             keep: false,
@@ -77,6 +82,7 @@ impl Options {
                     options.provider =
                         Some(PathBuf::from(args.next().ok_or("--provider needs a path")?));
                 }
+                "--mix-only" => options.mix_only = true,
                 "--no-write" => options.write = false,
                 "--keep" => options.keep = true,
                 "-h" | "--help" => return Err(String::new()),
@@ -92,7 +98,11 @@ impl Options {
 
     /// A run that may be recorded: everything, full size, release binaries built here.
     fn is_complete(&self) -> bool {
-        !self.quick && self.only.is_none() && self.sizes.is_none() && self.provider.is_none()
+        !self.quick
+            && self.only.is_none()
+            && self.sizes.is_none()
+            && !self.mix_only
+            && self.provider.is_none()
     }
 }
 
@@ -202,10 +212,12 @@ async fn run(options: &Options) -> Result<(), String> {
             &[1, 10, 100, 400]
         };
         let sizes = options.sizes.as_deref().unwrap_or(default_sizes);
-        report.extend(section(
-            "c",
-            bench::scale::measure(&scratch, &wrapper_dir, sizes, resources_ready).await,
-        ));
+        let result = if options.mix_only && resources_ready {
+            bench::scale::measure_mix_only(&scratch, &wrapper_dir, sizes).await
+        } else {
+            bench::scale::measure(&scratch, &wrapper_dir, sizes, resources_ready).await
+        };
+        report.extend(section("c", result));
     }
     if options.wants('d') {
         report.extend(if resources_ready {
@@ -277,7 +289,7 @@ async fn run(options: &Options) -> Result<(), String> {
             progress(format!("wrote {}", path.display()));
         } else {
             progress(
-                "partial run (--quick, --only, --sizes or --provider): BENCHMARKS.md left unchanged",
+                "partial run (--quick, --only, --sizes, --mix-only or --provider): BENCHMARKS.md left unchanged",
             );
         }
     }

@@ -213,6 +213,43 @@ pub async fn measure(
     Ok(rows)
 }
 
+/// Only the resource mix at every N, without the floors (`--mix-only`): a quick, repeatable
+/// measurement of the provider's CPU share per command (c31's figure is the `plan (refresh)`
+/// row), e.g. while profiling the provider. Ids are `mix-<N>-<command number>`.
+pub async fn measure_mix_only(
+    scratch: &Path,
+    wrapper_dir: &Path,
+    sizes: &[usize],
+) -> Result<Vec<Row>, String> {
+    let mut rows = Vec::new();
+    for &n in sizes {
+        progress(format!(
+            "(c) N = {n}: the resource mix of 'Harness' against the emulator (no floors)"
+        ));
+        let mix = mix_cycle(scratch, wrapper_dir, n).await?;
+        for (index, (command, run)) in mix.runs.iter().enumerate() {
+            let cpu = run.provider_cpu_s();
+            let core = run.core_cpu_s();
+            let value = format!(
+                "wall {:.2} s; provider CPU {cpu:.3} s over {} processes = {:.1}% of core's {core:.2} s; peak RSS {:.1} MB",
+                run.wall.as_secs_f64(),
+                run.providers.len(),
+                100.0 * cpu / core.max(f64::MIN_POSITIVE),
+                run.provider_peak_rss_kb() as f64 / 1024.0
+            );
+            rows.push(
+                Row::info(
+                    &format!("mix-{n}-{}", index + 1),
+                    format!("{command}, N = {n}: resource mix (emulator, zero waits), no floors"),
+                    value,
+                )
+                .with_note(mix.note.clone()),
+            );
+        }
+    }
+    Ok(rows)
+}
+
 /// What the fixture floor includes besides the plugin machinery.
 const FIXTURE_NOTE: &str = "the gap to terraform_data is the cost of being a plugin (launches, handshakes, gRPC, codecs) plus the fixture's store: one small JSON file per object, written with a rename (O(1) per operation)";
 
