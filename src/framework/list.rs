@@ -3,7 +3,7 @@
 //! one with their identity and, when asked, their full resource object.
 //!
 //! A list resource only finds objects and says how to name them: for each one it hands the
-//! [`ListSink`] the resource's import id and a display name. The framework turns that into what
+//! [`Listing`] the resource's import id and a display name. The framework turns that into what
 //! Terraform receives through the resource's own code: its [`import`](super::Resource::import)
 //! and, when the identity needs it or Terraform asked for the resource object, its
 //! [`read`](super::Resource::read), exactly as `terraform import` would. So the object a list
@@ -33,15 +33,10 @@ pub trait ListResource<D: Send + Sync + 'static>: Send + Sync + 'static {
     /// configuration may contain unknown values: judge only what is known.
     fn validate(&self, _config: &Value, _diagnostics: &mut Diagnostics) {}
 
-    /// Finds the objects `config` selects (null when the `list` block has no `config` block) and
-    /// hands each to `sink` as soon as it is found. Stop when [`ListSink::found`] returns
-    /// `false`: Terraform has what it asked for. An error ends the stream.
-    async fn list(
-        &self,
-        ctx: &Context<D>,
-        config: &Value,
-        sink: &mut ListSink<'_>,
-    ) -> Result<(), Diagnostics>;
+    /// Finds the objects [`Listing::config`] selects and hands each to [`Listing::found`] as
+    /// soon as it is found. Stop when that returns `false`: Terraform has what it asked for. An
+    /// error ends the stream.
+    async fn list(&self, ctx: &Context<D>, listing: &mut Listing<'_>) -> Result<(), Diagnostics>;
 }
 
 /// One object found, before the framework resolves it: its import id and display name.
@@ -75,7 +70,9 @@ pub struct ListResult {
 
 /// Where a list resource puts what it finds. Each result is resolved by the server (import,
 /// read, identity) and sent to Terraform before the list goes on.
-pub struct ListSink<'a> {
+pub struct Listing<'a> {
+    /// The `list` block's `config` (null when it has none).
+    pub config: &'a Value,
     pub(super) resolve: &'a (dyn Resolve + Send + Sync),
     pub(super) events: mpsc::Sender<ListEvent>,
     /// How many more results Terraform wants.
@@ -89,7 +86,7 @@ pub(super) trait Resolve {
     async fn resolve(&self, found: Found) -> Result<Option<ListEvent>, Diagnostics>;
 }
 
-impl ListSink<'_> {
+impl Listing<'_> {
     /// Hands one object to Terraform. `Ok(false)`: stop listing (the `limit` is reached, or
     /// Terraform stopped reading). An error resolving it (its read failed) ends the list.
     pub async fn found(
@@ -229,9 +226,9 @@ mod tests {
         async fn list(
             &self,
             ctx: &Context<Shared>,
-            config: &Value,
-            sink: &mut ListSink<'_>,
+            listing: &mut Listing<'_>,
         ) -> Result<(), Diagnostics> {
+            let config = listing.config;
             let prefix = config.attr_str("prefix").unwrap_or("w");
             let fail_after = config.attr_i64("fail_after");
             for index in 0..config.attr_i64("count").unwrap_or(0) {
@@ -247,7 +244,10 @@ mod tests {
                 } else {
                     format!("{prefix}{index}")
                 };
-                if !sink.found(name.clone(), format!("Widget {name}")).await? {
+                if !listing
+                    .found(name.clone(), format!("Widget {name}"))
+                    .await?
+                {
                     return Ok(());
                 }
             }

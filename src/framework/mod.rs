@@ -120,7 +120,7 @@ pub use diagnostics::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity
 pub use ephemeral::{EphemeralResource, Opened, Renewed};
 pub use function::{Function, FunctionError, Parameter, Signature};
 pub use identity::{Identity, IdentityAttribute};
-pub use list::{Found, ListEvent, ListResource, ListResult, ListSink};
+pub use list::{Found, ListEvent, ListResource, ListResult, Listing};
 pub use model::{AttributeValue, Model, StringSet, model};
 pub use object::ObjectExt;
 pub use resource::{

@@ -16,7 +16,7 @@ use super::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use super::ephemeral::{EphemeralResource, Opened, Renewed};
 use super::function::{Function, FunctionError, Signature};
 use super::identity::Identity;
-use super::list::{Found, ListEvent, ListResource, ListResult, ListSink, Resolve};
+use super::list::{Found, ListEvent, ListResource, ListResult, Listing, Resolve};
 use super::plan;
 use super::resource::{
     ConfigureRequest, CreateRequest, DataSource, Failure, MoveSource, Provider, Resource,
@@ -1059,13 +1059,14 @@ impl<P: Provider> Server<P> {
             include_resource_object,
             timeout,
         };
-        let mut sink = ListSink {
+        let mut listing = Listing {
+            config: &config,
             resolve: &resolver,
             events: events.clone(),
             remaining,
         };
         list.list
-            .list(&ctx, &config, &mut sink)
+            .list(&ctx, &mut listing)
             .await
             .map_err(|diagnostics| ensure_error(diagnostics, type_name, "list"))
     }

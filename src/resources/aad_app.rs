@@ -44,10 +44,11 @@ use crate::azure::graph::{
 };
 use crate::cloud::{CallContext, CloudError, SecretString};
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, Model,
-    MoveSource, ObjectExt, PlannedChange, Resource, Schema, StringSet, Timeouts, UpdateRequest,
-    Validator, model, parse_go_duration, validators,
+    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, Model, MoveSource,
+    ObjectExt, PlannedChange, Resource, Schema, StringSet, Timeouts, UpdateRequest, Validator,
+    model, parse_go_duration, validators,
 };
+use crate::resources::Ctx;
 use crate::value::{Type, Value};
 
 use super::ProviderData;
@@ -378,11 +379,7 @@ impl Resource<ProviderData> for AadApp {
         }
     }
 
-    async fn modify_plan(
-        &self,
-        ctx: &Context<ProviderData>,
-        plan: &mut PlannedChange,
-    ) -> Result<(), Diagnostics> {
+    async fn modify_plan(&self, ctx: &Ctx, plan: &mut PlannedChange) -> Result<(), Diagnostics> {
         let no_password = plan.get(Settings::create_password).as_bool() == Some(false);
         if no_password {
             // No secret is made, kept or rotated: the plan says so instead of "known after apply".
@@ -435,11 +432,7 @@ impl Resource<ProviderData> for AadApp {
         Ok(())
     }
 
-    async fn create(
-        &self,
-        ctx: &Context<ProviderData>,
-        request: CreateRequest,
-    ) -> Result<Value, Failure> {
+    async fn create(&self, ctx: &Ctx, request: CreateRequest) -> Result<Value, Failure> {
         let planned = request.planned;
         let naming = Naming::from_value(&planned)?;
         let settings = Settings::from_value(&planned)?;
@@ -504,11 +497,7 @@ impl Resource<ProviderData> for AadApp {
         }
     }
 
-    async fn read(
-        &self,
-        ctx: &Context<ProviderData>,
-        state: Value,
-    ) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
         let mut ids = Ids::from_value(&state)?;
         let mut settings = Settings::from_value(&state)?;
         let mut secret = ManagedSecret::from_value(&state)?;
@@ -607,11 +596,7 @@ impl Resource<ProviderData> for AadApp {
         Ok(Some(state))
     }
 
-    async fn update(
-        &self,
-        ctx: &Context<ProviderData>,
-        request: UpdateRequest,
-    ) -> Result<Value, Failure> {
+    async fn update(&self, ctx: &Ctx, request: UpdateRequest) -> Result<Value, Failure> {
         let UpdateRequest { prior, planned, .. } = request;
         let call = call_context(ctx);
         let graph = graph(ctx)?;
@@ -665,7 +650,7 @@ impl Resource<ProviderData> for AadApp {
         Ok(state)
     }
 
-    async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
+    async fn delete(&self, ctx: &Ctx, state: Value) -> Result<(), Diagnostics> {
         let Some(object_id) = Ids::from_value(&state)?.object_id else {
             return Ok(());
         };
@@ -694,7 +679,7 @@ impl Resource<ProviderData> for AadApp {
         Ok(())
     }
 
-    async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+    async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let id = id.trim().trim_start_matches("/applications/");
         if !checks::is_uuid(id) {
             return Err(Diagnostic::error(
@@ -717,7 +702,7 @@ impl AadApp {
     /// secret works. Records each object in `made` as soon as it exists.
     async fn complete_create(
         &self,
-        ctx: &Context<ProviderData>,
+        ctx: &Ctx,
         call: &CallContext,
         graph: &GraphClient,
         secret: Option<NewSecret<'_>>,
@@ -764,7 +749,7 @@ impl AadApp {
     /// Adds a new secret, waits until it works, then removes the old one; updates `state`.
     async fn rotate_secret(
         &self,
-        ctx: &Context<ProviderData>,
+        ctx: &Ctx,
         call: &CallContext,
         graph: &GraphClient,
         arguments: &SecretArguments,
@@ -877,7 +862,7 @@ impl Made {
 /// Undoes a failed create. Returns the failure to report: without state when everything was
 /// deleted again, with the half-made application (tainted by Terraform) otherwise.
 async fn roll_back(
-    ctx: &Context<ProviderData>,
+    ctx: &Ctx,
     graph: &GraphClient,
     planned: &Value,
     settings: &Settings,
@@ -957,11 +942,11 @@ async fn purge(
 }
 
 /// Whether the application of this operation's private state awaits its purge.
-fn is_awaiting_purge(ctx: &Context<ProviderData>) -> bool {
+fn is_awaiting_purge(ctx: &Ctx) -> bool {
     ctx.private() == AWAITING_PURGE
 }
 
-fn forget_awaiting_purge(ctx: &Context<ProviderData>) {
+fn forget_awaiting_purge(ctx: &Ctx) {
     if is_awaiting_purge(ctx) {
         ctx.set_private(Vec::new());
     }
@@ -969,7 +954,7 @@ fn forget_awaiting_purge(ctx: &Context<ProviderData>) {
 
 /// Requests tokens with the new secret until Entra ID accepts it.
 async fn wait_until_secret_works(
-    ctx: &Context<ProviderData>,
+    ctx: &Ctx,
     call: &CallContext,
     tenant_id: &str,
     client_id: &str,
@@ -1009,7 +994,7 @@ async fn wait_until_secret_works(
 /// The home tenant of new applications: the tenant of the provider's Graph token (no request
 /// beyond the token the Graph calls need anyway), else the configured tenant.
 async fn home_tenant(
-    ctx: &Context<ProviderData>,
+    ctx: &Ctx,
     graph: &GraphClient,
     call: &CallContext,
 ) -> Result<String, Diagnostics> {

@@ -14,9 +14,9 @@ use async_trait::async_trait;
 use crate::azure::aadsts;
 use crate::cloud::SecretString;
 use crate::framework::{
-    Attribute, Block, Context, Diagnostic, Diagnostics, EphemeralResource, Model, Opened, Schema,
-    model,
+    Attribute, Block, Diagnostic, Diagnostics, EphemeralResource, Model, Opened, Schema, model,
 };
+use crate::resources::Ctx;
 use crate::value::Value;
 
 use super::ProviderData;
@@ -119,11 +119,7 @@ impl EphemeralResource<ProviderData> for AadAppSecret {
         )
     }
 
-    async fn open(
-        &self,
-        ctx: &Context<ProviderData>,
-        config: Value,
-    ) -> Result<Opened, Diagnostics> {
+    async fn open(&self, ctx: &Ctx, config: Value) -> Result<Opened, Diagnostics> {
         let wanted = Wanted::from_value(&config)?;
         let app_object_id = wanted.application_object_id.as_str();
         let display_name = wanted
@@ -207,11 +203,7 @@ impl EphemeralResource<ProviderData> for AadAppSecret {
         })
     }
 
-    async fn close(
-        &self,
-        ctx: &Context<ProviderData>,
-        private: Vec<u8>,
-    ) -> Result<(), Diagnostics> {
+    async fn close(&self, ctx: &Ctx, private: Vec<u8>) -> Result<(), Diagnostics> {
         let opened: OpenedSecret = serde_json::from_slice(&private).map_err(|error| {
             Diagnostics::from(Diagnostic::error(
                 "Cannot tell which secret to remove",
@@ -239,7 +231,7 @@ impl EphemeralResource<ProviderData> for AadAppSecret {
 /// Waits until Entra ID issues a token for the application with the new secret (new secrets
 /// take seconds, rarely a minute, to work).
 async fn wait_until_usable(
-    ctx: &Context<ProviderData>,
+    ctx: &Ctx,
     client_id: &str,
     minted: &app_secret::MintedSecret,
 ) -> Result<(), Diagnostic> {

@@ -14,9 +14,10 @@ use async_trait::async_trait;
 use crate::aiven::Vpc as AivenVpc;
 use crate::cloud::CloudError;
 use crate::framework::{
-    Attribute, Block, Context, DataSource, Diagnostic, Diagnostics, Model, ObjectExt, Schema,
-    model, validators,
+    Attribute, Block, DataSource, Diagnostic, Diagnostics, Model, ObjectExt, Schema, model,
+    validators,
 };
+use crate::resources::Ctx;
 use crate::value::Value;
 
 use super::ProviderData;
@@ -117,7 +118,7 @@ impl AivenVpcLookup {
     /// Reads the VPC by id, or finds the one live VPC of the cloud.
     async fn find(
         &self,
-        ctx: &Context<ProviderData>,
+        ctx: &Ctx,
         owner: &str,
         vpc_id: Option<&str>,
         cloud: &str,
@@ -333,7 +334,7 @@ impl DataSource<ProviderData> for AivenVpcLookup {
         }
     }
 
-    async fn read(&self, ctx: &Context<ProviderData>, config: Value) -> Result<Value, Diagnostics> {
+    async fn read(&self, ctx: &Ctx, config: Value) -> Result<Value, Diagnostics> {
         let owner = config
             .attr_str(self.0.owner_attribute())
             .unwrap_or_default();

@@ -48,10 +48,11 @@ use crate::azure::ids::VirtualNetworkId;
 use crate::cidr::Cidr;
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure,
+    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure,
     Identity as ResourceIdentity, IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange,
     Resource, Schema, Severity, StringSet, Timeouts, UpdateRequest, Validator, model, validators,
 };
+use crate::resources::Ctx;
 use crate::value::{Type, Value};
 
 use super::ProviderData;
@@ -355,11 +356,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
         .with_timeouts(Timeouts::minutes(30, 5, 5, 20))
     }
 
-    async fn modify_plan(
-        &self,
-        ctx: &Context<ProviderData>,
-        plan: &mut PlannedChange,
-    ) -> Result<(), Diagnostics> {
+    async fn modify_plan(&self, ctx: &Ctx, plan: &mut PlannedChange) -> Result<(), Diagnostics> {
         if !plan.is_create() {
             return Ok(());
         }
@@ -376,11 +373,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
         Ok(())
     }
 
-    async fn create(
-        &self,
-        ctx: &Context<ProviderData>,
-        request: CreateRequest,
-    ) -> Result<Value, Failure> {
+    async fn create(&self, ctx: &Ctx, request: CreateRequest) -> Result<Value, Failure> {
         let peering = PeeringInputs::from_object(self.0, &request.planned)?;
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
@@ -478,11 +471,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
         }
     }
 
-    async fn read(
-        &self,
-        ctx: &Context<ProviderData>,
-        state: Value,
-    ) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
         let peering = PeeringInputs::from_state(self.0, &state)?;
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
@@ -537,11 +526,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
         Ok(Some(refreshed))
     }
 
-    async fn update(
-        &self,
-        ctx: &Context<ProviderData>,
-        request: UpdateRequest,
-    ) -> Result<Value, Failure> {
+    async fn update(&self, ctx: &Ctx, request: UpdateRequest) -> Result<Value, Failure> {
         // Every argument but `user_peer_network_cidrs` forces replacement (and `timeouts`
         // changes nothing in Aiven).
         let prior = PeeringInputs::from_state(self.0, &request.prior)?;
@@ -589,7 +574,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
         Ok(complete_partial_state(state))
     }
 
-    async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
+    async fn delete(&self, ctx: &Ctx, state: Value) -> Result<(), Diagnostics> {
         let peering = PeeringInputs::from_state(self.0, &state)?;
         let aiven = ctx.data().aiven()?;
         peering
@@ -607,7 +592,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
             })
     }
 
-    async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+    async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let (vpc, vnet_id) = parse_import_id(self.0, id)?;
         Ok(Value::object([
             (self.0.owner_attribute(), Value::string(vpc.owner())),
@@ -1028,7 +1013,7 @@ impl PropagationRetries {
     /// [`PROPAGATION_RETRY_WINDOW`] and the create timeout.
     fn next_backoff(
         &mut self,
-        ctx: &Context<ProviderData>,
+        ctx: &Ctx,
         cause: RejectionCause,
         last_attempt: Duration,
     ) -> Option<Duration> {
@@ -1142,7 +1127,7 @@ fn complete_from_prior(mut state: Value, prior: &Value) -> Value {
 }
 
 /// Bounds for removing a rejected connection: the create deadline, or a short grace beyond it.
-fn cleanup_context(ctx: &Context<ProviderData>) -> CallContext {
+fn cleanup_context(ctx: &Ctx) -> CallContext {
     CallContext::with_deadline(
         ctx.deadline().max(Instant::now() + CLEANUP_GRACE),
         ctx.cancellation().clone(),
@@ -1286,7 +1271,7 @@ fn format_elapsed(elapsed: Duration) -> String {
 /// The plan-time checks: an existing live connection for the VNet, and an address overlap
 /// between the VNet (and `user_peer_network_cidrs`) and the VPC. A read that fails leaves its
 /// check to the apply (a plan must not fail because a preflight could not run).
-async fn preflight(ctx: &Context<ProviderData>, peering: &PeeringInputs) -> Diagnostics {
+async fn preflight(ctx: &Ctx, peering: &PeeringInputs) -> Diagnostics {
     let mut diagnostics = Diagnostics::new();
     let Ok(aiven) = ctx.data().aiven() else {
         return diagnostics;

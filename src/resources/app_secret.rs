@@ -8,9 +8,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::cloud::{CallContext, CancellationToken, CloudError, SecretString};
-use crate::framework::{Context, Diagnostic};
+use crate::framework::Diagnostic;
+use crate::resources::Ctx;
 
-use super::ProviderData;
 use super::support::{call_context, cloud_diagnostic};
 
 /// How long a secret that Entra ID refuses (AADSTS7000215) is retried: new secrets take seconds,
@@ -32,7 +32,7 @@ pub struct MintedSecret {
 /// Adds a secret named `display_name` to the application with object id `app_object_id`,
 /// valid for `lifetime`. The diagnostic points at `attribute` (the object id's attribute).
 pub async fn mint(
-    ctx: &Context<ProviderData>,
+    ctx: &Ctx,
     app_object_id: &str,
     display_name: &str,
     lifetime: Duration,
@@ -80,7 +80,7 @@ pub async fn mint(
 /// operation still cleans up. `Some` explains a secret that could not be removed and how to
 /// remove it by hand; a secret already gone counts as removed.
 pub async fn remove(
-    ctx: &Context<ProviderData>,
+    ctx: &Ctx,
     app_object_id: &str,
     key_id: &str,
     end_date_time: Option<&str>,

@@ -7,9 +7,8 @@
 
 use async_trait::async_trait;
 
-use crate::framework::{
-    Attribute, Block, Context, DataSource, Diagnostics, ObjectExt, Schema, model,
-};
+use crate::framework::{Attribute, Block, DataSource, Diagnostics, ObjectExt, Schema, model};
+use crate::resources::Ctx;
 use crate::value::Value;
 
 use super::ProviderData;
@@ -62,7 +61,7 @@ impl DataSource<ProviderData> for ClientConfig {
         )
     }
 
-    async fn read(&self, ctx: &Context<ProviderData>, config: Value) -> Result<Value, Diagnostics> {
+    async fn read(&self, ctx: &Ctx, config: Value) -> Result<Value, Diagnostics> {
         let azure = &ctx.data().azure;
         let tokens = azure
             .token_source()

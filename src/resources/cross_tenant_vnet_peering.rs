@@ -43,10 +43,11 @@ use crate::azure::ids::{VirtualNetworkId, VnetPeeringId, validate_peering_name};
 use crate::azure::{AccessToken, TokenSource};
 use crate::cloud::{CallContext, CloudError, PollStep, SecretString, poll_until};
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
-    IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
-    UpdateRequest, Validator, model, replace_if,
+    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, IdentityAttribute,
+    Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
+    Validator, model, replace_if,
 };
+use crate::resources::Ctx;
 use crate::value::{Type, Value};
 
 use super::ProviderData;
@@ -393,11 +394,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         }
     }
 
-    async fn modify_plan(
-        &self,
-        _ctx: &Context<ProviderData>,
-        plan: &mut PlannedChange,
-    ) -> Result<(), Diagnostics> {
+    async fn modify_plan(&self, _ctx: &Ctx, plan: &mut PlannedChange) -> Result<(), Diagnostics> {
         if plan.is_create() {
             // The id follows from the name and the VNet: known at plan time for dependents.
             if let (Some(vnet), Some(name)) = (
@@ -433,11 +430,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         Ok(())
     }
 
-    async fn create(
-        &self,
-        ctx: &Context<ProviderData>,
-        request: CreateRequest,
-    ) -> Result<Value, Failure> {
+    async fn create(&self, ctx: &Ctx, request: CreateRequest) -> Result<Value, Failure> {
         let target = Target::from_value(&request.planned)?;
         let mut state = request.planned;
         state.set_attr(Location::id, target.id.to_string());
@@ -470,11 +463,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         Ok(state)
     }
 
-    async fn read(
-        &self,
-        ctx: &Context<ProviderData>,
-        state: Value,
-    ) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
         let id = peering_id_of(&state)?;
         let arm = own_arm(ctx)?;
         let peering = arm
@@ -521,11 +510,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         Ok(Some(state))
     }
 
-    async fn update(
-        &self,
-        ctx: &Context<ProviderData>,
-        request: UpdateRequest,
-    ) -> Result<Value, Failure> {
+    async fn update(&self, ctx: &Ctx, request: UpdateRequest) -> Result<Value, Failure> {
         let mut state = request.planned;
         let flags_changed = Flags::from_value(&request.prior)? != Flags::from_value(&state)?;
         let resync = out_of_sync_level(&request.prior).is_some();
@@ -563,7 +548,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         Ok(state)
     }
 
-    async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
+    async fn delete(&self, ctx: &Ctx, state: Value) -> Result<(), Diagnostics> {
         let id = peering_id_of(&state)?;
         let arm = own_arm(ctx)?;
         arm.delete_vnet_peering(&call_context(ctx), &id)
@@ -573,7 +558,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
             })
     }
 
-    async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+    async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let parsed = VnetPeeringId::parse(id.trim()).map_err(|error| {
             Diagnostics::from(Diagnostic::error(
                 "Invalid import id",
@@ -727,10 +712,7 @@ fn aiven_peering_id_validator() -> Validator {
 const AIVEN_ACTIVE: &str = "ACTIVE";
 
 /// Aiven's current state of the connection (null when Aiven no longer lists it).
-async fn read_aiven_state(
-    ctx: &Context<ProviderData>,
-    peering: &AivenPeeringRef,
-) -> Result<Value, Diagnostics> {
+async fn read_aiven_state(ctx: &Ctx, peering: &AivenPeeringRef) -> Result<Value, Diagnostics> {
     let aiven = ctx.data().aiven()?;
     let vnet = &peering.vnet;
     let connection = aiven
@@ -764,10 +746,7 @@ impl AivenWait {
 
 /// Polls Aiven until the connection is ACTIVE (it gets there once Aiven notices the Connected
 /// peering). A failure state or a vanished connection ends the wait with an explanation.
-async fn wait_for_aiven_active(
-    ctx: &Context<ProviderData>,
-    peering: &AivenPeeringRef,
-) -> Result<(), Diagnostics> {
+async fn wait_for_aiven_active(ctx: &Ctx, peering: &AivenPeeringRef) -> Result<(), Diagnostics> {
     use crate::aiven::PeeringState as Aiven;
     let aiven = ctx.data().aiven()?;
     let cc = call_context(ctx);
@@ -849,7 +828,7 @@ impl WriteFailure {
 /// Creates or updates the peering as the step-1 application and waits for `Connected`, with
 /// the secret from the configuration or a minted one that is removed afterwards in any case.
 async fn write_as_application(
-    ctx: &Context<ProviderData>,
+    ctx: &Ctx,
     config: &Value,
     target: &Target,
 ) -> Result<VnetPeering, WriteFailure> {
@@ -885,11 +864,7 @@ enum AppSecret {
 }
 
 impl AppSecret {
-    async fn obtain(
-        ctx: &Context<ProviderData>,
-        config: &Value,
-        peering_name: &str,
-    ) -> Result<Self, Diagnostics> {
+    async fn obtain(ctx: &Ctx, config: &Value, peering_name: &str) -> Result<Self, Diagnostics> {
         if let Some(secret) = config.attr_str(Credential::client_secret) {
             return Ok(AppSecret::Configured(SecretString::new(secret)));
         }
@@ -931,7 +906,7 @@ impl AppSecret {
 
     /// Removes a minted secret (with its own time budget, so that a timeout or Ctrl-C of the
     /// operation still cleans up). `Some` names a secret that could not be removed.
-    async fn discard(self, ctx: &Context<ProviderData>) -> Option<Diagnostic> {
+    async fn discard(self, ctx: &Ctx) -> Option<Diagnostic> {
         let AppSecret::Minted {
             app_object_id,
             key_id,
@@ -965,7 +940,7 @@ enum TenantRole {
 /// Tokens in both tenants, waiting out a secret that is not usable yet and, in Aiven's tenant,
 /// the application's service principal that Aiven creates at PENDING_PEER.
 async fn acquire_app_tokens(
-    ctx: &Context<ProviderData>,
+    ctx: &Ctx,
     customer_tenant: &str,
     target: &Target,
     secret: &AppSecret,
@@ -1018,7 +993,7 @@ async fn acquire_app_tokens(
 }
 
 /// The tenant of the customer VNet: the provider's configured tenant, else its token's.
-pub(super) async fn customer_tenant(ctx: &Context<ProviderData>) -> Result<String, Diagnostic> {
+pub(super) async fn customer_tenant(ctx: &Ctx) -> Result<String, Diagnostic> {
     let azure = &ctx.data().azure;
     if let Some(tenant) = azure.tenant_id() {
         return Ok(tenant.to_owned());
@@ -1073,7 +1048,7 @@ fn arm_as_application(
 }
 
 /// The provider's own ARM client.
-fn own_arm(ctx: &Context<ProviderData>) -> Result<ArmClient, Diagnostics> {
+fn own_arm(ctx: &Ctx) -> Result<ArmClient, Diagnostics> {
     ctx.data()
         .azure
         .arm()
@@ -1083,7 +1058,7 @@ fn own_arm(ctx: &Context<ProviderData>) -> Result<ArmClient, Diagnostics> {
 /// Tokens → PUT (retrying what RBAC propagation causes, replacing a stale Disconnected peering
 /// once) → wait for `Connected`.
 async fn put_and_connect(
-    ctx: &Context<ProviderData>,
+    ctx: &Ctx,
     target: &Target,
     secret: &AppSecret,
 ) -> Result<VnetPeering, WriteFailure> {

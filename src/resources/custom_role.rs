@@ -24,10 +24,11 @@ use crate::azure::arm::{
 use crate::azure::ids::{RoleDefinitionId, SubscriptionScope, role_definition_guid};
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
-    IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
-    UpdateRequest, Validator, model, validators,
+    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, IdentityAttribute,
+    Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
+    Validator, model, validators,
 };
+use crate::resources::Ctx;
 use crate::value::{Type, Value};
 
 use super::ProviderData;
@@ -179,11 +180,7 @@ impl Resource<ProviderData> for CustomRole {
         .with_timeouts(Timeouts::minutes(10, 5, 10, 15))
     }
 
-    async fn modify_plan(
-        &self,
-        _ctx: &Context<ProviderData>,
-        plan: &mut PlannedChange,
-    ) -> Result<(), Diagnostics> {
+    async fn modify_plan(&self, _ctx: &Ctx, plan: &mut PlannedChange) -> Result<(), Diagnostics> {
         // Everything here is derived from the configuration; plans stay free of network calls.
         if plan.config.attr(Definition::assignable_scopes).is_null() && plan.is_create() {
             let scope = plan.get(Definition::scope).clone();
@@ -213,11 +210,7 @@ impl Resource<ProviderData> for CustomRole {
         Ok(())
     }
 
-    async fn create(
-        &self,
-        ctx: &Context<ProviderData>,
-        request: CreateRequest,
-    ) -> Result<Value, Failure> {
+    async fn create(&self, ctx: &Ctx, request: CreateRequest) -> Result<Value, Failure> {
         let mut state = request.planned;
         let definition = Definition::from_value(&state)?;
         let id = RoleDefinitionId::new(
@@ -230,11 +223,7 @@ impl Resource<ProviderData> for CustomRole {
         Ok(state)
     }
 
-    async fn read(
-        &self,
-        ctx: &Context<ProviderData>,
-        state: Value,
-    ) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
         let id = state_role_id(&state)?;
         let arm = arm(ctx)?;
         let Some(definition) = arm
@@ -261,11 +250,7 @@ impl Resource<ProviderData> for CustomRole {
         Ok(Some(refreshed_state(state, &id, &definition)))
     }
 
-    async fn update(
-        &self,
-        ctx: &Context<ProviderData>,
-        request: UpdateRequest,
-    ) -> Result<Value, Failure> {
+    async fn update(&self, ctx: &Ctx, request: UpdateRequest) -> Result<Value, Failure> {
         // The GUID stays the one made at create (or imported), whatever the name is now.
         let id = state_role_id(&request.prior)?;
         let mut state = request.planned;
@@ -276,7 +261,7 @@ impl Resource<ProviderData> for CustomRole {
         Ok(state)
     }
 
-    async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
+    async fn delete(&self, ctx: &Ctx, state: Value) -> Result<(), Diagnostics> {
         let id = state_role_id(&state)?;
         let arm = arm(ctx)?;
         let call = call_context(ctx);
@@ -315,7 +300,7 @@ impl Resource<ProviderData> for CustomRole {
         }
     }
 
-    async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+    async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let parsed = RoleDefinitionId::parse(id).map_err(|error| {
             Diagnostics::from(Diagnostic::error(
                 "Invalid import id for vnetpeer_custom_role",

@@ -12,7 +12,7 @@ use crate::aiven::AivenClient;
 use crate::azure::AzureClients;
 use crate::cloud::{CloudError, HttpClient};
 use crate::framework::{
-    ConfigureRequest, DataSource, Diagnostic, Diagnostics, EphemeralResource, Function,
+    ConfigureRequest, Context, DataSource, Diagnostic, Diagnostics, EphemeralResource, Function,
     ListResource, Provider, Resource, Schema,
 };
 use crate::provider::{ProviderConfig, provider_schema};
@@ -75,6 +75,9 @@ impl Provider for VnetpeerProvider {
         list_resources()
     }
 }
+
+/// The context every resource, data source, ephemeral resource and list of this provider gets.
+pub type Ctx = Context<ProviderData>;
 
 /// What every operation receives through `Context::data()`: the settings and the cloud clients.
 /// Built at ConfigureProvider time without touching the network; tokens are fetched on first use.

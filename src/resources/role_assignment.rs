@@ -32,10 +32,11 @@ use crate::azure::ids::{RoleAssignmentId, RoleDefinitionId, role_assignment_name
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 use crate::framework::model::not_known;
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity,
-    IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts,
-    UpdateRequest, Validator, format_go_duration, model, validators,
+    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, IdentityAttribute,
+    Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
+    Validator, format_go_duration, model, validators,
 };
+use crate::resources::Ctx;
 use crate::value::Value;
 
 use super::ProviderData;
@@ -245,11 +246,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         }
     }
 
-    async fn modify_plan(
-        &self,
-        _ctx: &Context<ProviderData>,
-        plan: &mut PlannedChange,
-    ) -> Result<(), Diagnostics> {
+    async fn modify_plan(&self, _ctx: &Ctx, plan: &mut PlannedChange) -> Result<(), Diagnostics> {
         // Pure: built-in names resolve from the table; anything else waits for apply.
         let config_id = plan.config.attr(Assignment::role_definition_id).clone();
         let config_name = plan.config.attr(Assignment::role_definition_name).clone();
@@ -312,11 +309,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         Ok(())
     }
 
-    async fn create(
-        &self,
-        ctx: &Context<ProviderData>,
-        request: CreateRequest,
-    ) -> Result<Value, Failure> {
+    async fn create(&self, ctx: &Ctx, request: CreateRequest) -> Result<Value, Failure> {
         let mut assignment = Assignment::from_value(&request.planned)?;
         let scope = assignment.scope.clone();
         let principal_id = assignment.principal_id.clone();
@@ -361,11 +354,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         Ok(state)
     }
 
-    async fn read(
-        &self,
-        ctx: &Context<ProviderData>,
-        state: Value,
-    ) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
         let id = state_assignment_id(&state)?;
         let arm = arm(ctx)?;
         let Some(assignment) = arm
@@ -378,11 +367,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         Ok(Some(refreshed_state(state, &id, &assignment)?))
     }
 
-    async fn update(
-        &self,
-        ctx: &Context<ProviderData>,
-        request: UpdateRequest,
-    ) -> Result<Value, Failure> {
+    async fn update(&self, ctx: &Ctx, request: UpdateRequest) -> Result<Value, Failure> {
         // Only spellings change in place (see `modify_plan`); nothing is sent to Azure, except
         // one lookup when a custom role name is first given for an imported assignment.
         let planned = request.planned;
@@ -424,7 +409,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         Ok(planned)
     }
 
-    async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
+    async fn delete(&self, ctx: &Ctx, state: Value) -> Result<(), Diagnostics> {
         let id = state_assignment_id(&state)?;
         let arm = arm(ctx)?;
         let call = call_context(ctx);
@@ -449,7 +434,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         .map_err(failed)
     }
 
-    async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+    async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let parsed = RoleAssignmentId::parse(id).map_err(|error| {
             Diagnostics::from(Diagnostic::error(
                 "Invalid import id for vnetpeer_role_assignment",

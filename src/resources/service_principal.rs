@@ -20,9 +20,10 @@ use crate::aiven::AIVEN_APP_ID;
 use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
 use crate::cloud::CloudError;
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, Model,
-    MoveSource, ObjectExt, Resource, Schema, Timeouts, UpdateRequest, model,
+    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, Model, MoveSource,
+    ObjectExt, Resource, Schema, Timeouts, UpdateRequest, model,
 };
+use crate::resources::Ctx;
 use crate::value::Value;
 
 use super::ProviderData;
@@ -141,11 +142,7 @@ impl Resource<ProviderData> for ServicePrincipalResource {
         .with_timeouts(Timeouts::minutes(10, 5, 10, 10))
     }
 
-    async fn create(
-        &self,
-        ctx: &Context<ProviderData>,
-        request: CreateRequest,
-    ) -> Result<Value, Failure> {
+    async fn create(&self, ctx: &Ctx, request: CreateRequest) -> Result<Value, Failure> {
         let planned = request.planned;
         let Wanted {
             client_id,
@@ -194,11 +191,7 @@ impl Resource<ProviderData> for ServicePrincipalResource {
         Ok(state)
     }
 
-    async fn read(
-        &self,
-        ctx: &Context<ProviderData>,
-        state: Value,
-    ) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
         let Some(object_id) = state.attr_str(Principal::object_id).map(str::to_owned) else {
             return Ok(None);
         };
@@ -224,16 +217,12 @@ impl Resource<ProviderData> for ServicePrincipalResource {
         Ok(Some(state))
     }
 
-    async fn update(
-        &self,
-        _ctx: &Context<ProviderData>,
-        request: UpdateRequest,
-    ) -> Result<Value, Failure> {
+    async fn update(&self, _ctx: &Ctx, request: UpdateRequest) -> Result<Value, Failure> {
         // Only `use_existing` can change in place, and it matters only at create time.
         Ok(request.planned)
     }
 
-    async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
+    async fn delete(&self, ctx: &Ctx, state: Value) -> Result<(), Diagnostics> {
         let Some(object_id) = state.attr_str(Principal::object_id) else {
             return Ok(());
         };
@@ -255,7 +244,7 @@ impl Resource<ProviderData> for ServicePrincipalResource {
         deleted.map_err(|error| cloud_diagnostics("Cannot delete the service principal", &error))
     }
 
-    async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+    async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let id = id.trim();
         if !checks::is_uuid(id) {
             return Err(Diagnostic::error(

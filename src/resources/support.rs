@@ -9,14 +9,13 @@ use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, GraphClient};
 use crate::cloud::http::{PollStep, poll_until};
 use crate::cloud::{CallContext, CloudError, SecretString};
 use crate::framework::model::{AttributeValue, not_known};
-use crate::framework::{Context, Diagnostic, Diagnostics, ObjectExt};
+use crate::framework::{Diagnostic, Diagnostics, ObjectExt};
+use crate::resources::Ctx;
 use crate::value::Value;
-
-use super::ProviderData;
 
 /// The deadline (from `timeouts`) and the stop token (StopProvider) of this operation, as the
 /// cloud clients take them.
-pub fn call_context(ctx: &Context<ProviderData>) -> CallContext {
+pub fn call_context(ctx: &Ctx) -> CallContext {
     CallContext::with_deadline(ctx.deadline(), ctx.cancellation().clone())
 }
 
@@ -55,7 +54,7 @@ pub fn cloud_diagnostics(summary: impl Into<String>, error: &CloudError) -> Diag
 }
 
 /// The ARM client acting as the provider's own identity (credential problems surface here).
-pub fn arm(ctx: &Context<ProviderData>) -> Result<ArmClient, Diagnostics> {
+pub fn arm(ctx: &Ctx) -> Result<ArmClient, Diagnostics> {
     ctx.data()
         .azure
         .arm()
@@ -63,7 +62,7 @@ pub fn arm(ctx: &Context<ProviderData>) -> Result<ArmClient, Diagnostics> {
 }
 
 /// The Graph client acting as the provider's own identity.
-pub fn graph(ctx: &Context<ProviderData>) -> Result<GraphClient, Diagnostics> {
+pub fn graph(ctx: &Ctx) -> Result<GraphClient, Diagnostics> {
     ctx.data()
         .azure
         .graph()
@@ -90,7 +89,7 @@ struct CreatedAt {
 
 impl ReplicationGrace {
     /// Records "created now" in the private state of the operation.
-    pub fn remember_creation(ctx: &Context<ProviderData>) {
+    pub fn remember_creation(ctx: &Ctx) {
         let marker = CreatedAt {
             created_at_unix_ms: unix_ms(SystemTime::now()),
         };
@@ -101,7 +100,7 @@ impl ReplicationGrace {
 
     /// How much of the replication window is left for the object of this operation's private
     /// state; `None` when it was not created recently by this provider.
-    fn remaining(ctx: &Context<ProviderData>) -> Option<Duration> {
+    fn remaining(ctx: &Ctx) -> Option<Duration> {
         let marker: CreatedAt = serde_json::from_slice(&ctx.private()).ok()?;
         let age = unix_ms(SystemTime::now()).saturating_sub(marker.created_at_unix_ms);
         DEFAULT_REPLICATION_WINDOW
@@ -111,12 +110,12 @@ impl ReplicationGrace {
 
     /// Whether the object of this operation was created by this provider within the
     /// replication window.
-    pub fn is_recent(ctx: &Context<ProviderData>) -> bool {
+    pub fn is_recent(ctx: &Ctx) -> bool {
         Self::remaining(ctx).is_some()
     }
 
     /// Forgets the creation time: call once a refresh has seen everything the create made.
-    pub fn forget(ctx: &Context<ProviderData>) {
+    pub fn forget(ctx: &Ctx) {
         if !ctx.private().is_empty() {
             ctx.set_private(Vec::new());
         }
@@ -124,10 +123,7 @@ impl ReplicationGrace {
 
     /// Runs the lookup `get`; when it reports the object missing while the object is still in
     /// its replication window, polls until it shows up or the window ends.
-    pub async fn read<T, F, Fut>(
-        ctx: &Context<ProviderData>,
-        mut get: F,
-    ) -> Result<Option<T>, CloudError>
+    pub async fn read<T, F, Fut>(ctx: &Ctx, mut get: F) -> Result<Option<T>, CloudError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Option<T>, CloudError>>,

@@ -25,10 +25,10 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use crate::framework::{
-    Attribute, Block, Context, CreateRequest, Diagnostic, Diagnostics, Failure, NestedBlock,
-    ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest, model, parse_go_duration,
-    validators,
+    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, NestedBlock, ObjectExt,
+    PlannedChange, Resource, Schema, Timeouts, UpdateRequest, model, parse_go_duration, validators,
 };
+use crate::resources::Ctx;
 use crate::value::{Type, Value};
 
 use super::ProviderData;
@@ -160,11 +160,7 @@ impl Resource<ProviderData> for TestFixture {
         }
     }
 
-    async fn modify_plan(
-        &self,
-        _ctx: &Context<ProviderData>,
-        plan: &mut PlannedChange,
-    ) -> Result<(), Diagnostics> {
+    async fn modify_plan(&self, _ctx: &Ctx, plan: &mut PlannedChange) -> Result<(), Diagnostics> {
         // Every real update bumps the revision.
         if !plan.is_create() && plan.changed_except(&[Fixture::revision]) {
             plan.set_unknown(Fixture::revision);
@@ -172,11 +168,7 @@ impl Resource<ProviderData> for TestFixture {
         Ok(())
     }
 
-    async fn create(
-        &self,
-        ctx: &Context<ProviderData>,
-        request: CreateRequest,
-    ) -> Result<Value, Failure> {
+    async fn create(&self, ctx: &Ctx, request: CreateRequest) -> Result<Value, Failure> {
         pause(ctx, &request.planned).await?;
         let mut state = request.planned;
         let id = uuid::Uuid::new_v4().to_string();
@@ -197,20 +189,12 @@ impl Resource<ProviderData> for TestFixture {
         Ok(state)
     }
 
-    async fn read(
-        &self,
-        _ctx: &Context<ProviderData>,
-        state: Value,
-    ) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, _ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
         let id = state.attr_str(Fixture::id).unwrap_or_default().to_owned();
         store_get(&id).map_err(store_error)
     }
 
-    async fn update(
-        &self,
-        ctx: &Context<ProviderData>,
-        request: UpdateRequest,
-    ) -> Result<Value, Failure> {
+    async fn update(&self, ctx: &Ctx, request: UpdateRequest) -> Result<Value, Failure> {
         pause(ctx, &request.planned).await?;
         let mut state = request.planned;
         if state.attr(Fixture::revision).is_unknown() {
@@ -224,12 +208,12 @@ impl Resource<ProviderData> for TestFixture {
         Ok(state)
     }
 
-    async fn delete(&self, ctx: &Context<ProviderData>, state: Value) -> Result<(), Diagnostics> {
+    async fn delete(&self, ctx: &Ctx, state: Value) -> Result<(), Diagnostics> {
         pause(ctx, &state).await?;
         store_remove(state.attr_str(Fixture::id).unwrap_or_default()).map_err(store_error)
     }
 
-    async fn import(&self, _ctx: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+    async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         match store_get(id).map_err(store_error)? {
             Some(_) => Ok(Value::object([(Fixture::id, Value::string(id))])),
             None => Err(Diagnostic::error(
@@ -241,7 +225,7 @@ impl Resource<ProviderData> for TestFixture {
     }
 }
 
-async fn pause(ctx: &Context<ProviderData>, object: &Value) -> Result<(), Diagnostics> {
+async fn pause(ctx: &Ctx, object: &Value) -> Result<(), Diagnostics> {
     if let Some(duration) = object
         .attr_str(Fixture::sleep)
         .and_then(|text| parse_go_duration(text).ok())

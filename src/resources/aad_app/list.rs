@@ -6,9 +6,9 @@
 use async_trait::async_trait;
 
 use crate::framework::{
-    Attribute, Block, Context, Diagnostics, ListResource, ListSink, ObjectExt, Schema, validators,
+    Attribute, Block, Diagnostics, ListResource, Listing, ObjectExt, Schema, validators,
 };
-use crate::value::Value;
+use crate::resources::Ctx;
 
 use super::super::ProviderData;
 use super::super::support::{call_context, cloud_diagnostics, graph};
@@ -45,13 +45,8 @@ impl ListResource<ProviderData> for AadAppList {
         )
     }
 
-    async fn list(
-        &self,
-        ctx: &Context<ProviderData>,
-        config: &Value,
-        sink: &mut ListSink<'_>,
-    ) -> Result<(), Diagnostics> {
-        let prefix = config.attr_str(DISPLAY_NAME_PREFIX);
+    async fn list(&self, ctx: &Ctx, listing: &mut Listing<'_>) -> Result<(), Diagnostics> {
+        let prefix = listing.config.attr_str(DISPLAY_NAME_PREFIX);
         let call = call_context(ctx);
         let graph = graph(ctx)?;
         let mut next = None;
@@ -61,7 +56,10 @@ impl ListResource<ProviderData> for AadAppList {
                 .await
                 .map_err(|error| cloud_diagnostics("Cannot list the applications", &error))?;
             for application in page.items {
-                if !sink.found(application.id, application.display_name).await? {
+                if !listing
+                    .found(application.id, application.display_name)
+                    .await?
+                {
                     return Ok(());
                 }
             }

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 
 use crate::azure::ids::VirtualNetworkId;
 use crate::framework::{
-    Attribute, Block, Context, Diagnostics, ListResource, ListSink, ObjectExt, Schema, validators,
+    Attribute, Block, Diagnostics, ListResource, Listing, ObjectExt, Schema, validators,
 };
-use crate::value::Value;
+use crate::resources::Ctx;
 
 use super::super::ProviderData;
 use super::super::support::{call_context, checks, cloud_diagnostics};
@@ -64,19 +64,14 @@ impl ListResource<ProviderData> for AivenVpcPeeringList {
         )
     }
 
-    async fn list(
-        &self,
-        ctx: &Context<ProviderData>,
-        config: &Value,
-        sink: &mut ListSink<'_>,
-    ) -> Result<(), Diagnostics> {
+    async fn list(&self, ctx: &Ctx, listing: &mut Listing<'_>) -> Result<(), Diagnostics> {
         let addressing = self.0;
-        let Some(owner) = config.attr_str(addressing.owner_attribute()) else {
+        let Some(owner) = listing.config.attr_str(addressing.owner_attribute()) else {
             return Ok(());
         };
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
-        let vpc_ids = match config.attr_str(addressing.vpc_attribute()) {
+        let vpc_ids = match listing.config.attr_str(addressing.vpc_attribute()) {
             Some(vpc_id) => vec![vpc_id.to_owned()],
             None => match addressing {
                 Addressing::Project => aiven.list_project_vpcs(&call, owner).await,
@@ -118,7 +113,7 @@ impl ListResource<ProviderData> for AivenVpcPeeringList {
                     vnet.name,
                     connection.state.as_str()
                 );
-                if !sink.found(import_id, display_name).await? {
+                if !listing.found(import_id, display_name).await? {
                     return Ok(());
                 }
             }

@@ -12,10 +12,10 @@ use crate::aiven::AIVEN_APP_ID;
 use crate::azure::arm::RoleAssignmentFilter;
 use crate::azure::graph::sign_in_audience;
 use crate::azure::ids::RoleDefinitionId;
-use crate::framework::{Context, Diagnostics, ObjectExt};
+use crate::framework::{Diagnostics, ObjectExt};
+use crate::resources::Ctx;
 use crate::value::Value;
 
-use super::super::ProviderData;
 use super::super::support::{call_context, cloud_diagnostics, graph};
 use super::{Credential, Location, Planned, own_arm};
 
@@ -24,10 +24,7 @@ const NETWORK_CONTRIBUTOR: &str = "4d97b98b-1d4f-4787-a291-c67834d212e7";
 
 /// Fills `client_id`, `application_object_id` and `remote_tenant_id` of an imported state (one
 /// that has no `client_id`) from the role assignments at its VNet.
-pub(super) async fn derive_arguments(
-    ctx: &Context<ProviderData>,
-    state: &mut Value,
-) -> Result<(), Diagnostics> {
+pub(super) async fn derive_arguments(ctx: &Ctx, state: &mut Value) -> Result<(), Diagnostics> {
     let Some(vnet_id) = state.attr_str(Location::vnet_id).map(str::to_owned) else {
         return Ok(());
     };

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 
 use crate::azure::ids::VirtualNetworkId;
 use crate::framework::{
-    Attribute, Block, Context, Diagnostic, Diagnostics, ListResource, ListSink, ObjectExt, Schema,
+    Attribute, Block, Diagnostic, Diagnostics, ListResource, Listing, ObjectExt, Schema,
 };
-use crate::value::Value;
+use crate::resources::Ctx;
 
 use super::super::ProviderData;
 use super::super::support::{call_context, checks, cloud_diagnostics};
@@ -41,13 +41,8 @@ impl ListResource<ProviderData> for CrossTenantVnetPeeringList {
         )
     }
 
-    async fn list(
-        &self,
-        ctx: &Context<ProviderData>,
-        config: &Value,
-        sink: &mut ListSink<'_>,
-    ) -> Result<(), Diagnostics> {
-        let Some(vnet_id) = config.attr_str(VNET_ID) else {
+    async fn list(&self, ctx: &Ctx, listing: &mut Listing<'_>) -> Result<(), Diagnostics> {
+        let Some(vnet_id) = listing.config.attr_str(VNET_ID) else {
             return Ok(());
         };
         let vnet = VirtualNetworkId::parse(vnet_id).map_err(|error| {
@@ -67,7 +62,7 @@ impl ListResource<ProviderData> for CrossTenantVnetPeeringList {
                 .and_then(|remote| remote.rsplit('/').next())
                 .unwrap_or("?");
             let display_name = format!("{} → {remote}", peering.name);
-            if !sink.found(id.to_string(), display_name).await? {
+            if !listing.found(id.to_string(), display_name).await? {
                 return Ok(());
             }
         }

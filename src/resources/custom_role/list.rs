@@ -5,10 +5,8 @@
 use async_trait::async_trait;
 
 use crate::azure::ids::RoleDefinitionId;
-use crate::framework::{
-    Attribute, Block, Context, Diagnostics, ListResource, ListSink, ObjectExt, Schema,
-};
-use crate::value::Value;
+use crate::framework::{Attribute, Block, Diagnostics, ListResource, Listing, ObjectExt, Schema};
+use crate::resources::Ctx;
 
 use super::super::ProviderData;
 use super::super::support::{arm, call_context, cloud_diagnostics};
@@ -44,13 +42,8 @@ impl ListResource<ProviderData> for CustomRoleList {
         )
     }
 
-    async fn list(
-        &self,
-        ctx: &Context<ProviderData>,
-        config: &Value,
-        sink: &mut ListSink<'_>,
-    ) -> Result<(), Diagnostics> {
-        let Some(scope) = config.attr_str(SCOPE) else {
+    async fn list(&self, ctx: &Ctx, listing: &mut Listing<'_>) -> Result<(), Diagnostics> {
+        let Some(scope) = listing.config.attr_str(SCOPE) else {
             return Ok(());
         };
         let scope = scope.trim_end_matches('/');
@@ -65,7 +58,7 @@ impl ListResource<ProviderData> for CustomRoleList {
                 continue;
             };
             let import_id = RoleDefinitionId::new(scope, id.guid);
-            if !sink
+            if !listing
                 .found(import_id.to_string(), role.properties.role_name)
                 .await?
             {

@@ -12,10 +12,8 @@ use uuid::Uuid;
 use crate::azure::arm::{ArmClient, RoleAssignmentFilter};
 use crate::azure::ids::RoleDefinitionId;
 use crate::cloud::CallContext;
-use crate::framework::{
-    Attribute, Block, Context, Diagnostics, ListResource, ListSink, ObjectExt, Schema,
-};
-use crate::value::Value;
+use crate::framework::{Attribute, Block, Diagnostics, ListResource, Listing, ObjectExt, Schema};
+use crate::resources::Ctx;
 
 use super::super::ProviderData;
 use super::super::support::{arm, call_context, cloud_diagnostics};
@@ -53,13 +51,8 @@ impl ListResource<ProviderData> for RoleAssignmentList {
         )
     }
 
-    async fn list(
-        &self,
-        ctx: &Context<ProviderData>,
-        config: &Value,
-        sink: &mut ListSink<'_>,
-    ) -> Result<(), Diagnostics> {
-        let Some(scope) = config.attr_str(SCOPE) else {
+    async fn list(&self, ctx: &Ctx, listing: &mut Listing<'_>) -> Result<(), Diagnostics> {
+        let Some(scope) = listing.config.attr_str(SCOPE) else {
             return Ok(());
         };
         let scope = scope.trim_end_matches('/');
@@ -89,7 +82,7 @@ impl ListResource<ProviderData> for RoleAssignmentList {
                 properties.principal_type.as_deref().unwrap_or("principal"),
                 properties.principal_id
             );
-            if !sink.found(assignment.id, display_name).await? {
+            if !listing.found(assignment.id, display_name).await? {
                 return Ok(());
             }
         }

@@ -6,9 +6,9 @@
 use async_trait::async_trait;
 
 use crate::framework::{
-    Attribute, Block, Context, Diagnostics, ListResource, ListSink, ObjectExt, Schema, validators,
+    Attribute, Block, Diagnostics, ListResource, Listing, ObjectExt, Schema, validators,
 };
-use crate::value::Value;
+use crate::resources::Ctx;
 
 use super::super::ProviderData;
 use super::super::support::{call_context, checks, cloud_diagnostics, graph};
@@ -55,14 +55,9 @@ impl ListResource<ProviderData> for ServicePrincipalList {
         )
     }
 
-    async fn list(
-        &self,
-        ctx: &Context<ProviderData>,
-        config: &Value,
-        sink: &mut ListSink<'_>,
-    ) -> Result<(), Diagnostics> {
-        let client_id = config.attr_str(CLIENT_ID);
-        let prefix = config.attr_str(DISPLAY_NAME_PREFIX);
+    async fn list(&self, ctx: &Ctx, listing: &mut Listing<'_>) -> Result<(), Diagnostics> {
+        let client_id = listing.config.attr_str(CLIENT_ID);
+        let prefix = listing.config.attr_str(DISPLAY_NAME_PREFIX);
         let call = call_context(ctx);
         let graph = graph(ctx)?;
         let mut next = None;
@@ -77,7 +72,7 @@ impl ListResource<ProviderData> for ServicePrincipalList {
                     .or(principal.app_display_name)
                     .unwrap_or_default();
                 let display_name = format!("{name} (client id {})", principal.app_id);
-                if !sink.found(principal.id, display_name).await? {
+                if !listing.found(principal.id, display_name).await? {
                     return Ok(());
                 }
             }
