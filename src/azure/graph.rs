@@ -173,6 +173,22 @@ const MAX_LOST_ANSWERS: u32 = 3;
 const APPLICATION_SELECT: &str = "id,appId,displayName,signInAudience,api,passwordCredentials";
 const SERVICE_PRINCIPAL_SELECT: &str = "id,appId,appOwnerOrganizationId,displayName,appDisplayName";
 
+/// The directory objects the provider deletes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirectoryObject {
+    Application,
+    ServicePrincipal,
+}
+
+impl DirectoryObject {
+    fn collection(self) -> &'static str {
+        match self {
+            DirectoryObject::Application => "applications",
+            DirectoryObject::ServicePrincipal => "servicePrincipals",
+        }
+    }
+}
+
 /// The Graph client, acting as one identity. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct GraphClient {
@@ -417,27 +433,28 @@ impl GraphClient {
         .await
     }
 
-    /// `DELETE /applications/{id}` (the app goes to deleted items for 30 days). Succeeds when it
-    /// is already gone.
-    pub async fn delete_application(
+    /// `DELETE /applications/{id}` (the app goes to deleted items for 30 days, taking its
+    /// service principal in the home tenant with it) or `DELETE /servicePrincipals/{id}`.
+    /// Succeeds when it is already gone. With `created_moments_ago` (rolling back a failed
+    /// create, or destroying right after it), a 404 may only mean "not replicated yet", so it is
+    /// retried within the replication window before the object is taken as gone.
+    pub async fn delete_object(
         &self,
         ctx: &CallContext,
+        object: DirectoryObject,
         object_id: &str,
+        created_moments_ago: bool,
     ) -> Result<(), CloudError> {
-        let url = self.url(&format!("applications/{}", path_segment(object_id)?));
-        self.delete(ctx, url).await
-    }
-
-    /// Deletes an application created moments ago (rolling back a failed create): a 404 may
-    /// only mean "not replicated yet", so it is retried within the replication window before the
-    /// app is taken as gone. Use [`GraphClient::delete_application`] for older objects.
-    pub async fn delete_new_application(
-        &self,
-        ctx: &CallContext,
-        object_id: &str,
-    ) -> Result<(), CloudError> {
-        let url = self.url(&format!("applications/{}", path_segment(object_id)?));
-        self.delete_new(ctx, url).await
+        let url = self.url(&format!(
+            "{}/{}",
+            object.collection(),
+            path_segment(object_id)?
+        ));
+        if created_moments_ago {
+            self.delete_new(ctx, url).await
+        } else {
+            self.delete(ctx, url).await
+        }
     }
 
     /// `GET /directory/deletedItems/{id}`: the application while it waits in the directory's
@@ -856,27 +873,6 @@ impl GraphClient {
                 next.origin().ascii_serialization()
             )))
         }
-    }
-
-    /// `DELETE /servicePrincipals/{id}`. Succeeds when it is already gone.
-    pub async fn delete_service_principal(
-        &self,
-        ctx: &CallContext,
-        object_id: &str,
-    ) -> Result<(), CloudError> {
-        let url = self.url(&format!("servicePrincipals/{}", path_segment(object_id)?));
-        self.delete(ctx, url).await
-    }
-
-    /// Deletes a service principal created moments ago, like
-    /// [`GraphClient::delete_new_application`].
-    pub async fn delete_new_service_principal(
-        &self,
-        ctx: &CallContext,
-        object_id: &str,
-    ) -> Result<(), CloudError> {
-        let url = self.url(&format!("servicePrincipals/{}", path_segment(object_id)?));
-        self.delete_new(ctx, url).await
     }
 
     // ----- plumbing -----

@@ -19,13 +19,10 @@ use super::context::Context;
 use super::diagnostics::Diagnostics;
 use super::schema::Schema;
 
-/// The list resource of a managed resource type (same type name).
+/// The list resource of a managed resource type, registered by
+/// [`Resource::list`](super::Resource::list) under the resource's type name.
 #[async_trait]
 pub trait ListResource<D: Send + Sync + 'static>: Send + Sync + 'static {
-    /// The managed resource type it lists, e.g. `vnetpeer_aad_app`. That type must have an
-    /// identity: Terraform names every result by it.
-    fn type_name(&self) -> &'static str;
-
     /// The `config` block of `list "<type>" "<name>" { config { … } }`: the filters.
     fn schema(&self) -> Schema;
 
@@ -136,6 +133,10 @@ mod tests {
             "test_widget"
         }
 
+        fn list(&self) -> Option<Arc<dyn ListResource<Shared>>> {
+            Some(Arc::new(WidgetList))
+        }
+
         fn schema(&self) -> Schema {
             Schema::new(
                 Block::new("")
@@ -197,10 +198,6 @@ mod tests {
 
     #[async_trait]
     impl ListResource<Shared> for WidgetList {
-        fn type_name(&self) -> &'static str {
-            "test_widget"
-        }
-
         fn schema(&self) -> Schema {
             Schema::new(
                 Block::new("")
@@ -279,10 +276,6 @@ mod tests {
 
         fn resources(&self) -> Vec<Arc<dyn Resource<Shared>>> {
             vec![Arc::new(Widget)]
-        }
-
-        fn list_resources(&self) -> Vec<Arc<dyn ListResource<Shared>>> {
-            vec![Arc::new(WidgetList)]
         }
     }
 

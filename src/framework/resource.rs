@@ -51,12 +51,6 @@ pub trait Provider: Send + Sync + 'static {
     fn ephemeral_resources(&self) -> Vec<Arc<dyn super::ephemeral::EphemeralResource<Self::Data>>> {
         Vec::new()
     }
-
-    /// The list resources for `terraform query` (none by default), each named like the
-    /// resource type it lists.
-    fn list_resources(&self) -> Vec<Arc<dyn super::list::ListResource<Self::Data>>> {
-        Vec::new()
-    }
 }
 
 /// Input of [`Provider::configure`].
@@ -127,6 +121,12 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
     /// The resource identity (Terraform 1.12+): what names the object, how the state maps to it
     /// and to the import id. `None`: the type has no identity and is imported by id only.
     fn identity(&self) -> Option<super::identity::Identity> {
+        None
+    }
+
+    /// The list resource of this type for `terraform query` (Terraform 1.14+), which names its
+    /// results by this type's [`identity`](Resource::identity). `None`: the type is not listed.
+    fn list(&self) -> Option<Arc<dyn super::list::ListResource<D>>> {
         None
     }
 

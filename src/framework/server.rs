@@ -1151,26 +1151,22 @@ fn build_catalog<P: Provider>(provider: &P) -> Catalog<P::Data> {
         }
     }
     let mut list_resources = BTreeMap::new();
-    for list in provider.list_resources() {
+    for (type_name, entry) in &resources {
+        let Some(list) = entry.resource.list() else {
+            continue;
+        };
         let schema = list.schema();
-        let type_name = list.type_name();
         if let Err(found) = schema.check() {
             problems.extend(found.into_iter().map(|p| format!("list {type_name}: {p}")));
         }
-        // Terraform names every result by the identity of the resource type of the same name.
-        if resources
-            .get(type_name)
-            .is_none_or(|entry: &ResourceEntry<P::Data>| entry.identity.is_none())
-        {
+        // Terraform names every result by the identity of the resource type.
+        if entry.identity.is_none() {
             problems.push(format!(
-                "list {type_name}: no resource type of that name with an identity"
+                "list {type_name}: the resource type has no identity"
             ));
         }
         let ty = schema.implied_type();
-        let entry = ListEntry { list, schema, ty };
-        if list_resources.insert(type_name, entry).is_some() {
-            problems.push(format!("list {type_name}: registered twice"));
-        }
+        list_resources.insert(*type_name, ListEntry { list, schema, ty });
     }
     for problem in &problems {
         tracing::error!(problem = problem.as_str(), "invalid schema");

@@ -39,10 +39,11 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::azure::aadsts;
 use crate::azure::graph::{
-    Application, ApplicationPatch, GraphClient, NewApplication, PasswordCredential,
-    ServicePrincipal, sign_in_audience,
+    Application, ApplicationPatch, DirectoryObject, GraphClient, NewApplication,
+    PasswordCredential, ServicePrincipal, sign_in_audience,
 };
 use crate::cloud::{CallContext, CloudError, SecretString};
+use crate::framework::ListResource;
 use crate::framework::{
     Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, Model, MoveSource,
     ObjectExt, PlannedChange, Resource, Schema, StringSet, Timeouts, UpdateRequest, Validator,
@@ -50,6 +51,7 @@ use crate::framework::{
 };
 use crate::resources::Ctx;
 use crate::value::{Type, Value};
+use std::sync::Arc;
 
 use super::ProviderData;
 use super::identity;
@@ -154,6 +156,10 @@ const AWAITING_PURGE: &[u8] = br#"{"awaiting_purge":true}"#;
 impl Resource<ProviderData> for AadApp {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
+    }
+
+    fn list(&self) -> Option<Arc<dyn ListResource<ProviderData>>> {
+        Some(Arc::new(list::AadAppList))
     }
 
     fn identity(&self) -> Option<Identity> {
@@ -667,12 +673,11 @@ impl Resource<ProviderData> for AadApp {
         // Application.ReadWrite.*) that can add a new secret anyway, and `permanently_delete`
         // purges the application with its credentials.
         // Moments after the create a 404 may only mean "not replicated yet".
-        let deleted = if ReplicationGrace::is_recent(ctx) {
-            graph.delete_new_application(&call, object_id).await
-        } else {
-            graph.delete_application(&call, object_id).await
-        };
-        deleted.map_err(|error| cloud_diagnostics("Cannot delete the application", &error))?;
+        let recent = ReplicationGrace::is_recent(ctx);
+        graph
+            .delete_object(&call, DirectoryObject::Application, object_id, recent)
+            .await
+            .map_err(|error| cloud_diagnostics("Cannot delete the application", &error))?;
         if Settings::from_value(&state)?.permanently_delete == Some(true) {
             purge(&graph, &call, object_id).await?;
         }
@@ -881,12 +886,22 @@ async fn roll_back(
     let mut result: Result<(), CloudError> = Ok(());
     if let Some(service_principal) = &made.service_principal {
         result = graph
-            .delete_new_service_principal(&cleanup, &service_principal.id)
+            .delete_object(
+                &cleanup,
+                DirectoryObject::ServicePrincipal,
+                &service_principal.id,
+                true,
+            )
             .await;
     }
     if result.is_ok() {
         result = graph
-            .delete_new_application(&cleanup, &made.application.id)
+            .delete_object(
+                &cleanup,
+                DirectoryObject::Application,
+                &made.application.id,
+                true,
+            )
             .await;
     }
     if result.is_ok() && settings.permanently_delete == Some(true) {

@@ -47,6 +47,7 @@ use crate::azure::arm::PEER_ACTION;
 use crate::azure::ids::VirtualNetworkId;
 use crate::cidr::Cidr;
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
+use crate::framework::ListResource;
 use crate::framework::{
     Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure,
     Identity as ResourceIdentity, IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange,
@@ -54,6 +55,7 @@ use crate::framework::{
 };
 use crate::resources::Ctx;
 use crate::value::{Type, Value};
+use std::sync::Arc;
 
 use super::ProviderData;
 use super::identity;
@@ -249,6 +251,10 @@ pub const PLANNED_READ_REUSE: Duration = Duration::from_secs(5);
 impl Resource<ProviderData> for AivenVpcPeering {
     fn type_name(&self) -> &'static str {
         self.0.type_name()
+    }
+
+    fn list(&self) -> Option<Arc<dyn ListResource<ProviderData>>> {
+        Some(Arc::new(list::AivenVpcPeeringList(self.0)))
     }
 
     fn identity(&self) -> Option<ResourceIdentity> {

@@ -42,6 +42,7 @@ use crate::azure::credentials::FetchToken;
 use crate::azure::ids::{VirtualNetworkId, VnetPeeringId, validate_peering_name};
 use crate::azure::{AccessToken, TokenSource};
 use crate::cloud::{CallContext, CloudError, PollStep, SecretString, poll_until};
+use crate::framework::ListResource;
 use crate::framework::{
     Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, IdentityAttribute,
     Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
@@ -154,6 +155,10 @@ model! {
 impl Resource<ProviderData> for CrossTenantVnetPeering {
     fn type_name(&self) -> &'static str {
         "vnetpeer_cross_tenant_vnet_peering"
+    }
+
+    fn list(&self) -> Option<Arc<dyn ListResource<ProviderData>>> {
+        Some(Arc::new(list::CrossTenantVnetPeeringList))
     }
 
     fn identity(&self) -> Option<Identity> {

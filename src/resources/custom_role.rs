@@ -23,6 +23,7 @@ use crate::azure::arm::{
 };
 use crate::azure::ids::{RoleDefinitionId, SubscriptionScope, role_definition_guid};
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
+use crate::framework::ListResource;
 use crate::framework::{
     Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, IdentityAttribute,
     Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
@@ -30,6 +31,7 @@ use crate::framework::{
 };
 use crate::resources::Ctx;
 use crate::value::{Type, Value};
+use std::sync::Arc;
 
 use super::ProviderData;
 use super::identity;
@@ -83,6 +85,10 @@ impl Location {
 impl Resource<ProviderData> for CustomRole {
     fn type_name(&self) -> &'static str {
         "vnetpeer_custom_role"
+    }
+
+    fn list(&self) -> Option<Arc<dyn ListResource<ProviderData>>> {
+        Some(Arc::new(list::CustomRoleList))
     }
 
     fn identity(&self) -> Option<Identity> {

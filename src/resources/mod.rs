@@ -13,7 +13,7 @@ use crate::azure::AzureClients;
 use crate::cloud::{CloudError, HttpClient};
 use crate::framework::{
     ConfigureRequest, Context, DataSource, Diagnostic, Diagnostics, EphemeralResource, Function,
-    ListResource, Provider, Resource, Schema,
+    Provider, Resource, Schema,
 };
 use crate::provider::{ProviderConfig, provider_schema};
 
@@ -69,10 +69,6 @@ impl Provider for VnetpeerProvider {
 
     fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<ProviderData>>> {
         vec![Arc::new(aad_app_secret::AadAppSecret)]
-    }
-
-    fn list_resources(&self) -> Vec<Arc<dyn ListResource<ProviderData>>> {
-        list_resources()
     }
 }
 
@@ -155,25 +151,6 @@ fn test_resources() -> Vec<Arc<dyn Resource<ProviderData>>> {
     Vec::new()
 }
 
-/// Every list resource (`terraform query`), named like the resource type it lists.
-pub fn list_resources() -> Vec<Arc<dyn ListResource<ProviderData>>> {
-    let mut all: Vec<Arc<dyn ListResource<ProviderData>>> = vec![
-        Arc::new(aad_app::list::AadAppList),
-        Arc::new(service_principal::list::ServicePrincipalList),
-        Arc::new(custom_role::list::CustomRoleList),
-        Arc::new(role_assignment::list::RoleAssignmentList),
-    ];
-    for addressing in Addressing::BOTH {
-        all.push(Arc::new(aiven_vpc_peering::list::AivenVpcPeeringList(
-            addressing,
-        )));
-    }
-    all.push(Arc::new(
-        cross_tenant_vnet_peering::list::CrossTenantVnetPeeringList,
-    ));
-    all
-}
-
 /// Every data source type.
 pub fn data_sources() -> Vec<Arc<dyn DataSource<ProviderData>>> {
     let mut all: Vec<Arc<dyn DataSource<ProviderData>>> = Vec::new();
@@ -206,20 +183,15 @@ mod tests {
                 problems.extend(found.into_iter().map(|p| format!("{kind}{name}: {p}")));
             }
         }
-        let listed_with_identity: Vec<&str> = super::resources()
-            .iter()
-            .filter(|resource| resource.identity().is_some())
-            .map(|resource| resource.type_name())
-            .collect();
-        for list in list_resources() {
-            let name = list.type_name();
-            if !listed_with_identity.contains(&name) {
-                problems.push(format!(
-                    "list {name}: no resource type of that name with an identity"
-                ));
-            }
-            if let Err(found) = list.schema().check() {
-                problems.extend(found.into_iter().map(|p| format!("list {name}: {p}")));
+        for resource in super::resources() {
+            let name = resource.type_name();
+            if let Some(list) = resource.list() {
+                if resource.identity().is_none() {
+                    problems.push(format!("list {name}: the resource type has no identity"));
+                }
+                if let Err(found) = list.schema().check() {
+                    problems.extend(found.into_iter().map(|p| format!("list {name}: {p}")));
+                }
             }
         }
         if let Err(found) = provider_schema().check() {

@@ -30,6 +30,7 @@ use crate::azure::arm::{
 };
 use crate::azure::ids::{RoleAssignmentId, RoleDefinitionId, role_assignment_name};
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
+use crate::framework::ListResource;
 use crate::framework::model::not_known;
 use crate::framework::{
     Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, IdentityAttribute,
@@ -38,6 +39,7 @@ use crate::framework::{
 };
 use crate::resources::Ctx;
 use crate::value::Value;
+use std::sync::Arc;
 
 use super::ProviderData;
 use super::identity;
@@ -98,6 +100,10 @@ model! {
 impl Resource<ProviderData> for RoleAssignmentResource {
     fn type_name(&self) -> &'static str {
         "vnetpeer_role_assignment"
+    }
+
+    fn list(&self) -> Option<Arc<dyn ListResource<ProviderData>>> {
+        Some(Arc::new(list::RoleAssignmentList))
     }
 
     fn identity(&self) -> Option<Identity> {

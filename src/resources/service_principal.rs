@@ -17,14 +17,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::aiven::AIVEN_APP_ID;
-use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, ServicePrincipal, codes};
+use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, DirectoryObject, ServicePrincipal, codes};
 use crate::cloud::CloudError;
+use crate::framework::ListResource;
 use crate::framework::{
     Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, Model, MoveSource,
     ObjectExt, Resource, Schema, Timeouts, UpdateRequest, model,
 };
 use crate::resources::Ctx;
 use crate::value::Value;
+use std::sync::Arc;
 
 use super::ProviderData;
 use super::identity;
@@ -64,6 +66,10 @@ const TYPE_NAME: &str = "vnetpeer_service_principal";
 impl Resource<ProviderData> for ServicePrincipalResource {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
+    }
+
+    fn list(&self) -> Option<Arc<dyn ListResource<ProviderData>>> {
+        Some(Arc::new(list::ServicePrincipalList))
     }
 
     fn identity(&self) -> Option<Identity> {
@@ -236,12 +242,11 @@ impl Resource<ProviderData> for ServicePrincipalResource {
         let call = call_context(ctx);
         let graph = graph(ctx)?;
         // Moments after its creation a 404 may only mean "not replicated yet".
-        let deleted = if ReplicationGrace::is_recent(ctx) {
-            graph.delete_new_service_principal(&call, object_id).await
-        } else {
-            graph.delete_service_principal(&call, object_id).await
-        };
-        deleted.map_err(|error| cloud_diagnostics("Cannot delete the service principal", &error))
+        let recent = ReplicationGrace::is_recent(ctx);
+        graph
+            .delete_object(&call, DirectoryObject::ServicePrincipal, object_id, recent)
+            .await
+            .map_err(|error| cloud_diagnostics("Cannot delete the service principal", &error))
     }
 
     async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {

@@ -11,7 +11,7 @@ use crate::clients_common::*;
 use vnetpeer::aiven::{AivenClient, AivenSettings, AzurePeeringRequest, PeeringState, VpcAddress};
 use vnetpeer::azure::aadsts;
 use vnetpeer::azure::arm::{PeeringProperties, PeeringState as AzurePeeringState};
-use vnetpeer::azure::graph::{NewApplication, sign_in_audience};
+use vnetpeer::azure::graph::{DirectoryObject, NewApplication, sign_in_audience};
 use vnetpeer::azure::ids::{VirtualNetworkId, VnetPeeringId};
 use vnetpeer::azure::{AzureSettings, CredentialKind};
 use vnetpeer::cloud::{CallContext, CancellationToken, CloudError, HttpClient, SecretString};
@@ -640,10 +640,18 @@ async fn graph_calls_wait_out_replication_and_secrets_become_usable() {
         .await
         .expect("removing a removed secret is a no-op");
     graph
-        .delete_service_principal(&ctx, &principal.id)
+        .delete_object(
+            &ctx,
+            DirectoryObject::ServicePrincipal,
+            &principal.id,
+            false,
+        )
         .await
         .unwrap();
-    graph.delete_application(&ctx, &app.id).await.unwrap();
+    graph
+        .delete_object(&ctx, DirectoryObject::Application, &app.id, false)
+        .await
+        .unwrap();
     assert!(
         graph
             .get_application(&ctx, &app.id)
@@ -1004,7 +1012,7 @@ async fn rolling_back_a_just_created_application_waits_for_it_to_replicate() {
         .await
         .unwrap();
     graph
-        .delete_new_application(&ctx, &app.id)
+        .delete_object(&ctx, DirectoryObject::Application, &app.id, true)
         .await
         .expect("deleted");
     let deletes = requests(&emulator, Service::Graph, "DELETE");

@@ -22,10 +22,6 @@ pub struct AivenVpcPeeringList(pub Addressing);
 
 #[async_trait]
 impl ListResource<ProviderData> for AivenVpcPeeringList {
-    fn type_name(&self) -> &'static str {
-        self.0.type_name()
-    }
-
     fn schema(&self) -> Schema {
         let (owner, vpc) = match self.0 {
             Addressing::Project => (

@@ -21,10 +21,6 @@ const VNET_ID: &str = "vnet_id";
 
 #[async_trait]
 impl ListResource<ProviderData> for CrossTenantVnetPeeringList {
-    fn type_name(&self) -> &'static str {
-        "vnetpeer_cross_tenant_vnet_peering"
-    }
-
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new(

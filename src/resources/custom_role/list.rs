@@ -19,10 +19,6 @@ const SCOPE: &str = "scope";
 
 #[async_trait]
 impl ListResource<ProviderData> for CustomRoleList {
-    fn type_name(&self) -> &'static str {
-        "vnetpeer_custom_role"
-    }
-
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new(

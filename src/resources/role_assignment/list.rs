@@ -26,10 +26,6 @@ const SCOPE: &str = "scope";
 
 #[async_trait]
 impl ListResource<ProviderData> for RoleAssignmentList {
-    fn type_name(&self) -> &'static str {
-        "vnetpeer_role_assignment"
-    }
-
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new(

@@ -12,7 +12,6 @@ use crate::resources::Ctx;
 
 use super::super::ProviderData;
 use super::super::support::{call_context, checks, cloud_diagnostics, graph};
-use super::TYPE_NAME;
 
 /// See the module documentation.
 pub struct ServicePrincipalList;
@@ -22,10 +21,6 @@ const DISPLAY_NAME_PREFIX: &str = "display_name_prefix";
 
 #[async_trait]
 impl ListResource<ProviderData> for ServicePrincipalList {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new(
