@@ -110,12 +110,14 @@ where
             tls: None,
         },
     };
-    // One thread: Terraform's concurrent calls (ten at a time by default) interleave on it at
-    // every network wait, and the CPU between waits is small (well under 1 ms per call). A
-    // multi-thread runtime spent more CPU handing wake-ups between its threads than the calls
-    // themselves gained from running in parallel (docs/development/benchmark-method.md,
+    // One worker thread: Terraform's concurrent calls (ten at a time by default) interleave on
+    // it at every network wait, and the CPU between waits is small (well under 1 ms per call);
+    // a worker per core spent more CPU handing wake-ups between threads than the calls gained.
+    // Not `new_current_thread`: there the pacing of ARM writes overshot its schedule (benchmark
+    // f1: 1.11–1.12 of the optimal span instead of 1.03) (docs/development/benchmark-method.md,
     // 'Provider CPU of a refresh').
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {
