@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::value::{Type, Value};
+use crate::value::{StoredJsonError, Type, Value, ValueError};
 
 use super::context::Context;
 use super::diagnostics::{AttributePath, Diagnostic, Diagnostics};
@@ -420,35 +420,42 @@ impl<P: Provider> Server<P> {
             return Err(unknown_type("resource", type_name));
         };
         let current = entry.schema.version;
-        let mut json: serde_json::Value = serde_json::from_slice(raw_json).map_err(|error| {
+        let not_json = |error: serde_json::Error| {
             Diagnostic::error(
                 format!("Stored state of {type_name} is not valid JSON"),
                 format!("The state file may be damaged: {error}."),
             )
-        })?;
-        if version > current {
-            return Err(Diagnostic::error(
-                format!("State of {type_name} was written by a newer provider"),
-                format!(
-                    "The state has schema version {version}, this provider knows up to {current}. \
-                     Use a provider version at least as new as the one that wrote it."
-                ),
-            )
-            .into());
-        }
-        if version < current {
-            json = entry.resource.upgrade_state(version, json)?;
-        } else {
-            strip_unknown_keys(&entry.ty, &mut json);
-        }
-        // Straight from the parsed JSON: Terraform asks this for every object of every command,
-        // and a write-out and re-parse would double the work.
-        let mut value = Value::from_json_value(&entry.ty, &json).map_err(|error| {
+        };
+        let mismatch = |error: ValueError| {
             Diagnostic::error(
                 format!("Stored state of {type_name} does not match its schema"),
-                format!("{error}. The state may have been edited by hand, or written by another provider version."),
+                format!(
+                    "{error}. The state may have been edited by hand, or written by another provider version."
+                ),
             )
-        })?;
+        };
+        let mut value = if version == current {
+            // The usual case, for every object of every command: read once, straight into a
+            // value, dropping the attributes the schema no longer has.
+            crate::value::decode_stored_json(&entry.ty, raw_json).map_err(|error| match error {
+                StoredJsonError::Syntax(error) => not_json(error),
+                StoredJsonError::Mismatch(error) => mismatch(error),
+            })?
+        } else {
+            let json: serde_json::Value = serde_json::from_slice(raw_json).map_err(not_json)?;
+            if version > current {
+                return Err(Diagnostic::error(
+                    format!("State of {type_name} was written by a newer provider"),
+                    format!(
+                        "The state has schema version {version}, this provider knows up to {current}. \
+                         Use a provider version at least as new as the one that wrote it."
+                    ),
+                )
+                .into());
+            }
+            let json = entry.resource.upgrade_state(version, json)?;
+            Value::from_json_value(&entry.ty, &json).map_err(mismatch)?
+        };
         plan::null_write_only(&entry.schema.block, &mut value);
         Ok(value)
     }
@@ -1310,32 +1317,6 @@ fn failed(new_state: Value, private: Vec<u8>, diagnostics: Diagnostics) -> Apply
         new_state,
         private,
         diagnostics,
-    }
-}
-
-/// Removes object keys that `ty` does not have, at any depth (state written by the same schema
-/// version before an attribute was removed; Terraform itself only does this for equal versions).
-fn strip_unknown_keys(ty: &Type, json: &mut serde_json::Value) {
-    match (ty, json) {
-        (Type::Object(fields, _), serde_json::Value::Object(map)) => {
-            map.retain(|key, _| fields.contains_key(key));
-            for (key, value) in map.iter_mut() {
-                if let Some(field_type) = fields.get(key) {
-                    strip_unknown_keys(field_type, value);
-                }
-            }
-        }
-        (Type::List(element) | Type::Set(element), serde_json::Value::Array(items)) => {
-            for item in items {
-                strip_unknown_keys(element, item);
-            }
-        }
-        (Type::Map(element), serde_json::Value::Object(map)) => {
-            for value in map.values_mut() {
-                strip_unknown_keys(element, value);
-            }
-        }
-        _ => {}
     }
 }
 

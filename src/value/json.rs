@@ -21,6 +21,251 @@ pub fn decode_json(ty: &Type, bytes: &[u8]) -> Result<Value, ValueError> {
     from_json_value(ty, &json)
 }
 
+/// Why [`decode_stored_json`] failed.
+#[derive(Debug)]
+pub enum StoredJsonError {
+    /// The bytes are not JSON.
+    Syntax(serde_json::Error),
+    /// JSON, but not a value of the type.
+    Mismatch(ValueError),
+}
+
+/// Decodes the JSON form of a value of type `ty` that the same type wrote earlier (a stored
+/// state of the current schema version): as [`decode_json`], except that object attributes the
+/// type does not have are dropped, at any depth outside tuples and dynamic values.
+///
+/// The document is read once, straight into [`Value`]; objects, maps, lists and sets never pass
+/// through a `serde_json::Value` tree (Terraform asks for this for every object of every
+/// command). Leaves, tuples and dynamic values are read as [`decode_json`] reads them. A syntax
+/// error anywhere is reported before a mismatch, as a parse of the whole document first would.
+pub fn decode_stored_json(ty: &Type, bytes: &[u8]) -> Result<Value, StoredJsonError> {
+    use serde::de::DeserializeSeed;
+
+    let mut mismatch = None;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let decoded = StoredSeed {
+        ty,
+        mismatch: &mut mismatch,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value));
+    match decoded {
+        Ok(value) => Ok(value),
+        Err(error) => {
+            // The decoder stops at the first mismatch; the rest of the document must still be
+            // JSON for the mismatch to be the answer.
+            if let Err(syntax) = serde_json::from_slice::<Json>(bytes) {
+                return Err(StoredJsonError::Syntax(syntax));
+            }
+            Err(match mismatch {
+                Some(mismatch) => StoredJsonError::Mismatch(mismatch),
+                None => StoredJsonError::Syntax(error),
+            })
+        }
+    }
+}
+
+/// Reads one value of `ty`; a mismatch is recorded in `mismatch` (the serde error that carries
+/// it up only stops the parse), and each level on the way up puts its step in front of the path.
+struct StoredSeed<'t, 'm> {
+    ty: &'t Type,
+    mismatch: &'m mut Option<ValueError>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for StoredSeed<'_, '_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        use serde::Deserialize;
+
+        match self.ty {
+            Type::Object(..) | Type::Map(_) | Type::List(_) | Type::Set(_) => {
+                deserializer.deserialize_option(self)
+            }
+            // Leaves, tuples and dynamic values: as `decode_json` reads them.
+            _ => {
+                let json = Json::deserialize(deserializer)?;
+                read(self.ty, &json, &mut Vec::new()).map_err(|mismatch| {
+                    *self.mismatch = Some(mismatch);
+                    serde::de::Error::custom("the value does not match its type")
+                })
+            }
+        }
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StoredSeed<'_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(formatter, "a {} value", self.ty.friendly_name())
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        let StoredSeed { ty, mismatch } = self;
+        let container = StoredContainer {
+            ty,
+            mismatch: &mut *mismatch,
+        };
+        let result = match ty {
+            Type::Object(..) | Type::Map(_) => deserializer.deserialize_map(container),
+            _ => deserializer.deserialize_seq(container),
+        };
+        // An error no level recorded is the deserializer's own: this value is not a container
+        // of the kind (or the document is not JSON, which `decode_stored_json` checks).
+        if result.is_err() && mismatch.is_none() {
+            let message = match ty {
+                Type::Object(..) => "an object is required",
+                Type::Map(_) => "a map is required",
+                Type::Set(_) => "a set is required",
+                _ => "a list is required",
+            };
+            *mismatch = Some(ValueError::new(Path::default(), message));
+        }
+        result
+    }
+}
+
+/// The contents of a non-null object, map, list or set.
+struct StoredContainer<'t, 'm> {
+    ty: &'t Type,
+    mismatch: &'m mut Option<ValueError>,
+}
+
+impl StoredContainer<'_, '_> {
+    /// `result`, with `step` put in front of the path of a mismatch below.
+    fn within<T, E>(
+        &mut self,
+        step: impl FnOnce() -> PathStep,
+        result: Result<T, E>,
+    ) -> Result<T, E> {
+        if result.is_err()
+            && let Some(mismatch) = self.mismatch.as_mut()
+        {
+            mismatch.insert_step(0, step());
+        }
+        result
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StoredContainer<'_, '_> {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(formatter, "a {} value", self.ty.friendly_name())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(mut self, mut map: A) -> Result<Value, A::Error> {
+        match self.ty {
+            Type::Object(attribute_types, _) => {
+                let mut attributes = BTreeMap::new();
+                while let Some(known) = map.next_key_seed(AttributeName(attribute_types))? {
+                    let Some((name, attribute_type)) = known else {
+                        // Dropped, but read in full so that it is checked to be JSON as a
+                        // whole-document parse would.
+                        map.next_value::<Json>()?;
+                        continue;
+                    };
+                    let seed = StoredSeed {
+                        ty: attribute_type,
+                        mismatch: &mut *self.mismatch,
+                    };
+                    let attribute = map.next_value_seed(seed);
+                    let attribute =
+                        self.within(|| PathStep::Attribute(name.to_owned()), attribute)?;
+                    attributes.insert(name.to_owned(), attribute);
+                }
+                // Omitted attributes are null (K8).
+                if attributes.len() < attribute_types.len() {
+                    for name in attribute_types.keys() {
+                        if !attributes.contains_key(name) {
+                            attributes.insert(name.clone(), Value::Null);
+                        }
+                    }
+                }
+                Ok(Value::Object(attributes))
+            }
+            Type::Map(element_type) => {
+                let mut entries = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let seed = StoredSeed {
+                        ty: element_type,
+                        mismatch: &mut *self.mismatch,
+                    };
+                    let element = map.next_value_seed(seed);
+                    let element = self.within(|| PathStep::Key(key.clone()), element)?;
+                    entries.insert(key, element);
+                }
+                Ok(Value::Map(entries))
+            }
+            _ => Err(serde::de::Error::invalid_type(
+                serde::de::Unexpected::Map,
+                &self,
+            )),
+        }
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<Value, A::Error> {
+        let (Type::List(element_type) | Type::Set(element_type)) = self.ty else {
+            return Err(serde::de::Error::invalid_type(
+                serde::de::Unexpected::Seq,
+                &self,
+            ));
+        };
+        let mut elements = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        loop {
+            let seed = StoredSeed {
+                ty: element_type,
+                mismatch: &mut *self.mismatch,
+            };
+            let index = elements.len() as u64;
+            let element = seq.next_element_seed(seed);
+            match self.within(|| PathStep::Index(index), element)? {
+                Some(element) => elements.push(element),
+                None => break,
+            }
+        }
+        Ok(match self.ty {
+            Type::Set(_) => Value::Set(dedupe_set_elements(elements)),
+            _ => Value::List(elements),
+        })
+    }
+}
+
+/// An object key: the attribute's name and type as the object type has them, or `None` for a
+/// name it does not have.
+struct AttributeName<'t>(&'t BTreeMap<String, Type>);
+
+impl<'de, 't> serde::de::DeserializeSeed<'de> for AttributeName<'t> {
+    type Value = Option<(&'t str, &'t Type)>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de, 't> serde::de::Visitor<'de> for AttributeName<'t> {
+    type Value = Option<(&'t str, &'t Type)>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("an attribute name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Self::Value, E> {
+        Ok(self
+            .0
+            .get_key_value(name)
+            .map(|(name, ty)| (name.as_str(), ty)))
+    }
+}
+
 /// Encodes `value` (conforming to `ty`, wholly known) in the JSON form.
 pub fn encode_json(ty: &Type, value: &Value) -> Result<Vec<u8>, ValueError> {
     let json = to_json_value(ty, value)?;

@@ -19,7 +19,7 @@ mod type_json;
 #[cfg(test)]
 mod tests;
 
-pub use json::{decode_json, encode_json};
+pub use json::{StoredJsonError, decode_json, decode_stored_json, encode_json};
 pub use msgpack::{decode_msgpack, encode_msgpack, fuzz_decode};
 pub use number::{Number, NumberParseError};
 

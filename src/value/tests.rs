@@ -991,6 +991,121 @@ fn encode_json_text(ty: &Type, value: &Value) -> String {
     String::from_utf8(encode_json(ty, value).unwrap()).unwrap()
 }
 
+/// What `decode_stored_json` must give: the whole document parsed, the attributes the type does
+/// not have removed (not inside tuples or dynamic values), then decoded as `decode_json` does.
+fn stored_by_tree(ty: &Type, text: &str) -> Result<Value, String> {
+    fn strip(ty: &Type, json: &mut serde_json::Value) {
+        match (ty, json) {
+            (Type::Object(fields, _), serde_json::Value::Object(map)) => {
+                map.retain(|key, _| fields.contains_key(key));
+                for (key, value) in map.iter_mut() {
+                    strip(&fields[key], value);
+                }
+            }
+            (Type::List(element) | Type::Set(element), serde_json::Value::Array(items)) => {
+                items.iter_mut().for_each(|item| strip(element, item));
+            }
+            (Type::Map(element), serde_json::Value::Object(map)) => {
+                map.values_mut().for_each(|value| strip(element, value));
+            }
+            _ => {}
+        }
+    }
+    let mut json: serde_json::Value =
+        serde_json::from_str(text).map_err(|error| format!("syntax: {error}"))?;
+    strip(ty, &mut json);
+    Value::from_json_value(ty, &json).map_err(|error| format!("mismatch: {error}"))
+}
+
+fn stored_streamed(ty: &Type, text: &str) -> Result<Value, String> {
+    decode_stored_json(ty, text.as_bytes()).map_err(|error| match error {
+        StoredJsonError::Syntax(error) => format!("syntax: {error}"),
+        StoredJsonError::Mismatch(error) => format!("mismatch: {error}"),
+    })
+}
+
+#[test]
+fn stored_json_decodes_as_a_parsed_and_stripped_tree_does() {
+    let inner = Type::object([("name", Type::String), ("port", Type::Number)]);
+    let ty = Type::object([
+        ("id", Type::String),
+        ("enabled", Type::Bool),
+        ("tags", Type::map(Type::String)),
+        ("rules", Type::list(inner.clone())),
+        ("members", Type::set(inner.clone())),
+        ("nested", inner.clone()),
+        ("pair", Type::tuple([Type::String, inner.clone()])),
+        ("anything", Type::Dynamic),
+        ("maps", Type::map(inner)),
+    ]);
+    let documents = [
+        // Every kind, with attributes the type does not have at each depth.
+        r#"{"id":"a","gone":{"deep":[1,2]},"enabled":true,"tags":{"k":"v","n":12.5},
+            "rules":[{"name":"r","port":"443","old":true},null],
+            "members":[{"name":"m","port":1},{"name":"m","port":1,"old":"x"}],
+            "nested":{"name":"n","extra":null},"pair":["p",{"name":"q","port":2}],
+            "anything":{"value":{"a":1},"type":["object",{"a":"number"}]},
+            "maps":{"x":{"name":"y","old":1}}}"#,
+        // Omitted attributes read as null; nulls everywhere.
+        r#"{"id":null,"tags":null,"rules":[],"members":null,"nested":null}"#,
+        r#"null"#,
+        r#"{"id":"\u0061\n","tags":{"\u006b":"v"},"\u006eested":{"name":"\"x\""}}"#,
+        r#"{"id":"x","nested":{"port":123456789012345678901234567890.5}}"#,
+        // Mismatches, with their paths.
+        r#"{"id":[1]}"#,
+        r#"{"id":"x","rules":[{"name":"r"},{"port":"many"}]}"#,
+        r#"{"tags":{"a":"b","c":{}}}"#,
+        r#"{"nested":5}"#,
+        r#"{"nested":"text"}"#,
+        r#"{"rules":{"name":"r"}}"#,
+        r#"{"members":7}"#,
+        r#"{"maps":[]}"#,
+        r#"{"maps":{"m":{"port":true}}}"#,
+        r#"{"pair":["p",{"name":"q","old":1}]}"#,
+        r#"{"anything":{"value":1}}"#,
+        r#"[]"#,
+        r#"12"#,
+        // Not JSON: reported as such even after a mismatch, or inside a dropped attribute.
+        r#"{"id":[1],"enabled":tru}"#,
+        r#"{"gone":[1,}"#,
+        r#"{"id":"x"} trailing"#,
+        r#"{"id":"x""#,
+        "",
+    ];
+    for text in documents {
+        assert_eq!(
+            stored_streamed(&ty, text),
+            stored_by_tree(&ty, text),
+            "{text}"
+        );
+    }
+    // The cases above do what they say.
+    assert!(stored_streamed(&ty, documents[0]).is_ok());
+    let deep = stored_streamed(&ty, r#"{"id":"x","rules":[{"name":"r"},{"port":"many"}]}"#);
+    assert!(
+        deep.as_ref()
+            .is_err_and(|error| error.starts_with("mismatch: ") && error.contains("rules[1]")),
+        "{deep:?}"
+    );
+    assert!(
+        stored_streamed(&ty, r#"{"gone":[1,}"#).is_err_and(|error| error.starts_with("syntax: "))
+    );
+    assert!(
+        stored_streamed(&ty, r#"{"nested":5}"#).is_err_and(|error| error.starts_with("mismatch: "))
+    );
+}
+
+#[test]
+fn stored_json_reads_invalid_utf8_in_a_dropped_attribute_as_not_json() {
+    let ty = Type::object([("id", Type::String)]);
+    let bytes = b"{\"id\":\"x\",\"gone\":\"\xff\"}";
+    assert!(matches!(
+        decode_stored_json(&ty, bytes),
+        Err(StoredJsonError::Syntax(_))
+    ));
+    assert!(serde_json::from_slice::<serde_json::Value>(bytes).is_err());
+}
+
 #[test]
 fn json_objects_may_omit_attributes_but_not_add_them() {
     let ty = two_attribute_object();
