@@ -21,7 +21,10 @@ mod error;
 mod recent;
 mod rejection;
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use reqwest::{Method, Url};
@@ -441,6 +444,8 @@ pub struct AivenClient {
     token: SecretString,
     /// VPC reads left for the next caller about the same peering (see `recent`).
     recent_vpc_reads: RecentVpcReads,
+    /// The last body of each VPC read, decoded (see `VpcBodies`).
+    vpc_bodies: VpcBodies,
 }
 
 impl fmt::Debug for AivenClient {
@@ -474,6 +479,7 @@ impl AivenClient {
             base,
             token: settings.api_token.clone(),
             recent_vpc_reads: RecentVpcReads::default(),
+            vpc_bodies: VpcBodies::default(),
         })
     }
 
@@ -616,13 +622,16 @@ impl AivenClient {
     ) -> Result<Option<PeeringConnection>, CloudError> {
         let url = self.url(&vpc.segments());
         let operation = operation_name(&Method::GET, &url);
+        let url_of_read = url.clone();
         let response = self
             .send_checked(ctx, Method::GET, url, None, Replay::Safe)
             .await?;
         // One pass finds both an error inside the 200 and the connection; only a body that does
         // not decode as a VPC, or carries `error`, is probed the way `call` probes every body.
-        let found =
-            find_connection_in_vpc_body(&response.body, subscription_id, resource_group, vnet_name);
+        let found = self
+            .vpc_bodies
+            .index(&url_of_read, &response.body)
+            .and_then(|index| index.find(subscription_id, resource_group, vnet_name));
         if !matches!(found, Ok(VpcSearch::Found(_)))
             && let Some(error) =
                 error::error_in_success_body(&operation, &response.headers, &response.body)
@@ -807,61 +816,156 @@ enum VpcSearch {
 }
 
 /// The connection of a VPC body (`GET .../vpcs/{id}`) that peers with (subscription, resource
-/// group, VNet), as [`Vpc::find_azure_peering`] finds it, but decoding only the three
-/// matched fields of the others: a refresh reads the VPC once per peering, and building every
-/// connection of a shared VPC each time made this quadratic in the number of peerings.
+/// group, VNet), as [`Vpc::find_azure_peering`] finds it.
+#[cfg(test)]
 fn find_connection_in_vpc_body(
     body: &[u8],
     subscription_id: &str,
     resource_group: &str,
     vnet_name: &str,
 ) -> Result<VpcSearch, serde_json::Error> {
-    use std::borrow::Cow;
+    VpcBodyIndex::decode(body)?.find(subscription_id, resource_group, vnet_name)
+}
 
-    use serde_json::value::RawValue;
+/// A VPC body (`GET .../vpcs/{id}`) with each connection's three matched fields decoded and the
+/// rest of it kept as text: a refresh reads the VPC once per peering, and building every
+/// connection of a shared VPC each time made this quadratic in the number of peerings.
+struct VpcBodyIndex {
+    /// The body it was decoded from.
+    body: Vec<u8>,
+    /// The body has a non-null `error`.
+    error_field: bool,
+    connections: Vec<IndexedConnection>,
+}
 
-    /// The VPC's id and state, which [`Vpc`] requires, checked but not kept, and its connections
-    /// left undecoded.
-    #[derive(Deserialize)]
-    #[allow(dead_code)] // Present to reject the bodies `Vpc` rejects.
-    struct VpcConnections<'a> {
-        #[serde(default)]
-        error: Option<serde::de::IgnoredAny>,
-        #[serde(alias = "organization_vpc_id")]
-        project_vpc_id: serde::de::IgnoredAny,
-        state: serde::de::IgnoredAny,
-        #[serde(default, borrow)]
-        peering_connections: Vec<&'a RawValue>,
-    }
-    /// What [`PeeringConnection::matches_azure`] compares.
-    #[derive(Deserialize)]
-    struct ConnectionPeer<'a> {
-        #[serde(borrow)]
-        peer_cloud_account: Cow<'a, str>,
-        #[serde(default, borrow)]
-        peer_resource_group: Option<Cow<'a, str>>,
-        #[serde(borrow)]
-        peer_vpc: Cow<'a, str>,
-    }
+/// One connection of a [`VpcBodyIndex`].
+struct IndexedConnection {
+    /// Its JSON text.
+    text: Box<str>,
+    /// What [`PeeringConnection::matches_azure`] compares; `None` when they do not decode (the
+    /// search reports that if it gets this far).
+    peer: Option<ConnectionPeer<'static>>,
+}
 
-    let vpc: VpcConnections<'_> = serde_json::from_slice(body)?;
-    if vpc.error.is_some() {
-        return Ok(VpcSearch::ErrorField);
-    }
-    for raw in vpc.peering_connections {
-        let peer: ConnectionPeer<'_> = serde_json::from_str(raw.get())?;
-        let matches = same_lowercase(&peer.peer_cloud_account, subscription_id)
-            && same_lowercase(&peer.peer_vpc, vnet_name)
-            && same_lowercase(
-                peer.peer_resource_group.as_deref().unwrap_or_default(),
-                resource_group,
-            );
-        if matches {
-            return serde_json::from_str(raw.get())
-                .map(|found| VpcSearch::Found(Some(Box::new(found))));
+/// What [`PeeringConnection::matches_azure`] compares.
+#[derive(Deserialize)]
+struct ConnectionPeer<'a> {
+    #[serde(borrow)]
+    peer_cloud_account: Cow<'a, str>,
+    #[serde(default, borrow)]
+    peer_resource_group: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    peer_vpc: Cow<'a, str>,
+}
+
+impl ConnectionPeer<'_> {
+    fn into_owned(self) -> ConnectionPeer<'static> {
+        ConnectionPeer {
+            peer_cloud_account: Cow::Owned(self.peer_cloud_account.into_owned()),
+            peer_resource_group: self
+                .peer_resource_group
+                .map(|group| Cow::Owned(group.into_owned())),
+            peer_vpc: Cow::Owned(self.peer_vpc.into_owned()),
         }
     }
-    Ok(VpcSearch::Found(None))
+
+    fn matches(&self, subscription_id: &str, resource_group: &str, vnet_name: &str) -> bool {
+        same_lowercase(&self.peer_cloud_account, subscription_id)
+            && same_lowercase(&self.peer_vpc, vnet_name)
+            && same_lowercase(
+                self.peer_resource_group.as_deref().unwrap_or_default(),
+                resource_group,
+            )
+    }
+}
+
+impl VpcBodyIndex {
+    /// Decodes `body`: an error when it is not a VPC (as [`Vpc`] requires its id and state).
+    fn decode(body: &[u8]) -> Result<Self, serde_json::Error> {
+        use serde_json::value::RawValue;
+
+        /// The VPC's id and state, which [`Vpc`] requires, checked but not kept, and its
+        /// connections left undecoded.
+        #[derive(Deserialize)]
+        #[allow(dead_code)] // Present to reject the bodies `Vpc` rejects.
+        struct VpcConnections<'a> {
+            #[serde(default)]
+            error: Option<serde::de::IgnoredAny>,
+            #[serde(alias = "organization_vpc_id")]
+            project_vpc_id: serde::de::IgnoredAny,
+            state: serde::de::IgnoredAny,
+            #[serde(default, borrow)]
+            peering_connections: Vec<&'a RawValue>,
+        }
+
+        let vpc: VpcConnections<'_> = serde_json::from_slice(body)?;
+        let connections = vpc
+            .peering_connections
+            .into_iter()
+            .map(|raw| IndexedConnection {
+                text: raw.get().into(),
+                peer: serde_json::from_str::<ConnectionPeer<'_>>(raw.get())
+                    .ok()
+                    .map(ConnectionPeer::into_owned),
+            })
+            .collect();
+        Ok(Self {
+            body: body.to_vec(),
+            error_field: vpc.error.is_some(),
+            connections,
+        })
+    }
+
+    /// The first connection, in the body's order, that peers with (subscription, resource
+    /// group, VNet), decoded in full. A connection before it whose three fields do not decode
+    /// is an error, as decoding them one by one until the match would find.
+    fn find(
+        &self,
+        subscription_id: &str,
+        resource_group: &str,
+        vnet_name: &str,
+    ) -> Result<VpcSearch, serde_json::Error> {
+        if self.error_field {
+            return Ok(VpcSearch::ErrorField);
+        }
+        for connection in &self.connections {
+            let matches = match &connection.peer {
+                Some(peer) => peer.matches(subscription_id, resource_group, vnet_name),
+                None => serde_json::from_str::<ConnectionPeer<'_>>(&connection.text)?.matches(
+                    subscription_id,
+                    resource_group,
+                    vnet_name,
+                ),
+            };
+            if matches {
+                return serde_json::from_str(&connection.text)
+                    .map(|found| VpcSearch::Found(Some(Box::new(found))));
+            }
+        }
+        Ok(VpcSearch::Found(None))
+    }
+}
+
+/// The last decoded body of each VPC this client read, by URL: the reads of a refresh (one per
+/// peering) mostly get the same bytes, and equal bytes decode to the same index.
+#[derive(Clone, Default)]
+struct VpcBodies {
+    last: Arc<Mutex<HashMap<String, Arc<VpcBodyIndex>>>>,
+}
+
+impl VpcBodies {
+    /// The index of `body`, read from `url`: the remembered one when the bytes are the same.
+    fn index(&self, url: &Url, body: &[u8]) -> Result<Arc<VpcBodyIndex>, serde_json::Error> {
+        let lock = || self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(index) = lock().get(url.as_str())
+            && index.body == body
+        {
+            return Ok(Arc::clone(index));
+        }
+        let index = Arc::new(VpcBodyIndex::decode(body)?);
+        lock().insert(url.as_str().to_owned(), Arc::clone(&index));
+        Ok(index)
+    }
 }
 
 /// `a.to_lowercase() == b.to_lowercase()` without allocating for the usual ASCII case.
@@ -1048,6 +1152,87 @@ mod tests {
             second.user_peer_network_cidrs,
             vec!["10.2.0.0/16".to_owned()]
         );
+    }
+
+    #[test]
+    fn a_matched_connection_is_decoded_in_full_whatever_its_spelling() {
+        let body = r#"{"project_vpc_id": "v", "cloud_name": "c", "network_cidr": "n",
+            "state": "ACTIVE", "peering_connections": [
+            {"peer_cloud_account": "sub-a", "peer_vpc": "vnet-0", "state": 5},
+            {"peer_cloud_\u0061ccount": "sub-a", "peer_resource_group": null,
+             "peer_vpc": "vnet-\"1\"", "state": "APPROVED",
+             "state_info": {"message": "line\nbreak", "to-network-id": "/n/1"},
+             "user_peer_network_cidrs": ["10.1.0.0/16", "10.2.0.0/16"], "unknown": [{}]}
+        ]}"#;
+        let Ok(VpcSearch::Found(Some(found))) =
+            find_connection_in_vpc_body(body.as_bytes(), "SUB-A", "", "vnet-\"1\"")
+        else {
+            panic!("the connection is found");
+        };
+        let vpc: Vpc =
+            serde_json::from_str(&body.replace(r#""state": 5"#, r#""state": "ACTIVE""#)).unwrap();
+        assert_eq!(
+            Some(&*found),
+            vpc.find_azure_peering("SUB-A", "", "vnet-\"1\"")
+        );
+        assert_eq!(found.state, PeeringState::Approved);
+        assert_eq!(found.state_message(), Some("line\nbreak"));
+        assert_eq!(found.user_peer_network_cidrs.len(), 2);
+        // Connections that do not match are not decoded beyond the three fields.
+        assert!(matches!(
+            find_connection_in_vpc_body(body.as_bytes(), "sub-b", "", "vnet-9"),
+            Ok(VpcSearch::Found(None))
+        ));
+        // The matched one is decoded as `PeeringConnection` decodes it.
+        assert!(find_connection_in_vpc_body(body.as_bytes(), "sub-a", "", "vnet-0").is_err());
+    }
+
+    #[test]
+    fn a_matched_field_given_twice_or_not_as_a_string_is_an_error() {
+        for connection in [
+            r#"{"peer_cloud_account": "a", "peer_vpc": "v", "peer_vpc": "v", "state": "ACTIVE"}"#,
+            r#"{"peer_cloud_account": "a", "peer_vpc": 1, "state": "ACTIVE"}"#,
+            r#"{"peer_cloud_account": null, "peer_vpc": "v", "state": "ACTIVE"}"#,
+            r#"{"peer_cloud_account": "a", "peer_resource_group": 2, "peer_vpc": "v"}"#,
+            r#"["peer_cloud_account", "a"]"#,
+        ] {
+            let body = format!(
+                r#"{{"project_vpc_id": "v", "cloud_name": "c", "network_cidr": "n", "state": "ACTIVE", "peering_connections": [{connection}]}}"#
+            );
+            assert!(
+                find_connection_in_vpc_body(body.as_bytes(), "a", "", "v").is_err(),
+                "{connection}"
+            );
+            // The whole VPC does not decode either.
+            assert!(serde_json::from_str::<Vpc>(&body).is_err(), "{connection}");
+        }
+    }
+
+    #[test]
+    fn a_vpc_body_is_decoded_again_only_when_its_bytes_change() {
+        let bodies = VpcBodies::default();
+        let url = Url::parse("https://api.aiven.io/v1/project/p/vpcs/v1").unwrap();
+        let first = bodies.index(&url, SHARED_VPC_BODY.as_bytes()).unwrap();
+        let again = bodies.index(&url, SHARED_VPC_BODY.as_bytes()).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        // A connection renamed between two reads: the second read sees the new name.
+        let changed = SHARED_VPC_BODY.replace("\"vnet-1\"", "\"vnet-9\"");
+        let fresh = bodies.index(&url, changed.as_bytes()).unwrap();
+        assert!(!Arc::ptr_eq(&first, &fresh));
+        assert!(matches!(
+            fresh.find("sub-a", "rg", "vnet-9"),
+            Ok(VpcSearch::Found(Some(_)))
+        ));
+        assert!(matches!(
+            fresh.find("sub-a", "rg", "vnet-1"),
+            Ok(VpcSearch::Found(None))
+        ));
+        // A body that is not a VPC is an error every time, and is not remembered.
+        assert!(bodies.index(&url, b"{}").is_err());
+        assert!(Arc::ptr_eq(
+            &fresh,
+            &bodies.index(&url, changed.as_bytes()).unwrap()
+        ));
     }
 
     #[test]
