@@ -26,7 +26,7 @@ use super::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 use super::timeouts::TIMEOUTS_BLOCK;
 
 fn unknown() -> Value {
-    Value::Unknown(Refinements::default())
+    Value::Unknown(Box::new(Refinements::default()))
 }
 
 /// The attribute `name` of an object value; null when absent or when `object` is not an object.

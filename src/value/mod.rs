@@ -70,7 +70,9 @@ pub struct Refinements {
 #[derive(Clone, PartialEq)]
 pub enum Value {
     Null,
-    Unknown(Refinements),
+    /// Boxed: the refinements are five times the size of any other variant, and an unknown is
+    /// rare (never in a stored state), while every object's B-tree node holds eleven values.
+    Unknown(Box<Refinements>),
     Bool(bool),
     Number(Number),
     String(String),
@@ -385,12 +387,12 @@ impl Value {
 
     /// A plain (unrefined) unknown.
     pub fn unknown() -> Value {
-        Value::Unknown(Refinements::default())
+        Value::Unknown(Box::default())
     }
 
     /// An unknown that is known not to be null.
     pub fn unknown_not_null() -> Value {
-        Value::Unknown(Refinements::not_null())
+        Value::Unknown(Box::new(Refinements::not_null()))
     }
 
     pub fn object<K: Into<String>>(attributes: impl IntoIterator<Item = (K, Value)>) -> Value {

@@ -357,7 +357,7 @@ impl<'a> Decoder<'a> {
             // cty collapses "definitely null" into a known null.
             return Ok(Value::Null);
         }
-        Ok(Value::Unknown(refinements))
+        Ok(Value::Unknown(Box::new(refinements)))
     }
 
     /// The refinement map of K3. Unknown keys are skipped; bytes after the map are ignored.

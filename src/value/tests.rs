@@ -174,11 +174,11 @@ fn refinement_payloads_over_1024_bytes_are_rejected() {
 
 #[test]
 fn string_prefix_refinement_round_trips() {
-    let value = Value::Unknown(Refinements {
+    let value = Value::Unknown(Box::new(Refinements {
         nullable: Some(false),
         string_prefix: Some("abc".to_owned()),
         ..Refinements::default()
-    });
+    }));
     // An eight-byte payload takes the fixext8 form; ext8 of the same payload decodes the same.
     check_both_ways(&Type::String, &hex("d7 0c 82 01 c2 02 a3 61 62 63"), &value);
     assert_eq!(
@@ -189,11 +189,11 @@ fn string_prefix_refinement_round_trips() {
 
 #[test]
 fn number_bound_refinements_round_trip() {
-    let value = Value::Unknown(Refinements {
+    let value = Value::Unknown(Box::new(Refinements {
         number_lower: Some((Number::from(0), true)),
         number_upper: Some((Number::parse("10.5").unwrap(), false)),
         ..Refinements::default()
-    });
+    }));
     check_both_ways(
         &Type::Number,
         &hex("c7 11 0c 82 03 92 00 c3 04 92 cb 40 25 00 00 00 00 00 00 c2"),
@@ -205,20 +205,20 @@ fn number_bound_refinements_round_trip() {
     bytes.extend(hex("c3"));
     assert_eq!(
         decode(&Type::Number, &bytes),
-        Value::Unknown(Refinements {
+        Value::Unknown(Box::new(Refinements {
             number_lower: Some((Number::parse("0.1").unwrap(), true)),
             ..Refinements::default()
-        })
+        }))
     );
 }
 
 #[test]
 fn length_refinements_round_trip_for_collections() {
-    let value = Value::Unknown(Refinements {
+    let value = Value::Unknown(Box::new(Refinements {
         length_lower: Some(1),
         length_upper: Some(5),
         ..Refinements::default()
-    });
+    }));
     for ty in [
         Type::list(Type::String),
         Type::set(Type::Bool),
@@ -227,10 +227,10 @@ fn length_refinements_round_trip_for_collections() {
         check_both_ways(&ty, &hex("c7 05 0c 82 05 01 06 05"), &value);
     }
     // A four-byte payload takes the fixext4 form.
-    let value = Value::Unknown(Refinements {
+    let value = Value::Unknown(Box::new(Refinements {
         length_lower: Some(200),
         ..Refinements::default()
-    });
+    }));
     check_both_ways(&Type::list(Type::String), &hex("d6 0c 81 05 cc c8"), &value);
 }
 
@@ -240,11 +240,11 @@ fn unknown_refinement_keys_are_skipped() {
     assert_eq!(bytes.len(), 3 + 15);
     assert_eq!(
         decode(&Type::String, &bytes),
-        Value::Unknown(Refinements {
+        Value::Unknown(Box::new(Refinements {
             nullable: Some(false),
             string_prefix: Some("ab".to_owned()),
             ..Refinements::default()
-        })
+        }))
     );
     // A truncated unknown-key value is an error, not a panic.
     bytes = hex("c7 03 0c 81 09 dc");
@@ -265,20 +265,20 @@ fn refinements_that_do_not_fit_the_type_are_errors_when_decoding() {
 
 #[test]
 fn refinements_that_do_not_fit_the_type_are_not_encoded() {
-    let value = Value::Unknown(Refinements {
+    let value = Value::Unknown(Box::new(Refinements {
         string_prefix: Some("abc".to_owned()),
         length_lower: Some(3),
         ..Refinements::default()
-    });
+    }));
     assert_eq!(encode(&Type::Number, &value), hex("d4 00 00"));
     assert_eq!(encode(&Type::Bool, &value), hex("d4 00 00"));
     // Default-valued refinements are not encoded either.
-    let value = Value::Unknown(Refinements {
+    let value = Value::Unknown(Box::new(Refinements {
         string_prefix: Some(String::new()),
         length_lower: Some(0),
         number_lower: Some((Number::negative_infinity(), true)),
         ..Refinements::default()
-    });
+    }));
     for ty in [Type::String, Type::Number, Type::list(Type::String)] {
         assert_eq!(encode(&ty, &value), hex("d4 00 00"));
     }
@@ -299,19 +299,19 @@ fn definitely_null_refinement_collapses_to_null() {
         decode(&Type::String, &hex("c7 03 0c 81 01 c3")),
         Value::Null
     );
-    let value = Value::Unknown(Refinements {
+    let value = Value::Unknown(Box::new(Refinements {
         nullable: Some(true),
         ..Refinements::default()
-    });
+    }));
     assert_eq!(encode(&Type::String, &value), hex("c0"));
 }
 
 #[test]
 fn long_string_prefixes_are_truncated_below_the_payload_limit() {
-    let value = Value::Unknown(Refinements {
+    let value = Value::Unknown(Box::new(Refinements {
         string_prefix: Some("x".repeat(2000)),
         ..Refinements::default()
-    });
+    }));
     let bytes = encode(&Type::String, &value);
     assert!(bytes.len() < 300);
     let Value::Unknown(refinements) = decode(&Type::String, &bytes) else {
@@ -980,6 +980,17 @@ fn type_json_rejects_anything_else() {
     }
 }
 
+#[test]
+fn a_value_is_no_larger_than_a_string_and_a_tag() {
+    // Objects are B-trees of eleven values a node: a node of large values falls outside the
+    // allocator's fast path on every object decoded, copied or dropped.
+    assert!(
+        std::mem::size_of::<Value>() <= 32,
+        "{}",
+        std::mem::size_of::<Value>()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // K8: JSON.
 
@@ -1380,10 +1391,10 @@ fn debug_output_never_shows_string_contents() {
         ("port", Value::from(443)),
         (
             "token",
-            Value::Unknown(Refinements {
+            Value::Unknown(Box::new(Refinements {
                 string_prefix: Some("eyJhbGciOi".to_owned()),
                 ..Refinements::default()
-            }),
+            })),
         ),
         (
             "any",
@@ -1546,7 +1557,9 @@ fn arbitrary_value(ty: &Type, unknowns: bool) -> BoxedStrategy<Value> {
     if unknowns {
         choices.push((
             1,
-            arbitrary_refinements(ty).prop_map(Value::Unknown).boxed(),
+            arbitrary_refinements(ty)
+                .prop_map(|refinements| Value::Unknown(Box::new(refinements)))
+                .boxed(),
         ));
     }
     proptest::strategy::Union::new_weighted(choices).boxed()
