@@ -71,14 +71,16 @@ pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
 
 /// The plan for a create (`prior` null) or an update, before `modify_plan`. Takes `prior` and
 /// `config` by value: the change keeps them, and Terraform asks for a plan of every resource on
-/// every plan, so a copy of each would be paid N times.
+/// every plan, so a copy of each would be paid N times. `proposed` is `None` when Terraform
+/// proposed the prior state itself (every unchanged resource of a plan), for the same reason.
 pub(crate) fn plan_change(
     schema: &Schema,
     prior: Value,
     config: Value,
-    proposed: &Value,
+    proposed: Option<&Value>,
 ) -> PlannedChange {
     let existing = (!prior.is_null()).then_some(&prior);
+    let proposed = proposed.unwrap_or(&prior);
     let planned = plan_object(&schema.block, existing, &config, proposed);
     PlannedChange {
         prior,

@@ -154,7 +154,7 @@ fn proposed(block: &Block, prior: &Value, config: &Value) -> Value {
 fn plan(prior: &Value, config: &Value) -> (PlannedChange, Diagnostics) {
     let schema = schema();
     let proposed = proposed(&schema.block, prior, config);
-    let mut change = plan_change(&schema, prior.clone(), config.clone(), &proposed);
+    let mut change = plan_change(&schema, prior.clone(), config.clone(), Some(&proposed));
     let diagnostics = finish_plan(&schema, &mut change);
     (change, diagnostics)
 }
@@ -464,7 +464,7 @@ fn use_state_for_unknown_restores_prior_after_modify_plan() {
     let prior = state_after_create(&base_config());
     let changed = config([("name", s("b")), ("zone", s("z1"))]);
     let proposed = proposed(&schema.block, &prior, &changed);
-    let mut change = plan_change(&schema, prior.clone(), changed, &proposed);
+    let mut change = plan_change(&schema, prior.clone(), changed, Some(&proposed));
     // What a resource's modify_plan might do: recompute everything computed.
     change.set_unknown("id");
     change.set_unknown("revision");
@@ -480,7 +480,7 @@ fn invalid_plans_from_modify_plan_become_path_diagnostics() {
     let prior = state_after_create(&base_config());
     let cfg = base_config();
     let proposed = proposed(&schema.block, &prior, &cfg);
-    let mut change = plan_change(&schema, prior.clone(), cfg, &proposed);
+    let mut change = plan_change(&schema, prior.clone(), cfg, Some(&proposed));
     change.set("name", s("other"));
     change.set_unknown("zone");
     let diagnostics = finish_plan(&schema, &mut change);
@@ -682,7 +682,7 @@ fn peering_schema() -> Schema {
 fn replace_paths(prior: &Value, config: &Value) -> Vec<String> {
     let schema = peering_schema();
     let proposed = proposed(&schema.block, prior, config);
-    let mut change = plan_change(&schema, prior.clone(), config.clone(), &proposed);
+    let mut change = plan_change(&schema, prior.clone(), config.clone(), Some(&proposed));
     let diagnostics = finish_plan(&schema, &mut change);
     assert!(diagnostics.is_empty(), "{diagnostics}");
     change

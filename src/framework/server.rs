@@ -526,12 +526,12 @@ impl<P: Provider> Server<P> {
     }
 
     /// PlanResourceChange (docs/development/plugin-obligations.md, G7, I1–I9). A null `config`
-    /// plans a destroy.
+    /// plans a destroy. `proposed` is `None` when Terraform proposed the prior state itself.
     pub async fn plan_resource_change(
         &self,
         type_name: &str,
         prior: Value,
-        proposed: Value,
+        proposed: Option<Value>,
         config: Value,
         prior_private: Vec<u8>,
         write_only_allowed: bool,
@@ -544,7 +544,7 @@ impl<P: Provider> Server<P> {
                 diagnostics: unknown_type("resource", type_name),
             };
         };
-        if config.is_null() || proposed.is_null() {
+        if config.is_null() || proposed.as_ref().unwrap_or(&prior).is_null() {
             // Destroy (plan_destroy): the plan must be null (I7).
             return PlanOutcome {
                 planned_state: Value::Null,
@@ -570,7 +570,7 @@ impl<P: Provider> Server<P> {
                 };
             }
         }
-        let mut change = plan::plan_change(&entry.schema, prior, config, &proposed);
+        let mut change = plan::plan_change(&entry.schema, prior, config, proposed.as_ref());
         let timeout = timeouts_of(&entry.schema).for_operation(&change.config, Operation::Read);
         let ctx = match self.context("plan", timeout, prior_private.clone()) {
             Ok(ctx) => ctx,

@@ -443,12 +443,16 @@ impl<P: Provider> GrpcProvider for ProviderService<P> {
             );
         };
         let decoded = decode(ty, request.prior_state.as_ref(), "prior state").and_then(|prior| {
-            // On a plan without changes Terraform proposes the prior state itself: a copy of
-            // the decoded prior is cheaper than decoding the same bytes again.
+            // On a plan without changes Terraform proposes the prior state itself: the decoded
+            // prior serves as both, neither decoded again nor copied.
             let proposed = if request.proposed_new_state == request.prior_state {
-                prior.clone()
+                None
             } else {
-                decode(ty, request.proposed_new_state.as_ref(), "proposed state")?
+                Some(decode(
+                    ty,
+                    request.proposed_new_state.as_ref(),
+                    "proposed state",
+                )?)
             };
             let config = decode(ty, request.config.as_ref(), "configuration")?;
             Ok((prior, proposed, config))
