@@ -234,6 +234,9 @@ impl<'a> Decoder<'a> {
         // repeat; only input in another order needs the duplicate search.
         let mut attributes: Vec<(String, Value)> = Vec::with_capacity(len);
         let mut in_order = true;
+        // The attribute expected next in key order: in the usual case each name is compared
+        // with it once instead of searched for in the type.
+        let mut expected = attribute_types.iter();
         for _ in 0..len {
             let name = self.borrowed_str("object attribute names must be strings")?;
             let at_attribute = |decoder: &Self, message: &str| {
@@ -241,7 +244,11 @@ impl<'a> Decoder<'a> {
                 path.push(PathStep::Attribute(name.to_owned()));
                 ValueError::new(Path(path), message)
             };
-            let Some((name, attribute_type)) = attribute_types.get_key_value(name) else {
+            let found = match expected.next() {
+                Some(next) if next.0 == name => Some(next),
+                _ => attribute_types.get_key_value(name),
+            };
+            let Some((name, attribute_type)) = found else {
                 return Err(at_attribute(self, "unsupported attribute"));
             };
             if let Some((previous, _)) = attributes.last()
