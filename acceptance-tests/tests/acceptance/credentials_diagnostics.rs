@@ -298,15 +298,15 @@ async fn wrong_pkcs12_password() {
     assert!(!text.contains("wrong-password"));
 }
 
-/// An `az` that is installed but not signed in (what azure-cli prints).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cli_not_logged_in() {
-    let emulator = Emulator::start(Knobs::test()).await;
+/// A directory holding an `az` that runs `script` (a POSIX shell body) and records its arguments
+/// in `args.txt` beside it; returns it with a `PATH` that finds it first.
+fn fake_az(script: &str) -> (tempfile::TempDir, String) {
     let bin = tempfile::tempdir().expect("temporary directory");
     let az = bin.path().join("az");
+    let record = bin.path().join("args.txt");
     std::fs::write(
         &az,
-        "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n",
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\n{script}", record.display()),
     )
     .expect("az script");
     #[cfg(unix)]
@@ -319,6 +319,72 @@ async fn cli_not_logged_in() {
         bin.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    (bin, path)
+}
+
+/// The arguments of every `az` run so far.
+fn az_calls(bin: &tempfile::TempDir) -> String {
+    std::fs::read_to_string(bin.path().join("args.txt")).unwrap_or_default()
+}
+
+/// What azure-cli prints when it is installed but not signed in.
+const AZ_NOT_SIGNED_IN: &str =
+    "echo \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n";
+
+/// An `az` that is installed but not signed in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_not_logged_in() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let (bin, path) = fake_az(AZ_NOT_SIGNED_IN);
+    let tenant = emulator.seed().customer_tenant_id.clone();
+    let env = [
+        ("ARM_USE_CLI", "true".to_owned()),
+        ("PATH", path),
+        ("ARM_TENANT_ID", tenant.clone()),
+    ];
+    let text = single_error(&emulator, &env).await;
+    assert_mentions(
+        &text,
+        &["Azure CLI", "not signed in", "az login --tenant", "use_cli"],
+    );
+    // Outside Cloud Shell the token is asked for the configured tenant.
+    assert!(
+        az_calls(&bin).contains(&format!("--tenant {tenant}")),
+        "{}",
+        az_calls(&bin)
+    );
+}
+
+/// In Cloud Shell `az` refuses `--tenant` (it is signed in to one tenant only): the provider
+/// leaves it out of the token request and of the `az login` it advises.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_in_cloud_shell_is_asked_without_tenant() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let (bin, path) = fake_az(AZ_NOT_SIGNED_IN);
+    let env = [
+        ("ARM_USE_CLI", "true".to_owned()),
+        ("PATH", path),
+        ("ARM_TENANT_ID", emulator.seed().customer_tenant_id.clone()),
+        ("AZUREPS_HOST_ENVIRONMENT", "cloud-shell/1.0".to_owned()),
+    ];
+    let text = single_error(&emulator, &env).await;
+    assert_mentions(&text, &["Azure CLI", "not signed in", "run `az login`"]);
+    assert!(!text.contains("--tenant"), "{text}");
+    let calls = az_calls(&bin);
+    assert!(calls.contains("account get-access-token"), "{calls}");
+    assert!(!calls.contains("--tenant"), "{calls}");
+}
+
+/// A CLI session that expired: the diagnostic quotes the command the CLI names to renew it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_session_expired() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let (_bin, path) = fake_az(
+        "echo \"ERROR: AADSTS700082: The refresh token has expired due to inactivity.\" >&2\n\
+         echo \"To re-authenticate, please run:\" >&2\n\
+         echo \"az login --scope https://management.core.windows.net//.default\" >&2\n\
+         exit 1\n",
+    );
     let env = [
         ("ARM_USE_CLI", "true".to_owned()),
         ("PATH", path),
@@ -327,7 +393,11 @@ async fn cli_not_logged_in() {
     let text = single_error(&emulator, &env).await;
     assert_mentions(
         &text,
-        &["Azure CLI", "not signed in", "az login --tenant", "use_cli"],
+        &[
+            "Azure CLI",
+            "session expired",
+            "`az login --scope https://management.core.windows.net//.default`",
+        ],
     );
 }
 
