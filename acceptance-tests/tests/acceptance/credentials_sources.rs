@@ -463,22 +463,42 @@ async fn pkcs12_certificate() {
 
 /// `vnetpeer-sandbox --credential TYPE` prints what the platform would set; a module author's
 /// terraform signs in with exactly those variables, as the identity that platform stands for.
+/// Every type but the default client secret, each with the variable only its platform sets.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sandbox_rehearses_a_pipeline_or_host_sign_in() {
     use std::io::BufRead;
     let seed = vnetpeer_emulator::Seed::standard();
-    for (kind, expected_object_id, marker) in [
+    let operator = seed.operator_sp_object_id.clone();
+    let managed_identity = seed.managed_identity_object_id.clone();
+    let kinds = [
         (
             "github-actions",
-            seed.operator_sp_object_id.clone(),
+            &operator,
             "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
         ),
+        ("azure-devops", &operator, "SYSTEM_ACCESSTOKEN"),
+        ("token-file", &operator, "ARM_OIDC_TOKEN_FILE_PATH"),
         (
-            "app-service",
-            seed.managed_identity_object_id.clone(),
-            "IDENTITY_HEADER",
+            "aks-workload-identity",
+            &operator,
+            "AZURE_FEDERATED_TOKEN_FILE",
         ),
-    ] {
+        ("hcp-terraform", &operator, "ARM_OIDC_TOKEN"),
+        ("app-service", &managed_identity, "IDENTITY_HEADER"),
+        ("azure-arc", &managed_identity, "IMDS_ENDPOINT"),
+        ("vm-imds", &managed_identity, "ARM_MSI_ENDPOINT"),
+        ("cloud-shell", &managed_identity, "MSI_ENDPOINT"),
+    ];
+    let mut offered: Vec<&str> = identity_hosts::CREDENTIAL_KINDS
+        .iter()
+        .copied()
+        .filter(|kind| *kind != "client-secret")
+        .collect();
+    let mut rehearsed: Vec<&str> = kinds.iter().map(|(kind, _, _)| *kind).collect();
+    offered.sort_unstable();
+    rehearsed.sort_unstable();
+    assert_eq!(rehearsed, offered, "every type the sandbox offers");
+    for (kind, expected_object_id, marker) in kinds {
         let mut sandbox = std::process::Command::new(vnetpeer_harness::binaries::sandbox_binary())
             .args(["--json", "--credential", kind])
             .stdout(std::process::Stdio::piped())
