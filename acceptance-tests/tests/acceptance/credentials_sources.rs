@@ -41,6 +41,8 @@ const CREDENTIAL_VARIABLES: &[&str] = &[
     "ARM_USE_AKS_WORKLOAD_IDENTITY",
     "ARM_USE_MSI",
     "ARM_MSI_ENDPOINT",
+    "ARM_MSI_OBJECT_ID",
+    "ARM_MSI_RESOURCE_ID",
     "ACTIONS_ID_TOKEN_REQUEST_URL",
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     "SYSTEM_OIDCREQUESTURI",
@@ -432,6 +434,68 @@ async fn vm_instance_metadata_service() {
         "one token per audience"
     );
     assert_eq!(figures.source_requests, figures.token_requests);
+}
+
+/// The object id of the identity terraform signs in as with `env` (a data source's plan).
+async fn signed_in_object_id(emulator: &Emulator, env: &[(&'static str, String)]) -> String {
+    let workspace = workspace_with(emulator, env);
+    workspace.write_config(&format!(
+        r#"{REQUIRED_PROVIDERS}
+data "vnetpeer_client_config" "current" {{}}
+
+output "object_id" {{
+  value = data.vnetpeer_client_config.current.object_id
+}}
+"#
+    ));
+    let (workspace, applied) = blocking(move || {
+        let applied = workspace.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+        (workspace, applied)
+    })
+    .await;
+    assert!(applied.success(), "{env:?}:\n{}", applied.combined());
+    let secrets = identity_hosts::credential_secrets(emulator);
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    workspace.assert_no_secret_leaks(emulator, &secrets);
+    workspace.output_json()["object_id"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A host with its own identity and a user-assigned one: no selector signs in as the host's
+/// own, and each selector the host supports as the user-assigned one (IMDS: `client_id`,
+/// `object_id`, `msi_res_id`; App Service: `client_id`, `principal_id`, `mi_res_id`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_assigned_identity_by_client_object_or_resource_id() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let system_assigned = emulator.seed().managed_identity_object_id.clone();
+    let (client_id, object_id, resource_id) =
+        identity_hosts::user_assigned_identity(&emulator, "id-network-pipeline");
+    let (endpoint, header) = identity_hosts::app_service_host(&emulator);
+    let hosts = [
+        (
+            "IMDS",
+            vec![("ARM_MSI_ENDPOINT", emulator.endpoints().msi.clone())],
+        ),
+        (
+            "App Service",
+            vec![("IDENTITY_ENDPOINT", endpoint), ("IDENTITY_HEADER", header)],
+        ),
+    ];
+    for (host, host_env) in hosts {
+        for (selector, value, expected) in [
+            ("ARM_CLIENT_ID", String::new(), &system_assigned),
+            ("ARM_CLIENT_ID", client_id.clone(), &object_id),
+            ("ARM_MSI_OBJECT_ID", object_id.clone(), &object_id),
+            ("ARM_MSI_RESOURCE_ID", resource_id.clone(), &object_id),
+        ] {
+            let mut env = managed_identity_env(&host_env);
+            env.push((selector, value.clone()));
+            let signed_in = signed_in_object_id(&emulator, &env).await;
+            assert_eq!(&signed_in, expected, "{host}, {selector}={value:?}");
+        }
+    }
 }
 
 /// A PKCS#12 bundle with a password, given base64 in ARM_CLIENT_CERTIFICATE as azurerm takes it.
