@@ -1346,6 +1346,33 @@ mod tests {
         assert_eq!(kind(&s).unwrap(), CredentialKind::AzureCli);
     }
 
+    /// azurerm's order among federated tokens: inline, file, Azure DevOps (a request URL with a
+    /// service connection), GitHub (a request URL alone).
+    #[test]
+    fn federated_tokens_come_from_the_first_configured_source() {
+        let mut s = settings();
+        s.oidc_token = Some("inline".into());
+        s.oidc_token_file_path = Some(PathBuf::from("/var/run/token"));
+        s.oidc_request_url = Some("https://token.ci.example/id?x=1".into());
+        s.oidc_request_token = Some("request".into());
+        s.ado_pipeline_service_connection_id = Some("sc-1".into());
+        let source = |s: &AzureSettings| {
+            federated_token_source(s)
+                .map(|source| source.describe())
+                .unwrap_or_else(|error| error.to_string())
+        };
+        assert_eq!(source(&s), "inline:oidc_token (ARM_OIDC_TOKEN)");
+        s.oidc_token = None;
+        assert_eq!(source(&s), "file:/var/run/token");
+        s.oidc_token_file_path = None;
+        assert!(source(&s).starts_with("azure-devops:"), "{}", source(&s));
+        assert!(source(&s).ends_with(":sc-1"), "{}", source(&s));
+        s.ado_pipeline_service_connection_id = None;
+        assert!(source(&s).starts_with("github:"), "{}", source(&s));
+        s.oidc_request_token = None;
+        assert!(source(&s).contains("oidc_request_token"), "{}", source(&s));
+    }
+
     #[test]
     fn no_credential_lists_every_type_and_why() {
         let err = match select_credential(&settings(), |_| false) {
