@@ -23,9 +23,6 @@ use crate::framework::{
 };
 use crate::value::Value;
 
-/// The Aiven API used when neither `aiven_api_url` nor `AIVEN_WEB_URL` is set.
-pub const DEFAULT_AIVEN_API_URL: &str = "https://api.aiven.io";
-
 /// The provider settings after environment fallbacks, checked for consistency. Secrets are
 /// [`SecretString`]s, so `Debug` output is safe to log.
 #[derive(Clone, Debug, Default)]
@@ -143,7 +140,7 @@ impl ProviderConfig {
             use_cli: resolver.boolean("use_cli", "ARM_USE_CLI", true),
             ..AzureSettings::default()
         };
-        let mut aiven_api_url_value = DEFAULT_AIVEN_API_URL.to_owned();
+        let mut aiven_api_url_value = crate::aiven::DEFAULT_API_URL.to_owned();
 
         // `client_id_file_path` (HCP Terraform's dynamic credentials with aliases) and AKS
         // workload identity's AZURE_CLIENT_ID / AZURE_TENANT_ID fill in, or must agree with, the
@@ -914,7 +911,7 @@ mod tests {
                 .map(SecretString::expose_secret),
             Some("aiven-secret")
         );
-        assert_eq!(settings.aiven_api_url, DEFAULT_AIVEN_API_URL);
+        assert_eq!(settings.aiven_api_url, crate::aiven::DEFAULT_API_URL);
         assert!(settings.azure.use_cli && !settings.azure.use_msi && !settings.azure.use_oidc);
         assert_eq!(settings.azure.environment, AzureEnvironment::Public);
         assert!(settings.is_fully_known());
