@@ -186,19 +186,32 @@ fn seed_env(emulator: &Emulator) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Access tokens live one second and GitHub's ID tokens one second, while the apply takes
-/// longer: every Entra ID exchange needs a new ID token, and none past its `exp` is sent.
+/// Federated tokens that live [`FEDERATED_TOKEN_LIFETIME`] (at most) and access tokens that
+/// live 1 s, while the apply waits [`APPLY_OUTLASTS_THE_TOKENS`] for Aiven alone.
+fn knobs_with_tokens_shorter_than_the_apply() -> Knobs {
+    Knobs {
+        token_lifetime: Duration::from_secs(1),
+        aiven_peering_activation: APPLY_OUTLASTS_THE_TOKENS,
+        ..Knobs::test()
+    }
+}
+
+/// A JWT's `exp` is in whole seconds, so a token asked to live 2 s has between 1 and 2 s left
+/// when it is minted (one asked to live 1 s could be minted with milliseconds left).
+const FEDERATED_TOKEN_LIFETIME: Duration = Duration::from_secs(2);
+
+/// Longer than any federated token lives: the apply outlasts every one of them.
+const APPLY_OUTLASTS_THE_TOKENS: Duration = Duration::from_millis(2500);
+
+/// GitHub's ID tokens die before the apply ends, and access tokens are renewed within it: every
+/// Entra ID exchange needs a new ID token, and none past its `exp` is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_actions_request_url_with_tokens_shorter_than_the_apply() {
-    let knobs = Knobs {
-        token_lifetime: Duration::from_secs(1),
-        ..Knobs::test()
-    };
-    let emulator = Emulator::start(knobs).await;
+    let emulator = Emulator::start(knobs_with_tokens_shorter_than_the_apply()).await;
     let subject = "repo:contoso/network:ref:refs/heads/main";
     identity_hosts::federate_operator(&emulator, GITHUB_ISSUER, subject);
     let (url, request_token) =
-        identity_hosts::github_job(&emulator, subject, Duration::from_secs(1));
+        identity_hosts::github_job(&emulator, subject, FEDERATED_TOKEN_LIFETIME);
     let mut env = seed_env(&emulator);
     env.extend([
         ("ARM_USE_OIDC", "true".to_owned()),
@@ -248,16 +261,12 @@ async fn azure_devops_service_connection() {
     assert_eq!(figures.source_requests, figures.token_requests);
 }
 
-/// The file holds a token that lives 2 s (the apply takes longer) and is replaced every 300 ms,
-/// and access tokens live 1 s, so they are renewed during the apply from whatever the file holds
-/// then.
+/// The file holds a token that lives at most 2 s (the apply takes longer) and is replaced every
+/// 300 ms, and access tokens live 1 s, so they are renewed during the apply from whatever the
+/// file holds then.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_token_file() {
-    let knobs = Knobs {
-        token_lifetime: Duration::from_secs(1),
-        ..Knobs::test()
-    };
-    let emulator = Emulator::start(knobs).await;
+    let emulator = Emulator::start(knobs_with_tokens_shorter_than_the_apply()).await;
     let issuer = "https://oidc.ci.contoso.example";
     let subject = "pipeline:network:main";
     identity_hosts::federate_operator(&emulator, issuer, subject);
@@ -268,7 +277,7 @@ async fn rotating_token_file() {
         &path,
         issuer,
         subject,
-        Duration::from_secs(2),
+        FEDERATED_TOKEN_LIFETIME,
         Duration::from_millis(300),
     )
     .expect("token file");
