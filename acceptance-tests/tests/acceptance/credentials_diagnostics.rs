@@ -419,6 +419,7 @@ async fn identity_missing_one_permission() {
             sp.graph_permissions.clear();
         }
     });
+    let seeded = emulator.snapshot();
     // Step 1 of the runbook alone: the first call that needs the Graph permission (the
     // service principal of Aiven's application would wait out replication first).
     let mut workspace = TerraformWorkspace::for_emulator(&emulator);
@@ -440,6 +441,7 @@ resource "vnetpeer_aad_app" "peering" {{
     assert_eq!(output.combined().matches("Error: ").count(), 1);
     let text = flat(&output.combined());
     assert_mentions(&text, &["Application.ReadWrite.All", "API permissions"]);
+    assert_world_is(&emulator, &seeded);
     workspace.assert_no_secret_leaks(&emulator, &[]);
 }
 
