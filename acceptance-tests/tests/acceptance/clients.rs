@@ -207,6 +207,31 @@ async fn instance_metadata_service_is_retried_on_404_410_429_and_5xx() {
     );
 }
 
+/// An IMDS update that outlasts the HTTP layer's eight attempts (410 nine times) is waited out:
+/// IMDS gives 70 s as the longest update.
+#[tokio::test]
+async fn instance_metadata_service_update_is_waited_out_past_the_shared_retries() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let settings = AzureSettings {
+        use_msi: true,
+        msi_endpoint: Some(emulator.endpoints().msi.clone()),
+        ..base_settings(&emulator)
+    };
+    let tokens = clients(&settings).token_source().unwrap();
+    let path = "/metadata/identity/oauth2/token";
+    fail_next(&emulator, path, 410, 9);
+    let patient = CallContext::new(Duration::from_secs(90), CancellationToken::new());
+    tokens
+        .resource_manager_token(&patient)
+        .await
+        .expect("a token once the update is over");
+    assert_eq!(
+        requests_to(&emulator, path),
+        10,
+        "nine 410s, then the token"
+    );
+}
+
 /// The App Service endpoint is retried on 429 and 5xx; a 404 there is an answer, not an update
 /// in progress (only IMDS is retried on it).
 #[tokio::test]
