@@ -1,7 +1,8 @@
 //! Aiven organization VPCs (issue 13) and the plan-time checks and in-place range update of the
 //! shared Aiven peering (issue 12), through the real `terraform` against the emulator, with the
-//! `aiven-vnet-peering` module: the whole runbook on the seeded organization VPC (one apply to
-//! ACTIVE, an empty re-plan, import by id, destroy back to the seeded world, request counts);
+//! `aiven-vnet-peering` module: the whole runbook on the seeded organization VPC, as
+//! `examples/complete` with `aiven_organization_id` set (one apply to ACTIVE, an empty re-plan,
+//! import by id, destroy back to the seeded world, request counts);
 //! both VPC kinds in one configuration (`examples/project-and-organization`); bad input refused
 //! at plan with nothing created; an overlapping VNet refused at plan naming both ranges; and a
 //! `user_peer_network_cidrs` change made in place.
@@ -13,8 +14,8 @@
 
 use crate::terraform_common::{
     aiven_connections, applied, assert_empty_plan_and_clean_destroy, assert_world_is, blocking,
-    count, describe, flat, install_example, install_module, module_resource, next_seq, output,
-    requests_since,
+    complete_workspace, count, describe, flat, install_example, install_module, module_resource,
+    next_seq, output, requests_since,
 };
 use vnetpeer_emulator::{Emulator, Knobs, Secret, Service};
 use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
@@ -92,7 +93,9 @@ async fn organization_vpc_runbook_one_apply_import_destroy() {
     let emulator = Emulator::start(Knobs::test()).await;
     let seed = emulator.seed().clone();
     let seeded = emulator.snapshot();
-    let workspace = module_workspace(&emulator, &organization_config(&emulator, ""));
+    // What the issue's user does: `examples/complete` with the organization id set.
+    let mut workspace = complete_workspace(&emulator);
+    workspace.set_env("TF_VAR_aiven_organization_id", &seed.aiven_organization_id);
 
     let start = next_seq(&emulator);
     let workspace = applied(workspace).await;
@@ -149,6 +152,15 @@ async fn organization_vpc_runbook_one_apply_import_destroy() {
             .count(),
         0,
         "after the create, only reads of the VPC\n{}",
+        describe(&aiven)
+    );
+    // Two waits read the VPC after the create: the peering's for PENDING_PEER and the
+    // cross-tenant peering's for ACTIVE, each done within a few polls (the emulator's Aiven
+    // builds its side in 200 ms; the number of polls depends on timing, so it is bounded).
+    let polls = aiven.len() - post - 1;
+    assert!(
+        (2..=8).contains(&polls),
+        "{polls} reads of the VPC after the create\n{}",
         describe(&aiven)
     );
     assert!(
@@ -464,4 +476,103 @@ async fn a_user_peer_network_cidrs_change_is_an_in_place_update() {
     assert_eq!(connections[0].2, "ACTIVE");
     assert_eq!(connections[0].3, serde_json::json!(["10.10.2.0/24"]));
     assert_empty_plan_and_clean_destroy(&emulator, workspace, &seeded).await;
+}
+
+/// A `vnetpeer_aiven_organization_vpc` block named `name` with `selector`, and an output of it.
+fn organization_vpc_lookup(emulator: &Emulator, name: &str, selector: &str) -> String {
+    format!(
+        r#"
+data "vnetpeer_aiven_organization_vpc" "{name}" {{
+  organization_id = "{organization}"
+  {selector}
+}}
+
+output "{name}" {{
+  value = data.vnetpeer_aiven_organization_vpc.{name}
+}}
+"#,
+        organization = emulator.seed().aiven_organization_id
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organization_vpc_data_source_finds_one_vpc_and_explains_none_or_several() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let cloud = &seed.aiven_cloud_name;
+    let workspace = TerraformWorkspace::for_emulator(&emulator);
+
+    // By cloud and by id: the same VPC, one request each.
+    workspace.write_config(&format!(
+        "{REQUIRED_PROVIDERS}{}{}",
+        organization_vpc_lookup(&emulator, "by_cloud", &format!("cloud_name = \"{cloud}\"")),
+        organization_vpc_lookup(
+            &emulator,
+            "by_id",
+            &format!(
+                "organization_vpc_id = \"{}\"",
+                seed.aiven_organization_vpc_id
+            )
+        ),
+    ));
+    let start = next_seq(&emulator);
+    let workspace = applied(workspace).await;
+    let expected = serde_json::json!({
+        "organization_id": seed.aiven_organization_id,
+        "organization_vpc_id": seed.aiven_organization_vpc_id,
+        "cloud_name": cloud,
+        "network_cidr": seed.aiven_organization_vpc_cidr,
+        "state": "ACTIVE",
+        "display_name": "shared-switzerland",
+    });
+    assert_eq!(output(&workspace, "by_cloud"), expected);
+    assert_eq!(output(&workspace, "by_id"), expected);
+    let aiven = requests_since(&emulator, start, Service::Aiven);
+    assert_eq!(
+        (
+            count(&aiven, "GET", ORG_LIST_ROUTE),
+            count(&aiven, "GET", ORG_VPC_ROUTE),
+            aiven.len()
+        ),
+        (1, 1, 2),
+        "one request per lookup\n{}",
+        describe(&aiven)
+    );
+
+    // No organization VPC in the cloud: the error lists the organization's VPCs.
+    workspace.write_config(&format!(
+        "{REQUIRED_PROVIDERS}{}",
+        organization_vpc_lookup(&emulator, "x", "cloud_name = \"azure-westeurope\"")
+    ));
+    let text = failed_plan(&emulator, workspace).await;
+    for expected in [
+        "No organization VPC in cloud \"azure-westeurope\"".to_owned(),
+        format!(
+            "{cloud} ({}, {}, ACTIVE)",
+            seed.aiven_organization_vpc_id, seed.aiven_organization_vpc_cidr
+        ),
+        "cloud_name".to_owned(),
+    ] {
+        assert!(text.contains(&expected), "missing {expected:?} in:\n{text}");
+    }
+
+    // Two organization VPCs in the cloud: both named, and the argument that picks one.
+    let second = emulator
+        .with_world(|world| world.add_organization_vpc(&seed, cloud, "10.40.0.0/24"))
+        .expect("a second organization VPC");
+    let workspace = TerraformWorkspace::for_emulator(&emulator);
+    workspace.write_config(&format!(
+        "{REQUIRED_PROVIDERS}{}",
+        organization_vpc_lookup(&emulator, "x", &format!("cloud_name = \"{cloud}\""))
+    ));
+    let text = failed_plan(&emulator, workspace).await;
+    for expected in [
+        format!("Several organization VPCs in cloud \"{cloud}\""),
+        seed.aiven_organization_vpc_id.clone(),
+        second.clone(),
+        "organization_vpc_id".to_owned(),
+    ] {
+        assert!(text.contains(&expected), "missing {expected:?} in:\n{text}");
+    }
+    assert_eq!(emulator.violations(), vec![]);
 }
