@@ -291,6 +291,12 @@ async fn bad_organization_input_is_refused_at_plan_naming_the_argument() {
             && text.contains("Organization org0000000000 not found"),
         "{text}"
     );
+    // Terraform shows the argument the diagnostic is attached to, with its line.
+    let on_the_owner = |text: &str| {
+        text.contains("in data \"vnetpeer_aiven_organization_vpc\" \"this\"")
+            && text.contains(": organization_id = var.aiven_organization_id")
+    };
+    assert!(on_the_owner(&text), "{text}");
 
     // An organization VPC in another cloud, peered directly by id.
     let aws_vpc = emulator
@@ -316,7 +322,7 @@ resource "vnetpeer_aiven_org_vpc_peering" "this" {{
     assert!(
         text.contains("The Aiven organization VPC is not in an Azure cloud")
             && text.contains("\"aws-eu-central-1\"")
-            && text.contains("organization_vpc_id"),
+            && text.contains(&format!(": organization_vpc_id = \"{aws_vpc}\"")),
         "{text}"
     );
 
@@ -333,7 +339,7 @@ resource "vnetpeer_aiven_org_vpc_peering" "this" {{
     let text = failed_plan(&emulator, workspace).await;
     assert!(
         text.contains("organization:networking:read")
-            && text.contains("organization_id")
+            && on_the_owner(&text)
             && text.contains("Permission denied"),
         "{text}"
     );
@@ -343,7 +349,11 @@ resource "vnetpeer_aiven_org_vpc_peering" "this" {{
     workspace.set_env("AIVEN_TOKEN", restricted);
     let text = failed_plan(&emulator, workspace).await;
     assert!(
-        text.contains("organization:networking:write") && text.contains("organization_id"),
+        text.contains("organization:networking:write")
+            && text.contains(&format!(
+                ": organization_id = \"{}\"",
+                seed.aiven_organization_id
+            )),
         "{text}"
     );
 
@@ -551,7 +561,8 @@ async fn the_organization_vpc_data_source_finds_one_vpc_and_explains_none_or_sev
             "{cloud} ({}, {}, ACTIVE)",
             seed.aiven_organization_vpc_id, seed.aiven_organization_vpc_cidr
         ),
-        "cloud_name".to_owned(),
+        // Attached to the argument to fix.
+        ": cloud_name = \"azure-westeurope\"".to_owned(),
     ] {
         assert!(text.contains(&expected), "missing {expected:?} in:\n{text}");
     }
@@ -571,6 +582,7 @@ async fn the_organization_vpc_data_source_finds_one_vpc_and_explains_none_or_sev
         seed.aiven_organization_vpc_id.clone(),
         second.clone(),
         "organization_vpc_id".to_owned(),
+        format!(": cloud_name = \"{cloud}\""),
     ] {
         assert!(text.contains(&expected), "missing {expected:?} in:\n{text}");
     }
