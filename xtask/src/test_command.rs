@@ -41,6 +41,7 @@ pub const TERRAFORM_1_15_SUBSET: &[&str] = &[
     "resource_role_assignment::",
     "resource_service_principal::",
     "data_aiven_project_vpc::",
+    "org_vpc_runbook::",
     "data_client_config::",
     "ephemeral_aad_app_secret::",
     "functions::",
