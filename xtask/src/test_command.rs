@@ -41,7 +41,6 @@ pub const TERRAFORM_1_15_SUBSET: &[&str] = &[
     "resource_role_assignment::",
     "resource_service_principal::",
     "data_aiven_project_vpc::",
-    "org_vpc_runbook::",
     "data_client_config::",
     "ephemeral_aad_app_secret::",
     "functions::",
@@ -51,6 +50,7 @@ pub const TERRAFORM_1_15_SUBSET: &[&str] = &[
     "identity_import::",
     "adoption_query::",
     "list_resources::",
+    "org_vpc_runbook::",
 ];
 
 /// Options of `cargo xtask test`.

@@ -18,7 +18,6 @@ use crate::terraform_common::{
     next_seq, output, requests_since,
 };
 use vnetpeer_emulator::{Emulator, Knobs, Secret, Service};
-use vnetpeer_harness::binaries::terraform_version;
 use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
 const ORG_PEERING: &str = "module.aiven_peering.vnetpeer_aiven_org_vpc_peering.this[0]";
@@ -187,24 +186,24 @@ async fn organization_vpc_runbook_one_apply_import_destroy() {
             imported["peering_connection_id"],
             peering["peering_connection_id"]
         );
+        // Terraform 1.15's `state rm` also forgets the outputs that read the peering, so its
+        // plan may save them again; the infrastructure must not change either way.
         let (code, plan) = workspace.plan_detailed_exitcode();
-        if terraform_version() <= (1, 11) {
-            assert_eq!(
-                code, 0,
-                "a plan right after the import wants changes:\n{plan}"
-            );
-        } else {
-            // Newer Terraform (seen with 1.15) leaves the root outputs that read the imported
-            // resource out of the state `import` writes: the plan adds them back and changes
-            // nothing else, and once applied the plan is empty.
+        let outputs_only = plan.contains("without changing any real infrastructure")
+            && !plan.contains("will perform the following actions");
+        assert!(
+            code == 0 || (code == 2 && outputs_only),
+            "a plan right after the import wants changes:\n{plan}"
+        );
+        if code == 2 {
+            let applied = workspace.apply().combined();
             assert!(
-                !plan.contains("Plan:") && !plan.contains("will be"),
-                "a plan right after the import wants resource changes:\n{plan}"
+                applied.contains("Resources: 0 added, 0 changed, 0 destroyed."),
+                "{applied}"
             );
-            workspace.apply();
-            let (code, plan) = workspace.plan_detailed_exitcode();
-            assert_eq!(code, 0, "{plan}");
         }
+        let (code, plan) = workspace.plan_detailed_exitcode();
+        assert_eq!(code, 0, "a plan after the import wants changes:\n{plan}");
         workspace
     })
     .await;
