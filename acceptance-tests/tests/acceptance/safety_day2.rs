@@ -1,11 +1,13 @@
 //! No standing secrets and day-2 address-space changes (issue 12), through the real `terraform`:
 //!
 //! - `examples/complete` (the module with `create_password = false`): after apply the
-//!   application holds no password credential and no value in the state file is a secret the
-//!   emulator issued; the cross-tenant peering still reaches ACTIVE; destroy is clean;
+//!   application holds no password credential and no value in the state file is a secret (one
+//!   the emulator issued, or the provider's own credentials); the cross-tenant peering still
+//!   reaches ACTIVE; destroy is clean;
 //! - address space added to the customer VNet, then to Aiven's: the plan shows an in-place resync
 //!   and says why, the apply repairs it with one peering PUT, and the next plan is empty;
-//! - `create_password = false` with a `secret_*` argument is refused naming the argument.
+//! - `create_password = false` with any `secret_*` argument or `rotate_when_changed` is refused
+//!   at `terraform validate`, the diagnostic at that argument, naming the fix.
 //!
 //! ```text
 //! cargo xtask test -- safety_day2::
@@ -62,9 +64,14 @@ async fn the_complete_example_leaves_no_secret_standing_or_at_rest() {
         [0],
         "the application holds no password credential after apply"
     );
-    let issued = emulator.issued_secrets();
-    assert!(!issued.is_empty(), "a secret was minted for the peering");
-    let at_rest: Vec<&String> = issued
+    let minted = emulator.with_world(|world| world.identity.issued_secrets.len());
+    assert!(minted > 0, "a secret was minted for the peering");
+    let mut secrets = emulator.issued_secrets();
+    // The provider's own credentials too: none of them belongs in the state either.
+    let seed = emulator.seed();
+    secrets.push(seed.operator_client_secret.expose().to_owned());
+    secrets.push(seed.aiven_token.expose().to_owned());
+    let at_rest: Vec<&String> = secrets
         .iter()
         .filter(|secret| state.contains(secret.as_str()))
         .collect();
@@ -187,31 +194,44 @@ async fn address_space_changes_of_either_vnet_are_resynced_in_place() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_arguments_without_a_secret_are_refused_naming_the_argument() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let workspace = TerraformWorkspace::for_emulator(&emulator);
-    workspace.write_file(
-        "main.tf",
-        &format!(
-            r#"
+    // Each argument that only means something with a managed secret, alone.
+    for (name, value) in [
+        ("secret_display_name", r#""peering""#),
+        ("secret_end_date", r#""2030-01-01T00:00:00Z""#),
+        ("secret_lifetime", r#""720h""#),
+        ("rotate_when_changed", r#"{ rotation = "1" }"#),
+    ] {
+        let workspace = TerraformWorkspace::for_emulator(&emulator);
+        workspace.write_file(
+            "main.tf",
+            &format!(
+                r#"
 {REQUIRED_PROVIDERS}
 resource "vnetpeer_aad_app" "peering" {{
-  display_name     = "no-secret"
-  create_password  = false
-  secret_lifetime  = "720h"
+  display_name    = "no-secret"
+  create_password = false
+  {name} = {value}
 }}
 "#
-        ),
-    );
-    let output = blocking(move || workspace.run(&["validate", "-no-color"])).await;
-    assert!(!output.success(), "{output}");
-    // Terraform wraps the detail: compare with single spaces.
-    let text = flat(&output.combined());
-    assert!(
-        text.contains("secret_lifetime needs a client secret"),
-        "{text}"
-    );
-    assert!(
-        text.contains("create_password = true"),
-        "the fix is named:\n{text}"
-    );
+            ),
+        );
+        let output = blocking(move || workspace.run(&["validate", "-no-color"])).await;
+        assert!(!output.success(), "{output}");
+        // Terraform wraps the detail: compare with single spaces.
+        let text = flat(&output.combined());
+        assert!(
+            text.contains(&format!("{name} needs a client secret")),
+            "{text}"
+        );
+        assert!(
+            text.contains("create_password = true"),
+            "the fix is named:\n{text}"
+        );
+        // The diagnostic points at the argument: Terraform quotes its line.
+        assert!(
+            text.contains(&format!("{name} = {value}")),
+            "the diagnostic is at `{name}`:\n{text}"
+        );
+    }
     assert!(emulator.requests().is_empty(), "refused before any request");
 }
