@@ -186,11 +186,24 @@ async fn organization_vpc_runbook_one_apply_import_destroy() {
             imported["peering_connection_id"],
             peering["peering_connection_id"]
         );
+        // Terraform 1.15's `state rm` also forgets the outputs that read the peering, so its
+        // plan may save them again; the infrastructure must not change either way.
         let (code, plan) = workspace.plan_detailed_exitcode();
-        assert_eq!(
-            code, 0,
+        let outputs_only = plan.contains("without changing any real infrastructure")
+            && !plan.contains("will perform the following actions");
+        assert!(
+            code == 0 || (code == 2 && outputs_only),
             "a plan right after the import wants changes:\n{plan}"
         );
+        if code == 2 {
+            let applied = workspace.apply().combined();
+            assert!(
+                applied.contains("Resources: 0 added, 0 changed, 0 destroyed."),
+                "{applied}"
+            );
+        }
+        let (code, plan) = workspace.plan_detailed_exitcode();
+        assert_eq!(code, 0, "a plan after the import wants changes:\n{plan}");
         workspace
     })
     .await;
