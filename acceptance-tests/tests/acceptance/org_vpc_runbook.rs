@@ -5,7 +5,7 @@
 //! import by id, destroy back to the seeded world, request counts);
 //! both VPC kinds in one configuration (`examples/project-and-organization`); bad input refused
 //! at plan with nothing created; an overlapping VNet refused at plan naming both ranges; and a
-//! `user_peer_network_cidrs` change made in place.
+//! `user_peer_network_cidrs` change made in place, on either kind of VPC.
 //!
 //! ```text
 //! cargo build -p terraform-provider-vnetpeer --features test-fixtures --bins
@@ -29,6 +29,9 @@ const ORG_DELETE_ROUTE: &str =
     "/v1/organization/{organization_id}/vpc/{vpc_id}/peering-connection/{peering_connection_id}";
 const ORG_CIDRS_ROUTE: &str =
     "/v1/organization/{organization_id}/vpc/{vpc_id}/user-peer-network-cidrs";
+const PROJECT_PEERING: &str = "module.aiven_peering.vnetpeer_aiven_vpc_peering.this[0]";
+const PROJECT_CIDRS_ROUTE: &str =
+    "/v1/project/{project}/vpcs/{project_vpc_id}/user-peer-network-cidrs";
 
 /// A workspace on `emulator` with the module under `./modules/aiven-vnet-peering` and `config`
 /// as `main.tf` calling it.
@@ -71,6 +74,15 @@ fn organization_config(emulator: &Emulator, extra: &str) -> String {
     module_config(&format!(
         "  aiven_organization_id = \"{}\"\n  aiven_cloud_name = \"{}\"\n  vnet_id = \"{}\"\n{extra}",
         seed.aiven_organization_id, seed.aiven_cloud_name, seed.customer_vnet_id
+    ))
+}
+
+/// The module on the seeded project VPC and customer VNet, plus `extra` arguments.
+fn project_config(emulator: &Emulator, extra: &str) -> String {
+    let seed = emulator.seed();
+    module_config(&format!(
+        "  aiven_project = \"{}\"\n  aiven_cloud_name = \"{}\"\n  vnet_id = \"{}\"\n{extra}",
+        seed.aiven_project, seed.aiven_cloud_name, seed.customer_vnet_id
     ))
 }
 
@@ -443,19 +455,50 @@ async fn an_overlapping_vnet_fails_the_plan_of_the_whole_module_naming_both_rang
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_peer_network_cidrs_change_is_an_in_place_update() {
     let emulator = Emulator::start(Knobs::test()).await;
+    assert_user_peer_network_cidrs_change_is_in_place(
+        emulator,
+        organization_config,
+        ORG_PEERING,
+        ORG_CIDRS_ROUTE,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_peer_network_cidrs_change_of_a_project_peering_is_an_in_place_update() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    assert_user_peer_network_cidrs_change_is_in_place(
+        emulator,
+        project_config,
+        PROJECT_PEERING,
+        PROJECT_CIDRS_ROUTE,
+    )
+    .await;
+}
+
+/// The module applied with `user_peer_network_cidrs = ["10.10.1.0/24"]` through `config`, then
+/// changed to `["10.10.2.0/24"]`: the plan updates `address` in place, the apply sends one
+/// `PUT` of `cidrs_route` and no create or delete, the connection keeps its id and is ACTIVE
+/// with the new range, and the re-plan is empty.
+async fn assert_user_peer_network_cidrs_change_is_in_place(
+    emulator: Emulator,
+    config: fn(&Emulator, &str) -> String,
+    address: &'static str,
+    cidrs_route: &str,
+) {
     let seeded = emulator.snapshot();
     let workspace = module_workspace(
         &emulator,
-        &organization_config(&emulator, "  user_peer_network_cidrs = [\"10.10.1.0/24\"]"),
+        &config(&emulator, "  user_peer_network_cidrs = [\"10.10.1.0/24\"]"),
     );
     let workspace = applied(workspace).await;
-    let before = module_resource(&workspace, ORG_PEERING);
+    let before = module_resource(&workspace, address);
     assert_eq!(
         aiven_connections(&emulator)[0].3,
         serde_json::json!(["10.10.1.0/24"])
     );
 
-    workspace.write_config(&organization_config(
+    workspace.write_config(&config(
         &emulator,
         "  user_peer_network_cidrs = [\"10.10.2.0/24\"]",
     ));
@@ -463,7 +506,7 @@ async fn a_user_peer_network_cidrs_change_is_an_in_place_update() {
     let workspace = blocking(move || {
         let plan = workspace.plan();
         assert!(
-            plan.contains(&format!("{ORG_PEERING} will be updated in-place"))
+            plan.contains(&format!("{address} will be updated in-place"))
                 && !plan.contains("must be replaced")
                 && plan.contains("0 to add, 1 to change, 0 to destroy"),
             "{plan}"
@@ -473,19 +516,14 @@ async fn a_user_peer_network_cidrs_change_is_an_in_place_update() {
     })
     .await;
     let aiven = requests_since(&emulator, start, Service::Aiven);
-    assert_eq!(
-        count(&aiven, "PUT", ORG_CIDRS_ROUTE),
-        1,
-        "{}",
-        describe(&aiven)
-    );
+    assert_eq!(count(&aiven, "PUT", cidrs_route), 1, "{}", describe(&aiven));
     assert_eq!(
         aiven.iter().filter(|r| r.method != "GET").count(),
         1,
         "no create or delete\n{}",
         describe(&aiven)
     );
-    let after = module_resource(&workspace, ORG_PEERING);
+    let after = module_resource(&workspace, address);
     assert_eq!(
         after["peering_connection_id"],
         before["peering_connection_id"]
