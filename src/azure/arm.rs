@@ -611,8 +611,8 @@ impl ArmClient {
     }
 
     /// [`ArmClient::put_vnet_peering`] with `syncRemoteAddressSpace=true`: the peering learns the
-    /// address spaces both VNets have now, after either changed (until then Azure reports it
-    /// not `FullyInSync` and routes the old ranges only).
+    /// remote VNet's current address space after it changed (until then Azure reports the
+    /// peering `LocalNotInSync` and routes the old ranges only).
     pub async fn resync_vnet_peering(
         &self,
         ctx: &CallContext,
