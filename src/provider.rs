@@ -1,7 +1,7 @@
 //! The `provider "vnetpeer" {}` block (docs/development/design-decisions.md, 'Provider
 //! configuration'): its schema, the environment fallbacks (configuration wins over the
 //! environment), the checks of argument combinations, and the resulting [`ProviderConfig`], and the
-//! cloud settings built from it ([`ProviderConfig::azure_settings`],
+//! cloud settings it holds ([`ProviderConfig::azure`],
 //! [`ProviderConfig::aiven_settings`]). Configuring touches no network: credentials are resolved
 //! when a resource first needs a token.
 //!
@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use crate::aiven::AivenSettings;
 use crate::azure::ManagedIdentityEnvironment;
 use crate::azure::ids;
-use crate::azure::{AzureEndpointOverrides, AzureEnvironment, AzureSettings};
+use crate::azure::{AzureEnvironment, AzureSettings};
 use crate::cloud::SecretString;
 use crate::framework::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Schema, Validator,
@@ -23,67 +23,12 @@ use crate::framework::{
 };
 use crate::value::Value;
 
-/// The Aiven API used when neither `aiven_api_url` nor `AIVEN_WEB_URL` is set.
-pub const DEFAULT_AIVEN_API_URL: &str = "https://api.aiven.io";
-
-/// The Azure cloud whose endpoints are used by default.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum CloudEnvironment {
-    #[default]
-    Public,
-    UsGovernment,
-    China,
-}
-
-impl CloudEnvironment {
-    pub const NAMES: &'static [&'static str] = &["public", "usgovernment", "china"];
-
-    fn parse(name: &str) -> Option<Self> {
-        match name {
-            "public" => Some(CloudEnvironment::Public),
-            "usgovernment" => Some(CloudEnvironment::UsGovernment),
-            "china" => Some(CloudEnvironment::China),
-            _ => None,
-        }
-    }
-}
-
-/// Endpoint overrides (private clouds, the emulator).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EndpointOverrides {
-    pub authority_host: Option<String>,
-    pub resource_manager: Option<String>,
-    pub microsoft_graph: Option<String>,
-}
-
 /// The provider settings after environment fallbacks, checked for consistency. Secrets are
 /// [`SecretString`]s, so `Debug` output is safe to log.
 #[derive(Clone, Debug, Default)]
 pub struct ProviderConfig {
-    pub subscription_id: Option<String>,
-    pub tenant_id: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<SecretString>,
-    /// Base64 PKCS#12 bundle (`client_certificate`, ARM_CLIENT_CERTIFICATE).
-    pub client_certificate: Option<SecretString>,
-    pub client_certificate_path: Option<PathBuf>,
-    pub client_certificate_password: Option<SecretString>,
-    pub use_oidc: bool,
-    pub oidc_token: Option<SecretString>,
-    pub oidc_token_file_path: Option<PathBuf>,
-    pub oidc_request_url: Option<String>,
-    pub oidc_request_token: Option<SecretString>,
-    pub ado_pipeline_service_connection_id: Option<String>,
-    pub use_aks_workload_identity: bool,
-    pub use_msi: bool,
-    pub msi_endpoint: Option<String>,
-    pub msi_object_id: Option<String>,
-    pub msi_resource_id: Option<String>,
-    /// The hosting platform's managed-identity variables, read at configure.
-    pub managed_identity_host: ManagedIdentityEnvironment,
-    pub use_cli: bool,
-    pub environment: CloudEnvironment,
-    pub endpoints: EndpointOverrides,
+    /// How the Azure clients sign in and where they send requests.
+    pub azure: AzureSettings,
     pub aiven_api_token: Option<SecretString>,
     pub aiven_api_url: String,
     /// Arguments whose value was unknown at configure time (during plan, when the provider
@@ -93,43 +38,6 @@ pub struct ProviderConfig {
 }
 
 impl ProviderConfig {
-    /// The settings the Azure clients are built from (the one place that maps the provider
-    /// block onto them).
-    pub fn azure_settings(&self) -> AzureSettings {
-        AzureSettings {
-            tenant_id: self.tenant_id.clone(),
-            subscription_id: self.subscription_id.clone(),
-            client_id: self.client_id.clone(),
-            client_secret: self.client_secret.clone(),
-            client_certificate: self.client_certificate.clone(),
-            client_certificate_path: self.client_certificate_path.clone(),
-            client_certificate_password: self.client_certificate_password.clone(),
-            use_oidc: self.use_oidc,
-            oidc_token: self.oidc_token.clone(),
-            oidc_token_file_path: self.oidc_token_file_path.clone(),
-            oidc_request_url: self.oidc_request_url.clone(),
-            oidc_request_token: self.oidc_request_token.clone(),
-            ado_pipeline_service_connection_id: self.ado_pipeline_service_connection_id.clone(),
-            use_aks_workload_identity: self.use_aks_workload_identity,
-            use_msi: self.use_msi,
-            msi_endpoint: self.msi_endpoint.clone(),
-            msi_object_id: self.msi_object_id.clone(),
-            msi_resource_id: self.msi_resource_id.clone(),
-            host: self.managed_identity_host.clone(),
-            use_cli: self.use_cli,
-            environment: match self.environment {
-                CloudEnvironment::Public => AzureEnvironment::Public,
-                CloudEnvironment::UsGovernment => AzureEnvironment::UsGovernment,
-                CloudEnvironment::China => AzureEnvironment::China,
-            },
-            endpoints: AzureEndpointOverrides {
-                authority_host: self.endpoints.authority_host.clone(),
-                resource_manager: self.endpoints.resource_manager.clone(),
-                microsoft_graph: self.endpoints.microsoft_graph.clone(),
-            },
-        }
-    }
-
     /// The settings of the Aiven client; `None` without an API token (resources that call
     /// Aiven then say how to set it).
     pub fn aiven_settings(&self) -> Option<AivenSettings> {
@@ -220,7 +128,7 @@ impl ProviderConfig {
             &["endpoints", "microsoft_graph"],
             &["VNETPEER_MICROSOFT_GRAPH_ENDPOINT"],
         );
-        let mut settings = ProviderConfig {
+        let mut azure = AzureSettings {
             use_oidc: resolver.boolean("use_oidc", "ARM_USE_OIDC", false),
             use_aks_workload_identity: resolver.boolean(
                 "use_aks_workload_identity",
@@ -228,11 +136,11 @@ impl ProviderConfig {
                 false,
             ),
             use_msi: resolver.boolean("use_msi", "ARM_USE_MSI", false),
-            managed_identity_host: ManagedIdentityEnvironment::from_lookup(&env),
+            host: ManagedIdentityEnvironment::from_lookup(&env),
             use_cli: resolver.boolean("use_cli", "ARM_USE_CLI", true),
-            aiven_api_url: DEFAULT_AIVEN_API_URL.to_owned(),
-            ..ProviderConfig::default()
+            ..AzureSettings::default()
         };
+        let mut aiven_api_url_value = crate::aiven::DEFAULT_API_URL.to_owned();
 
         // `client_id_file_path` (HCP Terraform's dynamic credentials with aliases) and AKS
         // workload identity's AZURE_CLIENT_ID / AZURE_TENANT_ID fill in, or must agree with, the
@@ -247,7 +155,7 @@ impl ProviderConfig {
                 ),
             }
         }
-        if settings.use_aks_workload_identity {
+        if azure.use_aks_workload_identity {
             for (var, slot, name) in [
                 ("AZURE_CLIENT_ID", &mut client_id, "client_id"),
                 ("AZURE_TENANT_ID", &mut tenant_id, "tenant_id"),
@@ -274,8 +182,8 @@ impl ProviderConfig {
             }
         }
         if let Some(name) = &environment {
-            match CloudEnvironment::parse(&name.value) {
-                Some(environment) => settings.environment = environment,
+            match AzureEnvironment::from_name(&name.value) {
+                Some(environment) => azure.environment = environment,
                 None => resolver.error(
                     name,
                     "must be one of `public`, `usgovernment`, `china`",
@@ -284,9 +192,9 @@ impl ProviderConfig {
             }
         }
         for (setting, slot) in [
-            (&authority_host, &mut settings.endpoints.authority_host),
-            (&resource_manager, &mut settings.endpoints.resource_manager),
-            (&microsoft_graph, &mut settings.endpoints.microsoft_graph),
+            (&authority_host, &mut azure.endpoints.authority_host),
+            (&resource_manager, &mut azure.endpoints.resource_manager),
+            (&microsoft_graph, &mut azure.endpoints.microsoft_graph),
         ] {
             if let Some(setting) = setting {
                 resolver.check(setting, &endpoint_url());
@@ -295,7 +203,7 @@ impl ProviderConfig {
         }
         if let Some(url) = &aiven_api_url {
             resolver.check(url, &endpoint_url());
-            settings.aiven_api_url = url.value.clone();
+            aiven_api_url_value = url.value.clone();
         }
         if let Some(endpoint) = &msi_endpoint {
             resolver.check(endpoint, &endpoint_url());
@@ -347,8 +255,8 @@ impl ProviderConfig {
                 "Set `client_id` (or ARM_CLIENT_ID) to the application the certificate belongs to.",
             );
         }
-        if settings.use_oidc || settings.use_aks_workload_identity {
-            let use_oidc = if settings.use_oidc {
+        if azure.use_oidc || azure.use_aks_workload_identity {
+            let use_oidc = if azure.use_oidc {
                 resolver.origin(&["use_oidc"], "ARM_USE_OIDC")
             } else {
                 resolver.origin(
@@ -427,24 +335,28 @@ impl ProviderConfig {
             }
         }
 
-        settings.subscription_id = subscription_id.map(|s| s.value);
-        settings.tenant_id = tenant_id.map(|s| s.value);
-        settings.client_id = client_id.map(|s| s.value);
-        settings.client_secret = client_secret.map(|s| SecretString::new(s.value));
-        settings.client_certificate = certificate_data.map(|s| SecretString::new(s.value));
-        settings.oidc_request_url = oidc_request_url.map(|s| s.value);
-        settings.oidc_request_token = oidc_request_token.map(|s| SecretString::new(s.value));
-        settings.ado_pipeline_service_connection_id = ado_service_connection.map(|s| s.value);
-        settings.msi_object_id = msi_object_id.map(|s| s.value);
-        settings.msi_resource_id = msi_resource_id.map(|s| s.value);
-        settings.client_certificate_path = certificate_path.map(|s| PathBuf::from(s.value));
-        settings.client_certificate_password =
+        azure.subscription_id = subscription_id.map(|s| s.value);
+        azure.tenant_id = tenant_id.map(|s| s.value);
+        azure.client_id = client_id.map(|s| s.value);
+        azure.client_secret = client_secret.map(|s| SecretString::new(s.value));
+        azure.client_certificate = certificate_data.map(|s| SecretString::new(s.value));
+        azure.client_certificate_path = certificate_path.map(|s| PathBuf::from(s.value));
+        azure.client_certificate_password =
             certificate_password.map(|s| SecretString::new(s.value));
-        settings.msi_endpoint = msi_endpoint.map(|s| s.value);
-        settings.oidc_token = oidc_token.map(|s| SecretString::new(s.value));
-        settings.oidc_token_file_path = oidc_token_file_path.map(|s| PathBuf::from(s.value));
-        settings.aiven_api_token = aiven_api_token.map(|s| SecretString::new(s.value));
-        settings.unknown = resolver.unknown;
+        azure.oidc_token = oidc_token.map(|s| SecretString::new(s.value));
+        azure.oidc_token_file_path = oidc_token_file_path.map(|s| PathBuf::from(s.value));
+        azure.oidc_request_url = oidc_request_url.map(|s| s.value);
+        azure.oidc_request_token = oidc_request_token.map(|s| SecretString::new(s.value));
+        azure.ado_pipeline_service_connection_id = ado_service_connection.map(|s| s.value);
+        azure.msi_endpoint = msi_endpoint.map(|s| s.value);
+        azure.msi_object_id = msi_object_id.map(|s| s.value);
+        azure.msi_resource_id = msi_resource_id.map(|s| s.value);
+        let settings = ProviderConfig {
+            azure,
+            aiven_api_token: aiven_api_token.map(|s| SecretString::new(s.value)),
+            aiven_api_url: aiven_api_url_value,
+            unknown: resolver.unknown,
+        };
         if resolver.diagnostics.has_errors() {
             Err(resolver.diagnostics)
         } else {
@@ -856,7 +768,7 @@ pub fn provider_schema() -> Schema {
                 "The Azure cloud: `public`, `usgovernment` or `china`. Environment: \
                  `ARM_ENVIRONMENT`. Default `public`.",
             )
-            .validate(validators::one_of(CloudEnvironment::NAMES)),
+            .validate(validators::one_of(AzureEnvironment::NAMES)),
         )
         .attribute(
             string(
@@ -983,13 +895,13 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(settings.client_id.as_deref(), Some(UUID_A));
+        assert_eq!(settings.azure.client_id.as_deref(), Some(UUID_A));
         assert_eq!(
-            settings.tenant_id.as_deref(),
+            settings.azure.tenant_id.as_deref(),
             Some("contoso.onmicrosoft.com")
         );
         assert_eq!(
-            settings.subscription_id, None,
+            settings.azure.subscription_id, None,
             "empty variables count as unset"
         );
         assert_eq!(
@@ -999,9 +911,9 @@ mod tests {
                 .map(SecretString::expose_secret),
             Some("aiven-secret")
         );
-        assert_eq!(settings.aiven_api_url, DEFAULT_AIVEN_API_URL);
-        assert!(settings.use_cli && !settings.use_msi && !settings.use_oidc);
-        assert_eq!(settings.environment, CloudEnvironment::Public);
+        assert_eq!(settings.aiven_api_url, crate::aiven::DEFAULT_API_URL);
+        assert!(settings.azure.use_cli && !settings.azure.use_msi && !settings.azure.use_oidc);
+        assert_eq!(settings.azure.environment, AzureEnvironment::Public);
         assert!(settings.is_fully_known());
     }
 
@@ -1080,11 +992,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            settings.endpoints.authority_host.as_deref(),
+            settings.azure.endpoints.authority_host.as_deref(),
             Some("http://127.0.0.1:8443")
         );
         assert_eq!(
-            settings.endpoints.resource_manager.as_deref(),
+            settings.azure.endpoints.resource_manager.as_deref(),
             Some("http://[::1]:9000")
         );
         assert_eq!(settings.aiven_api_url, "http://127.0.0.1:9002");
@@ -1109,7 +1021,7 @@ mod tests {
             &[("ARM_ENVIRONMENT", "mars")],
         )
         .unwrap();
-        assert_eq!(settings.environment, CloudEnvironment::China);
+        assert_eq!(settings.azure.environment, AzureEnvironment::China);
         let diagnostic = single_error(resolve(&[], &[("ARM_CLIENT_ID", "nope")]));
         assert!(
             diagnostic.summary.contains("ARM_CLIENT_ID") && diagnostic.summary.contains("UUID")
@@ -1119,13 +1031,13 @@ mod tests {
     #[test]
     fn boolean_variables() {
         let settings = resolve(&[], &[("ARM_USE_CLI", "false"), ("ARM_USE_MSI", "1")]).unwrap();
-        assert!(!settings.use_cli && settings.use_msi);
+        assert!(!settings.azure.use_cli && settings.azure.use_msi);
         let settings = resolve(
             &[("use_cli", Value::Bool(true))],
             &[("ARM_USE_CLI", "false")],
         )
         .unwrap();
-        assert!(settings.use_cli);
+        assert!(settings.azure.use_cli);
         let diagnostic = single_error(resolve(&[], &[("ARM_USE_MSI", "yes please")]));
         assert!(diagnostic.summary.contains("ARM_USE_MSI"));
     }
@@ -1152,7 +1064,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            settings.oidc_token_file_path,
+            settings.azure.oidc_token_file_path,
             Some(PathBuf::from("/var/run/token"))
         );
 
@@ -1176,7 +1088,7 @@ mod tests {
             &[("ARM_CLIENT_ID", "not used while unknown")],
         )
         .unwrap();
-        assert_eq!(settings.client_id, None);
+        assert_eq!(settings.azure.client_id, None);
         assert!(!settings.is_fully_known());
         assert!(settings.unknown.contains("client_id") && settings.unknown.contains("tenant_id"));
         let settings = resolve(&[("endpoints.authority_host", Value::unknown())], &[]).unwrap();
@@ -1187,7 +1099,7 @@ mod tests {
         )
         .unwrap();
         assert!(settings.unknown.contains("endpoints.authority_host"));
-        assert_eq!(settings.endpoints.authority_host, None);
+        assert_eq!(settings.azure.endpoints.authority_host, None);
     }
 
     #[test]
@@ -1208,7 +1120,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            github.oidc_request_url.as_deref(),
+            github.azure.oidc_request_url.as_deref(),
             Some("https://token.actions.example/x?a=1")
         );
         assert!(!format!("{github:?}").contains("gh-request-token"));
@@ -1225,11 +1137,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            devops.ado_pipeline_service_connection_id.as_deref(),
+            devops.azure.ado_pipeline_service_connection_id.as_deref(),
             Some("sc-1")
         );
         assert_eq!(
             devops
+                .azure
                 .oidc_request_token
                 .as_ref()
                 .map(SecretString::expose_secret),
@@ -1278,9 +1191,9 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(settings.client_id.as_deref(), Some(UUID_A));
-        assert_eq!(settings.tenant_id.as_deref(), Some(UUID_B));
-        assert!(settings.use_aks_workload_identity);
+        assert_eq!(settings.azure.client_id.as_deref(), Some(UUID_A));
+        assert_eq!(settings.azure.tenant_id.as_deref(), Some(UUID_B));
+        assert!(settings.azure.use_aks_workload_identity);
         let diagnostic = single_error(resolve(
             &[("client_id", s(UUID_B))],
             &[
@@ -1311,7 +1224,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            settings.managed_identity_host.identity_endpoint.as_deref(),
+            settings.azure.host.identity_endpoint.as_deref(),
             Some("http://127.0.0.1:41000/msi/token")
         );
         assert!(!format!("{settings:?}").contains("header-value"));

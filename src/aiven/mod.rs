@@ -46,7 +46,7 @@ pub use rejection::RejectionCause;
 /// customer VNet.
 pub const AIVEN_APP_ID: &str = "55f300d4-fc50-4c5e-9222-e90a6e2187fb";
 
-/// The default API base (`AIVEN_WEB_URL` overrides it).
+/// The Aiven API used when neither `aiven_api_url` nor `AIVEN_WEB_URL` is set.
 pub const DEFAULT_API_URL: &str = "https://api.aiven.io";
 
 /// Aiven settings (provider `aiven_api_token` / `AIVEN_TOKEN`, `aiven_api_url` / `AIVEN_WEB_URL`).

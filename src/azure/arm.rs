@@ -474,19 +474,8 @@ impl ArmClient {
         scope: &str,
         role_name: &str,
     ) -> Result<Vec<RoleDefinition>, CloudError> {
-        super::ids::validate_scope(scope)?;
-        let mut url = self.url(
-            &format!(
-                "{}/providers/Microsoft.Authorization/roleDefinitions",
-                scope.trim_end_matches('/')
-            ),
-            AUTHORIZATION_API_VERSION,
-        );
-        url.query_pairs_mut().append_pair(
-            "$filter",
-            &format!("roleName eq '{}'", odata_quote(role_name)),
-        );
-        self.list(ctx, url).await
+        let filter = format!("roleName eq '{}'", odata_quote(role_name));
+        self.list_role_definitions(ctx, scope, &filter).await
     }
 
     /// The custom role definitions assignable at `scope` (`$filter=type eq 'CustomRole'`),
@@ -496,6 +485,18 @@ impl ArmClient {
         ctx: &CallContext,
         scope: &str,
     ) -> Result<Vec<RoleDefinition>, CloudError> {
+        self.list_role_definitions(ctx, scope, "type eq 'CustomRole'")
+            .await
+    }
+
+    /// The role definitions assignable at `scope` that match an OData `$filter`, following
+    /// `nextLink`.
+    async fn list_role_definitions(
+        &self,
+        ctx: &CallContext,
+        scope: &str,
+        filter: &str,
+    ) -> Result<Vec<RoleDefinition>, CloudError> {
         super::ids::validate_scope(scope)?;
         let mut url = self.url(
             &format!(
@@ -504,8 +505,7 @@ impl ArmClient {
             ),
             AUTHORIZATION_API_VERSION,
         );
-        url.query_pairs_mut()
-            .append_pair("$filter", "type eq 'CustomRole'");
+        url.query_pairs_mut().append_pair("$filter", filter);
         self.list(ctx, url).await
     }
 
@@ -611,8 +611,8 @@ impl ArmClient {
     }
 
     /// [`ArmClient::put_vnet_peering`] with `syncRemoteAddressSpace=true`: the peering learns the
-    /// address spaces both VNets have now, after either changed (until then Azure reports it
-    /// not `FullyInSync` and routes the old ranges only).
+    /// remote VNet's current address space after it changed (until then Azure reports the
+    /// peering `LocalNotInSync` and routes the old ranges only).
     pub async fn resync_vnet_peering(
         &self,
         ctx: &CallContext,

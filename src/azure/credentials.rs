@@ -49,18 +49,16 @@ pub enum AzureEnvironment {
 }
 
 impl AzureEnvironment {
-    /// Parses the `environment` setting: `public`, `usgovernment` or `china` (case-insensitive;
-    /// the azurerm/azuread spellings `global`, `usgovernmentl4`, `AzureChinaCloud`... are accepted).
-    pub fn parse(value: &str) -> Result<Self, CloudError> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "" | "public" | "global" | "azurepubliccloud" | "azurecloud" => Ok(Self::Public),
-            "usgovernment" | "usgovernmentl4" | "azureusgovernment" | "azureusgovernmentcloud" => {
-                Ok(Self::UsGovernment)
-            }
-            "china" | "azurechinacloud" => Ok(Self::China),
-            other => Err(CloudError::Invalid(format!(
-                "environment {other:?} is not supported; expected one of public, usgovernment, china"
-            ))),
+    /// The names of the `environment` setting, as azurerm spells them.
+    pub const NAMES: &'static [&'static str] = &["public", "usgovernment", "china"];
+
+    /// The cloud named by the `environment` setting (one of [`Self::NAMES`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "public" => Some(Self::Public),
+            "usgovernment" => Some(Self::UsGovernment),
+            "china" => Some(Self::China),
+            _ => None,
         }
     }
 
@@ -100,8 +98,8 @@ pub struct AzureEndpointOverrides {
 
 /// The provider's Azure settings, after configuration and environment are merged.
 ///
-/// A plain struct, built field by field from the provider configuration (after its environment
-/// fallbacks) by `ProviderConfig::azure_settings`, the one place that maps one onto the other.
+/// A plain struct: the provider configuration (`ProviderConfig::resolve`, after its environment
+/// fallbacks and checks) fills it and holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AzureSettings {
     /// The customer tenant (GUID or domain).
@@ -1251,24 +1249,14 @@ mod tests {
 
     #[test]
     fn environment_parsing_and_scopes() {
+        for name in AzureEnvironment::NAMES {
+            assert!(AzureEnvironment::from_name(name).is_some(), "{name}");
+        }
         assert_eq!(
-            AzureEnvironment::parse("Public").unwrap(),
-            AzureEnvironment::Public
+            AzureEnvironment::from_name("usgovernment"),
+            Some(AzureEnvironment::UsGovernment)
         );
-        assert_eq!(
-            AzureEnvironment::parse("usgovernment").unwrap(),
-            AzureEnvironment::UsGovernment
-        );
-        assert_eq!(
-            AzureEnvironment::parse("china").unwrap(),
-            AzureEnvironment::China
-        );
-        assert!(
-            AzureEnvironment::parse("german")
-                .unwrap_err()
-                .to_string()
-                .contains("public, usgovernment, china")
-        );
+        assert_eq!(AzureEnvironment::from_name("german"), None);
         let china =
             AzureEndpoints::resolve(AzureEnvironment::China, &AzureEndpointOverrides::default())
                 .unwrap();
@@ -1344,6 +1332,33 @@ mod tests {
         s.use_msi = false;
         s.use_cli = true;
         assert_eq!(kind(&s).unwrap(), CredentialKind::AzureCli);
+    }
+
+    /// azurerm's order among federated tokens: inline, file, Azure DevOps (a request URL with a
+    /// service connection), GitHub (a request URL alone).
+    #[test]
+    fn federated_tokens_come_from_the_first_configured_source() {
+        let mut s = settings();
+        s.oidc_token = Some("inline".into());
+        s.oidc_token_file_path = Some(PathBuf::from("/var/run/token"));
+        s.oidc_request_url = Some("https://token.ci.example/id?x=1".into());
+        s.oidc_request_token = Some("request".into());
+        s.ado_pipeline_service_connection_id = Some("sc-1".into());
+        let source = |s: &AzureSettings| {
+            federated_token_source(s)
+                .map(|source| source.describe())
+                .unwrap_or_else(|error| error.to_string())
+        };
+        assert_eq!(source(&s), "inline:oidc_token (ARM_OIDC_TOKEN)");
+        s.oidc_token = None;
+        assert_eq!(source(&s), "file:/var/run/token");
+        s.oidc_token_file_path = None;
+        assert!(source(&s).starts_with("azure-devops:"), "{}", source(&s));
+        assert!(source(&s).ends_with(":sc-1"), "{}", source(&s));
+        s.ado_pipeline_service_connection_id = None;
+        assert!(source(&s).starts_with("github:"), "{}", source(&s));
+        s.oidc_request_token = None;
+        assert!(source(&s).contains("oidc_request_token"), "{}", source(&s));
     }
 
     #[test]

@@ -232,7 +232,7 @@ impl GraphClient {
     // ----- applications -----
 
     /// `POST /applications`. Not retried when the outcome is unknown (a retry could create a
-    /// second app); use [`GraphClient::upsert_application_by_unique_name`] for idempotent creates.
+    /// second app); use [`GraphClient::create_application_exactly_once`] for idempotent creates.
     pub async fn create_application(
         &self,
         ctx: &CallContext,
@@ -325,54 +325,6 @@ impl GraphClient {
                 Err(error) => return Err(error),
             }
         }
-    }
-
-    /// `PATCH /applications(uniqueName='…')` with `Prefer: create-if-missing`: creates the app or
-    /// updates the existing one, so a retried create never makes a duplicate.
-    pub async fn upsert_application_by_unique_name(
-        &self,
-        ctx: &CallContext,
-        unique_name: &str,
-        new: &NewApplication,
-    ) -> Result<Upserted<Application>, CloudError> {
-        let key = format!("applications(uniqueName='{}')", odata_quote(unique_name));
-        let url = self.url(&key);
-        let body = self.application_body(
-            &new.display_name,
-            &new.sign_in_audience,
-            &new.owners,
-            new.requested_access_token_version,
-        );
-        let response = self
-            .send(
-                ctx,
-                Method::PATCH,
-                url.clone(),
-                Some(&body),
-                Replay::Safe,
-                &[("Prefer", "create-if-missing")],
-            )
-            .await?;
-        let operation = operation_name(&Method::PATCH, &url);
-        if response.status == StatusCode::CREATED {
-            let wire: WireApplication = expect_json(response, &operation)?;
-            return Ok(Upserted {
-                value: wire.into(),
-                created: true,
-            });
-        }
-        if !response.status.is_success() {
-            return Err(response.into_error(Service::Graph, &operation));
-        }
-        let mut get_url = self.url(&key);
-        get_url
-            .query_pairs_mut()
-            .append_pair("$select", APPLICATION_SELECT);
-        let wire: WireApplication = self.get_json(ctx, get_url).await?;
-        Ok(Upserted {
-            value: wire.into(),
-            created: false,
-        })
     }
 
     /// `GET /applications/{id}` with `$select`; `None` when it does not exist.

@@ -12,8 +12,10 @@
 //! Service `IDENTITY_ENDPOINT` (azurerm's documented workaround) speaks the App Service protocol.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use reqwest::{Method, Url};
+use tokio::time::Instant;
 
 use super::credentials::{AccessToken, parse_token_response};
 use super::error::AzureErrorResponse;
@@ -31,6 +33,12 @@ pub const IMDS_TOKEN_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/
 const ARC_KEY_DIRECTORY: &str = "/var/opt/azcmagent/tokens";
 #[cfg(not(unix))]
 const ARC_KEY_DIRECTORY: &str = "C:\\ProgramData\\AzureConnectedMachineAgent\\Tokens";
+
+/// How long IMDS may answer 410 while it is being updated ("available in a maximum of 70
+/// seconds", docs/development/credentials.md, 'Managed identity').
+const IMDS_UPDATE_WINDOW: Duration = Duration::from_secs(70);
+/// The pause before asking again once the shared retries ended on a 410 inside that window.
+const IMDS_UPDATE_PAUSE: Duration = Duration::from_secs(2);
 
 /// The largest key file the Arc agent writes; anything bigger is not its key.
 const ARC_KEY_MAX_BYTES: u64 = 4096;
@@ -209,12 +217,25 @@ impl ManagedIdentityHost {
                         ("msi_res_id", &selector.resource_id),
                     ],
                 );
-                let request = http
-                    .request(Method::GET, url.clone())?
-                    .header("Metadata", "true");
-                // IMDS answers 404 and 410 while it is updating (up to 70 s): retry those too.
-                let response = http.send(ctx, request, Replay::Safe, &[404, 410]).await?;
-                finish(response, &url, &Method::GET)
+                // IMDS answers 404 and 410 while it is updating: retry those too, and keep
+                // asking after a 410 until its update window has passed, which can outlast
+                // the shared retries.
+                let started = Instant::now();
+                loop {
+                    let request = http
+                        .request(Method::GET, url.clone())?
+                        .header("Metadata", "true");
+                    let response = http.send(ctx, request, Replay::Safe, &[404, 410]).await?;
+                    let still_updating = response.status.as_u16() == 410
+                        && started.elapsed() < IMDS_UPDATE_WINDOW
+                        && Instant::now() + IMDS_UPDATE_PAUSE <= ctx.deadline();
+                    if still_updating {
+                        ctx.sleep(IMDS_UPDATE_PAUSE, "waiting for IMDS to finish its update")
+                            .await?;
+                        continue;
+                    }
+                    return finish(response, &url, &Method::GET);
+                }
             }
             Self::AppService { endpoint, header } => {
                 let url = with_query(

@@ -34,6 +34,7 @@
 //! Aiven has no single-connection GET: every lookup reads the VPC and matches the lower-cased
 //! (subscription, resource group, VNet name), which the client also sends lower-cased.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -258,10 +259,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
     }
 
     fn identity(&self) -> Option<ResourceIdentity> {
-        Some(match self.0 {
-            Addressing::Project => identity_declaration(),
-            Addressing::Organization => organization_identity_declaration(),
-        })
+        Some(identity_declaration(self.0))
     }
 
     fn move_from(&self, source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
@@ -1526,82 +1524,71 @@ fn owner_name(description: &'static str) -> Validator {
 
 // ----- resource identity ------------------------------------------------------------------------
 
-/// A connection is named by what names it in Aiven's API: the project, the project VPC and the
-/// peer VNet (its ARM id, which carries Aiven's peer subscription, resource group and VNet).
-fn identity_declaration() -> ResourceIdentity {
+/// A connection is named by what names it in Aiven's API: the VPC's owner (project or
+/// organization), the VPC and the peer VNet (its ARM id, which carries Aiven's peer subscription,
+/// resource group and VNet); the parts of its import id.
+fn identity_declaration(addressing: Addressing) -> ResourceIdentity {
+    let (owner, vpc) = match addressing {
+        Addressing::Project => (
+            "The Aiven project, e.g. `acme-prod`.",
+            "The id of the Aiven project VPC (a UUID): `avn vpc list --project <project>`.",
+        ),
+        Addressing::Organization => (
+            "The Aiven organization that owns the VPC, e.g. `org1a2b3c4d5e6`.",
+            "The id of the organization VPC (a UUID): `avn organization vpc list \
+             --organization-id <organization_id>`.",
+        ),
+    };
     ResourceIdentity {
         version: 0,
         attributes: vec![
-            IdentityAttribute::required("project", "The Aiven project, e.g. `acme-prod`."),
+            IdentityAttribute::required(addressing.owner_attribute(), owner),
+            IdentityAttribute::required(addressing.vpc_attribute(), vpc),
             IdentityAttribute::required(
-                "project_vpc_id",
-                "The id of the Aiven project VPC (a UUID): `avn vpc list --project <project>`.",
-            ),
-            IdentityAttribute::required(
-                "vnet_id",
+                Identity::vnet_id,
                 "The resource id of the Azure virtual network peered with.",
             ),
         ],
-        of_state: |state| {
-            identity::from_state(
-                state,
-                &[
-                    ("project", ProjectVpc::project),
-                    ("project_vpc_id", ProjectVpc::project_vpc_id),
-                    ("vnet_id", Identity::vnet_id),
-                ],
-            )
+        // `fn` pointers: one non-capturing closure per addressing.
+        of_state: match addressing {
+            Addressing::Project => |state| identity_of_state(Addressing::Project, state),
+            Addressing::Organization => |state| identity_of_state(Addressing::Organization, state),
         },
-        import_id: |parts| {
-            Ok(format!(
-                "{}/{}{}",
-                identity::part(parts, "project")?,
-                identity::part(parts, "project_vpc_id")?,
-                identity::part(parts, "vnet_id")?
-            ))
+        import_id: match addressing {
+            Addressing::Project => |parts| identity_import_id(Addressing::Project, parts),
+            Addressing::Organization => |parts| identity_import_id(Addressing::Organization, parts),
         },
     }
 }
 
-/// The organization peering's identity: the natural key of a connection of an organization VPC
-/// (organization, organization VPC, peered VNet), the parts of its import id.
-fn organization_identity_declaration() -> ResourceIdentity {
-    ResourceIdentity {
-        version: 0,
-        attributes: vec![
-            IdentityAttribute::required(
-                "organization_id",
-                "The Aiven organization that owns the VPC, e.g. `org1a2b3c4d5e6`.",
-            ),
-            IdentityAttribute::required(
-                "organization_vpc_id",
-                "The id of the organization VPC (a UUID): `avn organization vpc list \
-                 --organization-id <organization_id>`.",
-            ),
-            IdentityAttribute::required(
-                "vnet_id",
-                "The resource id of the Azure virtual network peered with.",
-            ),
+fn identity_of_state(
+    addressing: Addressing,
+    state: &Value,
+) -> Option<BTreeMap<&'static str, String>> {
+    identity::from_state(
+        state,
+        &[
+            (addressing.owner_attribute(), addressing.owner_attribute()),
+            (addressing.vpc_attribute(), addressing.vpc_attribute()),
+            (Identity::vnet_id, Identity::vnet_id),
         ],
-        of_state: |state| {
-            identity::from_state(
-                state,
-                &[
-                    ("organization_id", OrganizationVpc::organization_id),
-                    ("organization_vpc_id", OrganizationVpc::organization_vpc_id),
-                    ("vnet_id", Identity::vnet_id),
-                ],
-            )
-        },
-        import_id: |parts| {
-            Ok(format!(
-                "{ORGANIZATION_ID_PREFIX}{}/{}{}",
-                identity::part(parts, "organization_id")?,
-                identity::part(parts, "organization_vpc_id")?,
-                identity::part(parts, "vnet_id")?
-            ))
-        },
-    }
+    )
+}
+
+fn identity_import_id(
+    addressing: Addressing,
+    parts: &BTreeMap<String, String>,
+) -> Result<String, Diagnostic> {
+    let prefix = match addressing {
+        Addressing::Project => "",
+        Addressing::Organization => ORGANIZATION_ID_PREFIX,
+    };
+    Ok(format!(
+        "{prefix}{}/{}{}",
+        identity::part(parts, addressing.owner_attribute())?,
+        identity::part(parts, addressing.vpc_attribute())?,
+        identity::part(parts, Identity::vnet_id)?
+    ))
 }
 
 /// `moved` from Aiven's `aiven_azure_vpc_peering_connection`: its `vpc_id` is

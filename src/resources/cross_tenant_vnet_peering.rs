@@ -413,18 +413,36 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         }
         // Replacement is declared on the attributes (`requires_replace_if`).
         let flags_changed = Flags::ATTRIBUTES.iter().any(|flag| plan.changed(flag));
-        if let Some(level) = out_of_sync_level(&plan.prior) {
+        let sync = sync_needed(&plan.prior);
+        if let Some(level) = &sync.here {
             plan.warnings.push(Diagnostic::warning(
                 "The peering's address spaces are out of sync",
                 format!(
-                    "Azure reports peeringSyncLevel `{level}`: the address space of one of the \
-                     peered virtual networks changed, and the peering still routes only the \
-                     ranges it knew before. Applying re-syncs it in place (a PUT with \
+                    "Azure reports peeringSyncLevel `{level}`: the address space of the remote \
+                     virtual network changed, and this peering still routes only the ranges it \
+                     knew before. Applying re-syncs it in place (a PUT with \
                      syncRemoteAddressSpace=true)."
                 ),
             ));
         }
-        if flags_changed || out_of_sync_level(&plan.prior).is_some() {
+        if let Some(level) = &sync.on_the_remote_side {
+            let vnet = plan
+                .prior
+                .attr_str(Location::vnet_id)
+                .unwrap_or("this VNet");
+            plan.warnings.push(Diagnostic::warning(
+                "The remote side of the peering does not know this VNet's new address space",
+                format!(
+                    "Azure reports peeringSyncLevel `{level}`: the address space of {vnet} \
+                     changed, and the peering on the remote virtual network (Aiven's) still \
+                     routes only the ranges it knew before. Only a sync of that peering, on \
+                     Aiven's virtual network, adds the new ranges; this provider cannot write \
+                     it, so the plan changes nothing for it. Ask Aiven to sync their peering \
+                     with {vnet}."
+                ),
+            ));
+        }
+        if flags_changed || sync.here.is_some() {
             for name in Observed::ATTRIBUTES {
                 plan.set_unknown(name);
             }
@@ -518,7 +536,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
     async fn update(&self, ctx: &Ctx, request: UpdateRequest) -> Result<Value, Failure> {
         let mut state = request.planned;
         let flags_changed = Flags::from_value(&request.prior)? != Flags::from_value(&state)?;
-        let resync = out_of_sync_level(&request.prior).is_some();
+        let resync = sync_needed(&request.prior).here.is_some();
         if flags_changed || resync {
             let mut target = Target::from_value(&state)?;
             target.resync = resync;
@@ -621,13 +639,39 @@ impl Target {
     }
 }
 
-/// The `peeringSyncLevel` of a connected peering whose address spaces are out of sync (an
-/// address space changed since the peering learnt it); `None` when in sync, not connected (a
-/// peering waiting for its remote side is never `FullyInSync`) or unknown.
-fn out_of_sync_level(state: &Value) -> Option<String> {
+/// Which side of a connected peering needs a sync of its address spaces, each with the
+/// `peeringSyncLevel` that says so (docs/development/arm.md, 'Virtual network peerings'):
+/// `LocalNotInSync` (or `LocalAndRemoteNotInSync`) means the remote VNet's space changed and
+/// this peering must be synced, which a PUT with `syncRemoteAddressSpace=true` does;
+/// `RemoteNotInSync` (or `LocalAndRemoteNotInSync`) means this VNet's space changed and the
+/// peering on the remote VNet must be synced, by its owner. Neither when in sync, not connected
+/// (a peering waiting for its remote side is never `FullyInSync`) or unknown.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct SyncNeeded {
+    here: Option<String>,
+    on_the_remote_side: Option<String>,
+}
+
+fn sync_needed(state: &Value) -> SyncNeeded {
     let connected = state.attr_str(Observed::peering_state) == Some("Connected");
-    let level = state.attr_str(Observed::peering_sync_level)?;
-    (connected && !level.eq_ignore_ascii_case("FullyInSync")).then(|| level.to_owned())
+    let Some(level) = state
+        .attr_str(Observed::peering_sync_level)
+        .filter(|_| connected)
+    else {
+        return SyncNeeded::default();
+    };
+    let (here, remote) = match level.to_ascii_lowercase().as_str() {
+        "fullyinsync" => (false, false),
+        "localnotinsync" => (true, false),
+        "remotenotinsync" => (false, true),
+        "localandremotenotinsync" => (true, true),
+        // A level this provider does not know: syncing this side is harmless and may help.
+        _ => (true, false),
+    };
+    SyncNeeded {
+        here: here.then(|| level.to_owned()),
+        on_the_remote_side: remote.then(|| level.to_owned()),
+    }
 }
 
 /// The peering id of a state: `id`, or `vnet_id` + `name` when `id` is missing.
@@ -1421,6 +1465,44 @@ mod tests {
             ("allow_forwarded_traffic", Value::from(true)),
         ]))
         .unwrap()
+    }
+
+    #[test]
+    fn only_a_peering_whose_remote_vnet_changed_is_synced_here() {
+        let state = |peering_state: &str, level: &str| {
+            Value::object([
+                ("peering_state", Value::string(peering_state)),
+                ("peering_sync_level", Value::string(level)),
+            ])
+        };
+        let needed = |here: Option<&str>, remote: Option<&str>| SyncNeeded {
+            here: here.map(str::to_owned),
+            on_the_remote_side: remote.map(str::to_owned),
+        };
+        assert_eq!(
+            sync_needed(&state("Connected", "FullyInSync")),
+            needed(None, None)
+        );
+        assert_eq!(
+            sync_needed(&state("Connected", "LocalNotInSync")),
+            needed(Some("LocalNotInSync"), None)
+        );
+        assert_eq!(
+            sync_needed(&state("Connected", "RemoteNotInSync")),
+            needed(None, Some("RemoteNotInSync"))
+        );
+        assert_eq!(
+            sync_needed(&state("Connected", "LocalAndRemoteNotInSync")),
+            needed(
+                Some("LocalAndRemoteNotInSync"),
+                Some("LocalAndRemoteNotInSync")
+            )
+        );
+        // Waiting for the remote side: never in sync, nothing to do yet.
+        assert_eq!(
+            sync_needed(&state("Initiated", "RemoteNotInSync")),
+            needed(None, None)
+        );
     }
 
     #[test]

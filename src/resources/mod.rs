@@ -91,7 +91,7 @@ impl ProviderData {
     /// Builds the provider data at ConfigureProvider time. No network access.
     pub fn new(config: ProviderConfig) -> Result<Self, Diagnostics> {
         let http = HttpClient::shared().map_err(|error| configure_error("HTTP client", &error))?;
-        let azure = AzureClients::new(http.clone(), &config.azure_settings())
+        let azure = AzureClients::new(http.clone(), &config.azure)
             .map_err(|error| configure_error("Azure endpoints", &error))?;
         let aiven = match config.aiven_settings() {
             Some(settings) => Some(

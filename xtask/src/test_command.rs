@@ -50,6 +50,7 @@ pub const TERRAFORM_1_15_SUBSET: &[&str] = &[
     "identity_import::",
     "adoption_query::",
     "list_resources::",
+    "org_vpc_runbook::",
 ];
 
 /// Options of `cargo xtask test`.

@@ -32,7 +32,8 @@ use crate::world::arm::{
     NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment, USER_ACCESS_ADMINISTRATOR_ROLE_ID,
 };
 use crate::world::identity::{
-    APPLICATION_READ_WRITE_ALL, Audience, FEDERATION_AUDIENCE, PrincipalKind, bearer_token,
+    APPLICATION_READ_WRITE_ALL, Audience, FEDERATION_AUDIENCE, PrincipalKind, ServicePrincipal,
+    bearer_token,
 };
 
 /// GitHub Actions' issuer (what `iss` says in its ID tokens).
@@ -163,13 +164,48 @@ async fn azure_devops_token(
     Json(serde_json::json!({"oidcToken": token})).into_response()
 }
 
-/// A token of the managed identity a host request selects (the seeded one unless a selector
-/// names another), in the App Service response shape (no `expires_in`).
+/// Which managed identity a host's token request asks for: a user-assigned one by client id,
+/// object (principal) id or ARM resource id, or none of them for the host's own
+/// (system-assigned) identity, the seeded one.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IdentitySelector<'a> {
+    pub client_id: Option<&'a str>,
+    pub object_id: Option<&'a str>,
+    pub resource_id: Option<&'a str>,
+}
+
+impl IdentitySelector<'_> {
+    /// Whether `sp` is the identity selected on a host whose own identity is `system_assigned`.
+    /// A user-assigned identity's resource id is
+    /// `…/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>`, and its service
+    /// principal is named after it.
+    pub fn selects(&self, sp: &ServicePrincipal, system_assigned: &str) -> bool {
+        if sp.kind != PrincipalKind::ManagedIdentity {
+            return false;
+        }
+        if self.client_id.is_none() && self.object_id.is_none() && self.resource_id.is_none() {
+            return sp.id == system_assigned;
+        }
+        let by_resource_id = |id: &str| {
+            let id = id.to_ascii_lowercase();
+            id.contains("/providers/microsoft.managedidentity/userassignedidentities/")
+                && id.rsplit('/').next() == Some(sp.display_name.to_ascii_lowercase().as_str())
+        };
+        self.client_id
+            .is_none_or(|id| sp.app_id.eq_ignore_ascii_case(id))
+            && self
+                .object_id
+                .is_none_or(|id| sp.id.eq_ignore_ascii_case(id))
+            && self.resource_id.is_none_or(by_resource_id)
+    }
+}
+
+/// A token of the managed identity a host request selects, in the App Service response shape
+/// (no `expires_in`).
 fn issue_managed_identity_token(
     state: &EmulatorState,
     resource: &str,
-    client_id: Option<&String>,
-    object_id: Option<&String>,
+    selector: IdentitySelector<'_>,
 ) -> Response {
     let Some((_, audience_claim)) = Audience::from_resource(resource) else {
         return error(
@@ -184,14 +220,11 @@ fn issue_managed_identity_token(
     let lifetime = state.knobs.token_lifetime;
     let mut world = state.world();
     let identity = &mut world.identity;
+    let system_assigned = &state.seed.managed_identity_object_id;
     let selected = identity
         .service_principals
         .values()
-        .find(|sp| {
-            sp.kind == PrincipalKind::ManagedIdentity
-                && client_id.is_none_or(|id| sp.app_id.eq_ignore_ascii_case(id))
-                && object_id.is_none_or(|id| sp.id.eq_ignore_ascii_case(id))
-        })
+        .find(|sp| selector.selects(sp, system_assigned))
         .cloned();
     let Some(managed_identity) = selected else {
         return error(StatusCode::BAD_REQUEST, "Identity not found");
@@ -254,8 +287,15 @@ async fn app_service_token(
     let Some(resource) = query.get("resource") else {
         return error(StatusCode::BAD_REQUEST, "Missing resource");
     };
-    let object_id = query.get("principal_id").or(query.get("object_id"));
-    issue_managed_identity_token(&state, resource, query.get("client_id"), object_id)
+    let selector = IdentitySelector {
+        client_id: query.get("client_id").map(String::as_str),
+        object_id: query
+            .get("principal_id")
+            .or(query.get("object_id"))
+            .map(String::as_str),
+        resource_id: query.get("mi_res_id").map(String::as_str),
+    };
+    issue_managed_identity_token(&state, resource, selector)
 }
 
 fn metadata_header(headers: &HeaderMap) -> bool {
@@ -291,7 +331,7 @@ async fn arc_token(
     match presented {
         // One use per key.
         Some(key) if state.world().identity.hosts.arc_keys.remove(&key) => {
-            issue_managed_identity_token(&state, &resource, None, None)
+            issue_managed_identity_token(&state, &resource, IdentitySelector::default())
         }
         Some(_) => error(StatusCode::UNAUTHORIZED, "Invalid key"),
         None => {
@@ -331,7 +371,7 @@ async fn cloud_shell_token(
     let Some(resource) = form.get("resource") else {
         return error(StatusCode::BAD_REQUEST, "Missing resource");
     };
-    issue_managed_identity_token(&state, resource, None, None)
+    issue_managed_identity_token(&state, resource, IdentitySelector::default())
 }
 
 // ----- Test helpers: what a platform sets up, and the variables it exports. -----
@@ -527,6 +567,34 @@ pub fn grant_runbook_rights_to_managed_identity(emulator: &Emulator) {
             });
         }
     });
+}
+
+/// A user-assigned managed identity named `name` in the customer subscription's resource group,
+/// besides the host's own: returns its client id, object id and ARM resource id.
+pub fn user_assigned_identity(emulator: &Emulator, name: &str) -> (String, String, String) {
+    let seed = emulator.seed().clone();
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let object_id = uuid::Uuid::new_v4().to_string();
+    let resource_id = format!(
+        "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}",
+        seed.customer_subscription_id, seed.customer_resource_group
+    );
+    let (now, utc_now) = (emulator.now(), emulator.clock().utc_now());
+    emulator.with_world(|world| {
+        world.identity.insert_service_principal(ServicePrincipal {
+            id: object_id.clone(),
+            app_id: client_id.clone(),
+            tenant_id: seed.customer_tenant_id.clone(),
+            display_name: name.to_owned(),
+            app_owner_organization_id: seed.customer_tenant_id.clone(),
+            kind: PrincipalKind::ManagedIdentity,
+            account_enabled: true,
+            graph_permissions: Default::default(),
+            created_date_time: utc_now,
+            visible_to_dependents_at: now,
+        });
+    });
+    (client_id, object_id, resource_id)
 }
 
 /// The App Service platform: returns `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`.

@@ -19,9 +19,10 @@ use base64::Engine as _;
 use time::OffsetDateTime;
 
 use crate::emulator::{EmulatorState, LoggedCredential};
+use crate::identity_hosts::IdentitySelector;
 use crate::jwt;
 use crate::log::CredentialRef;
-use crate::world::identity::{Application, Audience, Identity, PrincipalKind, Tenant};
+use crate::world::identity::{Application, Audience, Identity, Tenant};
 
 /// The `client_assertion_type` of certificate and federated assertions.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -644,15 +645,16 @@ async fn managed_identity_token(
     let utc_now = state.clock.utc_now();
     let mut world = state.world();
     let identity = &mut world.identity;
-    let selected = identity.service_principals.values().find(|sp| {
-        sp.kind == PrincipalKind::ManagedIdentity
-            && query
-                .get("client_id")
-                .is_none_or(|id| sp.app_id.eq_ignore_ascii_case(id))
-            && query
-                .get("object_id")
-                .is_none_or(|id| sp.id.eq_ignore_ascii_case(id))
-    });
+    let selector = IdentitySelector {
+        client_id: query.get("client_id").map(String::as_str),
+        object_id: query.get("object_id").map(String::as_str),
+        resource_id: query.get("msi_res_id").map(String::as_str),
+    };
+    let system_assigned = &state.seed.managed_identity_object_id;
+    let selected = identity
+        .service_principals
+        .values()
+        .find(|sp| selector.selects(sp, system_assigned));
     let Some(managed_identity) = selected.cloned() else {
         return bad_request("invalid_request", "Identity not found");
     };

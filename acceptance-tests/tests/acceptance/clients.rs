@@ -159,6 +159,117 @@ async fn oidc_token_file_is_read_again_for_every_token_request() {
     assert_eq!(token_requests(&emulator), 2);
 }
 
+/// Requests to `path` so far.
+fn requests_to(emulator: &Emulator, path: &str) -> usize {
+    emulator
+        .requests()
+        .iter()
+        .filter(|record| record.path == path)
+        .count()
+}
+
+/// The next `n` requests to `path` are answered `status`.
+fn fail_next(emulator: &Emulator, path: &str, status: u16, n: u64) {
+    emulator.faults().inject(
+        FaultRule::new(Service::Login, FaultAction::Status { status })
+            .path_contains(path)
+            .schedule(Schedule::NextN { n }),
+    );
+}
+
+/// IMDS answers 404 and 410 while it updates and 429 when throttled, besides 5xx: each is
+/// retried, with one request per answer (docs/development/credentials.md, 'Managed identity').
+#[tokio::test]
+async fn instance_metadata_service_is_retried_on_404_410_429_and_5xx() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let settings = AzureSettings {
+        use_msi: true,
+        msi_endpoint: Some(emulator.endpoints().msi.clone()),
+        ..base_settings(&emulator)
+    };
+    let tokens = clients(&settings).token_source().unwrap();
+    let path = "/metadata/identity/oauth2/token";
+    for status in [410, 404, 429, 503] {
+        fail_next(&emulator, path, status, 1);
+    }
+    let token = tokens
+        .resource_manager_token(&ctx())
+        .await
+        .expect("a token once IMDS answers");
+    assert_eq!(
+        token.claims().and_then(|c| c.object_id),
+        Some(emulator.seed().managed_identity_object_id.clone())
+    );
+    assert_eq!(
+        requests_to(&emulator, path),
+        5,
+        "four refusals, then the token"
+    );
+}
+
+/// An IMDS update that outlasts the HTTP layer's eight attempts (410 nine times) is waited out:
+/// IMDS gives 70 s as the longest update.
+#[tokio::test]
+async fn instance_metadata_service_update_is_waited_out_past_the_shared_retries() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let settings = AzureSettings {
+        use_msi: true,
+        msi_endpoint: Some(emulator.endpoints().msi.clone()),
+        ..base_settings(&emulator)
+    };
+    let tokens = clients(&settings).token_source().unwrap();
+    let path = "/metadata/identity/oauth2/token";
+    fail_next(&emulator, path, 410, 9);
+    let patient = CallContext::new(Duration::from_secs(90), CancellationToken::new());
+    tokens
+        .resource_manager_token(&patient)
+        .await
+        .expect("a token once the update is over");
+    assert_eq!(
+        requests_to(&emulator, path),
+        10,
+        "nine 410s, then the token"
+    );
+}
+
+/// The App Service endpoint is retried on 429 and 5xx; a 404 there is an answer, not an update
+/// in progress (only IMDS is retried on it).
+#[tokio::test]
+async fn app_service_endpoint_is_retried_on_429_and_5xx_only() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let (endpoint, header) = vnetpeer_emulator::identity_hosts::app_service_host(&emulator);
+    let settings = AzureSettings {
+        use_msi: true,
+        host: vnetpeer::azure::ManagedIdentityEnvironment {
+            identity_endpoint: Some(endpoint),
+            identity_header: Some(SecretString::new(header)),
+            ..Default::default()
+        },
+        ..base_settings(&emulator)
+    };
+    let path = vnetpeer_emulator::identity_hosts::APP_SERVICE_PATH;
+    let tokens = clients(&settings).token_source().unwrap();
+    fail_next(&emulator, path, 429, 1);
+    fail_next(&emulator, path, 500, 1);
+    tokens
+        .resource_manager_token(&ctx())
+        .await
+        .expect("a token once the endpoint answers");
+    assert_eq!(
+        requests_to(&emulator, path),
+        3,
+        "two refusals, then the token"
+    );
+
+    fail_next(&emulator, path, 404, 1);
+    let error = tokens
+        .graph_token(&ctx())
+        .await
+        .expect_err("a 404 is not retried");
+    assert!(error.to_string().contains("404"), "{error}");
+    assert_eq!(requests_to(&emulator, path), 4, "one request for the 404");
+}
+
 #[tokio::test]
 async fn managed_identity_endpoint_obtains_a_token() {
     let emulator = Emulator::start(Knobs::test()).await;

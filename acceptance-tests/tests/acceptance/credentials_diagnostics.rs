@@ -8,10 +8,13 @@
 //! cargo test -p vnetpeer-acceptance-tests --test acceptance credentials_diagnostics::
 //! ```
 
-use crate::terraform_common::flat;
+use crate::terraform_common::{applied, assert_world_is, flat, install_complete_example};
 use std::time::Duration;
 
 use vnetpeer_emulator::identity_hosts::{self, GITHUB_ISSUER};
+use vnetpeer_emulator::world::arm::{
+    NETWORK_CONTRIBUTOR_ROLE_ID, RoleAssignment, USER_ACCESS_ADMINISTRATOR_ROLE_ID,
+};
 use vnetpeer_emulator::{Emulator, Knobs};
 use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
 
@@ -298,15 +301,15 @@ async fn wrong_pkcs12_password() {
     assert!(!text.contains("wrong-password"));
 }
 
-/// An `az` that is installed but not signed in (what azure-cli prints).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cli_not_logged_in() {
-    let emulator = Emulator::start(Knobs::test()).await;
+/// A directory holding an `az` that runs `script` (a POSIX shell body) and records its arguments
+/// in `args.txt` beside it; returns it with a `PATH` that finds it first.
+fn fake_az(script: &str) -> (tempfile::TempDir, String) {
     let bin = tempfile::tempdir().expect("temporary directory");
     let az = bin.path().join("az");
+    let record = bin.path().join("args.txt");
     std::fs::write(
         &az,
-        "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n",
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\n{script}", record.display()),
     )
     .expect("az script");
     #[cfg(unix)]
@@ -319,6 +322,72 @@ async fn cli_not_logged_in() {
         bin.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    (bin, path)
+}
+
+/// The arguments of every `az` run so far.
+fn az_calls(bin: &tempfile::TempDir) -> String {
+    std::fs::read_to_string(bin.path().join("args.txt")).unwrap_or_default()
+}
+
+/// What azure-cli prints when it is installed but not signed in.
+const AZ_NOT_SIGNED_IN: &str =
+    "echo \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n";
+
+/// An `az` that is installed but not signed in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_not_logged_in() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let (bin, path) = fake_az(AZ_NOT_SIGNED_IN);
+    let tenant = emulator.seed().customer_tenant_id.clone();
+    let env = [
+        ("ARM_USE_CLI", "true".to_owned()),
+        ("PATH", path),
+        ("ARM_TENANT_ID", tenant.clone()),
+    ];
+    let text = single_error(&emulator, &env).await;
+    assert_mentions(
+        &text,
+        &["Azure CLI", "not signed in", "az login --tenant", "use_cli"],
+    );
+    // Outside Cloud Shell the token is asked for the configured tenant.
+    assert!(
+        az_calls(&bin).contains(&format!("--tenant {tenant}")),
+        "{}",
+        az_calls(&bin)
+    );
+}
+
+/// In Cloud Shell `az` refuses `--tenant` (it is signed in to one tenant only): the provider
+/// leaves it out of the token request and of the `az login` it advises.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_in_cloud_shell_is_asked_without_tenant() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let (bin, path) = fake_az(AZ_NOT_SIGNED_IN);
+    let env = [
+        ("ARM_USE_CLI", "true".to_owned()),
+        ("PATH", path),
+        ("ARM_TENANT_ID", emulator.seed().customer_tenant_id.clone()),
+        ("AZUREPS_HOST_ENVIRONMENT", "cloud-shell/1.0".to_owned()),
+    ];
+    let text = single_error(&emulator, &env).await;
+    assert_mentions(&text, &["Azure CLI", "not signed in", "run `az login`"]);
+    assert!(!text.contains("--tenant"), "{text}");
+    let calls = az_calls(&bin);
+    assert!(calls.contains("account get-access-token"), "{calls}");
+    assert!(!calls.contains("--tenant"), "{calls}");
+}
+
+/// A CLI session that expired: the diagnostic quotes the command the CLI names to renew it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_session_expired() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let (_bin, path) = fake_az(
+        "echo \"ERROR: AADSTS700082: The refresh token has expired due to inactivity.\" >&2\n\
+         echo \"To re-authenticate, please run:\" >&2\n\
+         echo \"az login --scope https://management.core.windows.net//.default\" >&2\n\
+         exit 1\n",
+    );
     let env = [
         ("ARM_USE_CLI", "true".to_owned()),
         ("PATH", path),
@@ -327,7 +396,11 @@ async fn cli_not_logged_in() {
     let text = single_error(&emulator, &env).await;
     assert_mentions(
         &text,
-        &["Azure CLI", "not signed in", "az login --tenant", "use_cli"],
+        &[
+            "Azure CLI",
+            "session expired",
+            "`az login --scope https://management.core.windows.net//.default`",
+        ],
     );
 }
 
@@ -346,6 +419,7 @@ async fn identity_missing_one_permission() {
             sp.graph_permissions.clear();
         }
     });
+    let seeded = emulator.snapshot();
     // Step 1 of the runbook alone: the first call that needs the Graph permission (the
     // service principal of Aiven's application would wait out replication first).
     let mut workspace = TerraformWorkspace::for_emulator(&emulator);
@@ -367,5 +441,129 @@ resource "vnetpeer_aad_app" "peering" {{
     assert_eq!(output.combined().matches("Error: ").count(), 1);
     let text = flat(&output.combined());
     assert_mentions(&text, &["Application.ReadWrite.All", "API permissions"]);
+    assert_world_is(&emulator, &seeded);
+    workspace.assert_no_secret_leaks(&emulator, &[]);
+}
+
+/// A VM's managed identity holding every grant of the permission table except the Azure role
+/// `role_guid`: the variables that select it, and the assignment taken away.
+fn managed_identity_without(
+    emulator: &Emulator,
+    role_guid: &str,
+) -> (Vec<(&'static str, String)>, Vec<RoleAssignment>) {
+    identity_hosts::grant_runbook_rights_to_managed_identity(emulator);
+    let identity = emulator.seed().managed_identity_object_id.clone();
+    let revoked = emulator.with_world(|world| {
+        let (revoked, kept) = std::mem::take(&mut world.arm.role_assignments)
+            .into_iter()
+            .partition(|assignment: &RoleAssignment| {
+                assignment.principal_id == identity && assignment.role_definition_guid == role_guid
+            });
+        world.arm.role_assignments = kept;
+        revoked
+    });
+    assert_eq!(revoked.len(), 1, "the table's grant of {role_guid}");
+    let env = vec![
+        ("ARM_USE_MSI", "true".to_owned()),
+        ("ARM_CLIENT_ID", String::new()),
+        ("ARM_MSI_ENDPOINT", emulator.endpoints().msi.clone()),
+    ];
+    (env, revoked)
+}
+
+/// Runs `terraform args…` that must fail; returns its one error diagnostic, whitespace-flattened.
+async fn failing(
+    workspace: TerraformWorkspace,
+    args: &'static [&'static str],
+) -> (TerraformWorkspace, String) {
+    let (workspace, output) = blocking(move || {
+        let output = workspace.run(args);
+        (workspace, output)
+    })
+    .await;
+    assert!(!output.success(), "{}", output.combined());
+    assert_eq!(
+        output.combined().matches("Error: ").count(),
+        1,
+        "exactly one error diagnostic:\n{}",
+        output.combined()
+    );
+    (workspace, flat(&output.combined()))
+}
+
+/// Without User Access Administrator on the subscription, the custom role (runbook step 4) is
+/// refused: the diagnostic names the role and the scope to assign it on, and nothing is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_missing_user_access_administrator() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let (env, _) = managed_identity_without(&emulator, USER_ACCESS_ADMINISTRATOR_ROLE_ID);
+    let seeded = emulator.snapshot();
+    let subscription = emulator.seed().customer_subscription_id.clone();
+    let workspace = workspace_with(&emulator, &env);
+    workspace.write_config(&format!(
+        r#"
+{REQUIRED_PROVIDERS}
+resource "vnetpeer_custom_role" "peer_only" {{
+  name    = "Aiven VNet peering"
+  scope   = "/subscriptions/{subscription}"
+  actions = ["Microsoft.Network/virtualNetworks/peer/action"]
+}}
+"#
+    ));
+    let (workspace, text) = failing(
+        workspace,
+        &["apply", "-auto-approve", "-no-color", "-input=false"],
+    )
+    .await;
+    assert_mentions(
+        &text,
+        &[
+            "Microsoft.Authorization/roleDefinitions/write",
+            "`User Access Administrator` on the subscription holding the virtual network",
+            "az role assignment create",
+        ],
+    );
+    assert_world_is(&emulator, &seeded);
+    workspace.assert_no_secret_leaks(&emulator, &[]);
+}
+
+/// The apply needs no network role of the provider's identity (the peering application makes
+/// the peering), but the destroy removes the peering as that identity: without Network
+/// Contributor on the VNet it is refused with the role and the scope to assign it on; once
+/// granted, the same destroy finishes and leaves the seeded world.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_missing_network_contributor() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let (env, revoked) = managed_identity_without(&emulator, NETWORK_CONTRIBUTOR_ROLE_ID);
+    let seeded = emulator.snapshot();
+    let workspace = workspace_with(&emulator, &env);
+    install_complete_example(&workspace);
+    let workspace = applied(workspace).await;
+    let (workspace, text) = failing(
+        workspace,
+        &["destroy", "-auto-approve", "-no-color", "-input=false"],
+    )
+    .await;
+    assert_mentions(
+        &text,
+        &[
+            "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/delete",
+            "`Network Contributor` on the virtual network",
+            "az role assignment create",
+        ],
+    );
+    emulator.with_world(|world| world.arm.role_assignments.extend(revoked.iter().cloned()));
+    let workspace = blocking(move || {
+        workspace.destroy();
+        workspace
+    })
+    .await;
+    emulator.with_world(|world| {
+        world
+            .arm
+            .role_assignments
+            .retain(|assignment| revoked.iter().all(|gone| gone.name != assignment.name))
+    });
+    assert_world_is(&emulator, &seeded);
     workspace.assert_no_secret_leaks(&emulator, &[]);
 }

@@ -41,6 +41,8 @@ const CREDENTIAL_VARIABLES: &[&str] = &[
     "ARM_USE_AKS_WORKLOAD_IDENTITY",
     "ARM_USE_MSI",
     "ARM_MSI_ENDPOINT",
+    "ARM_MSI_OBJECT_ID",
+    "ARM_MSI_RESOURCE_ID",
     "ACTIONS_ID_TOKEN_REQUEST_URL",
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     "SYSTEM_OIDCREQUESTURI",
@@ -184,19 +186,32 @@ fn seed_env(emulator: &Emulator) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Access tokens live one second and GitHub's ID tokens one second, while the apply takes
-/// longer: every Entra ID exchange needs a new ID token, and none past its `exp` is sent.
+/// Federated tokens that live [`FEDERATED_TOKEN_LIFETIME`] (at most) and access tokens that
+/// live 1 s, while the apply waits [`APPLY_OUTLASTS_THE_TOKENS`] for Aiven alone.
+fn knobs_with_tokens_shorter_than_the_apply() -> Knobs {
+    Knobs {
+        token_lifetime: Duration::from_secs(1),
+        aiven_peering_activation: APPLY_OUTLASTS_THE_TOKENS,
+        ..Knobs::test()
+    }
+}
+
+/// A JWT's `exp` is in whole seconds, so a token asked to live 2 s has between 1 and 2 s left
+/// when it is minted (one asked to live 1 s could be minted with milliseconds left).
+const FEDERATED_TOKEN_LIFETIME: Duration = Duration::from_secs(2);
+
+/// Longer than any federated token lives: the apply outlasts every one of them.
+const APPLY_OUTLASTS_THE_TOKENS: Duration = Duration::from_millis(2500);
+
+/// GitHub's ID tokens die before the apply ends, and access tokens are renewed within it: every
+/// Entra ID exchange needs a new ID token, and none past its `exp` is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_actions_request_url_with_tokens_shorter_than_the_apply() {
-    let knobs = Knobs {
-        token_lifetime: Duration::from_secs(1),
-        ..Knobs::test()
-    };
-    let emulator = Emulator::start(knobs).await;
+    let emulator = Emulator::start(knobs_with_tokens_shorter_than_the_apply()).await;
     let subject = "repo:contoso/network:ref:refs/heads/main";
     identity_hosts::federate_operator(&emulator, GITHUB_ISSUER, subject);
     let (url, request_token) =
-        identity_hosts::github_job(&emulator, subject, Duration::from_secs(1));
+        identity_hosts::github_job(&emulator, subject, FEDERATED_TOKEN_LIFETIME);
     let mut env = seed_env(&emulator);
     env.extend([
         ("ARM_USE_OIDC", "true".to_owned()),
@@ -246,16 +261,12 @@ async fn azure_devops_service_connection() {
     assert_eq!(figures.source_requests, figures.token_requests);
 }
 
-/// The file holds a token that lives 2 s (the apply takes longer) and is replaced every 300 ms,
-/// and access tokens live 1 s, so they are renewed during the apply from whatever the file holds
-/// then.
+/// The file holds a token that lives at most 2 s (the apply takes longer) and is replaced every
+/// 300 ms, and access tokens live 1 s, so they are renewed during the apply from whatever the
+/// file holds then.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_token_file() {
-    let knobs = Knobs {
-        token_lifetime: Duration::from_secs(1),
-        ..Knobs::test()
-    };
-    let emulator = Emulator::start(knobs).await;
+    let emulator = Emulator::start(knobs_with_tokens_shorter_than_the_apply()).await;
     let issuer = "https://oidc.ci.contoso.example";
     let subject = "pipeline:network:main";
     identity_hosts::federate_operator(&emulator, issuer, subject);
@@ -266,7 +277,7 @@ async fn rotating_token_file() {
         &path,
         issuer,
         subject,
-        Duration::from_secs(2),
+        FEDERATED_TOKEN_LIFETIME,
         Duration::from_millis(300),
     )
     .expect("token file");
@@ -434,6 +445,68 @@ async fn vm_instance_metadata_service() {
     assert_eq!(figures.source_requests, figures.token_requests);
 }
 
+/// The object id of the identity terraform signs in as with `env` (a data source's plan).
+async fn signed_in_object_id(emulator: &Emulator, env: &[(&'static str, String)]) -> String {
+    let workspace = workspace_with(emulator, env);
+    workspace.write_config(&format!(
+        r#"{REQUIRED_PROVIDERS}
+data "vnetpeer_client_config" "current" {{}}
+
+output "object_id" {{
+  value = data.vnetpeer_client_config.current.object_id
+}}
+"#
+    ));
+    let (workspace, applied) = blocking(move || {
+        let applied = workspace.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+        (workspace, applied)
+    })
+    .await;
+    assert!(applied.success(), "{env:?}:\n{}", applied.combined());
+    let secrets = identity_hosts::credential_secrets(emulator);
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    workspace.assert_no_secret_leaks(emulator, &secrets);
+    workspace.output_json()["object_id"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A host with its own identity and a user-assigned one: no selector signs in as the host's
+/// own, and each selector the host supports as the user-assigned one (IMDS: `client_id`,
+/// `object_id`, `msi_res_id`; App Service: `client_id`, `principal_id`, `mi_res_id`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_assigned_identity_by_client_object_or_resource_id() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let system_assigned = emulator.seed().managed_identity_object_id.clone();
+    let (client_id, object_id, resource_id) =
+        identity_hosts::user_assigned_identity(&emulator, "id-network-pipeline");
+    let (endpoint, header) = identity_hosts::app_service_host(&emulator);
+    let hosts = [
+        (
+            "IMDS",
+            vec![("ARM_MSI_ENDPOINT", emulator.endpoints().msi.clone())],
+        ),
+        (
+            "App Service",
+            vec![("IDENTITY_ENDPOINT", endpoint), ("IDENTITY_HEADER", header)],
+        ),
+    ];
+    for (host, host_env) in hosts {
+        for (selector, value, expected) in [
+            ("ARM_CLIENT_ID", String::new(), &system_assigned),
+            ("ARM_CLIENT_ID", client_id.clone(), &object_id),
+            ("ARM_MSI_OBJECT_ID", object_id.clone(), &object_id),
+            ("ARM_MSI_RESOURCE_ID", resource_id.clone(), &object_id),
+        ] {
+            let mut env = managed_identity_env(&host_env);
+            env.push((selector, value.clone()));
+            let signed_in = signed_in_object_id(&emulator, &env).await;
+            assert_eq!(&signed_in, expected, "{host}, {selector}={value:?}");
+        }
+    }
+}
+
 /// A PKCS#12 bundle with a password, given base64 in ARM_CLIENT_CERTIFICATE as azurerm takes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pkcs12_certificate() {
@@ -445,6 +518,12 @@ async fn pkcs12_certificate() {
     });
     use base64::Engine as _;
     let encoded = base64::engine::general_purpose::STANDARD.encode(pfx);
+    // The bundle and its password are credentials too: the leak checks look for them.
+    emulator.with_world(|world| {
+        let issued = &mut world.identity.hosts.issued;
+        issued.push(encoded.clone());
+        issued.push("pfx-Passw0rd!".to_owned());
+    });
     let mut env = seed_env(&emulator);
     env.extend([
         ("ARM_CLIENT_CERTIFICATE", encoded.clone()),
@@ -463,22 +542,42 @@ async fn pkcs12_certificate() {
 
 /// `vnetpeer-sandbox --credential TYPE` prints what the platform would set; a module author's
 /// terraform signs in with exactly those variables, as the identity that platform stands for.
+/// Every type but the default client secret, each with the variable only its platform sets.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sandbox_rehearses_a_pipeline_or_host_sign_in() {
     use std::io::BufRead;
     let seed = vnetpeer_emulator::Seed::standard();
-    for (kind, expected_object_id, marker) in [
+    let operator = seed.operator_sp_object_id.clone();
+    let managed_identity = seed.managed_identity_object_id.clone();
+    let kinds = [
         (
             "github-actions",
-            seed.operator_sp_object_id.clone(),
+            &operator,
             "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
         ),
+        ("azure-devops", &operator, "SYSTEM_ACCESSTOKEN"),
+        ("token-file", &operator, "ARM_OIDC_TOKEN_FILE_PATH"),
         (
-            "app-service",
-            seed.managed_identity_object_id.clone(),
-            "IDENTITY_HEADER",
+            "aks-workload-identity",
+            &operator,
+            "AZURE_FEDERATED_TOKEN_FILE",
         ),
-    ] {
+        ("hcp-terraform", &operator, "ARM_OIDC_TOKEN"),
+        ("app-service", &managed_identity, "IDENTITY_HEADER"),
+        ("azure-arc", &managed_identity, "IMDS_ENDPOINT"),
+        ("vm-imds", &managed_identity, "ARM_MSI_ENDPOINT"),
+        ("cloud-shell", &managed_identity, "MSI_ENDPOINT"),
+    ];
+    let mut offered: Vec<&str> = identity_hosts::CREDENTIAL_KINDS
+        .iter()
+        .copied()
+        .filter(|kind| *kind != "client-secret")
+        .collect();
+    let mut rehearsed: Vec<&str> = kinds.iter().map(|(kind, _, _)| *kind).collect();
+    offered.sort_unstable();
+    rehearsed.sort_unstable();
+    assert_eq!(rehearsed, offered, "every type the sandbox offers");
+    for (kind, expected_object_id, marker) in kinds {
         let mut sandbox = std::process::Command::new(vnetpeer_harness::binaries::sandbox_binary())
             .args(["--json", "--credential", kind])
             .stdout(std::process::Stdio::piped())

@@ -52,6 +52,7 @@ mod resource_cross_tenant_peering;
 mod resource_custom_role;
 mod resource_role_assignment;
 mod resource_service_principal;
+mod runbook_client;
 mod safety_day2;
 mod safety_lost_answers;
 mod terraform_common;

@@ -2,7 +2,10 @@
 //! (create to PENDING_PEER with Aiven's ids, empty re-plan, import, drift, destroy) with its
 //! request counts; a rejected connection explained and removed; an existing connection refused
 //! with the import command (at plan and at apply); an address overlap caught at plan; and a role
-//! assignment still propagating when Aiven checks it, which the create retries through.
+//! assignment still propagating when Aiven checks it, which the create retries through. The
+//! organization VPC twin `vnetpeer_aiven_org_vpc_peering` on its own routes: PENDING_PEER with
+//! Aiven's ids, drift, a delete by connection id, a rejection rolled back, an existing
+//! connection refused with its import command.
 //!
 //! The Azure-side prerequisites (the customer's multi-tenant app, Aiven's service principal with
 //! a peer-only custom role on the VNet) are put into the emulator's world directly.
@@ -16,7 +19,7 @@ use crate::terraform_common::{describe, flat};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
-use vnetpeer_emulator::world::aiven::CreatePeeringRequest;
+use vnetpeer_emulator::world::aiven::{CreatePeeringRequest, OwnerKind};
 use vnetpeer_emulator::world::arm::{Permission, RoleAssignment, RoleDefinition};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Seed, Service};
 use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
@@ -25,6 +28,12 @@ const ADDRESS: &str = "vnetpeer_aiven_vpc_peering.this";
 const PEER_ACTION: &str = "Microsoft.Network/virtualNetworks/peer/action";
 const VPC_ROUTE: &str = "/v1/project/{project}/vpcs/{project_vpc_id}";
 const CONNECTIONS_ROUTE: &str = "/v1/project/{project}/vpcs/{project_vpc_id}/peering-connections";
+const ORG_ADDRESS: &str = "vnetpeer_aiven_org_vpc_peering.this";
+const ORG_VPC_ROUTE: &str = "/v1/organization/{organization_id}/vpc/{vpc_id}";
+const ORG_CONNECTIONS_ROUTE: &str =
+    "/v1/organization/{organization_id}/vpc/{vpc_id}/peering-connections";
+const ORG_DELETE_ROUTE: &str =
+    "/v1/organization/{organization_id}/vpc/{vpc_id}/peering-connection/{peering_connection_id}";
 
 /// An emulator with the customer's multi-tenant peering app.
 struct Setup {
@@ -233,6 +242,65 @@ data "vnetpeer_aiven_project_vpc" "this" {{
         )
     }
 
+    /// The `vnetpeer_aiven_org_vpc_peering` twin of [`Setup::config`], on the seeded
+    /// organization VPC.
+    fn organization_config(&self, extra: &str) -> String {
+        let seed = &self.seed;
+        format!(
+            r#"{REQUIRED_PROVIDERS}
+resource "vnetpeer_aiven_org_vpc_peering" "this" {{
+  organization_id      = "{organization}"
+  organization_vpc_id  = "{vpc}"
+  vnet_id              = "{vnet}"
+  peer_azure_app_id    = "{app}"
+  peer_azure_tenant_id = "{tenant}"
+  {extra}
+}}
+"#,
+            organization = seed.aiven_organization_id,
+            vpc = seed.aiven_organization_vpc_id,
+            vnet = seed.customer_vnet_id,
+            app = self.app_id,
+            tenant = seed.customer_tenant_id,
+        )
+    }
+
+    fn organization_import_id(&self) -> String {
+        format!(
+            "organization/{}/{}{}",
+            self.seed.aiven_organization_id,
+            self.seed.aiven_organization_vpc_id,
+            self.seed.customer_vnet_id
+        )
+    }
+
+    /// Another team's connection for the seeded VNet on the seeded organization VPC.
+    fn connect_organization_out_of_band(&self) {
+        let seed = &self.seed;
+        let now = self.emulator.now();
+        let utc = self.emulator.clock().utc_now();
+        let request = CreatePeeringRequest {
+            peer_cloud_account: seed.customer_subscription_id.clone(),
+            peer_vpc: seed.customer_vnet_name.to_lowercase(),
+            peer_resource_group: seed.customer_resource_group.to_lowercase(),
+            peer_azure_app_id: self.app_id.clone(),
+            peer_azure_tenant_id: seed.customer_tenant_id.clone(),
+            user_peer_network_cidrs: Vec::new(),
+        };
+        self.emulator
+            .with_world(|w| {
+                w.aiven.create_peering_in(
+                    OwnerKind::Organization,
+                    &seed.aiven_organization_id,
+                    &seed.aiven_organization_vpc_id,
+                    request,
+                    now,
+                    utc,
+                )
+            })
+            .expect("the other connection");
+    }
+
     /// The resource's own requests since `seq`: Aiven's and ARM's (the provider's token
     /// requests are per process, not per resource).
     fn own_requests_since(&self, seq: u64) -> Vec<RequestRecord> {
@@ -245,16 +313,27 @@ data "vnetpeer_aiven_project_vpc" "this" {{
 
     /// The connections of the seeded project VPC, as the emulator holds them.
     fn connections(&self) -> Vec<Json> {
-        let project = self.seed.aiven_project.clone();
-        let vpc = self.seed.aiven_project_vpc_id.clone();
+        self.connections_of(&self.seed.aiven_project, &self.seed.aiven_project_vpc_id)
+    }
+
+    /// The connections of the seeded organization VPC.
+    fn organization_connections(&self) -> Vec<Json> {
+        self.connections_of(
+            &self.seed.aiven_organization_id,
+            &self.seed.aiven_organization_vpc_id,
+        )
+    }
+
+    /// The connections of VPC `vpc` of the project or organization `owner`.
+    fn connections_of(&self, owner: &str, vpc: &str) -> Vec<Json> {
         let snapshot = self.emulator.snapshot();
         snapshot["aiven"]["projects"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|p| p["name"] == project.as_str())
+            .filter(|p| p["name"] == owner)
             .flat_map(|p| p["vpcs"].as_array().cloned().unwrap_or_default())
-            .filter(|v| v["project_vpc_id"] == vpc.as_str())
+            .filter(|v| v["project_vpc_id"] == vpc)
             .flat_map(|v| {
                 v["peering_connections"]
                     .as_array()
@@ -768,5 +847,185 @@ async fn a_connection_made_between_plan_and_apply_is_refused_with_the_import_com
         describe(&apply)
     );
     assert_eq!(setup.connections().len(), 1, "the other connection only");
+    setup.assert_clean(&workspace);
+}
+
+// The organization VPC peering (`vnetpeer_aiven_org_vpc_peering`) makes the same promises on
+// its own routes: a read of the VPC by its singular path, a create, a delete by connection id.
+
+fn is_org_create(record: &RequestRecord) -> bool {
+    record.service == Service::Aiven
+        && record.method == "POST"
+        && record.route == ORG_CONNECTIONS_ROUTE
+}
+
+fn is_org_delete(record: &RequestRecord) -> bool {
+    record.method == "DELETE" && record.route == ORG_DELETE_ROUTE
+}
+
+fn organization_values(workspace: &TerraformWorkspace) -> Json {
+    workspace
+        .state_show_json(ORG_ADDRESS)
+        .unwrap_or_else(|| panic!("{ORG_ADDRESS} is not in the state"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organization_peering_pending_peer_drift_and_destroy() {
+    let setup = Setup::start().await;
+    setup.grant_aiven(Assignment::Propagated);
+    let before = setup.emulator.snapshot();
+    let seed = setup.seed.clone();
+    let workspace = TerraformWorkspace::for_emulator(&setup.emulator);
+    workspace.write_config(&setup.organization_config(""));
+
+    // Create: PENDING_PEER, with Aiven's tenant and the organization VPC's VNet captured from
+    // `state_info`.
+    workspace.apply();
+    let state = organization_values(&workspace);
+    assert_eq!(state["state"], "PENDING_PEER", "{state:#}");
+    assert_eq!(state["id"], setup.organization_import_id().as_str());
+    assert_eq!(state["aiven_tenant_id"], seed.aiven_tenant_id.as_str());
+    assert_eq!(
+        state["aiven_vnet_id"],
+        seed.aiven_organization_vnet_id.as_str()
+    );
+    assert_eq!(
+        state["state_info"]["to-tenant-id"],
+        seed.aiven_tenant_id.as_str()
+    );
+    assert_eq!(setup.organization_connections().len(), 1);
+    let (code, output) = workspace.plan_detailed_exitcode();
+    assert_eq!(code, 0, "{output}");
+
+    // Deleted in Aiven: the refresh plans a re-create, and the apply re-creates it.
+    let id = state["peering_connection_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let now = setup.emulator.now();
+    assert!(
+        setup
+            .emulator
+            .with_world(|w| w.remove_aiven_connection(&id, now))
+    );
+    let (code, output) = workspace.plan_detailed_exitcode();
+    assert_eq!(code, 2, "{output}");
+    assert!(
+        output.contains(&format!("{ORG_ADDRESS} will be created")),
+        "{output}"
+    );
+    workspace.apply();
+    let recreated = organization_values(&workspace);
+    assert_eq!(recreated["state"], "PENDING_PEER");
+    assert_ne!(
+        recreated["peering_connection_id"],
+        state["peering_connection_id"]
+    );
+    assert_eq!(setup.organization_connections().len(), 1);
+
+    // Destroy: one DELETE by the connection's id, then reads until Aiven no longer lists it.
+    let start = setup.next_seq();
+    workspace.destroy();
+    let destroy = setup.aiven_requests_since(start);
+    assert_eq!(
+        destroy.iter().filter(|r| is_org_delete(r)).count(),
+        1,
+        "{}",
+        describe(&destroy)
+    );
+    assert!(
+        destroy
+            .iter()
+            .all(|r| is_org_delete(r) || (r.method == "GET" && r.route == ORG_VPC_ROUTE)),
+        "{}",
+        describe(&destroy)
+    );
+    assert!(setup.organization_connections().is_empty());
+    assert_eq!(setup.emulator.snapshot(), before);
+    setup.assert_clean(&workspace);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_custom_role_aiven_rejects_the_organization_peering_and_nothing_is_left() {
+    let setup = Setup::start().await;
+    setup.grant_aiven(Assignment::Missing);
+    let workspace = TerraformWorkspace::for_emulator(&setup.emulator);
+    workspace.write_config(&setup.organization_config("timeouts {\n    create = \"4s\"\n  }"));
+
+    let start = setup.next_seq();
+    let output = workspace.try_apply();
+    assert!(!output.success(), "{output}");
+    let text = flat(&output.combined());
+    for expected in [
+        "Aiven rejected the peering connection: INVALID_SPECIFICATION",
+        "Aiven says:",
+        PEER_ACTION,
+        "55f300d4-fc50-4c5e-9222-e90a6e2187fb",
+        "nothing is",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    let aiven = setup.aiven_requests_since(start);
+    let posts = aiven.iter().filter(|r| is_org_create(r)).count();
+    let deletes = aiven.iter().filter(|r| is_org_delete(r)).count();
+    assert!(posts >= 1, "{}", describe(&aiven));
+    assert_eq!(
+        deletes,
+        posts,
+        "every rejected connection deleted by its id\n{}",
+        describe(&aiven)
+    );
+    assert!(
+        setup.organization_connections().is_empty(),
+        "{:#?}",
+        setup.organization_connections()
+    );
+    assert!(workspace.state_resource(ORG_ADDRESS).is_none());
+    setup.assert_clean(&workspace);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_organization_connection_is_refused_with_the_import_command() {
+    let setup = Setup::start().await;
+    setup.grant_aiven(Assignment::Propagated);
+    setup.connect_organization_out_of_band();
+    let import_command = format!(
+        "terraform import vnetpeer_aiven_org_vpc_peering.<name> '{}'",
+        setup.organization_import_id()
+    );
+
+    // Known at plan: the plan warns, and the apply refuses before creating anything.
+    let workspace = TerraformWorkspace::for_emulator(&setup.emulator);
+    workspace.write_config(&setup.organization_config(""));
+    let start = setup.next_seq();
+    let output = workspace.run(&["plan", "-input=false", "-no-color"]);
+    assert!(output.success(), "{output}");
+    let text = flat(&output.combined());
+    assert!(text.contains("Warning"), "{text}");
+    assert!(text.contains("already exists"), "{text}");
+    assert!(text.contains(&import_command), "{text}");
+    let output = workspace.try_apply();
+    assert!(!output.success(), "{output}");
+    let text = flat(&output.combined());
+    assert!(text.contains(&import_command), "{text}");
+    assert!(workspace.state_resource(ORG_ADDRESS).is_none());
+
+    let aiven = setup.aiven_requests_since(start);
+    assert!(
+        aiven.iter().all(|r| r.method == "GET"),
+        "nothing but reads\n{}",
+        describe(&aiven)
+    );
+    assert_eq!(
+        setup.organization_connections().len(),
+        1,
+        "the other connection is untouched"
+    );
+
+    // The import command the diagnostic gives works.
+    workspace.import(ORG_ADDRESS, &setup.organization_import_id());
+    assert_eq!(organization_values(&workspace)["state"], "PENDING_PEER");
+    let (code, output) = workspace.plan_detailed_exitcode();
+    assert_eq!(code, 0, "{output}");
     setup.assert_clean(&workspace);
 }

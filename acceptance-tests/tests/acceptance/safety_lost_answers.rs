@@ -2,11 +2,11 @@
 //! runbook (`examples/provider/runbook`):
 //!
 //! - a gateway loses the answer to a create the service applied (502, 504, or the connection
-//!   closed without an answer) on every create route in turn, and on every second create of
-//!   every route at once: the apply converges with exactly one application, two service
-//!   principals, one role definition, two role assignments, two VNet peerings and one Aiven
-//!   connection; the application holds only its managed secret (no orphan); the re-plan is
-//!   empty, and destroy leaves the world as seeded;
+//!   closed without an answer) on every create route in turn, on the first create of every
+//!   route at once, and on every second create of every route at once: the apply converges
+//!   with exactly one application, two service principals, one role definition, two role
+//!   assignments, two VNet peerings and one Aiven connection; the application holds only its
+//!   managed secret (no orphan); the re-plan is empty, and destroy leaves the world as seeded;
 //! - ARM refuses the peering writes because a VNet is busy, in each of its three forms, during
 //!   create and during destroy: converged, and no request came before a `Retry-After`.
 //!
@@ -298,6 +298,27 @@ async fn a_lost_answer_to_any_create_converges_with_exactly_one_of_everything() 
             Ok(_) => {}
             Err(failure) => failures.push(failure),
         }
+    }
+    // Every route loses the answer to its first create, all in the same apply.
+    let every_first: Vec<FaultRule> = routes
+        .iter()
+        .enumerate()
+        .map(|(index, route)| on_route(route, lost_answer(index), Schedule::NextN { n: 1 }))
+        .collect();
+    match run(
+        "lost answer to the first create of every route",
+        every_first,
+        false,
+    )
+    .await
+    {
+        Ok(true) => {}
+        Ok(false) => failures.push(
+            "the first create of every route: Aiven's SP not adopted after its upsert's answer \
+             was lost"
+                .to_owned(),
+        ),
+        Err(failure) => failures.push(failure),
     }
     let every_second: Vec<FaultRule> = routes
         .iter()

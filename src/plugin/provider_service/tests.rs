@@ -292,6 +292,79 @@ mod fixture {
         decode_msgpack(ty, &value.as_ref().expect("a value").msgpack).unwrap()
     }
 
+    /// What Terraform 1.11 and later say they can take: write-only attributes.
+    fn write_only_client() -> Option<tfplugin6::ClientCapabilities> {
+        Some(tfplugin6::ClientCapabilities {
+            deferral_allowed: false,
+            write_only_attributes_allowed: true,
+            ..Default::default()
+        })
+    }
+
+    /// PlanResourceChange of the fixture, as Terraform sends it.
+    async fn plan_change(
+        service: &ProviderService<VnetpeerProvider>,
+        prior: &Value,
+        proposed: &Value,
+        config: &Value,
+        client_capabilities: Option<tfplugin6::ClientCapabilities>,
+    ) -> tfplugin6::plan_resource_change::Response {
+        let ty = fixture_type(service);
+        service
+            .plan_resource_change(Request::new(tfplugin6::plan_resource_change::Request {
+                type_name: FIXTURE.into(),
+                prior_state: dynamic(&ty, prior),
+                proposed_new_state: dynamic(&ty, proposed),
+                config: dynamic(&ty, config),
+                client_capabilities,
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// ApplyResourceChange of the fixture, as Terraform sends it.
+    async fn apply_change(
+        service: &ProviderService<VnetpeerProvider>,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+        planned_private: Vec<u8>,
+    ) -> tfplugin6::apply_resource_change::Response {
+        let ty = fixture_type(service);
+        service
+            .apply_resource_change(Request::new(tfplugin6::apply_resource_change::Request {
+                type_name: FIXTURE.into(),
+                prior_state: dynamic(&ty, prior),
+                planned_state: dynamic(&ty, planned),
+                config: dynamic(&ty, config),
+                planned_private,
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// ReadResource of the fixture's `state` (an encoded one, as Terraform holds it).
+    async fn read_state(
+        service: &ProviderService<VnetpeerProvider>,
+        current_state: Option<tfplugin6::DynamicValue>,
+        private: Vec<u8>,
+    ) -> tfplugin6::read_resource::Response {
+        service
+            .read_resource(Request::new(tfplugin6::read_resource::Request {
+                type_name: FIXTURE.into(),
+                current_state,
+                private,
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     /// Plans and applies a create of `fields`, returning the new state.
     async fn create(
         service: &ProviderService<VnetpeerProvider>,
@@ -299,39 +372,19 @@ mod fixture {
     ) -> (Value, Vec<tfplugin6::Diagnostic>) {
         let ty = fixture_type(service);
         let config = object_of(&ty, fields);
-        let plan = service
-            .plan_resource_change(Request::new(tfplugin6::plan_resource_change::Request {
-                type_name: FIXTURE.into(),
-                prior_state: dynamic(&ty, &Value::Null),
-                proposed_new_state: dynamic(&ty, &config),
-                config: dynamic(&ty, &config),
-                client_capabilities: Some(tfplugin6::ClientCapabilities {
-                    deferral_allowed: false,
-                    write_only_attributes_allowed: true,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
+        let plan = plan_change(service, &Value::Null, &config, &config, write_only_client()).await;
         assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
         let planned = decode_value(&ty, &plan.planned_state);
         assert!(planned.get("id").unwrap().is_unknown());
         assert!(planned.get("token").unwrap().is_null());
-        let applied = service
-            .apply_resource_change(Request::new(tfplugin6::apply_resource_change::Request {
-                type_name: FIXTURE.into(),
-                prior_state: dynamic(&ty, &Value::Null),
-                planned_state: dynamic(&ty, &planned),
-                config: dynamic(&ty, &config),
-                planned_private: plan.planned_private,
-                provider_meta: None,
-                planned_identity: None,
-            }))
-            .await
-            .unwrap()
-            .into_inner();
+        let applied = apply_change(
+            service,
+            &Value::Null,
+            &planned,
+            &config,
+            plan.planned_private,
+        )
+        .await;
         let state = applied
             .new_state
             .as_ref()
@@ -360,16 +413,7 @@ mod fixture {
         );
         assert_eq!(state.get("size").and_then(Value::as_i64), Some(1));
 
-        let read = service
-            .read_resource(Request::new(tfplugin6::read_resource::Request {
-                type_name: FIXTURE.into(),
-                current_state: dynamic(&ty, &state),
-                private: b"keep me".to_vec(),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
+        let read = read_state(&service, dynamic(&ty, &state), b"keep me".to_vec()).await;
         assert!(read.diagnostics.is_empty());
         assert_eq!(read.private, b"keep me", "private data is echoed");
         assert!(decode_value(&ty, &read.new_state).raw_equals(&state));
@@ -386,77 +430,23 @@ mod fixture {
         if let (Value::Object(p), Value::Object(_)) = (&mut proposed, &config) {
             p.insert("token".into(), Value::string("s3cret"));
         }
-        let plan = service
-            .plan_resource_change(Request::new(tfplugin6::plan_resource_change::Request {
-                type_name: FIXTURE.into(),
-                prior_state: dynamic(&ty, &state),
-                proposed_new_state: dynamic(&ty, &proposed),
-                config: dynamic(&ty, &config),
-                client_capabilities: Some(tfplugin6::ClientCapabilities {
-                    deferral_allowed: false,
-                    write_only_attributes_allowed: true,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
+        let plan = plan_change(&service, &state, &proposed, &config, write_only_client()).await;
         assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
         assert!(decode_value(&ty, &plan.planned_state).raw_equals(&state));
         assert!(plan.requires_replace.is_empty());
 
         // Old clients cannot take write-only values.
-        let plan = service
-            .plan_resource_change(Request::new(tfplugin6::plan_resource_change::Request {
-                type_name: FIXTURE.into(),
-                prior_state: dynamic(&ty, &state),
-                proposed_new_state: dynamic(&ty, &proposed),
-                config: dynamic(&ty, &config),
-                client_capabilities: None,
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
+        let plan = plan_change(&service, &state, &proposed, &config, None).await;
         assert_eq!(path_names(errors(&plan.diagnostics)[0]), ["token"]);
 
         // Destroy plan is null; apply deletes; a read afterwards says "gone".
         config = Value::Null;
-        let plan = service
-            .plan_resource_change(Request::new(tfplugin6::plan_resource_change::Request {
-                type_name: FIXTURE.into(),
-                prior_state: dynamic(&ty, &state),
-                proposed_new_state: dynamic(&ty, &Value::Null),
-                config: dynamic(&ty, &config),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
+        let plan = plan_change(&service, &state, &Value::Null, &config, None).await;
         assert!(decode_value(&ty, &plan.planned_state).is_null());
-        let applied = service
-            .apply_resource_change(Request::new(tfplugin6::apply_resource_change::Request {
-                type_name: FIXTURE.into(),
-                prior_state: dynamic(&ty, &state),
-                planned_state: dynamic(&ty, &Value::Null),
-                config: dynamic(&ty, &Value::Null),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
+        let applied = apply_change(&service, &state, &Value::Null, &Value::Null, Vec::new()).await;
         assert!(applied.diagnostics.is_empty());
         assert!(decode_value(&ty, &applied.new_state).is_null());
-        let read = service
-            .read_resource(Request::new(tfplugin6::read_resource::Request {
-                type_name: FIXTURE.into(),
-                current_state: dynamic(&ty, &state),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
+        let read = read_state(&service, dynamic(&ty, &state), Vec::new()).await;
         assert!(
             decode_value(&ty, &read.new_state).is_null(),
             "gone means null"
@@ -596,15 +586,7 @@ mod fixture {
             imported_state.get("id").and_then(Value::as_str),
             Some(id.as_str())
         );
-        let read = service
-            .read_resource(Request::new(tfplugin6::read_resource::Request {
-                type_name: FIXTURE.into(),
-                current_state: imported.state.clone(),
-                ..Default::default()
-            }))
-            .await
-            .unwrap()
-            .into_inner();
+        let read = read_state(&service, imported.state.clone(), Vec::new()).await;
         assert!(
             decode_value(&ty, &read.new_state).raw_equals(&state),
             "imported equals created"

@@ -61,6 +61,7 @@ pub(super) async fn derive_arguments(ctx: &Ctx, state: &mut Value) -> Result<(),
     let own_client_id = ctx
         .data()
         .config
+        .azure
         .client_id
         .as_deref()
         .map(str::to_ascii_lowercase);

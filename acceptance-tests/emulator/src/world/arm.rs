@@ -813,9 +813,10 @@ impl ArmWorld {
 
     /// `peeringState` of `peering` at `now`.
     /// `peeringSyncLevel` of a connected peering (docs/development/arm.md, 'Virtual network
-    /// peerings'): `RemoteNotInSync` when the remote VNet's address space changed since this
-    /// peering last learnt it, `LocalNotInSync` when the local VNet's changed since the remote
-    /// side's peering last learnt it, both: `LocalAndRemoteNotInSync`.
+    /// peerings'), as Azure reports it: `LocalNotInSync` when the remote VNet's address space
+    /// changed since this peering last learnt it (this peering needs the sync),
+    /// `RemoteNotInSync` when the local VNet's changed since the remote side's peering last
+    /// learnt it (the remote side needs the sync), both: `LocalAndRemoteNotInSync`.
     pub fn peering_sync_level(&self, local_vnet_id: &str, peering: &VnetPeering) -> &'static str {
         let remote_stale = self
             .vnet_by_id(&peering.remote_vnet_id)
@@ -831,30 +832,32 @@ impl ArmWorld {
             }
             _ => false,
         };
+        // `local_stale`: the remote side's view of this VNet is old; `remote_stale`: this
+        // peering's view of the remote VNet is old.
         match (local_stale, remote_stale) {
             (false, false) => "FullyInSync",
-            (false, true) => "RemoteNotInSync",
-            (true, false) => "LocalNotInSync",
+            (false, true) => "LocalNotInSync",
+            (true, false) => "RemoteNotInSync",
             (true, true) => "LocalAndRemoteNotInSync",
         }
     }
 
-    /// A write with `syncRemoteAddressSpace=true` of the peering `name` on `local_vnet_id`: the
-    /// peering learns the remote address space and the remote side's peering learns the local
-    /// one.
+    /// A write with `syncRemoteAddressSpace=true` of the peering `name` on `local_vnet_id`: that
+    /// peering learns the remote VNet's current address space. Only that one: the peering on
+    /// the remote VNet learns a change of this VNet's space only from a sync of its own.
     pub fn sync_address_spaces(&mut self, local_vnet_id: &str, name: &str) {
-        let Some(local) = self.vnet_by_id(local_vnet_id) else {
-            return;
-        };
-        let local_prefixes = local.address_prefixes.clone();
-        let Some(peering) = local
-            .peerings
-            .iter()
-            .find(|p| p.name.eq_ignore_ascii_case(name))
+        let Some(remote_vnet_id) = self
+            .vnet_by_id(local_vnet_id)
+            .and_then(|local| {
+                local
+                    .peerings
+                    .iter()
+                    .find(|p| p.name.eq_ignore_ascii_case(name))
+            })
+            .map(|peering| peering.remote_vnet_id.clone())
         else {
             return;
         };
-        let remote_vnet_id = peering.remote_vnet_id.clone();
         let Some(remote_prefixes) = self
             .vnet_by_id(&remote_vnet_id)
             .map(|remote| remote.address_prefixes.clone())
@@ -868,15 +871,6 @@ impl ArmWorld {
                 .find(|p| p.name.eq_ignore_ascii_case(name))
         {
             peering.remote_address_prefixes = remote_prefixes;
-        }
-        let local_scope = normalize_scope(local_vnet_id);
-        if let Some(remote) = self.vnet_by_id_mut(&remote_vnet_id)
-            && let Some(reverse) = remote
-                .peerings
-                .iter_mut()
-                .find(|p| normalize_scope(&p.remote_vnet_id) == local_scope)
-        {
-            reverse.remote_address_prefixes = local_prefixes;
         }
     }
 
