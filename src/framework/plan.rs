@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::value::{Refinements, Type, Value};
+use crate::value::{Type, Value};
 
 use super::diagnostics::{AttributePath, Diagnostic, Diagnostics};
 use super::resource::PlannedChange;
@@ -26,7 +26,7 @@ use super::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 use super::timeouts::TIMEOUTS_BLOCK;
 
 fn unknown() -> Value {
-    Value::Unknown(Box::new(Refinements::default()))
+    Value::Unknown(Box::default())
 }
 
 /// The attribute `name` of an object value; null when absent or when `object` is not an object.

@@ -346,10 +346,7 @@ fn unknown_configuration_plans_unknown_without_refinements() {
         &[("name", unk()), ("size", unk()), ("tags", unk())],
         &[],
     );
-    assert_eq!(
-        field(&planned, "name"),
-        &Value::Unknown(Box::new(Refinements::default()))
-    );
+    assert_eq!(field(&planned, "name"), &Value::Unknown(Box::default()));
 }
 
 #[test]
