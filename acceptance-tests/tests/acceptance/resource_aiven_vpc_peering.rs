@@ -151,7 +151,11 @@ impl Setup {
         tokio::spawn(async move {
             let deadline = Instant::now() + Duration::from_secs(120);
             while Instant::now() < deadline {
-                if emulator.requests().iter().any(is_create) {
+                if emulator
+                    .requests()
+                    .iter()
+                    .any(|r| Vpc::Project.is_create(r))
+                {
                     let now = emulator.now();
                     emulator.with_world(|world| {
                         for assignment in &mut world.arm.role_assignments {
@@ -209,8 +213,9 @@ data "vnetpeer_aiven_project_vpc" "this" {{
         )
     }
 
-    /// Another team's connection for the seeded VNet, made directly in Aiven's world.
-    fn connect_out_of_band(&self) {
+    /// Another team's connection for the seeded VNet on the seeded VPC of kind `vpc`, made
+    /// directly in Aiven's world.
+    fn connect_out_of_band_on(&self, vpc: Vpc) {
         let seed = &self.seed;
         let now = self.emulator.now();
         let utc = self.emulator.clock().utc_now();
@@ -222,23 +227,53 @@ data "vnetpeer_aiven_project_vpc" "this" {{
             peer_azure_tenant_id: seed.customer_tenant_id.clone(),
             user_peer_network_cidrs: Vec::new(),
         };
+        let (kind, owner, vpc_id) = self.owner_of(vpc);
         self.emulator
             .with_world(|w| {
-                w.aiven.create_peering(
-                    &seed.aiven_project,
-                    &seed.aiven_project_vpc_id,
-                    request,
-                    now,
-                    utc,
-                )
+                w.aiven
+                    .create_peering_in(kind, owner, vpc_id, request, now, utc)
             })
             .expect("the other connection");
     }
 
-    fn import_command(&self) -> String {
+    /// The owner kind, owner and VPC id of the seeded VPC of kind `vpc`.
+    fn owner_of(&self, vpc: Vpc) -> (OwnerKind, &str, &str) {
+        let seed = &self.seed;
+        match vpc {
+            Vpc::Project => (
+                OwnerKind::Project,
+                &seed.aiven_project,
+                &seed.aiven_project_vpc_id,
+            ),
+            Vpc::Organization => (
+                OwnerKind::Organization,
+                &seed.aiven_organization_id,
+                &seed.aiven_organization_vpc_id,
+            ),
+        }
+    }
+
+    /// The configuration of the peering of kind `vpc` (the project VPC looked up as in the
+    /// runbook).
+    fn config_on(&self, vpc: Vpc, extra: &str) -> String {
+        match vpc {
+            Vpc::Project => self.runbook_config(extra),
+            Vpc::Organization => self.organization_config(extra),
+        }
+    }
+
+    fn import_id_on(&self, vpc: Vpc) -> String {
+        match vpc {
+            Vpc::Project => self.import_id(),
+            Vpc::Organization => self.organization_import_id(),
+        }
+    }
+
+    fn import_command_on(&self, vpc: Vpc) -> String {
         format!(
-            "terraform import vnetpeer_aiven_vpc_peering.<name> '{}'",
-            self.import_id()
+            "terraform import {}.<name> '{}'",
+            vpc.resource_type(),
+            self.import_id_on(vpc)
         )
     }
 
@@ -274,33 +309,6 @@ resource "vnetpeer_aiven_org_vpc_peering" "this" {{
         )
     }
 
-    /// Another team's connection for the seeded VNet on the seeded organization VPC.
-    fn connect_organization_out_of_band(&self) {
-        let seed = &self.seed;
-        let now = self.emulator.now();
-        let utc = self.emulator.clock().utc_now();
-        let request = CreatePeeringRequest {
-            peer_cloud_account: seed.customer_subscription_id.clone(),
-            peer_vpc: seed.customer_vnet_name.to_lowercase(),
-            peer_resource_group: seed.customer_resource_group.to_lowercase(),
-            peer_azure_app_id: self.app_id.clone(),
-            peer_azure_tenant_id: seed.customer_tenant_id.clone(),
-            user_peer_network_cidrs: Vec::new(),
-        };
-        self.emulator
-            .with_world(|w| {
-                w.aiven.create_peering_in(
-                    OwnerKind::Organization,
-                    &seed.aiven_organization_id,
-                    &seed.aiven_organization_vpc_id,
-                    request,
-                    now,
-                    utc,
-                )
-            })
-            .expect("the other connection");
-    }
-
     /// The resource's own requests since `seq`: Aiven's and ARM's (the provider's token
     /// requests are per process, not per resource).
     fn own_requests_since(&self, seq: u64) -> Vec<RequestRecord> {
@@ -311,17 +319,10 @@ resource "vnetpeer_aiven_org_vpc_peering" "this" {{
             .collect()
     }
 
-    /// The connections of the seeded project VPC, as the emulator holds them.
-    fn connections(&self) -> Vec<Json> {
-        self.connections_of(&self.seed.aiven_project, &self.seed.aiven_project_vpc_id)
-    }
-
-    /// The connections of the seeded organization VPC.
-    fn organization_connections(&self) -> Vec<Json> {
-        self.connections_of(
-            &self.seed.aiven_organization_id,
-            &self.seed.aiven_organization_vpc_id,
-        )
+    /// The connections of the seeded VPC of kind `vpc`, as the emulator holds them.
+    fn connections_on(&self, vpc: Vpc) -> Vec<Json> {
+        let (_, owner, vpc_id) = self.owner_of(vpc);
+        self.connections_of(owner, vpc_id)
     }
 
     /// The connections of VPC `vpc` of the project or organization `owner`.
@@ -365,8 +366,44 @@ resource "vnetpeer_aiven_org_vpc_peering" "this" {{
 
 const ASSIGNMENT_NAME: &str = "f0000000-0000-4000-8000-0000000a551e";
 
-fn is_create(record: &RequestRecord) -> bool {
-    record.service == Service::Aiven && record.method == "POST" && record.route == CONNECTIONS_ROUTE
+/// The kind of Aiven VPC a test peers: the two resources make the same promises, each on its
+/// own routes.
+#[derive(Clone, Copy, Debug)]
+enum Vpc {
+    /// `vnetpeer_aiven_vpc_peering` on the seeded project VPC.
+    Project,
+    /// `vnetpeer_aiven_org_vpc_peering` on the seeded organization VPC.
+    Organization,
+}
+
+impl Vpc {
+    fn address(self) -> &'static str {
+        match self {
+            Vpc::Project => ADDRESS,
+            Vpc::Organization => ORG_ADDRESS,
+        }
+    }
+
+    fn resource_type(self) -> &'static str {
+        self.address().trim_end_matches(".this")
+    }
+
+    fn is_create(self, record: &RequestRecord) -> bool {
+        let route = match self {
+            Vpc::Project => CONNECTIONS_ROUTE,
+            Vpc::Organization => ORG_CONNECTIONS_ROUTE,
+        };
+        record.service == Service::Aiven && record.method == "POST" && record.route == route
+    }
+
+    /// A delete of a connection: by its peer VNet (project VPCs) or by its id (organization
+    /// VPCs).
+    fn is_delete(self, record: &RequestRecord) -> bool {
+        match self {
+            Vpc::Project => record.service == Service::Aiven && record.method == "DELETE",
+            Vpc::Organization => record.method == "DELETE" && record.route == ORG_DELETE_ROUTE,
+        }
+    }
 }
 
 fn is_vpc_get(record: &RequestRecord) -> bool {
@@ -405,7 +442,7 @@ async fn lifecycle_pending_peer_import_drift_destroy() {
             .as_str()
             .is_some_and(|id| !id.is_empty())
     );
-    let connections = setup.connections();
+    let connections = setup.connections_on(Vpc::Project);
     assert_eq!(connections.len(), 1, "{connections:#?}");
     // Sent in lower case although the VNet's resource group and name are mixed case.
     assert_eq!(connections[0]["peer_resource_group"], "rg-workload");
@@ -415,7 +452,9 @@ async fn lifecycle_pending_peer_import_drift_destroy() {
     // plan (plan, and the apply's final plan); the create POSTs and polls (its
     // existing-connection check uses the final plan's read).
     let aiven = setup.aiven_requests_since(start);
-    let creates: Vec<usize> = (0..aiven.len()).filter(|&i| is_create(&aiven[i])).collect();
+    let creates: Vec<usize> = (0..aiven.len())
+        .filter(|&i| Vpc::Project.is_create(&aiven[i]))
+        .collect();
     assert_eq!(creates.len(), 1, "{}", describe(&aiven));
     let post = creates[0];
     assert!(
@@ -485,12 +524,12 @@ async fn lifecycle_pending_peer_import_drift_destroy() {
     assert!(output.contains("will be created"), "{output}");
     workspace.apply();
     assert_eq!(values(&workspace)["state"], "PENDING_PEER");
-    assert_eq!(setup.connections().len(), 1);
+    assert_eq!(setup.connections_on(Vpc::Project).len(), 1);
 
     // Destroy: nothing left, in Aiven or in what Aiven built in Azure.
     let start = setup.next_seq();
     workspace.destroy();
-    assert!(setup.connections().is_empty());
+    assert!(setup.connections_on(Vpc::Project).is_empty());
     assert_eq!(setup.emulator.snapshot(), before);
     // Destroy: the refresh read, one DELETE, and a few polls until Aiven stops listing it.
     let destroy = setup.aiven_requests_since(start);
@@ -542,21 +581,33 @@ async fn a_connection_whose_azure_side_was_deleted_is_recreated() {
     let state = values(&workspace);
     assert_eq!(state["state"], "PENDING_PEER");
     assert_ne!(state["peering_connection_id"], first);
-    let connections = setup.connections();
+    let connections = setup.connections_on(Vpc::Project);
     assert_eq!(connections.len(), 1, "{connections:#?}");
 
     workspace.destroy();
-    assert!(setup.connections().is_empty());
+    assert!(setup.connections_on(Vpc::Project).is_empty());
     setup.assert_clean(&workspace);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_custom_role_aiven_rejects_and_nothing_is_left() {
+    rejected_without_the_custom_role(Vpc::Project).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_custom_role_aiven_rejects_the_organization_peering_and_nothing_is_left() {
+    rejected_without_the_custom_role(Vpc::Organization).await;
+}
+
+/// Aiven's service principal lacks `peer/action`: Aiven rejects the connection, the create
+/// retries it (deleting each rejected one) until its timeout, then explains the cause and
+/// leaves nothing.
+async fn rejected_without_the_custom_role(vpc: Vpc) {
     let setup = Setup::start().await;
     setup.grant_aiven(Assignment::Missing);
     let workspace = TerraformWorkspace::for_emulator(&setup.emulator);
     // A short create timeout bounds the retries a missing permission gets.
-    workspace.write_config(&setup.runbook_config("timeouts {\n    create = \"4s\"\n  }"));
+    workspace.write_config(&setup.config_on(vpc, "timeouts {\n    create = \"4s\"\n  }"));
 
     let start = setup.next_seq();
     let output = workspace.try_apply();
@@ -572,8 +623,8 @@ async fn without_the_custom_role_aiven_rejects_and_nothing_is_left() {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
     let aiven = setup.aiven_requests_since(start);
-    let posts = aiven.iter().filter(|r| is_create(r)).count();
-    let deletes = aiven.iter().filter(|r| r.method == "DELETE").count();
+    let posts = aiven.iter().filter(|r| vpc.is_create(r)).count();
+    let deletes = aiven.iter().filter(|r| vpc.is_delete(r)).count();
     assert!(posts >= 2, "retried: {posts} POSTs\n{}", describe(&aiven));
     assert_eq!(
         deletes,
@@ -581,8 +632,9 @@ async fn without_the_custom_role_aiven_rejects_and_nothing_is_left() {
         "every rejected connection deleted\n{}",
         describe(&aiven)
     );
-    assert!(setup.connections().is_empty(), "{:#?}", setup.connections());
-    assert!(workspace.state_resource(ADDRESS).is_none());
+    let connections = setup.connections_on(vpc);
+    assert!(connections.is_empty(), "{connections:#?}");
+    assert!(workspace.state_resource(vpc.address()).is_none());
     setup.assert_clean(&workspace);
 }
 
@@ -601,7 +653,7 @@ async fn a_role_assignment_still_propagating_is_retried_through() {
     assert_eq!(state["state"], "PENDING_PEER", "{state:#}");
     assert_eq!(state["aiven_vnet_id"], setup.seed.aiven_vnet_id.as_str());
     let aiven = setup.aiven_requests_since(start);
-    let posts = aiven.iter().filter(|r| is_create(r)).count();
+    let posts = aiven.iter().filter(|r| Vpc::Project.is_create(r)).count();
     assert!(
         posts >= 2,
         "the first attempt was rejected\n{}",
@@ -613,26 +665,23 @@ async fn a_role_assignment_still_propagating_is_retried_through() {
         "each rejected connection deleted before the next\n{}",
         describe(&aiven)
     );
-    assert_eq!(setup.connections().len(), 1);
+    assert_eq!(setup.connections_on(Vpc::Project).len(), 1);
 
     workspace.destroy();
-    assert!(setup.connections().is_empty());
+    assert!(setup.connections_on(Vpc::Project).is_empty());
     setup.assert_clean(&workspace);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_existing_connection_is_refused_with_the_import_command() {
-    let setup = Setup::start().await;
+/// Another team's connection for the seeded VNet on the VPC of kind `vpc`, and this
+/// resource configured for the same VNet: the plan warns (it cannot tell this apart from the
+/// replacement of the resource's own connection) and the apply refuses before creating anything,
+/// both giving the import command. The workspace and the request sequence number before the plan.
+fn an_existing_connection_is_refused(setup: &Setup, vpc: Vpc) -> (TerraformWorkspace, u64) {
     setup.grant_aiven(Assignment::Propagated);
-    let seed = setup.seed.clone();
-    // Another team's connection for the same VNet.
-    setup.connect_out_of_band();
-    let import_command = setup.import_command();
-
-    // Known at plan: the plan warns (it cannot tell this apart from the replacement of the
-    // resource's own connection), and the apply refuses before creating anything.
+    setup.connect_out_of_band_on(vpc);
+    let import_command = setup.import_command_on(vpc);
     let workspace = TerraformWorkspace::for_emulator(&setup.emulator);
-    workspace.write_config(&setup.runbook_config(""));
+    workspace.write_config(&setup.config_on(vpc, ""));
     let start = setup.next_seq();
     let output = workspace.run(&["plan", "-input=false", "-no-color"]);
     assert!(output.success(), "{output}");
@@ -644,7 +693,16 @@ async fn an_existing_connection_is_refused_with_the_import_command() {
     assert!(!output.success(), "{output}");
     let text = flat(&output.combined());
     assert!(text.contains(&import_command), "{text}");
-    assert!(workspace.state_resource(ADDRESS).is_none());
+    assert!(workspace.state_resource(vpc.address()).is_none());
+    (workspace, start)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_connection_is_refused_with_the_import_command() {
+    let setup = Setup::start().await;
+    let seed = setup.seed.clone();
+    let (workspace, start) = an_existing_connection_is_refused(&setup, Vpc::Project);
+    let import_command = setup.import_command_on(Vpc::Project);
 
     // The VNet id known only at apply: the create refuses before sending anything.
     let late = TerraformWorkspace::for_emulator(&setup.emulator);
@@ -671,7 +729,7 @@ async fn an_existing_connection_is_refused_with_the_import_command() {
         describe(&aiven)
     );
     assert_eq!(
-        setup.connections().len(),
+        setup.connections_on(Vpc::Project).len(),
         1,
         "the other connection is untouched"
     );
@@ -713,7 +771,7 @@ async fn an_address_overlap_stops_the_plan() {
             .iter()
             .all(|r| r.method == "GET")
     );
-    assert!(setup.connections().is_empty());
+    assert!(setup.connections_on(Vpc::Project).is_empty());
     setup.assert_clean(&workspace);
 }
 
@@ -795,7 +853,7 @@ async fn a_saved_plan_is_applied_with_the_post_and_one_poll() {
     let apply = setup.own_requests_since(start);
     let post = apply
         .iter()
-        .position(is_create)
+        .position(|r| Vpc::Project.is_create(r))
         .unwrap_or_else(|| panic!("no POST\n{}", describe(&apply)));
     // Before the POST: the re-plan's preflight and nothing else (no lookup of its own).
     assert_eq!(post, 2, "{}", describe(&apply));
@@ -804,10 +862,10 @@ async fn a_saved_plan_is_applied_with_the_post_and_one_poll() {
     assert_eq!(apply.len(), post + 2, "{}", describe(&apply));
     assert!(is_vpc_get(&apply[post + 1]), "{}", describe(&apply));
     assert_eq!(values(&workspace)["state"], "PENDING_PEER");
-    assert_eq!(setup.connections().len(), 1);
+    assert_eq!(setup.connections_on(Vpc::Project).len(), 1);
 
     workspace.destroy();
-    assert!(setup.connections().is_empty());
+    assert!(setup.connections_on(Vpc::Project).is_empty());
     setup.assert_clean(&workspace);
 }
 
@@ -825,12 +883,15 @@ async fn a_connection_made_between_plan_and_apply_is_refused_with_the_import_com
         "nothing existed at plan: {output}"
     );
 
-    setup.connect_out_of_band();
+    setup.connect_out_of_band_on(Vpc::Project);
     let start = setup.next_seq();
     let output = workspace.run(&["apply", "-input=false", "-no-color", "tfplan"]);
     assert!(!output.success(), "{output}");
     let text = flat(&output.combined());
-    assert!(text.contains(&setup.import_command()), "{text}");
+    assert!(
+        text.contains(&setup.import_command_on(Vpc::Project)),
+        "{text}"
+    );
     assert!(text.contains("already exists"), "{text}");
     assert!(workspace.state_resource(ADDRESS).is_none(), "not adopted");
     let apply = setup.own_requests_since(start);
@@ -846,22 +907,16 @@ async fn a_connection_made_between_plan_and_apply_is_refused_with_the_import_com
         "{}",
         describe(&apply)
     );
-    assert_eq!(setup.connections().len(), 1, "the other connection only");
+    assert_eq!(
+        setup.connections_on(Vpc::Project).len(),
+        1,
+        "the other connection only"
+    );
     setup.assert_clean(&workspace);
 }
 
 // The organization VPC peering (`vnetpeer_aiven_org_vpc_peering`) makes the same promises on
 // its own routes: a read of the VPC by its singular path, a create, a delete by connection id.
-
-fn is_org_create(record: &RequestRecord) -> bool {
-    record.service == Service::Aiven
-        && record.method == "POST"
-        && record.route == ORG_CONNECTIONS_ROUTE
-}
-
-fn is_org_delete(record: &RequestRecord) -> bool {
-    record.method == "DELETE" && record.route == ORG_DELETE_ROUTE
-}
 
 fn organization_values(workspace: &TerraformWorkspace) -> Json {
     workspace
@@ -893,7 +948,7 @@ async fn the_organization_peering_pending_peer_drift_and_destroy() {
         state["state_info"]["to-tenant-id"],
         seed.aiven_tenant_id.as_str()
     );
-    assert_eq!(setup.organization_connections().len(), 1);
+    assert_eq!(setup.connections_on(Vpc::Organization).len(), 1);
     let (code, output) = workspace.plan_detailed_exitcode();
     assert_eq!(code, 0, "{output}");
 
@@ -921,14 +976,17 @@ async fn the_organization_peering_pending_peer_drift_and_destroy() {
         recreated["peering_connection_id"],
         state["peering_connection_id"]
     );
-    assert_eq!(setup.organization_connections().len(), 1);
+    assert_eq!(setup.connections_on(Vpc::Organization).len(), 1);
 
     // Destroy: one DELETE by the connection's id, then reads until Aiven no longer lists it.
     let start = setup.next_seq();
     workspace.destroy();
     let destroy = setup.aiven_requests_since(start);
     assert_eq!(
-        destroy.iter().filter(|r| is_org_delete(r)).count(),
+        destroy
+            .iter()
+            .filter(|r| Vpc::Organization.is_delete(r))
+            .count(),
         1,
         "{}",
         describe(&destroy)
@@ -936,79 +994,20 @@ async fn the_organization_peering_pending_peer_drift_and_destroy() {
     assert!(
         destroy
             .iter()
-            .all(|r| is_org_delete(r) || (r.method == "GET" && r.route == ORG_VPC_ROUTE)),
+            .all(|r| Vpc::Organization.is_delete(r)
+                || (r.method == "GET" && r.route == ORG_VPC_ROUTE)),
         "{}",
         describe(&destroy)
     );
-    assert!(setup.organization_connections().is_empty());
+    assert!(setup.connections_on(Vpc::Organization).is_empty());
     assert_eq!(setup.emulator.snapshot(), before);
-    setup.assert_clean(&workspace);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_the_custom_role_aiven_rejects_the_organization_peering_and_nothing_is_left() {
-    let setup = Setup::start().await;
-    setup.grant_aiven(Assignment::Missing);
-    let workspace = TerraformWorkspace::for_emulator(&setup.emulator);
-    workspace.write_config(&setup.organization_config("timeouts {\n    create = \"4s\"\n  }"));
-
-    let start = setup.next_seq();
-    let output = workspace.try_apply();
-    assert!(!output.success(), "{output}");
-    let text = flat(&output.combined());
-    for expected in [
-        "Aiven rejected the peering connection: INVALID_SPECIFICATION",
-        "Aiven says:",
-        PEER_ACTION,
-        "55f300d4-fc50-4c5e-9222-e90a6e2187fb",
-        "nothing is",
-    ] {
-        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
-    }
-    let aiven = setup.aiven_requests_since(start);
-    let posts = aiven.iter().filter(|r| is_org_create(r)).count();
-    let deletes = aiven.iter().filter(|r| is_org_delete(r)).count();
-    assert!(posts >= 1, "{}", describe(&aiven));
-    assert_eq!(
-        deletes,
-        posts,
-        "every rejected connection deleted by its id\n{}",
-        describe(&aiven)
-    );
-    assert!(
-        setup.organization_connections().is_empty(),
-        "{:#?}",
-        setup.organization_connections()
-    );
-    assert!(workspace.state_resource(ORG_ADDRESS).is_none());
     setup.assert_clean(&workspace);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_organization_connection_is_refused_with_the_import_command() {
     let setup = Setup::start().await;
-    setup.grant_aiven(Assignment::Propagated);
-    setup.connect_organization_out_of_band();
-    let import_command = format!(
-        "terraform import vnetpeer_aiven_org_vpc_peering.<name> '{}'",
-        setup.organization_import_id()
-    );
-
-    // Known at plan: the plan warns, and the apply refuses before creating anything.
-    let workspace = TerraformWorkspace::for_emulator(&setup.emulator);
-    workspace.write_config(&setup.organization_config(""));
-    let start = setup.next_seq();
-    let output = workspace.run(&["plan", "-input=false", "-no-color"]);
-    assert!(output.success(), "{output}");
-    let text = flat(&output.combined());
-    assert!(text.contains("Warning"), "{text}");
-    assert!(text.contains("already exists"), "{text}");
-    assert!(text.contains(&import_command), "{text}");
-    let output = workspace.try_apply();
-    assert!(!output.success(), "{output}");
-    let text = flat(&output.combined());
-    assert!(text.contains(&import_command), "{text}");
-    assert!(workspace.state_resource(ORG_ADDRESS).is_none());
+    let (workspace, start) = an_existing_connection_is_refused(&setup, Vpc::Organization);
 
     let aiven = setup.aiven_requests_since(start);
     assert!(
@@ -1017,7 +1016,7 @@ async fn an_existing_organization_connection_is_refused_with_the_import_command(
         describe(&aiven)
     );
     assert_eq!(
-        setup.organization_connections().len(),
+        setup.connections_on(Vpc::Organization).len(),
         1,
         "the other connection is untouched"
     );
