@@ -168,6 +168,18 @@ fn requests_to(emulator: &Emulator, path: &str) -> usize {
         .count()
 }
 
+/// The IMDS token path.
+const IMDS_TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
+
+/// A managed identity through the emulator's IMDS endpoint.
+fn imds_settings(emulator: &Emulator) -> AzureSettings {
+    AzureSettings {
+        use_msi: true,
+        msi_endpoint: Some(emulator.endpoints().msi.clone()),
+        ..base_settings(emulator)
+    }
+}
+
 /// The next `n` requests to `path` are answered `status`.
 fn fail_next(emulator: &Emulator, path: &str, status: u16, n: u64) {
     emulator.faults().inject(
@@ -182,13 +194,8 @@ fn fail_next(emulator: &Emulator, path: &str, status: u16, n: u64) {
 #[tokio::test]
 async fn instance_metadata_service_is_retried_on_404_410_429_and_5xx() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let settings = AzureSettings {
-        use_msi: true,
-        msi_endpoint: Some(emulator.endpoints().msi.clone()),
-        ..base_settings(&emulator)
-    };
-    let tokens = clients(&settings).token_source().unwrap();
-    let path = "/metadata/identity/oauth2/token";
+    let tokens = clients(&imds_settings(&emulator)).token_source().unwrap();
+    let path = IMDS_TOKEN_PATH;
     for status in [410, 404, 429, 503] {
         fail_next(&emulator, path, status, 1);
     }
@@ -212,13 +219,8 @@ async fn instance_metadata_service_is_retried_on_404_410_429_and_5xx() {
 #[tokio::test]
 async fn instance_metadata_service_update_is_waited_out_past_the_shared_retries() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let settings = AzureSettings {
-        use_msi: true,
-        msi_endpoint: Some(emulator.endpoints().msi.clone()),
-        ..base_settings(&emulator)
-    };
-    let tokens = clients(&settings).token_source().unwrap();
-    let path = "/metadata/identity/oauth2/token";
+    let tokens = clients(&imds_settings(&emulator)).token_source().unwrap();
+    let path = IMDS_TOKEN_PATH;
     fail_next(&emulator, path, 410, 9);
     let patient = CallContext::new(Duration::from_secs(90), CancellationToken::new());
     tokens
@@ -273,12 +275,7 @@ async fn app_service_endpoint_is_retried_on_429_and_5xx_only() {
 #[tokio::test]
 async fn managed_identity_endpoint_obtains_a_token() {
     let emulator = Emulator::start(Knobs::test()).await;
-    let settings = AzureSettings {
-        use_msi: true,
-        msi_endpoint: Some(emulator.endpoints().msi.clone()),
-        ..base_settings(&emulator)
-    };
-    let azure = clients(&settings);
+    let azure = clients(&imds_settings(&emulator));
     let tokens = azure.token_source().unwrap();
     assert_eq!(tokens.kind(), CredentialKind::ManagedIdentity);
     let token = tokens
