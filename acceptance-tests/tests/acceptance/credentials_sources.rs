@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 use vnetpeer_emulator::identity_hosts::{self, GITHUB_ISSUER, HCP_TERRAFORM_ISSUER};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service};
-use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformWorkspace};
+use vnetpeer_harness::terraform::{REQUIRED_PROVIDERS, TerraformOutput, TerraformWorkspace};
 
 use crate::reliability_common::install_complete_example;
 
@@ -445,9 +445,11 @@ async fn vm_instance_metadata_service() {
     assert_eq!(figures.source_requests, figures.token_requests);
 }
 
-/// The object id of the identity terraform signs in as with `env` (a data source's plan).
-async fn signed_in_object_id(emulator: &Emulator, env: &[(&'static str, String)]) -> String {
-    let workspace = workspace_with(emulator, env);
+/// Applies `vnetpeer_client_config` with its `object_id` as an output: who terraform signs in
+/// as with the workspace's environment.
+async fn apply_client_config(
+    workspace: TerraformWorkspace,
+) -> (TerraformWorkspace, TerraformOutput) {
     workspace.write_config(&format!(
         r#"{REQUIRED_PROVIDERS}
 data "vnetpeer_client_config" "current" {{}}
@@ -457,11 +459,16 @@ output "object_id" {{
 }}
 "#
     ));
-    let (workspace, applied) = blocking(move || {
+    blocking(move || {
         let applied = workspace.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
         (workspace, applied)
     })
-    .await;
+    .await
+}
+
+/// The object id of the identity terraform signs in as with `env` (a data source's plan).
+async fn signed_in_object_id(emulator: &Emulator, env: &[(&'static str, String)]) -> String {
+    let (workspace, applied) = apply_client_config(workspace_with(emulator, env)).await;
     assert!(applied.success(), "{env:?}:\n{}", applied.combined());
     let secrets = identity_hosts::credential_secrets(emulator);
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
@@ -599,20 +606,7 @@ async fn the_sandbox_rehearses_a_pipeline_or_host_sign_in() {
         for (name, value) in &env {
             workspace.set_env(name, value.as_str().unwrap_or_default());
         }
-        workspace.write_config(&format!(
-            r#"{REQUIRED_PROVIDERS}
-data "vnetpeer_client_config" "current" {{}}
-
-output "object_id" {{
-  value = data.vnetpeer_client_config.current.object_id
-}}
-"#
-        ));
-        let (workspace, applied) = blocking(move || {
-            let applied = workspace.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-            (workspace, applied)
-        })
-        .await;
+        let (workspace, applied) = apply_client_config(workspace).await;
         let _ = sandbox.kill();
         let _ = sandbox.wait();
         assert!(applied.success(), "{kind}:\n{}", applied.combined());
