@@ -22,22 +22,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value as Json, json};
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service};
 use vnetpeer_harness::query::{ChangeSummary, query_skip_reason, supports_query};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{PROVIDER_HEADER, TerraformWorkspace};
 
 use crate::hand_made_runbook::{APP_NAME_PREFIX, HandMade, make_by_hand};
-
-/// The provider block and its source; credentials and endpoints come from the environment.
-const MAIN_TF: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
-provider "vnetpeer" {}
-"#;
 
 /// One `list` block per resource type, with the filters a user would write.
 fn query_file(emulator: &Emulator) -> String {
@@ -255,7 +242,7 @@ async fn terraform_query_adopts_a_hand_made_runbook_with_no_change() {
     let made = make_by_hand(&emulator).await;
 
     let workspace = TerraformWorkspace::for_emulator(&emulator);
-    workspace.write_config(MAIN_TF);
+    workspace.write_config(PROVIDER_HEADER);
     workspace.write_file("query.tfquery.hcl", &query_file(&emulator));
 
     // The query finds the seven objects, and nothing else (not the operator's own
@@ -435,7 +422,7 @@ async fn terraform_query_follows_every_page_of_the_lists() {
     .await;
     let made = make_by_hand(&emulator).await;
     let workspace = TerraformWorkspace::for_emulator(&emulator);
-    workspace.write_config(MAIN_TF);
+    workspace.write_config(PROVIDER_HEADER);
     workspace.write_file("query.tfquery.hcl", &query_file(&emulator));
     let found = blocking(move || workspace.query_json()).await;
     assert_eq!(

@@ -19,21 +19,9 @@ use serde_json::Value as Json;
 use vnetpeer_emulator::{Emulator, Knobs, RequestRecord, Service};
 use vnetpeer_harness::binaries::workspace_root;
 use vnetpeer_harness::query::{query_skip_reason, supports_query};
-use vnetpeer_harness::terraform::TerraformWorkspace;
+use vnetpeer_harness::terraform::{PROVIDER_HEADER, TerraformWorkspace};
 
 use crate::hand_made_runbook::{APP_NAME_PREFIX, make_by_hand};
-
-const MAIN_TF: &str = r#"
-terraform {
-  required_providers {
-    vnetpeer = {
-      source = "vnetpeer/vnetpeer"
-    }
-  }
-}
-
-provider "vnetpeer" {}
-"#;
 
 /// The placeholders of the examples.
 const EXAMPLE_SUBSCRIPTION: &str = "/subscriptions/00000000-0000-0000-0000-000000000000";
@@ -48,7 +36,7 @@ struct Found {
 /// Runs `terraform query -json` on `query` in a fresh workspace.
 async fn query(emulator: &Emulator, query: String) -> Found {
     let workspace = TerraformWorkspace::for_emulator(emulator);
-    workspace.write_config(MAIN_TF);
+    workspace.write_config(PROVIDER_HEADER);
     workspace.write_file("list.tfquery.hcl", &query);
     let before = emulator.requests().len();
     let messages = tokio::task::spawn_blocking(move || workspace.query_json())
@@ -312,7 +300,7 @@ list "vnetpeer_aad_app" "none" {{
     // A bad filter: refused at validation, naming the attribute and the form, before any
     // request to the clouds.
     let workspace = TerraformWorkspace::for_emulator(&emulator);
-    workspace.write_config(MAIN_TF);
+    workspace.write_config(PROVIDER_HEADER);
     workspace.write_file(
         "list.tfquery.hcl",
         r#"
