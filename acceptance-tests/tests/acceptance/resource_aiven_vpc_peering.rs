@@ -416,6 +416,42 @@ fn values(workspace: &TerraformWorkspace) -> Json {
         .unwrap_or_else(|| panic!("{ADDRESS} is not in the state"))
 }
 
+/// The connection of `state` deleted in Aiven: the refresh plans a re-create, and the apply
+/// re-creates it (a new connection, PENDING_PEER, the only one on the VPC).
+fn deleted_in_aiven_is_recreated(
+    setup: &Setup,
+    workspace: &TerraformWorkspace,
+    vpc: Vpc,
+    state: &Json,
+) {
+    let id = state["peering_connection_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let now = setup.emulator.now();
+    assert!(
+        setup
+            .emulator
+            .with_world(|w| w.remove_aiven_connection(&id, now))
+    );
+    let (code, output) = workspace.plan_detailed_exitcode();
+    assert_eq!(code, 2, "{output}");
+    assert!(
+        output.contains(&format!("{} will be created", vpc.address())),
+        "{output}"
+    );
+    workspace.apply();
+    let recreated = workspace
+        .state_show_json(vpc.address())
+        .unwrap_or_else(|| panic!("{} is not in the state", vpc.address()));
+    assert_eq!(recreated["state"], "PENDING_PEER");
+    assert_ne!(
+        recreated["peering_connection_id"],
+        state["peering_connection_id"]
+    );
+    assert_eq!(setup.connections_on(vpc).len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_pending_peer_import_drift_destroy() {
     let setup = Setup::start().await;
@@ -508,23 +544,7 @@ async fn lifecycle_pending_peer_import_drift_destroy() {
     let (code, output) = imported.plan_detailed_exitcode();
     assert_eq!(code, 0, "{output}");
 
-    // Deleted in Aiven: the refresh plans a re-create, and the apply re-creates it.
-    let id = state["peering_connection_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let now = setup.emulator.now();
-    assert!(
-        setup
-            .emulator
-            .with_world(|w| w.remove_aiven_connection(&id, now))
-    );
-    let (code, output) = workspace.plan_detailed_exitcode();
-    assert_eq!(code, 2, "{output}");
-    assert!(output.contains("will be created"), "{output}");
-    workspace.apply();
-    assert_eq!(values(&workspace)["state"], "PENDING_PEER");
-    assert_eq!(setup.connections_on(Vpc::Project).len(), 1);
+    deleted_in_aiven_is_recreated(&setup, &workspace, Vpc::Project, &state);
 
     // Destroy: nothing left, in Aiven or in what Aiven built in Azure.
     let start = setup.next_seq();
@@ -952,31 +972,7 @@ async fn the_organization_peering_pending_peer_drift_and_destroy() {
     let (code, output) = workspace.plan_detailed_exitcode();
     assert_eq!(code, 0, "{output}");
 
-    // Deleted in Aiven: the refresh plans a re-create, and the apply re-creates it.
-    let id = state["peering_connection_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let now = setup.emulator.now();
-    assert!(
-        setup
-            .emulator
-            .with_world(|w| w.remove_aiven_connection(&id, now))
-    );
-    let (code, output) = workspace.plan_detailed_exitcode();
-    assert_eq!(code, 2, "{output}");
-    assert!(
-        output.contains(&format!("{ORG_ADDRESS} will be created")),
-        "{output}"
-    );
-    workspace.apply();
-    let recreated = organization_values(&workspace);
-    assert_eq!(recreated["state"], "PENDING_PEER");
-    assert_ne!(
-        recreated["peering_connection_id"],
-        state["peering_connection_id"]
-    );
-    assert_eq!(setup.connections_on(Vpc::Organization).len(), 1);
+    deleted_in_aiven_is_recreated(&setup, &workspace, Vpc::Organization, &state);
 
     // Destroy: one DELETE by the connection's id, then reads until Aiven no longer lists it.
     let start = setup.next_seq();
