@@ -717,6 +717,22 @@ fn an_existing_connection_is_refused(setup: &Setup, vpc: Vpc) -> (TerraformWorks
     (workspace, start)
 }
 
+/// Since `start` Aiven got nothing but reads, and the other team's connection is still the
+/// only one on the VPC of kind `vpc`.
+fn only_reads_and_the_other_connection_kept(setup: &Setup, vpc: Vpc, start: u64) {
+    let aiven = setup.aiven_requests_since(start);
+    assert!(
+        aiven.iter().all(|r| r.method == "GET"),
+        "nothing but reads\n{}",
+        describe(&aiven)
+    );
+    assert_eq!(
+        setup.connections_on(vpc).len(),
+        1,
+        "the other connection is untouched"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_existing_connection_is_refused_with_the_import_command() {
     let setup = Setup::start().await;
@@ -742,17 +758,7 @@ async fn an_existing_connection_is_refused_with_the_import_command() {
     assert!(text.contains(&import_command), "{text}");
     assert!(late.state_resource(ADDRESS).is_none());
 
-    let aiven = setup.aiven_requests_since(start);
-    assert!(
-        aiven.iter().all(|r| r.method == "GET"),
-        "nothing but reads\n{}",
-        describe(&aiven)
-    );
-    assert_eq!(
-        setup.connections_on(Vpc::Project).len(),
-        1,
-        "the other connection is untouched"
-    );
+    only_reads_and_the_other_connection_kept(&setup, Vpc::Project, start);
     setup.assert_clean(&workspace);
     setup.assert_clean(&late);
 }
@@ -1005,17 +1011,7 @@ async fn an_existing_organization_connection_is_refused_with_the_import_command(
     let setup = Setup::start().await;
     let (workspace, start) = an_existing_connection_is_refused(&setup, Vpc::Organization);
 
-    let aiven = setup.aiven_requests_since(start);
-    assert!(
-        aiven.iter().all(|r| r.method == "GET"),
-        "nothing but reads\n{}",
-        describe(&aiven)
-    );
-    assert_eq!(
-        setup.connections_on(Vpc::Organization).len(),
-        1,
-        "the other connection is untouched"
-    );
+    only_reads_and_the_other_connection_kept(&setup, Vpc::Organization, start);
 
     // The import command the diagnostic gives works.
     workspace.import(ORG_ADDRESS, &setup.organization_import_id());
