@@ -17,6 +17,7 @@
 //! Built on the shared HTTP layer (retries, deadlines, cancellation) of [`crate::cloud`]. Knows
 //! nothing of Terraform, nor of the Azure clients.
 
+mod activation;
 mod error;
 mod recent;
 mod rejection;
@@ -38,6 +39,7 @@ use crate::cloud::http::{
 };
 use crate::cloud::secret::SecretString;
 
+pub use activation::NotActivated;
 use recent::RecentVpcReads;
 pub use rejection::RejectionCause;
 

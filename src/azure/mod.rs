@@ -11,6 +11,7 @@ pub mod arm;
 mod assertion;
 pub mod clients;
 pub mod credentials;
+pub mod cross_tenant_peering;
 pub(crate) mod error;
 mod federation;
 pub mod graph;

@@ -23,25 +23,28 @@
 //! refresh reports it gone, and the next apply creates it again. Import by the peering's ARM id.
 //!
 //! Concurrency: the ARM client serialises peering writes per VNet that owns the peering and
-//! waits out a busy VNet (`crate::azure::arm`, peering writes); this resource retries only
-//! what RBAC propagation causes.
+//! waits out a busy VNet (`crate::azure::arm`, peering writes); the cross-tenant write
+//! (`crate::azure::cross_tenant_peering`: tokens in both tenants, the retries RBAC propagation
+//! causes, the wait for `Connected`) and Aiven's activation (`crate::aiven`) are the clients'
+//! rules; this file orders the steps and explains their failures.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::time::Instant;
 
 use crate::aiven::VpcAddress;
 use crate::azure::aadsts;
 use crate::azure::arm::{
     ArmClient, PEER_ACTION, PEERING_WRITE_ACTION, PeeringProperties, PeeringState, VnetPeering,
-    codes, may_have_written,
+    codes,
 };
-use crate::azure::credentials::FetchToken;
+use crate::azure::cross_tenant_peering::{
+    CrossTenantWriteError, PeeringApplication, PeeringWrite, TenantRole, own_tenant,
+    write_and_connect,
+};
 use crate::azure::ids::{VirtualNetworkId, VnetPeeringId, validate_peering_name};
-use crate::azure::{AccessToken, TokenSource};
-use crate::cloud::{CallContext, CloudError, PollStep, SecretString, poll_until};
+use crate::cloud::{CloudError, SecretString};
 use crate::framework::ListResource;
 use crate::framework::{
     Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, IdentityAttribute,
@@ -52,24 +55,13 @@ use crate::resources::Ctx;
 use crate::value::{Type, Value};
 
 use super::ProviderData;
-use super::app_secret::{self, SECRET_ACTIVATION_WINDOW};
+use super::app_secret::{self, MintedSecret, SECRET_ACTIVATION_WINDOW};
 use super::identity;
 use super::support::{call_context, checks, cloud_diagnostic, cloud_diagnostics};
 
 /// Lifetime of a secret minted for one operation: long enough for any create, short enough to
 /// be harmless if its removal ever fails.
 const MINTED_SECRET_LIFETIME: Duration = Duration::from_secs(60 * 60);
-/// How long a missing service principal in Aiven's tenant (AADSTS7000229/700016) is retried:
-/// Aiven creates it at PENDING_PEER and it then replicates to the token service.
-const REMOTE_PRINCIPAL_WINDOW: Duration = Duration::from_secs(300);
-/// After a 403, tokens older than this are replaced: a new token makes Azure re-evaluate role
-/// assignments (docs/development/arm.md, 'Role assignment errors').
-const TOKEN_REFRESH_AFTER_DENIAL: Duration = Duration::from_secs(30);
-/// Peering retries after a 403: not faster than this...
-const MIN_RETRY_INTERVAL: Duration = Duration::from_millis(250);
-/// ...and not slower than this (RBAC propagation takes up to 10 minutes; 1,200 writes an hour
-/// are allowed per principal, docs/development/arm.md, 'Throttling').
-const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(15);
 
 /// `list "vnetpeer_cross_tenant_vnet_peering"` for `terraform query`.
 pub mod list;
@@ -796,65 +788,39 @@ impl AivenWait {
 /// Polls Aiven until the connection is ACTIVE (it gets there once Aiven notices the Connected
 /// peering). A failure state or a vanished connection ends the wait with an explanation.
 async fn wait_for_aiven_active(ctx: &Ctx, peering: &AivenPeeringRef) -> Result<(), Diagnostics> {
-    use crate::aiven::PeeringState as Aiven;
-    let aiven = ctx.data().aiven()?;
-    let cc = call_context(ctx);
-    let (cc, vnet) = (&cc, &peering.vnet);
-    let outcome = poll_until(
-        cc,
-        "waiting for Aiven to report the peering ACTIVE",
-        move || async move {
-            let connection = aiven
-                .find_azure_peering(
-                    cc,
-                    &peering.vpc,
-                    &vnet.subscription_id,
-                    &vnet.resource_group,
-                    &vnet.name,
-                )
-                .await?;
-            Ok(match connection {
-                None => PollStep::Done(Err("the connection no longer exists in Aiven".to_owned())),
-                Some(c) if c.state == Aiven::Active => PollStep::Done(Ok(())),
-                Some(c) if c.state.is_failure() || c.state.is_gone() => {
-                    PollStep::Done(Err(format!(
-                        "Aiven reports it {}{}",
-                        c.state,
-                        c.state_message()
-                            .map(|m| format!(": {m}"))
-                            .unwrap_or_default()
-                    )))
-                }
-                Some(c) => PollStep::pending(format!("Aiven state {}", c.state)),
-            })
-        },
-    )
-    .await;
+    let vnet = &peering.vnet;
+    let outcome = ctx
+        .data()
+        .aiven()?
+        .wait_until_azure_peering_active(
+            &call_context(ctx),
+            &peering.vpc,
+            &vnet.subscription_id,
+            &vnet.resource_group,
+            &vnet.name,
+        )
+        .await;
     let summary = "Aiven did not activate the peering connection";
-    match outcome {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(reason)) => Err(Diagnostics::from(
-            Diagnostic::error(
-                summary,
-                format!(
-                    "The Azure peering is Connected, but {reason}. Apply again: the Aiven \
-                     peering connection is re-created when refresh finds it gone, and this \
-                     peering (tainted) after it."
-                ),
-            )
-            .at(AivenWait::aiven_peering_id),
-        )),
+    let diagnostic = match outcome {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(reason)) => Diagnostic::error(
+            summary,
+            format!(
+                "The Azure peering is Connected, but {reason}. Apply again: the Aiven peering \
+                 connection is re-created when refresh finds it gone, and this peering \
+                 (tainted) after it."
+            ),
+        ),
         Err(error) => {
             let mut diagnostic = cloud_diagnostic(summary, &error);
             diagnostic.detail.push_str(
                 "\n\nThe Azure peering is Connected; Aiven turns the connection ACTIVE once it \
                  notices (usually within minutes).",
             );
-            Err(Diagnostics::from(
-                diagnostic.at(AivenWait::aiven_peering_id),
-            ))
+            diagnostic
         }
-    }
+    };
+    Err(diagnostic.at(AivenWait::aiven_peering_id).into())
 }
 
 // ----- the write, as the step-1 application --------------------------------------------------------
@@ -904,12 +870,7 @@ enum AppSecret {
     /// `client_secret` from the configuration.
     Configured(SecretString),
     /// Added for this operation; [`AppSecret::discard`] removes it.
-    Minted {
-        app_object_id: String,
-        key_id: String,
-        end_date_time: Option<String>,
-        secret: SecretString,
-    },
+    Minted(MintedSecret),
 }
 
 impl AppSecret {
@@ -935,165 +896,47 @@ impl AppSecret {
             Credential::application_object_id,
         )
         .await?;
-        Ok(AppSecret::Minted {
-            app_object_id: minted.app_object_id,
-            key_id: minted.key_id,
-            end_date_time: minted.end_date_time,
-            secret: minted.secret,
-        })
+        Ok(AppSecret::Minted(minted))
     }
 
     fn value(&self) -> &SecretString {
         match self {
-            AppSecret::Configured(secret) | AppSecret::Minted { secret, .. } => secret,
+            AppSecret::Configured(secret) | AppSecret::Minted(MintedSecret { secret, .. }) => {
+                secret
+            }
         }
     }
 
     fn is_minted(&self) -> bool {
-        matches!(self, AppSecret::Minted { .. })
+        matches!(self, AppSecret::Minted(_))
     }
 
     /// Removes a minted secret (with its own time budget, so that a timeout or Ctrl-C of the
     /// operation still cleans up). `Some` names a secret that could not be removed.
     async fn discard(self, ctx: &Ctx) -> Option<Diagnostic> {
-        let AppSecret::Minted {
-            app_object_id,
-            key_id,
-            end_date_time,
-            ..
-        } = self
-        else {
+        let AppSecret::Minted(minted) = self else {
             return None;
         };
-        app_secret::remove(ctx, &app_object_id, &key_id, end_date_time.as_deref())
+        let end = minted.end_date_time.as_deref();
+        app_secret::remove(ctx, &minted.app_object_id, &minted.key_id, end)
             .await
             .map(|diagnostic| diagnostic.at(Credential::application_object_id))
     }
 }
 
-/// Access tokens of the step-1 application in the customer tenant (primary) and in Aiven's
-/// tenant (auxiliary).
-struct AppTokens {
-    primary: AccessToken,
-    auxiliary: AccessToken,
-    acquired: Instant,
-}
-
-/// Which tenant a token was asked in, for the explanation of a refusal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TenantRole {
-    Customer,
-    Remote,
-}
-
-/// Tokens in both tenants, waiting out a secret that is not usable yet and, in Aiven's tenant,
-/// the application's service principal that Aiven creates at PENDING_PEER.
-async fn acquire_app_tokens(
-    ctx: &Ctx,
-    customer_tenant: &str,
-    target: &Target,
-    secret: &AppSecret,
-) -> Result<AppTokens, Diagnostic> {
-    let azure = &ctx.data().azure;
-    let cc = call_context(ctx);
-    let scope = &azure.endpoints().resource_manager_scope;
-    let (customer_window, remote_window) = (
-        cc.narrowed(SECRET_ACTIVATION_WINDOW),
-        cc.narrowed(REMOTE_PRINCIPAL_WINDOW),
-    );
-    // The application is often created in the same apply: with no managed secret of its own
-    // (`create_password = false`) nothing has waited for its service principal to reach the
-    // token service yet, so a missing service principal is waited out like a new secret.
-    let customer_transient: &[u32] = &[
-        aadsts::INVALID_CLIENT_SECRET,
-        aadsts::MISSING_SERVICE_PRINCIPAL,
-        aadsts::APPLICATION_NOT_FOUND,
-    ];
-    let primary = azure.acquire_token_with_secret_retrying(
-        &customer_window,
-        customer_tenant,
-        &target.client_id,
-        secret.value(),
-        scope,
-        customer_transient,
-    );
-    let auxiliary = azure.acquire_token_with_secret_retrying(
-        &remote_window,
-        &target.remote_tenant_id,
-        &target.client_id,
-        secret.value(),
-        scope,
-        &[
-            aadsts::INVALID_CLIENT_SECRET,
-            aadsts::MISSING_SERVICE_PRINCIPAL,
-            aadsts::APPLICATION_NOT_FOUND,
-        ],
-    );
-    let (primary, auxiliary) = tokio::join!(primary, auxiliary);
-    let primary =
-        primary.map_err(|e| token_diagnostic(&e, TenantRole::Customer, target, secret))?;
-    let auxiliary =
-        auxiliary.map_err(|e| token_diagnostic(&e, TenantRole::Remote, target, secret))?;
-    Ok(AppTokens {
-        primary,
-        auxiliary,
-        acquired: Instant::now(),
-    })
-}
-
 /// The tenant of the customer VNet: the provider's configured tenant, else its token's.
 pub(super) async fn customer_tenant(ctx: &Ctx) -> Result<String, Diagnostic> {
-    let azure = &ctx.data().azure;
-    if let Some(tenant) = azure.tenant_id() {
-        return Ok(tenant.to_owned());
+    match own_tenant(&call_context(ctx), &ctx.data().azure).await {
+        Ok(Some(tenant)) => Ok(tenant),
+        Ok(None) => Err(Diagnostic::error(
+            "Could not determine the customer tenant",
+            "The provider's token names no tenant. Set `tenant_id` in the provider block.",
+        )),
+        Err(error) => Err(cloud_diagnostic(
+            "Could not determine the customer tenant",
+            &error,
+        )),
     }
-    let unknown =
-        |error: &CloudError| cloud_diagnostic("Could not determine the customer tenant", error);
-    let token = azure
-        .token_source()
-        .map_err(|e| unknown(&e))?
-        .resource_manager_token(&call_context(ctx))
-        .await
-        .map_err(|e| unknown(&e))?;
-    token
-        .claims()
-        .and_then(|claims| claims.tenant_id)
-        .ok_or_else(|| {
-            Diagnostic::error(
-                "Could not determine the customer tenant",
-                "The provider's token names no tenant. Set `tenant_id` in the provider block.",
-            )
-        })
-}
-
-/// A token obtained earlier, served to an [`ArmClient`] as its identity.
-struct HeldToken(AccessToken);
-
-#[async_trait]
-impl FetchToken for HeldToken {
-    async fn fetch_token(
-        &self,
-        _ctx: &CallContext,
-        _scope: &str,
-    ) -> Result<AccessToken, CloudError> {
-        Ok(self.0.clone())
-    }
-}
-
-/// An ARM client acting as the application with `token`.
-fn arm_as_application(
-    own: &ArmClient,
-    token: &AccessToken,
-    tenant: &str,
-    target: &Target,
-) -> Result<ArmClient, CloudError> {
-    let source = TokenSource::custom(
-        Arc::new(HeldToken(token.clone())),
-        Some(tenant.to_owned()),
-        Some(target.client_id.clone()),
-        own.token_source().endpoints().clone(),
-    )?;
-    Ok(own.with_token_source(source))
 }
 
 /// The provider's own ARM client.
@@ -1104,136 +947,62 @@ fn own_arm(ctx: &Ctx) -> Result<ArmClient, Diagnostics> {
         .map_err(|error| cloud_diagnostics("The provider has no usable Azure credential", &error))
 }
 
-/// Tokens → PUT (retrying what RBAC propagation causes, replacing a stale Disconnected peering
-/// once) → wait for `Connected`.
+/// The peering written as the application in both tenants (tokens, PUT retried while RBAC
+/// propagates, a stale Disconnected peering replaced, `Connected` awaited: the client's rules),
+/// its failures explained.
 async fn put_and_connect(
     ctx: &Ctx,
     target: &Target,
     secret: &AppSecret,
 ) -> Result<VnetPeering, WriteFailure> {
-    let cc = call_context(ctx);
     let own = own_arm(ctx).map_err(WriteFailure::before_write)?;
     let tenant = customer_tenant(ctx)
         .await
         .map_err(WriteFailure::before_write)?;
-    let mut tokens = acquire_app_tokens(ctx, &tenant, target, secret)
-        .await
-        .map_err(WriteFailure::before_write)?;
-    let started = Instant::now();
-    let mut replaced_stale = false;
-    loop {
-        let app = arm_as_application(&own, &tokens.primary, &tenant, target).map_err(|e| {
-            WriteFailure::before_write(cloud_diagnostic("Invalid token source", &e))
-        })?;
-        let auxiliary = std::slice::from_ref(&tokens.auxiliary);
-        let written = if target.resync {
-            app.resync_vnet_peering(&cc, &target.id, &target.properties, auxiliary)
-                .await
-        } else {
-            app.put_vnet_peering(&cc, &target.id, &target.properties, auxiliary)
-                .await
-        };
-        let error = match written {
-            Ok(peering) => return wait_until_connected(&cc, &app, target, peering).await,
-            Err(error) => error,
-        };
-        if error.has_code(codes::REMOTE_PEERING_IS_DISCONNECTED) && !replaced_stale {
-            // A stale peering of this name whose remote side is gone: it cannot be updated back
-            // (docs/development/arm.md, 'Virtual network peerings'), so delete it (as the provider)
-            // and create it again.
-            tracing::info!(peering = %target.id, "replacing a Disconnected peering");
-            own.delete_vnet_peering(&cc, &target.id)
-                .await
-                .map_err(|e| {
-                    WriteFailure::before_write(cloud_diagnostic(
-                        "Could not delete the stale Disconnected peering",
-                        &e,
-                    ))
-                })?;
-            replaced_stale = true;
-            continue;
+    let application = PeeringApplication {
+        client_id: &target.client_id,
+        secret: secret.value(),
+        customer_tenant: &tenant,
+        remote_tenant: &target.remote_tenant_id,
+        secret_activation_window: SECRET_ACTIVATION_WINDOW,
+    };
+    let write = PeeringWrite {
+        id: &target.id,
+        properties: &target.properties,
+        resync: target.resync,
+    };
+    let cc = call_context(ctx);
+    let failed = match write_and_connect(&cc, &ctx.data().azure, &own, &application, &write).await {
+        Ok(peering) => return Ok(peering),
+        Err(failed) => failed,
+    };
+    let peering_may_exist = failed.peering_may_exist();
+    let diagnostic = match failed {
+        CrossTenantWriteError::Token { tenant, error } => {
+            token_diagnostic(&error, tenant, target, secret)
         }
-        if !is_permission_denial(&error) {
-            return Err(WriteFailure {
-                peering_may_exist: may_have_written(&error),
-                diagnostics: put_diagnostic(&error, target).into(),
-            });
+        CrossTenantWriteError::TokenSource(error) => {
+            cloud_diagnostic("Invalid token source", &error)
         }
-        // Role assignments take minutes to propagate: wait and retry within the create timeout,
-        // then explain the last refusal.
-        let wait = (started.elapsed() / 4).clamp(MIN_RETRY_INTERVAL, MAX_RETRY_INTERVAL);
-        tracing::debug!(code = ?error.code(), wait_ms = wait.as_millis() as u64, "the peering write was refused; retrying");
-        if cc
-            .sleep(wait, "waiting before retrying the peering")
-            .await
-            .is_err()
-        {
-            return Err(WriteFailure::before_write(put_diagnostic(&error, target)));
+        CrossTenantWriteError::StaleNotDeleted(error) => {
+            cloud_diagnostic("Could not delete the stale Disconnected peering", &error)
         }
-        if tokens.acquired.elapsed() >= TOKEN_REFRESH_AFTER_DENIAL {
-            tokens = acquire_app_tokens(ctx, &tenant, target, secret)
-                .await
-                .map_err(WriteFailure::before_write)?;
+        CrossTenantWriteError::Write(error) => put_diagnostic(&error, target),
+        CrossTenantWriteError::NotConnected(error) => {
+            let mut diagnostic = cloud_diagnostic("The peering did not become Connected", &error);
+            diagnostic.detail.push_str(&format!(
+                "\n\nThe peering {} exists but stays Initiated while Aiven's own peering (from \
+                 {} back to this VNet) is missing. Aiven creates it when its peering connection \
+                 reaches PENDING_PEER: check the state of the `vnetpeer_aiven_vpc_peering`. The \
+                 peering is kept (tainted) and replaced on the next apply.",
+                target.id, target.remote_vnet
+            ));
+            diagnostic
         }
-    }
-}
-
-/// 403s that mean "not yet" right after the role assignments and Aiven's grant were made.
-fn is_permission_denial(error: &CloudError) -> bool {
-    error.status() == Some(403)
-        && (error.has_code(codes::AUTHORIZATION_FAILED)
-            || error.has_code(codes::LINKED_AUTHORIZATION_FAILED))
-}
-
-/// Polls the peering (as the application) until it is `Connected`: Initiated means Aiven's side
-/// does not exist yet.
-async fn wait_until_connected(
-    cc: &CallContext,
-    app: &ArmClient,
-    target: &Target,
-    written: VnetPeering,
-) -> Result<VnetPeering, WriteFailure> {
-    if written.peering_state == Some(PeeringState::Connected) {
-        return Ok(written);
-    }
-    let waited = poll_until(
-        cc,
-        "waiting for the peering to become Connected",
-        move || async move {
-            match app.get_vnet_peering(cc, &target.id).await? {
-                Some(p) if p.peering_state == Some(PeeringState::Connected) => {
-                    Ok(PollStep::Done(p))
-                }
-                Some(p) if p.peering_state == Some(PeeringState::Disconnected) => {
-                    Err(CloudError::Invalid(format!(
-                        "the peering {} became Disconnected: Aiven's side of it was deleted",
-                        target.id.name
-                    )))
-                }
-                Some(p) => Ok(PollStep::pending(format!(
-                    "peeringState {}",
-                    p.peering_state
-                        .as_ref()
-                        .map_or("unknown", PeeringState::as_str)
-                ))),
-                None => Ok(PollStep::pending("the peering is not visible yet")),
-            }
-        },
-    )
-    .await;
-    waited.map_err(|error| {
-        let mut diagnostic = cloud_diagnostic("The peering did not become Connected", &error);
-        diagnostic.detail.push_str(&format!(
-            "\n\nThe peering {} exists but stays Initiated while Aiven's own peering (from {} \
-             back to this VNet) is missing. Aiven creates it when its peering connection reaches \
-             PENDING_PEER: check the state of the `vnetpeer_aiven_vpc_peering`. The peering is \
-             kept (tainted) and replaced on the next apply.",
-            target.id, target.remote_vnet
-        ));
-        WriteFailure {
-            diagnostics: diagnostic.into(),
-            peering_may_exist: true,
-        }
+    };
+    Err(WriteFailure {
+        diagnostics: diagnostic.into(),
+        peering_may_exist,
     })
 }
 
@@ -1596,22 +1365,6 @@ mod tests {
         assert_eq!(target.remote_vnet.name, "aiven-vnet");
         let missing = Target::from_value(&Value::object([("name", Value::string("x"))]));
         assert!(missing.is_err());
-    }
-
-    #[test]
-    fn refusals_are_classified() {
-        assert!(is_permission_denial(&arm_error(
-            403,
-            codes::AUTHORIZATION_FAILED
-        )));
-        assert!(is_permission_denial(&arm_error(
-            403,
-            codes::LINKED_AUTHORIZATION_FAILED
-        )));
-        assert!(!is_permission_denial(&arm_error(
-            400,
-            "InvalidResourceReference"
-        )));
     }
 
     #[test]
