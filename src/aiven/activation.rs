@@ -1,4 +1,4 @@
-//! Waiting for an Azure peering connection to become ACTIVE. Aiven turns a PENDING_PEER
+//! An Azure peering connection's state, and the wait for ACTIVE. Aiven turns a PENDING_PEER
 //! connection ACTIVE once it notices the customer's `Connected` VNet peering (usually within
 //! minutes); from a failure state, or once the connection is gone, it never gets there.
 
@@ -38,6 +38,26 @@ impl fmt::Display for NotActivated {
 }
 
 impl AivenClient {
+    /// The state of the VPC's connection with (subscription, resource group, VNet); `None` when
+    /// Aiven no longer lists it, or the VPC itself is gone.
+    pub async fn azure_peering_state(
+        &self,
+        ctx: &CallContext,
+        vpc: &VpcAddress,
+        subscription_id: &str,
+        resource_group: &str,
+        vnet_name: &str,
+    ) -> Result<Option<PeeringState>, CloudError> {
+        match self
+            .find_azure_peering(ctx, vpc, subscription_id, resource_group, vnet_name)
+            .await
+        {
+            Ok(connection) => Ok(connection.map(|connection| connection.state)),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Polls the VPC until its connection with (subscription, resource group, VNet) is ACTIVE,
     /// within `ctx`'s deadline. `Ok(Err(_))` is Aiven's verdict that it will not become ACTIVE;
     /// `Err` means the wait itself failed (a refused read, the deadline, cancellation).

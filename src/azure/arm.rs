@@ -44,7 +44,8 @@ pub const NETWORK_CONTRIBUTOR_ROLE_GUID: Uuid =
 pub const MAX_AUXILIARY_TOKENS: usize = 3;
 
 pub use peering_writes::{
-    ANOTHER_OPERATION, REFERENCED_RESOURCE_NOT_PROVISIONED, is_busy, may_have_written,
+    ANOTHER_OPERATION, PeeringsToSync, REFERENCED_RESOURCE_NOT_PROVISIONED, is_busy,
+    may_have_written,
 };
 
 /// The action a principal needs on a VNet to peer another VNet with it: what Aiven's service

@@ -83,6 +83,36 @@ pub enum TenantRole {
     Remote,
 }
 
+/// What Entra ID's refusal of an application's token request means (its AADSTS codes), once
+/// the waits for replication are over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenRefusal {
+    /// The secret is wrong, expired, or another application's.
+    Secret,
+    /// The application has no service principal in the tenant (or is unknown there).
+    NoServicePrincipal,
+    /// The tenant does not exist.
+    UnknownTenant,
+    /// Anything else.
+    Other,
+}
+
+impl TokenRefusal {
+    pub fn of(error: &CloudError) -> Self {
+        let codes = error.aadsts_codes();
+        let has = |code: u32| codes.contains(&code);
+        if has(aadsts::INVALID_CLIENT_SECRET) || has(aadsts::EXPIRED_CLIENT_SECRET) {
+            TokenRefusal::Secret
+        } else if has(aadsts::MISSING_SERVICE_PRINCIPAL) || has(aadsts::APPLICATION_NOT_FOUND) {
+            TokenRefusal::NoServicePrincipal
+        } else if has(aadsts::TENANT_NOT_FOUND) {
+            TokenRefusal::UnknownTenant
+        } else {
+            TokenRefusal::Other
+        }
+    }
+}
+
 /// Why a cross-tenant peering write failed.
 #[derive(Debug)]
 pub enum CrossTenantWriteError {
@@ -308,7 +338,31 @@ async fn wait_until_connected(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::arm_error;
+    use crate::cloud::{Service, ServiceError};
+    use crate::test_support::{arm_error, refusal};
+
+    #[test]
+    fn token_refusals_are_read_from_their_aadsts_codes() {
+        let refused = |codes: Vec<u32>| {
+            TokenRefusal::of(&CloudError::Service(Box::new(ServiceError {
+                aadsts_codes: codes,
+                ..refusal(Service::EntraId, 401, "invalid_client")
+            })))
+        };
+        assert_eq!(
+            refused(vec![aadsts::EXPIRED_CLIENT_SECRET]),
+            TokenRefusal::Secret
+        );
+        assert_eq!(
+            refused(vec![aadsts::APPLICATION_NOT_FOUND]),
+            TokenRefusal::NoServicePrincipal
+        );
+        assert_eq!(
+            refused(vec![aadsts::TENANT_NOT_FOUND]),
+            TokenRefusal::UnknownTenant
+        );
+        assert_eq!(refused(vec![50_034]), TokenRefusal::Other);
+    }
 
     #[test]
     fn refusals_are_classified() {

@@ -34,13 +34,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::aiven::VpcAddress;
-use crate::azure::aadsts;
 use crate::azure::arm::{
-    ArmClient, PEER_ACTION, PEERING_WRITE_ACTION, PeeringProperties, PeeringState, VnetPeering,
-    codes,
+    ArmClient, PEER_ACTION, PEERING_WRITE_ACTION, PeeringProperties, PeeringState, PeeringsToSync,
+    VnetPeering, codes,
 };
 use crate::azure::cross_tenant_peering::{
-    CrossTenantWriteError, PeeringApplication, PeeringWrite, TenantRole, own_tenant,
+    CrossTenantWriteError, PeeringApplication, PeeringWrite, TenantRole, TokenRefusal, own_tenant,
     write_and_connect,
 };
 use crate::azure::ids::{VirtualNetworkId, VnetPeeringId, validate_peering_name};
@@ -632,12 +631,9 @@ impl Target {
 }
 
 /// Which side of a connected peering needs a sync of its address spaces, each with the
-/// `peeringSyncLevel` that says so (docs/development/arm.md, 'Virtual network peerings'):
-/// `LocalNotInSync` (or `LocalAndRemoteNotInSync`) means the remote VNet's space changed and
-/// this peering must be synced, which a PUT with `syncRemoteAddressSpace=true` does;
-/// `RemoteNotInSync` (or `LocalAndRemoteNotInSync`) means this VNet's space changed and the
-/// peering on the remote VNet must be synced, by its owner. Neither when in sync, not connected
-/// (a peering waiting for its remote side is never `FullyInSync`) or unknown.
+/// `peeringSyncLevel` that says so ([`PeeringsToSync`]): `here` by an in-place update of this
+/// peering, `on_the_remote_side` only by the remote VNet's owner. Neither when not connected or
+/// unknown.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct SyncNeeded {
     here: Option<String>,
@@ -652,17 +648,10 @@ fn sync_needed(state: &Value) -> SyncNeeded {
     else {
         return SyncNeeded::default();
     };
-    let (here, remote) = match level.to_ascii_lowercase().as_str() {
-        "fullyinsync" => (false, false),
-        "localnotinsync" => (true, false),
-        "remotenotinsync" => (false, true),
-        "localandremotenotinsync" => (true, true),
-        // A level this provider does not know: syncing this side is harmless and may help.
-        _ => (true, false),
-    };
+    let sync = PeeringsToSync::of_level(level);
     SyncNeeded {
-        here: here.then(|| level.to_owned()),
-        on_the_remote_side: remote.then(|| level.to_owned()),
+        here: sync.local.then(|| level.to_owned()),
+        on_the_remote_side: sync.remote.then(|| level.to_owned()),
     }
 }
 
@@ -754,26 +743,25 @@ const AIVEN_ACTIVE: &str = "ACTIVE";
 
 /// Aiven's current state of the connection (null when Aiven no longer lists it).
 async fn read_aiven_state(ctx: &Ctx, peering: &AivenPeeringRef) -> Result<Value, Diagnostics> {
-    let aiven = ctx.data().aiven()?;
     let vnet = &peering.vnet;
-    let connection = aiven
-        .find_azure_peering(
+    let state = ctx
+        .data()
+        .aiven()?
+        .azure_peering_state(
             &call_context(ctx),
             &peering.vpc,
             &vnet.subscription_id,
             &vnet.resource_group,
             &vnet.name,
         )
-        .await;
-    match connection {
-        Ok(Some(connection)) => Ok(Value::string(connection.state.as_str())),
-        Ok(None) => Ok(Value::Null),
-        Err(error) if error.is_not_found() => Ok(Value::Null),
-        Err(error) => Err(cloud_diagnostics(
-            "Could not read the Aiven peering connection named by `aiven_peering_id`",
-            &error,
-        )),
-    }
+        .await
+        .map_err(|error| {
+            cloud_diagnostics(
+                "Could not read the Aiven peering connection named by `aiven_peering_id`",
+                &error,
+            )
+        })?;
+    Ok(state.map_or(Value::Null, |state| Value::string(state.as_str())))
 }
 
 impl AivenWait {
@@ -1072,8 +1060,7 @@ fn token_diagnostic(
     secret: &AppSecret,
 ) -> Diagnostic {
     let client = &target.client_id;
-    let codes = error.aadsts_codes();
-    let has = |code: u32| codes.contains(&code);
+    let refusal = TokenRefusal::of(error);
     let where_ = match tenant {
         TenantRole::Customer => "the customer tenant".to_owned(),
         TenantRole::Remote => format!("Aiven's tenant {}", target.remote_tenant_id),
@@ -1083,7 +1070,7 @@ fn token_diagnostic(
     } else {
         Credential::client_secret
     };
-    if has(aadsts::INVALID_CLIENT_SECRET) || has(aadsts::EXPIRED_CLIENT_SECRET) {
+    if refusal == TokenRefusal::Secret {
         let mut diagnostic =
             cloud_diagnostic("The peering application's secret does not work", error);
         let cause = if secret.is_minted() {
@@ -1100,8 +1087,7 @@ fn token_diagnostic(
         ));
         return diagnostic.at(secret_attribute);
     }
-    let missing_principal =
-        has(aadsts::MISSING_SERVICE_PRINCIPAL) || has(aadsts::APPLICATION_NOT_FOUND);
+    let missing_principal = refusal == TokenRefusal::NoServicePrincipal;
     if missing_principal && tenant == TenantRole::Remote {
         let mut diagnostic = cloud_diagnostic(
             "The peering application cannot sign in to Aiven's tenant",
@@ -1132,7 +1118,7 @@ fn token_diagnostic(
         ));
         return diagnostic.at(Planned::client_id);
     }
-    if has(aadsts::TENANT_NOT_FOUND) {
+    if refusal == TokenRefusal::UnknownTenant {
         let attribute = match tenant {
             TenantRole::Customer => Planned::client_id,
             TenantRole::Remote => Planned::remote_tenant_id,
@@ -1209,6 +1195,7 @@ fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::azure::aadsts;
     use crate::cloud::{Service, ServiceError};
     use crate::test_support::{VNET, arm_error, refusal};
 

@@ -105,6 +105,36 @@ where
     }
 }
 
+/// Which peering of a connected pair must be written again to route the other VNet's current
+/// address space, read from this peering's `peeringSyncLevel` (docs/development/arm.md, 'Virtual
+/// network peerings'): `LocalNotInSync` means the remote VNet's space changed and this peering
+/// needs a PUT with `syncRemoteAddressSpace=true` ([`super::ArmClient::resync_vnet_peering`]);
+/// `RemoteNotInSync` means this VNet's space changed and the peering on the remote VNet needs
+/// it, by its owner; `LocalAndRemoteNotInSync` both. Only meaningful while `Connected` (a peering
+/// waiting for its remote side is never `FullyInSync`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeeringsToSync {
+    /// This peering (the local VNet's).
+    pub local: bool,
+    /// The peering on the remote VNet.
+    pub remote: bool,
+}
+
+impl PeeringsToSync {
+    /// Reads a `peeringSyncLevel`, in any letter case.
+    pub fn of_level(level: &str) -> Self {
+        let (local, remote) = match level.to_ascii_lowercase().as_str() {
+            "fullyinsync" => (false, false),
+            "localnotinsync" => (true, false),
+            "remotenotinsync" => (false, true),
+            "localandremotenotinsync" => (true, true),
+            // A level this client does not know: syncing this side is harmless and may help.
+            _ => (true, false),
+        };
+        PeeringsToSync { local, remote }
+    }
+}
+
 type VnetLocks = Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>;
 
 /// The locks of the process: ARM's rule holds across every client and identity of it.
@@ -161,6 +191,25 @@ mod tests {
             what: "w".into(),
             last_observed: None
         }));
+    }
+
+    #[test]
+    fn sync_levels_name_the_peering_to_write_again() {
+        let sync = |local, remote| PeeringsToSync { local, remote };
+        assert_eq!(PeeringsToSync::of_level("FullyInSync"), sync(false, false));
+        assert_eq!(
+            PeeringsToSync::of_level("LocalNotInSync"),
+            sync(true, false)
+        );
+        assert_eq!(
+            PeeringsToSync::of_level("remotenotinsync"),
+            sync(false, true)
+        );
+        assert_eq!(
+            PeeringsToSync::of_level("LocalAndRemoteNotInSync"),
+            sync(true, true)
+        );
+        assert_eq!(PeeringsToSync::of_level("SomethingNew"), sync(true, false));
     }
 
     #[test]
