@@ -22,6 +22,8 @@ mod error;
 mod recent;
 mod rejection;
 
+pub use activation::NotActivated;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
@@ -39,7 +41,6 @@ use crate::cloud::http::{
 };
 use crate::cloud::secret::SecretString;
 
-pub use activation::NotActivated;
 use recent::RecentVpcReads;
 pub use rejection::RejectionCause;
 
