@@ -1,8 +1,8 @@
 //! `vnetpeer_custom_role`: runbook step 4, first half — a custom role that allows
 //! `Microsoft.Network/virtualNetworks/peer/action` and nothing else, for Aiven's service principal.
 //!
-//! - The role definition GUID is derived from scope + name ([`role_definition_guid`]), so it is
-//!   known at plan time and a retried create PUTs the same role again instead of making a second.
+//! - The role definition GUID is derived from scope + name ([`custom_role_id`]), so it is known
+//!   at plan time and a retried create PUTs the same role again instead of making a second.
 //! - Create and update are one PUT each (no read-back: the PUT answers with the definition).
 //! - Role names are unique across the whole tenant: `RoleDefinitionWithSameNameExists` becomes a
 //!   diagnostic naming the role that holds the name, and how to import it.
@@ -20,9 +20,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::azure::arm::role_definitions::RoleDefinitionDeletion;
+use crate::azure::arm::role_definitions::{RoleDefinitionDeletion, custom_role_id};
 use crate::azure::arm::{ArmClient, PEER_ACTION, RoleDefinition, RoleDefinitionProperties, codes};
-use crate::azure::ids::{RoleDefinitionId, SubscriptionScope, role_definition_guid};
+use crate::azure::ids::{RoleDefinitionId, SubscriptionScope};
 use crate::cloud::CallContext;
 use crate::framework::ListResource;
 use crate::framework::{
@@ -203,8 +203,7 @@ impl Resource<ProviderData> for CustomRole {
                 plan.get(Definition::name).as_str(),
             )
         {
-            let id = RoleDefinitionId::new(scope, role_definition_guid(scope, name));
-            let location = Location::of(&id);
+            let location = Location::of(&custom_role_id(scope, name));
             plan.set(
                 Location::role_definition_id,
                 Value::string(location.role_definition_id),
@@ -220,10 +219,7 @@ impl Resource<ProviderData> for CustomRole {
     async fn create(&self, ctx: &Ctx, request: CreateRequest) -> Result<Value, Failure> {
         let mut state = request.planned;
         let definition = Definition::from_value(&state)?;
-        let id = RoleDefinitionId::new(
-            &definition.scope,
-            role_definition_guid(&definition.scope, &definition.name),
-        );
+        let id = custom_role_id(&definition.scope, &definition.name);
         let arm = arm(ctx)?;
         put_role(&arm, &call_context(ctx), &id, &definition).await?;
         Location::of(&id).write_to(&mut state);
@@ -623,7 +619,7 @@ mod tests {
 
     #[test]
     fn refresh_keeps_the_users_spelling_and_reads_empty_descriptions_as_null() {
-        let id = RoleDefinitionId::new(SCOPE, role_definition_guid(SCOPE, "peer"));
+        let id = custom_role_id(SCOPE, "peer");
         let prior = Value::object([
             ("name", Value::string("peer")),
             ("scope", Value::string(SCOPE)),
@@ -652,7 +648,7 @@ mod tests {
 
     #[test]
     fn imported_states_take_the_scope_from_the_id() {
-        let id = RoleDefinitionId::new(SCOPE, role_definition_guid(SCOPE, "peer"));
+        let id = custom_role_id(SCOPE, "peer");
         let imported = Value::object([
             ("role_definition_resource_id", Value::string(id.to_string())),
             ("scope", Value::string(SCOPE)),

@@ -10,13 +10,14 @@
 //!   retried for a bounded window, well inside the create timeout, then explained.
 //! - `RoleAssignmentExists` (the same scope, role and principal under another name) is adopted:
 //!   the state records the existing assignment's name.
-//! - Built-in roles named in [`BUILT_IN_ROLES`] resolve without a request (their GUIDs are the same
-//!   in every Azure cloud); other names are looked up once at the scope.
+//! - Built-in roles named in the ARM client's
+//!   [`BUILT_IN_ROLES`](crate::azure::arm::role_definitions::BUILT_IN_ROLES) resolve without a
+//!   request (their GUIDs are the same in every Azure cloud); other names are looked up once.
+//! - Delete waits until ARM no longer returns the assignment, so a custom role deleted next does
+//!   not race with it.
 //!
 //! The ARM rules behind these (replication retries, finding the identical assignment, the wait
 //! after a delete) are the client's: `azure::arm::role_assignments` and `role_definitions`.
-//! - Delete waits until ARM no longer returns the assignment, so a custom role deleted next does
-//!   not race with it.
 //!
 //! Import id: the assignment's resource id,
 //! `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
@@ -31,8 +32,6 @@ use crate::azure::arm::role_assignments::{
     PRINCIPAL_TYPES, RoleAssignmentPut, RoleGrant, UNMATCHED_PRINCIPAL_TYPE,
     check_assignment_scope, replication_window,
 };
-#[cfg(doc)]
-use crate::azure::arm::role_definitions::BUILT_IN_ROLES;
 use crate::azure::arm::role_definitions::{
     built_in_role_guid, built_in_role_name, role_at_subscription_of, role_guid,
 };

@@ -22,7 +22,7 @@ use super::{
     ArmClient, NETWORK_CONTRIBUTOR_ROLE_GUID, Permission, RoleAssignment, RoleAssignmentFilter,
     RoleDefinition, RoleDefinitionProperties, codes,
 };
-use crate::azure::ids::RoleDefinitionId;
+use crate::azure::ids::{RoleDefinitionId, role_definition_guid};
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 
 /// Built-in roles resolved by name without asking ARM, by their names as ARM spells them.
@@ -66,6 +66,13 @@ pub fn built_in_role_name(guid: Uuid) -> Option<&'static str> {
         .iter()
         .find(|(_, known)| *known == guid)
         .map(|(name, _)| *name)
+}
+
+/// Where the custom role `name` of `scope` is kept: its GUID is derived from both
+/// ([`role_definition_guid`]), so it is known before the role exists and a repeated create
+/// writes the same role instead of making a second.
+pub fn custom_role_id(scope: &str, name: &str) -> RoleDefinitionId {
+    RoleDefinitionId::new(scope, role_definition_guid(scope, name))
 }
 
 /// The GUID that names the role of a role definition id, whichever form the id has (ARM
