@@ -19,6 +19,7 @@
 //! - **`Initiated` is waited out.** The peering is `Initiated` until the remote side's own
 //!   peering back exists; it is polled until `Connected`. `Disconnected` ends the wait.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,9 +27,13 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::aadsts;
-use super::arm::{ArmClient, PeeringProperties, PeeringState, VnetPeering, codes};
+use super::arm::role_definitions::role_guid;
+use super::arm::{
+    ArmClient, NETWORK_CONTRIBUTOR_ROLE_GUID, PeeringProperties, PeeringState, VnetPeering, codes,
+};
 use super::clients::AzureClients;
 use super::credentials::{AccessToken, FetchToken, TokenSource};
+use super::graph::{Application, GraphClient, sign_in_audience};
 use super::ids::VnetPeeringId;
 use crate::cloud::{CallContext, CloudError, PollStep, SecretString, poll_until};
 
@@ -333,6 +338,102 @@ async fn wait_until_connected(
     )
     .await
     .map_err(CrossTenantWriteError::NotConnected)
+}
+
+// ----- who made a peering ---------------------------------------------------------------------
+
+/// Who the role assignments at a peered VNet name. ARM keeps no record of the application that
+/// wrote a peering, nor of the remote tenant, yet the roles the peering needs stay visible at
+/// the VNet: the remote side's service principal holds a role there (its application's home
+/// tenant is the remote tenant), and the writing application's service principal holds Network
+/// Contributor there. Each is named only when exactly one candidate is found.
+#[derive(Debug, Default)]
+pub struct PeeringParties {
+    /// The home tenant of the remote side's service principal.
+    pub remote_tenant: Option<String>,
+    /// The application registered in this tenant and open to other tenants whose service
+    /// principal holds Network Contributor at the VNet.
+    pub application: Option<Application>,
+}
+
+/// Which read failed while looking for a peering's parties.
+#[derive(Debug)]
+pub enum PartiesError {
+    Assignments(CloudError),
+    ServicePrincipal(CloudError),
+    Application(CloudError),
+}
+
+/// The [`PeeringParties`] of `vnet_id`: `remote_app_id` is the remote side's multi-tenant
+/// application (Aiven's), and `own_client_id` (the caller's own application, which may hold
+/// Network Contributor too) is never taken for the writing application.
+pub async fn peering_parties(
+    cc: &CallContext,
+    arm: &ArmClient,
+    graph: &GraphClient,
+    vnet_id: &str,
+    remote_app_id: &str,
+    own_client_id: Option<&str>,
+) -> Result<PeeringParties, PartiesError> {
+    let assignments = arm
+        .role_assignments_made_at(cc, vnet_id)
+        .await
+        .map_err(PartiesError::Assignments)?;
+    let mut network_contributors = BTreeSet::new();
+    let mut principals = BTreeSet::new();
+    for assignment in &assignments {
+        let properties = &assignment.properties;
+        let service_principal = properties
+            .principal_type
+            .as_deref()
+            .is_none_or(|kind| kind.eq_ignore_ascii_case("ServicePrincipal"));
+        if !service_principal {
+            continue;
+        }
+        let principal_id = properties.principal_id.to_ascii_lowercase();
+        if role_guid(&properties.role_definition_id) == Some(NETWORK_CONTRIBUTOR_ROLE_GUID) {
+            network_contributors.insert(principal_id.clone());
+        }
+        principals.insert(principal_id);
+    }
+    let mut remote_tenants = BTreeSet::new();
+    let mut applications = Vec::new();
+    for principal_id in &principals {
+        let Some(principal) = graph
+            .get_service_principal(cc, principal_id)
+            .await
+            .map_err(PartiesError::ServicePrincipal)?
+        else {
+            continue;
+        };
+        let app_id = principal.app_id.to_ascii_lowercase();
+        if app_id.eq_ignore_ascii_case(remote_app_id) {
+            remote_tenants.extend(principal.app_owner_organization_id);
+        } else if network_contributors.contains(principal_id)
+            && !own_client_id.is_some_and(|own| own.eq_ignore_ascii_case(&app_id))
+        {
+            applications.push(app_id);
+        }
+    }
+    let mut registered = Vec::new();
+    for app_id in applications {
+        let application = graph
+            .find_application_by_app_id(cc, &app_id)
+            .await
+            .map_err(PartiesError::Application)?;
+        registered.extend(application.filter(|application| {
+            application.sign_in_audience.as_deref() != Some(sign_in_audience::AZURE_AD_MY_ORG)
+        }));
+    }
+    Ok(PeeringParties {
+        remote_tenant: only(remote_tenants.into_iter().collect()),
+        application: only(registered),
+    })
+}
+
+/// The one item of `items`, if there is exactly one.
+fn only<T>(mut items: Vec<T>) -> Option<T> {
+    if items.len() == 1 { items.pop() } else { None }
 }
 
 #[cfg(test)]
