@@ -156,57 +156,95 @@ pub struct NewPassword<'a> {
     pub end: OffsetDateTime,
 }
 
-/// The application whose secret rotates: its object id (for Graph), and its client id and home
+/// The application a secret is added to: its object id (for Graph), and its client id and home
 /// tenant (for the token that proves the new secret).
 #[derive(Clone, Copy, Debug)]
-pub struct RotatedApplication<'a> {
+pub struct PasswordOwner<'a> {
     pub object_id: &'a str,
     pub client_id: &'a str,
     pub tenant_id: &'a str,
 }
 
+/// Why a secret was not added, or does not work.
+#[derive(Debug)]
+pub enum ProvenPasswordFailure {
+    /// `addPassword` failed: nothing was added.
+    NotAdded(CloudError),
+    /// The secret was added but never obtained a token: it is still on the application.
+    NotAccepted {
+        added: PasswordCredential,
+        refused: SecretNotAccepted,
+    },
+}
+
+/// Adds a secret (exactly once: a lost attempt's secret is told from those in `known_key_ids`)
+/// and waits until it obtains a token ([`wait_until_secret_works`]).
+pub async fn add_proven_password(
+    azure: &AzureClients,
+    graph: &GraphClient,
+    call: &CallContext,
+    owner: PasswordOwner<'_>,
+    new: NewPassword<'_>,
+    known_key_ids: &[&str],
+) -> Result<PasswordCredential, ProvenPasswordFailure> {
+    let added = graph
+        .add_password(
+            call,
+            owner.object_id,
+            new.display_name,
+            new.end,
+            known_key_ids,
+        )
+        .await
+        .map_err(ProvenPasswordFailure::NotAdded)?;
+    let proof = wait_until_secret_works(
+        azure,
+        call,
+        owner.tenant_id,
+        owner.client_id,
+        &added.secret_text,
+    )
+    .await;
+    match proof {
+        Ok(()) => Ok(added),
+        Err(refused) => Err(ProvenPasswordFailure::NotAccepted { added, refused }),
+    }
+}
+
 /// Rotates an application's secret with no moment lacking a working one: adds the new secret
-/// (exactly once; `old_key_id` is known, so a lost attempt's secret is told from it), waits
-/// until it obtains a token, and only then removes the old one. A new secret that never works
-/// is removed again, with its own time (the operation's may be spent).
+/// and waits until it works ([`add_proven_password`], the old secret being known), and only
+/// then removes the old one. A new secret that never works is removed again, with its own time
+/// (the operation's may be spent).
 pub async fn rotate_password(
     azure: &AzureClients,
     graph: &GraphClient,
     call: &CallContext,
-    application: RotatedApplication<'_>,
+    owner: PasswordOwner<'_>,
     new: NewPassword<'_>,
     old_key_id: Option<&str>,
 ) -> Result<PasswordCredential, RotationFailure> {
-    let RotatedApplication {
-        object_id: app_object_id,
-        client_id,
-        tenant_id,
-    } = application;
-    let secret = graph
-        .add_password(
-            call,
-            app_object_id,
-            new.display_name,
-            new.end,
-            old_key_id.as_slice(),
-        )
-        .await
-        .map_err(RotationFailure::NotAdded)?;
-    if let Err(refused) =
-        wait_until_secret_works(azure, call, tenant_id, client_id, &secret.secret_text).await
-    {
-        let cleanup = CallContext::new(ROTATION_CLEANUP_TIMEOUT, call.cancel_token().clone());
-        let removal = graph
-            .remove_password(&cleanup, app_object_id, &secret.key_id)
-            .await;
-        return Err(RotationFailure::NotAccepted {
-            refused,
-            new_key_id: secret.key_id,
-            removal,
-        });
-    }
+    let proven = add_proven_password(azure, graph, call, owner, new, old_key_id.as_slice()).await;
+    let secret = match proven {
+        Ok(secret) => secret,
+        Err(ProvenPasswordFailure::NotAdded(error)) => {
+            return Err(RotationFailure::NotAdded(error));
+        }
+        Err(ProvenPasswordFailure::NotAccepted { added, refused }) => {
+            let cleanup = CallContext::new(ROTATION_CLEANUP_TIMEOUT, call.cancel_token().clone());
+            let removal = graph
+                .remove_password(&cleanup, owner.object_id, &added.key_id)
+                .await;
+            return Err(RotationFailure::NotAccepted {
+                refused,
+                new_key_id: added.key_id,
+                removal,
+            });
+        }
+    };
     if let Some(old_key_id) = old_key_id
-        && let Err(error) = graph.remove_password(call, app_object_id, old_key_id).await
+        && let Err(error) = graph
+            .remove_password(call, owner.object_id, old_key_id)
+            .await
     {
         return Err(RotationFailure::OldNotRemoved { new: secret, error });
     }

@@ -38,7 +38,8 @@ use time::OffsetDateTime;
 
 use crate::azure::app_lifecycle::{self, OwnServicePrincipalError};
 use crate::azure::app_passwords::{
-    self, NewPassword, PasswordEndError, RotatedApplication, RotationFailure, SecretNotAccepted,
+    self, NewPassword, PasswordEndError, PasswordOwner, ProvenPasswordFailure, RotationFailure,
+    SecretNotAccepted,
 };
 use crate::azure::graph::{
     Application, ApplicationPatch, DirectoryObject, GraphClient, NewApplication,
@@ -466,7 +467,7 @@ impl Resource<ProviderData> for AadApp {
             service_principal: None,
             secret: None,
         };
-        let secret = (settings.create_password != Some(false)).then_some(NewSecret {
+        let secret = (settings.create_password != Some(false)).then_some(NewPassword {
             display_name: arguments.secret_display_name.as_deref(),
             end: secret_end,
         });
@@ -697,7 +698,7 @@ impl AadApp {
         ctx: &Ctx,
         call: &CallContext,
         graph: &GraphClient,
-        secret: Option<NewSecret<'_>>,
+        secret: Option<NewPassword<'_>>,
         made: &mut Made,
     ) -> Result<(), Diagnostic> {
         let client_id = made.application.app_id.clone();
@@ -717,30 +718,24 @@ impl AadApp {
         let Some(secret) = secret else {
             return Ok(());
         };
-
-        let secret = graph
-            .add_password(
-                call,
-                &made.application.id,
-                secret.display_name,
-                secret.end,
-                &[],
-            )
-            .await
-            .map_err(|error| cloud_diagnostic("Cannot add the client secret", &error))?;
-        let secret_text = secret.secret_text.clone();
-        made.secret = Some(secret);
-
+        let owner = PasswordOwner {
+            object_id: &made.application.id,
+            client_id: &client_id,
+            tenant_id: &made.tenant_id,
+        };
         let azure = &ctx.data().azure;
-        app_passwords::wait_until_secret_works(
-            azure,
-            call,
-            &made.tenant_id,
-            &client_id,
-            &secret_text,
-        )
-        .await
-        .map_err(secret_not_accepted)
+        let proven = app_passwords::add_proven_password(azure, graph, call, owner, secret, &[]);
+        match proven.await {
+            Ok(secret) => made.secret = Some(secret),
+            Err(ProvenPasswordFailure::NotAdded(error)) => {
+                return Err(cloud_diagnostic("Cannot add the client secret", &error));
+            }
+            Err(ProvenPasswordFailure::NotAccepted { added, refused }) => {
+                made.secret = Some(added);
+                return Err(secret_not_accepted(refused));
+            }
+        }
+        Ok(())
     }
 
     /// Adds a new secret, waits until it works, then removes the old one; updates `state`.
@@ -769,7 +764,7 @@ impl AadApp {
             end: secret_end,
         };
         let azure = &ctx.data().azure;
-        let application = RotatedApplication {
+        let application = PasswordOwner {
             object_id: &object_id,
             client_id: &client_id,
             tenant_id: &tenant_id,
@@ -820,12 +815,6 @@ impl AadApp {
         }
         Ok(())
     }
-}
-
-/// The managed secret a create adds (none with `create_password = false`).
-struct NewSecret<'a> {
-    display_name: Option<&'a str>,
-    end: OffsetDateTime,
 }
 
 /// What a create has made so far.
