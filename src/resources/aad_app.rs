@@ -655,12 +655,8 @@ impl Resource<ProviderData> for AadApp {
             // Secret, service principal and application were deleted by an earlier destroy.
             return purge(&graph, &call, object_id).await;
         }
-        // One request: deleting the application also deletes its service principal in the home
-        // tenant and takes its secrets with it. Removing the secret first would protect nothing:
-        // restoring the application from deleted items needs rights (Application Administrator,
-        // Application.ReadWrite.*) that can add a new secret anyway, and `permanently_delete`
-        // purges the application with its credentials.
-        // Moments after the create a 404 may only mean "not replicated yet".
+        // One request: the service principal and the secrets go with the application (see the
+        // module docs). Moments after the create a 404 may only mean "not replicated yet".
         let recent = ReplicationGrace::is_recent(ctx);
         graph
             .delete_object(&call, DirectoryObject::Application, object_id, recent)
