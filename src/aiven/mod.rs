@@ -18,6 +18,8 @@
 //! nothing of Terraform, nor of the Azure clients.
 
 mod error;
+mod peering_id;
+mod peering_lifecycle;
 mod recent;
 mod rejection;
 
@@ -38,6 +40,10 @@ use crate::cloud::http::{
 };
 use crate::cloud::secret::SecretString;
 
+pub use peering_id::is_uuid;
+pub use peering_lifecycle::{
+    ClearingError, CreateError, CreateOutcome, PROPAGATION_RETRY_WINDOW, Rejection,
+};
 use recent::RecentVpcReads;
 pub use rejection::RejectionCause;
 
@@ -128,7 +134,8 @@ impl PeeringState {
         )
     }
 
-    /// The connection is gone or going (refresh should report it gone).
+    /// The connection is deleted or going, or its Azure side was deleted: it will not come
+    /// back (a refresh reports it gone).
     pub fn is_gone(&self) -> bool {
         matches!(self, Self::Deleting | Self::Deleted | Self::DeletedByPeer)
     }
@@ -376,6 +383,12 @@ impl TryFrom<VpcBody> for Vpc {
 }
 
 impl Vpc {
+    /// Whether the VPC is in one of Aiven's Azure clouds (`azure-…`): only such a VPC can be
+    /// peered with an Azure VNet.
+    pub fn is_in_azure(&self) -> bool {
+        self.cloud_name.starts_with("azure-")
+    }
+
     /// The connection peering with (subscription, resource group, VNet), compared in lower case.
     pub fn find_azure_peering(
         &self,
