@@ -41,8 +41,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::aiven::{
-    AIVEN_APP_ID, AivenClient, AzurePeeringRequest, ClearingError, CreateError, CreateOutcome,
-    PeeringConnection, Rejection, RejectionCause, VpcAddress, is_uuid,
+    AIVEN_APP_ID, AivenClient, AzurePeeringRequest, CidrChanges, ClearingError, CreateError,
+    CreateOutcome, PeeringConnection, Rejection, RejectionCause, VpcAddress, is_uuid,
 };
 use crate::azure::arm::PEER_ACTION;
 use crate::azure::ids::VirtualNetworkId;
@@ -408,13 +408,10 @@ impl Resource<ProviderData> for AivenVpcPeering {
                 .into());
             }
             Ok(CreateOutcome::UnknownState(connection)) => {
-                let unknown = connection.state;
+                let unknown = connection.state.as_str();
                 return Err(Failure::with_partial_state(
                     Diagnostic::error(
-                        format!(
-                            "Aiven reported an unknown peering state {:?}",
-                            unknown.as_str()
-                        ),
+                        format!("Aiven reported an unknown peering state {unknown:?}"),
                         "This provider does not know the state, so it neither waits for it \
                          nor deletes the connection; it is recorded as tainted. Check it \
                          in the Aiven console; the next apply replaces it.",
@@ -528,22 +525,12 @@ impl Resource<ProviderData> for AivenVpcPeering {
         // changes nothing in Aiven).
         let prior = PeeringInputs::from_state(self.0, &request.prior)?;
         let planned = PeeringInputs::from_state(self.0, &request.planned)?;
-        let before = prior.user_peer_network_cidrs.clone().unwrap_or_default();
+        let before = prior.user_peer_network_cidrs.unwrap_or_default();
         let after = planned.user_peer_network_cidrs.clone().unwrap_or_default();
-        let add: Vec<String> = after
-            .iter()
-            .filter(|cidr| !before.contains(cidr))
-            .cloned()
-            .collect();
-        let delete: Vec<String> = before
-            .iter()
-            .filter(|cidr| !after.contains(cidr))
-            .cloned()
-            .collect();
         let mut state = request.planned;
-        if add.is_empty() && delete.is_empty() {
+        let Some(changes) = CidrChanges::between(&before, &after) else {
             return Ok(complete_from_prior(state, &request.prior));
-        }
+        };
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
         let failed = |error: &CloudError| {
@@ -560,7 +547,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
             )
         };
         aiven
-            .update_user_peer_network_cidrs(&call, &planned.vpc, planned.peer(), &add, &delete)
+            .update_user_peer_network_cidrs(&call, &planned.vpc, planned.peer(), &changes)
             .await
             .map_err(|error| failed(&error))?;
         match planned.find(aiven, &call).await {
@@ -837,7 +824,9 @@ fn record_connection(state: &mut Value, connection: &PeeringConnection) {
             .map_or(Value::Null, Value::string),
     );
     state.set_attr(Reported::state, connection.state.as_str());
-    state.set_attr(Reported::state_info, state_info_map(connection));
+    let state_info = connection.state_info_text();
+    let state_info = state_info.map(|(key, text)| (key, Value::string(text)));
+    state.set_attr(Reported::state_info, Value::map(state_info));
     for (attribute, reported) in [
         (Reported::aiven_tenant_id, connection.to_tenant_id()),
         (Reported::aiven_vnet_id, connection.to_network_id()),
@@ -848,24 +837,6 @@ fn record_connection(state: &mut Value, connection: &PeeringConnection) {
             None => state.set_attr(attribute, Value::Null),
         }
     }
-}
-
-/// `state_info` as a map of strings: strings as they are, other values as JSON text, nulls left
-/// out. Empty when Aiven reports none.
-fn state_info_map(connection: &PeeringConnection) -> Value {
-    let entries = connection
-        .state_info
-        .iter()
-        .flatten()
-        .filter_map(|(key, value)| {
-            let text = match value {
-                serde_json::Value::Null => return None,
-                serde_json::Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
-            Some((key.clone(), Value::string(text)))
-        });
-    Value::map(entries)
 }
 
 /// A create's state after a failure: unknown computed values become null (state must be
