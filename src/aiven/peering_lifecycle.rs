@@ -136,6 +136,25 @@ impl AivenClient {
         }
     }
 
+    /// The VNet's connection on `vpc`, unless it is gone for good: deleted or being deleted,
+    /// its Azure side deleted (`DELETED_BY_PEER`), or the VPC or its owner gone, and the
+    /// connection with it.
+    pub async fn find_live_azure_peering(
+        &self,
+        call: &CallContext,
+        vpc: &VpcAddress,
+        (subscription_id, resource_group, vnet_name): (&str, &str, &str),
+    ) -> Result<Option<PeeringConnection>, CloudError> {
+        let found = self
+            .find_azure_peering(call, vpc, subscription_id, resource_group, vnet_name)
+            .await;
+        match found {
+            Ok(connection) => Ok(connection.filter(|connection| !connection.state.is_gone())),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Creates the connection and waits for Aiven's verdict. A rejection that RBAC propagation
     /// may explain (a role assignment or service principal made moments earlier, which Aiven
     /// checks when it builds its side) is retried within [`PROPAGATION_RETRY_WINDOW`] and the

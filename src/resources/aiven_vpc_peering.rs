@@ -31,9 +31,6 @@
 //!   re-create). `aiven_tenant_id` / `aiven_vnet_id` keep their values when Aiven stops
 //!   reporting them.
 //! - Delete: DELETE, then wait until Aiven no longer lists the connection.
-//!
-//! Aiven has no single-connection GET: every lookup reads the VPC and matches the lower-cased
-//! (subscription, resource group, VNet name), which the client also sends lower-cased.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -41,13 +38,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::aiven::{
-    AIVEN_APP_ID, AivenClient, AzurePeeringRequest, CidrChanges, ClearingError, CreateError,
-    CreateOutcome, PeeringConnection, Rejection, RejectionCause, VpcAddress, is_uuid,
+    AIVEN_APP_ID, AzurePeeringRequest, CidrChanges, ClearingError, CreateError, CreateOutcome,
+    PeeringConnection, Rejection, RejectionCause, VpcAddress, is_uuid,
 };
 use crate::azure::arm::PEER_ACTION;
 use crate::azure::ids::VirtualNetworkId;
 use crate::cidr;
-use crate::cloud::{CallContext, CloudError};
+use crate::cloud::CloudError;
 use crate::framework::ListResource;
 use crate::framework::{
     Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure,
@@ -469,12 +466,11 @@ impl Resource<ProviderData> for AivenVpcPeering {
         let peering = PeeringInputs::from_state(self.0, &state)?;
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
-        let connection = match peering.find(aiven, &call).await {
-            Ok(Some(connection)) if !connection.state.is_gone() => connection,
-            // Deleted (or being deleted) in Aiven, or its Azure side deleted: plan a re-create.
-            Ok(_) => return Ok(None),
-            // The project or the VPC is gone, and the connection with it.
-            Err(error) if error.is_not_found() => return Ok(None),
+        let found = aiven.find_live_azure_peering(&call, &peering.vpc, peering.peer());
+        let connection = match found.await {
+            Ok(Some(connection)) => connection,
+            // Deleted in Aiven, its Azure side deleted, or its VPC gone: plan a re-create.
+            Ok(None) => return Ok(None),
             Err(error) => {
                 return Err(cloud_diagnostic(
                     format!("Cannot read the peering connection of {}", peering.vpc),
@@ -550,7 +546,9 @@ impl Resource<ProviderData> for AivenVpcPeering {
             .update_user_peer_network_cidrs(&call, &planned.vpc, planned.peer(), &changes)
             .await
             .map_err(|error| failed(&error))?;
-        match planned.find(aiven, &call).await {
+        let (subscription, group, name) = planned.peer();
+        let found = aiven.find_azure_peering(&call, &planned.vpc, subscription, group, name);
+        match found.await {
             Ok(Some(connection)) => record_connection(&mut state, &connection),
             Ok(None) => return Ok(complete_from_prior(state, &request.prior)),
             Err(error) => return Err(failed(&error)),
@@ -738,19 +736,6 @@ impl PeeringInputs {
             &self.vnet.resource_group,
             &self.vnet.name,
         )
-    }
-
-    /// This VNet's connection on the VPC (matched in lower case), if any. A missing project or
-    /// VPC is [`CloudError::NotFound`].
-    async fn find(
-        &self,
-        aiven: &AivenClient,
-        call: &CallContext,
-    ) -> Result<Option<PeeringConnection>, CloudError> {
-        let (subscription, group, name) = self.peer();
-        aiven
-            .find_azure_peering(call, &self.vpc, subscription, group, name)
-            .await
     }
 
     /// What Aiven's create takes (it lower-cases the peer fields itself).
