@@ -27,6 +27,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::aadsts;
+use super::app_passwords::SECRET_ACTIVATION_WINDOW;
 use super::arm::role_definitions::role_guid;
 use super::arm::{
     ArmClient, NETWORK_CONTRIBUTOR_ROLE_GUID, PeeringProperties, PeeringState, VnetPeering, codes,
@@ -68,9 +69,6 @@ pub struct PeeringApplication<'a> {
     pub customer_tenant: &'a str,
     /// The remote VNet's tenant (the auxiliary token).
     pub remote_tenant: &'a str,
-    /// How long a refused secret is waited out in the customer tenant (a new secret takes
-    /// seconds, rarely minutes, to work).
-    pub secret_activation_window: Duration,
 }
 
 /// The peering to write.
@@ -243,7 +241,7 @@ impl AppTokens {
     ) -> Result<Self, CrossTenantWriteError> {
         let scope = &azure.endpoints().resource_manager_scope;
         let (customer_window, remote_window) = (
-            cc.narrowed(app.secret_activation_window),
+            cc.narrowed(SECRET_ACTIVATION_WINDOW),
             cc.narrowed(REMOTE_PRINCIPAL_WINDOW),
         );
         let primary = azure.acquire_token_with_secret_retrying(

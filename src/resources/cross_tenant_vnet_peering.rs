@@ -54,7 +54,7 @@ use crate::resources::Ctx;
 use crate::value::{Type, Value};
 
 use super::ProviderData;
-use super::app_secret::{self, MintedSecret, SECRET_ACTIVATION_WINDOW};
+use super::app_secret::{self, MintedSecret};
 use super::identity;
 use super::support::{call_context, checks, cloud_diagnostic, cloud_diagnostics};
 
@@ -952,7 +952,6 @@ async fn put_and_connect(
         secret: secret.value(),
         customer_tenant: &tenant,
         remote_tenant: &target.remote_tenant_id,
-        secret_activation_window: SECRET_ACTIVATION_WINDOW,
     };
     let write = PeeringWrite {
         id: &target.id,
