@@ -213,3 +213,41 @@ fn the_checker_sees_uses_and_skips_tests_and_comments() {
     assert_eq!(used, ["value", "azure", "framework"]);
     assert!(used_modules("use mycrate::x;", "crate::").is_empty());
 }
+
+/// ARCHITECTURE.md is the codemap a new engineer follows: every source file of `src/` is named in
+/// it (by its file name; a resource or function file by its type or function name, which the
+/// codemap lists), so a file added without a line there fails here.
+#[test]
+fn every_source_file_is_named_in_the_codemap() {
+    let codemap = std::fs::read_to_string(root().join("ARCHITECTURE.md"))
+        .expect("ARCHITECTURE.md is readable");
+    let src = root().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut unnamed = Vec::new();
+    for path in files {
+        let relative = path.strip_prefix(&src).expect("under src/");
+        let file_name = relative
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if file_name == "mod.rs" || is_test_file(relative) {
+            continue;
+        }
+        let stem = file_name.trim_end_matches(".rs");
+        let named_by_item = matches!(
+            relative
+                .components()
+                .next()
+                .and_then(|c| c.as_os_str().to_str()),
+            Some("resources" | "functions")
+        ) && codemap.contains(stem);
+        if !codemap.contains(file_name) && !named_by_item {
+            unnamed.push(relative.display().to_string());
+        }
+    }
+    assert!(
+        unnamed.is_empty(),
+        "source files ARCHITECTURE.md does not name (add a line to its codemap): {unnamed:?}"
+    );
+}
