@@ -96,6 +96,15 @@ impl Cidr {
     }
 }
 
+/// Whether two ranges written as text share an address (different address families never do;
+/// a range that does not parse overlaps nothing).
+pub fn ranges_overlap(a: &str, b: &str) -> bool {
+    match (Cidr::parse(a.trim()), Cidr::parse(b.trim())) {
+        (Ok(a), Ok(b)) => a.overlaps(&b),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +138,18 @@ mod tests {
         assert!(range("0.0.0.0/0").overlaps(&range("192.168.0.0/16")));
         assert!(!range("10.0.0.0/8").overlaps(&range("fd00::/8")));
         assert!(range("fd00::/8").overlaps(&range("fd12::/16")));
+    }
+
+    #[test]
+    fn ranges_as_text_overlap_when_they_parse_and_share_an_address() {
+        assert!(ranges_overlap("10.10.0.0/16", "10.10.5.0/24"));
+        assert!(ranges_overlap("10.10.5.0/24", "10.10.0.0/16"));
+        assert!(ranges_overlap("10.0.0.0/8", "10.255.255.0/24"));
+        assert!(ranges_overlap(" 10.0.0.0/8", "10.1.0.0/16 "));
+        assert!(!ranges_overlap("10.10.0.0/16", "10.20.0.0/24"));
+        assert!(!ranges_overlap("10.10.0.0/16", "fd00::/8"));
+        assert!(ranges_overlap("0.0.0.0/0", "192.168.1.0/24"));
+        assert!(ranges_overlap("fd00::/8", "fd12::/64"));
+        assert!(!ranges_overlap("not a cidr", "10.0.0.0/8"));
     }
 }

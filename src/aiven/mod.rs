@@ -18,6 +18,8 @@
 //! nothing of Terraform, nor of the Azure clients.
 
 mod error;
+mod peering_id;
+mod peering_lifecycle;
 mod recent;
 mod rejection;
 
@@ -38,6 +40,10 @@ use crate::cloud::http::{
 };
 use crate::cloud::secret::SecretString;
 
+pub use peering_id::is_uuid;
+pub use peering_lifecycle::{
+    ClearingError, CreateError, CreateOutcome, PROPAGATION_RETRY_WINDOW, Rejection,
+};
 use recent::RecentVpcReads;
 pub use rejection::RejectionCause;
 
@@ -128,7 +134,8 @@ impl PeeringState {
         )
     }
 
-    /// The connection is gone or going (refresh should report it gone).
+    /// The connection is deleted or going, or its Azure side was deleted: it will not come
+    /// back (a refresh reports it gone).
     pub fn is_gone(&self) -> bool {
         matches!(self, Self::Deleting | Self::Deleted | Self::DeletedByPeer)
     }
@@ -204,6 +211,17 @@ impl PeeringConnection {
     /// `state_info["to-network-id"]`: Aiven's VNet id (the Azure peering's remote VNet).
     pub fn to_network_id(&self) -> Option<&str> {
         self.state_info_str("to-network-id")
+    }
+
+    /// `state_info` with every value as text: strings as they are, other values as JSON, nulls
+    /// left out (Aiven's details change with the state and are not all strings).
+    pub fn state_info_text(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        let entries = self.state_info.iter().flatten();
+        entries.filter_map(|(key, value)| match value {
+            Value::Null => None,
+            Value::String(text) => Some((key.clone(), text.clone())),
+            other => Some((key.clone(), other.to_string())),
+        })
     }
 
     /// `state_info["message"]`: Aiven's explanation of the state.
@@ -376,6 +394,19 @@ impl TryFrom<VpcBody> for Vpc {
 }
 
 impl Vpc {
+    /// Whether this VPC is in `cloud` (compared without case) and not being deleted or deleted:
+    /// a VPC going away is never the answer to "which VPC is in this cloud".
+    pub fn is_live_in(&self, cloud: &str) -> bool {
+        self.cloud_name.eq_ignore_ascii_case(cloud)
+            && !matches!(self.state.as_str(), "DELETING" | "DELETED")
+    }
+
+    /// Whether the VPC is in one of Aiven's Azure clouds (`azure-…`): only such a VPC can be
+    /// peered with an Azure VNet.
+    pub fn is_in_azure(&self) -> bool {
+        self.cloud_name.starts_with("azure-")
+    }
+
     /// The connection peering with (subscription, resource group, VNet), compared in lower case.
     pub fn find_azure_peering(
         &self,
@@ -432,6 +463,30 @@ impl AzurePeeringRequest {
             peer_azure_tenant_id: self.peer_azure_tenant_id.to_lowercase(),
             user_peer_network_cidrs: self.user_peer_network_cidrs.as_deref(),
         }
+    }
+}
+
+/// What the update of a connection's `user_peer_network_cidrs` sends: the ranges to add and
+/// the ranges to delete (Aiven takes the two lists, not the new set).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CidrChanges {
+    pub add: Vec<String>,
+    pub delete: Vec<String>,
+}
+
+impl CidrChanges {
+    /// The changes from the ranges `before` to the ranges `after`; `None` when they are the
+    /// same ranges.
+    pub fn between(before: &[String], after: &[String]) -> Option<Self> {
+        let missing_from = |ranges: &[String], other: &[String]| -> Vec<String> {
+            let missing = ranges.iter().filter(|range| !other.contains(range));
+            missing.cloned().collect()
+        };
+        let changes = Self {
+            add: missing_from(after, before),
+            delete: missing_from(before, after),
+        };
+        (!changes.add.is_empty() || !changes.delete.is_empty()).then_some(changes)
     }
 }
 
@@ -584,8 +639,7 @@ impl AivenClient {
         ctx: &CallContext,
         vpc: &VpcAddress,
         peer: (&str, &str, &str),
-        add: &[String],
-        delete: &[String],
+        CidrChanges { add, delete }: &CidrChanges,
     ) -> Result<(), CloudError> {
         let (account, group, vnet) = (
             peer.0.to_lowercase(),
@@ -1024,6 +1078,25 @@ mod tests {
     }
 
     #[test]
+    fn cidr_changes_add_what_is_new_and_delete_what_is_gone() {
+        let ranges =
+            |list: &[&str]| -> Vec<String> { list.iter().map(|r| r.to_string()).collect() };
+        let changes = CidrChanges::between(
+            &ranges(&["10.0.0.0/24", "10.1.0.0/24"]),
+            &ranges(&["10.1.0.0/24", "10.2.0.0/24"]),
+        );
+        assert_eq!(
+            changes,
+            Some(CidrChanges {
+                add: ranges(&["10.2.0.0/24"]),
+                delete: ranges(&["10.0.0.0/24"]),
+            })
+        );
+        let same = CidrChanges::between(&ranges(&["a", "b"]), &ranges(&["b", "a"]));
+        assert_eq!(same, None);
+    }
+
+    #[test]
     fn urls_escape_each_segment_and_keep_a_base_path() {
         let c = client("https://api.aiven.io");
         let url = c.url(&["project", "my proj", "vpcs", "a/b", "peer-vpcs", "v%1"]);
@@ -1271,6 +1344,14 @@ mod tests {
         assert_eq!(vpc.cloud_name, "azure-switzerland-north");
         assert_eq!(vpc.network_cidr, "10.30.0.0/24");
         assert_eq!(vpc.display_name.as_deref(), Some("shared"));
+        assert!(vpc.is_in_azure());
+        assert!(vpc.is_live_in("Azure-Switzerland-North"));
+        assert!(!vpc.is_live_in("azure-westeurope"));
+        let deleting = Vpc {
+            state: "DELETING".into(),
+            ..vpc.clone()
+        };
+        assert!(!deleting.is_live_in("azure-switzerland-north"));
         assert!(
             serde_json::from_value::<Vpc>(serde_json::json!({
                 "organization_vpc_id": "x", "clouds": [], "state": "ACTIVE"

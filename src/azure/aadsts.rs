@@ -15,3 +15,12 @@ pub const MISSING_SERVICE_PRINCIPAL: u32 = 7_000_229;
 pub const APPLICATION_NOT_FOUND: u32 = 700_016;
 /// The tenant does not exist (a wrong tenant id).
 pub const TENANT_NOT_FOUND: u32 = 90_002;
+
+/// The answers that mean "the new application, service principal or secret has not reached the
+/// token service yet" (docs/development/entra-and-graph.md, 'Eventual consistency'): waited out
+/// after a create or rotation, never reported while time remains.
+pub const NOT_REPLICATED_YET: &[u32] = &[
+    INVALID_CLIENT_SECRET,
+    MISSING_SERVICE_PRINCIPAL,
+    APPLICATION_NOT_FOUND,
+];

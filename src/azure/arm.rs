@@ -12,6 +12,8 @@
 
 mod peering_writes;
 mod quotas;
+pub mod role_assignments;
+pub mod role_definitions;
 
 use std::time::Duration;
 

@@ -7,6 +7,8 @@
 //! services' error envelopes.
 
 pub mod aadsts;
+pub mod app_lifecycle;
+pub mod app_passwords;
 pub mod arm;
 mod assertion;
 pub mod clients;

@@ -35,9 +35,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use crate::azure::aadsts;
+use crate::azure::app_lifecycle::{self, OwnServicePrincipalError};
+use crate::azure::app_passwords::{
+    self, NewPassword, PasswordEndError, PasswordOwner, ProvenPasswordFailure, RotationFailure,
+    SecretNotAccepted,
+};
 use crate::azure::graph::{
     Application, ApplicationPatch, DirectoryObject, GraphClient, NewApplication,
     PasswordCredential, ServicePrincipal, sign_in_audience,
@@ -134,19 +137,6 @@ const TYPE_NAME: &str = "vnetpeer_aad_app";
 
 /// Secret lifetime when neither `secret_end_date` nor `secret_lifetime` is set.
 const DEFAULT_SECRET_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
-
-/// How long a rollback after a failed create may take (it runs after the create's own deadline
-/// may already have passed).
-const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The AADSTS answers that mean "the new app, service principal or secret has not reached the
-/// token service yet" (docs/development/entra-and-graph.md, 'Eventual consistency'): waited out,
-/// never reported while time remains.
-const NOT_REPLICATED_YET: &[u32] = &[
-    aadsts::INVALID_CLIENT_SECRET,
-    aadsts::MISSING_SERVICE_PRINCIPAL,
-    aadsts::APPLICATION_NOT_FOUND,
-];
 
 /// Private state of an application that is deleted but not purged yet (see the module docs).
 /// JSON, like the other private state of this provider ([`ReplicationGrace`]), which it replaces.
@@ -453,20 +443,12 @@ impl Resource<ProviderData> for AadApp {
             .sign_in_audience
             .unwrap_or_else(|| sign_in_audience::AZURE_AD_MULTIPLE_ORGS.to_owned());
         let owners = settings.owners.clone().unwrap_or_default().0;
-        let new_application = NewApplication {
-            display_name: naming.display_name.unwrap_or_default(),
-            requested_access_token_version: token_version_for(&audience),
-            sign_in_audience: audience,
-            owners: lower_cased(owners.iter().map(String::as_str))
-                .into_iter()
-                .collect(),
-        };
-
-        // Created under a unique name of this create: a repeat after a lost answer finds the
-        // application the first attempt made instead of making a second one.
-        let unique_name = format!("vnetpeer-{}", uuid::Uuid::new_v4());
-        let application = graph
-            .create_application_exactly_once(&call, &unique_name, &new_application)
+        let new_application = NewApplication::for_audience(
+            naming.display_name.unwrap_or_default(),
+            audience,
+            owners.iter().map(String::as_str),
+        );
+        let application = app_lifecycle::create_application(&graph, &call, &new_application)
             .await
             .map_err(|error| {
                 let mut diagnostic = cloud_diagnostic("Cannot create the application", &error);
@@ -485,7 +467,7 @@ impl Resource<ProviderData> for AadApp {
             service_principal: None,
             secret: None,
         };
-        let secret = (settings.create_password != Some(false)).then_some(NewSecret {
+        let secret = (settings.create_password != Some(false)).then_some(NewPassword {
             display_name: arguments.secret_display_name.as_deref(),
             end: secret_end,
         });
@@ -579,12 +561,8 @@ impl Resource<ProviderData> for AadApp {
         // configuration `terraform query` generates from this state then plans no change;
         // `create_password = true` in the configuration adds a managed secret.
         settings.create_password.get_or_insert(false);
-        let managed_secret = secret.client_secret_key_id.as_deref().and_then(|key_id| {
-            application
-                .password_credentials
-                .iter()
-                .find(|credential| credential.key_id.eq_ignore_ascii_case(key_id))
-        });
+        let managed_secret = (secret.client_secret_key_id.as_deref())
+            .and_then(|key_id| application.password(key_id));
         match managed_secret {
             Some(credential) => {
                 if let Some(end) = &credential.end_date_time {
@@ -618,7 +596,17 @@ impl Resource<ProviderData> for AadApp {
         let mut state = prior.clone();
         settings.write_to(&mut state);
 
-        let patch = application_patch(&Naming::from_value(&prior)?, &naming);
+        let prior_naming = Naming::from_value(&prior)?;
+        let patch = ApplicationPatch::between(
+            (
+                prior_naming.display_name.as_deref(),
+                prior_naming.sign_in_audience.as_deref(),
+            ),
+            (
+                naming.display_name.as_deref(),
+                naming.sign_in_audience.as_deref(),
+            ),
+        );
         if patch != ApplicationPatch::default() {
             graph
                 .update_application(&call, &object_id, &patch)
@@ -667,12 +655,8 @@ impl Resource<ProviderData> for AadApp {
             // Secret, service principal and application were deleted by an earlier destroy.
             return purge(&graph, &call, object_id).await;
         }
-        // One request: deleting the application also deletes its service principal in the home
-        // tenant and takes its secrets with it. Removing the secret first would protect nothing:
-        // restoring the application from deleted items needs rights (Application Administrator,
-        // Application.ReadWrite.*) that can add a new secret anyway, and `permanently_delete`
-        // purges the application with its credentials.
-        // Moments after the create a 404 may only mean "not replicated yet".
+        // One request: the service principal and the secrets go with the application (see the
+        // module docs). Moments after the create a 404 may only mean "not replicated yet".
         let recent = ReplicationGrace::is_recent(ctx);
         graph
             .delete_object(&call, DirectoryObject::Application, object_id, recent)
@@ -710,45 +694,44 @@ impl AadApp {
         ctx: &Ctx,
         call: &CallContext,
         graph: &GraphClient,
-        secret: Option<NewSecret<'_>>,
+        secret: Option<NewPassword<'_>>,
         made: &mut Made,
     ) -> Result<(), Diagnostic> {
         let client_id = made.application.app_id.clone();
-        let service_principal = match graph.create_service_principal(call, &client_id).await {
-            Ok(created) => created,
-            // Only possible when a replayed POST had already succeeded: it is ours.
-            Err(error) if error.is_already_exists() => graph
-                .find_service_principal_visible(call, &client_id)
+        let service_principal =
+            app_lifecycle::create_own_service_principal(graph, call, &client_id)
                 .await
-                .map_err(|error| {
-                    cloud_diagnostic("Cannot find the new service principal", &error)
-                })?,
-            Err(error) => {
-                return Err(cloud_diagnostic(
-                    "Cannot create the application's service principal",
-                    &error,
-                ));
-            }
-        };
+                .map_err(|error| match error {
+                    OwnServicePrincipalError::NotFound(error) => {
+                        cloud_diagnostic("Cannot find the new service principal", &error)
+                    }
+                    OwnServicePrincipalError::NotCreated(error) => cloud_diagnostic(
+                        "Cannot create the application's service principal",
+                        &error,
+                    ),
+                })?;
         made.service_principal = Some(service_principal);
         let Some(secret) = secret else {
             return Ok(());
         };
-
-        let secret = graph
-            .add_password(
-                call,
-                &made.application.id,
-                secret.display_name,
-                secret.end,
-                &[],
-            )
-            .await
-            .map_err(|error| cloud_diagnostic("Cannot add the client secret", &error))?;
-        let secret_text = secret.secret_text.clone();
-        made.secret = Some(secret);
-
-        wait_until_secret_works(ctx, call, &made.tenant_id, &client_id, &secret_text).await
+        let owner = PasswordOwner {
+            object_id: &made.application.id,
+            client_id: &client_id,
+            tenant_id: &made.tenant_id,
+        };
+        let azure = &ctx.data().azure;
+        let proven = app_passwords::add_proven_password(azure, graph, call, owner, secret, &[]);
+        match proven.await {
+            Ok(secret) => made.secret = Some(secret),
+            Err(ProvenPasswordFailure::NotAdded(error)) => {
+                return Err(cloud_diagnostic("Cannot add the client secret", &error));
+            }
+            Err(ProvenPasswordFailure::NotAccepted { added, refused }) => {
+                made.secret = Some(added);
+                return Err(secret_not_accepted(refused));
+            }
+        }
+        Ok(())
     }
 
     /// Adds a new secret, waits until it works, then removes the old one; updates `state`.
@@ -772,68 +755,62 @@ impl AadApp {
         let old_key_id = ManagedSecret::from_value(state)?.client_secret_key_id;
         let secret_end = secret_end_date(arguments, OffsetDateTime::now_utc())
             .map_err(|diagnostic| partial(diagnostic, state))?;
-
-        let secret = graph
-            .add_password(
-                call,
-                &object_id,
-                arguments.secret_display_name.as_deref(),
-                secret_end,
-                old_key_id
-                    .as_slice()
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .as_slice(),
-            )
-            .await
-            .map_err(failed_step("Cannot add the new client secret", state))?;
-        if let Err(mut diagnostic) =
-            wait_until_secret_works(ctx, call, &tenant_id, &client_id, &secret.secret_text).await
-        {
-            // The old secret still works: drop the new one and keep everything as it was.
-            let cleanup = CallContext::new(ROLLBACK_TIMEOUT, ctx.cancellation().clone());
-            match graph
-                .remove_password(&cleanup, &object_id, &secret.key_id)
-                .await
-            {
-                Ok(()) => diagnostic.detail.push_str(
-                    "\n\nThe new secret was removed again; the current secret is unchanged.",
-                ),
-                Err(error) => diagnostic.detail.push_str(&format!(
-                    "\n\nThe new secret (key id {}) could not be removed again and is left on \
-                     the application: {error}",
-                    secret.key_id
-                )),
+        let new = NewPassword {
+            display_name: arguments.secret_display_name.as_deref(),
+            end: secret_end,
+        };
+        let azure = &ctx.data().azure;
+        let application = PasswordOwner {
+            object_id: &object_id,
+            client_id: &client_id,
+            tenant_id: &tenant_id,
+        };
+        let old = old_key_id.as_deref();
+        let rotated =
+            app_passwords::rotate_password(azure, graph, call, application, new, old).await;
+        let (secret, old_not_removed) = match rotated {
+            Ok(secret) => (secret, None),
+            Err(RotationFailure::NotAdded(error)) => {
+                return Err(failed_step("Cannot add the new client secret", state)(
+                    error,
+                ));
             }
-            return Err(partial(diagnostic, state));
-        }
+            Err(RotationFailure::NotAccepted {
+                refused,
+                new_key_id,
+                removal,
+            }) => {
+                // The old secret still works: everything stays as it was.
+                let mut diagnostic = secret_not_accepted(refused);
+                match removal {
+                    Ok(()) => diagnostic.detail.push_str(
+                        "\n\nThe new secret was removed again; the current secret is unchanged.",
+                    ),
+                    Err(error) => diagnostic.detail.push_str(&format!(
+                        "\n\nThe new secret (key id {new_key_id}) could not be removed again and \
+                         is left on the application: {error}"
+                    )),
+                }
+                return Err(partial(diagnostic, state));
+            }
+            Err(RotationFailure::OldNotRemoved { new, error }) => (new, Some(error)),
+        };
         // The new secret works: from here on the state must hold it.
         ManagedSecret::of(&secret).write_to(state);
         arguments.write_to(state);
-        if let Some(old_key_id) = old_key_id {
-            graph
-                .remove_password(call, &object_id, &old_key_id)
-                .await
-                .map_err(|error| {
-                    let mut diagnostic =
-                        cloud_diagnostic("Cannot remove the previous client secret", &error);
-                    diagnostic.detail.push_str(&format!(
-                        "\n\nThe new secret is in use; the previous one (key id {old_key_id}) is \
-                         still on the application. Remove it in the Entra admin center or with \
-                         `az ad app credential delete --id {client_id} --key-id {old_key_id}`."
-                    ));
-                    partial(diagnostic, state)
-                })?;
+        if let Some(error) = old_not_removed {
+            let old_key_id = old_key_id.unwrap_or_default();
+            let mut diagnostic =
+                cloud_diagnostic("Cannot remove the previous client secret", &error);
+            diagnostic.detail.push_str(&format!(
+                "\n\nThe new secret is in use; the previous one (key id {old_key_id}) is \
+                 still on the application. Remove it in the Entra admin center or with \
+                 `az ad app credential delete --id {client_id} --key-id {old_key_id}`."
+            ));
+            return Err(partial(diagnostic, state));
         }
         Ok(())
     }
-}
-
-/// The managed secret a create adds (none with `create_password = false`).
-struct NewSecret<'a> {
-    display_name: Option<&'a str>,
-    end: OffsetDateTime,
 }
 
 /// What a create has made so far.
@@ -881,34 +858,14 @@ async fn roll_back(
         );
         return Failure::with_partial_state(diagnostic, made.state(planned.clone()));
     }
-    // The create's deadline may have passed already: the rollback gets its own.
-    let cleanup = CallContext::new(ROLLBACK_TIMEOUT, ctx.cancellation().clone());
-    let mut result: Result<(), CloudError> = Ok(());
-    if let Some(service_principal) = &made.service_principal {
-        result = graph
-            .delete_object(
-                &cleanup,
-                DirectoryObject::ServicePrincipal,
-                &service_principal.id,
-                true,
-            )
-            .await;
-    }
-    if result.is_ok() {
-        result = graph
-            .delete_object(
-                &cleanup,
-                DirectoryObject::Application,
-                &made.application.id,
-                true,
-            )
-            .await;
-    }
-    if result.is_ok() && settings.permanently_delete == Some(true) {
-        result = graph
-            .purge_deleted_application(&cleanup, &made.application.id)
-            .await;
-    }
+    let result = app_lifecycle::delete_half_made(
+        graph,
+        ctx.cancellation(),
+        &made.application.id,
+        made.service_principal.as_ref().map(|sp| sp.id.as_str()),
+        settings.permanently_delete == Some(true),
+    )
+    .await;
     match result {
         Ok(()) => {
             tracing::info!(
@@ -967,61 +924,29 @@ fn forget_awaiting_purge(ctx: &Ctx) {
     }
 }
 
-/// Requests tokens with the new secret until Entra ID accepts it.
-async fn wait_until_secret_works(
-    ctx: &Ctx,
-    call: &CallContext,
-    tenant_id: &str,
-    client_id: &str,
-    secret: &SecretString,
-) -> Result<(), Diagnostic> {
-    let azure = &ctx.data().azure;
-    let scope = azure.endpoints().resource_manager_scope.clone();
-    azure
-        .acquire_token_with_secret_retrying(
-            call,
-            tenant_id,
-            client_id,
-            secret,
-            &scope,
-            NOT_REPLICATED_YET,
-        )
-        .await
-        .map(|_token| ())
-        .map_err(|error| {
-            let mut diagnostic = cloud_diagnostic("The new client secret does not work", &error);
-            if error
-                .aadsts_codes()
-                .iter()
-                .any(|code| NOT_REPLICATED_YET.contains(code))
-            {
-                diagnostic.detail.push_str(
-                    "\n\nEntra ID did not accept the new secret before the timeout. New \
-                     applications, service principals and secrets usually reach the token \
-                     service within a minute, sometimes more: raise `timeouts { create = ... }` \
-                     (or `update`).",
-                );
-            }
-            diagnostic
-        })
+/// The failure of a new secret that never obtained a token.
+fn secret_not_accepted(refused: SecretNotAccepted) -> Diagnostic {
+    let mut diagnostic = cloud_diagnostic("The new client secret does not work", &refused.error);
+    if refused.still_replicating {
+        diagnostic.detail.push_str(
+            "\n\nEntra ID did not accept the new secret before the timeout. New \
+             applications, service principals and secrets usually reach the token \
+             service within a minute, sometimes more: raise `timeouts { create = ... }` \
+             (or `update`).",
+        );
+    }
+    diagnostic
 }
 
-/// The home tenant of new applications: the tenant of the provider's Graph token (no request
-/// beyond the token the Graph calls need anyway), else the configured tenant.
+/// The home tenant of new applications (see [`app_lifecycle::home_tenant`]).
 async fn home_tenant(
     ctx: &Ctx,
     graph: &GraphClient,
     call: &CallContext,
 ) -> Result<String, Diagnostics> {
-    let token = graph
-        .token_source()
-        .graph_token(call)
+    app_lifecycle::home_tenant(&ctx.data().azure, graph, call)
         .await
-        .map_err(|error| cloud_diagnostics("Cannot sign in to Microsoft Graph", &error))?;
-    token
-        .claims()
-        .and_then(|claims| claims.tenant_id)
-        .or_else(|| ctx.data().azure.tenant_id().map(str::to_owned))
+        .map_err(|error| cloud_diagnostics("Cannot sign in to Microsoft Graph", &error))?
         .ok_or_else(|| {
             Diagnostic::error(
                 "Unknown tenant",
@@ -1038,82 +963,46 @@ fn secret_end_date(
     arguments: &SecretArguments,
     now: OffsetDateTime,
 ) -> Result<OffsetDateTime, Diagnostic> {
-    let end = if let Some(text) = arguments.secret_end_date.as_deref() {
-        let end = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-            Diagnostic::error(
-                "Invalid secret_end_date",
-                format!("{text:?} is not an RFC 3339 timestamp such as `2030-01-01T00:00:00Z`."),
-            )
-            .at(SecretArguments::secret_end_date)
-        })?;
-        if end <= now {
-            return Err(Diagnostic::error(
-                "secret_end_date is in the past",
-                format!(
-                    "A secret ending at {text} could never be used. Choose a later date, or use \
-                     `secret_lifetime` for a duration from the secret's creation."
-                ),
-            )
-            .at(SecretArguments::secret_end_date));
-        }
-        end
-    } else {
-        let lifetime = match arguments.secret_lifetime.as_deref() {
-            Some(text) => parse_go_duration(text).map_err(|reason| {
-                Diagnostic::error("Invalid secret_lifetime", reason)
-                    .at(SecretArguments::secret_lifetime)
-            })?,
-            None => DEFAULT_SECRET_LIFETIME,
-        };
-        time::Duration::try_from(lifetime)
-            .ok()
-            .and_then(|lifetime| now.checked_add(lifetime))
-            .ok_or_else(|| {
-                Diagnostic::error(
-                    "Invalid secret_lifetime",
-                    "The lifetime ends beyond the dates Entra ID accepts. Use a shorter one.",
-                )
+    let fixed_end = arguments.secret_end_date.as_deref();
+    let lifetime = match (fixed_end, arguments.secret_lifetime.as_deref()) {
+        (None, Some(text)) => parse_go_duration(text).map_err(|reason| {
+            Diagnostic::error("Invalid secret_lifetime", reason)
                 .at(SecretArguments::secret_lifetime)
-            })?
+        })?,
+        _ => DEFAULT_SECRET_LIFETIME,
     };
-    Ok(end.replace_nanosecond(0).unwrap_or(end))
+    let text = fixed_end.unwrap_or_default();
+    app_passwords::password_end(fixed_end, lifetime, now).map_err(|error| match error {
+        PasswordEndError::NotRfc3339 => Diagnostic::error(
+            "Invalid secret_end_date",
+            format!("{text:?} is not an RFC 3339 timestamp such as `2030-01-01T00:00:00Z`."),
+        )
+        .at(SecretArguments::secret_end_date),
+        PasswordEndError::InPast => Diagnostic::error(
+            "secret_end_date is in the past",
+            format!(
+                "A secret ending at {text} could never be used. Choose a later date, or use \
+                 `secret_lifetime` for a duration from the secret's creation."
+            ),
+        )
+        .at(SecretArguments::secret_end_date),
+        PasswordEndError::BeyondRange => Diagnostic::error(
+            "Invalid secret_lifetime",
+            "The lifetime ends beyond the dates Entra ID accepts. Use a shorter one.",
+        )
+        .at(SecretArguments::secret_lifetime),
+    })
 }
 
-/// `api.requestedAccessTokenVersion` Entra ID requires for an audience: 2 for those admitting
-/// personal accounts.
-fn token_version_for(audience: &str) -> Option<i32> {
-    (audience == sign_in_audience::AZURE_AD_AND_PERSONAL_MICROSOFT_ACCOUNT).then_some(2)
-}
-
-/// The PATCH for changed display name or audience (empty when nothing changed).
-fn application_patch(prior: &Naming, planned: &Naming) -> ApplicationPatch {
-    let mut patch = ApplicationPatch::default();
-    if planned.display_name != prior.display_name {
-        patch.display_name = planned.display_name.clone();
-    }
-    if planned.sign_in_audience != prior.sign_in_audience
-        && let Some(audience) = &planned.sign_in_audience
-    {
-        patch.requested_access_token_version = token_version_for(audience);
-        patch.sign_in_audience = Some(audience.to_owned());
-    }
-    patch
-}
-
-/// Owner ids of a set value (which may be unknown at plan time), lower-cased.
+/// Owner ids of a set value (which may be unknown at plan time), lower-cased (Graph ids compare
+/// case-insensitively).
 fn owner_set(value: &Value) -> BTreeSet<String> {
-    lower_cased(
-        value
-            .as_list()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(Value::as_str),
-    )
-}
-
-/// Ids lower-cased and without repeats (Graph ids compare case-insensitively).
-fn lower_cased<'a>(ids: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
-    ids.into_iter().map(str::to_ascii_lowercase).collect()
+    let owners = value.as_list().unwrap_or_default();
+    owners
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .collect()
 }
 
 /// The state an import by object id gives (also the one a `moved` block gives): `read` fills
@@ -1171,6 +1060,7 @@ fn audience_validator() -> Validator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::format_description::well_known::Rfc3339;
 
     fn planned(pairs: &[(&str, &str)]) -> Value {
         Value::object(
@@ -1233,34 +1123,6 @@ mod tests {
             validator
                 .check(&Value::string("PersonalMicrosoftAccount"))
                 .is_err()
-        );
-    }
-
-    #[test]
-    fn personal_account_audiences_ask_for_v2_tokens() {
-        assert_eq!(
-            token_version_for("AzureADandPersonalMicrosoftAccount"),
-            Some(2)
-        );
-        assert_eq!(token_version_for("AzureADMultipleOrgs"), None);
-        let prior = planned(&[
-            ("display_name", "a"),
-            ("sign_in_audience", "AzureADMultipleOrgs"),
-        ]);
-        let next = planned(&[
-            ("display_name", "a"),
-            ("sign_in_audience", "AzureADandPersonalMicrosoftAccount"),
-        ]);
-        let (prior, next) = (
-            Naming::from_value(&prior).unwrap(),
-            Naming::from_value(&next).unwrap(),
-        );
-        let patch = application_patch(&prior, &next);
-        assert_eq!(patch.display_name, None);
-        assert_eq!(patch.requested_access_token_version, Some(2));
-        assert_eq!(
-            application_patch(&prior, &prior),
-            ApplicationPatch::default()
         );
     }
 

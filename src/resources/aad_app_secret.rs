@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::azure::aadsts;
+use crate::azure::app_passwords;
 use crate::cloud::SecretString;
 use crate::framework::{
     Attribute, Block, Diagnostic, Diagnostics, EphemeralResource, Model, Opened, Schema, model,
@@ -20,7 +20,7 @@ use crate::resources::Ctx;
 use crate::value::Value;
 
 use super::ProviderData;
-use super::app_secret::{self, SECRET_ACTIVATION_WINDOW};
+use super::app_secret;
 use super::cross_tenant_vnet_peering::customer_tenant;
 use super::support::{call_context, checks, cloud_diagnostic};
 
@@ -236,21 +236,17 @@ async fn wait_until_usable(
     minted: &app_secret::MintedSecret,
 ) -> Result<(), Diagnostic> {
     let tenant = customer_tenant(ctx).await?;
-    let azure = &ctx.data().azure;
-    let window = call_context(ctx).narrowed(SECRET_ACTIVATION_WINDOW);
-    azure
-        .acquire_token_with_secret_retrying(
-            &window,
-            &tenant,
-            client_id,
-            &minted.secret,
-            &azure.endpoints().resource_manager_scope,
-            &[aadsts::INVALID_CLIENT_SECRET],
-        )
-        .await
-        .map(|_| ())
-        .map_err(|error| {
-            cloud_diagnostic("The new secret did not start working in time", &error)
-                .at(Wanted::application_object_id)
-        })
+    let (azure, call) = (&ctx.data().azure, call_context(ctx));
+    app_passwords::wait_until_temporary_secret_works(
+        azure,
+        &call,
+        &tenant,
+        client_id,
+        &minted.secret,
+    )
+    .await
+    .map_err(|error| {
+        cloud_diagnostic("The new secret did not start working in time", &error)
+            .at(Wanted::application_object_id)
+    })
 }

@@ -45,9 +45,6 @@ model! {
     }
 }
 
-/// VPC states that mean "going away": never the answer to "which VPC is in this cloud".
-const GONE_STATES: [&str; 2] = ["DELETING", "DELETED"];
-
 impl AivenVpcLookup {
     /// "the project" or "the organization", as the messages name the VPC's owner.
     fn owner_noun(&self) -> &'static str {
@@ -148,10 +145,7 @@ impl AivenVpcLookup {
         vpcs: Vec<AivenVpc>,
     ) -> Result<AivenVpc, Diagnostics> {
         let (mut matching, others): (Vec<AivenVpc>, Vec<AivenVpc>) =
-            vpcs.into_iter().partition(|vpc| {
-                vpc.cloud_name.eq_ignore_ascii_case(cloud)
-                    && !GONE_STATES.contains(&vpc.state.as_str())
-            });
+            vpcs.into_iter().partition(|vpc| vpc.is_live_in(cloud));
         let (noun, kind) = (self.owner_noun(), self.0.vpc_kind());
         let owner_label = self.owner_label(owner);
         match matching.len() {

@@ -22,37 +22,35 @@
 //!   without one, so a create sends the POST and its polls, nothing else. (A connection made in
 //!   the milliseconds between would make the POST answer 409, reported the same way.) Aiven
 //!   checks Azure RBAC when it builds its side, and a role assignment made moments earlier may
-//!   not have propagated yet, so an `INVALID_SPECIFICATION` about a missing permission or
-//!   service principal is retried (delete the failed connection, wait until it is gone, back
-//!   off, create again) within [`PROPAGATION_RETRY_WINDOW`] and the create timeout. Any other
-//!   failure deletes the half-made connection and explains the cause from `state_info.message`.
+//!   not have propagated yet, so the client retries an `INVALID_SPECIFICATION` about a missing
+//!   permission or service principal (delete the failed connection, wait until it is gone,
+//!   back off, create again) within [`crate::aiven::PROPAGATION_RETRY_WINDOW`] and the create
+//!   timeout. Any other failure deletes the half-made connection and explains the cause from
+//!   `state_info.message`.
 //! - Refresh: missing, `DELETING`, `DELETED` or `DELETED_BY_PEER` is gone (Terraform plans a
 //!   re-create). `aiven_tenant_id` / `aiven_vnet_id` keep their values when Aiven stops
 //!   reporting them.
 //! - Delete: DELETE, then wait until Aiven no longer lists the connection.
-//!
-//! Aiven has no single-connection GET: every lookup reads the VPC and matches the lower-cased
-//! (subscription, resource group, VNet name), which the client also sends lower-cased.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::time::Instant;
 
 use crate::aiven::{
-    AIVEN_APP_ID, AivenClient, AzurePeeringRequest, PeeringConnection, PeeringState,
-    RejectionCause, VpcAddress,
+    AIVEN_APP_ID, AzurePeeringRequest, CidrChanges, ClearingError, CreateError, CreateOutcome,
+    PeeringConnection, Rejection, RejectionCause, VpcAddress, is_uuid,
 };
 use crate::azure::arm::PEER_ACTION;
 use crate::azure::ids::VirtualNetworkId;
-use crate::cidr::Cidr;
-use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
+use crate::cidr;
+use crate::cloud::CloudError;
 use crate::framework::ListResource;
 use crate::framework::{
     Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure,
-    Identity as ResourceIdentity, IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange,
-    Resource, Schema, Severity, StringSet, Timeouts, UpdateRequest, Validator, model, validators,
+    Identity as ResourceIdentity, IdentityAttribute, InterruptReason, Interrupted, Model,
+    MoveSource, ObjectExt, PlannedChange, Resource, Schema, Severity, StringSet, Timeouts,
+    UpdateRequest, Validator, model, validators,
 };
 use crate::resources::Ctx;
 use crate::value::{Type, Value};
@@ -78,11 +76,6 @@ pub enum Addressing {
     /// `organization_id` + `organization_vpc_id`.
     Organization,
 }
-
-/// The id prefix of an organization peering: `organization/<organization_id>/<vpc id><vnet_id>`.
-/// A project peering's id has a UUID as its second segment, an organization's an organization
-/// id, so the two forms never collide.
-const ORGANIZATION_ID_PREFIX: &str = "organization/";
 
 impl Addressing {
     /// Both kinds, project first.
@@ -226,20 +219,6 @@ impl Addressing {
     }
 }
 
-/// How long after the first attempt a permission failure is still taken for RBAC propagation
-/// (and retried) rather than a missing role assignment. Azure documents minutes; the create
-/// timeout bounds it too.
-pub const PROPAGATION_RETRY_WINDOW: Duration = Duration::from_secs(10 * 60);
-
-/// First wait before re-creating a connection Aiven rejected for a missing permission; doubles
-/// up to [`MAX_RETRY_BACKOFF`].
-const FIRST_RETRY_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(60);
-
-/// Time a failed connection's cleanup may take beyond the create deadline: leaving a
-/// connection behind that Terraform does not know about is worse than overrunning a little.
-const CLEANUP_GRACE: Duration = Duration::from_secs(120);
-
 /// Bound of the plan-time preflight reads (a slow service must not hold up a plan).
 const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -382,34 +361,38 @@ impl Resource<ProviderData> for AivenVpcPeering {
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
 
-        // 1. Never adopt an existing connection; clear away a dead one (this VNet's old,
-        //    deleted connection still blocks a new one in Aiven).
-        peering.ensure_no_live_connection(aiven, &call).await?;
+        // 1. Never adopt an existing connection; the client clears away a dead one (this VNet's
+        //    old, deleted connection still blocks a new one in Aiven).
+        let (vpc, peer) = (&peering.vpc, peering.peer());
+        match aiven
+            .live_azure_peering_before_create(&call, vpc, peer, PLANNED_READ_REUSE)
+            .await
+        {
+            Ok(None) => {}
+            Ok(Some(live)) => return Err(peering.already_exists(Some(&live)).into()),
+            Err(ClearingError::Lookup(error)) => return Err(peering.vpc_error(&error)),
+            Err(ClearingError::RemovingDead { state, error }) => {
+                return Err(cloud_diagnostic(
+                    format!("Cannot remove the old {state} peering connection of this VNet"),
+                    &error,
+                )
+                .into());
+            }
+        }
 
-        // 2. Create and wait for Aiven's verdict, retrying permission failures that are likely
-        //    RBAC propagation.
+        // 2. Create and wait for Aiven's verdict; the client retries permission failures that
+        //    are likely RBAC propagation, and deletes what Aiven rejected.
         let mut state = request.planned;
         state.set_attr(Identity::id, peering.resource_id());
-        let mut retries = PropagationRetries::new();
-        loop {
-            let attempt_started = retries.start_attempt();
-            let created = peering.create_connection(aiven, &call).await?;
-            record_connection(&mut state, &created);
-            let verdict = match peering.wait_for_verdict(aiven, &call, created).await {
-                Ok(verdict) => verdict,
-                // Out of time or stopped while Aiven is still working: keep the connection in
-                // state (tainted), so Terraform deletes or replaces it later.
-                Err(error) => {
-                    return Err(Failure::with_partial_state(
-                        cloud_diagnostic(
-                            "Aiven did not finish setting up the peering connection",
-                            &error,
-                        ),
-                        complete_partial_state(state),
-                    ));
-                }
-            };
-            let Some(connection) = verdict else {
+        let outcome = aiven
+            .create_azure_peering_and_wait(&call, vpc, &peering.request(), ctx.timeout(), |seen| {
+                record_connection(&mut state, seen)
+            })
+            .await;
+        let (rejection, cleanup) = match outcome {
+            Ok(CreateOutcome::Built(_)) => return Ok(state),
+            Ok(CreateOutcome::Rejected { rejection, cleanup }) => (rejection, cleanup),
+            Ok(CreateOutcome::Disappeared) => {
                 return Err(Diagnostic::error(
                     "The peering connection disappeared during create",
                     format!(
@@ -420,71 +403,74 @@ impl Resource<ProviderData> for AivenVpcPeering {
                     ),
                 )
                 .into());
-            };
-            record_connection(&mut state, &connection);
-            match &connection.state {
-                PeeringState::PendingPeer | PeeringState::Active => return Ok(state),
-                PeeringState::Other(unknown) => {
-                    return Err(Failure::with_partial_state(
-                        Diagnostic::error(
-                            format!("Aiven reported an unknown peering state {unknown:?}"),
-                            "This provider does not know the state, so it neither waits for it \
-                             nor deletes the connection; it is recorded as tainted. Check it \
-                             in the Aiven console; the next apply replaces it.",
-                        ),
-                        complete_partial_state(state),
-                    ));
-                }
-                _ => {}
             }
-
-            // Rejected: remove the half-made connection first, whatever happens next.
-            let cause = RejectionCause::of(&connection);
-            let rejection = |retries: &PropagationRetries, cleaned_up| {
-                rejection_diagnostic(
-                    &peering,
-                    &connection,
-                    cause,
-                    retries.attempts,
-                    retries.elapsed(),
-                    cleaned_up,
-                )
-            };
-            if let Err(error) = peering.delete_and_wait(aiven, &cleanup_context(ctx)).await {
-                let mut diagnostics = Diagnostics::from(rejection(&retries, false));
-                diagnostics.push(cloud_diagnostic(
-                    "Could not delete the rejected peering connection",
-                    &error,
-                ));
+            Ok(CreateOutcome::UnknownState(connection)) => {
+                let unknown = connection.state.as_str();
                 return Err(Failure::with_partial_state(
-                    diagnostics,
+                    Diagnostic::error(
+                        format!("Aiven reported an unknown peering state {unknown:?}"),
+                        "This provider does not know the state, so it neither waits for it \
+                         nor deletes the connection; it is recorded as tainted. Check it \
+                         in the Aiven console; the next apply replaces it.",
+                    ),
                     complete_partial_state(state),
                 ));
             }
-            let Some(backoff) = retries.next_backoff(ctx, cause, attempt_started.elapsed()) else {
-                return Err(rejection(&retries, true).into());
-            };
-            tracing::info!(
-                attempt = retries.attempts,
-                backoff_ms = backoff.as_millis() as u64,
-                state = connection.state.as_str(),
-                "Aiven rejected the peering for a missing permission; the role assignment may \
-                 still be propagating: deleted the connection, retrying"
-            );
-            ctx.sleep(backoff).await?;
-        }
+            Err(CreateError::Post(error)) if error.is_already_exists() => {
+                return Err(peering.already_exists(None).into());
+            }
+            Err(CreateError::Post(error)) => return Err(peering.create_error(&error)),
+            // Out of time or stopped while Aiven is still working: keep the connection in
+            // state (tainted), so Terraform deletes or replaces it later.
+            Err(CreateError::Waiting(error)) => {
+                return Err(Failure::with_partial_state(
+                    cloud_diagnostic(
+                        "Aiven did not finish setting up the peering connection",
+                        &error,
+                    ),
+                    complete_partial_state(state),
+                ));
+            }
+            // Stopped between attempts, with nothing left behind.
+            Err(CreateError::BackingOff(error)) => {
+                let reason = if error.is_cancelled() {
+                    InterruptReason::Cancelled
+                } else {
+                    InterruptReason::DeadlineExceeded
+                };
+                let (operation, timeout) = (ctx.operation(), ctx.timeout());
+                return Err(Interrupted {
+                    reason,
+                    operation,
+                    timeout,
+                }
+                .into());
+            }
+        };
+        let rejected = rejection_diagnostic(&peering, &rejection, cleanup.is_ok());
+        let Err(error) = cleanup else {
+            return Err(rejected.into());
+        };
+        let mut diagnostics = Diagnostics::from(rejected);
+        diagnostics.push(cloud_diagnostic(
+            "Could not delete the rejected peering connection",
+            &error,
+        ));
+        Err(Failure::with_partial_state(
+            diagnostics,
+            complete_partial_state(state),
+        ))
     }
 
     async fn read(&self, ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
         let peering = PeeringInputs::from_state(self.0, &state)?;
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
-        let connection = match peering.find(aiven, &call).await {
-            Ok(Some(connection)) if !is_gone(&connection.state) => connection,
-            // Deleted (or being deleted) in Aiven, or its Azure side deleted: plan a re-create.
-            Ok(_) => return Ok(None),
-            // The project or the VPC is gone, and the connection with it.
-            Err(error) if error.is_not_found() => return Ok(None),
+        let found = aiven.find_live_azure_peering(&call, &peering.vpc, peering.peer());
+        let connection = match found.await {
+            Ok(Some(connection)) => connection,
+            // Deleted in Aiven, its Azure side deleted, or its VPC gone: plan a re-create.
+            Ok(None) => return Ok(None),
             Err(error) => {
                 return Err(cloud_diagnostic(
                     format!("Cannot read the peering connection of {}", peering.vpc),
@@ -535,22 +521,12 @@ impl Resource<ProviderData> for AivenVpcPeering {
         // changes nothing in Aiven).
         let prior = PeeringInputs::from_state(self.0, &request.prior)?;
         let planned = PeeringInputs::from_state(self.0, &request.planned)?;
-        let before = prior.user_peer_network_cidrs.clone().unwrap_or_default();
+        let before = prior.user_peer_network_cidrs.unwrap_or_default();
         let after = planned.user_peer_network_cidrs.clone().unwrap_or_default();
-        let add: Vec<String> = after
-            .iter()
-            .filter(|cidr| !before.contains(cidr))
-            .cloned()
-            .collect();
-        let delete: Vec<String> = before
-            .iter()
-            .filter(|cidr| !after.contains(cidr))
-            .cloned()
-            .collect();
         let mut state = request.planned;
-        if add.is_empty() && delete.is_empty() {
+        let Some(changes) = CidrChanges::between(&before, &after) else {
             return Ok(complete_from_prior(state, &request.prior));
-        }
+        };
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
         let failed = |error: &CloudError| {
@@ -567,10 +543,12 @@ impl Resource<ProviderData> for AivenVpcPeering {
             )
         };
         aiven
-            .update_user_peer_network_cidrs(&call, &planned.vpc, planned.peer(), &add, &delete)
+            .update_user_peer_network_cidrs(&call, &planned.vpc, planned.peer(), &changes)
             .await
             .map_err(|error| failed(&error))?;
-        match planned.find(aiven, &call).await {
+        let (subscription, group, name) = planned.peer();
+        let found = aiven.find_azure_peering(&call, &planned.vpc, subscription, group, name);
+        match found.await {
             Ok(Some(connection)) => record_connection(&mut state, &connection),
             Ok(None) => return Ok(complete_from_prior(state, &request.prior)),
             Err(error) => return Err(failed(&error)),
@@ -581,8 +559,14 @@ impl Resource<ProviderData> for AivenVpcPeering {
     async fn delete(&self, ctx: &Ctx, state: Value) -> Result<(), Diagnostics> {
         let peering = PeeringInputs::from_state(self.0, &state)?;
         let aiven = ctx.data().aiven()?;
-        peering
-            .delete_and_wait(aiven, &call_context(ctx))
+        let connection_id = peering.peering_connection_id.as_deref();
+        aiven
+            .delete_azure_peering_and_wait(
+                &call_context(ctx),
+                &peering.vpc,
+                peering.peer(),
+                connection_id,
+            )
             .await
             .map_err(|error| {
                 cloud_diagnostic(
@@ -734,16 +718,7 @@ impl PeeringInputs {
     /// `organization/<organization_id>/<organization_vpc_id><vnet_id>`: the `id` attribute and
     /// the import id.
     fn resource_id(&self) -> String {
-        let prefix = match self.addressing {
-            Addressing::Project => "",
-            Addressing::Organization => ORGANIZATION_ID_PREFIX,
-        };
-        format!(
-            "{prefix}{}/{}{}",
-            self.vpc.owner(),
-            self.vpc.vpc_id(),
-            self.vnet_id
-        )
+        self.vpc.peering_id(&self.vnet_id)
     }
 
     fn import_command(&self) -> String {
@@ -763,182 +738,16 @@ impl PeeringInputs {
         )
     }
 
-    /// This VNet's connection on the VPC (matched in lower case), if any. A missing project or
-    /// VPC is [`CloudError::NotFound`].
-    async fn find(
-        &self,
-        aiven: &AivenClient,
-        call: &CallContext,
-    ) -> Result<Option<PeeringConnection>, CloudError> {
-        aiven
-            .find_azure_peering(
-                call,
-                &self.vpc,
-                &self.vnet.subscription_id,
-                &self.vnet.resource_group,
-                &self.vnet.name,
-            )
-            .await
-    }
-
-    /// Create step 1: an error naming the import command when a live connection exists; a
-    /// dead one (deleted, or its Azure side deleted) is removed, since Aiven would refuse a
-    /// new connection for the same VNet while it is listed. The check is made before the POST,
-    /// as Aiven's own clients make it (terraform-provider-aiven's Azure peering create reads the
-    /// VPC first; no source says Aiven refuses a duplicate itself), but from the apply-time
-    /// re-plan's VPC read when there is one, instead of a second read.
-    async fn ensure_no_live_connection(
-        &self,
-        aiven: &AivenClient,
-        call: &CallContext,
-    ) -> Result<(), Failure> {
-        let planned_read = aiven.take_recent_vpc_read(&self.vpc, self.peer(), PLANNED_READ_REUSE);
-        let existing = match planned_read {
-            Some(vpc) => {
-                tracing::debug!("existing-connection check: the apply-time plan's VPC read");
-                vpc.find_azure_peering(
-                    &self.vnet.subscription_id,
-                    &self.vnet.resource_group,
-                    &self.vnet.name,
-                )
-                .cloned()
-            }
-            None => self
-                .find(aiven, call)
-                .await
-                .map_err(|error| self.vpc_error(&error))?,
-        };
-        match existing {
-            None => Ok(()),
-            Some(dead) if is_gone(&dead.state) => {
-                let dead_id = dead.peering_connection_id.clone();
-                tracing::info!(
-                    state = dead.state.as_str(),
-                    "removing this VNet's dead Aiven peering connection before creating a new one"
-                );
-                self.delete_and_wait_for(aiven, call, dead_id.as_deref())
-                    .await
-                    .map_err(|error| {
-                        Failure::from(cloud_diagnostic(
-                            format!(
-                                "Cannot remove the old {} peering connection of this VNet",
-                                dead.state
-                            ),
-                            &error,
-                        ))
-                    })
-            }
-            Some(live) => Err(self.already_exists(Some(&live)).into()),
-        }
-    }
-
-    /// POST the connection. When the outcome is unknown (the connection broke after the
-    /// request was sent), look again: a connection for this VNet can only be ours, since step 1
-    /// found none.
-    async fn create_connection(
-        &self,
-        aiven: &AivenClient,
-        call: &CallContext,
-    ) -> Result<PeeringConnection, Failure> {
-        let request = AzurePeeringRequest {
+    /// What Aiven's create takes (it lower-cases the peer fields itself).
+    fn request(&self) -> AzurePeeringRequest {
+        AzurePeeringRequest {
             peer_cloud_account: self.vnet.subscription_id.clone(),
             peer_resource_group: self.vnet.resource_group.clone(),
             peer_vpc: self.vnet.name.clone(),
             peer_azure_app_id: self.app_id.clone().unwrap_or_default(),
             peer_azure_tenant_id: self.tenant_id.clone().unwrap_or_default(),
             user_peer_network_cidrs: self.user_peer_network_cidrs.clone(),
-        };
-        match aiven.create_azure_peering(call, &self.vpc, &request).await {
-            Ok(connection) => Ok(connection),
-            Err(error) if error.is_already_exists() => Err(self.already_exists(None).into()),
-            Err(error @ (CloudError::Transport { .. } | CloudError::Decode { .. })) => {
-                match self.find(aiven, call).await {
-                    Ok(Some(connection)) => Ok(connection),
-                    _ => Err(self.create_error(&error)),
-                }
-            }
-            Err(error) => Err(self.create_error(&error)),
         }
-    }
-
-    /// Polls the VPC on the polling schedule (`poll_until`) until the connection leaves `APPROVED` (`None` when
-    /// it disappeared). The POST answer counts as the first observation.
-    async fn wait_for_verdict(
-        &self,
-        aiven: &AivenClient,
-        call: &CallContext,
-        created: PeeringConnection,
-    ) -> Result<Option<PeeringConnection>, CloudError> {
-        if !is_being_set_up(&created.state) {
-            return Ok(Some(created));
-        }
-        const WHAT: &str = "waiting for Aiven to set up its side of the peering (PENDING_PEER)";
-        // The POST answer is the first observation, so the polling schedule counts from it: the
-        // first GET goes out one minimum interval (100 ms) after it, and a setup shorter than
-        // that is seen by that one GET.
-        let mut answered = Some(created.state);
-        poll_until(call, WHAT, move || {
-            let answer = answered.take();
-            async move {
-                if let Some(state) = answer {
-                    return Ok(PollStep::pending(format!("state {state}")));
-                }
-                Ok(match self.find(aiven, call).await? {
-                    Some(connection) if is_being_set_up(&connection.state) => {
-                        PollStep::pending(format!("state {}", connection.state))
-                    }
-                    found => PollStep::Done(found),
-                })
-            }
-        })
-        .await
-    }
-
-    /// DELETE the connection, then poll until Aiven no longer lists it (a `DELETED` entry
-    /// counts as gone). Already gone is success.
-    async fn delete_and_wait(
-        &self,
-        aiven: &AivenClient,
-        call: &CallContext,
-    ) -> Result<(), CloudError> {
-        self.delete_and_wait_for(aiven, call, self.peering_connection_id.as_deref())
-            .await
-    }
-
-    /// [`Self::delete_and_wait`] of the connection with `peering_connection_id` when known.
-    async fn delete_and_wait_for(
-        &self,
-        aiven: &AivenClient,
-        call: &CallContext,
-        peering_connection_id: Option<&str>,
-    ) -> Result<(), CloudError> {
-        let deleting = aiven
-            .delete_azure_peering(call, &self.vpc, self.peer(), peering_connection_id)
-            .await?;
-        let mut answered = match deleting {
-            None => return Ok(()),
-            Some(connection) if connection.state == PeeringState::Deleted => return Ok(()),
-            Some(connection) => Some(connection.state),
-        };
-        const WHAT: &str = "waiting for Aiven to delete the peering connection";
-        // The DELETE answer (DELETING) is the first observation; the schedule counts from it.
-        poll_until(call, WHAT, move || {
-            let answer = answered.take();
-            async move {
-                if let Some(state) = answer {
-                    return Ok(PollStep::pending(format!("state {state}")));
-                }
-                match self.find(aiven, call).await {
-                    Ok(Some(connection)) if connection.state != PeeringState::Deleted => {
-                        Ok(PollStep::pending(format!("state {}", connection.state)))
-                    }
-                    Ok(_) => Ok(PollStep::Done(())),
-                    Err(error) if error.is_not_found() => Ok(PollStep::Done(())),
-                    Err(error) => Err(error),
-                }
-            }
-        })
-        .await
     }
 
     fn already_exists(&self, existing: Option<&PeeringConnection>) -> Diagnostic {
@@ -989,67 +798,6 @@ impl PeeringInputs {
     }
 }
 
-/// The create's attempts, and whether a rejection that RBAC propagation may explain gets
-/// another one.
-struct PropagationRetries {
-    first_attempt: Instant,
-    attempts: u32,
-    backoff: Duration,
-}
-
-impl PropagationRetries {
-    fn new() -> Self {
-        Self {
-            first_attempt: Instant::now(),
-            attempts: 0,
-            backoff: FIRST_RETRY_BACKOFF,
-        }
-    }
-
-    /// Counts an attempt; returns when it started.
-    fn start_attempt(&mut self) -> Instant {
-        self.attempts += 1;
-        Instant::now()
-    }
-
-    /// The wait before the next attempt, when `cause` may be propagation and another attempt
-    /// (as long as the last one, plus the wait, plus time to clean up after it) still fits in
-    /// [`PROPAGATION_RETRY_WINDOW`] and the create timeout.
-    fn next_backoff(
-        &mut self,
-        ctx: &Ctx,
-        cause: RejectionCause,
-        last_attempt: Duration,
-    ) -> Option<Duration> {
-        let another = last_attempt + self.backoff;
-        let fits = self.first_attempt.elapsed() + another <= PROPAGATION_RETRY_WINDOW
-            && ctx.remaining() > another + cleanup_reserve(ctx.timeout());
-        if !(cause.may_be_propagation() && fits) {
-            return None;
-        }
-        let backoff = self.backoff;
-        self.backoff = (self.backoff * 2).min(MAX_RETRY_BACKOFF);
-        Some(backoff)
-    }
-
-    fn elapsed(&self) -> Duration {
-        self.first_attempt.elapsed()
-    }
-}
-
-/// Aiven has not decided yet.
-fn is_being_set_up(state: &PeeringState) -> bool {
-    matches!(
-        state,
-        PeeringState::Approved | PeeringState::ApprovedPeerRequested
-    )
-}
-
-/// The connection is deleted or going, or its Azure side was deleted: it will not come back.
-fn is_gone(state: &PeeringState) -> bool {
-    state.is_gone()
-}
-
 /// Copies what Aiven reports into `state`. `aiven_tenant_id` / `aiven_vnet_id` keep their known
 /// values when Aiven no longer reports them (its `state_info` changes with the state).
 fn record_connection(state: &mut Value, connection: &PeeringConnection) {
@@ -1061,7 +809,9 @@ fn record_connection(state: &mut Value, connection: &PeeringConnection) {
             .map_or(Value::Null, Value::string),
     );
     state.set_attr(Reported::state, connection.state.as_str());
-    state.set_attr(Reported::state_info, state_info_map(connection));
+    let state_info = connection.state_info_text();
+    let state_info = state_info.map(|(key, text)| (key, Value::string(text)));
+    state.set_attr(Reported::state_info, Value::map(state_info));
     for (attribute, reported) in [
         (Reported::aiven_tenant_id, connection.to_tenant_id()),
         (Reported::aiven_vnet_id, connection.to_network_id()),
@@ -1072,24 +822,6 @@ fn record_connection(state: &mut Value, connection: &PeeringConnection) {
             None => state.set_attr(attribute, Value::Null),
         }
     }
-}
-
-/// `state_info` as a map of strings: strings as they are, other values as JSON text, nulls left
-/// out. Empty when Aiven reports none.
-fn state_info_map(connection: &PeeringConnection) -> Value {
-    let entries = connection
-        .state_info
-        .iter()
-        .flatten()
-        .filter_map(|(key, value)| {
-            let text = match value {
-                serde_json::Value::Null => return None,
-                serde_json::Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
-            Some((key.clone(), Value::string(text)))
-        });
-    Value::map(entries)
 }
 
 /// A create's state after a failure: unknown computed values become null (state must be
@@ -1130,20 +862,6 @@ fn complete_from_prior(mut state: Value, prior: &Value) -> Value {
     complete_partial_state(state)
 }
 
-/// Bounds for removing a rejected connection: the create deadline, or a short grace beyond it.
-fn cleanup_context(ctx: &Ctx) -> CallContext {
-    CallContext::with_deadline(
-        ctx.deadline().max(Instant::now() + CLEANUP_GRACE),
-        ctx.cancellation().clone(),
-    )
-}
-
-/// Time kept free at the end of the create timeout for deleting a rejected connection, when
-/// deciding whether another attempt fits.
-fn cleanup_reserve(timeout: Duration) -> Duration {
-    (timeout / 10).clamp(Duration::from_secs(1), Duration::from_secs(120))
-}
-
 /// The argument to point at for a rejection `cause`.
 fn attribute_of(cause: RejectionCause) -> Option<&'static str> {
     match cause {
@@ -1164,12 +882,16 @@ fn attribute_of(cause: RejectionCause) -> Option<&'static str> {
 /// the likely cause and the fix.
 fn rejection_diagnostic(
     peering: &PeeringInputs,
-    connection: &PeeringConnection,
-    cause: RejectionCause,
-    attempts: u32,
-    elapsed: Duration,
+    rejection: &Rejection,
     cleaned_up: bool,
 ) -> Diagnostic {
+    let Rejection {
+        connection,
+        cause,
+        attempts,
+        elapsed,
+    } = rejection;
+    let (cause, attempts, elapsed) = (*cause, *attempts, *elapsed);
     let tenant = peering
         .tenant_id
         .as_deref()
@@ -1306,7 +1028,7 @@ async fn preflight(ctx: &Ctx, peering: &PeeringInputs) -> Diagnostics {
             return diagnostics;
         }
     };
-    if !vpc.cloud_name.starts_with("azure-") {
+    if !vpc.is_in_azure() {
         diagnostics.push(
             Diagnostic::error(
                 format!(
@@ -1327,11 +1049,9 @@ async fn preflight(ctx: &Ctx, peering: &PeeringInputs) -> Diagnostics {
     }
     // For the create that follows this plan in the same process (the apply-time re-plan).
     aiven.remember_vpc_read(&peering.vpc, peering.peer(), vpc.clone());
-    if let Some(existing) = vpc.find_azure_peering(
-        &peering.vnet.subscription_id,
-        &peering.vnet.resource_group,
-        &peering.vnet.name,
-    ) && !is_gone(&existing.state)
+    let (subscription, group, name) = peering.peer();
+    if let Some(existing) = vpc.find_azure_peering(subscription, group, name)
+        && !existing.state.is_gone()
     {
         // Only a warning at plan: Terraform plans the replacement of this resource's own
         // connection (tainted, or a force-new change) as a create without prior state, and it
@@ -1347,58 +1067,40 @@ async fn preflight(ctx: &Ctx, peering: &PeeringInputs) -> Diagnostics {
         );
         diagnostics.push(warning);
     }
-    let mut ours: Vec<(String, &str)> = vnet_prefixes
-        .unwrap_or_default()
-        .into_iter()
-        .map(|prefix| (prefix, "the VNet's address space"))
-        .collect();
-    ours.extend(
-        peering
-            .user_peer_network_cidrs
-            .iter()
-            .flatten()
-            .map(|cidr| (cidr.clone(), "`user_peer_network_cidrs`")),
-    );
-    for (range, source) in ours {
-        if ranges_overlap(&range, &vpc.network_cidr) {
-            diagnostics.push(
-                Diagnostic::error(
-                    format!(
-                        "The VNet and the Aiven {} address ranges overlap",
-                        peering.addressing.vpc_kind()
-                    ),
-                    format!(
-                        "{range} ({source} of {vnet}) overlaps {vpc_range} (`network_cidr` of \
+    let vnet_ranges = vnet_prefixes.into_iter().flatten();
+    let configured = peering.user_peer_network_cidrs.iter().flatten().cloned();
+    let overlapping = (vnet_ranges.map(|range| (range, Identity::vnet_id)))
+        .chain(configured.map(|range| (range, PlannedPeer::user_peer_network_cidrs)))
+        .find(|(range, _)| cidr::ranges_overlap(range, &vpc.network_cidr));
+    if let Some((range, attribute)) = overlapping {
+        let source = if attribute == Identity::vnet_id {
+            "the VNet's address space"
+        } else {
+            "`user_peer_network_cidrs`"
+        };
+        diagnostics.push(
+            Diagnostic::error(
+                format!(
+                    "The VNet and the Aiven {} address ranges overlap",
+                    peering.addressing.vpc_kind()
+                ),
+                format!(
+                    "{range} ({source} of {vnet}) overlaps {vpc_range} (`network_cidr` of \
                          {kind} {vpc_id}, cloud {cloud}). Peered networks need disjoint address \
                          ranges, and Aiven would reject the connection minutes into the apply. \
                          Peer a {kind} with a non-overlapping range, or change the VNet's \
                          address space.",
-                        vnet = peering.vnet_id,
-                        vpc_range = vpc.network_cidr,
-                        kind = peering.addressing.vpc_kind(),
-                        vpc_id = vpc.vpc_id,
-                        cloud = vpc.cloud_name,
-                    ),
-                )
-                .at(if source.starts_with('`') {
-                    PlannedPeer::user_peer_network_cidrs
-                } else {
-                    Identity::vnet_id
-                }),
-            );
-            break;
-        }
+                    vnet = peering.vnet_id,
+                    vpc_range = vpc.network_cidr,
+                    kind = peering.addressing.vpc_kind(),
+                    vpc_id = vpc.vpc_id,
+                    cloud = vpc.cloud_name,
+                ),
+            )
+            .at(attribute),
+        );
     }
     diagnostics
-}
-
-/// Whether two CIDR ranges share an address (different address families never do; a range
-/// that does not parse overlaps nothing).
-fn ranges_overlap(a: &str, b: &str) -> bool {
-    match (Cidr::parse(a.trim()), Cidr::parse(b.trim())) {
-        (Ok(a), Ok(b)) => a.overlaps(&b),
-        _ => false,
-    }
 }
 
 /// The VPC and the VNet id of a peering id: `<project>/<project_vpc_id><vnet_id>` or
@@ -1417,7 +1119,7 @@ fn parse_import_id(addressing: Addressing, id: &str) -> Result<(VpcAddress, Stri
                     kind.vpc_kind(),
                     addressing.type_name()
                 ))
-            } else if !checks::is_uuid(vpc.vpc_id()) {
+            } else if !is_uuid(vpc.vpc_id()) {
                 Err(format!("{id:?} has a VPC id that is not a UUID"))
             } else {
                 Ok((vpc, vnet_id))
@@ -1440,41 +1142,11 @@ fn parse_import_id(addressing: Addressing, id: &str) -> Result<(VpcAddress, Stri
 }
 
 /// The VPC and the VNet id of the `id` of either peering resource (also what
-/// `vnetpeer_cross_tenant_vnet_peering.aiven_peering_id` holds). An organization id starts with
-/// `organization/` followed by the organization id; a project id's second segment is a UUID,
-/// so a project named `organization` is still told apart.
+/// `vnetpeer_cross_tenant_vnet_peering.aiven_peering_id` holds), the VNet id checked.
 pub(super) fn parse_peering_id(id: &str) -> Result<(VpcAddress, String), String> {
-    let organization = id.strip_prefix(ORGANIZATION_ID_PREFIX).filter(|rest| {
-        rest.split('/')
-            .next()
-            .is_some_and(|owner| !checks::is_uuid(owner))
-    });
-    let (addressing, rest) = match organization {
-        Some(rest) => (Addressing::Organization, rest),
-        None => (Addressing::Project, id),
-    };
-    let owner_kind = match addressing {
-        Addressing::Project => "project name",
-        Addressing::Organization => "organization id",
-    };
-    let (owner, rest) = rest
-        .split_once('/')
-        .ok_or_else(|| format!("{id:?} has no `/`"))?;
-    let (vpc_id, vnet_rest) = rest
-        .split_once('/')
-        .ok_or_else(|| format!("{id:?} has no virtual network id"))?;
-    let vnet_id = format!("/{}", vnet_rest.trim_start_matches('/'));
-    if owner.trim().is_empty() {
-        return Err(format!("{id:?} has an empty {owner_kind}"));
-    }
-    if vpc_id.trim().is_empty() {
-        return Err(format!("{id:?} has an empty VPC id"));
-    }
+    let (vpc, vnet_id) = VpcAddress::parse_peering_id(id)?;
     VirtualNetworkId::parse(&vnet_id).map_err(|error| format!("{id:?} is invalid: {error}"))?;
-    Ok((
-        addressing.address(owner.to_owned(), vpc_id.to_owned()),
-        vnet_id,
-    ))
+    Ok((vpc, vnet_id))
 }
 
 /// The diagnostic of a VPC that cannot be read, with what to check.
@@ -1579,16 +1251,11 @@ fn identity_import_id(
     addressing: Addressing,
     parts: &BTreeMap<String, String>,
 ) -> Result<String, Diagnostic> {
-    let prefix = match addressing {
-        Addressing::Project => "",
-        Addressing::Organization => ORGANIZATION_ID_PREFIX,
-    };
-    Ok(format!(
-        "{prefix}{}/{}{}",
-        identity::part(parts, addressing.owner_attribute())?,
-        identity::part(parts, addressing.vpc_attribute())?,
-        identity::part(parts, Identity::vnet_id)?
-    ))
+    let vpc = addressing.address(
+        identity::part(parts, addressing.owner_attribute())?.to_owned(),
+        identity::part(parts, addressing.vpc_attribute())?.to_owned(),
+    );
+    Ok(vpc.peering_id(identity::part(parts, Identity::vnet_id)?))
 }
 
 /// `moved` from Aiven's `aiven_azure_vpc_peering_connection`: its `vpc_id` is
@@ -1755,18 +1422,6 @@ mod tests {
     }
 
     #[test]
-    fn overlap_detection() {
-        assert!(ranges_overlap("10.10.0.0/16", "10.10.5.0/24"));
-        assert!(ranges_overlap("10.10.5.0/24", "10.10.0.0/16"));
-        assert!(ranges_overlap("10.0.0.0/8", "10.255.255.0/24"));
-        assert!(!ranges_overlap("10.10.0.0/16", "10.20.0.0/24"));
-        assert!(!ranges_overlap("10.10.0.0/16", "fd00::/8"));
-        assert!(ranges_overlap("0.0.0.0/0", "192.168.1.0/24"));
-        assert!(ranges_overlap("fd00::/8", "fd12::/64"));
-        assert!(!ranges_overlap("not a cidr", "10.0.0.0/8"));
-    }
-
-    #[test]
     fn the_rejection_diagnostic_quotes_aiven_and_says_the_fix() {
         let peering = PeeringInputs::from_state(
             Addressing::Project,
@@ -1785,14 +1440,13 @@ mod tests {
             "INVALID_SPECIFICATION",
             serde_json::json!({"message": "SP lacks permission to perform peer/action"}),
         );
-        let diagnostic = rejection_diagnostic(
-            &peering,
-            &rejected,
-            RejectionCause::of(&rejected),
-            3,
-            Duration::from_secs(75),
-            true,
-        );
+        let rejection = Rejection {
+            cause: RejectionCause::of(&rejected),
+            connection: rejected,
+            attempts: 3,
+            elapsed: Duration::from_secs(75),
+        };
+        let diagnostic = rejection_diagnostic(&peering, &rejection, true);
         assert_eq!(
             diagnostic.summary,
             "Aiven rejected the peering connection: INVALID_SPECIFICATION (after 3 attempts)"
@@ -1853,21 +1507,5 @@ mod tests {
         ]));
         assert!(state.is_wholly_known());
         assert_eq!(state.attr_str("state"), Some("APPROVED"));
-    }
-
-    #[test]
-    fn cleanup_reserve_scales_with_the_timeout() {
-        assert_eq!(
-            cleanup_reserve(Duration::from_secs(4)),
-            Duration::from_secs(1)
-        );
-        assert_eq!(
-            cleanup_reserve(Duration::from_secs(300)),
-            Duration::from_secs(30)
-        );
-        assert_eq!(
-            cleanup_reserve(Duration::from_secs(3600)),
-            Duration::from_secs(120)
-        );
     }
 }

@@ -1,23 +1,18 @@
 //! Short-lived client secrets on an application, minted with the provider's own Graph access and
 //! removed after use: the cross-tenant peering mints one for each write, the ephemeral resource
 //! `vnetpeer_aad_app_secret` one per Terraform run. One implementation, so both name, time-limit,
-//! wait for and clean up their secrets the same way.
+//! wait for and clean up their secrets the same way. The Graph side (end date, cleanup with its
+//! own time) is `azure::app_passwords`; this file words its failures.
 
 use std::time::Duration;
 
-use time::OffsetDateTime;
-
-use crate::cloud::{CallContext, CancellationToken, CloudError, SecretString};
+use crate::azure::app_passwords;
 use crate::framework::Diagnostic;
 use crate::resources::Ctx;
 
 use super::support::{call_context, cloud_diagnostic};
 
-/// How long a secret that Entra ID refuses (AADSTS7000215) is retried: new secrets take seconds,
-/// rarely a minute, to work; after that the secret is wrong.
-pub const SECRET_ACTIVATION_WINDOW: Duration = Duration::from_secs(120);
-/// Removing a minted secret gets its own time, so it also happens after a timeout or Ctrl-C.
-const CLEANUP_TIMEOUT: Duration = Duration::from_secs(60);
+pub use crate::azure::app_passwords::SECRET_ACTIVATION_WINDOW;
 
 /// A secret added to an application for a while. `Debug` never shows the secret.
 #[derive(Debug)]
@@ -26,7 +21,7 @@ pub struct MintedSecret {
     pub key_id: String,
     /// As Graph reports it (RFC 3339), when it did.
     pub end_date_time: Option<String>,
-    pub secret: SecretString,
+    pub secret: crate::cloud::SecretString,
 }
 
 /// Adds a secret named `display_name` to the application with object id `app_object_id`,
@@ -44,30 +39,23 @@ pub async fn mint(
             &error,
         )
     })?;
-    let end = OffsetDateTime::now_utc() + lifetime;
-    let credential = graph
-        .add_password(
-            &call_context(ctx),
-            app_object_id,
-            Some(display_name),
-            end,
-            &[],
-        )
-        .await
-        .map_err(|error| {
-            let mut diagnostic = cloud_diagnostic(
-                "Could not add a temporary secret to the application",
-                &error,
-            );
-            if error.is_not_found() {
-                diagnostic.detail.push_str(&format!(
-                    "\n\n`{attribute}` must be the object id (not the client id) of the \
-                     application: `object_id` of the `vnetpeer_aad_app`."
-                ));
-            }
-            diagnostic.at(attribute)
-        })?;
-    tracing::debug!(key_id = %credential.key_id, "added a temporary secret to an application");
+    let call = call_context(ctx);
+    let credential =
+        app_passwords::mint_temporary(&graph, &call, app_object_id, display_name, lifetime)
+            .await
+            .map_err(|error| {
+                let mut diagnostic = cloud_diagnostic(
+                    "Could not add a temporary secret to the application",
+                    &error,
+                );
+                if error.is_not_found() {
+                    diagnostic.detail.push_str(&format!(
+                        "\n\n`{attribute}` must be the object id (not the client id) of the \
+                         application: `object_id` of the `vnetpeer_aad_app`."
+                    ));
+                }
+                diagnostic.at(attribute)
+            })?;
     Ok(MintedSecret {
         app_object_id: app_object_id.to_owned(),
         key_id: credential.key_id,
@@ -85,27 +73,17 @@ pub async fn remove(
     key_id: &str,
     end_date_time: Option<&str>,
 ) -> Option<Diagnostic> {
-    let cleanup = CallContext::new(CLEANUP_TIMEOUT, CancellationToken::new());
-    let removed: Result<(), CloudError> = match ctx.data().azure.graph() {
-        Ok(graph) => graph.remove_password(&cleanup, app_object_id, key_id).await,
-        Err(error) => Err(error),
-    };
-    match removed {
-        Ok(()) => {
-            tracing::debug!(key_id = %key_id, "removed a temporary secret of an application");
-            None
-        }
-        Err(error) => {
-            let mut diagnostic = cloud_diagnostic("Could not remove the temporary secret", &error);
-            diagnostic.detail.push_str(&format!(
-                "\n\nThe secret {key_id} added to application object {app_object_id} is still \
-                 there{}. Remove it: `az ad app credential delete --id {app_object_id} --key-id \
-                 {key_id}`.",
-                end_date_time
-                    .map(|end| format!(" (it expires at {end})"))
-                    .unwrap_or_default()
-            ));
-            Some(diagnostic)
-        }
-    }
+    let error = app_passwords::remove_temporary(&ctx.data().azure, app_object_id, key_id)
+        .await
+        .err()?;
+    let mut diagnostic = cloud_diagnostic("Could not remove the temporary secret", &error);
+    diagnostic.detail.push_str(&format!(
+        "\n\nThe secret {key_id} added to application object {app_object_id} is still \
+         there{}. Remove it: `az ad app credential delete --id {app_object_id} --key-id \
+         {key_id}`.",
+        end_date_time
+            .map(|end| format!(" (it expires at {end})"))
+            .unwrap_or_default()
+    ));
+    Some(diagnostic)
 }

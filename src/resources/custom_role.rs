@@ -1,14 +1,17 @@
 //! `vnetpeer_custom_role`: runbook step 4, first half — a custom role that allows
 //! `Microsoft.Network/virtualNetworks/peer/action` and nothing else, for Aiven's service principal.
 //!
-//! - The role definition GUID is derived from scope + name ([`role_definition_guid`]), so it is
-//!   known at plan time and a retried create PUTs the same role again instead of making a second.
+//! - The role definition GUID is derived from scope + name ([`custom_role_id`]), so it is known
+//!   at plan time and a retried create PUTs the same role again instead of making a second.
 //! - Create and update are one PUT each (no read-back: the PUT answers with the definition).
 //! - Role names are unique across the whole tenant: `RoleDefinitionWithSameNameExists` becomes a
 //!   diagnostic naming the role that holds the name, and how to import it.
 //! - Renaming is an in-place PUT of the same GUID: assignments that use the role stay valid.
 //! - Delete waits out `RoleDefinitionHasAssignments` (assignments deleted moments ago take time
 //!   to disappear) and, if the timeout comes first, names the assignments that still exist.
+//!
+//! The ARM rules behind these (the PUT body, the delete's wait, which role holds a name) are the
+//! client's: `azure::arm::role_definitions`.
 //!
 //! Import id: the role definition's resource id,
 //! `/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
@@ -17,12 +20,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::azure::arm::{
-    ArmClient, PEER_ACTION, Permission, RoleAssignmentFilter, RoleDefinition,
-    RoleDefinitionProperties, codes,
-};
-use crate::azure::ids::{RoleDefinitionId, SubscriptionScope, role_definition_guid};
-use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
+use crate::azure::arm::role_definitions::{RoleDefinitionDeletion, custom_role_id};
+use crate::azure::arm::{ArmClient, PEER_ACTION, RoleDefinition, RoleDefinitionProperties, codes};
+use crate::azure::ids::{RoleDefinitionId, SubscriptionScope};
+use crate::cloud::CallContext;
 use crate::framework::ListResource;
 use crate::framework::{
     Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, IdentityAttribute,
@@ -202,8 +203,7 @@ impl Resource<ProviderData> for CustomRole {
                 plan.get(Definition::name).as_str(),
             )
         {
-            let id = RoleDefinitionId::new(scope, role_definition_guid(scope, name));
-            let location = Location::of(&id);
+            let location = Location::of(&custom_role_id(scope, name));
             plan.set(
                 Location::role_definition_id,
                 Value::string(location.role_definition_id),
@@ -219,10 +219,7 @@ impl Resource<ProviderData> for CustomRole {
     async fn create(&self, ctx: &Ctx, request: CreateRequest) -> Result<Value, Failure> {
         let mut state = request.planned;
         let definition = Definition::from_value(&state)?;
-        let id = RoleDefinitionId::new(
-            &definition.scope,
-            role_definition_guid(&definition.scope, &definition.name),
-        );
+        let id = custom_role_id(&definition.scope, &definition.name);
         let arm = arm(ctx)?;
         put_role(&arm, &call_context(ctx), &id, &definition).await?;
         Location::of(&id).write_to(&mut state);
@@ -239,12 +236,7 @@ impl Resource<ProviderData> for CustomRole {
         else {
             return Ok(None);
         };
-        if definition
-            .properties
-            .role_type
-            .as_deref()
-            .is_some_and(|kind| kind.eq_ignore_ascii_case("BuiltInRole"))
-        {
+        if definition.is_built_in() {
             return Err(Diagnostic::error(
                 format!("\"{}\" is a built-in role", definition.properties.role_name),
                 "Built-in roles cannot be managed by vnetpeer_custom_role. Remove it from the \
@@ -273,30 +265,13 @@ impl Resource<ProviderData> for CustomRole {
         let call = call_context(ctx);
         // Keep a little of the timeout to name the assignments that block the delete.
         let reserve = (ctx.timeout() / 5).min(Duration::from_secs(15));
-        let waiting = call.narrowed(ctx.remaining().saturating_sub(reserve));
-        let what = format!(
-            "waiting for the assignments of role {} to disappear",
-            id.guid
-        );
-        let (arm_ref, call_ref, id_ref) = (&arm, &call, &id);
-        let outcome = poll_until(&waiting, &what, move || async move {
-            match arm_ref.delete_role_definition(call_ref, id_ref).await {
-                Ok(()) => Ok(PollStep::Done(())),
-                // Assignments deleted moments ago still count for a while (docs/development/arm.md,
-                // 'Role definition errors').
-                Err(error) if error.has_code(codes::ROLE_DEFINITION_HAS_ASSIGNMENTS) => {
-                    Ok(PollStep::pending(error.message()))
-                }
-                Err(error) => Err(error),
-            }
-        })
-        .await;
-        match outcome {
-            Ok(()) => Ok(()),
-            Err(CloudError::DeadlineExceeded {
-                last_observed: Some(_),
-                ..
-            }) if !call.cancel_token().is_cancelled() => {
+        let wait = ctx.remaining().saturating_sub(reserve);
+        match arm
+            .delete_role_definition_when_unassigned(&call, wait, &id)
+            .await
+        {
+            Ok(RoleDefinitionDeletion::Deleted) => Ok(()),
+            Ok(RoleDefinitionDeletion::StillAssigned) => {
                 Err(still_assigned(&arm, &call, &id, ctx.timeout()).await.into())
             }
             Err(error) => Err(cloud_diagnostics(
@@ -329,13 +304,9 @@ impl Resource<ProviderData> for CustomRole {
 
 /// `scope` must be a subscription: custom roles live there (management groups are out of scope).
 fn subscription_scope() -> Validator {
-    Validator::string(
+    validators::parsed(
         "a subscription scope such as `/subscriptions/00000000-0000-0000-0000-000000000000`",
-        |text| {
-            SubscriptionScope::parse(text)
-                .map(|_| ())
-                .map_err(|error| error.to_string())
-        },
+        SubscriptionScope::parse,
     )
 }
 
@@ -375,17 +346,13 @@ fn role_properties(definition: &Definition) -> RoleDefinitionProperties {
         Some(scopes) if !scopes.is_empty() => scopes.clone(),
         _ => vec![definition.scope.clone()],
     };
-    RoleDefinitionProperties {
-        role_name: definition.name.clone(),
-        description: definition.description.clone(),
-        role_type: Some("CustomRole".to_owned()),
-        permissions: vec![Permission {
-            actions: definition.actions.clone(),
-            not_actions: definition.not_actions.clone(),
-            ..Permission::default()
-        }],
+    RoleDefinitionProperties::custom_role(
+        definition.name.clone(),
+        definition.description.clone(),
+        definition.actions.clone(),
+        definition.not_actions.clone(),
         assignable_scopes,
-    }
+    )
 }
 
 /// One PUT; a name clash becomes a diagnostic that names the role holding the name.
@@ -429,20 +396,12 @@ async fn put_role(
 /// The diagnostic for `RoleDefinitionWithSameNameExists`, naming the existing role when it is
 /// visible at `scope` (one list request, only on this failure path).
 async fn name_clash(arm: &ArmClient, call: &CallContext, scope: &str, name: &str) -> Diagnostic {
-    let existing = arm
-        .list_role_definitions_by_name(call, scope, name)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .find(|definition| definition.properties.role_name.eq_ignore_ascii_case(name));
-    let holder = match &existing {
+    // The diagnostic is the same, only less precise, when this lookup fails.
+    let existing = arm.role_definition_named(call, scope, name).await;
+    let holder = match existing.ok().flatten() {
         Some(definition) => {
-            let kind = definition
-                .properties
-                .role_type
-                .as_deref()
-                .unwrap_or("CustomRole");
-            let import = if kind.eq_ignore_ascii_case("BuiltInRole") {
+            let kind = definition.kind();
+            let import = if definition.is_built_in() {
                 "It is a built-in role: refer to it by name in vnetpeer_role_assignment \
                  (`role_definition_name`) instead of defining it."
                     .to_owned()
@@ -485,17 +444,10 @@ async fn still_assigned(
 ) -> Diagnostic {
     // The operation's deadline is nearly spent: give the lookup its own short bound.
     let lookup = CallContext::new(Duration::from_secs(30), call.cancel_token().clone());
-    let assignments = arm
-        .list_role_assignments(&lookup, &id.scope, &RoleAssignmentFilter::All)
-        .await;
-    let listing = match assignments {
-        Ok(all) => {
-            let using: Vec<String> = all
+    let listing = match arm.assignments_of_role(&lookup, id).await {
+        Ok(assignments) => {
+            let using: Vec<String> = assignments
                 .iter()
-                .filter(|assignment| {
-                    RoleDefinitionId::parse(&assignment.properties.role_definition_id)
-                        .is_ok_and(|role| role.same_role(id))
-                })
                 .map(|assignment| {
                     format!(
                         "  - {} (principal {})",
@@ -534,14 +486,6 @@ fn refreshed_state(mut state: Value, id: &RoleDefinitionId, definition: &RoleDef
     let properties = &definition.properties;
     // Several permission blocks (made outside Terraform) read as one: their union. The
     // framework keeps the prior spelling (the lists are case-insensitive).
-    let union = |list: fn(&Permission) -> &Vec<String>| -> Vec<String> {
-        properties
-            .permissions
-            .iter()
-            .flat_map(list)
-            .cloned()
-            .collect()
-    };
     Definition {
         name: properties.role_name.clone(),
         scope: state
@@ -552,8 +496,8 @@ fn refreshed_state(mut state: Value, id: &RoleDefinitionId, definition: &RoleDef
             .description
             .clone()
             .filter(|text| !text.is_empty()),
-        actions: union(|permission| &permission.actions),
-        not_actions: union(|permission| &permission.not_actions),
+        actions: properties.all_actions(),
+        not_actions: properties.all_not_actions(),
         assignable_scopes: Some(properties.assignable_scopes.clone()),
     }
     .write_to(&mut state);
@@ -627,6 +571,7 @@ fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::azure::arm::Permission;
 
     const SCOPE: &str = "/subscriptions/c1000000-0000-4000-8000-000000000002";
 
@@ -674,7 +619,7 @@ mod tests {
 
     #[test]
     fn refresh_keeps_the_users_spelling_and_reads_empty_descriptions_as_null() {
-        let id = RoleDefinitionId::new(SCOPE, role_definition_guid(SCOPE, "peer"));
+        let id = custom_role_id(SCOPE, "peer");
         let prior = Value::object([
             ("name", Value::string("peer")),
             ("scope", Value::string(SCOPE)),
@@ -703,7 +648,7 @@ mod tests {
 
     #[test]
     fn imported_states_take_the_scope_from_the_id() {
-        let id = RoleDefinitionId::new(SCOPE, role_definition_guid(SCOPE, "peer"));
+        let id = custom_role_id(SCOPE, "peer");
         let imported = Value::object([
             ("role_definition_resource_id", Value::string(id.to_string())),
             ("scope", Value::string(SCOPE)),

@@ -2,34 +2,42 @@
 //! app's service principal on the customer VNet, and the peer-only custom role for Aiven's
 //! service principal on the same VNet.
 //!
-//! - The assignment name is derived from scope + role + principal ([`role_assignment_name`]), so a
-//!   retried create PUTs the same assignment again.
+//! - The assignment name is derived from scope + role + principal ([`RoleGrant::assignment_name`]),
+//!   so a retried create PUTs the same assignment again.
 //! - Create is one PUT with `principalType` (a principal created moments ago is then accepted
 //!   before Entra ID has replicated it, docs/development/arm.md, 'Role assignment errors').
 //!   `PrincipalNotFound` and `RoleDefinitionDoesNotExist` (a custom role created moments ago) are
 //!   retried for a bounded window, well inside the create timeout, then explained.
 //! - `RoleAssignmentExists` (the same scope, role and principal under another name) is adopted:
 //!   the state records the existing assignment's name.
-//! - Built-in roles named in [`BUILT_IN_ROLES`] resolve without a request (their GUIDs are the same
-//!   in every Azure cloud); other names are looked up once at the scope.
+//! - Built-in roles named in the ARM client's
+//!   [`BUILT_IN_ROLES`](crate::azure::arm::role_definitions::BUILT_IN_ROLES) resolve without a
+//!   request (their GUIDs are the same in every Azure cloud); other names are looked up once.
 //! - Delete waits until ARM no longer returns the assignment, so a custom role deleted next does
 //!   not race with it.
+//!
+//! The ARM rules behind these (replication retries, finding the identical assignment, the wait
+//! after a delete) are the client's: `azure::arm::role_assignments` and `role_definitions`.
 //!
 //! Import id: the assignment's resource id,
 //! `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
 
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::azure::arm::{
-    ArmClient, NETWORK_CONTRIBUTOR_ROLE_GUID, PrincipalType, RoleAssignment, RoleAssignmentFilter,
-    codes,
+use crate::azure::arm::role_assignments::{
+    PRINCIPAL_TYPES, RoleAssignmentPut, RoleGrant, UNMATCHED_PRINCIPAL_TYPE,
+    check_assignment_scope, replication_window,
 };
-use crate::azure::ids::{RoleAssignmentId, RoleDefinitionId, role_assignment_name};
-use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
+use crate::azure::arm::role_definitions::{
+    built_in_role_guid, built_in_role_name, role_at_subscription_of, role_guid,
+};
+use crate::azure::arm::{ArmClient, PrincipalType, RoleAssignment, codes};
+use crate::azure::ids::{RoleAssignmentId, RoleDefinitionId};
+use crate::cloud::{CallContext, CloudError};
 use crate::framework::ListResource;
 use crate::framework::model::not_known;
 use crate::framework::{
@@ -39,42 +47,12 @@ use crate::framework::{
 };
 use crate::resources::Ctx;
 use crate::value::Value;
-use std::sync::Arc;
 
 use super::ProviderData;
 use super::identity;
 use super::support::{
     arm, call_context, checks, cloud_diagnostic, cloud_diagnostics, required_str,
 };
-
-/// Built-in roles resolved by name without asking ARM. Built-in role GUIDs are identical in
-/// every tenant and cloud (docs/development/arm.md, 'Role definitions'); role names are unique per
-/// tenant, so no custom role can shadow them.
-pub const BUILT_IN_ROLES: [(&str, Uuid); 5] = [
-    ("Network Contributor", NETWORK_CONTRIBUTOR_ROLE_GUID),
-    (
-        "Owner",
-        Uuid::from_u128(0x8e3af657_a8ff_443c_a75c_2fe8c4bcb635),
-    ),
-    (
-        "Contributor",
-        Uuid::from_u128(0xb24988ac_6180_42a0_ab88_20f7382dd24c),
-    ),
-    (
-        "Reader",
-        Uuid::from_u128(0xacdd72a7_3385_48ef_bd42_f606fba81ae7),
-    ),
-    (
-        "User Access Administrator",
-        Uuid::from_u128(0x18d7d88d_d35e_4fb5_a5c3_7773c20a72d9),
-    ),
-];
-
-/// Longest time a create keeps retrying `PrincipalNotFound` / `RoleDefinitionDoesNotExist`:
-/// Entra ID and ARM replicate new objects within seconds, rarely a minute or two.
-pub const REPLICATION_WINDOW: Duration = Duration::from_secs(120);
-
-const PRINCIPAL_TYPES: [&str; 4] = ["ServicePrincipal", "User", "Group", "ForeignGroup"];
 
 /// `list "vnetpeer_role_assignment"` for `terraform query`.
 pub mod list;
@@ -172,7 +150,11 @@ impl Resource<ProviderData> for RoleAssignmentResource {
                          Choosing another role replaces the assignment; another spelling of the \
                          same role (tenant-level form, letter case) does not.",
                     )
-                    .validate(role_definition_id()),
+                    .validate(validators::parsed(
+                        "a role definition resource id such as \
+                         `/subscriptions/{id}/providers/Microsoft.Authorization/roleDefinitions/{guid}`",
+                        RoleDefinitionId::parse,
+                    )),
             )
             .attribute(
                 Attribute::string("role_definition_name")
@@ -259,20 +241,15 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         if plan.is_create() {
             if let (Some(name), Some(scope)) =
                 (config_name.as_str(), plan.get(Assignment::scope).as_str())
-                && let Some(guid) = built_in_guid(name)
+                && let Some(guid) = built_in_role_guid(name)
             {
                 plan.set(
                     Assignment::role_definition_id,
-                    Value::string(canonical_role_id(scope, guid)),
+                    Value::string(role_at_subscription_of(scope, guid).to_string()),
                 );
             }
-            if let Some(text) = config_id.as_str()
-                && let Ok(id) = RoleDefinitionId::parse(text)
-            {
-                plan.set(
-                    Assignment::role_definition_name,
-                    built_in_name_value(id.guid),
-                );
+            if let Some(guid) = config_id.as_str().and_then(role_guid) {
+                plan.set(Assignment::role_definition_name, built_in_name_value(guid));
             }
             return Ok(());
         }
@@ -281,13 +258,12 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         let prior_guid = plan
             .prior
             .attr_str(Assignment::role_definition_id)
-            .and_then(|text| RoleDefinitionId::parse(text).ok())
-            .map(|id| id.guid);
+            .and_then(role_guid);
         let mut other_role: Option<&str> = None;
         match &config_id {
             Value::Unknown(_) => other_role = Some(Assignment::role_definition_id),
             Value::String(text) => {
-                let guid = RoleDefinitionId::parse(text).ok().map(|id| id.guid);
+                let guid = role_guid(text);
                 if guid.is_none() || guid != prior_guid {
                     other_role = Some(Assignment::role_definition_id);
                 }
@@ -302,7 +278,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
                 // Imported (or switched from id to name): compare when the name is a built-in;
                 // other names are checked against the assigned role at apply (see `update`).
                 None => {
-                    if built_in_guid(name).is_some_and(|guid| Some(guid) != prior_guid) {
+                    if built_in_role_guid(name).is_some_and(|guid| Some(guid) != prior_guid) {
                         other_role = Some(Assignment::role_definition_name);
                     }
                 }
@@ -317,44 +293,46 @@ impl Resource<ProviderData> for RoleAssignmentResource {
 
     async fn create(&self, ctx: &Ctx, request: CreateRequest) -> Result<Value, Failure> {
         let mut assignment = Assignment::from_value(&request.planned)?;
-        let scope = assignment.scope.clone();
-        let principal_id = assignment.principal_id.clone();
-        let principal_type = PrincipalType::parse(&assignment.principal_type)
-            .unwrap_or(PrincipalType::ServicePrincipal);
         let arm = arm(ctx)?;
         let call = call_context(ctx);
         let window = replication_window(ctx.timeout());
-        let role = resolve_role(&arm, &call, &assignment, window).await?;
-        let name = role_assignment_name(&scope, role.guid, &principal_id);
-        let outcome = put_assignment(
-            &arm,
-            &call,
-            window,
-            &scope,
-            name,
-            &role,
-            &principal_id,
-            principal_type,
-        )
-        .await?;
-        let name = match outcome {
-            Put::Created(created) => created.name,
-            Put::Exists => adopt_existing(&arm, &call, &scope, role.guid, &principal_id).await?,
+        let grant = RoleGrant {
+            role: resolve_role(&arm, &call, &assignment, window).await?,
+            scope: assignment.scope.clone(),
+            principal_id: assignment.principal_id.clone(),
+            principal_type: PrincipalType::parse(&assignment.principal_type)
+                .unwrap_or(PrincipalType::ServicePrincipal),
+        };
+        let put = arm.put_role_assignment_when_replicated(&call, window, &grant);
+        let name = match put.await {
+            Ok(RoleAssignmentPut::Created(created)) => created.name,
+            Ok(RoleAssignmentPut::ExistsUnderAnotherName) => {
+                adopt_existing(&arm, &call, &grant).await?
+            }
+            Ok(RoleAssignmentPut::PrincipalNotFound(last)) => {
+                return Err(principal_not_found(&last, window, &grant).into());
+            }
+            Ok(RoleAssignmentPut::RoleNotFound(last)) => {
+                return Err(role_not_found(&last, window, &grant).into());
+            }
+            Err(error) => return Err(assign_failure(&error, &grant).into()),
         };
         let name = Uuid::parse_str(&name)
             .map(|guid| guid.to_string())
             .unwrap_or(name);
+        let scope = &grant.scope;
         assignment.id = Value::string(format!(
             "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
         ));
         assignment.name = Value::string(name);
         if !assignment.role_definition_id.is_known() || assignment.role_definition_id.is_null() {
-            assignment.role_definition_id = Value::string(canonical_role_id(&scope, role.guid));
+            let role = role_at_subscription_of(scope, grant.role.guid);
+            assignment.role_definition_id = Value::string(role.to_string());
         }
         if !assignment.role_definition_name.is_known() {
-            assignment.role_definition_name = built_in_name_value(role.guid);
+            assignment.role_definition_name = built_in_name_value(grant.role.guid);
         }
-        assignment.principal_type = principal_type.as_str().to_owned();
+        assignment.principal_type = grant.principal_type.as_str().to_owned();
         let mut state = request.planned;
         assignment.write_to(&mut state);
         Ok(state)
@@ -381,13 +359,14 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         if let (None, Some(name)) = (
             prior_name,
             planned.attr_str(Assignment::role_definition_name),
-        ) && built_in_guid(name).is_none()
+        ) && built_in_role_guid(name).is_none()
         {
             let assigned = state_role_guid(&request.prior)?;
             let scope = required_str(&planned, Assignment::scope)?;
             let arm = arm(ctx)?;
             let call = call_context(ctx);
-            let named = find_role_by_name(&arm, &call, &scope, name)
+            let named = arm
+                .find_role_by_name(&call, &scope, name)
                 .await
                 .map_err(|error| {
                     Failure::from(cloud_diagnostic(
@@ -417,27 +396,15 @@ impl Resource<ProviderData> for RoleAssignmentResource {
 
     async fn delete(&self, ctx: &Ctx, state: Value) -> Result<(), Diagnostics> {
         let id = state_assignment_id(&state)?;
-        let arm = arm(ctx)?;
-        let call = call_context(ctx);
-        let failed = |error: CloudError| {
-            cloud_diagnostics(
-                format!("Could not delete the role assignment {}", id.name),
-                &error,
-            )
-        };
-        arm.delete_role_assignment(&call, &id)
+        arm(ctx)?
+            .delete_role_assignment_and_wait(&call_context(ctx), &id)
             .await
-            .map_err(failed)?;
-        let (arm_ref, call_ref, id_ref) = (&arm, &call, &id);
-        let what = format!("waiting for the role assignment {} to disappear", id.name);
-        poll_until(&call, &what, move || async move {
-            Ok(match arm_ref.get_role_assignment(call_ref, id_ref).await? {
-                None => PollStep::Done(()),
-                Some(_) => PollStep::pending("still returned by Azure Resource Manager"),
+            .map_err(|error| {
+                cloud_diagnostics(
+                    format!("Could not delete the role assignment {}", id.name),
+                    &error,
+                )
             })
-        })
-        .await
-        .map_err(failed)
     }
 
     async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
@@ -447,102 +414,38 @@ impl Resource<ProviderData> for RoleAssignmentResource {
                 format!("{error}."),
             ))
         })?;
-        if let Err(reason) = assignment_scope().check(&Value::string(parsed.scope.clone())) {
+        if let Err(reason) = check_assignment_scope(&parsed.scope) {
             return Err(Diagnostic::error(
                 "Invalid import id for vnetpeer_role_assignment",
                 format!("The scope of {id:?} is invalid: {reason}."),
             )
             .into());
         }
-        // `read` fills in the rest.
-        Ok(Value::object([
-            (Assignment::id, Value::string(parsed.to_string())),
-            (Assignment::scope, Value::string(parsed.scope.clone())),
-            (Assignment::name, Value::string(parsed.name.to_string())),
-        ]))
+        Ok(imported(&parsed))
     }
 }
 
-/// An ARM scope a role can be assigned at: `/subscriptions/{id}`, a resource group under it, or
-/// a resource (or child resource) id under that.
+/// The state an import (or a `moved` block) starts from; `read` fills in the rest.
+fn imported(id: &RoleAssignmentId) -> Value {
+    Value::object([
+        (Assignment::id, Value::string(id.to_string())),
+        (Assignment::scope, Value::string(id.scope.clone())),
+        (Assignment::name, Value::string(id.name.to_string())),
+    ])
+}
+
+/// An ARM scope a role can be assigned at (the grammar is the ARM client's).
 fn assignment_scope() -> Validator {
-    Validator::string(
+    validators::parsed(
         "an ARM scope: `/subscriptions/{id}`, `/subscriptions/{id}/resourceGroups/{name}` or a \
          resource id such as a virtual network's",
-        |text| {
-            let segments: Vec<&str> = text.split('/').collect();
-            let is = |index: usize, name: &str| {
-                segments
-                    .get(index)
-                    .is_some_and(|s| s.eq_ignore_ascii_case(name))
-            };
-            let shape_ok = match segments.len() {
-                3 => true,
-                5 => is(3, "resourceGroups"),
-                // providers/{namespace}/{type}/{name}, then {type}/{name} pairs for children.
-                n if n >= 9 && n % 2 == 1 => is(3, "resourceGroups") && is(5, "providers"),
-                _ => false,
-            };
-            let ok = shape_ok
-                && segments[0].is_empty()
-                && is(1, "subscriptions")
-                && segments.get(2).is_some_and(|s| checks::is_uuid(s))
-                && segments[1..].iter().all(|s| !s.is_empty());
-            if ok {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{text:?} is not a subscription, resource group or resource id"
-                ))
-            }
-        },
+        check_assignment_scope,
     )
-}
-
-/// A role definition resource id, in the subscription-scoped or tenant-level form.
-fn role_definition_id() -> Validator {
-    Validator::string(
-        "a role definition resource id such as \
-         `/subscriptions/{id}/providers/Microsoft.Authorization/roleDefinitions/{guid}`",
-        |text| {
-            RoleDefinitionId::parse(text)
-                .map(|_| ())
-                .map_err(|error| error.to_string())
-        },
-    )
-}
-
-/// How long a create retries replication errors: [`REPLICATION_WINDOW`], or half the create
-/// timeout when that is shorter, so the explanation comes well before the timeout.
-fn replication_window(timeout: Duration) -> Duration {
-    REPLICATION_WINDOW.min(timeout / 2)
-}
-
-fn built_in_guid(name: &str) -> Option<Uuid> {
-    BUILT_IN_ROLES
-        .iter()
-        .find(|(known, _)| known.eq_ignore_ascii_case(name.trim()))
-        .map(|(_, guid)| *guid)
 }
 
 /// The table's name for a built-in role GUID, else null (custom roles are not looked up).
 fn built_in_name_value(guid: Uuid) -> Value {
-    BUILT_IN_ROLES
-        .iter()
-        .find(|(_, known)| *known == guid)
-        .map_or(Value::Null, |(name, _)| Value::string(*name))
-}
-
-/// Role `guid` at the subscription of `scope` (validated as `/subscriptions/{id}/...`).
-fn role_at_subscription_of(scope: &str, guid: Uuid) -> RoleDefinitionId {
-    let subscription = scope.split('/').nth(2).unwrap_or_default();
-    RoleDefinitionId::new(&format!("/subscriptions/{subscription}"), guid)
-}
-
-/// `/subscriptions/{subscription of scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}`:
-/// the form recorded when the role was given by name or imported.
-fn canonical_role_id(scope: &str, guid: Uuid) -> String {
-    role_at_subscription_of(scope, guid).to_string()
+    built_in_role_name(guid).map_or(Value::Null, Value::string)
 }
 
 fn state_assignment_id(state: &Value) -> Result<RoleAssignmentId, Diagnostics> {
@@ -588,37 +491,24 @@ async fn resolve_role(
     let name = assignment
         .role_definition_name
         .as_str()
-        .map(str::to_owned)
         .ok_or_else(|| Diagnostics::from(not_known(Assignment::role_definition_name)))?;
-    if let Some(guid) = built_in_guid(&name) {
+    if let Some(guid) = built_in_role_guid(name) {
         return Ok(role_at_subscription_of(scope, guid));
     }
-    let waiting = call.narrowed(window);
-    let what = format!("waiting for a role named \"{name}\" to be visible at {scope}");
-    let name_ref = name.as_str();
-    let found = poll_until(&waiting, &what, move || async move {
-        Ok(match find_role_by_name(arm, call, scope, name_ref).await? {
-            Some(guid) => PollStep::Done(guid),
-            None => PollStep::pending("no such role listed"),
-        })
-    })
-    .await;
-    match found {
-        Ok(guid) => Ok(role_at_subscription_of(scope, guid)),
-        Err(CloudError::DeadlineExceeded { .. }) if call.check("").is_ok() => {
-            Err(Diagnostic::error(
-                format!("No role named \"{name}\" is visible at the scope"),
-                format!(
-                    "Azure Resource Manager listed no role definition named \"{name}\" at \
-                     {scope} for {}. Check the spelling of role_definition_name; for a custom \
-                     role, check that its assignable_scopes include this scope (or give it by \
-                     id: `role_definition_id = vnetpeer_custom_role.<name>.role_definition_resource_id`).",
-                    format_go_duration(window)
-                ),
-            )
-            .at(Assignment::role_definition_name)
-            .into())
-        }
+    match arm.wait_for_role_named(call, window, scope, name).await {
+        Ok(Some(guid)) => Ok(role_at_subscription_of(scope, guid)),
+        Ok(None) => Err(Diagnostic::error(
+            format!("No role named \"{name}\" is visible at the scope"),
+            format!(
+                "Azure Resource Manager listed no role definition named \"{name}\" at \
+                 {scope} for {}. Check the spelling of role_definition_name; for a custom \
+                 role, check that its assignable_scopes include this scope (or give it by \
+                 id: `role_definition_id = vnetpeer_custom_role.<name>.role_definition_resource_id`).",
+                format_go_duration(window)
+            ),
+        )
+        .at(Assignment::role_definition_name)
+        .into()),
         Err(error) => Err(cloud_diagnostics(
             format!("Could not look up the role \"{name}\""),
             &error,
@@ -626,168 +516,75 @@ async fn resolve_role(
     }
 }
 
-/// The GUID of the role named `name` at `scope`, if ARM lists one.
-async fn find_role_by_name(
-    arm: &ArmClient,
-    call: &CallContext,
-    scope: &str,
-    name: &str,
-) -> Result<Option<Uuid>, CloudError> {
-    let definitions = arm.list_role_definitions_by_name(call, scope, name).await?;
-    Ok(definitions
-        .iter()
-        .filter(|definition| definition.properties.role_name.eq_ignore_ascii_case(name))
-        .find_map(|definition| {
-            Uuid::parse_str(&definition.name).ok().or_else(|| {
-                RoleDefinitionId::parse(&definition.id)
-                    .ok()
-                    .map(|id| id.guid)
-            })
-        }))
-}
-
-/// What the PUT achieved.
-enum Put {
-    Created(RoleAssignment),
-    /// The same scope, role and principal are assigned under another name.
-    Exists,
-}
-
-/// The PUT, retrying the replication errors within `window`; then a diagnostic that says what
-/// to check.
-#[allow(clippy::too_many_arguments)]
-async fn put_assignment(
-    arm: &ArmClient,
-    call: &CallContext,
-    window: Duration,
-    scope: &str,
-    name: Uuid,
-    role: &RoleDefinitionId,
-    principal_id: &str,
-    principal_type: PrincipalType,
-) -> Result<Put, Failure> {
-    let waiting = call.narrowed(window);
-    let last_replication_error: Mutex<Option<CloudError>> = Mutex::new(None);
-    let last = &last_replication_error;
-    let what = format!(
-        "waiting for Azure to see principal {principal_id} and role {}",
-        role.guid
-    );
-    let outcome = poll_until(&waiting, &what, move || async move {
-        match arm
-            .put_role_assignment(call, scope, name, role, principal_id, principal_type)
-            .await
-        {
-            Ok(assignment) => Ok(PollStep::Done(Put::Created(assignment))),
-            Err(error) if error.has_code(codes::ROLE_ASSIGNMENT_EXISTS) => {
-                Ok(PollStep::Done(Put::Exists))
-            }
-            Err(error)
-                if error.has_code(codes::PRINCIPAL_NOT_FOUND)
-                    || error.has_code("RoleDefinitionDoesNotExist") =>
-            {
-                let observed = error.code().unwrap_or_default().to_owned();
-                if let Ok(mut slot) = last.lock() {
-                    *slot = Some(error);
-                }
-                Ok(PollStep::pending(observed))
-            }
-            Err(error) => Err(error),
-        }
-    })
-    .await;
-    let error = match outcome {
-        Ok(put) => return Ok(put),
-        Err(error) => error,
-    };
-    let replication_error = last_replication_error
-        .lock()
-        .ok()
-        .and_then(|mut slot| slot.take());
-    match (error, replication_error) {
-        // The window closed (not the create timeout, not a cancellation).
-        (CloudError::DeadlineExceeded { .. }, Some(last)) if call.check("").is_ok() => Err(
-            replication_failure(&last, window, scope, principal_id, principal_type, role).into(),
+/// A refused PUT, with what to check for the refusals a configuration can cause.
+fn assign_failure(error: &CloudError, grant: &RoleGrant) -> Diagnostic {
+    let mut diagnostic = cloud_diagnostic(
+        format!(
+            "Could not assign role {} to principal {}",
+            grant.role.guid, grant.principal_id
         ),
-        (error, _) => {
-            let mut diagnostic = cloud_diagnostic(
-                format!(
-                    "Could not assign role {} to principal {principal_id}",
-                    role.guid
-                ),
-                &error,
-            );
-            if error.has_code(codes::AUTHORIZATION_FAILED) {
-                diagnostic.detail.push_str(
-                    "\n\nAssigning roles needs Microsoft.Authorization/roleAssignments/write at \
-                     the scope, e.g. the Owner, User Access Administrator or Role Based Access \
-                     Control Administrator role.",
-                );
-            } else if error.has_code("UnmatchedPrincipalType") {
-                diagnostic.detail.push_str(
-                    "\n\nSet principal_type to the kind of principal that principal_id names.",
-                );
-                diagnostic = diagnostic.at(Assignment::principal_type);
-            }
-            Err(diagnostic.into())
-        }
+        error,
+    );
+    if error.has_code(codes::AUTHORIZATION_FAILED) {
+        diagnostic.detail.push_str(
+            "\n\nAssigning roles needs Microsoft.Authorization/roleAssignments/write at \
+             the scope, e.g. the Owner, User Access Administrator or Role Based Access \
+             Control Administrator role.",
+        );
+    } else if error.has_code(UNMATCHED_PRINCIPAL_TYPE) {
+        diagnostic
+            .detail
+            .push_str("\n\nSet principal_type to the kind of principal that principal_id names.");
+        diagnostic = diagnostic.at(Assignment::principal_type);
     }
+    diagnostic
 }
 
-/// The explanation once the replication window has passed.
-fn replication_failure(
-    last: &CloudError,
-    window: Duration,
-    scope: &str,
-    principal_id: &str,
-    principal_type: PrincipalType,
-    role: &RoleDefinitionId,
-) -> Diagnostic {
-    let waited = format_go_duration(window);
-    if last.has_code(codes::PRINCIPAL_NOT_FOUND) {
-        Diagnostic::error(
-            format!("principal_id {principal_id} does not exist in the tenant"),
-            format!(
-                "Azure Resource Manager answered PrincipalNotFound for {waited}: no {} with \
-                 object id {principal_id} exists in the tenant that owns {scope}. Check that \
-                 principal_id is an object id, not a client (application) id: for an application \
-                 use its service principal's object id (`az ad sp show --id <client id> --query \
-                 id`); that the principal lives in this tenant; and that principal_type ({}) is \
-                 its kind. A principal created moments ago can take longer to replicate: then run \
-                 apply again.\n\nLast answer: {last}",
-                principal_type.as_str(),
-                principal_type.as_str()
-            ),
-        )
-        .at(Assignment::principal_id)
-    } else {
-        Diagnostic::error(
-            format!("Role {} does not exist at the scope", role.guid),
-            format!(
-                "Azure Resource Manager answered RoleDefinitionDoesNotExist for {waited}. Check \
-                 role_definition_id, and that the role's assignable_scopes include {scope}.\n\n\
-                 Last answer: {last}"
-            ),
-        )
-        .at(Assignment::role_definition_id)
-    }
+/// The explanation once ARM has answered `PrincipalNotFound` for the whole replication window.
+fn principal_not_found(last: &CloudError, window: Duration, grant: &RoleGrant) -> Diagnostic {
+    let (principal_id, kind, scope) = (&grant.principal_id, grant.principal_type, &grant.scope);
+    Diagnostic::error(
+        format!("principal_id {principal_id} does not exist in the tenant"),
+        format!(
+            "Azure Resource Manager answered PrincipalNotFound for {}: no {} with \
+             object id {principal_id} exists in the tenant that owns {scope}. Check that \
+             principal_id is an object id, not a client (application) id: for an application \
+             use its service principal's object id (`az ad sp show --id <client id> --query \
+             id`); that the principal lives in this tenant; and that principal_type ({}) is \
+             its kind. A principal created moments ago can take longer to replicate: then run \
+             apply again.\n\nLast answer: {last}",
+            format_go_duration(window),
+            kind.as_str(),
+            kind.as_str()
+        ),
+    )
+    .at(Assignment::principal_id)
 }
 
-/// `RoleAssignmentExists`: the name of the assignment of `role` to `principal_id` at exactly
-/// `scope` (one list request), which the state then records.
+/// The explanation once ARM has answered `RoleDefinitionDoesNotExist` for the whole window.
+fn role_not_found(last: &CloudError, window: Duration, grant: &RoleGrant) -> Diagnostic {
+    Diagnostic::error(
+        format!("Role {} does not exist at the scope", grant.role.guid),
+        format!(
+            "Azure Resource Manager answered RoleDefinitionDoesNotExist for {}. Check \
+             role_definition_id, and that the role's assignable_scopes include {}.\n\n\
+             Last answer: {last}",
+            format_go_duration(window),
+            grant.scope
+        ),
+    )
+    .at(Assignment::role_definition_id)
+}
+
+/// `RoleAssignmentExists`: the name of the identical assignment at exactly the scope (one list
+/// request), which the state then records.
 async fn adopt_existing(
     arm: &ArmClient,
     call: &CallContext,
-    scope: &str,
-    role: Uuid,
-    principal_id: &str,
+    grant: &RoleGrant,
 ) -> Result<String, Failure> {
-    let assignments = arm
-        .list_role_assignments(
-            call,
-            scope,
-            &RoleAssignmentFilter::PrincipalId(principal_id.to_owned()),
-        )
+    let existing = arm
+        .find_role_assignment(call, grant)
         .await
         .map_err(|error| {
             Failure::from(cloud_diagnostic(
@@ -795,37 +592,9 @@ async fn adopt_existing(
                 &error,
             ))
         })?;
-    let wanted_scope = scope.trim_end_matches('/');
-    let same_triple = |assignment: &&RoleAssignment| {
-        let assignment_scope = assignment
-            .properties
-            .scope
-            .clone()
-            .or_else(|| {
-                RoleAssignmentId::parse(&assignment.id)
-                    .ok()
-                    .map(|id| id.scope)
-            })
-            .unwrap_or_default();
-        assignment_scope
-            .trim_end_matches('/')
-            .eq_ignore_ascii_case(wanted_scope)
-            && assignment
-                .properties
-                .principal_id
-                .eq_ignore_ascii_case(principal_id)
-            && RoleDefinitionId::parse(&assignment.properties.role_definition_id)
-                .is_ok_and(|id| id.guid == role)
-    };
-    match assignments.iter().find(same_triple) {
-        Some(existing) => {
-            tracing::info!(
-                assignment = %existing.id,
-                "adopting the identical role assignment that already exists"
-            );
-            Ok(existing.name.clone())
-        }
-        None => Err(Diagnostic::error(
+    let Some(existing) = existing else {
+        let (role, principal_id, scope) = (grant.role.guid, &grant.principal_id, &grant.scope);
+        return Err(Diagnostic::error(
             "The role is already assigned under another name",
             format!(
                 "Azure Resource Manager answered RoleAssignmentExists for role {role}, principal \
@@ -834,8 +603,13 @@ async fn adopt_existing(
                  and import it, or delete it, then apply again."
             ),
         )
-        .into()),
-    }
+        .into());
+    };
+    tracing::info!(
+        assignment = %existing.id,
+        "adopting the identical role assignment that already exists"
+    );
+    Ok(existing.name)
 }
 
 /// `state` updated from ARM, keeping the user's spelling where ARM only differs in case or form.
@@ -873,13 +647,11 @@ fn refreshed_state(
             error.to_string(),
         ))
     })?;
-    let prior_role = state
-        .attr_str(Assignment::role_definition_id)
-        .and_then(|text| RoleDefinitionId::parse(text).ok());
-    if prior_role.is_none_or(|prior| !prior.same_role(&role)) {
+    let prior_role = state.attr_str(Assignment::role_definition_id);
+    if prior_role.and_then(role_guid) != Some(role.guid) {
         state.set_attr(
             Assignment::role_definition_id,
-            canonical_role_id(&scope, role.guid),
+            role_at_subscription_of(&scope, role.guid).to_string(),
         );
         state.set_attr(
             Assignment::role_definition_name,
@@ -933,11 +705,7 @@ fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
                 format!("Its `id` is not a role assignment id: {error}."),
             ))
         })?;
-        Ok(Value::object([
-            (Assignment::id, Value::string(parsed.to_string())),
-            (Assignment::scope, Value::string(parsed.scope.clone())),
-            (Assignment::name, Value::string(parsed.name.to_string())),
-        ]))
+        Ok(imported(&parsed))
     }))
 }
 
@@ -960,61 +728,6 @@ mod tests {
         format!(
             "/subscriptions/{SUB}/resourceGroups/rg-Workload/providers/Microsoft.Network/virtualNetworks/vnet-App"
         )
-    }
-
-    #[test]
-    fn scopes_in_every_arm_form_and_nothing_else() {
-        let check = |text: &str| assignment_scope().check(&Value::string(text));
-        assert!(check(&format!("/subscriptions/{SUB}")).is_ok());
-        assert!(check(&format!("/subscriptions/{SUB}/resourceGroups/rg")).is_ok());
-        assert!(check(&vnet()).is_ok());
-        assert!(check(&format!("{}/subnets/default", vnet())).is_ok());
-        for bad in [
-            "/".to_owned(),
-            format!("/subscriptions/{SUB}/"),
-            "/subscriptions/not-a-guid".to_owned(),
-            format!("/subscriptions/{SUB}/resourceGroups"),
-            format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Network"),
-            format!("/subscriptions/{SUB}/resourceGroups/rg/things/Microsoft.Network/x/y"),
-            format!("subscriptions/{SUB}"),
-        ] {
-            assert!(check(&bad).is_err(), "{bad} should be rejected");
-        }
-    }
-
-    #[test]
-    fn built_in_names_resolve_case_insensitively_to_the_documented_guids() {
-        assert_eq!(
-            built_in_guid("network contributor"),
-            Some(NETWORK_CONTRIBUTOR_ROLE_GUID)
-        );
-        assert_eq!(
-            built_in_guid("Network Contributor").map(|g| g.to_string()),
-            Some("4d97b98b-1d4f-4787-a291-c67834d212e7".to_owned())
-        );
-        assert_eq!(built_in_guid("Aiven VNet peering"), None);
-        assert_eq!(
-            built_in_name_value(NETWORK_CONTRIBUTOR_ROLE_GUID),
-            Value::string("Network Contributor")
-        );
-        assert_eq!(
-            canonical_role_id(&vnet(), NETWORK_CONTRIBUTOR_ROLE_GUID),
-            format!(
-                "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7"
-            )
-        );
-    }
-
-    #[test]
-    fn the_replication_window_ends_well_before_the_timeout() {
-        assert_eq!(
-            replication_window(Duration::from_secs(600)),
-            REPLICATION_WINDOW
-        );
-        assert_eq!(
-            replication_window(Duration::from_secs(4)),
-            Duration::from_secs(2)
-        );
     }
 
     fn assignment(role_id: &str, principal: &str) -> RoleAssignment {
@@ -1078,7 +791,12 @@ mod tests {
         let state = refreshed(imported, &id, &reported);
         assert_eq!(
             state.attr_str("role_definition_id"),
-            Some(canonical_role_id(&vnet(), NETWORK_CONTRIBUTOR_ROLE_GUID).as_str())
+            Some(
+                format!(
+                    "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/4d97b98b-1d4f-4787-a291-c67834d212e7"
+                )
+                .as_str()
+            )
         );
         assert_eq!(
             state.attr_str("role_definition_name"),

@@ -17,7 +17,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::aiven::AIVEN_APP_ID;
-use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, DirectoryObject, ServicePrincipal, codes};
+use crate::azure::app_lifecycle::{self, NotCreated};
+use crate::azure::graph::{DirectoryObject, ServicePrincipal};
 use crate::cloud::CloudError;
 use crate::framework::ListResource;
 use crate::framework::{
@@ -155,10 +156,7 @@ impl Resource<ProviderData> for ServicePrincipalResource {
             use_existing,
         } = Wanted::from_value_with_defaults(&self.schema(), &planned)?;
         let call = call_context(ctx);
-        // A wrong client id looks exactly like an application that has not replicated yet, so
-        // give replication at most half the create timeout: a typo then ends with an explanation
-        // well before the timeout.
-        let window = DEFAULT_REPLICATION_WINDOW.min(ctx.timeout() / 2);
+        let window = app_lifecycle::replication_window_within(ctx.timeout());
         let graph = graph(ctx)?.with_replication_window(window);
 
         let (service_principal, adopted) = if use_existing {
@@ -168,18 +166,16 @@ impl Resource<ProviderData> for ServicePrincipalResource {
                 .map_err(|error| create_error(&client_id, window, &error))?;
             (upserted.value, !upserted.created)
         } else {
-            match graph.create_service_principal(&call, &client_id).await {
-                Ok(created) => (created, false),
-                Err(error) if error.is_already_exists() => {
-                    let existing = graph
-                        .find_service_principal_by_app_id(&call, &client_id)
-                        .await
-                        .ok()
-                        .flatten();
-                    return Err(already_exists(&client_id, existing.as_ref()).into());
-                }
-                Err(error) => return Err(create_error(&client_id, window, &error).into()),
-            }
+            let created =
+                app_lifecycle::create_service_principal_without_adopting(&graph, &call, &client_id)
+                    .await
+                    .map_err(|refusal| match refusal {
+                        NotCreated::AlreadyExists(existing) => {
+                            already_exists(&client_id, existing.as_ref())
+                        }
+                        NotCreated::Failed(error) => create_error(&client_id, window, &error),
+                    })?;
+            (created, false)
         };
         if adopted {
             tracing::info!(
@@ -296,12 +292,7 @@ fn fill_state(state: &mut Value, service_principal: &ServicePrincipal) {
     );
     state.set_attr(
         Principal::display_name,
-        optional_string(
-            service_principal
-                .display_name
-                .clone()
-                .or_else(|| service_principal.app_display_name.clone()),
-        ),
+        optional_string(service_principal.shown_name()),
     );
 }
 
@@ -329,10 +320,7 @@ fn already_exists(client_id: &str, existing: Option<&ServicePrincipal>) -> Diagn
 
 /// A failed create of the service principal, explained in the user's terms.
 fn create_error(client_id: &str, window: Duration, error: &CloudError) -> Diagnostic {
-    let status = error.status();
-    let no_application = error.has_code(codes::NO_BACKING_APPLICATION_OBJECT)
-        || (status == Some(400) && error.message().contains("valid application object"));
-    if no_application {
+    if app_lifecycle::is_unknown_application(error) {
         let aiven_hint = if client_id.eq_ignore_ascii_case(AIVEN_APP_ID) {
             String::new()
         } else {
@@ -351,7 +339,7 @@ fn create_error(client_id: &str, window: Duration, error: &CloudError) -> Diagno
         )
         .at(Principal::client_id);
     }
-    if status == Some(403) {
+    if error.status() == Some(403) {
         return Diagnostic::error(
             format!("Not allowed to create the service principal of application {client_id}"),
             format!(
@@ -376,7 +364,7 @@ mod tests {
     fn wrong_client_ids_are_explained_at_the_argument() {
         let error = CloudError::Service(Box::new(crate::cloud::ServiceError {
             operation: "PATCH /v1.0/servicePrincipals(appId='x')".into(),
-            detail_codes: vec![codes::NO_BACKING_APPLICATION_OBJECT.into()],
+            detail_codes: vec![crate::azure::graph::codes::NO_BACKING_APPLICATION_OBJECT.into()],
             message: "The appId 'x' of the service principal does not reference a valid \
                       application object."
                 .into(),

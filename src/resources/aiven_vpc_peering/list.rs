@@ -15,7 +15,7 @@ use crate::resources::Ctx;
 
 use super::super::ProviderData;
 use super::super::support::{call_context, checks, cloud_diagnostics};
-use super::{Addressing, ORGANIZATION_ID_PREFIX};
+use super::Addressing;
 
 /// See the module documentation; one per [`Addressing`].
 pub struct AivenVpcPeeringList(pub Addressing);
@@ -78,10 +78,6 @@ impl ListResource<ProviderData> for AivenVpcPeeringList {
             .map(|vpc| vpc.vpc_id)
             .collect(),
         };
-        let prefix = match addressing {
-            Addressing::Project => "",
-            Addressing::Organization => ORGANIZATION_ID_PREFIX,
-        };
         for vpc_id in vpc_ids {
             let address = addressing.address(owner.to_owned(), vpc_id.clone());
             let vpc = match aiven.get_vpc(&call, &address).await {
@@ -102,7 +98,7 @@ impl ListResource<ProviderData> for AivenVpcPeeringList {
                     resource_group,
                     name: connection.peer_vpc.clone(),
                 };
-                let import_id = format!("{prefix}{owner}/{vpc_id}{vnet}");
+                let import_id = address.peering_id(&vnet.to_string());
                 let display_name = format!(
                     "{} → {} ({})",
                     vpc.cloud_name,

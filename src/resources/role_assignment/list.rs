@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::azure::arm::{ArmClient, RoleAssignmentFilter};
+use crate::azure::arm::ArmClient;
+use crate::azure::arm::role_definitions::built_in_role_name;
 use crate::azure::ids::RoleDefinitionId;
 use crate::cloud::CallContext;
 use crate::framework::{Attribute, Block, Diagnostics, ListResource, Listing, ObjectExt, Schema};
@@ -17,7 +18,7 @@ use crate::resources::Ctx;
 
 use super::super::ProviderData;
 use super::super::support::{arm, call_context, cloud_diagnostics};
-use super::{assignment_scope, built_in_name_value};
+use super::assignment_scope;
 
 /// See the module documentation.
 pub struct RoleAssignmentList;
@@ -55,21 +56,13 @@ impl ListResource<ProviderData> for RoleAssignmentList {
         let call = call_context(ctx);
         let arm = arm(ctx)?;
         let assignments = arm
-            .list_role_assignments(&call, scope, &RoleAssignmentFilter::AtScope)
+            .role_assignments_made_at(&call, scope)
             .await
             .map_err(|error| cloud_diagnostics("Cannot list the role assignments", &error))?;
         let scope_name = scope.rsplit('/').next().unwrap_or(scope);
         let mut role_names = RoleNames::default();
         for assignment in assignments {
             let properties = &assignment.properties;
-            // atScope() includes the assignments of the parent scopes.
-            let at_this_scope = properties
-                .scope
-                .as_deref()
-                .is_some_and(|found| found.trim_end_matches('/').eq_ignore_ascii_case(scope));
-            if !at_this_scope {
-                continue;
-            }
             let role = role_names
                 .name_of(&arm, &call, &properties.role_definition_id)
                 .await?;
@@ -86,7 +79,7 @@ impl ListResource<ProviderData> for RoleAssignmentList {
     }
 }
 
-/// Role names for display: built-in ones from the resource's table, others read once each.
+/// Role names for display: built-in ones from the ARM client's table, others read once each.
 #[derive(Default)]
 struct RoleNames(HashMap<Uuid, String>);
 
@@ -100,7 +93,7 @@ impl RoleNames {
         let Ok(id) = RoleDefinitionId::parse(role_definition_id) else {
             return Ok(role_definition_id.to_owned());
         };
-        if let Some(name) = built_in_name_value(id.guid).as_str() {
+        if let Some(name) = built_in_role_name(id.guid) {
             return Ok(name.to_owned());
         }
         if let Some(name) = self.0.get(&id.guid) {
