@@ -350,7 +350,10 @@ impl TokenCache {
     {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            slots.entry(key.to_owned()).or_default().clone()
+            match slots.get(key) {
+                Some(slot) => slot.clone(),
+                None => slots.entry(key.to_owned()).or_default().clone(),
+            }
         };
         let mut cached = ctx.run("waiting for an access token", slot.lock()).await?;
         if let Some(token) = cached.as_ref().filter(|t| t.is_fresh()) {
@@ -421,8 +424,10 @@ struct TokenSourceInner {
     http: HttpClient,
     endpoints: Arc<AzureEndpoints>,
     cache: TokenCache,
-    /// Distinguishes credentials in the shared cache without holding the secret.
-    cache_identity: String,
+    /// The cache key of this source's tokens, but for the scope: authority, tenant, client and
+    /// what distinguishes the credential without holding the secret. Built once: every
+    /// request asks for a token.
+    cache_key_prefix: String,
 }
 
 /// One identity in one tenant: hands out cached access tokens per scope.
@@ -520,6 +525,13 @@ impl TokenSource {
         http: HttpClient,
         cache: TokenCache,
     ) -> Self {
+        let cache_key_prefix = format!(
+            "{}|{}|{}|{}|",
+            endpoints.authority_host,
+            tenant_id.as_deref().unwrap_or("-"),
+            client_id.as_deref().unwrap_or("-"),
+            cache_identity
+        );
         Self {
             inner: Arc::new(TokenSourceInner {
                 credential,
@@ -528,7 +540,7 @@ impl TokenSource {
                 http,
                 endpoints,
                 cache,
-                cache_identity,
+                cache_key_prefix,
             }),
         }
     }
@@ -557,14 +569,9 @@ impl TokenSource {
     /// fresh.
     pub async fn token(&self, ctx: &CallContext, scope: &str) -> Result<AccessToken, CloudError> {
         let inner = &self.inner;
-        let key = format!(
-            "{}|{}|{}|{}|{}",
-            inner.endpoints.authority_host,
-            inner.tenant_id.as_deref().unwrap_or("-"),
-            inner.client_id.as_deref().unwrap_or("-"),
-            scope,
-            inner.cache_identity
-        );
+        let mut key = String::with_capacity(inner.cache_key_prefix.len() + scope.len());
+        key.push_str(&inner.cache_key_prefix);
+        key.push_str(scope);
         inner
             .cache
             .get_or_fetch(ctx, &key, || self.fetch(ctx, scope))

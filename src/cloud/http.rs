@@ -33,6 +33,7 @@ pub use tokio_util::sync::CancellationToken;
 
 use super::error::{CloudError, Service};
 use super::rate_limit::{Pacer, QuotaRules};
+use super::roots::{self, RootSource};
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("terraform-provider-vnetpeer/", env!("CARGO_PKG_VERSION"));
@@ -322,7 +323,7 @@ impl ApiResponse {
 /// The process-wide HTTP client with its retry policy. Cheap to clone (shares the pool).
 ///
 /// The reqwest client (and with it the TLS configuration and the system's root certificates,
-/// ~18 M instructions) is built on the first request, not when the provider is configured: most
+/// see [`super::roots`]) is built on the first request, not when the provider is configured: most
 /// provider processes Terraform starts (validation, schema, plans of nothing but fixtures) never
 /// call a cloud.
 #[derive(Clone, Debug)]
@@ -611,7 +612,27 @@ pub(crate) fn sensitive_header(value: &str) -> Result<HeaderValue, CloudError> {
 }
 
 fn build_reqwest_client() -> Result<reqwest::Client, CloudError> {
-    reqwest::Client::builder()
+    build_reqwest_client_trusting(&roots::root_source())
+}
+
+/// The client, trusting the roots `source` names (see [`roots`]).
+pub(super) fn build_reqwest_client_trusting(
+    source: &RootSource,
+) -> Result<reqwest::Client, CloudError> {
+    let mut builder = reqwest::Client::builder();
+    if let RootSource::Files {
+        file,
+        directories,
+        links,
+    } = source
+        && let Some(anchors) = roots::load_roots(file.as_deref(), directories, *links)
+    {
+        let config = roots::client_config(anchors).map_err(|e| {
+            CloudError::Invalid(format!("could not build the TLS configuration: {e}"))
+        })?;
+        builder = builder.tls_backend_preconfigured(config);
+    }
+    builder
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(90))

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod http;
 mod rate_limit;
+mod roots;
 pub mod secret;
 
 pub use error::{CloudError, CredentialAttempt, Service, ServiceError};

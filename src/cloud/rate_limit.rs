@@ -82,8 +82,9 @@ pub(crate) struct QuotaRules {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct QuotaKey {
     host: String,
-    /// A keyed hash of the `Authorization` header: the quota is per principal, and the token is
-    /// the one thing every request carries. Never reversible to the token, never logged.
+    /// A keyed hash of the `Authorization` header ([`Pacer::principal_of`]): the quota is per
+    /// principal, and the token is the one thing every request carries. Never reversible to
+    /// the token, never logged.
     principal: u64,
     /// The scope [`QuotaRules::bucket`] named; empty for services without rules.
     scope: String,
@@ -389,6 +390,16 @@ impl Pacer {
         self.buckets.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The principal of an `Authorization` header: a keyed hash of its length and its last 64
+    /// bytes. A token ends in its signature (a JWT) or is random throughout (an API token), so
+    /// its end tells tokens apart; hashing all of an Entra token (1–2 KB) cost more than the
+    /// rest of the key.
+    fn principal_of(&self, authorization: &[u8]) -> u64 {
+        const TAIL: usize = 64;
+        let tail = &authorization[authorization.len().saturating_sub(TAIL)..];
+        self.principal_hasher.hash_one((authorization.len(), tail))
+    }
+
     /// The bucket `request` draws on, by the rules of the service that is asked.
     pub(crate) fn key_for(
         &self,
@@ -403,7 +414,7 @@ impl Pacer {
         let principal = request
             .headers()
             .get(AUTHORIZATION)
-            .map_or(0, |value| self.principal_hasher.hash_one(value.as_bytes()));
+            .map_or(0, |value| self.principal_of(value.as_bytes()));
         let (scope, kind) = rules
             .and_then(|rules| (rules.bucket)(request.method(), url.path()))
             .unwrap_or((String::new(), QuotaKind::Any));
@@ -831,6 +842,12 @@ mod tests {
         assert_eq!(
             put,
             key(Method::PUT, metered, "Bearer a", Some(&TEST_RULES))
+        );
+        // Tokens of one length that differ only in their signature are different principals.
+        let token = |signature: &str| format!("Bearer {}.{signature}", "h".repeat(1500));
+        assert_ne!(
+            key(Method::GET, metered, &token("s1"), None),
+            key(Method::GET, metered, &token("s2"), None)
         );
         let unmetered_path = key(
             Method::PUT,
