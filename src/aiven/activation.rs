@@ -7,7 +7,7 @@ use std::fmt;
 use crate::cloud::error::CloudError;
 use crate::cloud::http::{CallContext, PollStep, poll_until};
 
-use super::{AivenClient, PeeringConnection, PeeringState, VpcAddress};
+use super::{AivenClient, PeerVnet, PeeringConnection, PeeringState, VpcAddress};
 
 /// Why a connection will not become ACTIVE. `Display` reads as the end of "…, but {reason}".
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,14 +44,9 @@ impl AivenClient {
         &self,
         ctx: &CallContext,
         vpc: &VpcAddress,
-        subscription_id: &str,
-        resource_group: &str,
-        vnet_name: &str,
+        peer: PeerVnet<'_>,
     ) -> Result<Option<PeeringState>, CloudError> {
-        match self
-            .find_azure_peering(ctx, vpc, subscription_id, resource_group, vnet_name)
-            .await
-        {
+        match self.find_azure_peering(ctx, vpc, peer).await {
             Ok(connection) => Ok(connection.map(|connection| connection.state)),
             Err(error) if error.is_not_found() => Ok(None),
             Err(error) => Err(error),
@@ -65,17 +60,13 @@ impl AivenClient {
         &self,
         ctx: &CallContext,
         vpc: &VpcAddress,
-        subscription_id: &str,
-        resource_group: &str,
-        vnet_name: &str,
+        peer: PeerVnet<'_>,
     ) -> Result<Result<(), NotActivated>, CloudError> {
         poll_until(
             ctx,
             "waiting for Aiven to report the peering ACTIVE",
             move || async move {
-                let connection = self
-                    .find_azure_peering(ctx, vpc, subscription_id, resource_group, vnet_name)
-                    .await?;
+                let connection = self.find_azure_peering(ctx, vpc, peer).await?;
                 Ok(activation_step(connection.as_ref()))
             },
         )

@@ -156,6 +156,25 @@ impl<'de> Deserialize<'de> for PeeringState {
     }
 }
 
+/// The Azure VNet a connection peers with: Aiven's `peer_cloud_account`, `peer_resource_group`
+/// and `peer_vpc`. Aiven stores them lower-cased, so they are compared without case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerVnet<'a> {
+    pub subscription_id: &'a str,
+    pub resource_group: &'a str,
+    pub name: &'a str,
+}
+
+impl<'a> PeerVnet<'a> {
+    pub const fn new(subscription_id: &'a str, resource_group: &'a str, name: &'a str) -> Self {
+        Self {
+            subscription_id,
+            resource_group,
+            name,
+        }
+    }
+}
+
 /// A project VPC peering connection.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct PeeringConnection {
@@ -232,22 +251,17 @@ impl PeeringConnection {
         self.state_info_str("message")
     }
 
-    /// True when this connection peers with (account, resource group, VNet), compared in lower
-    /// case as Aiven stores them.
-    pub fn matches_azure(
-        &self,
-        subscription_id: &str,
-        resource_group: &str,
-        vnet_name: &str,
-    ) -> bool {
-        self.peer_cloud_account.to_lowercase() == subscription_id.to_lowercase()
-            && self.peer_vpc.to_lowercase() == vnet_name.to_lowercase()
+    /// True when this connection peers with `peer`, compared in lower case as Aiven stores
+    /// them.
+    pub fn matches_azure(&self, peer: PeerVnet<'_>) -> bool {
+        self.peer_cloud_account.to_lowercase() == peer.subscription_id.to_lowercase()
+            && self.peer_vpc.to_lowercase() == peer.name.to_lowercase()
             && self
                 .peer_resource_group
                 .as_deref()
                 .unwrap_or_default()
                 .to_lowercase()
-                == resource_group.to_lowercase()
+                == peer.resource_group.to_lowercase()
     }
 }
 
@@ -410,16 +424,11 @@ impl Vpc {
         self.cloud_name.starts_with("azure-")
     }
 
-    /// The connection peering with (subscription, resource group, VNet), compared in lower case.
-    pub fn find_azure_peering(
-        &self,
-        subscription_id: &str,
-        resource_group: &str,
-        vnet_name: &str,
-    ) -> Option<&PeeringConnection> {
+    /// The connection peering with `peer`, compared in lower case.
+    pub fn find_azure_peering(&self, peer: PeerVnet<'_>) -> Option<&PeeringConnection> {
         self.peering_connections
             .iter()
-            .find(|p| p.matches_azure(subscription_id, resource_group, vnet_name))
+            .find(|p| p.matches_azure(peer))
     }
 }
 
@@ -443,6 +452,17 @@ pub struct AzurePeeringRequest {
     pub peer_azure_tenant_id: String,
     /// Only sent when set.
     pub user_peer_network_cidrs: Option<Vec<String>>,
+}
+
+impl AzurePeeringRequest {
+    /// The VNet the connection peers with.
+    pub fn peer(&self) -> PeerVnet<'_> {
+        PeerVnet {
+            subscription_id: &self.peer_cloud_account,
+            resource_group: &self.peer_resource_group,
+            name: &self.peer_vpc,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -605,15 +625,7 @@ impl AivenClient {
             let wait = backoff_delay(self.http.retry_policy(), lost_answers - 1, fastrand::f64());
             ctx.sleep(wait, "waiting before reading the VPC after a lost answer")
                 .await?;
-            let made = self
-                .find_azure_peering(
-                    ctx,
-                    vpc,
-                    &request.peer_cloud_account,
-                    &request.peer_resource_group,
-                    &request.peer_vpc,
-                )
-                .await?;
+            let made = self.find_azure_peering(ctx, vpc, request.peer()).await?;
             if let Some(connection) = made {
                 return Ok(connection);
             }
@@ -641,13 +653,13 @@ impl AivenClient {
         &self,
         ctx: &CallContext,
         vpc: &VpcAddress,
-        peer: (&str, &str, &str),
+        peer: PeerVnet<'_>,
         CidrChanges { add, delete }: &CidrChanges,
     ) -> Result<(), CloudError> {
         let (account, group, vnet) = (
-            peer.0.to_lowercase(),
-            peer.1.to_lowercase(),
-            peer.2.to_lowercase(),
+            peer.subscription_id.to_lowercase(),
+            peer.resource_group.to_lowercase(),
+            peer.name.to_lowercase(),
         );
         let add: Vec<Value> = add
             .iter()
@@ -667,15 +679,13 @@ impl AivenClient {
             .map(drop)
     }
 
-    /// Reads the VPC and returns the connection peering with (subscription, resource group,
-    /// VNet), compared in lower case; `None` when there is none.
+    /// Reads the VPC and returns the connection peering with `peer`, compared in lower case;
+    /// `None` when there is none.
     pub async fn find_azure_peering(
         &self,
         ctx: &CallContext,
         vpc: &VpcAddress,
-        subscription_id: &str,
-        resource_group: &str,
-        vnet_name: &str,
+        peer: PeerVnet<'_>,
     ) -> Result<Option<PeeringConnection>, CloudError> {
         let url = self.url(&vpc.segments());
         let operation = operation_name(&Method::GET, &url);
@@ -688,7 +698,7 @@ impl AivenClient {
         let found = self
             .vpc_bodies
             .index(&url_of_read, &response.body)
-            .and_then(|index| index.find(subscription_id, resource_group, vnet_name));
+            .and_then(|index| index.find(peer));
         if !matches!(found, Ok(VpcSearch::Found(_)))
             && let Some(error) =
                 error::error_in_success_body(&operation, &response.headers, &response.body)
@@ -714,7 +724,7 @@ impl AivenClient {
 
     /// Remembers `vpc`, read just now for the peering of (subscription, resource group, VNet),
     /// for one later [`AivenClient::take_recent_vpc_read`] on this client.
-    pub fn remember_vpc_read(&self, address: &VpcAddress, peer: (&str, &str, &str), vpc: Vpc) {
+    pub fn remember_vpc_read(&self, address: &VpcAddress, peer: PeerVnet<'_>, vpc: Vpc) {
         self.recent_vpc_reads
             .remember(&address.owner_key(), address.vpc_id(), peer, vpc);
     }
@@ -724,7 +734,7 @@ impl AivenClient {
     pub fn take_recent_vpc_read(
         &self,
         address: &VpcAddress,
-        peer: (&str, &str, &str),
+        peer: PeerVnet<'_>,
         max_age: Duration,
     ) -> Option<Vpc> {
         self.recent_vpc_reads
@@ -741,13 +751,13 @@ impl AivenClient {
         &self,
         ctx: &CallContext,
         vpc: &VpcAddress,
-        peer: (&str, &str, &str),
+        peer: PeerVnet<'_>,
         peering_connection_id: Option<&str>,
     ) -> Result<Option<PeeringConnection>, CloudError> {
         let (account, group, vnet) = (
-            peer.0.to_lowercase(),
-            peer.1.to_lowercase(),
-            peer.2.to_lowercase(),
+            peer.subscription_id.to_lowercase(),
+            peer.resource_group.to_lowercase(),
+            peer.name.to_lowercase(),
         );
         let url = match vpc {
             VpcAddress::Project { .. } => self.url_under(
@@ -766,9 +776,7 @@ impl AivenClient {
                 let id = match peering_connection_id {
                     Some(id) => id.to_owned(),
                     None => {
-                        let found = self
-                            .find_azure_peering(ctx, vpc, peer.0, peer.1, peer.2)
-                            .await?;
+                        let found = self.find_azure_peering(ctx, vpc, peer).await?;
                         match found.and_then(|c| c.peering_connection_id) {
                             Some(id) => id,
                             None => return Ok(None),
@@ -877,11 +885,9 @@ enum VpcSearch {
 #[cfg(test)]
 fn find_connection_in_vpc_body(
     body: &[u8],
-    subscription_id: &str,
-    resource_group: &str,
-    vnet_name: &str,
+    peer: PeerVnet<'_>,
 ) -> Result<VpcSearch, serde_json::Error> {
-    VpcBodyIndex::decode(body)?.find(subscription_id, resource_group, vnet_name)
+    VpcBodyIndex::decode(body)?.find(peer)
 }
 
 /// A VPC body (`GET .../vpcs/{id}`) with each connection's three matched fields decoded and the
@@ -926,12 +932,12 @@ impl ConnectionPeer<'_> {
         }
     }
 
-    fn matches(&self, subscription_id: &str, resource_group: &str, vnet_name: &str) -> bool {
-        same_lowercase(&self.peer_cloud_account, subscription_id)
-            && same_lowercase(&self.peer_vpc, vnet_name)
+    fn matches(&self, peer: PeerVnet<'_>) -> bool {
+        same_lowercase(&self.peer_cloud_account, peer.subscription_id)
+            && same_lowercase(&self.peer_vpc, peer.name)
             && same_lowercase(
                 self.peer_resource_group.as_deref().unwrap_or_default(),
-                resource_group,
+                peer.resource_group,
             )
     }
 }
@@ -976,23 +982,14 @@ impl VpcBodyIndex {
     /// The first connection, in the body's order, that peers with (subscription, resource
     /// group, VNet), decoded in full. A connection before it whose three fields do not decode
     /// is an error, as decoding them one by one until the match would find.
-    fn find(
-        &self,
-        subscription_id: &str,
-        resource_group: &str,
-        vnet_name: &str,
-    ) -> Result<VpcSearch, serde_json::Error> {
+    fn find(&self, peer: PeerVnet<'_>) -> Result<VpcSearch, serde_json::Error> {
         if self.error_field {
             return Ok(VpcSearch::ErrorField);
         }
         for connection in &self.connections {
             let matches = match &connection.peer {
-                Some(peer) => peer.matches(subscription_id, resource_group, vnet_name),
-                None => serde_json::from_str::<ConnectionPeer<'_>>(&connection.text)?.matches(
-                    subscription_id,
-                    resource_group,
-                    vnet_name,
-                ),
+                Some(indexed) => indexed.matches(peer),
+                None => serde_json::from_str::<ConnectionPeer<'_>>(&connection.text)?.matches(peer),
             };
             if matches {
                 return serde_json::from_str(&connection.text)
@@ -1163,12 +1160,17 @@ mod tests {
             }]
         }))
         .unwrap();
-        let peering = vpc.find_azure_peering("AAAA", "RG", "VNet1").unwrap();
+        let peering = vpc
+            .find_azure_peering(PeerVnet::new("AAAA", "RG", "VNet1"))
+            .unwrap();
         assert_eq!(peering.state, PeeringState::PendingPeer);
         assert_eq!(peering.to_tenant_id(), Some("aiven-tenant"));
         assert_eq!(peering.to_network_id(), Some("/subscriptions/x/vnet"));
         assert_eq!(peering.state_message(), Some("Pending peer"));
-        assert!(vpc.find_azure_peering("aaaa", "other", "vnet1").is_none());
+        assert!(
+            vpc.find_azure_peering(PeerVnet::new("aaaa", "other", "vnet1"))
+                .is_none()
+        );
         assert!(PeeringState::parse("INVALID_SPECIFICATION").is_failure());
         assert!(PeeringState::parse("DELETED_BY_PEER").is_gone());
         assert_eq!(
@@ -1204,20 +1206,22 @@ mod tests {
             ("sub-a", "rg", "vnet-3"),
             ("sub-c", "rg", "vnet-1"),
         ] {
-            let Ok(VpcSearch::Found(found)) =
-                find_connection_in_vpc_body(SHARED_VPC_BODY.as_bytes(), subscription, group, vnet)
-            else {
+            let Ok(VpcSearch::Found(found)) = find_connection_in_vpc_body(
+                SHARED_VPC_BODY.as_bytes(),
+                PeerVnet::new(subscription, group, vnet),
+            ) else {
                 panic!("the VPC body decodes");
             };
             assert_eq!(
                 found.as_deref(),
-                vpc.find_azure_peering(subscription, group, vnet),
+                vpc.find_azure_peering(PeerVnet::new(subscription, group, vnet)),
                 "{subscription}/{group}/{vnet}"
             );
         }
-        let Ok(VpcSearch::Found(Some(second))) =
-            find_connection_in_vpc_body(SHARED_VPC_BODY.as_bytes(), "sub-a", "rg", "vnet-2")
-        else {
+        let Ok(VpcSearch::Found(Some(second))) = find_connection_in_vpc_body(
+            SHARED_VPC_BODY.as_bytes(),
+            PeerVnet::new("sub-a", "rg", "vnet-2"),
+        ) else {
             panic!("the connection is found");
         };
         // The first match wins, with all its fields.
@@ -1241,7 +1245,7 @@ mod tests {
              "user_peer_network_cidrs": ["10.1.0.0/16", "10.2.0.0/16"], "unknown": [{}]}
         ]}"#;
         let Ok(VpcSearch::Found(Some(found))) =
-            find_connection_in_vpc_body(body.as_bytes(), "SUB-A", "", "vnet-\"1\"")
+            find_connection_in_vpc_body(body.as_bytes(), PeerVnet::new("SUB-A", "", "vnet-\"1\""))
         else {
             panic!("the connection is found");
         };
@@ -1249,18 +1253,21 @@ mod tests {
             serde_json::from_str(&body.replace(r#""state": 5"#, r#""state": "ACTIVE""#)).unwrap();
         assert_eq!(
             Some(&*found),
-            vpc.find_azure_peering("SUB-A", "", "vnet-\"1\"")
+            vpc.find_azure_peering(PeerVnet::new("SUB-A", "", "vnet-\"1\""))
         );
         assert_eq!(found.state, PeeringState::Approved);
         assert_eq!(found.state_message(), Some("line\nbreak"));
         assert_eq!(found.user_peer_network_cidrs.len(), 2);
         // Connections that do not match are not decoded beyond the three fields.
         assert!(matches!(
-            find_connection_in_vpc_body(body.as_bytes(), "sub-b", "", "vnet-9"),
+            find_connection_in_vpc_body(body.as_bytes(), PeerVnet::new("sub-b", "", "vnet-9")),
             Ok(VpcSearch::Found(None))
         ));
         // The matched one is decoded as `PeeringConnection` decodes it.
-        assert!(find_connection_in_vpc_body(body.as_bytes(), "sub-a", "", "vnet-0").is_err());
+        assert!(
+            find_connection_in_vpc_body(body.as_bytes(), PeerVnet::new("sub-a", "", "vnet-0"))
+                .is_err()
+        );
     }
 
     #[test]
@@ -1276,7 +1283,7 @@ mod tests {
                 r#"{{"project_vpc_id": "v", "cloud_name": "c", "network_cidr": "n", "state": "ACTIVE", "peering_connections": [{connection}]}}"#
             );
             assert!(
-                find_connection_in_vpc_body(body.as_bytes(), "a", "", "v").is_err(),
+                find_connection_in_vpc_body(body.as_bytes(), PeerVnet::new("a", "", "v")).is_err(),
                 "{connection}"
             );
             // The whole VPC does not decode either.
@@ -1296,11 +1303,11 @@ mod tests {
         let fresh = bodies.index(&url, changed.as_bytes()).unwrap();
         assert!(!Arc::ptr_eq(&first, &fresh));
         assert!(matches!(
-            fresh.find("sub-a", "rg", "vnet-9"),
+            fresh.find(PeerVnet::new("sub-a", "rg", "vnet-9")),
             Ok(VpcSearch::Found(Some(_)))
         ));
         assert!(matches!(
-            fresh.find("sub-a", "rg", "vnet-1"),
+            fresh.find(PeerVnet::new("sub-a", "rg", "vnet-1")),
             Ok(VpcSearch::Found(None))
         ));
         // A body that is not a VPC is an error every time, and is not remembered.
@@ -1321,12 +1328,15 @@ mod tests {
                 "peering_connections": [{"peer_cloud_account": "a", "peer_resource_group": "g",
                 "peer_vpc": "vnet-1"}]}"#,
         ] {
-            assert!(find_connection_in_vpc_body(body.as_bytes(), "a", "g", "vnet-1").is_err());
+            assert!(
+                find_connection_in_vpc_body(body.as_bytes(), PeerVnet::new("a", "g", "vnet-1"))
+                    .is_err()
+            );
         }
         let with_error = r#"{"project_vpc_id": "v", "cloud_name": "c", "network_cidr": "n",
             "state": "s", "peering_connections": [], "error": "boom"}"#;
         assert!(matches!(
-            find_connection_in_vpc_body(with_error.as_bytes(), "a", "g", "vnet-1"),
+            find_connection_in_vpc_body(with_error.as_bytes(), PeerVnet::new("a", "g", "vnet-1")),
             Ok(VpcSearch::ErrorField)
         ));
     }

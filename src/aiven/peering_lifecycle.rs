@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{AivenClient, AzurePeeringRequest, PeeringConnection, PeeringState, VpcAddress};
+use super::{
+    AivenClient, AzurePeeringRequest, PeerVnet, PeeringConnection, PeeringState, VpcAddress,
+};
 use crate::aiven::RejectionCause;
 use crate::cloud::{CallContext, CloudError, PollStep, poll_until};
 
@@ -98,18 +100,16 @@ impl AivenClient {
         &self,
         call: &CallContext,
         vpc: &VpcAddress,
-        peer: (&str, &str, &str),
+        peer: PeerVnet<'_>,
         recent_read_max_age: Duration,
     ) -> Result<Option<PeeringConnection>, ClearingError> {
-        let (subscription_id, resource_group, vnet_name) = peer;
         let existing = match self.take_recent_vpc_read(vpc, peer, recent_read_max_age) {
             Some(read) => {
                 tracing::debug!("existing-connection check: a recent VPC read");
-                read.find_azure_peering(subscription_id, resource_group, vnet_name)
-                    .cloned()
+                read.find_azure_peering(peer).cloned()
             }
             None => self
-                .find_azure_peering(call, vpc, subscription_id, resource_group, vnet_name)
+                .find_azure_peering(call, vpc, peer)
                 .await
                 .map_err(ClearingError::Lookup)?,
         };
@@ -143,11 +143,9 @@ impl AivenClient {
         &self,
         call: &CallContext,
         vpc: &VpcAddress,
-        (subscription_id, resource_group, vnet_name): (&str, &str, &str),
+        peer: PeerVnet<'_>,
     ) -> Result<Option<PeeringConnection>, CloudError> {
-        let found = self
-            .find_azure_peering(call, vpc, subscription_id, resource_group, vnet_name)
-            .await;
+        let found = self.find_azure_peering(call, vpc, peer).await;
         match found {
             Ok(connection) => Ok(connection.filter(|connection| !connection.state.is_gone())),
             Err(error) if error.is_not_found() => Ok(None),
@@ -170,11 +168,7 @@ impl AivenClient {
         timeout: Duration,
         mut observe: impl FnMut(&PeeringConnection) + Send,
     ) -> Result<CreateOutcome, CreateError> {
-        let peer = (
-            request.peer_cloud_account.as_str(),
-            request.peer_resource_group.as_str(),
-            request.peer_vpc.as_str(),
-        );
+        let peer = request.peer();
         let mut retries = PropagationRetries::new();
         loop {
             let attempt_started = retries.start_attempt();
@@ -250,15 +244,7 @@ impl AivenClient {
     ) -> Result<PeeringConnection, CloudError> {
         match self.create_azure_peering(call, vpc, request).await {
             Err(error @ (CloudError::Transport { .. } | CloudError::Decode { .. })) => {
-                let found = self
-                    .find_azure_peering(
-                        call,
-                        vpc,
-                        &request.peer_cloud_account,
-                        &request.peer_resource_group,
-                        &request.peer_vpc,
-                    )
-                    .await;
+                let found = self.find_azure_peering(call, vpc, request.peer()).await;
                 match found {
                     Ok(Some(connection)) => Ok(connection),
                     _ => Err(error),
@@ -274,7 +260,7 @@ impl AivenClient {
         &self,
         call: &CallContext,
         vpc: &VpcAddress,
-        (subscription_id, resource_group, vnet_name): (&str, &str, &str),
+        peer: PeerVnet<'_>,
         created: PeeringConnection,
     ) -> Result<Option<PeeringConnection>, CloudError> {
         if !created.state.is_being_set_up() {
@@ -291,9 +277,7 @@ impl AivenClient {
                 if let Some(state) = answer {
                     return Ok(PollStep::pending(format!("state {state}")));
                 }
-                let found = self
-                    .find_azure_peering(call, vpc, subscription_id, resource_group, vnet_name)
-                    .await?;
+                let found = self.find_azure_peering(call, vpc, peer).await?;
                 Ok(match found {
                     Some(connection) if connection.state.is_being_set_up() => {
                         PollStep::pending(format!("state {}", connection.state))
@@ -312,7 +296,7 @@ impl AivenClient {
         &self,
         call: &CallContext,
         vpc: &VpcAddress,
-        peer: (&str, &str, &str),
+        peer: PeerVnet<'_>,
         peering_connection_id: Option<&str>,
     ) -> Result<(), CloudError> {
         let deleting = self
@@ -331,10 +315,7 @@ impl AivenClient {
                 if let Some(state) = answer {
                     return Ok(PollStep::pending(format!("state {state}")));
                 }
-                match self
-                    .find_azure_peering(call, vpc, peer.0, peer.1, peer.2)
-                    .await
-                {
+                match self.find_azure_peering(call, vpc, peer).await {
                     Ok(Some(connection)) if connection.state != PeeringState::Deleted => {
                         Ok(PollStep::pending(format!("state {}", connection.state)))
                     }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::Vpc;
+use super::{PeerVnet, Vpc};
 
 /// Which peering a VPC read was made for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -29,17 +29,13 @@ struct PeeringKey {
 impl PeeringKey {
     /// The key of the peering of `project`'s VPC with the VNet `peer` (subscription, resource
     /// group, name).
-    fn new(
-        project: &str,
-        project_vpc_id: &str,
-        (subscription_id, resource_group, vnet_name): (&str, &str, &str),
-    ) -> Self {
+    fn new(project: &str, project_vpc_id: &str, peer: PeerVnet<'_>) -> Self {
         Self {
             project: project.to_owned(),
             project_vpc_id: project_vpc_id.to_lowercase(),
-            subscription_id: subscription_id.to_lowercase(),
-            resource_group: resource_group.to_lowercase(),
-            vnet_name: vnet_name.to_lowercase(),
+            subscription_id: peer.subscription_id.to_lowercase(),
+            resource_group: peer.resource_group.to_lowercase(),
+            vnet_name: peer.name.to_lowercase(),
         }
     }
 }
@@ -60,7 +56,7 @@ impl RecentVpcReads {
         &self,
         project: &str,
         project_vpc_id: &str,
-        peer: (&str, &str, &str),
+        peer: PeerVnet<'_>,
         vpc: Vpc,
     ) {
         self.remember_at(Instant::now(), project, project_vpc_id, peer, vpc);
@@ -71,7 +67,7 @@ impl RecentVpcReads {
         &self,
         project: &str,
         project_vpc_id: &str,
-        peer: (&str, &str, &str),
+        peer: PeerVnet<'_>,
         max_age: Duration,
     ) -> Option<Vpc> {
         self.take_at(Instant::now(), project, project_vpc_id, peer, max_age)
@@ -82,7 +78,7 @@ impl RecentVpcReads {
         now: Instant,
         project: &str,
         project_vpc_id: &str,
-        peer: (&str, &str, &str),
+        peer: PeerVnet<'_>,
         vpc: Vpc,
     ) {
         let key = PeeringKey::new(project, project_vpc_id, peer);
@@ -97,7 +93,7 @@ impl RecentVpcReads {
         now: Instant,
         project: &str,
         project_vpc_id: &str,
-        peer: (&str, &str, &str),
+        peer: PeerVnet<'_>,
         max_age: Duration,
     ) -> Option<Vpc> {
         let key = PeeringKey::new(project, project_vpc_id, peer);
@@ -125,7 +121,7 @@ mod tests {
         }
     }
 
-    const VNET: (&str, &str, &str) = ("C1000000-0000", "rg-Workload", "vnet-App");
+    const VNET: PeerVnet<'static> = PeerVnet::new("C1000000-0000", "rg-Workload", "vnet-App");
 
     #[test]
     fn a_read_serves_one_create_of_the_same_peering_while_fresh() {
@@ -135,7 +131,7 @@ mod tests {
         let soon = start + Duration::from_millis(3);
         reads.remember_at(start, "acme", "VPC-1", VNET, vpc("10.0.0.0/24"));
         // Another VNet, another project or VPC: not this peering's read.
-        let other_vnet = ("c1000000-0000", "rg-workload", "other");
+        let other_vnet = PeerVnet::new("c1000000-0000", "rg-workload", "other");
         assert!(
             reads
                 .take_at(soon, "acme", "vpc-1", other_vnet, max_age)
@@ -152,7 +148,7 @@ mod tests {
                 .is_none()
         );
         // The same peering in another spelling of the case-insensitive parts: taken once.
-        let respelled = ("c1000000-0000", "RG-WORKLOAD", "VNET-APP");
+        let respelled = PeerVnet::new("c1000000-0000", "RG-WORKLOAD", "VNET-APP");
         let taken = reads.take_at(soon, "acme", "vpc-1", respelled, max_age);
         assert_eq!(
             taken.map(|vpc| vpc.network_cidr),

@@ -39,7 +39,7 @@ use async_trait::async_trait;
 
 use crate::aiven::{
     AIVEN_APP_ID, AzurePeeringRequest, CidrChanges, ClearingError, CreateError, CreateOutcome,
-    PeeringConnection, Rejection, RejectionCause, VpcAddress, is_uuid,
+    PeerVnet, PeeringConnection, Rejection, RejectionCause, VpcAddress, is_uuid,
 };
 use crate::azure::arm::PEER_ACTION;
 use crate::azure::ids::VirtualNetworkId;
@@ -58,7 +58,7 @@ use std::sync::Arc;
 
 use super::ProviderData;
 use super::identity;
-use super::support::{call_context, checks, cloud_diagnostic};
+use super::support::{aiven_peer, call_context, checks, cloud_diagnostic};
 
 /// `list "vnetpeer_aiven_vpc_peering"` and `list "vnetpeer_aiven_org_vpc_peering"` for
 /// `terraform query`.
@@ -546,8 +546,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
             .update_user_peer_network_cidrs(&call, &planned.vpc, planned.peer(), &changes)
             .await
             .map_err(|error| failed(&error))?;
-        let (subscription, group, name) = planned.peer();
-        let found = aiven.find_azure_peering(&call, &planned.vpc, subscription, group, name);
+        let found = aiven.find_azure_peering(&call, &planned.vpc, planned.peer());
         match found.await {
             Ok(Some(connection)) => record_connection(&mut state, &connection),
             Ok(None) => return Ok(complete_from_prior(state, &request.prior)),
@@ -729,13 +728,9 @@ impl PeeringInputs {
         )
     }
 
-    /// (subscription, resource group, VNet name): how Aiven identifies the peer network.
-    fn peer(&self) -> (&str, &str, &str) {
-        (
-            &self.vnet.subscription_id,
-            &self.vnet.resource_group,
-            &self.vnet.name,
-        )
+    /// How Aiven identifies the peer network.
+    fn peer(&self) -> PeerVnet<'_> {
+        aiven_peer(&self.vnet)
     }
 
     /// What Aiven's create takes (it lower-cases the peer fields itself).
@@ -1049,8 +1044,7 @@ async fn preflight(ctx: &Ctx, peering: &PeeringInputs) -> Diagnostics {
     }
     // For the create that follows this plan in the same process (the apply-time re-plan).
     aiven.remember_vpc_read(&peering.vpc, peering.peer(), vpc.clone());
-    let (subscription, group, name) = peering.peer();
-    if let Some(existing) = vpc.find_azure_peering(subscription, group, name)
+    if let Some(existing) = vpc.find_azure_peering(peering.peer())
         && !existing.state.is_gone()
     {
         // Only a warning at plan: Terraform plans the replacement of this resource's own

@@ -56,7 +56,7 @@ use crate::value::{Type, Value};
 use super::ProviderData;
 use super::app_secret::{self, MintedSecret};
 use super::identity;
-use super::support::{call_context, checks, cloud_diagnostic, cloud_diagnostics};
+use super::support::{aiven_peer, call_context, checks, cloud_diagnostic, cloud_diagnostics};
 
 /// Lifetime of a secret minted for one operation: long enough for any create, short enough to
 /// be harmless if its removal ever fails.
@@ -743,17 +743,10 @@ const AIVEN_ACTIVE: &str = "ACTIVE";
 
 /// Aiven's current state of the connection (null when Aiven no longer lists it).
 async fn read_aiven_state(ctx: &Ctx, peering: &AivenPeeringRef) -> Result<Value, Diagnostics> {
-    let vnet = &peering.vnet;
     let state = ctx
         .data()
         .aiven()?
-        .azure_peering_state(
-            &call_context(ctx),
-            &peering.vpc,
-            &vnet.subscription_id,
-            &vnet.resource_group,
-            &vnet.name,
-        )
+        .azure_peering_state(&call_context(ctx), &peering.vpc, aiven_peer(&peering.vnet))
         .await
         .map_err(|error| {
             cloud_diagnostics(
@@ -776,16 +769,13 @@ impl AivenWait {
 /// Polls Aiven until the connection is ACTIVE (it gets there once Aiven notices the Connected
 /// peering). A failure state or a vanished connection ends the wait with an explanation.
 async fn wait_for_aiven_active(ctx: &Ctx, peering: &AivenPeeringRef) -> Result<(), Diagnostics> {
-    let vnet = &peering.vnet;
     let outcome = ctx
         .data()
         .aiven()?
         .wait_until_azure_peering_active(
             &call_context(ctx),
             &peering.vpc,
-            &vnet.subscription_id,
-            &vnet.resource_group,
-            &vnet.name,
+            aiven_peer(&peering.vnet),
         )
         .await;
     let summary = "Aiven did not activate the peering connection";

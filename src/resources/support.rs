@@ -4,8 +4,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::aiven::PeerVnet;
 use crate::azure::arm::ArmClient;
 use crate::azure::graph::{DEFAULT_REPLICATION_WINDOW, GraphClient};
+use crate::azure::ids::VirtualNetworkId;
 use crate::cloud::http::{PollStep, poll_until};
 use crate::cloud::{CallContext, CloudError, SecretString};
 use crate::framework::model::{AttributeValue, not_known};
@@ -54,6 +56,15 @@ pub fn cloud_diagnostics(summary: impl Into<String>, error: &CloudError) -> Diag
 }
 
 /// The ARM client acting as the provider's own identity (credential problems surface here).
+/// The VNet as Aiven names a connection's peer (subscription, resource group, VNet name).
+pub fn aiven_peer(vnet: &VirtualNetworkId) -> PeerVnet<'_> {
+    PeerVnet {
+        subscription_id: &vnet.subscription_id,
+        resource_group: &vnet.resource_group,
+        name: &vnet.name,
+    }
+}
+
 pub fn arm(ctx: &Ctx) -> Result<ArmClient, Diagnostics> {
     ctx.data()
         .azure

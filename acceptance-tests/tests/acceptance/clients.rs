@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use crate::clients_common::*;
-use vnetpeer::aiven::{AivenClient, AivenSettings, AzurePeeringRequest, PeeringState, VpcAddress};
+use vnetpeer::aiven::{
+    AivenClient, AivenSettings, AzurePeeringRequest, PeerVnet, PeeringState, VpcAddress,
+};
 use vnetpeer::azure::aadsts;
 use vnetpeer::azure::arm::{PeeringProperties, PeeringState as AzurePeeringState};
 use vnetpeer::azure::graph::{DirectoryObject, NewApplication, sign_in_audience};
@@ -831,9 +833,11 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
         .find_azure_peering(
             &ctx,
             &address,
-            &seed.customer_subscription_id,
-            &seed.customer_resource_group,
-            &seed.customer_vnet_name,
+            PeerVnet::new(
+                &seed.customer_subscription_id,
+                &seed.customer_resource_group,
+                &seed.customer_vnet_name,
+            ),
         )
         .await
         .unwrap()
@@ -847,7 +851,7 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
         .delete_azure_peering(
             &ctx,
             &address,
-            (
+            PeerVnet::new(
                 &seed.customer_subscription_id,
                 &seed.customer_resource_group,
                 &seed.customer_vnet_name,
@@ -869,9 +873,11 @@ async fn aiven_peering_is_created_matched_and_deleted_in_lower_case() {
                 .find_azure_peering(
                     &CallContext::new(Duration::from_secs(5), CancellationToken::new()),
                     &address,
-                    &seed.customer_subscription_id,
-                    &seed.customer_resource_group,
-                    &seed.customer_vnet_name,
+                    PeerVnet::new(
+                        &seed.customer_subscription_id,
+                        &seed.customer_resource_group,
+                        &seed.customer_vnet_name,
+                    ),
                 )
                 .await?;
             Ok(match peering {
