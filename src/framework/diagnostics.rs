@@ -249,9 +249,39 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+// ----- building a diagnostic up: an attribute's rejected value, advice after the cause -----
+
+impl Diagnostic {
+    /// The error for an attribute whose value cannot be used: "Invalid `name`", the reason as
+    /// the detail, at the attribute.
+    pub fn invalid(name: &str, reason: impl fmt::Display) -> Self {
+        Diagnostic::error(format!("Invalid `{name}`"), reason.to_string()).at(name)
+    }
+
+    /// The diagnostic with `paragraph` added to its detail after a blank line: what to check or
+    /// do, after what went wrong.
+    pub fn with_paragraph(mut self, paragraph: impl AsRef<str>) -> Self {
+        self.detail.push_str("\n\n");
+        self.detail.push_str(paragraph.as_ref());
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invalid_value_is_named_and_advice_follows_the_cause() {
+        let diagnostic = Diagnostic::invalid("vnet_id", "not an ARM id")
+            .with_paragraph("Use the VNet's resource id.");
+        assert_eq!(diagnostic.summary, "Invalid `vnet_id`");
+        assert_eq!(diagnostic.path, Some(AttributePath::root("vnet_id")));
+        assert_eq!(
+            diagnostic.detail,
+            "not an ARM id\n\nUse the VNet's resource id."
+        );
+    }
 
     #[test]
     fn paths_render_like_terraform_references() {

@@ -160,6 +160,43 @@ impl Identity {
     }
 }
 
+// ----- declaring an identity in one call ---------------------------------------------------------
+
+impl Identity {
+    /// An identity (version 0) whose attributes, given as (name, description), must all be set
+    /// by an import block.
+    pub fn required(
+        attributes: &[(&'static str, &'static str)],
+        of_state: fn(&Value) -> Option<BTreeMap<&'static str, String>>,
+        import_id: fn(&BTreeMap<String, String>) -> Result<String, Diagnostic>,
+    ) -> Self {
+        Identity {
+            version: 0,
+            attributes: attributes
+                .iter()
+                .map(|(name, description)| IdentityAttribute::required(name, description))
+                .collect(),
+            of_state,
+            import_id,
+        }
+    }
+
+    /// An [`Identity::of_state`] for identity attributes named like the state attributes they
+    /// copy: their values in `state`, `None` while one is not a known, non-empty string.
+    pub fn same_named(
+        state: &Value,
+        names: &[&'static str],
+    ) -> Option<BTreeMap<&'static str, String>> {
+        names
+            .iter()
+            .map(|name| {
+                let text = state.get(name)?.as_str()?;
+                (!text.is_empty()).then(|| (*name, text.to_owned()))
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +218,30 @@ mod tests {
             },
             import_id: |parts| Ok(format!("{}/{}", parts["scope"], parts["name"])),
         }
+    }
+
+    #[test]
+    fn an_identity_declared_in_one_call_copies_same_named_attributes() {
+        let declared = Identity::required(
+            &[("scope", "the ARM scope"), ("name", "the GUID")],
+            |state| Identity::same_named(state, &["scope", "name"]),
+            |parts| Ok(format!("{}/{}", parts["scope"], parts["name"])),
+        );
+        assert_eq!(declared.version, 0);
+        assert!(declared.attributes.iter().all(|a| a.required_for_import));
+        let state = Value::object([
+            ("scope", Value::string("/subscriptions/s")),
+            ("name", Value::string("n")),
+        ]);
+        assert_eq!(
+            declared.value_of_state(&state),
+            identity().value_of_state(&state)
+        );
+        let empty = Value::object([
+            ("scope", Value::string("/subscriptions/s")),
+            ("name", Value::string("")),
+        ]);
+        assert_eq!(declared.value_of_state(&empty), None);
     }
 
     #[test]

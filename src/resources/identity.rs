@@ -5,9 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::framework::{
-    Diagnostic, Diagnostics, Identity, IdentityAttribute, MoveSource, ObjectExt,
-};
+use crate::framework::{Diagnostic, Diagnostics, Identity, MoveSource, ObjectExt};
 use crate::value::Value;
 
 use super::support::checks;
@@ -34,12 +32,11 @@ pub fn from_state(
 /// The identity of an Entra object named by its Microsoft Graph object id, as in Graph's
 /// `/applications/{id}` and `/servicePrincipals/{id}`; `description` says how to find it.
 pub fn graph_object(description: &'static str) -> Identity {
-    Identity {
-        version: 0,
-        attributes: vec![IdentityAttribute::required(OBJECT_ID, description)],
-        of_state: |state| from_state(state, &[(OBJECT_ID, OBJECT_ID)]),
-        import_id: |parts| part(parts, OBJECT_ID).map(str::to_owned),
-    }
+    Identity::required(
+        &[(OBJECT_ID, description)],
+        |state| Identity::same_named(state, &[OBJECT_ID]),
+        |parts| part(parts, OBJECT_ID).map(str::to_owned),
+    )
 }
 
 /// `moved` from azuread's `source_type` (its `object_id`, in every azuread version): the state

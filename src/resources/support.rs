@@ -55,6 +55,18 @@ pub fn cloud_diagnostics(summary: impl Into<String>, error: &CloudError) -> Diag
     Diagnostics::from(cloud_diagnostic(summary, error))
 }
 
+/// A cloud call's result with its error worded by [`cloud_diagnostics`]:
+/// `client.get(…).await.or_diagnostics("Could not read …")?`.
+pub trait OrDiagnostics<T> {
+    fn or_diagnostics(self, summary: impl Into<String>) -> Result<T, Diagnostics>;
+}
+
+impl<T> OrDiagnostics<T> for Result<T, CloudError> {
+    fn or_diagnostics(self, summary: impl Into<String>) -> Result<T, Diagnostics> {
+        self.map_err(|error| cloud_diagnostics(summary, &error))
+    }
+}
+
 /// The ARM client acting as the provider's own identity (credential problems surface here).
 /// The VNet as Aiven names a connection's peer (subscription, resource group, VNet name).
 pub fn aiven_peer(vnet: &VirtualNetworkId) -> PeerVnet<'_> {
