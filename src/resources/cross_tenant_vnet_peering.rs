@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::aiven::VpcAddress;
+use crate::aiven::{PeeringState as AivenState, VpcAddress};
 use crate::azure::arm::{
     ArmClient, PEER_ACTION, PEERING_WRITE_ACTION, PeeringProperties, PeeringState, PeeringsToSync,
     VnetPeering, codes,
@@ -46,9 +46,9 @@ use crate::azure::ids::{VirtualNetworkId, VnetPeeringId, validate_peering_name};
 use crate::cloud::{CloudError, SecretString};
 use crate::framework::ListResource;
 use crate::framework::{
-    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, IdentityAttribute,
-    Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
-    Validator, model, replace_if,
+    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, Model, MoveSource,
+    ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, model,
+    replace_if,
 };
 use crate::resources::Ctx;
 use crate::value::{Type, Value};
@@ -56,7 +56,9 @@ use crate::value::{Type, Value};
 use super::ProviderData;
 use super::app_secret::{self, MintedSecret};
 use super::identity;
-use super::support::{aiven_peer, call_context, checks, cloud_diagnostic, cloud_diagnostics};
+use super::support::{
+    OrDiagnostics, aiven_peer, call_context, checks, cloud_diagnostic, cloud_diagnostics,
+};
 
 /// Lifetime of a secret minted for one operation: long enough for any create, short enough to
 /// be harmless if its removal ever fails.
@@ -404,8 +406,8 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         }
         // Replacement is declared on the attributes (`requires_replace_if`).
         let flags_changed = Flags::ATTRIBUTES.iter().any(|flag| plan.changed(flag));
-        let sync = sync_needed(&plan.prior);
-        if let Some(level) = &sync.here {
+        let (level, sync) = sync_needed(&plan.prior).unwrap_or_default();
+        if sync.local {
             plan.warnings.push(Diagnostic::warning(
                 "The peering's address spaces are out of sync",
                 format!(
@@ -416,7 +418,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                 ),
             ));
         }
-        if let Some(level) = &sync.on_the_remote_side {
+        if sync.remote {
             let vnet = plan
                 .prior
                 .attr_str(Location::vnet_id)
@@ -433,7 +435,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
                 ),
             ));
         }
-        if flags_changed || sync.here.is_some() {
+        if flags_changed || sync.local {
             for name in Observed::ATTRIBUTES {
                 plan.set_unknown(name);
             }
@@ -450,42 +452,26 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         state.set_attr(Location::id, target.id.to_string());
         let mut aiven = AivenWait::from_value(&state)?;
         aiven.aiven_peering_state = Value::Null;
-        let peering = write_as_application(ctx, &request.config, &target).await;
-        let peering = match peering {
-            Ok(peering) => peering,
-            Err(failed) => {
-                let partial = failed.peering_may_exist.then(|| {
-                    Observed::of(None).write_to(&mut state);
-                    aiven.write_to(&mut state);
-                    state.clone()
-                });
-                return Err(Failure {
-                    diagnostics: failed.diagnostics,
-                    partial_state: partial,
-                });
-            }
-        };
-        Observed::of(Some(&peering)).write_to(&mut state);
         aiven.write_to(&mut state);
-        if let Some(aiven_peering) = aiven.connection() {
-            wait_for_aiven_active(ctx, &aiven_peering)
-                .await
-                .map_err(|diagnostics| Failure::with_partial_state(diagnostics, state.clone()))?;
-            aiven.aiven_peering_state = Value::string(AIVEN_ACTIVE);
-            aiven.write_to(&mut state);
-        }
+        let written = write_as_application(ctx, &request.config, &target).await;
+        let peering = written.map_err(|failed| Failure {
+            partial_state: failed.peering_may_exist.then(|| {
+                Observed::of(None).write_to(&mut state);
+                state.clone()
+            }),
+            diagnostics: failed.diagnostics,
+        })?;
+        Observed::of(Some(&peering)).write_to(&mut state);
+        aiven.record_activation(ctx, &mut state).await?;
         Ok(state)
     }
 
     async fn read(&self, ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
         let id = peering_id_of(&state)?;
-        let arm = own_arm(ctx)?;
-        let peering = arm
+        let peering = own_arm(ctx)?
             .get_vnet_peering(&call_context(ctx), &id)
             .await
-            .map_err(|error| {
-                cloud_diagnostics("Could not read the virtual network peering", &error)
-            })?;
+            .or_diagnostics("Could not read the virtual network peering")?;
         let Some(peering) = peering else {
             return Ok(None);
         };
@@ -527,7 +513,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
     async fn update(&self, ctx: &Ctx, request: UpdateRequest) -> Result<Value, Failure> {
         let mut state = request.planned;
         let flags_changed = Flags::from_value(&request.prior)? != Flags::from_value(&state)?;
-        let resync = sync_needed(&request.prior).here.is_some();
+        let resync = sync_needed(&request.prior).is_some_and(|(_, sync)| sync.local);
         if flags_changed || resync {
             let mut target = Target::from_value(&state)?;
             target.resync = resync;
@@ -538,50 +524,40 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         }
         // Otherwise only attributes that live in Terraform changed (credentials, the Aiven
         // peering to wait for, spelling, or values recorded after an import): nothing to send.
-        let newly_awaited = AivenWait::from_value(&request.prior)?.aiven_peering_id
-            != AivenWait::from_value(&state)?.aiven_peering_id;
         let mut aiven = AivenWait::from_value(&state)?;
+        let newly_awaited =
+            AivenWait::from_value(&request.prior)?.aiven_peering_id != aiven.aiven_peering_id;
         match aiven.connection() {
-            Some(aiven_peering) if flags_changed || newly_awaited => {
+            Some(_) if flags_changed || newly_awaited => {
+                aiven.record_activation(ctx, &mut state).await?;
+            }
+            Some(_) if !aiven.aiven_peering_state.is_unknown() => {}
+            _ => {
                 aiven.aiven_peering_state = Value::Null;
                 aiven.write_to(&mut state);
-                wait_for_aiven_active(ctx, &aiven_peering)
-                    .await
-                    .map_err(|diagnostics| {
-                        Failure::with_partial_state(diagnostics, state.clone())
-                    })?;
-                aiven.aiven_peering_state = Value::string(AIVEN_ACTIVE);
             }
-            Some(_) => {}
-            None => aiven.aiven_peering_state = Value::Null,
         }
-        if aiven.aiven_peering_state.is_unknown() {
-            aiven.aiven_peering_state = Value::Null;
-        }
-        aiven.write_to(&mut state);
         Ok(state)
     }
 
     async fn delete(&self, ctx: &Ctx, state: Value) -> Result<(), Diagnostics> {
         let id = peering_id_of(&state)?;
-        let arm = own_arm(ctx)?;
-        arm.delete_vnet_peering(&call_context(ctx), &id)
+        own_arm(ctx)?
+            .delete_vnet_peering(&call_context(ctx), &id)
             .await
-            .map_err(|error| {
-                cloud_diagnostics("Could not delete the virtual network peering", &error)
-            })
+            .or_diagnostics("Could not delete the virtual network peering")
     }
 
     async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let parsed = VnetPeeringId::parse(id.trim()).map_err(|error| {
-            Diagnostics::from(Diagnostic::error(
+            Diagnostic::error(
                 "Invalid import id",
                 format!(
                     "{error}. Import a cross-tenant peering by its resource id, e.g. \
                      `terraform import vnetpeer_cross_tenant_vnet_peering.to_aiven \
                      /subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<vnet>/virtualNetworkPeerings/<name>`."
                 ),
-            ))
+            )
         })?;
         Ok(Location::of(&parsed).to_value())
     }
@@ -603,16 +579,11 @@ struct Target {
 impl Target {
     fn from_value(value: &Value) -> Result<Self, Diagnostics> {
         let planned = Planned::from_value_with_defaults(&CrossTenantVnetPeering.schema(), value)?;
-        let invalid = |name: &str, error: &dyn std::fmt::Display| {
-            Diagnostics::from(
-                Diagnostic::error(format!("Invalid `{name}`"), error.to_string()).at(name),
-            )
-        };
         let id = VirtualNetworkId::parse(&planned.vnet_id)
             .and_then(|vnet| vnet.peering(&planned.name))
-            .map_err(|e| invalid(Planned::vnet_id, &e))?;
+            .map_err(|error| Diagnostic::invalid(Planned::vnet_id, error))?;
         let remote_vnet = VirtualNetworkId::parse(&planned.remote_vnet_id)
-            .map_err(|e| invalid(Planned::remote_vnet_id, &e))?;
+            .map_err(|error| Diagnostic::invalid(Planned::remote_vnet_id, error))?;
         Ok(Target {
             id,
             remote_vnet,
@@ -630,43 +601,27 @@ impl Target {
     }
 }
 
-/// Which side of a connected peering needs a sync of its address spaces, each with the
-/// `peeringSyncLevel` that says so ([`PeeringsToSync`]): `here` by an in-place update of this
-/// peering, `on_the_remote_side` only by the remote VNet's owner. Neither when not connected or
-/// unknown.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct SyncNeeded {
-    here: Option<String>,
-    on_the_remote_side: Option<String>,
-}
-
-fn sync_needed(state: &Value) -> SyncNeeded {
+/// The `peeringSyncLevel` of a connected peering and which sides it says need a sync of their
+/// address spaces ([`PeeringsToSync`]): this one by an in-place update, the remote one only by
+/// its VNet's owner. `None` when not connected or unknown.
+fn sync_needed(state: &Value) -> Option<(&str, PeeringsToSync)> {
+    let level = state.attr_str(Observed::peering_sync_level)?;
     let connected = state.attr_str(Observed::peering_state) == Some("Connected");
-    let Some(level) = state
-        .attr_str(Observed::peering_sync_level)
-        .filter(|_| connected)
-    else {
-        return SyncNeeded::default();
-    };
-    let sync = PeeringsToSync::of_level(level);
-    SyncNeeded {
-        here: sync.local.then(|| level.to_owned()),
-        on_the_remote_side: sync.remote.then(|| level.to_owned()),
-    }
+    connected.then(|| (level, PeeringsToSync::of_level(level)))
 }
 
 /// The peering id of a state: `id`, or `vnet_id` + `name` when `id` is missing.
-fn peering_id_of(state: &Value) -> Result<VnetPeeringId, Diagnostics> {
+fn peering_id_of(state: &Value) -> Result<VnetPeeringId, Diagnostic> {
     let parsed = match state.attr_str(Location::id) {
         Some(id) => VnetPeeringId::parse(id),
         None => VirtualNetworkId::parse(state.attr_str(Location::vnet_id).unwrap_or_default())
             .and_then(|vnet| vnet.peering(state.attr_str(Location::name).unwrap_or_default())),
     };
     parsed.map_err(|error| {
-        Diagnostics::from(Diagnostic::error(
+        Diagnostic::error(
             "Invalid peering id in the state",
             format!("{error}. Remove the resource from the state and import it again."),
-        ))
+        )
     })
 }
 
@@ -738,9 +693,6 @@ fn aiven_peering_id_validator() -> Validator {
     )
 }
 
-/// Aiven's spelling of the state create waits for.
-const AIVEN_ACTIVE: &str = "ACTIVE";
-
 /// Aiven's current state of the connection (null when Aiven no longer lists it).
 async fn read_aiven_state(ctx: &Ctx, peering: &AivenPeeringRef) -> Result<Value, Diagnostics> {
     let state = ctx
@@ -748,12 +700,9 @@ async fn read_aiven_state(ctx: &Ctx, peering: &AivenPeeringRef) -> Result<Value,
         .aiven()?
         .azure_peering_state(&call_context(ctx), &peering.vpc, aiven_peer(&peering.vnet))
         .await
-        .map_err(|error| {
-            cloud_diagnostics(
-                "Could not read the Aiven peering connection named by `aiven_peering_id`",
-                &error,
-            )
-        })?;
+        .or_diagnostics(
+            "Could not read the Aiven peering connection named by `aiven_peering_id`",
+        )?;
     Ok(state.map_or(Value::Null, |state| Value::string(state.as_str())))
 }
 
@@ -764,41 +713,50 @@ impl AivenWait {
             .as_deref()
             .and_then(|id| AivenPeeringRef::parse(id).ok())
     }
-}
 
-/// Polls Aiven until the connection is ACTIVE (it gets there once Aiven notices the Connected
-/// peering). A failure state or a vanished connection ends the wait with an explanation.
-async fn wait_for_aiven_active(ctx: &Ctx, peering: &AivenPeeringRef) -> Result<(), Diagnostics> {
-    let outcome = ctx
-        .data()
-        .aiven()?
-        .wait_until_azure_peering_active(
-            &call_context(ctx),
-            &peering.vpc,
-            aiven_peer(&peering.vnet),
-        )
-        .await;
-    let summary = "Aiven did not activate the peering connection";
-    let diagnostic = match outcome {
-        Ok(Ok(())) => return Ok(()),
-        Ok(Err(reason)) => Diagnostic::error(
-            summary,
-            format!(
-                "The Azure peering is Connected, but {reason}. Apply again: the Aiven peering \
-                 connection is re-created when refresh finds it gone, and this peering \
-                 (tainted) after it."
+    /// With a connection to wait for, polls Aiven until it is ACTIVE (it gets there once Aiven
+    /// notices the Connected peering) and records that in `state`. A failure state or a
+    /// vanished connection ends the wait with an explanation, and a failure leaves `state` as it
+    /// stands, Aiven's state null, as the partial state.
+    async fn record_activation(&mut self, ctx: &Ctx, state: &mut Value) -> Result<(), Failure> {
+        let Some(connection) = self.connection() else {
+            return Ok(());
+        };
+        self.aiven_peering_state = Value::Null;
+        self.write_to(state);
+        let partial = |diagnostics: Diagnostics, state: &Value| {
+            Failure::with_partial_state(diagnostics, state.clone())
+        };
+        let aiven = ctx.data().aiven().map_err(|d| partial(d, state))?;
+        let (vpc, peer) = (&connection.vpc, aiven_peer(&connection.vnet));
+        let outcome = aiven
+            .wait_until_azure_peering_active(&call_context(ctx), vpc, peer)
+            .await;
+        let summary = "Aiven did not activate the peering connection";
+        let diagnostic = match outcome {
+            Ok(Ok(())) => {
+                self.aiven_peering_state = Value::string(AivenState::Active.as_str());
+                self.write_to(state);
+                return Ok(());
+            }
+            Ok(Err(reason)) => Diagnostic::error(
+                summary,
+                format!(
+                    "The Azure peering is Connected, but {reason}. Apply again: the Aiven peering \
+                     connection is re-created when refresh finds it gone, and this peering \
+                     (tainted) after it."
+                ),
             ),
-        ),
-        Err(error) => {
-            let mut diagnostic = cloud_diagnostic(summary, &error);
-            diagnostic.detail.push_str(
-                "\n\nThe Azure peering is Connected; Aiven turns the connection ACTIVE once it \
+            Err(error) => cloud_diagnostic(summary, &error).with_paragraph(
+                "The Azure peering is Connected; Aiven turns the connection ACTIVE once it \
                  notices (usually within minutes).",
-            );
-            diagnostic
-        }
-    };
-    Err(diagnostic.at(AivenWait::aiven_peering_id).into())
+            ),
+        };
+        Err(partial(
+            diagnostic.at(AivenWait::aiven_peering_id).into(),
+            state,
+        ))
+    }
 }
 
 // ----- the write, as the step-1 application --------------------------------------------------------
@@ -966,15 +924,15 @@ async fn put_and_connect(
         }
         CrossTenantWriteError::Write(error) => put_diagnostic(&error, target),
         CrossTenantWriteError::NotConnected(error) => {
-            let mut diagnostic = cloud_diagnostic("The peering did not become Connected", &error);
-            diagnostic.detail.push_str(&format!(
-                "\n\nThe peering {} exists but stays Initiated while Aiven's own peering (from \
-                 {} back to this VNet) is missing. Aiven creates it when its peering connection \
+            cloud_diagnostic("The peering did not become Connected", &error).with_paragraph(
+                format!(
+                    "The peering {} exists but stays Initiated while Aiven's own peering (from {} \
+                 back to this VNet) is missing. Aiven creates it when its peering connection \
                  reaches PENDING_PEER: check the state of the `vnetpeer_aiven_vpc_peering`. The \
                  peering is kept (tainted) and replaced on the next apply.",
-                target.id, target.remote_vnet
-            ));
-            diagnostic
+                    target.id, target.remote_vnet
+                ),
+            )
         }
     };
     Err(WriteFailure {
@@ -993,47 +951,47 @@ fn put_diagnostic(error: &CloudError, target: &Target) -> Diagnostic {
     let remote = &target.remote_vnet;
     let remote_tenant = &target.remote_tenant_id;
     if error.has_code(codes::AUTHORIZATION_FAILED) {
-        let mut diagnostic = cloud_diagnostic(
+        return cloud_diagnostic(
             "The peering application may not create peerings on the virtual network",
             error,
-        );
-        diagnostic.detail.push_str(&format!(
-            "\n\nAzure refused `{PEERING_WRITE_ACTION}` on {vnet} to application {client} until \
-             the operation's timeout. Likely causes:\n\
+        )
+        .with_paragraph(format!(
+            "Azure refused `{PEERING_WRITE_ACTION}` on {vnet} to application {client} until the \
+             operation's timeout. Likely causes:\n\
              - the application's service principal has no Network Contributor role on the VNet: \
              add a `vnetpeer_role_assignment` with `role_definition_name = \"Network \
              Contributor\"`, `scope` = the VNet id and `principal_id` = the application's \
              `service_principal_object_id`, and make this peering depend on it;\n\
              - the assignment was made moments ago and has not propagated yet (up to 10 \
              minutes): raise `timeouts {{ create }}` and apply again."
-        ));
-        return diagnostic.at(Planned::client_id);
+        ))
+        .at(Planned::client_id);
     }
     if error.has_code(codes::LINKED_AUTHORIZATION_FAILED) {
-        let mut diagnostic =
-            cloud_diagnostic("Azure refused the link to Aiven's virtual network", error);
-        diagnostic.detail.push_str(&format!(
-            "\n\nThe peering needs application {client} to hold `{PEER_ACTION}` on {remote}, \
-             proven by the application's own token for tenant {remote_tenant}. Likely causes:\n\
-             - `remote_tenant_id` or `remote_vnet_id` are not Aiven's: use `aiven_tenant_id` and \
-             `aiven_vnet_id` of the `vnetpeer_aiven_vpc_peering`;\n\
-             - Aiven has not granted the application `peer/action` on its VNet: it does so when \
-             its peering connection for this application reaches PENDING_PEER; check that \
-             `peer_azure_app_id` of the Aiven peering is `client_id` and that its state is \
-             PENDING_PEER or ACTIVE;\n\
-             - the grant was made moments ago and is still propagating in Aiven's tenant: raise \
-             `timeouts {{ create }}` and apply again."
-        ));
-        return diagnostic.at(Planned::remote_tenant_id);
+        return cloud_diagnostic("Azure refused the link to Aiven's virtual network", error)
+            .with_paragraph(format!(
+                "The peering needs application {client} to hold `{PEER_ACTION}` on {remote}, \
+                 proven by the application's own token for tenant {remote_tenant}. Likely \
+                 causes:\n\
+                 - `remote_tenant_id` or `remote_vnet_id` are not Aiven's: use `aiven_tenant_id` \
+                 and `aiven_vnet_id` of the `vnetpeer_aiven_vpc_peering`;\n\
+                 - Aiven has not granted the application `peer/action` on its VNet: it does so \
+                 when its peering connection for this application reaches PENDING_PEER; check \
+                 that `peer_azure_app_id` of the Aiven peering is `client_id` and that its state \
+                 is PENDING_PEER or ACTIVE;\n\
+                 - the grant was made moments ago and is still propagating in Aiven's tenant: \
+                 raise `timeouts {{ create }}` and apply again."
+            ))
+            .at(Planned::remote_tenant_id);
     }
     if error.has_code(codes::REMOTE_PEERING_IS_DISCONNECTED) {
-        let mut diagnostic = cloud_diagnostic("Aiven's side of the peering is disconnected", error);
-        diagnostic.detail.push_str(
-            "\n\nAiven's own peering back to this VNet is Disconnected, so this peering cannot \
-             connect. Re-create the Aiven peering connection: `terraform apply \
-             -replace=<address of the vnetpeer_aiven_vpc_peering>`.",
-        );
-        return diagnostic.at(Planned::remote_vnet_id);
+        return cloud_diagnostic("Aiven's side of the peering is disconnected", error)
+            .with_paragraph(
+                "Aiven's own peering back to this VNet is Disconnected, so this peering cannot \
+                 connect. Re-create the Aiven peering connection: `terraform apply \
+                 -replace=<address of the vnetpeer_aiven_vpc_peering>`.",
+            )
+            .at(Planned::remote_vnet_id);
     }
     cloud_diagnostic(
         "Could not create or update the virtual network peering",
@@ -1060,8 +1018,6 @@ fn token_diagnostic(
         Credential::client_secret
     };
     if refusal == TokenRefusal::Secret {
-        let mut diagnostic =
-            cloud_diagnostic("The peering application's secret does not work", error);
         let cause = if secret.is_minted() {
             "- `application_object_id` is not the object id of the application whose client id \
              is `client_id` (use `object_id` and `client_id` of the same `vnetpeer_aad_app`);"
@@ -1069,23 +1025,23 @@ fn token_diagnostic(
             "- `client_secret` is wrong, expired, or the secret's id instead of its value, or it \
              belongs to another application than `client_id`;"
         };
-        diagnostic.detail.push_str(&format!(
-            "\n\nEntra ID refused the secret of application {client} in {where_}. Likely \
-             causes:\n{cause}\n- the secret was added moments ago and is not usable yet (new \
-             secrets take seconds, rarely minutes): apply again."
-        ));
-        return diagnostic.at(secret_attribute);
+        return cloud_diagnostic("The peering application's secret does not work", error)
+            .with_paragraph(format!(
+                "Entra ID refused the secret of application {client} in {where_}. Likely \
+                 causes:\n{cause}\n- the secret was added moments ago and is not usable yet \
+                 (new secrets take seconds, rarely minutes): apply again."
+            ))
+            .at(secret_attribute);
     }
     let missing_principal = refusal == TokenRefusal::NoServicePrincipal;
     if missing_principal && tenant == TenantRole::Remote {
-        let mut diagnostic = cloud_diagnostic(
+        return cloud_diagnostic(
             "The peering application cannot sign in to Aiven's tenant",
             error,
-        );
-        diagnostic.detail.push_str(&format!(
-            "\n\nApplication {client} has no service principal in tenant {}. Aiven creates it \
-             when its peering connection for this application reaches PENDING_PEER. Likely \
-             causes:\n\
+        )
+        .with_paragraph(format!(
+            "Application {client} has no service principal in tenant {}. Aiven creates it when \
+             its peering connection for this application reaches PENDING_PEER. Likely causes:\n\
              - the Aiven peering connection names another application (`peer_azure_app_id` \
              must be `client_id`) or has not reached PENDING_PEER: make this peering depend on \
              the `vnetpeer_aiven_vpc_peering` (use its `aiven_tenant_id` and `aiven_vnet_id`);\n\
@@ -1093,19 +1049,19 @@ fn token_diagnostic(
              - the application is single-tenant: `sign_in_audience` must be \
              `AzureADMultipleOrgs`.",
             target.remote_tenant_id
-        ));
-        return diagnostic.at(Planned::remote_tenant_id);
+        ))
+        .at(Planned::remote_tenant_id);
     }
     if missing_principal {
-        let mut diagnostic = cloud_diagnostic(
+        return cloud_diagnostic(
             "The peering application is unknown in the customer tenant",
             error,
-        );
-        diagnostic.detail.push_str(&format!(
-            "\n\nEntra ID knows no application {client} with a service principal in the \
-             customer tenant. Use `client_id` of the `vnetpeer_aad_app` (which creates both)."
-        ));
-        return diagnostic.at(Planned::client_id);
+        )
+        .with_paragraph(format!(
+            "Entra ID knows no application {client} with a service principal in the customer \
+             tenant. Use `client_id` of the `vnetpeer_aad_app` (which creates both)."
+        ))
+        .at(Planned::client_id);
     }
     if refusal == TokenRefusal::UnknownTenant {
         let attribute = match tenant {
@@ -1125,24 +1081,23 @@ fn token_diagnostic(
 /// A VNet peering is named by its subscription, resource group, VNet and name: the identity of
 /// azurerm's `azurerm_virtual_network_peering`, so the same four values work for both.
 fn identity_declaration() -> Identity {
-    Identity {
-        version: 0,
-        attributes: vec![
-            IdentityAttribute::required(
+    Identity::required(
+        &[
+            (
                 "subscription_id",
                 "The subscription of the local virtual network (a UUID).",
             ),
-            IdentityAttribute::required(
+            (
                 "resource_group_name",
                 "The resource group of the local virtual network.",
             ),
-            IdentityAttribute::required(
+            (
                 "virtual_network_name",
                 "The name of the local virtual network.",
             ),
-            IdentityAttribute::required("name", "The name of the peering."),
+            ("name", "The name of the peering."),
         ],
-        of_state: |state| {
+        |state| {
             let vnet = VirtualNetworkId::parse(state.attr_str(Location::vnet_id)?).ok()?;
             let name = state.attr_str(Location::name)?;
             Some(std::collections::BTreeMap::from([
@@ -1152,7 +1107,7 @@ fn identity_declaration() -> Identity {
                 ("name", name.to_owned()),
             ]))
         },
-        import_id: |parts| {
+        |parts| {
             Ok(format!(
                 "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Network/virtualNetworks/{}/virtualNetworkPeerings/{}",
                 identity::part(parts, "subscription_id")?,
@@ -1161,7 +1116,7 @@ fn identity_declaration() -> Identity {
                 identity::part(parts, "name")?
             ))
         },
-    }
+    )
 }
 
 /// `moved` from azurerm's `azurerm_virtual_network_peering` (its `id`, the peering's resource
@@ -1172,10 +1127,10 @@ fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
     }
     Some(source.required("id").and_then(|id| {
         let parsed = VnetPeeringId::parse(id).map_err(|error| {
-            Diagnostics::from(Diagnostic::error(
+            Diagnostic::error(
                 "Cannot move azurerm_virtual_network_peering",
                 format!("Its `id` is not a virtual network peering id: {error}."),
-            ))
+            )
         })?;
         Ok(Location::of(&parsed).to_value())
     }))
@@ -1220,34 +1175,26 @@ mod tests {
                 ("peering_sync_level", Value::string(level)),
             ])
         };
-        let needed = |here: Option<&str>, remote: Option<&str>| SyncNeeded {
-            here: here.map(str::to_owned),
-            on_the_remote_side: remote.map(str::to_owned),
-        };
+        let needed =
+            |level: &'static str, local, remote| Some((level, PeeringsToSync { local, remote }));
         assert_eq!(
             sync_needed(&state("Connected", "FullyInSync")),
-            needed(None, None)
+            needed("FullyInSync", false, false)
         );
         assert_eq!(
             sync_needed(&state("Connected", "LocalNotInSync")),
-            needed(Some("LocalNotInSync"), None)
+            needed("LocalNotInSync", true, false)
         );
         assert_eq!(
             sync_needed(&state("Connected", "RemoteNotInSync")),
-            needed(None, Some("RemoteNotInSync"))
+            needed("RemoteNotInSync", false, true)
         );
         assert_eq!(
             sync_needed(&state("Connected", "LocalAndRemoteNotInSync")),
-            needed(
-                Some("LocalAndRemoteNotInSync"),
-                Some("LocalAndRemoteNotInSync")
-            )
+            needed("LocalAndRemoteNotInSync", true, true)
         );
         // Waiting for the remote side: never in sync, nothing to do yet.
-        assert_eq!(
-            sync_needed(&state("Initiated", "RemoteNotInSync")),
-            needed(None, None)
-        );
+        assert_eq!(sync_needed(&state("Initiated", "RemoteNotInSync")), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::framework::{
 use crate::resources::Ctx;
 
 use super::super::ProviderData;
-use super::super::support::{call_context, checks, cloud_diagnostics};
+use super::super::support::{OrDiagnostics, call_context, checks};
 use super::own_arm;
 
 /// See the module documentation.
@@ -41,13 +41,12 @@ impl ListResource<ProviderData> for CrossTenantVnetPeeringList {
         let Some(vnet_id) = listing.config.attr_str(VNET_ID) else {
             return Ok(());
         };
-        let vnet = VirtualNetworkId::parse(vnet_id).map_err(|error| {
-            Diagnostics::from(Diagnostic::error("Invalid `vnet_id`", error.to_string()).at(VNET_ID))
-        })?;
+        let vnet = VirtualNetworkId::parse(vnet_id)
+            .map_err(|error| Diagnostic::invalid(VNET_ID, error))?;
         let peerings = own_arm(ctx)?
             .list_vnet_peerings(&call_context(ctx), &vnet)
             .await
-            .map_err(|error| cloud_diagnostics("Cannot list the VNet's peerings", &error))?;
+            .or_diagnostics("Cannot list the VNet's peerings")?;
         for peering in peerings {
             let Ok(id) = vnet.peering(&peering.name) else {
                 continue;
