@@ -41,18 +41,16 @@ use crate::cloud::{CallContext, CloudError};
 use crate::framework::ListResource;
 use crate::framework::model::not_known;
 use crate::framework::{
-    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, IdentityAttribute,
-    Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
-    Validator, format_go_duration, model, validators,
+    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, Model, MoveSource,
+    ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator,
+    format_go_duration, model, validators,
 };
 use crate::resources::Ctx;
 use crate::value::Value;
 
 use super::ProviderData;
 use super::identity;
-use super::support::{
-    arm, call_context, checks, cloud_diagnostic, cloud_diagnostics, required_str,
-};
+use super::support::{OrDiagnostics, arm, call_context, checks, cloud_diagnostic, required_str};
 
 /// `list "vnetpeer_role_assignment"` for `terraform query`.
 pub mod list;
@@ -259,34 +257,25 @@ impl Resource<ProviderData> for RoleAssignmentResource {
             .prior
             .attr_str(Assignment::role_definition_id)
             .and_then(role_guid);
-        let mut other_role: Option<&str> = None;
-        match &config_id {
-            Value::Unknown(_) => other_role = Some(Assignment::role_definition_id),
-            Value::String(text) => {
-                let guid = role_guid(text);
-                if guid.is_none() || guid != prior_guid {
-                    other_role = Some(Assignment::role_definition_id);
-                }
-            }
-            _ => {}
-        }
-        match &config_name {
-            Value::Unknown(_) => other_role = Some(Assignment::role_definition_name),
+        let other_id = match &config_id {
+            Value::Unknown(_) => true,
+            Value::String(text) => role_guid(text).is_none_or(|guid| Some(guid) != prior_guid),
+            _ => false,
+        };
+        let other_name = match &config_name {
+            Value::Unknown(_) => true,
             Value::String(name) => match plan.prior.attr_str(Assignment::role_definition_name) {
-                Some(prior) if prior.eq_ignore_ascii_case(name) => {}
-                Some(_) => other_role = Some(Assignment::role_definition_name),
+                Some(prior) => !prior.eq_ignore_ascii_case(name),
                 // Imported (or switched from id to name): compare when the name is a built-in;
                 // other names are checked against the assigned role at apply (see `update`).
-                None => {
-                    if built_in_role_guid(name).is_some_and(|guid| Some(guid) != prior_guid) {
-                        other_role = Some(Assignment::role_definition_name);
-                    }
-                }
+                None => built_in_role_guid(name).is_some_and(|guid| Some(guid) != prior_guid),
             },
-            _ => {}
-        }
-        if let Some(path) = other_role {
-            plan.require_replace(path);
+            _ => false,
+        };
+        if other_name {
+            plan.require_replace(Assignment::role_definition_name);
+        } else if other_id {
+            plan.require_replace(Assignment::role_definition_id);
         }
         Ok(())
     }
@@ -340,11 +329,10 @@ impl Resource<ProviderData> for RoleAssignmentResource {
 
     async fn read(&self, ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
         let id = state_assignment_id(&state)?;
-        let arm = arm(ctx)?;
-        let Some(assignment) = arm
+        let Some(assignment) = arm(ctx)?
             .get_role_assignment(&call_context(ctx), &id)
             .await
-            .map_err(|error| cloud_diagnostics("Could not read the role assignment", &error))?
+            .or_diagnostics("Could not read the role assignment")?
         else {
             return Ok(None);
         };
@@ -368,12 +356,7 @@ impl Resource<ProviderData> for RoleAssignmentResource {
             let named = arm
                 .find_role_by_name(&call, &scope, name)
                 .await
-                .map_err(|error| {
-                    Failure::from(cloud_diagnostic(
-                        format!("Could not look up the role \"{name}\""),
-                        &error,
-                    ))
-                })?;
+                .or_diagnostics(format!("Could not look up the role \"{name}\""))?;
             if named != Some(assigned) {
                 return Err(Diagnostic::error(
                     format!("role_definition_name \"{name}\" is not the assigned role"),
@@ -399,20 +382,15 @@ impl Resource<ProviderData> for RoleAssignmentResource {
         arm(ctx)?
             .delete_role_assignment_and_wait(&call_context(ctx), &id)
             .await
-            .map_err(|error| {
-                cloud_diagnostics(
-                    format!("Could not delete the role assignment {}", id.name),
-                    &error,
-                )
-            })
+            .or_diagnostics(format!("Could not delete the role assignment {}", id.name))
     }
 
     async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let parsed = RoleAssignmentId::parse(id).map_err(|error| {
-            Diagnostics::from(Diagnostic::error(
+            Diagnostic::error(
                 "Invalid import id for vnetpeer_role_assignment",
                 format!("{error}."),
-            ))
+            )
         })?;
         if let Err(reason) = check_assignment_scope(&parsed.scope) {
             return Err(Diagnostic::error(
@@ -460,14 +438,9 @@ fn state_assignment_id(state: &Value) -> Result<RoleAssignmentId, Diagnostics> {
 
 fn state_role_guid(state: &Value) -> Result<Uuid, Diagnostics> {
     let text = required_str(state, Assignment::role_definition_id)?;
-    RoleDefinitionId::parse(&text)
-        .map(|id| id.guid)
-        .map_err(|error| {
-            Diagnostics::from(Diagnostic::error(
-                "Invalid role_definition_id",
-                error.to_string(),
-            ))
-        })
+    let id = RoleDefinitionId::parse(&text)
+        .map_err(|error| Diagnostic::error("Invalid role_definition_id", error.to_string()))?;
+    Ok(id.guid)
 }
 
 /// The role to assign: the configured id, the table's GUID for a built-in name, or one lookup
@@ -491,13 +464,17 @@ async fn resolve_role(
     let name = assignment
         .role_definition_name
         .as_str()
-        .ok_or_else(|| Diagnostics::from(not_known(Assignment::role_definition_name)))?;
+        .ok_or_else(|| not_known(Assignment::role_definition_name))?;
     if let Some(guid) = built_in_role_guid(name) {
         return Ok(role_at_subscription_of(scope, guid));
     }
-    match arm.wait_for_role_named(call, window, scope, name).await {
-        Ok(Some(guid)) => Ok(role_at_subscription_of(scope, guid)),
-        Ok(None) => Err(Diagnostic::error(
+    let found = arm
+        .wait_for_role_named(call, window, scope, name)
+        .await
+        .or_diagnostics(format!("Could not look up the role \"{name}\""))?;
+    match found {
+        Some(guid) => Ok(role_at_subscription_of(scope, guid)),
+        None => Err(Diagnostic::error(
             format!("No role named \"{name}\" is visible at the scope"),
             format!(
                 "Azure Resource Manager listed no role definition named \"{name}\" at \
@@ -509,16 +486,12 @@ async fn resolve_role(
         )
         .at(Assignment::role_definition_name)
         .into()),
-        Err(error) => Err(cloud_diagnostics(
-            format!("Could not look up the role \"{name}\""),
-            &error,
-        )),
     }
 }
 
 /// A refused PUT, with what to check for the refusals a configuration can cause.
 fn assign_failure(error: &CloudError, grant: &RoleGrant) -> Diagnostic {
-    let mut diagnostic = cloud_diagnostic(
+    let diagnostic = cloud_diagnostic(
         format!(
             "Could not assign role {} to principal {}",
             grant.role.guid, grant.principal_id
@@ -526,18 +499,18 @@ fn assign_failure(error: &CloudError, grant: &RoleGrant) -> Diagnostic {
         error,
     );
     if error.has_code(codes::AUTHORIZATION_FAILED) {
-        diagnostic.detail.push_str(
-            "\n\nAssigning roles needs Microsoft.Authorization/roleAssignments/write at \
-             the scope, e.g. the Owner, User Access Administrator or Role Based Access \
-             Control Administrator role.",
-        );
+        diagnostic.with_paragraph(
+            "Assigning roles needs Microsoft.Authorization/roleAssignments/write at the scope, \
+             e.g. the Owner, User Access Administrator or Role Based Access Control \
+             Administrator role.",
+        )
     } else if error.has_code(UNMATCHED_PRINCIPAL_TYPE) {
         diagnostic
-            .detail
-            .push_str("\n\nSet principal_type to the kind of principal that principal_id names.");
-        diagnostic = diagnostic.at(Assignment::principal_type);
+            .with_paragraph("Set principal_type to the kind of principal that principal_id names.")
+            .at(Assignment::principal_type)
+    } else {
+        diagnostic
     }
-    diagnostic
 }
 
 /// The explanation once ARM has answered `PrincipalNotFound` for the whole replication window.
@@ -583,15 +556,9 @@ async fn adopt_existing(
     call: &CallContext,
     grant: &RoleGrant,
 ) -> Result<String, Failure> {
-    let existing = arm
-        .find_role_assignment(call, grant)
-        .await
-        .map_err(|error| {
-            Failure::from(cloud_diagnostic(
-                "The role is already assigned under another name, and listing assignments failed",
-                &error,
-            ))
-        })?;
+    let existing = arm.find_role_assignment(call, grant).await.or_diagnostics(
+        "The role is already assigned under another name, and listing assignments failed",
+    )?;
     let Some(existing) = existing else {
         let (role, principal_id, scope) = (grant.role.guid, &grant.principal_id, &grant.scope);
         return Err(Diagnostic::error(
@@ -630,22 +597,20 @@ fn refreshed_state(
         );
     }
     state.set_attr(Assignment::name, assignment.name.as_str());
-    if state.attr_str(Assignment::scope).is_none() {
-        state.set_attr(Assignment::scope, id.scope.clone());
-    }
     let scope = state
         .attr_str(Assignment::scope)
-        .unwrap_or_default()
+        .unwrap_or(&id.scope)
         .to_owned();
+    state.set_attr(Assignment::scope, scope.as_str());
     state.set_attr(
         Assignment::id,
         RoleAssignmentId::new(&scope, id.name).to_string(),
     );
     let role = RoleDefinitionId::parse(&properties.role_definition_id).map_err(|error| {
-        Diagnostics::from(Diagnostic::error(
+        Diagnostic::error(
             "Azure returned an unexpected role definition id",
             error.to_string(),
-        ))
+        )
     })?;
     let prior_role = state.attr_str(Assignment::role_definition_id);
     if prior_role.and_then(role_guid) != Some(role.guid) {
@@ -666,30 +631,24 @@ fn refreshed_state(
 /// A role assignment is named by its scope and GUID name, as azurerm's
 /// `azurerm_role_assignment` identity names it.
 fn identity_declaration() -> Identity {
-    Identity {
-        version: 0,
-        attributes: vec![
-            IdentityAttribute::required(
-                "scope",
-                "The ARM scope of the assignment: a subscription, resource group or resource \
-                 id, e.g. the virtual network's id.",
+    Identity::required(
+        &[
+            (
+                Assignment::scope,
+                "The ARM scope of the assignment: a subscription, resource group or resource id, \
+                 e.g. the virtual network's id.",
             ),
-            IdentityAttribute::required("name", "The assignment's name (a GUID)."),
+            (Assignment::name, "The assignment's name (a GUID)."),
         ],
-        of_state: |state| {
-            identity::from_state(
-                state,
-                &[("scope", Assignment::scope), ("name", Assignment::name)],
-            )
-        },
-        import_id: |parts| {
+        |state| Identity::same_named(state, &[Assignment::scope, Assignment::name]),
+        |parts| {
             Ok(format!(
                 "{}/providers/Microsoft.Authorization/roleAssignments/{}",
-                identity::part(parts, "scope")?.trim_end_matches('/'),
-                identity::part(parts, "name")?
+                identity::part(parts, Assignment::scope)?.trim_end_matches('/'),
+                identity::part(parts, Assignment::name)?
             ))
         },
-    }
+    )
 }
 
 /// `moved` from azurerm's `azurerm_role_assignment` (its `id`, the assignment's resource id):
@@ -700,10 +659,10 @@ fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
     }
     Some(source.required("id").and_then(|id| {
         let parsed = RoleAssignmentId::parse(id).map_err(|error| {
-            Diagnostics::from(Diagnostic::error(
+            Diagnostic::error(
                 "Cannot move azurerm_role_assignment",
                 format!("Its `id` is not a role assignment id: {error}."),
-            ))
+            )
         })?;
         Ok(imported(&parsed))
     }))

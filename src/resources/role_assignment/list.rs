@@ -17,7 +17,7 @@ use crate::framework::{Attribute, Block, Diagnostics, ListResource, Listing, Obj
 use crate::resources::Ctx;
 
 use super::super::ProviderData;
-use super::super::support::{arm, call_context, cloud_diagnostics};
+use super::super::support::{OrDiagnostics, arm, call_context};
 use super::assignment_scope;
 
 /// See the module documentation.
@@ -58,7 +58,7 @@ impl ListResource<ProviderData> for RoleAssignmentList {
         let assignments = arm
             .role_assignments_made_at(&call, scope)
             .await
-            .map_err(|error| cloud_diagnostics("Cannot list the role assignments", &error))?;
+            .or_diagnostics("Cannot list the role assignments")?;
         let scope_name = scope.rsplit('/').next().unwrap_or(scope);
         let mut role_names = RoleNames::default();
         for assignment in assignments {
@@ -102,7 +102,7 @@ impl RoleNames {
         let name = arm
             .get_role_definition(call, &id)
             .await
-            .map_err(|error| cloud_diagnostics("Cannot read an assigned role", &error))?
+            .or_diagnostics("Cannot read an assigned role")?
             .map_or_else(|| id.guid.to_string(), |role| role.properties.role_name);
         self.0.insert(id.guid, name.clone());
         Ok(name)
