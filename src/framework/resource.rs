@@ -226,6 +226,34 @@ impl MoveSource<'_> {
     }
 }
 
+// ----- a `moved` source named by its `id` ------------------------------------------------------
+
+impl MoveSource<'_> {
+    /// `moved` from `type_name` of the provider `provider_type` whose `id` attribute is an id
+    /// this resource imports: the state `import` makes of it. `None` for any other source; an
+    /// `id` that `import` refuses is an error saying it is not `what` (e.g. "a role assignment
+    /// id").
+    pub fn imported_by_id<E: std::fmt::Display>(
+        &self,
+        provider_type: &str,
+        type_name: &str,
+        what: &str,
+        import: impl FnOnce(&str) -> Result<Value, E>,
+    ) -> Option<Result<Value, Diagnostics>> {
+        if !self.is(provider_type, type_name) {
+            return None;
+        }
+        Some(self.required("id").and_then(|id| {
+            import(id).map_err(|error| {
+                Diagnostics::from(Diagnostic::error(
+                    format!("Cannot move {type_name}"),
+                    format!("Its `id` is not {what}: {error}."),
+                ))
+            })
+        }))
+    }
+}
+
 /// Input of [`Resource::update`].
 #[derive(Clone, Debug)]
 pub struct UpdateRequest {
@@ -344,5 +372,47 @@ impl PlannedChange {
         if !self.requires_replace.contains(&path) {
             self.requires_replace.push(path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_named_by_its_id_moves_as_an_import_of_that_id() {
+        let state = serde_json::json!({"id": "/x/1"});
+        let source = MoveSource {
+            provider_address: "registry.terraform.io/hashicorp/azurerm",
+            type_name: "azurerm_thing",
+            schema_version: 0,
+            state: &state,
+        };
+        let import = |id: &str| match id.strip_prefix("/x/") {
+            Some(name) => Ok(Value::object([("name", Value::string(name))])),
+            None => Err("no /x/ prefix"),
+        };
+        assert_eq!(
+            source.imported_by_id("azurerm", "azurerm_thing", "a thing id", import),
+            Some(Ok(Value::object([("name", Value::string("1"))])))
+        );
+        assert_eq!(
+            source.imported_by_id("azurerm", "azurerm_other", "a thing id", import),
+            None
+        );
+        let bad = serde_json::json!({"id": "y"});
+        let error = MoveSource {
+            state: &bad,
+            ..source
+        }
+        .imported_by_id("azurerm", "azurerm_thing", "a thing id", import)
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("Cannot move azurerm_thing")
+                && error.contains("Its `id` is not a thing id: no /x/ prefix."),
+            "{error}"
+        );
     }
 }
