@@ -56,9 +56,7 @@ use crate::value::{Type, Value};
 use super::ProviderData;
 use super::app_secret::{self, MintedSecret};
 use super::identity;
-use super::support::{
-    OrDiagnostics, aiven_peer, call_context, checks, cloud_diagnostic, cloud_diagnostics,
-};
+use super::support::{OrDiagnostics, aiven_peer, call_context, checks, cloud_diagnostic};
 
 /// Lifetime of a secret minted for one operation: long enough for any create, short enough to
 /// be harmless if its removal ever fails.
@@ -353,12 +351,12 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
             ),
             _ => {}
         }
-        let vnet = config
-            .attr_str(Location::vnet_id)
-            .and_then(|v| VirtualNetworkId::parse(v).ok());
-        let remote = config
-            .attr_str(Planned::remote_vnet_id)
-            .and_then(|v| VirtualNetworkId::parse(v).ok());
+        let vnet_at = |name| {
+            config
+                .attr_str(name)
+                .and_then(|id| VirtualNetworkId::parse(id).ok())
+        };
+        let (vnet, remote) = (vnet_at(Location::vnet_id), vnet_at(Planned::remote_vnet_id));
         if let (Some(vnet), Some(remote)) = (&vnet, &remote)
             && vnet.eq_ignore_case(remote)
         {
@@ -466,7 +464,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         Ok(state)
     }
 
-    async fn read(&self, ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
+    async fn read(&self, ctx: &Ctx, mut state: Value) -> Result<Option<Value>, Diagnostics> {
         let id = peering_id_of(&state)?;
         let peering = own_arm(ctx)?
             .get_vnet_peering(&call_context(ctx), &id)
@@ -484,7 +482,6 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
         }
         // ARM's spelling of ids and names; the framework keeps the user's where only the letter
         // case differs (the attributes are case-insensitive).
-        let mut state = state;
         Location::of(&id).write_to(&mut state);
         if state.attr(Planned::client_id).is_null() {
             // Imported: what Azure keeps no record of, from the roles held on the VNet.
@@ -877,10 +874,8 @@ pub(super) async fn customer_tenant(ctx: &Ctx) -> Result<String, Diagnostic> {
 
 /// The provider's own ARM client.
 fn own_arm(ctx: &Ctx) -> Result<ArmClient, Diagnostics> {
-    ctx.data()
-        .azure
-        .arm()
-        .map_err(|error| cloud_diagnostics("The provider has no usable Azure credential", &error))
+    let arm = ctx.data().azure.arm();
+    arm.or_diagnostics("The provider has no usable Azure credential")
 }
 
 /// The peering written as the application in both tenants (tokens, PUT retried while RBAC
@@ -1122,18 +1117,13 @@ fn identity_declaration() -> Identity {
 /// `moved` from azurerm's `azurerm_virtual_network_peering` (its `id`, the peering's resource
 /// id): the state an import by that id gives.
 fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
-    if !source.is("azurerm", "azurerm_virtual_network_peering") {
-        return None;
-    }
-    Some(source.required("id").and_then(|id| {
-        let parsed = VnetPeeringId::parse(id).map_err(|error| {
-            Diagnostic::error(
-                "Cannot move azurerm_virtual_network_peering",
-                format!("Its `id` is not a virtual network peering id: {error}."),
-            )
-        })?;
-        Ok(Location::of(&parsed).to_value())
-    }))
+    let import = |id: &str| VnetPeeringId::parse(id).map(|id| Location::of(&id).to_value());
+    source.imported_by_id(
+        "azurerm",
+        "azurerm_virtual_network_peering",
+        "a virtual network peering id",
+        import,
+    )
 }
 
 #[cfg(test)]

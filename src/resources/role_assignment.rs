@@ -654,18 +654,13 @@ fn identity_declaration() -> Identity {
 /// `moved` from azurerm's `azurerm_role_assignment` (its `id`, the assignment's resource id):
 /// the state an import by that id gives.
 fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
-    if !source.is("azurerm", "azurerm_role_assignment") {
-        return None;
-    }
-    Some(source.required("id").and_then(|id| {
-        let parsed = RoleAssignmentId::parse(id).map_err(|error| {
-            Diagnostic::error(
-                "Cannot move azurerm_role_assignment",
-                format!("Its `id` is not a role assignment id: {error}."),
-            )
-        })?;
-        Ok(imported(&parsed))
-    }))
+    let import = |id: &str| RoleAssignmentId::parse(id).map(|parsed| imported(&parsed));
+    source.imported_by_id(
+        "azurerm",
+        "azurerm_role_assignment",
+        "a role assignment id",
+        import,
+    )
 }
 
 #[cfg(test)]
