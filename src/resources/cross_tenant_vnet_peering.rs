@@ -603,8 +603,9 @@ impl Target {
 /// its VNet's owner. `None` when not connected or unknown.
 fn sync_needed(state: &Value) -> Option<(&str, PeeringsToSync)> {
     let level = state.attr_str(Observed::peering_sync_level)?;
-    let connected = state.attr_str(Observed::peering_state) == Some("Connected");
-    connected.then(|| (level, PeeringsToSync::of_level(level)))
+    let connected = PeeringState::Connected.as_str();
+    (state.attr_str(Observed::peering_state) == Some(connected))
+        .then(|| (level, PeeringsToSync::of_level(level)))
 }
 
 /// The peering id of a state: `id`, or `vnet_id` + `name` when `id` is missing.
