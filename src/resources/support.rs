@@ -67,7 +67,6 @@ impl<T> OrDiagnostics<T> for Result<T, CloudError> {
     }
 }
 
-/// The ARM client acting as the provider's own identity (credential problems surface here).
 /// The VNet as Aiven names a connection's peer (subscription, resource group, VNet name).
 pub fn aiven_peer(vnet: &VirtualNetworkId) -> PeerVnet<'_> {
     PeerVnet {
@@ -77,6 +76,7 @@ pub fn aiven_peer(vnet: &VirtualNetworkId) -> PeerVnet<'_> {
     }
 }
 
+/// The ARM client acting as the provider's own identity (credential problems surface here).
 pub fn arm(ctx: &Ctx) -> Result<ArmClient, Diagnostics> {
     ctx.data()
         .azure
