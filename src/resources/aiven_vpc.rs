@@ -87,17 +87,9 @@ impl AivenVpcLookup {
 
     /// The owner attribute and the VPC id attribute.
     fn owner_and_id_attributes(&self) -> [Attribute; 2] {
-        let (owner_description, id_description) = match self.0 {
-            Addressing::Project => (
-                "Name of the Aiven project, e.g. `acme-prod`.",
-                "Id of the project VPC (a UUID). Give this or `cloud_name`; computed when \
-                 looking up by cloud.",
-            ),
-            Addressing::Organization => (
-                "Id of the Aiven organization, e.g. `org1a2b3c4d5e6`.",
-                "Id of the organization VPC (a UUID). Give this or `cloud_name`; computed when \
-                 looking up by cloud.",
-            ),
+        let owner_description = match self.0 {
+            Addressing::Project => "Name of the Aiven project, e.g. `acme-prod`.",
+            Addressing::Organization => "Id of the Aiven organization, e.g. `org1a2b3c4d5e6`.",
         };
         [
             Attribute::string(self.0.owner_attribute())
@@ -107,7 +99,11 @@ impl AivenVpcLookup {
             Attribute::string(self.0.vpc_attribute())
                 .optional()
                 .computed()
-                .description(id_description)
+                .description(format!(
+                    "Id of the {} (a UUID). Give this or `cloud_name`; computed when looking \
+                     up by cloud.",
+                    self.0.vpc_kind()
+                ))
                 .validate(checks::uuid()),
         ]
     }
@@ -210,7 +206,7 @@ impl AivenVpcLookup {
     /// networking permission (403).
     fn lookup_error(&self, owner: &str, vpc_id: Option<&str>, error: &CloudError) -> Diagnostics {
         let (kind, owner_label) = (self.0.vpc_kind(), self.owner_label(owner));
-        let (summary, path) = match vpc_id {
+        let (summary, mut path) = match vpc_id {
             Some(id) => (
                 format!("Cannot read {kind} {id} of {owner_label}"),
                 self.0.vpc_attribute(),
@@ -220,26 +216,25 @@ impl AivenVpcLookup {
                 self.0.owner_attribute(),
             ),
         };
-        let mut diagnostic = cloud_diagnostic(summary, error);
-        match self.0 {
-            Addressing::Project if error.is_not_found() => diagnostic.detail.push_str(
+        let hint = match self.0 {
+            Addressing::Project if error.is_not_found() => {
                 "\n\nCheck the project name (it is case-sensitive) and the VPC id, and that the \
-                 Aiven token has access to the project (`project:networking:read`).",
-            ),
-            Addressing::Organization if error.is_not_found() => diagnostic.detail.push_str(
-                "\n\nCheck `organization_id` (e.g. `org1a2b3c4d5e6`, from `avn organization \
-                 list`) and the VPC id.",
-            ),
-            Addressing::Organization if error.status() == Some(403) => {
-                diagnostic.detail.push_str(
-                    "\n\nThe Aiven token needs the organization permission \
-                     `organization:networking:read` (`organization:networking:write` to peer): \
-                     grant it to the token's user or application user in the organization.",
-                );
-                return diagnostic.at(self.0.owner_attribute()).into();
+                 Aiven token has access to the project (`project:networking:read`)."
             }
-            _ => {}
-        }
+            Addressing::Organization if error.is_not_found() => {
+                "\n\nCheck `organization_id` (e.g. `org1a2b3c4d5e6`, from `avn organization \
+                 list`) and the VPC id."
+            }
+            Addressing::Organization if error.status() == Some(403) => {
+                path = self.0.owner_attribute();
+                "\n\nThe Aiven token needs the organization permission \
+                 `organization:networking:read` (`organization:networking:write` to peer): \
+                 grant it to the token's user or application user in the organization."
+            }
+            _ => "",
+        };
+        let mut diagnostic = cloud_diagnostic(summary, error);
+        diagnostic.detail.push_str(hint);
         diagnostic.at(path).into()
     }
 }

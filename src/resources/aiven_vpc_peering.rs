@@ -135,44 +135,35 @@ impl Addressing {
 
     /// The attributes that say which VPC to peer.
     fn vpc_attributes(self) -> [Attribute; 2] {
-        match self {
-            Self::Project => [
-                Attribute::string(ProjectVpc::project)
-                    .required()
-                    .force_new()
-                    .description("Name of the Aiven project, e.g. `acme-prod`.")
-                    .validate(owner_name("an Aiven project name such as `acme-prod`")),
-                Attribute::string(ProjectVpc::project_vpc_id)
-                    .required()
-                    .force_new()
-                    .description(
-                        "Id of the project VPC to peer (a UUID), e.g. from the \
-                         `vnetpeer_aiven_project_vpc` data source.",
-                    )
-                    .validate(checks::uuid()),
-            ],
-            Self::Organization => [
-                Attribute::string(OrganizationVpc::organization_id)
-                    .required()
-                    .force_new()
-                    .description(
-                        "Id of the Aiven organization that owns the VPC, e.g. \
+        let (owner_description, owner_form, lookup) = match self {
+            Self::Project => (
+                "Name of the Aiven project, e.g. `acme-prod`.",
+                "an Aiven project name such as `acme-prod`",
+                "vnetpeer_aiven_project_vpc",
+            ),
+            Self::Organization => (
+                "Id of the Aiven organization that owns the VPC, e.g. \
                          `org1a2b3c4d5e6`. The Aiven token needs the organization permission \
                          `organization:networking:write`.",
-                    )
-                    .validate(owner_name(
-                        "an Aiven organization id such as `org1a2b3c4d5e6`",
-                    )),
-                Attribute::string(OrganizationVpc::organization_vpc_id)
-                    .required()
-                    .force_new()
-                    .description(
-                        "Id of the organization VPC to peer (a UUID), e.g. from the \
-                         `vnetpeer_aiven_organization_vpc` data source.",
-                    )
-                    .validate(checks::uuid()),
-            ],
-        }
+                "an Aiven organization id such as `org1a2b3c4d5e6`",
+                "vnetpeer_aiven_organization_vpc",
+            ),
+        };
+        [
+            Attribute::string(self.owner_attribute())
+                .required()
+                .force_new()
+                .description(owner_description)
+                .validate(owner_name(owner_form)),
+            Attribute::string(self.vpc_attribute())
+                .required()
+                .force_new()
+                .description(format!(
+                    "Id of the {} to peer (a UUID), e.g. from the `{lookup}` data source.",
+                    self.vpc_kind()
+                ))
+                .validate(checks::uuid()),
+        ]
     }
 
     fn summary(self) -> String {
@@ -821,13 +812,12 @@ fn rejection_diagnostic(
         attempts,
         elapsed,
     } = rejection;
-    let (cause, attempts, elapsed) = (*cause, *attempts, *elapsed);
     let tenant = peering
         .tenant_id
         .as_deref()
         .unwrap_or("the customer tenant");
     let app = peering.app_id.as_deref().unwrap_or("peer_azure_app_id");
-    let explanation = match cause {
+    let explanation = match *cause {
         RejectionCause::MissingPermission => format!(
             "Aiven's service principal (application {AIVEN_APP_ID}) in tenant {tenant} does not \
              hold `{PEER_ACTION}` on VNet {vnet}. Assign it a role with that action at the VNet \
@@ -836,14 +826,14 @@ fn rejection_diagnostic(
              the provider retried for {elapsed}; if the assignment exists and is recent, raise \
              `timeouts {{ create = ... }}` or apply again.",
             vnet = peering.vnet_id,
-            elapsed = format_elapsed(elapsed),
+            elapsed = format_elapsed(*elapsed),
         ),
         RejectionCause::MissingAivenServicePrincipal => format!(
             "Aiven's application {AIVEN_APP_ID} has no service principal in tenant {tenant}. \
              Create it (e.g. `vnetpeer_service_principal` with `client_id = \"{AIVEN_APP_ID}\"`) \
              and give it `{PEER_ACTION}` on the VNet; a new service principal can take a while \
              to replicate (the provider retried for {elapsed}).",
-            elapsed = format_elapsed(elapsed),
+            elapsed = format_elapsed(*elapsed),
         ),
         RejectionCause::VnetNotFound => format!(
             "Aiven could not find VNet {vnet} (subscription {sub}, resource group {rg}, name \
@@ -902,7 +892,7 @@ fn rejection_diagnostic(
         "The rejected connection could not be deleted (see the next error): it is recorded as \
          tainted, and the next apply deletes it before creating a new one."
     };
-    let tries = if attempts > 1 {
+    let tries = if *attempts > 1 {
         format!(" (after {attempts} attempts)")
     } else {
         String::new()
@@ -914,7 +904,7 @@ fn rejection_diagnostic(
         ),
         format!("{aiven_says}{explanation}\n\n{aftermath}"),
     );
-    match attribute_of(cause) {
+    match attribute_of(*cause) {
         Some(attribute) => diagnostic.at(attribute),
         None => diagnostic,
     }
