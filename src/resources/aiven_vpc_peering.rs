@@ -39,7 +39,7 @@ use async_trait::async_trait;
 
 use crate::aiven::{
     AIVEN_APP_ID, AzurePeeringRequest, CidrChanges, ClearingError, CreateError, CreateOutcome,
-    PeerVnet, PeeringConnection, Rejection, RejectionCause, VpcAddress, is_uuid,
+    PeerVnet, PeeringConnection, Rejection, RejectionCause, VpcAddress, VpcKind, is_uuid,
 };
 use crate::azure::arm::PEER_ACTION;
 use crate::azure::ids::VirtualNetworkId;
@@ -47,7 +47,7 @@ use crate::cidr;
 use crate::cloud::CloudError;
 use crate::framework::ListResource;
 use crate::framework::{
-    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure,
+    Attribute, AttributeValue, Block, CreateRequest, Diagnostic, Diagnostics, Failure,
     Identity as ResourceIdentity, IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange,
     Resource, Schema, Severity, StringSet, Timeouts, UpdateRequest, Validator, model, validators,
 };
@@ -104,12 +104,17 @@ impl Addressing {
         }
     }
 
+    /// The kind of VPC it addresses.
+    pub(super) fn kind(self) -> VpcKind {
+        match self {
+            Self::Project => VpcKind::Project,
+            Self::Organization => VpcKind::Organization,
+        }
+    }
+
     /// "project VPC" or "organization VPC".
     pub(super) fn vpc_kind(self) -> &'static str {
-        match self {
-            Self::Project => "project VPC",
-            Self::Organization => "organization VPC",
-        }
+        self.kind().noun()
     }
 
     /// The import id's form.
@@ -117,19 +122,6 @@ impl Addressing {
         match self {
             Self::Project => "<project>/<project_vpc_id><vnet_id>",
             Self::Organization => "organization/<organization_id>/<organization_vpc_id><vnet_id>",
-        }
-    }
-
-    pub(super) fn address(self, owner: String, vpc_id: String) -> VpcAddress {
-        match self {
-            Self::Project => VpcAddress::Project {
-                project: owner,
-                vpc_id,
-            },
-            Self::Organization => VpcAddress::Organization {
-                organization_id: owner,
-                vpc_id,
-            },
         }
     }
 
@@ -473,15 +465,8 @@ impl Resource<ProviderData> for AivenVpcPeering {
         // replacement.
         let importing = refreshed.attr(Reported::state).is_null();
         if importing && !connection.user_peer_network_cidrs.is_empty() {
-            refreshed.set_attr(
-                PlannedPeer::user_peer_network_cidrs,
-                Value::set(
-                    connection
-                        .user_peer_network_cidrs
-                        .iter()
-                        .map(|cidr| Value::string(cidr.as_str())),
-                ),
-            );
+            let cidrs = StringSet(connection.user_peer_network_cidrs.clone());
+            refreshed.set_attr(PlannedPeer::user_peer_network_cidrs, cidrs.to_attribute());
         }
         record_connection(&mut refreshed, &connection);
         Ok(Some(refreshed))
@@ -624,7 +609,7 @@ impl PeeringInputs {
         })?;
         Ok(Self {
             addressing,
-            vpc: addressing.address(
+            vpc: addressing.kind().address(
                 required_str(object, addressing.owner_attribute())?,
                 required_str(object, addressing.vpc_attribute())?,
             ),
@@ -670,18 +655,11 @@ impl PeeringInputs {
     }
 
     fn already_exists(&self, existing: Option<&PeeringConnection>) -> Diagnostic {
-        let what = match existing {
-            Some(connection) => format!(
-                " (state {}{})",
-                connection.state,
-                connection
-                    .peering_connection_id
-                    .as_deref()
-                    .map(|id| format!(", id {id}"))
-                    .unwrap_or_default()
-            ),
-            None => String::new(),
-        };
+        let what = existing.map_or(String::new(), |connection| {
+            let id = connection.peering_connection_id.as_deref();
+            let id = id.map(|id| format!(", id {id}")).unwrap_or_default();
+            format!(" (state {}{id})", connection.state)
+        });
         Diagnostic::error(
             "A peering connection for this VNet already exists in Aiven",
             format!(
@@ -1038,14 +1016,10 @@ fn imported(addressing: Addressing, id: &str) -> Result<Value, Diagnostics> {
 fn parse_import_id(addressing: Addressing, id: &str) -> Result<(VpcAddress, String), Diagnostics> {
     parse_peering_id(id)
         .and_then(|(vpc, vnet_id)| {
-            let kind = match vpc {
-                VpcAddress::Project { .. } => Addressing::Project,
-                VpcAddress::Organization { .. } => Addressing::Organization,
-            };
-            if kind != addressing {
+            if vpc.kind() != addressing.kind() {
                 Err(format!(
                     "{id:?} is the id of a {} peering, not of {}",
-                    kind.vpc_kind(),
+                    vpc.kind().noun(),
                     addressing.type_name()
                 ))
             } else if !is_uuid(vpc.vpc_id()) {
@@ -1155,7 +1129,7 @@ fn identity_import_id(
     addressing: Addressing,
     parts: &BTreeMap<String, String>,
 ) -> Result<String, Diagnostic> {
-    let vpc = addressing.address(
+    let vpc = addressing.kind().address(
         identity::part(parts, addressing.owner_attribute())?.to_owned(),
         identity::part(parts, addressing.vpc_attribute())?.to_owned(),
     );

@@ -62,17 +62,16 @@ impl ListResource<ProviderData> for AivenVpcPeeringList {
         let call = call_context(ctx);
         let vpc_ids = match listing.config.attr_str(addressing.vpc_attribute()) {
             Some(vpc_id) => vec![vpc_id.to_owned()],
-            None => match addressing {
-                Addressing::Project => aiven.list_project_vpcs(&call, owner).await,
-                Addressing::Organization => aiven.list_organization_vpcs(&call, owner).await,
-            }
-            .map_err(|error| cloud_diagnostics("Cannot list the Aiven VPCs", &error))?
-            .into_iter()
-            .map(|vpc| vpc.vpc_id)
-            .collect(),
+            None => aiven
+                .list_vpcs(&call, addressing.kind(), owner)
+                .await
+                .map_err(|error| cloud_diagnostics("Cannot list the Aiven VPCs", &error))?
+                .into_iter()
+                .map(|vpc| vpc.vpc_id)
+                .collect(),
         };
         for vpc_id in vpc_ids {
-            let address = addressing.address(owner.to_owned(), vpc_id.clone());
+            let address = addressing.kind().address(owner.to_owned(), vpc_id.clone());
             let vpc = match aiven.get_vpc(&call, &address).await {
                 Ok(vpc) => vpc,
                 // Deleted since it was listed.
