@@ -34,7 +34,7 @@ pub fn from_state(
 pub fn graph_object(description: &'static str) -> Identity {
     Identity::required(
         &[(OBJECT_ID, description)],
-        |state| Identity::same_named(state, &[OBJECT_ID]),
+        |state| Identity::of_same_named(state, &[OBJECT_ID]),
         |parts| part(parts, OBJECT_ID).map(str::to_owned),
     )
 }

@@ -640,7 +640,7 @@ fn identity_declaration() -> Identity {
             ),
             (Assignment::name, "The assignment's name (a GUID)."),
         ],
-        |state| Identity::same_named(state, &[Assignment::scope, Assignment::name]),
+        |state| Identity::of_same_named(state, &[Assignment::scope, Assignment::name]),
         |parts| {
             Ok(format!(
                 "{}/providers/Microsoft.Authorization/roleAssignments/{}",
