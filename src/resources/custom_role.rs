@@ -503,13 +503,7 @@ fn identity_declaration() -> Identity {
             ),
         ],
         of_state: |state| {
-            identity::from_state(
-                state,
-                &[
-                    ("scope", Definition::scope),
-                    ("role_definition_id", Location::role_definition_id),
-                ],
-            )
+            Identity::of_same_named(state, &[Definition::scope, Location::role_definition_id])
         },
         import_id: |parts| {
             Ok(format!(

@@ -212,7 +212,7 @@ impl Resource<ProviderData> for ServicePrincipalResource {
     }
 
     async fn read(&self, ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
-        let Some(object_id) = state.attr_str(Reported::object_id).map(str::to_owned) else {
+        let Some(object_id) = state.attr_string(Reported::object_id) else {
             return Ok(None);
         };
         let call = call_context(ctx);
