@@ -403,7 +403,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
             return Ok(());
         }
         // Replacement is declared on the attributes (`requires_replace_if`).
-        let flags_changed = Flags::ATTRIBUTES.iter().any(|flag| plan.changed(flag));
+        let flags_changed = plan.any_changed(Flags::ATTRIBUTES);
         let (level, sync) = sync_needed(&plan.prior).unwrap_or_default();
         if sync.local {
             plan.warnings.push(Diagnostic::warning(
@@ -434,9 +434,7 @@ impl Resource<ProviderData> for CrossTenantVnetPeering {
             ));
         }
         if flags_changed || sync.local {
-            for name in Observed::ATTRIBUTES {
-                plan.set_unknown(name);
-            }
+            plan.set_unknown_all(Observed::ATTRIBUTES);
         }
         if flags_changed || plan.changed(AivenWait::aiven_peering_id) {
             plan.set_unknown(AivenWait::aiven_peering_state);
@@ -851,8 +849,7 @@ impl AppSecret {
         let AppSecret::Minted(minted) = self else {
             return None;
         };
-        let end = minted.end_date_time.as_deref();
-        app_secret::remove(ctx, &minted.app_object_id, &minted.key_id, end)
+        app_secret::remove(ctx, &minted.key)
             .await
             .map(|diagnostic| diagnostic.at(Credential::application_object_id))
     }

@@ -1,11 +1,11 @@
 //! Helpers for the resource identities declared in each resource file (the section "Resource
-//! identity" at the end of each): copying state attributes into identity attributes, reading
-//! an identity attribute when building an import id, and the identity and `moved` source of the
-//! Entra objects named by their Graph object id.
+//! identity" at the end of each): reading an identity attribute when building an import id, and
+//! the identity and `moved` source of the Entra objects named by their Graph object id. (State
+//! attributes copied into identity attributes of the same names: `Identity::of_same_named`.)
 
 use std::collections::BTreeMap;
 
-use crate::framework::{Diagnostic, Diagnostics, Identity, MoveSource, ObjectExt};
+use crate::framework::{Diagnostic, Diagnostics, Identity, MoveSource};
 use crate::value::Value;
 
 use super::support::checks;
@@ -13,21 +13,6 @@ use super::support::checks;
 /// The attribute holding a Graph object id: in the state, in the identity and in azuread's
 /// state alike.
 const OBJECT_ID: &str = "object_id";
-
-/// The identity attributes read from `state`: each pair is (identity attribute, state
-/// attribute). `None` while any of them is unknown or null.
-pub fn from_state(
-    state: &Value,
-    pairs: &[(&'static str, &str)],
-) -> Option<BTreeMap<&'static str, String>> {
-    pairs
-        .iter()
-        .map(|(identity, attribute)| {
-            let text = state.attr_str(attribute)?;
-            (!text.is_empty()).then(|| (*identity, text.to_owned()))
-        })
-        .collect()
-}
 
 /// The identity of an Entra object named by its Microsoft Graph object id, as in Graph's
 /// `/applications/{id}` and `/servicePrincipals/{id}`; `description` says how to find it.
