@@ -271,9 +271,14 @@ impl<'a> Decoder<'a> {
             attributes.push((name.clone(), attribute));
         }
         let attributes: BTreeMap<String, Value> = attributes.into_iter().collect();
-        // Same count, no duplicates, no unknown names: every attribute is there. Checked anyway
-        // so that a future change cannot silently let a partial object through.
-        check_attribute_names(attribute_types, &attributes, &self.path)?;
+        // Every name is one of the type's (looked up above) and the map holds each once, so
+        // as many entries as the type has attributes means every attribute is there. Checked
+        // anyway, by count rather than name by name (this runs for every object decoded), so
+        // that a future change cannot silently let a partial object through.
+        if attributes.len() != attribute_types.len() {
+            check_attribute_names(attribute_types, &attributes, &self.path)?;
+            return Err(self.error("an object with every attribute is required"));
+        }
         Ok(Value::Object(attributes))
     }
 
