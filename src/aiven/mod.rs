@@ -284,7 +284,62 @@ pub enum VpcAddress {
     },
 }
 
+/// The kind of a VPC: a project's, or an organization's (shared by its projects).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VpcKind {
+    Project,
+    Organization,
+}
+
+impl VpcKind {
+    /// "project VPC" or "organization VPC", as messages name the kind.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Project => "project VPC",
+            Self::Organization => "organization VPC",
+        }
+    }
+
+    /// "project" or "organization": what owns a VPC of this kind.
+    pub fn owner_noun(self) -> &'static str {
+        match self {
+            Self::Project => "project",
+            Self::Organization => "organization",
+        }
+    }
+
+    /// The owner as messages name it: `Aiven project "acme-prod"`, `Aiven organization org1`.
+    pub fn owner_label(self, owner: &str) -> String {
+        match self {
+            Self::Project => format!("Aiven project {owner:?}"),
+            Self::Organization => format!("Aiven organization {owner}"),
+        }
+    }
+
+    /// The address of the VPC `vpc_id` of `owner` (a project name or an organization id).
+    pub fn address(self, owner: String, vpc_id: String) -> VpcAddress {
+        match self {
+            Self::Project => VpcAddress::Project {
+                project: owner,
+                vpc_id,
+            },
+            Self::Organization => VpcAddress::Organization {
+                organization_id: owner,
+                vpc_id,
+            },
+        }
+    }
+}
+
 impl VpcAddress {
+    /// A project's or an organization's VPC.
+    pub fn kind(&self) -> VpcKind {
+        match self {
+            Self::Project { .. } => VpcKind::Project,
+            Self::Organization { .. } => VpcKind::Organization,
+        }
+    }
+
     /// The VPC's id.
     pub fn vpc_id(&self) -> &str {
         match self {
@@ -326,18 +381,9 @@ impl VpcAddress {
 
 impl fmt::Display for VpcAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Project { project, vpc_id } => {
-                write!(f, "project VPC {vpc_id} of Aiven project {project:?}")
-            }
-            Self::Organization {
-                organization_id,
-                vpc_id,
-            } => write!(
-                f,
-                "organization VPC {vpc_id} of Aiven organization {organization_id}"
-            ),
-        }
+        let kind = self.kind();
+        let owner = kind.owner_label(self.owner());
+        write!(f, "{} {} of {owner}", kind.noun(), self.vpc_id())
     }
 }
 
@@ -567,28 +613,27 @@ impl AivenClient {
         ctx: &CallContext,
         project: &str,
     ) -> Result<Vec<Vpc>, CloudError> {
-        #[derive(Deserialize)]
-        struct List {
-            #[serde(default)]
-            vpcs: Vec<Vpc>,
-        }
-        let url = self.url(&["project", project, "vpcs"]);
-        let list: List = self.call(ctx, Method::GET, url, None, Replay::Safe).await?;
-        Ok(list.vpcs)
+        self.list_vpcs(ctx, VpcKind::Project, project).await
     }
 
-    /// `GET /v1/organization/{organization_id}/vpcs`.
-    pub async fn list_organization_vpcs(
+    /// The VPCs of `owner`, a project or an organization as `kind` says:
+    /// `GET /v1/project/{project}/vpcs` or `GET /v1/organization/{organization_id}/vpcs`.
+    pub async fn list_vpcs(
         &self,
         ctx: &CallContext,
-        organization_id: &str,
+        kind: VpcKind,
+        owner: &str,
     ) -> Result<Vec<Vpc>, CloudError> {
         #[derive(Deserialize)]
         struct List {
             #[serde(default)]
             vpcs: Vec<Vpc>,
         }
-        let url = self.url(&["organization", organization_id, "vpcs"]);
+        let root = match kind {
+            VpcKind::Project => "project",
+            VpcKind::Organization => "organization",
+        };
+        let url = self.url(&[root, owner, "vpcs"]);
         let list: List = self.call(ctx, Method::GET, url, None, Replay::Safe).await?;
         Ok(list.vpcs)
     }

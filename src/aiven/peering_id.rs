@@ -6,7 +6,7 @@
 //!
 //! The VNet id is returned as text: its grammar is Azure's, checked by the caller.
 
-use super::VpcAddress;
+use super::{VpcAddress, VpcKind};
 
 /// What an organization peering's id starts with.
 const ORGANIZATION_PREFIX: &str = "organization/";
@@ -43,17 +43,11 @@ impl VpcAddress {
         if vpc_id.trim().is_empty() {
             return Err(format!("{id:?} has an empty VPC id"));
         }
-        let (owner, vpc_id) = (owner.to_owned(), vpc_id.to_owned());
-        let vpc = match organization {
-            Some(_) => VpcAddress::Organization {
-                organization_id: owner,
-                vpc_id,
-            },
-            None => VpcAddress::Project {
-                project: owner,
-                vpc_id,
-            },
+        let kind = match organization {
+            Some(_) => VpcKind::Organization,
+            None => VpcKind::Project,
         };
+        let vpc = kind.address(owner.to_owned(), vpc_id.to_owned());
         Ok((vpc, format!("/{}", vnet_rest.trim_start_matches('/'))))
     }
 }
@@ -83,6 +77,8 @@ mod tests {
                 vpc_id: VPC.into(),
             },
         ] {
+            let (owner, vpc_id) = (vpc.owner().to_owned(), vpc.vpc_id().to_owned());
+            assert_eq!(vpc.kind().address(owner, vpc_id), vpc);
             let id = vpc.peering_id(VNET);
             assert_eq!(
                 VpcAddress::parse_peering_id(&id),

@@ -624,7 +624,11 @@ impl GraphClient {
     }
 
     /// `PATCH /servicePrincipals(appId='…')` with `Prefer: create-if-missing`: the service
-    /// principal of `app_id`, created if missing (one request when it already exists).
+    /// principal of `app_id`, created if missing (one request when it already exists). An upsert
+    /// that loses the race with another client creating the same service principal (two
+    /// modules of one configuration do that for Aiven's application) is answered 409
+    /// `Request_MultipleObjectsWithSameKeyValue`: it exists then, as if the upsert had come a
+    /// moment later.
     pub async fn ensure_service_principal(
         &self,
         ctx: &CallContext,
@@ -635,7 +639,7 @@ impl GraphClient {
         let operation = operation_name(&Method::PATCH, &url);
         let body = serde_json::json!({});
         let (url_ref, body, operation_ref) = (&url, &body, &operation);
-        let response = self
+        let upserted = self
             .replicated(
                 ctx,
                 "waiting for the application to replicate",
@@ -658,8 +662,13 @@ impl GraphClient {
                     }
                 },
             )
-            .await?;
-        if response.status == StatusCode::CREATED {
+            .await;
+        let created = match upserted {
+            Ok(response) => (response.status == StatusCode::CREATED).then_some(response),
+            Err(error) if error.is_already_exists() => None,
+            Err(error) => return Err(error),
+        };
+        if let Some(response) = created {
             let value = expect_json::<ServicePrincipal>(response, &operation)?;
             return Ok(Upserted {
                 value,

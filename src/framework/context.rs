@@ -200,6 +200,21 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
+// ----- a wait that stopped on its own ------------------------------------------------------------
+
+impl<D> Context<D> {
+    /// The [`Interrupted`] of this operation for a wait that stopped on its own, e.g. a client
+    /// call given this context's deadline and token: cancelled when `cancelled`, else out of
+    /// time (a client may give up before the deadline when its next wait would not fit).
+    pub fn interruption(&self, cancelled: bool) -> Interrupted {
+        self.interrupted(if cancelled {
+            InterruptReason::Cancelled
+        } else {
+            InterruptReason::DeadlineExceeded
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +238,19 @@ mod tests {
         let interrupted = ctx.sleep(Duration::from_secs(3600)).await.unwrap_err();
         assert_eq!(interrupted.reason, InterruptReason::Cancelled);
         assert!(ctx.check().is_err());
+    }
+
+    #[test]
+    fn a_wait_that_stopped_on_its_own_is_reported_as_the_operation_interrupted() {
+        let ctx = Context::new(Arc::new(()), "create", Duration::from_millis(20));
+        let cancelled = Diagnostic::from(ctx.interruption(true));
+        assert_eq!(cancelled.summary, "The create was cancelled");
+        let out_of_time = ctx.interruption(false);
+        assert_eq!(out_of_time.reason, InterruptReason::DeadlineExceeded);
+        assert_eq!(
+            Diagnostic::from(out_of_time).summary,
+            "The create timed out after 20ms"
+        );
     }
 
     #[test]

@@ -160,6 +160,25 @@ impl Identity {
     }
 }
 
+// ----- identities named like the state's attributes ---------------------------------------------
+
+impl Identity {
+    /// An [`Identity::of_state`] for identity attributes that are the state's attributes of the
+    /// same `names`: their values in `state`; `None` while any of them is unknown, null or empty.
+    pub fn of_same_named(
+        state: &Value,
+        names: &[&'static str],
+    ) -> Option<BTreeMap<&'static str, String>> {
+        names
+            .iter()
+            .map(|name| {
+                let text = state.get(name)?.as_str()?;
+                (!text.is_empty()).then(|| (*name, text.to_owned()))
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +222,26 @@ mod tests {
         ]);
         assert_eq!(identity().value_of_state(&planned), None);
         assert_eq!(identity().value_of_state(&Value::Null), None);
+    }
+
+    #[test]
+    fn an_identity_named_like_the_state_reads_those_attributes_once_all_are_known() {
+        let state = Value::object([
+            ("scope", Value::string("/subscriptions/s")),
+            ("name", Value::string("n")),
+            ("other", Value::Bool(true)),
+        ]);
+        assert_eq!(
+            Identity::of_same_named(&state, &["scope", "name"]),
+            Some(BTreeMap::from([
+                ("scope", "/subscriptions/s".to_owned()),
+                ("name", "n".to_owned()),
+            ]))
+        );
+        for not_yet in [Value::unknown(), Value::Null, Value::string("")] {
+            let state = Value::object([("scope", Value::string("/s")), ("name", not_yet)]);
+            assert_eq!(Identity::of_same_named(&state, &["scope", "name"]), None);
+        }
     }
 
     #[test]

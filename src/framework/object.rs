@@ -19,6 +19,28 @@ pub trait ObjectExt {
 
     /// Attribute `name`, or null when absent.
     fn attr(&self, name: &str) -> &Value;
+
+    // ----- owned reads, for code that keeps what it read ------------------------------------------
+
+    /// Attribute `name` as an owned string, if it is a known string.
+    fn attr_string(&self, name: &str) -> Option<String> {
+        self.attr_str(name).map(str::to_owned)
+    }
+
+    /// The known strings of the list or set attribute `name` (unknown elements left out);
+    /// `None` when it is not a list or set (null, unknown or absent).
+    fn attr_strings(&self, name: &str) -> Option<Vec<String>> {
+        match self.attr(name) {
+            Value::List(items) | Value::Set(items) => Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
 }
 
 impl ObjectExt for Value {
@@ -58,6 +80,19 @@ mod tests {
         assert_eq!(state.attr_i64("size"), Some(3));
         assert_eq!(state.attr_bool("on"), Some(true));
         assert!(state.attr("missing").is_null());
+        assert_eq!(state.attr_string("name"), Some("a".to_owned()));
+        assert_eq!(state.attr_string("size"), None);
+        state.set_attr(
+            "ranges",
+            Value::set([Value::string("10.0.0.0/24"), Value::unknown()]),
+        );
+        assert_eq!(
+            state.attr_strings("ranges"),
+            Some(vec!["10.0.0.0/24".to_owned()])
+        );
+        state.set_attr("ranges", Value::unknown());
+        assert_eq!(state.attr_strings("ranges"), None);
+        assert_eq!(state.attr_strings("missing"), None);
         let mut not_object = Value::Null;
         not_object.set_attr("x", 1);
         assert!(not_object.is_null());

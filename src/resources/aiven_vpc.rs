@@ -11,7 +11,7 @@
 
 use async_trait::async_trait;
 
-use crate::aiven::Vpc as AivenVpc;
+use crate::aiven::{Vpc as AivenVpc, VpcAddress};
 use crate::cloud::CloudError;
 use crate::framework::{
     Attribute, Block, DataSource, Diagnostic, Diagnostics, Model, ObjectExt, Schema, model,
@@ -46,22 +46,6 @@ model! {
 }
 
 impl AivenVpcLookup {
-    /// "the project" or "the organization", as the messages name the VPC's owner.
-    fn owner_noun(&self) -> &'static str {
-        match self.0 {
-            Addressing::Project => "project",
-            Addressing::Organization => "organization",
-        }
-    }
-
-    /// The owner as the messages name it: `Aiven project "acme-prod"`, `Aiven organization org1`.
-    fn owner_label(&self, owner: &str) -> String {
-        match self.0 {
-            Addressing::Project => format!("Aiven project {owner:?}"),
-            Addressing::Organization => format!("Aiven organization {owner}"),
-        }
-    }
-
     fn description(&self) -> &'static str {
         match self.0 {
             Addressing::Project => {
@@ -87,17 +71,9 @@ impl AivenVpcLookup {
 
     /// The owner attribute and the VPC id attribute.
     fn owner_and_id_attributes(&self) -> [Attribute; 2] {
-        let (owner_description, id_description) = match self.0 {
-            Addressing::Project => (
-                "Name of the Aiven project, e.g. `acme-prod`.",
-                "Id of the project VPC (a UUID). Give this or `cloud_name`; computed when \
-                 looking up by cloud.",
-            ),
-            Addressing::Organization => (
-                "Id of the Aiven organization, e.g. `org1a2b3c4d5e6`.",
-                "Id of the organization VPC (a UUID). Give this or `cloud_name`; computed when \
-                 looking up by cloud.",
-            ),
+        let owner_description = match self.0 {
+            Addressing::Project => "Name of the Aiven project, e.g. `acme-prod`.",
+            Addressing::Organization => "Id of the Aiven organization, e.g. `org1a2b3c4d5e6`.",
         };
         [
             Attribute::string(self.0.owner_attribute())
@@ -107,7 +83,11 @@ impl AivenVpcLookup {
             Attribute::string(self.0.vpc_attribute())
                 .optional()
                 .computed()
-                .description(id_description)
+                .description(format!(
+                    "Id of the {} (a UUID). Give this or `cloud_name`; computed when looking \
+                     up by cloud.",
+                    self.0.vpc_kind()
+                ))
                 .validate(checks::uuid()),
         ]
     }
@@ -123,16 +103,13 @@ impl AivenVpcLookup {
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
         if let Some(id) = vpc_id {
-            let address = self.0.address(owner.to_owned(), id.to_owned());
+            let address = self.0.kind().address(owner.to_owned(), id.to_owned());
             return aiven
                 .get_vpc(&call, &address)
                 .await
-                .map_err(|error| self.lookup_error(owner, Some(id), &error));
+                .map_err(|error| self.lookup_error(owner, Some(&address), &error));
         }
-        let listed = match self.0 {
-            Addressing::Project => aiven.list_project_vpcs(&call, owner).await,
-            Addressing::Organization => aiven.list_organization_vpcs(&call, owner).await,
-        };
+        let listed = aiven.list_vpcs(&call, self.0.kind(), owner).await;
         let vpcs = listed.map_err(|error| self.lookup_error(owner, None, &error))?;
         self.select_by_cloud(owner, cloud, vpcs)
     }
@@ -146,8 +123,8 @@ impl AivenVpcLookup {
     ) -> Result<AivenVpc, Diagnostics> {
         let (mut matching, others): (Vec<AivenVpc>, Vec<AivenVpc>) =
             vpcs.into_iter().partition(|vpc| vpc.is_live_in(cloud));
-        let (noun, kind) = (self.owner_noun(), self.0.vpc_kind());
-        let owner_label = self.owner_label(owner);
+        let (noun, kind) = (self.0.kind().owner_noun(), self.0.vpc_kind());
+        let owner_label = self.0.kind().owner_label(owner);
         match matching.len() {
             1 => Ok(matching.remove(0)),
             0 => {
@@ -208,38 +185,43 @@ impl AivenVpcLookup {
     /// A failed VPC lookup, with the usual causes: a wrong owner or VPC id (404; Aiven also
     /// answers 404 to a token without access to a project), or a token without the organization
     /// networking permission (403).
-    fn lookup_error(&self, owner: &str, vpc_id: Option<&str>, error: &CloudError) -> Diagnostics {
-        let (kind, owner_label) = (self.0.vpc_kind(), self.owner_label(owner));
-        let (summary, path) = match vpc_id {
-            Some(id) => (
-                format!("Cannot read {kind} {id} of {owner_label}"),
-                self.0.vpc_attribute(),
-            ),
+    fn lookup_error(
+        &self,
+        owner: &str,
+        vpc: Option<&VpcAddress>,
+        error: &CloudError,
+    ) -> Diagnostics {
+        let kind = self.0.kind();
+        let (summary, mut path) = match vpc {
+            Some(vpc) => (format!("Cannot read {vpc}"), self.0.vpc_attribute()),
             None => (
-                format!("Cannot list the {kind}s of {owner_label}"),
+                format!(
+                    "Cannot list the {}s of {}",
+                    kind.noun(),
+                    kind.owner_label(owner)
+                ),
                 self.0.owner_attribute(),
             ),
         };
-        let mut diagnostic = cloud_diagnostic(summary, error);
-        match self.0 {
-            Addressing::Project if error.is_not_found() => diagnostic.detail.push_str(
+        let hint = match self.0 {
+            Addressing::Project if error.is_not_found() => {
                 "\n\nCheck the project name (it is case-sensitive) and the VPC id, and that the \
-                 Aiven token has access to the project (`project:networking:read`).",
-            ),
-            Addressing::Organization if error.is_not_found() => diagnostic.detail.push_str(
-                "\n\nCheck `organization_id` (e.g. `org1a2b3c4d5e6`, from `avn organization \
-                 list`) and the VPC id.",
-            ),
-            Addressing::Organization if error.status() == Some(403) => {
-                diagnostic.detail.push_str(
-                    "\n\nThe Aiven token needs the organization permission \
-                     `organization:networking:read` (`organization:networking:write` to peer): \
-                     grant it to the token's user or application user in the organization.",
-                );
-                return diagnostic.at(self.0.owner_attribute()).into();
+                 Aiven token has access to the project (`project:networking:read`)."
             }
-            _ => {}
-        }
+            Addressing::Organization if error.is_not_found() => {
+                "\n\nCheck `organization_id` (e.g. `org1a2b3c4d5e6`, from `avn organization \
+                 list`) and the VPC id."
+            }
+            Addressing::Organization if error.status() == Some(403) => {
+                path = self.0.owner_attribute();
+                "\n\nThe Aiven token needs the organization permission \
+                 `organization:networking:read` (`organization:networking:write` to peer): \
+                 grant it to the token's user or application user in the organization."
+            }
+            _ => "",
+        };
+        let mut diagnostic = cloud_diagnostic(summary, error);
+        diagnostic.detail.push_str(hint);
         diagnostic.at(path).into()
     }
 }
@@ -301,8 +283,11 @@ impl DataSource<ProviderData> for AivenVpcLookup {
         if cloud.is_unknown() || id.is_unknown() {
             return;
         }
-        let (noun, kind, id_attribute) =
-            (self.owner_noun(), self.0.vpc_kind(), self.0.vpc_attribute());
+        let (noun, kind, id_attribute) = (
+            self.0.kind().owner_noun(),
+            self.0.vpc_kind(),
+            self.0.vpc_attribute(),
+        );
         match (cloud.is_null(), id.is_null()) {
             (true, true) => diagnostics.push(
                 Diagnostic::error(

@@ -39,7 +39,7 @@ use async_trait::async_trait;
 
 use crate::aiven::{
     AIVEN_APP_ID, AzurePeeringRequest, CidrChanges, ClearingError, CreateError, CreateOutcome,
-    PeerVnet, PeeringConnection, Rejection, RejectionCause, VpcAddress, is_uuid,
+    PeerVnet, PeeringConnection, Rejection, RejectionCause, VpcAddress, VpcKind, is_uuid,
 };
 use crate::azure::arm::PEER_ACTION;
 use crate::azure::ids::VirtualNetworkId;
@@ -47,10 +47,9 @@ use crate::cidr;
 use crate::cloud::CloudError;
 use crate::framework::ListResource;
 use crate::framework::{
-    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure,
-    Identity as ResourceIdentity, IdentityAttribute, InterruptReason, Interrupted, Model,
-    MoveSource, ObjectExt, PlannedChange, Resource, Schema, Severity, StringSet, Timeouts,
-    UpdateRequest, Validator, model, validators,
+    Attribute, AttributeValue, Block, CreateRequest, Diagnostic, Diagnostics, Failure,
+    Identity as ResourceIdentity, IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange,
+    Resource, Schema, Severity, StringSet, Timeouts, UpdateRequest, Validator, model, validators,
 };
 use crate::resources::Ctx;
 use crate::value::{Type, Value};
@@ -58,7 +57,7 @@ use std::sync::Arc;
 
 use super::ProviderData;
 use super::identity;
-use super::support::{aiven_peer, call_context, checks, cloud_diagnostic};
+use super::support::{aiven_peer, call_context, checks, cloud_diagnostic, required_str};
 
 /// `list "vnetpeer_aiven_vpc_peering"` and `list "vnetpeer_aiven_org_vpc_peering"` for
 /// `terraform query`.
@@ -105,12 +104,17 @@ impl Addressing {
         }
     }
 
+    /// The kind of VPC it addresses.
+    pub(super) fn kind(self) -> VpcKind {
+        match self {
+            Self::Project => VpcKind::Project,
+            Self::Organization => VpcKind::Organization,
+        }
+    }
+
     /// "project VPC" or "organization VPC".
     pub(super) fn vpc_kind(self) -> &'static str {
-        match self {
-            Self::Project => "project VPC",
-            Self::Organization => "organization VPC",
-        }
+        self.kind().noun()
     }
 
     /// The import id's form.
@@ -121,59 +125,37 @@ impl Addressing {
         }
     }
 
-    pub(super) fn address(self, owner: String, vpc_id: String) -> VpcAddress {
-        match self {
-            Self::Project => VpcAddress::Project {
-                project: owner,
-                vpc_id,
-            },
-            Self::Organization => VpcAddress::Organization {
-                organization_id: owner,
-                vpc_id,
-            },
-        }
-    }
-
     /// The attributes that say which VPC to peer.
     fn vpc_attributes(self) -> [Attribute; 2] {
-        match self {
-            Self::Project => [
-                Attribute::string(ProjectVpc::project)
-                    .required()
-                    .force_new()
-                    .description("Name of the Aiven project, e.g. `acme-prod`.")
-                    .validate(owner_name("an Aiven project name such as `acme-prod`")),
-                Attribute::string(ProjectVpc::project_vpc_id)
-                    .required()
-                    .force_new()
-                    .description(
-                        "Id of the project VPC to peer (a UUID), e.g. from the \
-                         `vnetpeer_aiven_project_vpc` data source.",
-                    )
-                    .validate(checks::uuid()),
-            ],
-            Self::Organization => [
-                Attribute::string(OrganizationVpc::organization_id)
-                    .required()
-                    .force_new()
-                    .description(
-                        "Id of the Aiven organization that owns the VPC, e.g. \
+        let (owner_description, owner_form, lookup) = match self {
+            Self::Project => (
+                "Name of the Aiven project, e.g. `acme-prod`.",
+                "an Aiven project name such as `acme-prod`",
+                "vnetpeer_aiven_project_vpc",
+            ),
+            Self::Organization => (
+                "Id of the Aiven organization that owns the VPC, e.g. \
                          `org1a2b3c4d5e6`. The Aiven token needs the organization permission \
                          `organization:networking:write`.",
-                    )
-                    .validate(owner_name(
-                        "an Aiven organization id such as `org1a2b3c4d5e6`",
-                    )),
-                Attribute::string(OrganizationVpc::organization_vpc_id)
-                    .required()
-                    .force_new()
-                    .description(
-                        "Id of the organization VPC to peer (a UUID), e.g. from the \
-                         `vnetpeer_aiven_organization_vpc` data source.",
-                    )
-                    .validate(checks::uuid()),
-            ],
-        }
+                "an Aiven organization id such as `org1a2b3c4d5e6`",
+                "vnetpeer_aiven_organization_vpc",
+            ),
+        };
+        [
+            Attribute::string(self.owner_attribute())
+                .required()
+                .force_new()
+                .description(owner_description)
+                .validate(owner_name(owner_form)),
+            Attribute::string(self.vpc_attribute())
+                .required()
+                .force_new()
+                .description(format!(
+                    "Id of the {} to peer (a UUID), e.g. from the `{lookup}` data source.",
+                    self.vpc_kind()
+                ))
+                .validate(checks::uuid()),
+        ]
     }
 
     fn summary(self) -> String {
@@ -357,7 +339,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
     }
 
     async fn create(&self, ctx: &Ctx, request: CreateRequest) -> Result<Value, Failure> {
-        let peering = PeeringInputs::from_object(self.0, &request.planned)?;
+        let peering = PeeringInputs::from_plan(self.0, &request.planned)?;
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
 
@@ -370,7 +352,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
         {
             Ok(None) => {}
             Ok(Some(live)) => return Err(peering.already_exists(Some(&live)).into()),
-            Err(ClearingError::Lookup(error)) => return Err(peering.vpc_error(&error)),
+            Err(ClearingError::Lookup(error)) => return Err(peering.vpc_diagnostic(&error).into()),
             Err(ClearingError::RemovingDead { state, error }) => {
                 return Err(cloud_diagnostic(
                     format!("Cannot remove the old {state} peering connection of this VNet"),
@@ -419,7 +401,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
             Err(CreateError::Post(error)) if error.is_already_exists() => {
                 return Err(peering.already_exists(None).into());
             }
-            Err(CreateError::Post(error)) => return Err(peering.create_error(&error)),
+            Err(CreateError::Post(error)) => return Err(peering.create_error(&error).into()),
             // Out of time or stopped while Aiven is still working: keep the connection in
             // state (tainted), so Terraform deletes or replaces it later.
             Err(CreateError::Waiting(error)) => {
@@ -433,18 +415,7 @@ impl Resource<ProviderData> for AivenVpcPeering {
             }
             // Stopped between attempts, with nothing left behind.
             Err(CreateError::BackingOff(error)) => {
-                let reason = if error.is_cancelled() {
-                    InterruptReason::Cancelled
-                } else {
-                    InterruptReason::DeadlineExceeded
-                };
-                let (operation, timeout) = (ctx.operation(), ctx.timeout());
-                return Err(Interrupted {
-                    reason,
-                    operation,
-                    timeout,
-                }
-                .into());
+                return Err(ctx.interruption(error.is_cancelled()).into());
             }
         };
         let rejected = rejection_diagnostic(&peering, &rejection, cleanup.is_ok());
@@ -483,34 +454,19 @@ impl Resource<ProviderData> for AivenVpcPeering {
         refreshed.set_attr(Identity::id, peering.resource_id());
         // Aiven stores the ids lower-cased; the framework keeps the configuration's spelling
         // of the same id (the attributes are case-insensitive).
-        for (attribute, reported) in [
-            (
-                PlannedPeer::peer_azure_app_id,
-                connection.peer_azure_app_id.as_deref(),
-            ),
-            (
-                PlannedPeer::peer_azure_tenant_id,
-                connection.peer_azure_tenant_id.as_deref(),
-            ),
-        ] {
-            if let Some(reported) = reported {
-                refreshed.set_attr(attribute, reported);
-            }
+        if let Some(app_id) = connection.peer_azure_app_id.as_deref() {
+            refreshed.set_attr(PlannedPeer::peer_azure_app_id, app_id);
+        }
+        if let Some(tenant_id) = connection.peer_azure_tenant_id.as_deref() {
+            refreshed.set_attr(PlannedPeer::peer_azure_tenant_id, tenant_id);
         }
         // Only an import (a stub without `state` yet) learns the ranges from Aiven: Aiven may
         // not echo them for Azure, and an echo that differs in form must not force a
         // replacement.
         let importing = refreshed.attr(Reported::state).is_null();
         if importing && !connection.user_peer_network_cidrs.is_empty() {
-            refreshed.set_attr(
-                PlannedPeer::user_peer_network_cidrs,
-                Value::set(
-                    connection
-                        .user_peer_network_cidrs
-                        .iter()
-                        .map(|cidr| Value::string(cidr.as_str())),
-                ),
-            );
+            let cidrs = StringSet(connection.user_peer_network_cidrs.clone());
+            refreshed.set_attr(PlannedPeer::user_peer_network_cidrs, cidrs.to_attribute());
         }
         record_connection(&mut refreshed, &connection);
         Ok(Some(refreshed))
@@ -530,17 +486,9 @@ impl Resource<ProviderData> for AivenVpcPeering {
         let aiven = ctx.data().aiven()?;
         let call = call_context(ctx);
         let failed = |error: &CloudError| {
-            Failure::from(
-                cloud_diagnostic(
-                    format!(
-                        "Cannot update `user_peer_network_cidrs` of the peering connection of \
-                         {} to VNet {}",
-                        planned.vpc, planned.vnet_id
-                    ),
-                    error,
-                )
-                .at(PlannedPeer::user_peer_network_cidrs),
-            )
+            let what = "Cannot update `user_peer_network_cidrs` of";
+            let failed = planned.connection_diagnostic(what, error);
+            Failure::from(failed.at(PlannedPeer::user_peer_network_cidrs))
         };
         aiven
             .update_user_peer_network_cidrs(&call, &planned.vpc, planned.peer(), &changes)
@@ -568,24 +516,14 @@ impl Resource<ProviderData> for AivenVpcPeering {
             )
             .await
             .map_err(|error| {
-                cloud_diagnostic(
-                    format!(
-                        "Cannot delete the peering connection of {} to VNet {}",
-                        peering.vpc, peering.vnet_id
-                    ),
-                    &error,
-                )
-                .into()
+                peering
+                    .connection_diagnostic("Cannot delete", &error)
+                    .into()
             })
     }
 
     async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        let (vpc, vnet_id) = parse_import_id(self.0, id)?;
-        Ok(Value::object([
-            (self.0.owner_attribute(), Value::string(vpc.owner())),
-            (self.0.vpc_attribute(), Value::string(vpc.vpc_id())),
-            (Identity::vnet_id, Value::string(vnet_id)),
-        ]))
+        imported(self.0, id)
     }
 }
 
@@ -615,13 +553,13 @@ model! {
 }
 
 model! {
-    /// What Aiven reports about the connection.
+    /// What Aiven reports about the connection (written by [`record_connection`]).
     struct Reported {
-        peering_connection_id: Value,
-        state: Value,
-        state_info: Value,
-        aiven_tenant_id: Value,
-        aiven_vnet_id: Value,
+        peering_connection_id: Option<String>,
+        state: String,
+        state_info: BTreeMap<String, String>,
+        aiven_tenant_id: Option<String>,
+        aiven_vnet_id: Option<String>,
     }
 }
 
@@ -653,63 +591,34 @@ struct PeeringInputs {
 
 impl PeeringInputs {
     /// From a plan: every input must be known (they are at apply time).
-    fn from_object(addressing: Addressing, object: &Value) -> Result<Self, Diagnostics> {
-        let mut inputs = Self::from_state(addressing, object)?;
-        let planned = PlannedPeer::from_value(object)?;
-        inputs.app_id = Some(planned.peer_azure_app_id);
-        inputs.tenant_id = Some(planned.peer_azure_tenant_id);
+    fn from_plan(addressing: Addressing, object: &Value) -> Result<Self, Diagnostics> {
+        let inputs = Self::from_state(addressing, object)?;
+        PlannedPeer::from_value(object)?;
         Ok(inputs)
     }
 
-    /// From a state (or an imported stub): what identifies the connection.
+    /// From a state (or an imported stub): what identifies the connection, and the rest as far
+    /// as it is known.
     fn from_state(addressing: Addressing, object: &Value) -> Result<Self, Diagnostics> {
-        let type_name = addressing.type_name();
-        let text = |name: &str| -> Result<String, Diagnostics> {
-            object.attr_str(name).map(str::to_owned).ok_or_else(|| {
-                Diagnostics::from(
-                    Diagnostic::error(
-                        format!("`{name}` is missing"),
-                        format!("{type_name} needs `{name}` to find the connection in Aiven."),
-                    )
-                    .at(name),
-                )
-            })
-        };
-        let vnet_id = text(Identity::vnet_id)?;
+        let vnet_id = required_str(object, Identity::vnet_id)?;
         let vnet = VirtualNetworkId::parse(&vnet_id).map_err(|error| {
             Diagnostics::from(
                 Diagnostic::error("Invalid virtual network id", error.to_string())
                     .at(Identity::vnet_id),
             )
         })?;
-        let user_peer_network_cidrs = match object.attr(PlannedPeer::user_peer_network_cidrs) {
-            Value::Set(items) | Value::List(items) => Some(
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect(),
-            ),
-            _ => None,
-        };
         Ok(Self {
             addressing,
-            vpc: addressing.address(
-                text(addressing.owner_attribute())?,
-                text(addressing.vpc_attribute())?,
+            vpc: addressing.kind().address(
+                required_str(object, addressing.owner_attribute())?,
+                required_str(object, addressing.vpc_attribute())?,
             ),
             vnet_id,
             vnet,
-            app_id: object
-                .attr_str(PlannedPeer::peer_azure_app_id)
-                .map(str::to_owned),
-            tenant_id: object
-                .attr_str(PlannedPeer::peer_azure_tenant_id)
-                .map(str::to_owned),
-            user_peer_network_cidrs,
-            peering_connection_id: object
-                .attr_str(Reported::peering_connection_id)
-                .map(str::to_owned),
+            app_id: object.attr_string(PlannedPeer::peer_azure_app_id),
+            tenant_id: object.attr_string(PlannedPeer::peer_azure_tenant_id),
+            user_peer_network_cidrs: object.attr_strings(PlannedPeer::user_peer_network_cidrs),
+            peering_connection_id: object.attr_string(Reported::peering_connection_id),
         })
     }
 
@@ -746,18 +655,11 @@ impl PeeringInputs {
     }
 
     fn already_exists(&self, existing: Option<&PeeringConnection>) -> Diagnostic {
-        let what = match existing {
-            Some(connection) => format!(
-                " (state {}{})",
-                connection.state,
-                connection
-                    .peering_connection_id
-                    .as_deref()
-                    .map(|id| format!(", id {id}"))
-                    .unwrap_or_default()
-            ),
-            None => String::new(),
-        };
+        let what = existing.map_or(String::new(), |connection| {
+            let id = connection.peering_connection_id.as_deref();
+            let id = id.map(|id| format!(", id {id}")).unwrap_or_default();
+            format!(" (state {}{id})", connection.state)
+        });
         Diagnostic::error(
             "A peering connection for this VNet already exists in Aiven",
             format!(
@@ -775,81 +677,83 @@ impl PeeringInputs {
         .at(Identity::vnet_id)
     }
 
-    fn vpc_error(&self, error: &CloudError) -> Failure {
-        Failure::from(vpc_diagnostic(self.addressing, &self.vpc, error))
+    /// A failed request about the connection: "`what` the peering connection of … to VNet …".
+    fn connection_diagnostic(&self, what: &str, error: &CloudError) -> Diagnostic {
+        let summary = format!(
+            "{what} the peering connection of {} to VNet {}",
+            self.vpc, self.vnet_id
+        );
+        cloud_diagnostic(summary, error)
     }
 
-    fn create_error(&self, error: &CloudError) -> Failure {
+    fn create_error(&self, error: &CloudError) -> Diagnostic {
         if error.is_not_found() || error.status() == Some(403) {
-            return Failure::from(vpc_diagnostic(self.addressing, &self.vpc, error));
+            return self.vpc_diagnostic(error);
         }
-        Failure::from(cloud_diagnostic(
-            format!(
-                "Aiven refused to create the peering connection of {} to VNet {}",
-                self.vpc, self.vnet_id
-            ),
-            error,
-        ))
+        self.connection_diagnostic("Aiven refused to create", error)
+    }
+
+    /// The diagnostic of a VPC that cannot be read, with what to check.
+    fn vpc_diagnostic(&self, error: &CloudError) -> Diagnostic {
+        let mut diagnostic = cloud_diagnostic(format!("Cannot read {}", self.vpc), error);
+        let owner = self.addressing.owner_attribute();
+        let vpc_attribute = self.addressing.vpc_attribute();
+        if error.is_not_found() {
+            diagnostic.detail.push_str(&format!(
+                "\n\nCheck `{owner}` (case-sensitive) and `{vpc_attribute}`, and that the Aiven \
+                 token has access to it."
+            ));
+            diagnostic = diagnostic.at(vpc_attribute);
+        } else if error.status() == Some(403) && self.addressing == Addressing::Organization {
+            diagnostic.detail.push_str(&format!(
+                "\n\nThe Aiven token needs the organization permission \
+                 `organization:networking:write` on organization {} (`{owner}`): grant it to the \
+                 user or application user of the token (organization Admin includes it).",
+                self.vpc.owner()
+            ));
+            diagnostic = diagnostic.at(owner);
+        }
+        diagnostic
     }
 }
 
 /// Copies what Aiven reports into `state`. `aiven_tenant_id` / `aiven_vnet_id` keep their known
 /// values when Aiven no longer reports them (its `state_info` changes with the state).
 fn record_connection(state: &mut Value, connection: &PeeringConnection) {
-    state.set_attr(
-        Reported::peering_connection_id,
-        connection
-            .peering_connection_id
-            .as_deref()
-            .map_or(Value::Null, Value::string),
-    );
-    state.set_attr(Reported::state, connection.state.as_str());
-    let state_info = connection.state_info_text();
-    let state_info = state_info.map(|(key, text)| (key, Value::string(text)));
-    state.set_attr(Reported::state_info, Value::map(state_info));
-    for (attribute, reported) in [
-        (Reported::aiven_tenant_id, connection.to_tenant_id()),
-        (Reported::aiven_vnet_id, connection.to_network_id()),
-    ] {
-        match reported {
-            Some(value) => state.set_attr(attribute, value),
-            None if state.attr_str(attribute).is_some() => {}
-            None => state.set_attr(attribute, Value::Null),
-        }
+    let known = |attribute| state.attr_string(attribute);
+    Reported {
+        peering_connection_id: connection.peering_connection_id.clone(),
+        state: connection.state.as_str().to_owned(),
+        state_info: connection.state_info_text().collect(),
+        aiven_tenant_id: connection
+            .to_tenant_id()
+            .map(str::to_owned)
+            .or_else(|| known(Reported::aiven_tenant_id)),
+        aiven_vnet_id: connection
+            .to_network_id()
+            .map(str::to_owned)
+            .or_else(|| known(Reported::aiven_vnet_id)),
     }
+    .write_to(state);
 }
 
-/// A create's state after a failure: unknown computed values become null (state must be
-/// wholly known).
+/// A create's state after a failure: unknown computed values become null, `state_info` empty
+/// (state must be wholly known).
 fn complete_partial_state(mut state: Value) -> Value {
-    for attribute in [
-        Reported::peering_connection_id,
-        Reported::state,
-        Reported::aiven_tenant_id,
-        Reported::aiven_vnet_id,
-    ] {
+    if state.attr(Reported::state_info).is_unknown() {
+        state.set_attr(Reported::state_info, Value::map::<&str>([]));
+    }
+    for attribute in Reported::ATTRIBUTES {
         if state.attr(attribute).is_unknown() {
             state.set_attr(attribute, Value::Null);
         }
-    }
-    if state.attr(Reported::state_info).is_unknown() {
-        state.set_attr(
-            Reported::state_info,
-            Value::map(Vec::<(String, Value)>::new()),
-        );
     }
     state
 }
 
 /// A planned state whose computed values that Aiven did not report again come from `prior`.
 fn complete_from_prior(mut state: Value, prior: &Value) -> Value {
-    for attribute in [
-        Reported::peering_connection_id,
-        Reported::state,
-        Reported::state_info,
-        Reported::aiven_tenant_id,
-        Reported::aiven_vnet_id,
-    ] {
+    for attribute in Reported::ATTRIBUTES {
         if state.attr(attribute).is_unknown() {
             state.set_attr(attribute, prior.attr(attribute).clone());
         }
@@ -886,13 +790,12 @@ fn rejection_diagnostic(
         attempts,
         elapsed,
     } = rejection;
-    let (cause, attempts, elapsed) = (*cause, *attempts, *elapsed);
     let tenant = peering
         .tenant_id
         .as_deref()
         .unwrap_or("the customer tenant");
     let app = peering.app_id.as_deref().unwrap_or("peer_azure_app_id");
-    let explanation = match cause {
+    let explanation = match *cause {
         RejectionCause::MissingPermission => format!(
             "Aiven's service principal (application {AIVEN_APP_ID}) in tenant {tenant} does not \
              hold `{PEER_ACTION}` on VNet {vnet}. Assign it a role with that action at the VNet \
@@ -901,14 +804,14 @@ fn rejection_diagnostic(
              the provider retried for {elapsed}; if the assignment exists and is recent, raise \
              `timeouts {{ create = ... }}` or apply again.",
             vnet = peering.vnet_id,
-            elapsed = format_elapsed(elapsed),
+            elapsed = format_elapsed(*elapsed),
         ),
         RejectionCause::MissingAivenServicePrincipal => format!(
             "Aiven's application {AIVEN_APP_ID} has no service principal in tenant {tenant}. \
              Create it (e.g. `vnetpeer_service_principal` with `client_id = \"{AIVEN_APP_ID}\"`) \
              and give it `{PEER_ACTION}` on the VNet; a new service principal can take a while \
              to replicate (the provider retried for {elapsed}).",
-            elapsed = format_elapsed(elapsed),
+            elapsed = format_elapsed(*elapsed),
         ),
         RejectionCause::VnetNotFound => format!(
             "Aiven could not find VNet {vnet} (subscription {sub}, resource group {rg}, name \
@@ -967,7 +870,7 @@ fn rejection_diagnostic(
         "The rejected connection could not be deleted (see the next error): it is recorded as \
          tainted, and the next apply deletes it before creating a new one."
     };
-    let tries = if attempts > 1 {
+    let tries = if *attempts > 1 {
         format!(" (after {attempts} attempts)")
     } else {
         String::new()
@@ -979,7 +882,7 @@ fn rejection_diagnostic(
         ),
         format!("{aiven_says}{explanation}\n\n{aftermath}"),
     );
-    match attribute_of(cause) {
+    match attribute_of(*cause) {
         Some(attribute) => diagnostic.at(attribute),
         None => diagnostic,
     }
@@ -1015,7 +918,7 @@ async fn preflight(ctx: &Ctx, peering: &PeeringInputs) -> Diagnostics {
         // Aiven's definite answers (no such project, organization or VPC; a token without the
         // permission) fail the plan: the apply could only fail the same way, later.
         Err(error) if error.is_not_found() || error.status() == Some(403) => {
-            diagnostics.push(vpc_diagnostic(peering.addressing, &peering.vpc, &error));
+            diagnostics.push(peering.vpc_diagnostic(&error));
             return diagnostics;
         }
         Err(error) => {
@@ -1097,20 +1000,26 @@ async fn preflight(ctx: &Ctx, peering: &PeeringInputs) -> Diagnostics {
     diagnostics
 }
 
+/// The state an import of `id` starts from (`read` fills in the rest).
+fn imported(addressing: Addressing, id: &str) -> Result<Value, Diagnostics> {
+    let (vpc, vnet_id) = parse_import_id(addressing, id)?;
+    Ok(Value::object([
+        (addressing.owner_attribute(), Value::string(vpc.owner())),
+        (addressing.vpc_attribute(), Value::string(vpc.vpc_id())),
+        (Identity::vnet_id, Value::string(vnet_id)),
+    ]))
+}
+
 /// The VPC and the VNet id of a peering id: `<project>/<project_vpc_id><vnet_id>` or
 /// `organization/<organization_id>/<organization_vpc_id><vnet_id>`, whichever `addressing`
 /// names; a `/` doubled before `subscriptions` is accepted.
 fn parse_import_id(addressing: Addressing, id: &str) -> Result<(VpcAddress, String), Diagnostics> {
     parse_peering_id(id)
         .and_then(|(vpc, vnet_id)| {
-            let kind = match vpc {
-                VpcAddress::Project { .. } => Addressing::Project,
-                VpcAddress::Organization { .. } => Addressing::Organization,
-            };
-            if kind != addressing {
+            if vpc.kind() != addressing.kind() {
                 Err(format!(
                     "{id:?} is the id of a {} peering, not of {}",
-                    kind.vpc_kind(),
+                    vpc.kind().noun(),
                     addressing.type_name()
                 ))
             } else if !is_uuid(vpc.vpc_id()) {
@@ -1141,29 +1050,6 @@ pub(super) fn parse_peering_id(id: &str) -> Result<(VpcAddress, String), String>
     let (vpc, vnet_id) = VpcAddress::parse_peering_id(id)?;
     VirtualNetworkId::parse(&vnet_id).map_err(|error| format!("{id:?} is invalid: {error}"))?;
     Ok((vpc, vnet_id))
-}
-
-/// The diagnostic of a VPC that cannot be read, with what to check.
-fn vpc_diagnostic(addressing: Addressing, vpc: &VpcAddress, error: &CloudError) -> Diagnostic {
-    let mut diagnostic = cloud_diagnostic(format!("Cannot read {vpc}"), error);
-    let owner = addressing.owner_attribute();
-    let vpc_attribute = addressing.vpc_attribute();
-    if error.is_not_found() {
-        diagnostic.detail.push_str(&format!(
-            "\n\nCheck `{owner}` (case-sensitive) and `{vpc_attribute}`, and that the Aiven \
-             token has access to it."
-        ));
-        diagnostic = diagnostic.at(vpc_attribute);
-    } else if error.status() == Some(403) && addressing == Addressing::Organization {
-        diagnostic.detail.push_str(&format!(
-            "\n\nThe Aiven token needs the organization permission \
-             `organization:networking:write` on organization {} (`{owner}`): grant it to the \
-             user or application user of the token (organization Admin includes it).",
-            vpc.owner()
-        ));
-        diagnostic = diagnostic.at(owner);
-    }
-    diagnostic
 }
 
 /// `text` with its first letter upper-cased.
@@ -1231,21 +1117,19 @@ fn identity_of_state(
     addressing: Addressing,
     state: &Value,
 ) -> Option<BTreeMap<&'static str, String>> {
-    identity::from_state(
-        state,
-        &[
-            (addressing.owner_attribute(), addressing.owner_attribute()),
-            (addressing.vpc_attribute(), addressing.vpc_attribute()),
-            (Identity::vnet_id, Identity::vnet_id),
-        ],
-    )
+    let names = [
+        addressing.owner_attribute(),
+        addressing.vpc_attribute(),
+        Identity::vnet_id,
+    ];
+    ResourceIdentity::of_same_named(state, &names)
 }
 
 fn identity_import_id(
     addressing: Addressing,
     parts: &BTreeMap<String, String>,
 ) -> Result<String, Diagnostic> {
-    let vpc = addressing.address(
+    let vpc = addressing.kind().address(
         identity::part(parts, addressing.owner_attribute())?.to_owned(),
         identity::part(parts, addressing.vpc_attribute())?.to_owned(),
     );
@@ -1267,17 +1151,7 @@ fn moved_from(source: &MoveSource<'_>) -> Option<Result<Value, Diagnostics>> {
             source.required("vnet_name")?
         ))
     });
-    Some(
-        import_id
-            .and_then(|id| parse_import_id(Addressing::Project, &id))
-            .map(|(vpc, vnet_id)| {
-                Value::object([
-                    (ProjectVpc::project, Value::string(vpc.owner())),
-                    (ProjectVpc::project_vpc_id, Value::string(vpc.vpc_id())),
-                    (Identity::vnet_id, Value::string(vnet_id)),
-                ])
-            }),
-    )
+    Some(import_id.and_then(|id| imported(Addressing::Project, &id)))
 }
 
 #[cfg(test)]

@@ -532,6 +532,7 @@ async fn observe(State(observed): State<Observed>, request: Request, next: Next)
                 Some(status) => error_envelope(
                     service,
                     StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                    None,
                 ),
                 None => dropped_connection(),
             };
@@ -625,7 +626,7 @@ fn fault_response(
 ) -> Response {
     match action {
         FaultAction::Throttle { retry_after } => {
-            let mut response = error_envelope(service, StatusCode::TOO_MANY_REQUESTS);
+            let mut response = error_envelope(service, StatusCode::TOO_MANY_REQUESTS, None);
             let now = shared.clock.now();
             let (header_value, wait) = retry_after_header(shared, *retry_after);
             if let Some(value) = header_value.and_then(|value| HeaderValue::from_str(&value).ok()) {
@@ -637,6 +638,12 @@ fn fault_response(
         FaultAction::Status { status } => error_envelope(
             service,
             StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            None,
+        ),
+        FaultAction::Coded { status, code } => error_envelope(
+            service,
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            Some(code),
         ),
         FaultAction::Drop => dropped_connection(),
         FaultAction::ArmBusy { form } => arm_busy(shared, key, *form),
@@ -729,16 +736,18 @@ fn arm_busy(shared: &Shared, key: &RequestKey<'_>, form: BusyForm) -> Response {
 }
 
 /// A fault's error body in the service's own envelope.
-fn error_envelope(service: Service, status: StatusCode) -> Response {
+fn error_envelope(service: Service, status: StatusCode, code: Option<&str>) -> Response {
     let throttled = status == StatusCode::TOO_MANY_REQUESTS;
     let message = if throttled {
         "Rate limit exceeded; retry after the interval in Retry-After."
+    } else if code.is_some() {
+        "The emulator's fault injection answered with this error code."
     } else {
         "The service is temporarily unavailable (emulator fault injection)."
     };
     let body = match service {
         Service::Login => serde_json::json!({
-            "error": if throttled { "temporarily_unavailable" } else { "server_error" },
+            "error": code.unwrap_or(if throttled { "temporarily_unavailable" } else { "server_error" }),
             "error_description": format!("AADSTS90033: {message}"),
             "error_codes": [90033],
             "timestamp": OffsetDateTime::now_utc()
@@ -750,7 +759,7 @@ fn error_envelope(service: Service, status: StatusCode) -> Response {
         }),
         Service::Graph => serde_json::json!({
             "error": {
-                "code": if throttled { "TooManyRequests" } else { "serviceNotAvailable" },
+                "code": code.unwrap_or(if throttled { "TooManyRequests" } else { "serviceNotAvailable" }),
                 "message": message,
                 "innerError": {
                     "request-id": uuid::Uuid::new_v4(),
@@ -762,7 +771,7 @@ fn error_envelope(service: Service, status: StatusCode) -> Response {
         }),
         Service::Arm => serde_json::json!({
             "error": {
-                "code": if throttled { "TooManyRequests" } else { "InternalServerError" },
+                "code": code.unwrap_or(if throttled { "TooManyRequests" } else { "InternalServerError" }),
                 "message": message,
             }
         }),

@@ -42,6 +42,12 @@ pub enum FaultAction {
     /// Answer with this status (5xx burst, or a permanent failure of one call) in the service's
     /// error envelope.
     Status { status: u16 },
+    /// Answer with this status and this error code in the service's error envelope (Graph's and
+    /// ARM's `code`, the identity platform's `error`; Aiven's envelope has none): what a
+    /// service says to a request that lost a race with another client, e.g. Graph's 409
+    /// `Request_MultipleObjectsWithSameKeyValue` to a create of an object another client has
+    /// just created (the test creates that object itself).
+    Coded { status: u16, code: String },
     /// Delay the request, then serve it normally.
     Latency { ms: u64 },
     /// Close the connection without any response.

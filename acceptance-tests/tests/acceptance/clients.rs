@@ -1384,3 +1384,42 @@ async fn a_graph_429_holds_the_other_requests_until_its_retry_after() {
     }
     assert_eq!(violations(&emulator, ViolationKind::EarlyRetry), 0);
 }
+
+/// Two modules of one configuration upsert Aiven's service principal at the same moment: the
+/// upsert whose create loses the race is answered 409 `Request_MultipleObjectsWithSameKeyValue`,
+/// and takes the winner's service principal instead of failing the apply.
+#[tokio::test]
+async fn service_principal_upsert_that_loses_a_race_takes_the_winners() {
+    let emulator = Emulator::start(Knobs::test()).await;
+    let seed = emulator.seed().clone();
+    let azure = clients(&operator_settings(&emulator));
+    let graph = azure.graph().unwrap();
+    // The other client's service principal, made between this upsert's check and its create.
+    let now = emulator.now();
+    let winner = emulator.with_world(|w| {
+        w.identity
+            .ensure_service_principal(&seed.customer_tenant_id, &seed.aiven_app_id, now)
+    });
+    emulator.faults().inject(
+        FaultRule::new(
+            Service::Graph,
+            FaultAction::Coded {
+                status: 409,
+                code: "Request_MultipleObjectsWithSameKeyValue".to_owned(),
+            },
+        )
+        .method("PATCH")
+        .path_contains("servicePrincipals(appId=")
+        .schedule(Schedule::NextN { n: 1 }),
+    );
+
+    let ensured = graph
+        .ensure_service_principal(&ctx(), &seed.aiven_app_id)
+        .await
+        .expect("the winner's service principal");
+    assert!(!ensured.created, "this upsert created nothing");
+    assert_eq!(ensured.value.id, winner.to_string());
+    let upserts = requests(&emulator, Service::Graph, "PATCH");
+    assert_eq!(upserts.len(), 1, "no second upsert: {upserts:?}");
+    assert_eq!(upserts[0].status, 409);
+}

@@ -23,31 +23,24 @@ pub struct AivenVpcPeeringList(pub Addressing);
 #[async_trait]
 impl ListResource<ProviderData> for AivenVpcPeeringList {
     fn schema(&self) -> Schema {
-        let (owner, vpc) = match self.0 {
-            Addressing::Project => (
-                Attribute::string(self.0.owner_attribute())
-                    .required()
-                    .description("The Aiven project whose VPCs' peering connections are listed.")
-                    .validate(validators::not_blank()),
-                Attribute::string(self.0.vpc_attribute())
-                    .optional()
-                    .description("Only the connections of this project VPC (its id, a UUID).")
-                    .validate(checks::uuid()),
-            ),
-            Addressing::Organization => (
-                Attribute::string(self.0.owner_attribute())
-                    .required()
-                    .description(
-                        "The Aiven organization whose VPCs' peering connections are listed, \
-                         e.g. `org1a2b3c4d5e6`.",
-                    )
-                    .validate(validators::not_blank()),
-                Attribute::string(self.0.vpc_attribute())
-                    .optional()
-                    .description("Only the connections of this organization VPC (its id, a UUID).")
-                    .validate(checks::uuid()),
-            ),
+        let owner_description = match self.0 {
+            Addressing::Project => "The Aiven project whose VPCs' peering connections are listed.",
+            Addressing::Organization => {
+                "The Aiven organization whose VPCs' peering connections are listed, e.g. \
+                 `org1a2b3c4d5e6`."
+            }
         };
+        let owner = Attribute::string(self.0.owner_attribute())
+            .required()
+            .description(owner_description)
+            .validate(validators::not_blank());
+        let vpc = Attribute::string(self.0.vpc_attribute())
+            .optional()
+            .description(format!(
+                "Only the connections of this {} (its id, a UUID).",
+                self.0.vpc_kind()
+            ))
+            .validate(checks::uuid());
         Schema::new(
             Block::new(format!(
                 "The Azure peering connections of Aiven {}s, for `terraform query`: each result \
@@ -69,17 +62,16 @@ impl ListResource<ProviderData> for AivenVpcPeeringList {
         let call = call_context(ctx);
         let vpc_ids = match listing.config.attr_str(addressing.vpc_attribute()) {
             Some(vpc_id) => vec![vpc_id.to_owned()],
-            None => match addressing {
-                Addressing::Project => aiven.list_project_vpcs(&call, owner).await,
-                Addressing::Organization => aiven.list_organization_vpcs(&call, owner).await,
-            }
-            .map_err(|error| cloud_diagnostics("Cannot list the Aiven VPCs", &error))?
-            .into_iter()
-            .map(|vpc| vpc.vpc_id)
-            .collect(),
+            None => aiven
+                .list_vpcs(&call, addressing.kind(), owner)
+                .await
+                .map_err(|error| cloud_diagnostics("Cannot list the Aiven VPCs", &error))?
+                .into_iter()
+                .map(|vpc| vpc.vpc_id)
+                .collect(),
         };
         for vpc_id in vpc_ids {
-            let address = addressing.address(owner.to_owned(), vpc_id.clone());
+            let address = addressing.kind().address(owner.to_owned(), vpc_id.clone());
             let vpc = match aiven.get_vpc(&call, &address).await {
                 Ok(vpc) => vpc,
                 // Deleted since it was listed.
