@@ -140,6 +140,23 @@ impl<D> Context<D> {
     }
 }
 
+/// Private data used as a marker: a fixed value that means one thing about the object.
+impl<D> Context<D> {
+    /// Whether the private data is `marker`.
+    pub fn private_is(&self, marker: &[u8]) -> bool {
+        self.private.lock().is_ok_and(|private| *private == marker)
+    }
+
+    /// Clears the private data if it is `marker` (any other private data stays).
+    pub fn forget_private(&self, marker: &[u8]) {
+        if let Ok(mut private) = self.private.lock()
+            && *private == marker
+        {
+            private.clear();
+        }
+    }
+}
+
 /// Why an operation stopped before finishing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InterruptReason {
@@ -227,6 +244,18 @@ mod tests {
         let diagnostic = Diagnostic::from(interrupted);
         assert_eq!(diagnostic.summary, "The create timed out after 20ms");
         assert!(diagnostic.detail.contains("timeouts { create = \"40ms\" }"));
+    }
+
+    #[test]
+    fn a_private_marker_is_recognised_and_forgotten_alone() {
+        let ctx = Context::new(Arc::new(()), "read", Duration::from_secs(60))
+            .with_private(b"marker".to_vec());
+        assert!(ctx.private_is(b"marker"));
+        ctx.forget_private(b"other");
+        assert_eq!(ctx.private(), b"marker");
+        ctx.forget_private(b"marker");
+        assert!(ctx.private().is_empty());
+        assert!(!ctx.private_is(b"marker"));
     }
 
     #[tokio::test]

@@ -109,6 +109,23 @@ impl Listing<'_> {
     }
 }
 
+/// A batch of objects at once, e.g. one page of a cloud's list answer.
+impl Listing<'_> {
+    /// [`Listing::found`] for each `(import id, display name)` of `objects`, in order;
+    /// `Ok(false)` as soon as one says stop.
+    pub async fn found_each(
+        &mut self,
+        objects: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<bool, Diagnostics> {
+        for (import_id, display_name) in objects {
+            if !self.found(import_id, display_name).await? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

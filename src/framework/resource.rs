@@ -346,3 +346,19 @@ impl PlannedChange {
         }
     }
 }
+
+/// A plan's attributes as a group, e.g. the attributes of a typed model (`Model::ATTRIBUTES`).
+impl PlannedChange {
+    /// Whether any of the top-level attributes `names` is planned differently from its prior
+    /// value ([`PlannedChange::changed`]).
+    pub fn any_changed(&self, names: &[&str]) -> bool {
+        names.iter().any(|name| self.changed(name))
+    }
+
+    /// Marks each of the computed attributes `names` as "known after apply".
+    pub fn set_unknown_all(&mut self, names: &[&str]) {
+        for name in names {
+            self.set_unknown(name);
+        }
+    }
+}

@@ -181,6 +181,16 @@ pub fn charset(description: &'static str, allowed: fn(char) -> bool) -> Validato
     )
 }
 
+/// A list with at least one element.
+pub fn non_empty_list() -> Validator {
+    Validator::new("a list with at least one element", |value| {
+        match value.as_list() {
+            Some([]) => Err("the list is empty".to_owned()),
+            _ => Ok(()),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +220,20 @@ mod tests {
             check(&names, "My-app"),
             Err("'M' is not allowed".to_owned())
         );
+    }
+
+    #[test]
+    fn non_empty_lists() {
+        let v = non_empty_list();
+        assert_eq!(
+            v.check(&Value::List(vec![])),
+            Err("the list is empty".to_owned())
+        );
+        assert!(
+            v.check(&Value::List(vec![Value::String("a".into())]))
+                .is_ok()
+        );
+        assert!(v.check(&Value::Null).is_ok());
     }
 
     /// A stand-in for a parser owned elsewhere: accepts decimal numbers.

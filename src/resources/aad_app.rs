@@ -30,7 +30,7 @@
 //! the private state as awaiting its purge), so the next destroy only purges it, and a plan
 //! replaces it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -50,7 +50,7 @@ use crate::framework::ListResource;
 use crate::framework::{
     Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, Model, MoveSource,
     ObjectExt, PlannedChange, Resource, Schema, StringSet, Timeouts, UpdateRequest, Validator,
-    model, parse_go_duration, validators,
+    model, parse_go_duration, replace_if, validators,
 };
 use crate::resources::Ctx;
 use crate::value::{Type, Value};
@@ -109,7 +109,8 @@ model! {
 }
 
 model! {
-    /// The managed client secret (null throughout when there is none).
+    /// The managed client secret (null throughout when there is none: `default()`).
+    #[derive(Default)]
     struct ManagedSecret {
         client_secret: Option<SecretString>,
         client_secret_key_id: Option<String>,
@@ -117,13 +118,17 @@ model! {
     }
 }
 
-impl ManagedSecret {
-    const NONE: ManagedSecret = ManagedSecret {
-        client_secret: None,
-        client_secret_key_id: None,
-        client_secret_end_date: None,
-    };
+impl Naming {
+    /// Display name and audience, as [`ApplicationPatch::between`] compares them.
+    fn pair(&self) -> (Option<&str>, Option<&str>) {
+        (
+            self.display_name.as_deref(),
+            self.sign_in_audience.as_deref(),
+        )
+    }
+}
 
+impl ManagedSecret {
     fn of(secret: &PasswordCredential) -> Self {
         ManagedSecret {
             client_secret: Some(secret.secret_text.clone()),
@@ -207,6 +212,7 @@ impl Resource<ProviderData> for AadApp {
             .attribute(
                 Attribute::set("owners", Type::String)
                     .optional()
+                    .requires_replace_if(replace_if::recorded_set_changed_ignoring_case)
                     .description(
                         "Object ids of the users or service principals that own the \
                          application, bound when it is created. Changing them replaces the \
@@ -379,14 +385,12 @@ impl Resource<ProviderData> for AadApp {
         let no_password = plan.get(Settings::create_password).as_bool() == Some(false);
         if no_password {
             // No secret is made, kept or rotated: the plan says so instead of "known after apply".
-            for &name in ManagedSecret::ATTRIBUTES {
-                plan.set(name, Value::Null);
-            }
+            ManagedSecret::default().write_to(&mut plan.planned);
         }
         if plan.is_create() {
             return Ok(());
         }
-        if is_awaiting_purge(ctx) {
+        if ctx.private_is(AWAITING_PURGE) {
             plan.warnings.push(Diagnostic::warning(
                 "The application is deleted but not purged",
                 "A destroy deleted the application but could not purge it from the directory's \
@@ -395,9 +399,7 @@ impl Resource<ProviderData> for AadApp {
             ));
             // The secret went with the application (and, unlike the ids, is not kept from the
             // state when unknown): its change is the replacement's reason.
-            for &name in ManagedSecret::ATTRIBUTES {
-                plan.set_unknown(name);
-            }
+            plan.set_unknown_all(ManagedSecret::ATTRIBUTES);
             plan.require_replace(ManagedSecret::client_secret_key_id);
             return Ok(());
         }
@@ -405,47 +407,31 @@ impl Resource<ProviderData> for AadApp {
             .prior
             .attr(ManagedSecret::client_secret_key_id)
             .is_null();
-        let rotation_asked = SecretArguments::ATTRIBUTES
-            .iter()
-            .any(|name| plan.changed(name));
+        let rotation_asked = plan.any_changed(SecretArguments::ATTRIBUTES);
         if !no_password && (secret_missing || rotation_asked) {
-            for &name in ManagedSecret::ATTRIBUTES {
-                plan.set_unknown(name);
-            }
+            plan.set_unknown_all(ManagedSecret::ATTRIBUTES);
         }
         if plan.prior.attr(Ids::service_principal_object_id).is_null() {
             plan.set_unknown(Ids::service_principal_object_id);
-        }
-        // Owners are bound at creation only. A prior null means "not known" (imported): the
-        // configured owners are then recorded rather than forcing a replacement.
-        let prior_owners = plan.prior.attr(Settings::owners);
-        let planned_owners = plan.get(Settings::owners);
-        if !prior_owners.is_null()
-            && (planned_owners.is_unknown() || owner_set(prior_owners) != owner_set(planned_owners))
-        {
-            plan.require_replace(Settings::owners);
         }
         Ok(())
     }
 
     async fn create(&self, ctx: &Ctx, request: CreateRequest) -> Result<Value, Failure> {
         let planned = request.planned;
-        let naming = Naming::from_value(&planned)?;
+        let naming = Naming::from_value_with_defaults(&self.schema(), &planned)?;
         let settings = Settings::from_value(&planned)?;
         let arguments = SecretArguments::from_value(&planned)?;
         // A replacement of an application awaiting its purge: the marker was the old one's.
-        forget_awaiting_purge(ctx);
+        ctx.forget_private(AWAITING_PURGE);
         let call = call_context(ctx);
         let graph = graph(ctx)?;
         let secret_end = secret_end_date(&arguments, OffsetDateTime::now_utc())?;
         let tenant_id = home_tenant(ctx, &graph, &call).await?;
-        let audience = naming
-            .sign_in_audience
-            .unwrap_or_else(|| sign_in_audience::AZURE_AD_MULTIPLE_ORGS.to_owned());
         let owners = settings.owners.clone().unwrap_or_default().0;
         let new_application = NewApplication::for_audience(
             naming.display_name.unwrap_or_default(),
-            audience,
+            naming.sign_in_audience.unwrap_or_default(),
             owners.iter().map(String::as_str),
         );
         let application = app_lifecycle::create_application(&graph, &call, &new_application)
@@ -532,7 +518,7 @@ impl Resource<ProviderData> for AadApp {
             return Ok(None);
         };
         // Live again (restored from deleted items): nothing awaits a purge.
-        forget_awaiting_purge(ctx);
+        ctx.forget_private(AWAITING_PURGE);
         let mut service_principal = service_principal
             .map_err(|error| cloud_diagnostics("Cannot read the service principal", &error))?;
         if service_principal_id.is_none() {
@@ -570,7 +556,7 @@ impl Resource<ProviderData> for AadApp {
                 }
             }
             // Gone (or never known): the next plan adds a new secret.
-            None => secret = ManagedSecret::NONE,
+            None => secret = ManagedSecret::default(),
         }
         let mut state = state;
         naming.write_to(&mut state);
@@ -596,17 +582,7 @@ impl Resource<ProviderData> for AadApp {
         let mut state = prior.clone();
         settings.write_to(&mut state);
 
-        let prior_naming = Naming::from_value(&prior)?;
-        let patch = ApplicationPatch::between(
-            (
-                prior_naming.display_name.as_deref(),
-                prior_naming.sign_in_audience.as_deref(),
-            ),
-            (
-                naming.display_name.as_deref(),
-                naming.sign_in_audience.as_deref(),
-            ),
-        );
+        let patch = ApplicationPatch::between(Naming::from_value(&prior)?.pair(), naming.pair());
         if patch != ApplicationPatch::default() {
             graph
                 .update_application(&call, &object_id, &patch)
@@ -638,7 +614,7 @@ impl Resource<ProviderData> for AadApp {
                 .remove_password(&call, &object_id, key_id)
                 .await
                 .map_err(failed_step("Cannot remove the client secret", &state))?;
-            ManagedSecret::NONE.write_to(&mut state);
+            ManagedSecret::default().write_to(&mut state);
         }
         arguments.write_to(&mut state);
         Ok(state)
@@ -651,7 +627,7 @@ impl Resource<ProviderData> for AadApp {
         let object_id = object_id.as_str();
         let call = call_context(ctx);
         let graph = graph(ctx)?;
-        if is_awaiting_purge(ctx) {
+        if ctx.private_is(AWAITING_PURGE) {
             // Secret, service principal and application were deleted by an earlier destroy.
             return purge(&graph, &call, object_id).await;
         }
@@ -750,7 +726,7 @@ impl AadApp {
             Some(tenant) => tenant,
             None => home_tenant(ctx, graph, call)
                 .await
-                .map_err(|failure| partial(failure_diagnostic(failure), state))?,
+                .map_err(|diagnostic| partial(diagnostic, state))?,
         };
         let old_key_id = ManagedSecret::from_value(state)?.client_secret_key_id;
         let secret_end = secret_end_date(arguments, OffsetDateTime::now_utc())
@@ -835,7 +811,7 @@ impl Made {
         .write_to(&mut state);
         self.secret
             .as_ref()
-            .map_or(ManagedSecret::NONE, ManagedSecret::of)
+            .map_or_else(ManagedSecret::default, ManagedSecret::of)
             .write_to(&mut state);
         state
     }
@@ -913,17 +889,6 @@ async fn purge(
         })
 }
 
-/// Whether the application of this operation's private state awaits its purge.
-fn is_awaiting_purge(ctx: &Ctx) -> bool {
-    ctx.private() == AWAITING_PURGE
-}
-
-fn forget_awaiting_purge(ctx: &Ctx) {
-    if is_awaiting_purge(ctx) {
-        ctx.set_private(Vec::new());
-    }
-}
-
 /// The failure of a new secret that never obtained a token.
 fn secret_not_accepted(refused: SecretNotAccepted) -> Diagnostic {
     let mut diagnostic = cloud_diagnostic("The new client secret does not work", &refused.error);
@@ -943,17 +908,16 @@ async fn home_tenant(
     ctx: &Ctx,
     graph: &GraphClient,
     call: &CallContext,
-) -> Result<String, Diagnostics> {
+) -> Result<String, Diagnostic> {
     app_lifecycle::home_tenant(&ctx.data().azure, graph, call)
         .await
-        .map_err(|error| cloud_diagnostics("Cannot sign in to Microsoft Graph", &error))?
+        .map_err(|error| cloud_diagnostic("Cannot sign in to Microsoft Graph", &error))?
         .ok_or_else(|| {
             Diagnostic::error(
                 "Unknown tenant",
                 "The provider's token names no tenant and none is configured: set `tenant_id` \
                  in the provider block (or ARM_TENANT_ID).",
             )
-            .into()
         })
 }
 
@@ -994,17 +958,6 @@ fn secret_end_date(
     })
 }
 
-/// Owner ids of a set value (which may be unknown at plan time), lower-cased (Graph ids compare
-/// case-insensitively).
-fn owner_set(value: &Value) -> BTreeSet<String> {
-    let owners = value.as_list().unwrap_or_default();
-    owners
-        .iter()
-        .filter_map(Value::as_str)
-        .map(str::to_ascii_lowercase)
-        .collect()
-}
-
 /// The state an import by object id gives (also the one a `moved` block gives): `read` fills
 /// in the rest.
 fn imported(object_id: &str) -> Value {
@@ -1022,15 +975,6 @@ fn partial(diagnostic: Diagnostic, state: &Value) -> Failure {
 /// far (`state`) as the partial state.
 fn failed_step<'a>(summary: &'a str, state: &'a Value) -> impl FnOnce(CloudError) -> Failure + 'a {
     move |error| partial(cloud_diagnostic(summary, &error), state)
-}
-
-/// The first diagnostic of a failure (its detail keeps the service's answer).
-fn failure_diagnostic(diagnostics: Diagnostics) -> Diagnostic {
-    diagnostics
-        .iter()
-        .next()
-        .cloned()
-        .unwrap_or_else(|| Diagnostic::error("Cannot update the application", "Unknown failure."))
 }
 
 /// `signInAudience`: the multi-tenant values only, each refusal saying why.
@@ -1124,13 +1068,5 @@ mod tests {
                 .check(&Value::string("PersonalMicrosoftAccount"))
                 .is_err()
         );
-    }
-
-    #[test]
-    fn owner_sets_compare_without_case() {
-        let a = Value::set([Value::string("AAAAAAAA-0000-4000-8000-000000000000")]);
-        let b = Value::set([Value::string("aaaaaaaa-0000-4000-8000-000000000000")]);
-        assert_eq!(owner_set(&a), owner_set(&b));
-        assert!(owner_set(&Value::Null).is_empty());
     }
 }

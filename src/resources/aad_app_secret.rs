@@ -20,7 +20,7 @@ use crate::resources::Ctx;
 use crate::value::Value;
 
 use super::ProviderData;
-use super::app_secret;
+use super::app_secret::{self, MintedKey};
 use super::cross_tenant_vnet_peering::customer_tenant;
 use super::support::{call_context, checks, cloud_diagnostic};
 
@@ -42,23 +42,13 @@ model! {
 }
 
 model! {
-    /// The opened secret, as Terraform exposes it for the run.
+    /// The opened secret, as Terraform exposes it for the run beside the configuration.
     struct OpenedResult {
-        application_object_id: String,
-        display_name: Option<String>,
         client_id: String,
         client_secret: SecretString,
         key_id: String,
         end_date_time: Option<String>,
     }
-}
-
-/// What Close needs: which secret of which application. Not secret itself.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct OpenedSecret {
-    app_object_id: String,
-    key_id: String,
-    end_date_time: Option<String>,
 }
 
 #[async_trait]
@@ -122,131 +112,101 @@ impl EphemeralResource<ProviderData> for AadAppSecret {
     async fn open(&self, ctx: &Ctx, config: Value) -> Result<Opened, Diagnostics> {
         let wanted = Wanted::from_value(&config)?;
         let app_object_id = wanted.application_object_id.as_str();
-        let display_name = wanted
-            .display_name
-            .as_deref()
-            .unwrap_or(DEFAULT_DISPLAY_NAME);
         let graph = ctx.data().azure.graph().map_err(|error| {
-            Diagnostics::from(cloud_diagnostic(
+            cloud_diagnostic(
                 "The provider has no Azure credential to read the application with",
                 &error,
-            ))
+            )
         })?;
         let application = graph
             .get_application(&call_context(ctx), app_object_id)
             .await
             .map_err(|error| {
-                Diagnostics::from(
-                    cloud_diagnostic("Could not read the application", &error)
-                        .at(Wanted::application_object_id),
-                )
+                cloud_diagnostic("Could not read the application", &error)
+                    .at(Wanted::application_object_id)
             })?
             .ok_or_else(|| {
-                Diagnostics::from(
-                    Diagnostic::error(
-                        "Application not found",
-                        format!(
-                            "No application has object id {app_object_id}. Use the object id \
-                             (not the client id): `object_id` of the `vnetpeer_aad_app`."
-                        ),
-                    )
-                    .at(Wanted::application_object_id),
+                Diagnostic::error(
+                    "Application not found",
+                    format!(
+                        "No application has object id {app_object_id}. Use the object id (not \
+                         the client id): `object_id` of the `vnetpeer_aad_app`."
+                    ),
                 )
+                .at(Wanted::application_object_id)
             })?;
         let minted = app_secret::mint(
             ctx,
             app_object_id,
-            display_name,
+            wanted
+                .display_name
+                .as_deref()
+                .unwrap_or(DEFAULT_DISPLAY_NAME),
             SECRET_LIFETIME,
             Wanted::application_object_id,
         )
         .await?;
-        if let Err(diagnostic) = wait_until_usable(ctx, &application.app_id, &minted).await {
+        // Entra ID issues a token with a new secret seconds, rarely a minute, after it is added.
+        let usable = async {
+            let tenant = customer_tenant(ctx).await?;
+            let (azure, call) = (&ctx.data().azure, call_context(ctx));
+            app_passwords::wait_until_temporary_secret_works(
+                azure,
+                &call,
+                &tenant,
+                &application.app_id,
+                &minted.secret,
+            )
+            .await
+            .map_err(|error| {
+                cloud_diagnostic("The new secret did not start working in time", &error)
+                    .at(Wanted::application_object_id)
+            })
+        };
+        if let Err(diagnostic) = usable.await {
             // Nothing may be left that Terraform does not know about: Close is never called
             // for a failed Open.
             let mut diagnostics = Diagnostics::from(diagnostic);
-            if let Some(leftover) = app_secret::remove(
-                ctx,
-                &minted.app_object_id,
-                &minted.key_id,
-                minted.end_date_time.as_deref(),
-            )
-            .await
-            {
+            if let Some(leftover) = app_secret::remove(ctx, &minted.key).await {
                 diagnostics.push(leftover.at(Wanted::application_object_id));
             }
             return Err(diagnostics);
         }
-        let private = serde_json::to_vec(&OpenedSecret {
-            app_object_id: minted.app_object_id.clone(),
-            key_id: minted.key_id.clone(),
-            end_date_time: minted.end_date_time.clone(),
-        })
-        .map_err(|error| {
-            Diagnostics::from(Diagnostic::error(
+        let private = serde_json::to_vec(&minted.key).map_err(|error| {
+            Diagnostic::error(
                 "Provider bug: cannot record the opened secret",
                 error.to_string(),
-            ))
+            )
         })?;
-        let result = OpenedResult {
+        let mut result = config;
+        OpenedResult {
             client_secret: minted.secret,
-            application_object_id: wanted.application_object_id,
-            display_name: wanted.display_name,
             client_id: application.app_id,
-            key_id: minted.key_id,
-            end_date_time: minted.end_date_time,
-        };
+            key_id: minted.key.key_id,
+            end_date_time: minted.key.end_date_time,
+        }
+        .write_to(&mut result);
         Ok(Opened {
-            result: result.to_value(),
+            result,
             private,
             renew_at: None,
         })
     }
 
     async fn close(&self, ctx: &Ctx, private: Vec<u8>) -> Result<(), Diagnostics> {
-        let opened: OpenedSecret = serde_json::from_slice(&private).map_err(|error| {
-            Diagnostics::from(Diagnostic::error(
+        let opened: MintedKey = serde_json::from_slice(&private).map_err(|error| {
+            Diagnostic::error(
                 "Cannot tell which secret to remove",
                 format!(
                     "Terraform handed back private data this provider did not write ({error}). \
                      Check the application's secrets named `{DEFAULT_DISPLAY_NAME}` and remove \
                      leftovers."
                 ),
-            ))
+            )
         })?;
-        match app_secret::remove(
-            ctx,
-            &opened.app_object_id,
-            &opened.key_id,
-            opened.end_date_time.as_deref(),
-        )
-        .await
-        {
+        match app_secret::remove(ctx, &opened).await {
             None => Ok(()),
             Some(leftover) => Err(leftover.into()),
         }
     }
-}
-
-/// Waits until Entra ID issues a token for the application with the new secret (new secrets
-/// take seconds, rarely a minute, to work).
-async fn wait_until_usable(
-    ctx: &Ctx,
-    client_id: &str,
-    minted: &app_secret::MintedSecret,
-) -> Result<(), Diagnostic> {
-    let tenant = customer_tenant(ctx).await?;
-    let (azure, call) = (&ctx.data().azure, call_context(ctx));
-    app_passwords::wait_until_temporary_secret_works(
-        azure,
-        &call,
-        &tenant,
-        client_id,
-        &minted.secret,
-    )
-    .await
-    .map_err(|error| {
-        cloud_diagnostic("The new secret did not start working in time", &error)
-            .at(Wanted::application_object_id)
-    })
 }

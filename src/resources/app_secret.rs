@@ -17,11 +17,18 @@ pub use crate::azure::app_passwords::SECRET_ACTIVATION_WINDOW;
 /// A secret added to an application for a while. `Debug` never shows the secret.
 #[derive(Debug)]
 pub struct MintedSecret {
+    pub key: MintedKey,
+    pub secret: crate::cloud::SecretString,
+}
+
+/// Which secret of which application: what removing it needs (the private data of
+/// `vnetpeer_aad_app_secret`). Not secret itself.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct MintedKey {
     pub app_object_id: String,
     pub key_id: String,
     /// As Graph reports it (RFC 3339), when it did.
     pub end_date_time: Option<String>,
-    pub secret: crate::cloud::SecretString,
 }
 
 /// Adds a secret named `display_name` to the application with object id `app_object_id`,
@@ -57,9 +64,11 @@ pub async fn mint(
                 diagnostic.at(attribute)
             })?;
     Ok(MintedSecret {
-        app_object_id: app_object_id.to_owned(),
-        key_id: credential.key_id,
-        end_date_time: credential.end_date_time,
+        key: MintedKey {
+            app_object_id: app_object_id.to_owned(),
+            key_id: credential.key_id,
+            end_date_time: credential.end_date_time,
+        },
         secret: credential.secret_text,
     })
 }
@@ -67,12 +76,8 @@ pub async fn mint(
 /// Removes a minted secret, with its own time budget so that a timeout or Ctrl-C of the
 /// operation still cleans up. `Some` explains a secret that could not be removed and how to
 /// remove it by hand; a secret already gone counts as removed.
-pub async fn remove(
-    ctx: &Ctx,
-    app_object_id: &str,
-    key_id: &str,
-    end_date_time: Option<&str>,
-) -> Option<Diagnostic> {
+pub async fn remove(ctx: &Ctx, minted: &MintedKey) -> Option<Diagnostic> {
+    let (app_object_id, key_id) = (&minted.app_object_id, &minted.key_id);
     let error = app_passwords::remove_temporary(&ctx.data().azure, app_object_id, key_id)
         .await
         .err()?;
@@ -81,7 +86,9 @@ pub async fn remove(
         "\n\nThe secret {key_id} added to application object {app_object_id} is still \
          there{}. Remove it: `az ad app credential delete --id {app_object_id} --key-id \
          {key_id}`.",
-        end_date_time
+        minted
+            .end_date_time
+            .as_ref()
             .map(|end| format!(" (it expires at {end})"))
             .unwrap_or_default()
     ));

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 
-use crate::framework::{Attribute, Block, DataSource, Diagnostics, ObjectExt, Schema, model};
+use crate::framework::{Attribute, Block, DataSource, Diagnostics, Model, Schema, model};
 use crate::resources::Ctx;
 use crate::value::Value;
 
@@ -20,10 +20,10 @@ pub struct ClientConfig;
 model! {
     /// Every attribute of the data source, as its result holds it.
     struct Caller {
-        tenant_id: Value,
-        subscription_id: Value,
-        client_id: Value,
-        object_id: Value,
+        tenant_id: Option<String>,
+        subscription_id: Option<String>,
+        client_id: Option<String>,
+        object_id: Option<String>,
     }
 }
 
@@ -71,26 +71,19 @@ impl DataSource<ProviderData> for ClientConfig {
             .await
             .map_err(|error| cloud_diagnostics("Cannot sign in to Azure", &error))?;
         let claims = token.claims().unwrap_or_default();
-        let tenant_id = claims
-            .tenant_id
-            .or_else(|| tokens.tenant_id().map(str::to_owned))
-            .or_else(|| azure.tenant_id().map(str::to_owned));
-        let client_id = claims
-            .app_id
-            .or_else(|| tokens.client_id().map(str::to_owned));
-
         let mut state = config;
-        state.set_attr(Caller::tenant_id, optional(tenant_id));
-        state.set_attr(
-            Caller::subscription_id,
-            optional(azure.subscription_id().map(str::to_owned)),
-        );
-        state.set_attr(Caller::client_id, optional(client_id));
-        state.set_attr(Caller::object_id, optional(claims.object_id));
+        Caller {
+            tenant_id: claims
+                .tenant_id
+                .or_else(|| tokens.tenant_id().map(str::to_owned))
+                .or_else(|| azure.tenant_id().map(str::to_owned)),
+            subscription_id: azure.subscription_id().map(str::to_owned),
+            client_id: claims
+                .app_id
+                .or_else(|| tokens.client_id().map(str::to_owned)),
+            object_id: claims.object_id,
+        }
+        .write_to(&mut state);
         Ok(state)
     }
-}
-
-fn optional(value: Option<String>) -> Value {
-    value.map_or(Value::Null, Value::String)
 }

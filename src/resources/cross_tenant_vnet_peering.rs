@@ -895,8 +895,7 @@ impl AppSecret {
         let AppSecret::Minted(minted) = self else {
             return None;
         };
-        let end = minted.end_date_time.as_deref();
-        app_secret::remove(ctx, &minted.app_object_id, &minted.key_id, end)
+        app_secret::remove(ctx, &minted.key)
             .await
             .map(|diagnostic| diagnostic.at(Credential::application_object_id))
     }

@@ -21,9 +21,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::azure::arm::role_definitions::{RoleDefinitionDeletion, custom_role_id};
-use crate::azure::arm::{ArmClient, PEER_ACTION, RoleDefinition, RoleDefinitionProperties, codes};
+use crate::azure::arm::{
+    ArmClient, PEER_ACTION, RoleAssignment, RoleDefinition, RoleDefinitionProperties, codes,
+};
 use crate::azure::ids::{RoleDefinitionId, SubscriptionScope};
-use crate::cloud::CallContext;
+use crate::cloud::{CallContext, CloudError};
 use crate::framework::ListResource;
 use crate::framework::{
     Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, IdentityAttribute,
@@ -141,6 +143,7 @@ impl Resource<ProviderData> for CustomRole {
                     .description("Description shown in the Azure portal, at most 2048 characters.")
                     .validate(validators::string_length(1, 2048)),
             )
+            // ARM rejects a role without actions or assignable scopes.
             .attribute(
                 case_insensitive_list(Definition::actions)
                     .default(Value::list([Value::string(PEER_ACTION)]))
@@ -148,7 +151,7 @@ impl Resource<ProviderData> for CustomRole {
                         "Control-plane actions the role allows. Default \
                          `[\"Microsoft.Network/virtualNetworks/peer/action\"]`, all Aiven needs.",
                     )
-                    .validate(non_empty_list())
+                    .validate(validators::non_empty_list())
                     .validate(validators::each(validators::not_blank())),
             )
             .attribute(
@@ -162,7 +165,7 @@ impl Resource<ProviderData> for CustomRole {
                     .description(
                         "Scopes at or below which the role may be assigned. Default `[scope]`.",
                     )
-                    .validate(non_empty_list())
+                    .validate(validators::non_empty_list())
                     .validate(validators::each(checks::arm_scope())),
             )
             .attribute(
@@ -203,27 +206,15 @@ impl Resource<ProviderData> for CustomRole {
                 plan.get(Definition::name).as_str(),
             )
         {
-            let location = Location::of(&custom_role_id(scope, name));
-            plan.set(
-                Location::role_definition_id,
-                Value::string(location.role_definition_id),
-            );
-            plan.set(
-                Location::role_definition_resource_id,
-                Value::string(location.role_definition_resource_id),
-            );
+            Location::of(&custom_role_id(scope, name)).write_to(&mut plan.planned);
         }
         Ok(())
     }
 
     async fn create(&self, ctx: &Ctx, request: CreateRequest) -> Result<Value, Failure> {
-        let mut state = request.planned;
-        let definition = Definition::from_value(&state)?;
+        let definition = Definition::from_value(&request.planned)?;
         let id = custom_role_id(&definition.scope, &definition.name);
-        let arm = arm(ctx)?;
-        put_role(&arm, &call_context(ctx), &id, &definition).await?;
-        Location::of(&id).write_to(&mut state);
-        Ok(state)
+        put_role(ctx, &id, &definition, request.planned).await
     }
 
     async fn read(&self, ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
@@ -251,12 +242,8 @@ impl Resource<ProviderData> for CustomRole {
     async fn update(&self, ctx: &Ctx, request: UpdateRequest) -> Result<Value, Failure> {
         // The GUID stays the one made at create (or imported), whatever the name is now.
         let id = state_role_id(&request.prior)?;
-        let mut state = request.planned;
-        let definition = Definition::from_value(&state)?;
-        let arm = arm(ctx)?;
-        put_role(&arm, &call_context(ctx), &id, &definition).await?;
-        Location::of(&id).write_to(&mut state);
-        Ok(state)
+        let definition = Definition::from_value(&request.planned)?;
+        put_role(ctx, &id, &definition, request.planned).await
     }
 
     async fn delete(&self, ctx: &Ctx, state: Value) -> Result<(), Diagnostics> {
@@ -271,8 +258,8 @@ impl Resource<ProviderData> for CustomRole {
             .await
         {
             Ok(RoleDefinitionDeletion::Deleted) => Ok(()),
-            Ok(RoleDefinitionDeletion::StillAssigned) => {
-                Err(still_assigned(&arm, &call, &id, ctx.timeout()).await.into())
+            Ok(RoleDefinitionDeletion::StillAssigned(assignments)) => {
+                Err(still_assigned(&id, assignments, ctx.timeout()).into())
             }
             Err(error) => Err(cloud_diagnostics(
                 format!("Could not delete the custom role {}", id.guid),
@@ -283,10 +270,10 @@ impl Resource<ProviderData> for CustomRole {
 
     async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let parsed = RoleDefinitionId::parse(id).map_err(|error| {
-            Diagnostics::from(Diagnostic::error(
+            Diagnostic::error(
                 "Invalid import id for vnetpeer_custom_role",
                 format!("{error}."),
-            ))
+            )
         })?;
         if SubscriptionScope::parse(&parsed.scope).is_err() {
             return Err(Diagnostic::error(
@@ -319,16 +306,6 @@ fn case_insensitive_list(name: &str) -> Attribute {
         .computed()
 }
 
-/// A list with at least one element (ARM rejects roles without actions or assignable scopes).
-fn non_empty_list() -> Validator {
-    Validator::new("a list with at least one element", |value| {
-        match value.as_list() {
-            Some([]) => Err("the list is empty".to_owned()),
-            _ => Ok(()),
-        }
-    })
-}
-
 /// The role definition id recorded in a state (or returned by import).
 fn state_role_id(state: &Value) -> Result<RoleDefinitionId, Diagnostics> {
     let text = Location::from_value(state)?.role_definition_resource_id;
@@ -355,21 +332,26 @@ fn role_properties(definition: &Definition) -> RoleDefinitionProperties {
     )
 }
 
-/// One PUT; a name clash becomes a diagnostic that names the role holding the name.
+/// One PUT, and `planned` with where the role is as the new state; a name clash becomes a
+/// diagnostic that names the role holding the name.
 async fn put_role(
-    arm: &ArmClient,
-    call: &CallContext,
+    ctx: &Ctx,
     id: &RoleDefinitionId,
     definition: &Definition,
-) -> Result<RoleDefinition, Failure> {
+    mut planned: Value,
+) -> Result<Value, Failure> {
+    let (arm, call) = (arm(ctx)?, call_context(ctx));
     let properties = role_properties(definition);
     match arm
-        .put_role_definition(call, &id.scope, id.guid, &properties)
+        .put_role_definition(&call, &id.scope, id.guid, &properties)
         .await
     {
-        Ok(definition) => Ok(definition),
+        Ok(_) => {
+            Location::of(id).write_to(&mut planned);
+            Ok(planned)
+        }
         Err(error) if error.has_code(codes::ROLE_DEFINITION_WITH_SAME_NAME_EXISTS) => {
-            Err(name_clash(arm, call, &id.scope, &properties.role_name)
+            Err(name_clash(&arm, &call, &id.scope, &properties.role_name)
                 .await
                 .into())
         }
@@ -435,16 +417,13 @@ async fn name_clash(arm: &ArmClient, call: &CallContext, scope: &str, name: &str
 }
 
 /// The diagnostic when the delete timed out on `RoleDefinitionHasAssignments`: which
-/// assignments still use the role (one list request at the role's scope and below).
-async fn still_assigned(
-    arm: &ArmClient,
-    call: &CallContext,
+/// `assignments` still use the role.
+fn still_assigned(
     id: &RoleDefinitionId,
+    assignments: Result<Vec<RoleAssignment>, CloudError>,
     timeout: Duration,
 ) -> Diagnostic {
-    // The operation's deadline is nearly spent: give the lookup its own short bound.
-    let lookup = CallContext::new(Duration::from_secs(30), call.cancel_token().clone());
-    let listing = match arm.assignments_of_role(&lookup, id).await {
+    let listing = match assignments {
         Ok(assignments) => {
             let using: Vec<String> = assignments
                 .iter()
@@ -524,13 +503,7 @@ fn identity_declaration() -> Identity {
             ),
         ],
         of_state: |state| {
-            identity::from_state(
-                state,
-                &[
-                    ("scope", Definition::scope),
-                    ("role_definition_id", Location::role_definition_id),
-                ],
-            )
+            Identity::of_same_named(state, &[Definition::scope, Location::role_definition_id])
         },
         import_id: |parts| {
             Ok(format!(
@@ -667,9 +640,13 @@ mod tests {
                 .check(&Value::string(format!("{SCOPE}/resourceGroups/rg")))
                 .is_err()
         );
-        assert!(non_empty_list().check(&Value::list([])).is_err());
         assert!(
-            non_empty_list()
+            validators::non_empty_list()
+                .check(&Value::list([]))
+                .is_err()
+        );
+        assert!(
+            validators::non_empty_list()
                 .check(&Value::list([Value::string("a")]))
                 .is_ok()
         );

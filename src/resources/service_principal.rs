@@ -50,14 +50,31 @@ model! {
 }
 
 model! {
-    /// Every attribute of the service principal, as a plan or state holds it.
-    struct Principal {
-        client_id: Value,
-        use_existing: Value,
-        object_id: Value,
-        application_tenant_id: Value,
-        display_name: Value,
-        adopted: Value,
+    /// The service principal as Graph reports it.
+    struct Reported {
+        client_id: String,
+        object_id: String,
+        application_tenant_id: Option<String>,
+        display_name: Option<String>,
+    }
+}
+
+impl Reported {
+    fn of(service_principal: &ServicePrincipal) -> Self {
+        Reported {
+            client_id: service_principal.app_id.clone(),
+            object_id: service_principal.id.clone(),
+            application_tenant_id: service_principal.app_owner_organization_id.clone(),
+            display_name: service_principal.shown_name(),
+        }
+    }
+}
+
+model! {
+    /// Whether destroy deletes it (null only in the state an import starts from).
+    struct Ownership {
+        use_existing: Option<bool>,
+        adopted: Option<bool>,
     }
 }
 
@@ -101,6 +118,7 @@ impl Resource<ProviderData> for ServicePrincipalResource {
                 Attribute::string("client_id")
                     .required()
                     .force_new()
+                    .case_insensitive()
                     .description(format!(
                         "Client (application) id of the application, e.g. Aiven's \
                          `{AIVEN_APP_ID}`. Changing it replaces the service principal."
@@ -188,13 +206,13 @@ impl Resource<ProviderData> for ServicePrincipalResource {
         }
 
         let mut state = planned;
-        fill_state(&mut state, &service_principal);
-        state.set_attr(Principal::adopted, adopted);
+        Reported::of(&service_principal).write_to(&mut state);
+        state.set_attr(Ownership::adopted, adopted);
         Ok(state)
     }
 
     async fn read(&self, ctx: &Ctx, state: Value) -> Result<Option<Value>, Diagnostics> {
-        let Some(object_id) = state.attr_str(Principal::object_id).map(str::to_owned) else {
+        let Some(object_id) = state.attr_string(Reported::object_id) else {
             return Ok(None);
         };
         let call = call_context(ctx);
@@ -208,14 +226,11 @@ impl Resource<ProviderData> for ServicePrincipalResource {
             return Ok(None);
         };
         ReplicationGrace::forget(ctx);
+        let mut ownership = Ownership::from_value_with_defaults(&self.schema(), &state)?;
         let mut state = state;
-        fill_state(&mut state, &service_principal);
-        if state.attr(Principal::use_existing).is_null() {
-            state.set_attr(Principal::use_existing, true);
-        }
-        if state.attr(Principal::adopted).is_null() {
-            state.set_attr(Principal::adopted, false);
-        }
+        Reported::of(&service_principal).write_to(&mut state);
+        ownership.adopted.get_or_insert(false);
+        ownership.write_to(&mut state);
         Ok(Some(state))
     }
 
@@ -225,10 +240,10 @@ impl Resource<ProviderData> for ServicePrincipalResource {
     }
 
     async fn delete(&self, ctx: &Ctx, state: Value) -> Result<(), Diagnostics> {
-        let Some(object_id) = state.attr_str(Principal::object_id) else {
+        let Some(object_id) = state.attr_str(Reported::object_id) else {
             return Ok(());
         };
-        if state.attr_bool(Principal::adopted) == Some(true) {
+        if state.attr_bool(Ownership::adopted) == Some(true) {
             tracing::info!(
                 object_id,
                 "keeping the adopted service principal; removing it from the state only"
@@ -266,38 +281,13 @@ impl Resource<ProviderData> for ServicePrincipalResource {
 /// The state an import by object id gives (also the one a `moved` block gives): managed like
 /// one this resource created; `read` fills in the rest.
 fn imported(object_id: &str) -> Value {
-    Value::object([
-        (
-            Principal::object_id,
-            Value::string(object_id.to_ascii_lowercase()),
-        ),
-        (Principal::use_existing, Value::Bool(true)),
-        (Principal::adopted, Value::Bool(false)),
-    ])
-}
-
-/// Copies what Graph reports into `state`, keeping the user's spelling of `client_id` (Graph
-/// answers in lower case; ids compare case-insensitively).
-fn fill_state(state: &mut Value, service_principal: &ServicePrincipal) {
-    let same_client = state
-        .attr_str(Principal::client_id)
-        .is_some_and(|configured| configured.eq_ignore_ascii_case(&service_principal.app_id));
-    if !same_client {
-        state.set_attr(Principal::client_id, service_principal.app_id.clone());
+    let mut state = Ownership {
+        use_existing: Some(true),
+        adopted: Some(false),
     }
-    state.set_attr(Principal::object_id, service_principal.id.clone());
-    state.set_attr(
-        Principal::application_tenant_id,
-        optional_string(service_principal.app_owner_organization_id.clone()),
-    );
-    state.set_attr(
-        Principal::display_name,
-        optional_string(service_principal.shown_name()),
-    );
-}
-
-fn optional_string(value: Option<String>) -> Value {
-    value.map_or(Value::Null, Value::String)
+    .to_value();
+    state.set_attr(Reported::object_id, object_id.to_ascii_lowercase());
+    state
 }
 
 /// The diagnostic for a service principal that exists while `use_existing = false`.
@@ -315,7 +305,7 @@ fn already_exists(client_id: &str, existing: Option<&ServicePrincipal>) -> Diagn
              {TYPE_NAME}.<name> {import_id}` (destroy then deletes it)."
         ),
     )
-    .at(Principal::client_id)
+    .at(Reported::client_id)
 }
 
 /// A failed create of the service principal, explained in the user's terms.
@@ -337,7 +327,7 @@ fn create_error(client_id: &str, window: Duration, error: &CloudError) -> Diagno
                 crate::framework::format_go_duration(window)
             ),
         )
-        .at(Principal::client_id);
+        .at(Reported::client_id);
     }
     if error.status() == Some(403) {
         return Diagnostic::error(
@@ -351,7 +341,7 @@ fn create_error(client_id: &str, window: Duration, error: &CloudError) -> Diagno
                  `use_existing = true` to adopt it.\n\nService error: {error}"
             ),
         )
-        .at(Principal::client_id);
+        .at(Reported::client_id);
     }
     cloud_diagnostic("Cannot create the service principal", error)
 }

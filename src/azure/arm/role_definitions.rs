@@ -12,7 +12,8 @@
 //! - **A role in use cannot be deleted.** The delete answers `RoleDefinitionHasAssignments` while
 //!   assignments refer to the role, and assignments deleted moments ago still count for a while:
 //!   the delete is repeated until it succeeds or the caller's wait ends
-//!   ([`ArmClient::delete_role_definition_when_unassigned`]).
+//!   ([`ArmClient::delete_role_definition_when_unassigned`]), which then lists the assignments
+//!   that still use the role, with a bound of its own: the caller's deadline is nearly spent.
 
 use std::time::Duration;
 
@@ -140,13 +141,18 @@ impl RoleDefinition {
     }
 }
 
+/// How long listing a role's assignments may take once its delete waited in vain.
+const STILL_ASSIGNED_LOOKUP: Duration = Duration::from_secs(30);
+
 /// What [`ArmClient::delete_role_definition_when_unassigned`] achieved.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum RoleDefinitionDeletion {
     /// The role is gone.
     Deleted,
-    /// ARM still answered `RoleDefinitionHasAssignments` when the wait ended.
-    StillAssigned,
+    /// ARM still answered `RoleDefinitionHasAssignments` when the wait ended: the assignments
+    /// that still use the role ([`ArmClient::assignments_of_role`], within
+    /// [`STILL_ASSIGNED_LOOKUP`]), or why they could not be listed.
+    StillAssigned(Result<Vec<RoleAssignment>, CloudError>),
 }
 
 impl ArmClient {
@@ -218,7 +224,8 @@ impl ArmClient {
 
     /// Deletes the role definition, again while ARM answers `RoleDefinitionHasAssignments`
     /// (assignments deleted moments ago still count for a while), for at most `wait`: then
-    /// [`RoleDefinitionDeletion::StillAssigned`], unless `call` was cancelled.
+    /// [`RoleDefinitionDeletion::StillAssigned`] with the assignments that still use the role,
+    /// unless `call` was cancelled.
     pub async fn delete_role_definition_when_unassigned(
         &self,
         call: &CallContext,
@@ -245,7 +252,11 @@ impl ArmClient {
             Err(CloudError::DeadlineExceeded {
                 last_observed: Some(_),
                 ..
-            }) if !call.cancel_token().is_cancelled() => Ok(RoleDefinitionDeletion::StillAssigned),
+            }) if !call.cancel_token().is_cancelled() => {
+                let lookup = CallContext::new(STILL_ASSIGNED_LOOKUP, call.cancel_token().clone());
+                let assignments = self.assignments_of_role(&lookup, id).await;
+                Ok(RoleDefinitionDeletion::StillAssigned(assignments))
+            }
             Err(error) => Err(error),
         }
     }

@@ -50,18 +50,11 @@ impl ListResource<ProviderData> for AadAppList {
                 .list_applications(&call, prefix, next.as_ref())
                 .await
                 .map_err(|error| cloud_diagnostics("Cannot list the applications", &error))?;
-            for application in page.items {
-                if !listing
-                    .found(application.id, application.display_name)
-                    .await?
-                {
-                    return Ok(());
-                }
+            let found = page.items.into_iter().map(|app| (app.id, app.display_name));
+            if !listing.found_each(found).await? || page.next_link.is_none() {
+                return Ok(());
             }
-            match page.next_link {
-                Some(link) => next = Some(link),
-                None => return Ok(()),
-            }
+            next = page.next_link;
         }
     }
 }

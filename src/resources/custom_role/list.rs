@@ -47,20 +47,13 @@ impl ListResource<ProviderData> for CustomRoleList {
             .list_custom_role_definitions(&call_context(ctx), scope)
             .await
             .map_err(|error| cloud_diagnostics("Cannot list the custom roles", &error))?;
-        for role in roles {
-            // The same role is readable at every scope it is assignable at: named at the
-            // subscription it was listed at, as `vnetpeer_custom_role` imports it.
-            let Ok(id) = RoleDefinitionId::parse(&role.id) else {
-                continue;
-            };
-            let import_id = RoleDefinitionId::new(scope, id.guid);
-            if !listing
-                .found(import_id.to_string(), role.properties.role_name)
-                .await?
-            {
-                return Ok(());
-            }
-        }
-        Ok(())
+        // The same role is readable at every scope it is assignable at: named at the
+        // subscription it was listed at, as `vnetpeer_custom_role` imports it.
+        let found = roles.into_iter().filter_map(|role| {
+            let id = RoleDefinitionId::parse(&role.id).ok()?;
+            let import_id = RoleDefinitionId::new(scope, id.guid).to_string();
+            Some((import_id, role.properties.role_name))
+        });
+        listing.found_each(found).await.map(|_| ())
     }
 }

@@ -61,20 +61,15 @@ impl ListResource<ProviderData> for ServicePrincipalList {
                 .list_service_principals(&call, client_id, prefix, next.as_ref())
                 .await
                 .map_err(|error| cloud_diagnostics("Cannot list the service principals", &error))?;
-            for principal in page.items {
-                let name = principal
-                    .display_name
-                    .or(principal.app_display_name)
-                    .unwrap_or_default();
+            let found = page.items.into_iter().map(|principal| {
+                let name = principal.shown_name().unwrap_or_default();
                 let display_name = format!("{name} (client id {})", principal.app_id);
-                if !listing.found(principal.id, display_name).await? {
-                    return Ok(());
-                }
+                (principal.id, display_name)
+            });
+            if !listing.found_each(found).await? || page.next_link.is_none() {
+                return Ok(());
             }
-            match page.next_link {
-                Some(link) => next = Some(link),
-                None => return Ok(()),
-            }
+            next = page.next_link;
         }
     }
 }
