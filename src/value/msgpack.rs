@@ -244,18 +244,23 @@ impl<'a> Decoder<'a> {
         // with it once instead of searched for in the type.
         let mut expected = attribute_types.iter();
         for _ in 0..len {
-            let name = self.borrowed_str("object attribute names must be strings")?;
-            let at_attribute = |decoder: &Self, message: &str| {
+            let name = self.borrowed_bytes("object attribute names must be strings")?;
+            let at_attribute = |decoder: &Self, name: &str, message: &str| {
                 let mut path = decoder.path.clone();
                 path.push(PathStep::Attribute(name.to_owned()));
                 ValueError::new(Path(path), message)
             };
-            let found = match expected.next() {
-                Some(next) if next.0 == name => Some(next),
-                _ => attribute_types.get_key_value(name),
-            };
-            let Some((name, attribute_type)) = found else {
-                return Err(at_attribute(self, "unsupported attribute"));
+            // Bytes equal to the expected name are valid UTF-8 (the name is a `String`), so
+            // only a name out of order is checked and searched for.
+            let (name, attribute_type) = match expected.next() {
+                Some(next) if next.0.as_bytes() == name => next,
+                _ => {
+                    let name = self.utf8(name)?;
+                    match attribute_types.get_key_value(name) {
+                        Some(found) => found,
+                        None => return Err(at_attribute(self, name, "unsupported attribute")),
+                    }
+                }
             };
             if let Some((previous, _)) = attributes.last()
                 && previous.as_str() >= name.as_str()
@@ -263,7 +268,7 @@ impl<'a> Decoder<'a> {
                 in_order = false;
             }
             if !in_order && attributes.iter().any(|(seen, _)| seen == name) {
-                return Err(at_attribute(self, "attribute appears more than once"));
+                return Err(at_attribute(self, name, "attribute appears more than once"));
             }
             let depth = self.path.len();
             let decoded = self.value(attribute_type);
@@ -271,9 +276,14 @@ impl<'a> Decoder<'a> {
             attributes.push((name.clone(), attribute));
         }
         let attributes: BTreeMap<String, Value> = attributes.into_iter().collect();
-        // Same count, no duplicates, no unknown names: every attribute is there. Checked anyway
-        // so that a future change cannot silently let a partial object through.
-        check_attribute_names(attribute_types, &attributes, &self.path)?;
+        // Every name is one of the type's (looked up above) and the map holds each once, so
+        // as many entries as the type has attributes means every attribute is there. Checked
+        // anyway, by count rather than name by name (this runs for every object decoded), so
+        // that a future change cannot silently let a partial object through.
+        if attributes.len() != attribute_types.len() {
+            check_attribute_names(attribute_types, &attributes, &self.path)?;
+            return Err(self.error("an object with every attribute is required"));
+        }
         Ok(Value::Object(attributes))
     }
 
@@ -561,6 +571,12 @@ impl<'a> Decoder<'a> {
 
     /// A string (or binary) as a slice of the input, checked to be UTF-8.
     fn borrowed_str(&mut self, required: &str) -> Result<&'a str, ValueError> {
+        let bytes = self.borrowed_bytes(required)?;
+        self.utf8(bytes)
+    }
+
+    /// The bytes of a string (or binary), not yet checked to be UTF-8.
+    fn borrowed_bytes(&mut self, required: &str) -> Result<&'a [u8], ValueError> {
         let len = match self.peek()? {
             Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32 => {
                 self.read_len(rmp::decode::read_str_len)?
@@ -570,7 +586,10 @@ impl<'a> Decoder<'a> {
             }
             _ => return Err(self.error(required)),
         };
-        let bytes = self.take(len)?;
+        self.take(len)
+    }
+
+    fn utf8(&self, bytes: &'a [u8]) -> Result<&'a str, ValueError> {
         std::str::from_utf8(bytes).map_err(|_| self.error("string is not valid UTF-8"))
     }
 

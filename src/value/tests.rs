@@ -523,6 +523,27 @@ fn unknown_and_repeated_object_keys_are_errors_naming_the_key() {
 }
 
 #[test]
+fn object_keys_that_are_not_utf8_are_errors_in_and_out_of_order() {
+    let ty = two_attribute_object();
+    // "i\xff" where "id" is expected next, then where it is not.
+    let mut bytes = hex("82 a2 69 ff c0");
+    bytes.extend(mp_str("size"));
+    bytes.extend(hex("c0"));
+    assert_eq!(
+        decode_msgpack(&ty, &bytes).unwrap_err().to_string(),
+        "string is not valid UTF-8"
+    );
+    let mut bytes = hex("82");
+    bytes.extend(mp_str("id"));
+    bytes.extend(hex("c0"));
+    bytes.extend(hex("a2 69 ff c0"));
+    assert_eq!(
+        decode_msgpack(&ty, &bytes).unwrap_err().to_string(),
+        "string is not valid UTF-8"
+    );
+}
+
+#[test]
 fn object_keys_in_any_order_decode_and_repeats_are_found_out_of_order_too() {
     let ty = Type::object([
         ("a", Type::String),
