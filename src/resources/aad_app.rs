@@ -59,7 +59,7 @@ use std::sync::Arc;
 use super::ProviderData;
 use super::identity;
 use super::support::{
-    ReplicationGrace, call_context, checks, cloud_diagnostic, cloud_diagnostics, graph,
+    OrDiagnostics, ReplicationGrace, call_context, checks, cloud_diagnostic, graph,
 };
 
 /// `list "vnetpeer_aad_app"` for `terraform query`.
@@ -498,8 +498,7 @@ impl Resource<ProviderData> for AadApp {
         };
         let (application, service_principal) =
             tokio::join!(read_application, read_service_principal);
-        let application = application
-            .map_err(|error| cloud_diagnostics("Cannot read the application", &error))?;
+        let application = application.or_diagnostics("Cannot read the application")?;
         let Some(application) = application else {
             // Deleted, but perhaps not purged (a destroy whose purge failed): then it stays in
             // the state, so that the next destroy purges it. One request, and only here.
@@ -507,9 +506,7 @@ impl Resource<ProviderData> for AadApp {
                 && graph
                     .get_deleted_application(&call, &object_id)
                     .await
-                    .map_err(|error| {
-                        cloud_diagnostics("Cannot read the directory's deleted items", &error)
-                    })?
+                    .or_diagnostics("Cannot read the directory's deleted items")?
                     .is_some()
             {
                 ctx.set_private(AWAITING_PURGE.to_vec());
@@ -519,13 +516,13 @@ impl Resource<ProviderData> for AadApp {
         };
         // Live again (restored from deleted items): nothing awaits a purge.
         ctx.forget_private(AWAITING_PURGE);
-        let mut service_principal = service_principal
-            .map_err(|error| cloud_diagnostics("Cannot read the service principal", &error))?;
+        let mut service_principal =
+            service_principal.or_diagnostics("Cannot read the service principal")?;
         if service_principal_id.is_none() {
             service_principal = graph
                 .find_service_principal_by_app_id(&call, &application.app_id)
                 .await
-                .map_err(|error| cloud_diagnostics("Cannot read the service principal", &error))?;
+                .or_diagnostics("Cannot read the service principal")?;
         }
 
         if service_principal.is_some() {
@@ -637,7 +634,7 @@ impl Resource<ProviderData> for AadApp {
         graph
             .delete_object(&call, DirectoryObject::Application, object_id, recent)
             .await
-            .map_err(|error| cloud_diagnostics("Cannot delete the application", &error))?;
+            .or_diagnostics("Cannot delete the application")?;
         if Settings::from_value(&state)?.permanently_delete == Some(true) {
             purge(&graph, &call, object_id).await?;
         }

@@ -12,7 +12,7 @@ use crate::resources::Ctx;
 use crate::value::Value;
 
 use super::ProviderData;
-use super::support::{call_context, cloud_diagnostics};
+use super::support::{OrDiagnostics, call_context};
 
 /// See the module documentation.
 pub struct ClientConfig;
@@ -63,13 +63,11 @@ impl DataSource<ProviderData> for ClientConfig {
 
     async fn read(&self, ctx: &Ctx, config: Value) -> Result<Value, Diagnostics> {
         let azure = &ctx.data().azure;
-        let tokens = azure
-            .token_source()
-            .map_err(|error| cloud_diagnostics("No Azure credential", &error))?;
+        let tokens = azure.token_source().or_diagnostics("No Azure credential")?;
         let token = tokens
             .resource_manager_token(&call_context(ctx))
             .await
-            .map_err(|error| cloud_diagnostics("Cannot sign in to Azure", &error))?;
+            .or_diagnostics("Cannot sign in to Azure")?;
         let claims = token.claims().unwrap_or_default();
         let mut state = config;
         Caller {

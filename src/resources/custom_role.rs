@@ -38,7 +38,9 @@ use std::sync::Arc;
 
 use super::ProviderData;
 use super::identity;
-use super::support::{arm, call_context, checks, cloud_diagnostic, cloud_diagnostics};
+use super::support::{
+    OrDiagnostics, arm, call_context, checks, cloud_diagnostic, cloud_diagnostics,
+};
 
 /// `list "vnetpeer_custom_role"` for `terraform query`.
 pub mod list;
@@ -223,7 +225,7 @@ impl Resource<ProviderData> for CustomRole {
         let Some(definition) = arm
             .get_role_definition(&call_context(ctx), &id)
             .await
-            .map_err(|error| cloud_diagnostics("Could not read the custom role", &error))?
+            .or_diagnostics("Could not read the custom role")?
         else {
             return Ok(None);
         };

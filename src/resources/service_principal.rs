@@ -32,7 +32,7 @@ use std::sync::Arc;
 use super::ProviderData;
 use super::identity;
 use super::support::{
-    ReplicationGrace, call_context, checks, cloud_diagnostic, cloud_diagnostics, graph,
+    OrDiagnostics, ReplicationGrace, call_context, checks, cloud_diagnostic, graph,
 };
 
 /// `list "vnetpeer_service_principal"` for `terraform query`.
@@ -221,7 +221,7 @@ impl Resource<ProviderData> for ServicePrincipalResource {
             graph.get_service_principal(&call, &object_id).await
         })
         .await
-        .map_err(|error| cloud_diagnostics("Cannot read the service principal", &error))?;
+        .or_diagnostics("Cannot read the service principal")?;
         let Some(service_principal) = found else {
             return Ok(None);
         };
@@ -257,7 +257,7 @@ impl Resource<ProviderData> for ServicePrincipalResource {
         graph
             .delete_object(&call, DirectoryObject::ServicePrincipal, object_id, recent)
             .await
-            .map_err(|error| cloud_diagnostics("Cannot delete the service principal", &error))
+            .or_diagnostics("Cannot delete the service principal")
     }
 
     async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {

@@ -11,7 +11,7 @@ use crate::framework::{
 use crate::resources::Ctx;
 
 use super::super::ProviderData;
-use super::super::support::{call_context, cloud_diagnostics, graph};
+use super::super::support::{OrDiagnostics, call_context, graph};
 
 /// See the module documentation.
 pub struct AadAppList;
@@ -49,7 +49,7 @@ impl ListResource<ProviderData> for AadAppList {
             let page = graph
                 .list_applications(&call, prefix, next.as_ref())
                 .await
-                .map_err(|error| cloud_diagnostics("Cannot list the applications", &error))?;
+                .or_diagnostics("Cannot list the applications")?;
             let found = page.items.into_iter().map(|app| (app.id, app.display_name));
             if !listing.found_each(found).await? || page.next_link.is_none() {
                 return Ok(());

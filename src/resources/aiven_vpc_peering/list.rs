@@ -14,7 +14,7 @@ use crate::framework::{
 use crate::resources::Ctx;
 
 use super::super::ProviderData;
-use super::super::support::{call_context, checks, cloud_diagnostics};
+use super::super::support::{OrDiagnostics, call_context, checks, cloud_diagnostics};
 use super::Addressing;
 
 /// See the module documentation; one per [`Addressing`].
@@ -65,7 +65,7 @@ impl ListResource<ProviderData> for AivenVpcPeeringList {
             None => aiven
                 .list_vpcs(&call, addressing.kind(), owner)
                 .await
-                .map_err(|error| cloud_diagnostics("Cannot list the Aiven VPCs", &error))?
+                .or_diagnostics("Cannot list the Aiven VPCs")?
                 .into_iter()
                 .map(|vpc| vpc.vpc_id)
                 .collect(),

@@ -9,7 +9,7 @@ use crate::framework::{Attribute, Block, Diagnostics, ListResource, Listing, Obj
 use crate::resources::Ctx;
 
 use super::super::ProviderData;
-use super::super::support::{arm, call_context, cloud_diagnostics};
+use super::super::support::{OrDiagnostics, arm, call_context};
 use super::subscription_scope;
 
 /// See the module documentation.
@@ -46,7 +46,7 @@ impl ListResource<ProviderData> for CustomRoleList {
         let roles = arm(ctx)?
             .list_custom_role_definitions(&call_context(ctx), scope)
             .await
-            .map_err(|error| cloud_diagnostics("Cannot list the custom roles", &error))?;
+            .or_diagnostics("Cannot list the custom roles")?;
         // The same role is readable at every scope it is assignable at: named at the
         // subscription it was listed at, as `vnetpeer_custom_role` imports it.
         let found = roles.into_iter().filter_map(|role| {

@@ -11,7 +11,7 @@ use crate::framework::{
 use crate::resources::Ctx;
 
 use super::super::ProviderData;
-use super::super::support::{call_context, checks, cloud_diagnostics, graph};
+use super::super::support::{OrDiagnostics, call_context, checks, graph};
 
 /// See the module documentation.
 pub struct ServicePrincipalList;
@@ -60,7 +60,7 @@ impl ListResource<ProviderData> for ServicePrincipalList {
             let page = graph
                 .list_service_principals(&call, client_id, prefix, next.as_ref())
                 .await
-                .map_err(|error| cloud_diagnostics("Cannot list the service principals", &error))?;
+                .or_diagnostics("Cannot list the service principals")?;
             let found = page.items.into_iter().map(|principal| {
                 let name = principal.shown_name().unwrap_or_default();
                 let display_name = format!("{name} (client id {})", principal.app_id);
