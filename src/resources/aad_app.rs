@@ -439,8 +439,8 @@ impl Resource<ProviderData> for AadApp {
             .map_err(|error| {
                 let mut diagnostic = cloud_diagnostic("Cannot create the application", &error);
                 if error.status() == Some(400) && !new_application.owners.is_empty() {
-                    diagnostic.detail.push_str(
-                        "\n\nCheck `owners`: each must be the object id of a user or service \
+                    diagnostic = diagnostic.with_paragraph(
+                        "Check `owners`: each must be the object id of a user or service \
                          principal of this tenant.",
                     );
                 }
@@ -754,16 +754,16 @@ impl AadApp {
                 removal,
             }) => {
                 // The old secret still works: everything stays as it was.
-                let mut diagnostic = secret_not_accepted(refused);
-                match removal {
-                    Ok(()) => diagnostic.detail.push_str(
-                        "\n\nThe new secret was removed again; the current secret is unchanged.",
+                let diagnostic = secret_not_accepted(refused);
+                let diagnostic = match removal {
+                    Ok(()) => diagnostic.with_paragraph(
+                        "The new secret was removed again; the current secret is unchanged.",
                     ),
-                    Err(error) => diagnostic.detail.push_str(&format!(
-                        "\n\nThe new secret (key id {new_key_id}) could not be removed again and \
+                    Err(error) => diagnostic.with_paragraph(format!(
+                        "The new secret (key id {new_key_id}) could not be removed again and \
                          is left on the application: {error}"
                     )),
-                }
+                };
                 return Err(partial(diagnostic, state));
             }
             Err(RotationFailure::OldNotRemoved { new, error }) => (new, Some(error)),
@@ -773,13 +773,12 @@ impl AadApp {
         arguments.write_to(state);
         if let Some(error) = old_not_removed {
             let old_key_id = old_key_id.unwrap_or_default();
-            let mut diagnostic =
-                cloud_diagnostic("Cannot remove the previous client secret", &error);
-            diagnostic.detail.push_str(&format!(
-                "\n\nThe new secret is in use; the previous one (key id {old_key_id}) is \
+            let diagnostic = cloud_diagnostic("Cannot remove the previous client secret", &error)
+                .with_paragraph(format!(
+                    "The new secret is in use; the previous one (key id {old_key_id}) is \
                  still on the application. Remove it in the Entra admin center or with \
                  `az ad app credential delete --id {client_id} --key-id {old_key_id}`."
-            ));
+                ));
             return Err(partial(diagnostic, state));
         }
         Ok(())
@@ -822,11 +821,11 @@ async fn roll_back(
     planned: &Value,
     settings: &Settings,
     made: Made,
-    mut diagnostic: Diagnostic,
+    diagnostic: Diagnostic,
 ) -> Failure {
     if ctx.is_cancelled() {
-        diagnostic.detail.push_str(
-            "\n\nThe half-made application is kept in the state as tainted; the next apply \
+        let diagnostic = diagnostic.with_paragraph(
+            "The half-made application is kept in the state as tainted; the next apply \
              replaces it and `terraform destroy` deletes it.",
         );
         return Failure::with_partial_state(diagnostic, made.state(planned.clone()));
@@ -845,15 +844,14 @@ async fn roll_back(
                 object_id = made.application.id,
                 "rolled back the half-made application"
             );
-            diagnostic.detail.push_str(
-                "\n\nThe application and what was created with it were deleted again, so \
+            Failure::from(diagnostic.with_paragraph(
+                "The application and what was created with it were deleted again, so \
                  nothing is left behind.",
-            );
-            Failure::from(diagnostic)
+            ))
         }
         Err(error) => {
-            diagnostic.detail.push_str(&format!(
-                "\n\nDeleting the half-made application (object id {}) failed as well ({error}); \
+            let diagnostic = diagnostic.with_paragraph(format!(
+                "Deleting the half-made application (object id {}) failed as well ({error}); \
                  it is kept in the state as tainted, so the next apply replaces it and \
                  `terraform destroy` deletes it.",
                 made.application.id
@@ -873,16 +871,16 @@ async fn purge(
         .purge_deleted_application(call, object_id)
         .await
         .map_err(|error| {
-            let mut diagnostic = cloud_diagnostic(
+            cloud_diagnostic(
                 "Cannot purge the application from the deleted items",
                 &error,
-            );
-            diagnostic.detail.push_str(&format!(
-                "\n\nThe application (object id {object_id}) is deleted but can still be \
-                 restored from the deleted items. It stays in the state: the next `terraform \
-                 destroy` retries the purge."
-            ));
-            diagnostic.into()
+            )
+            .with_paragraph(format!(
+                "The application (object id {object_id}) is deleted but can still be \
+                     restored from the deleted items. It stays in the state: the next `terraform \
+                     destroy` retries the purge."
+            ))
+            .into()
         })
 }
 
@@ -890,8 +888,8 @@ async fn purge(
 fn secret_not_accepted(refused: SecretNotAccepted) -> Diagnostic {
     let mut diagnostic = cloud_diagnostic("The new client secret does not work", &refused.error);
     if refused.still_replicating {
-        diagnostic.detail.push_str(
-            "\n\nEntra ID did not accept the new secret before the timeout. New \
+        diagnostic = diagnostic.with_paragraph(
+            "Entra ID did not accept the new secret before the timeout. New \
              applications, service principals and secrets usually reach the token \
              service within a minute, sometimes more: raise `timeouts { create = ... }` \
              (or `update`).",
