@@ -48,8 +48,8 @@ use crate::cloud::CloudError;
 use crate::framework::ListResource;
 use crate::framework::{
     Attribute, AttributeValue, Block, CreateRequest, Diagnostic, Diagnostics, Failure,
-    Identity as ResourceIdentity, IdentityAttribute, Model, MoveSource, ObjectExt, PlannedChange,
-    Resource, Schema, Severity, StringSet, Timeouts, UpdateRequest, Validator, model, validators,
+    Identity as ResourceIdentity, Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema,
+    Severity, StringSet, Timeouts, UpdateRequest, Validator, model, validators,
 };
 use crate::resources::Ctx;
 use crate::value::{Type, Value};
@@ -699,14 +699,14 @@ impl PeeringInputs {
         let owner = self.addressing.owner_attribute();
         let vpc_attribute = self.addressing.vpc_attribute();
         if error.is_not_found() {
-            diagnostic.detail.push_str(&format!(
-                "\n\nCheck `{owner}` (case-sensitive) and `{vpc_attribute}`, and that the Aiven \
+            diagnostic = diagnostic.with_paragraph(format!(
+                "Check `{owner}` (case-sensitive) and `{vpc_attribute}`, and that the Aiven \
                  token has access to it."
             ));
             diagnostic = diagnostic.at(vpc_attribute);
         } else if error.status() == Some(403) && self.addressing == Addressing::Organization {
-            diagnostic.detail.push_str(&format!(
-                "\n\nThe Aiven token needs the organization permission \
+            diagnostic = diagnostic.with_paragraph(format!(
+                "The Aiven token needs the organization permission \
                  `organization:networking:write` on organization {} (`{owner}`): grant it to the \
                  user or application user of the token (organization Admin includes it).",
                 self.vpc.owner()
@@ -1091,26 +1091,25 @@ fn identity_declaration(addressing: Addressing) -> ResourceIdentity {
              --organization-id <organization_id>`.",
         ),
     };
-    ResourceIdentity {
-        version: 0,
-        attributes: vec![
-            IdentityAttribute::required(addressing.owner_attribute(), owner),
-            IdentityAttribute::required(addressing.vpc_attribute(), vpc),
-            IdentityAttribute::required(
+    ResourceIdentity::required(
+        &[
+            (addressing.owner_attribute(), owner),
+            (addressing.vpc_attribute(), vpc),
+            (
                 Identity::vnet_id,
                 "The resource id of the Azure virtual network peered with.",
             ),
         ],
         // `fn` pointers: one non-capturing closure per addressing.
-        of_state: match addressing {
+        match addressing {
             Addressing::Project => |state| identity_of_state(Addressing::Project, state),
             Addressing::Organization => |state| identity_of_state(Addressing::Organization, state),
         },
-        import_id: match addressing {
+        match addressing {
             Addressing::Project => |parts| identity_import_id(Addressing::Project, parts),
             Addressing::Organization => |parts| identity_import_id(Addressing::Organization, parts),
         },
-    }
+    )
 }
 
 fn identity_of_state(

@@ -56,8 +56,8 @@ pub async fn mint(
                     &error,
                 );
                 if error.is_not_found() {
-                    diagnostic.detail.push_str(&format!(
-                        "\n\n`{attribute}` must be the object id (not the client id) of the \
+                    diagnostic = diagnostic.with_paragraph(format!(
+                        "`{attribute}` must be the object id (not the client id) of the \
                          application: `object_id` of the `vnetpeer_aad_app`."
                     ));
                 }
@@ -81,9 +81,9 @@ pub async fn remove(ctx: &Ctx, minted: &MintedKey) -> Option<Diagnostic> {
     let error = app_passwords::remove_temporary(&ctx.data().azure, app_object_id, key_id)
         .await
         .err()?;
-    let mut diagnostic = cloud_diagnostic("Could not remove the temporary secret", &error);
-    diagnostic.detail.push_str(&format!(
-        "\n\nThe secret {key_id} added to application object {app_object_id} is still \
+    let diagnostic = cloud_diagnostic("Could not remove the temporary secret", &error);
+    Some(diagnostic.with_paragraph(format!(
+        "The secret {key_id} added to application object {app_object_id} is still \
          there{}. Remove it: `az ad app credential delete --id {app_object_id} --key-id \
          {key_id}`.",
         minted
@@ -91,6 +91,5 @@ pub async fn remove(ctx: &Ctx, minted: &MintedKey) -> Option<Diagnostic> {
             .as_ref()
             .map(|end| format!(" (it expires at {end})"))
             .unwrap_or_default()
-    ));
-    Some(diagnostic)
+    )))
 }

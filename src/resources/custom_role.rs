@@ -28,9 +28,9 @@ use crate::azure::ids::{RoleDefinitionId, SubscriptionScope};
 use crate::cloud::{CallContext, CloudError};
 use crate::framework::ListResource;
 use crate::framework::{
-    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, IdentityAttribute,
-    Model, MoveSource, ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest,
-    Validator, model, validators,
+    Attribute, Block, CreateRequest, Diagnostic, Diagnostics, Failure, Identity, Model, MoveSource,
+    ObjectExt, PlannedChange, Resource, Schema, Timeouts, UpdateRequest, Validator, model,
+    validators,
 };
 use crate::resources::Ctx;
 use crate::value::{Type, Value};
@@ -366,8 +366,8 @@ async fn put_role(
                 &error,
             );
             if error.has_code(codes::AUTHORIZATION_FAILED) {
-                diagnostic.detail.push_str(
-                    "\n\nWriting role definitions needs \
+                diagnostic = diagnostic.with_paragraph(
+                    "Writing role definitions needs \
                      Microsoft.Authorization/roleDefinitions/write on the subscription, e.g. the \
                      Owner or User Access Administrator role.",
                 );
@@ -491,30 +491,27 @@ fn refreshed_state(mut state: Value, id: &RoleDefinitionId, definition: &RoleDef
 /// A role definition is named by its scope and GUID, as azurerm's `azurerm_role_definition`
 /// identity names it.
 fn identity_declaration() -> Identity {
-    Identity {
-        version: 0,
-        attributes: vec![
-            IdentityAttribute::required(
+    Identity::required(
+        &[
+            (
                 "scope",
                 "The subscription the role is defined at, e.g. \
                  `/subscriptions/00000000-0000-0000-0000-000000000000`.",
             ),
-            IdentityAttribute::required(
+            (
                 "role_definition_id",
                 "The role definition's GUID (the `name` ARM gives it).",
             ),
         ],
-        of_state: |state| {
-            Identity::of_same_named(state, &[Definition::scope, Location::role_definition_id])
-        },
-        import_id: |parts| {
+        |state| Identity::of_same_named(state, &[Definition::scope, Location::role_definition_id]),
+        |parts| {
             Ok(format!(
                 "{}/providers/Microsoft.Authorization/roleDefinitions/{}",
                 identity::part(parts, "scope")?.trim_end_matches('/'),
                 identity::part(parts, "role_definition_id")?
             ))
         },
-    }
+    )
 }
 
 /// `moved` from azurerm's `azurerm_role_definition` (its `scope` and `role_definition_id`; its
