@@ -204,24 +204,28 @@ impl AivenVpcLookup {
             ),
         };
         let hint = match self.0 {
-            Addressing::Project if error.is_not_found() => {
-                "\n\nCheck the project name (it is case-sensitive) and the VPC id, and that the \
-                 Aiven token has access to the project (`project:networking:read`)."
-            }
-            Addressing::Organization if error.is_not_found() => {
-                "\n\nCheck `organization_id` (e.g. `org1a2b3c4d5e6`, from `avn organization \
-                 list`) and the VPC id."
-            }
+            Addressing::Project if error.is_not_found() => Some(
+                "Check the project name (it is case-sensitive) and the VPC id, and that the \
+                 Aiven token has access to the project (`project:networking:read`).",
+            ),
+            Addressing::Organization if error.is_not_found() => Some(
+                "Check `organization_id` (e.g. `org1a2b3c4d5e6`, from `avn organization \
+                 list`) and the VPC id.",
+            ),
             Addressing::Organization if error.status() == Some(403) => {
                 path = self.0.owner_attribute();
-                "\n\nThe Aiven token needs the organization permission \
-                 `organization:networking:read` (`organization:networking:write` to peer): \
-                 grant it to the token's user or application user in the organization."
+                Some(
+                    "The Aiven token needs the organization permission \
+                     `organization:networking:read` (`organization:networking:write` to peer): \
+                     grant it to the token's user or application user in the organization.",
+                )
             }
-            _ => "",
+            _ => None,
         };
         let mut diagnostic = cloud_diagnostic(summary, error);
-        diagnostic.detail.push_str(hint);
+        if let Some(hint) = hint {
+            diagnostic = diagnostic.with_paragraph(hint);
+        }
         diagnostic.at(path).into()
     }
 }
