@@ -7,6 +7,7 @@
 
 mod broker;
 pub mod client;
+mod coalesced_writes;
 mod controller;
 pub mod handshake;
 pub mod listener;

@@ -28,6 +28,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Server;
 use tonic::transport::server::Connected;
 
+use super::coalesced_writes::CoalescedWrites;
 use super::controller::Controller;
 use super::handshake::{self, HandshakeLine, NegotiatedVersion};
 use super::listener::{IoStream, ListenerSettings, PluginListener};
@@ -326,10 +327,10 @@ async fn accept_connections(
 /// Completes the TLS handshake; a refused client is logged and dropped.
 async fn secure(stream: Box<dyn IoStream>, tls: Option<TlsAcceptor>) -> Option<PluginConnection> {
     let Some(acceptor) = tls else {
-        return Some(PluginConnection(stream));
+        return Some(PluginConnection::new(stream));
     };
     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls_stream)) => Some(PluginConnection(Box::new(tls_stream))),
+        Ok(Ok(tls_stream)) => Some(PluginConnection::new(Box::new(tls_stream))),
         Ok(Err(error)) => {
             tracing::warn!(%error, "TLS handshake failed; connection refused");
             None
@@ -341,8 +342,14 @@ async fn secure(stream: Box<dyn IoStream>, tls: Option<TlsAcceptor>) -> Option<P
     }
 }
 
-/// A served connection (plain or TLS), in the shape tonic's server needs.
-struct PluginConnection(Box<dyn IoStream>);
+/// A served connection (plain or TLS), in the shape tonic's server needs, its writes coalesced.
+struct PluginConnection(CoalescedWrites<Box<dyn IoStream>>);
+
+impl PluginConnection {
+    fn new(stream: Box<dyn IoStream>) -> Self {
+        PluginConnection(CoalescedWrites::new(stream))
+    }
+}
 
 impl Connected for PluginConnection {
     type ConnectInfo = ();
@@ -356,7 +363,7 @@ impl AsyncRead for PluginConnection {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.0).poll_read(cx, buf)
+        Pin::new(&mut self.0).poll_read(cx, buf)
     }
 }
 
@@ -366,15 +373,15 @@ impl AsyncWrite for PluginConnection {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.0).poll_write(cx, buf)
+        Pin::new(&mut self.0).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.0).poll_flush(cx)
+        Pin::new(&mut self.0).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.0).poll_shutdown(cx)
+        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 
     fn poll_write_vectored(
@@ -382,7 +389,7 @@ impl AsyncWrite for PluginConnection {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.0).poll_write_vectored(cx, bufs)
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
