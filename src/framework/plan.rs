@@ -93,7 +93,20 @@ pub(crate) fn plan_change(
 
 /// Applies the rules that must hold whatever `modify_plan` did, and checks the result the way
 /// Terraform will (a provider bug becomes an error diagnostic here instead of a Terraform error).
-pub(crate) fn finish_plan(schema: &Schema, change: &mut PlannedChange) -> Diagnostics {
+/// `proposed_is_prior`: Terraform proposed the prior state itself.
+pub(crate) fn finish_plan(
+    schema: &Schema,
+    change: &mut PlannedChange,
+    proposed_is_prior: bool,
+) -> Diagnostics {
+    if proposed_is_prior && !change.is_create() && change.planned == change.prior {
+        // Every unchanged resource of a plan. A state holds no unknowns, an unchanged value
+        // forces no replacement, and Terraform built its proposal by the rules `check_plan`
+        // checks, so only the write-only rule is left to apply (comparing costs less than
+        // checking, on every plan of every resource).
+        null_write_only(&schema.block, &mut change.planned);
+        return Diagnostics::new();
+    }
     if change.is_create() {
         // Terraform ignores requires_replace on create; an empty list keeps plans identical.
         change.requires_replace.clear();

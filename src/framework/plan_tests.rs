@@ -150,12 +150,28 @@ fn proposed(block: &Block, prior: &Value, config: &Value) -> Value {
     Value::Object(out)
 }
 
-/// Plans `config` against `prior` like the server does (without `modify_plan`).
+/// Plans `config` against `prior` like the server does (without `modify_plan`): a proposal
+/// equal to the prior state arrives as the prior state itself.
 fn plan(prior: &Value, config: &Value) -> (PlannedChange, Diagnostics) {
     let schema = schema();
     let proposed = proposed(&schema.block, prior, config);
+    let proposed_is_prior = !prior.is_null() && proposed == *prior;
+    let mut change = plan_change(
+        &schema,
+        prior.clone(),
+        config.clone(),
+        (!proposed_is_prior).then_some(&proposed),
+    );
+    let diagnostics = finish_plan(&schema, &mut change, proposed_is_prior);
+    (change, diagnostics)
+}
+
+/// The full rules for the same plan, even when Terraform proposed the prior state.
+fn plan_by_the_full_rules(prior: &Value, config: &Value) -> (PlannedChange, Diagnostics) {
+    let schema = schema();
+    let proposed = proposed(&schema.block, prior, config);
     let mut change = plan_change(&schema, prior.clone(), config.clone(), Some(&proposed));
-    let diagnostics = finish_plan(&schema, &mut change);
+    let diagnostics = finish_plan(&schema, &mut change, false);
     (change, diagnostics)
 }
 
@@ -250,6 +266,41 @@ fn noop_update_keeps_every_prior_value() {
         planned.raw_equals(&prior),
         "planned {planned:?}\nprior {prior:?}"
     );
+}
+
+#[test]
+fn an_unchanged_resource_is_planned_as_the_full_rules_plan_it() {
+    let with_blocks = config([
+        ("name", s("a")),
+        ("zone", s("z1")),
+        ("size", n(3)),
+        ("tags", Value::map([("team", s("net"))])),
+        (
+            "rule",
+            Value::list(vec![obj([("port", n(443)), ("protocol", Value::Null)])]),
+        ),
+        ("endpoint", obj([("host", s("h1"))])),
+    ]);
+    for config in [base_config(), with_blocks] {
+        let prior = state_after_create(&config);
+        let schema = schema();
+        assert_eq!(proposed(&schema.block, &prior, &config), prior);
+        let (fast, fast_diagnostics) = plan(&prior, &config);
+        let (full, full_diagnostics) = plan_by_the_full_rules(&prior, &config);
+        assert!(fast_diagnostics.is_empty() && full_diagnostics.is_empty());
+        assert_eq!(fast.planned, full.planned);
+        assert_eq!(fast.planned, prior);
+        assert_eq!(fast.requires_replace, full.requires_replace);
+    }
+    // A prior value the rules change (the default of `size` where the state has another value):
+    // the plan is not the prior state, and the full rules decide it.
+    let mut prior = state_after_create(&base_config());
+    if let Value::Object(fields) = &mut prior {
+        fields.insert("size".to_owned(), n(7));
+    }
+    let (planned, diagnostics) = plan(&prior, &base_config());
+    assert!(diagnostics.is_empty(), "{diagnostics}");
+    assert_eq!(field(&planned.planned, "size"), &n(1));
 }
 
 #[test]
@@ -465,7 +516,7 @@ fn use_state_for_unknown_restores_prior_after_modify_plan() {
     // What a resource's modify_plan might do: recompute everything computed.
     change.set_unknown("id");
     change.set_unknown("revision");
-    let diagnostics = finish_plan(&schema, &mut change);
+    let diagnostics = finish_plan(&schema, &mut change, false);
     assert!(diagnostics.is_empty(), "{diagnostics}");
     assert_eq!(change.get("id"), field(&prior, "id"));
     assert!(change.get("revision").is_unknown());
@@ -480,7 +531,7 @@ fn invalid_plans_from_modify_plan_become_path_diagnostics() {
     let mut change = plan_change(&schema, prior.clone(), cfg, Some(&proposed));
     change.set("name", s("other"));
     change.set_unknown("zone");
-    let diagnostics = finish_plan(&schema, &mut change);
+    let diagnostics = finish_plan(&schema, &mut change, false);
     let paths: Vec<String> = diagnostics
         .iter()
         .filter_map(|d| d.path.as_ref())
@@ -680,7 +731,7 @@ fn replace_paths(prior: &Value, config: &Value) -> Vec<String> {
     let schema = peering_schema();
     let proposed = proposed(&schema.block, prior, config);
     let mut change = plan_change(&schema, prior.clone(), config.clone(), Some(&proposed));
-    let diagnostics = finish_plan(&schema, &mut change);
+    let diagnostics = finish_plan(&schema, &mut change, false);
     assert!(diagnostics.is_empty(), "{diagnostics}");
     change
         .requires_replace

@@ -570,6 +570,7 @@ impl<P: Provider> Server<P> {
                 };
             }
         }
+        let proposed_is_prior = proposed.is_none();
         let mut change = plan::plan_change(&entry.schema, prior, config, proposed.as_ref());
         let timeout = timeouts_of(&entry.schema).for_operation(&change.config, Operation::Read);
         let ctx = match self.context("plan", timeout, prior_private.clone()) {
@@ -591,7 +592,11 @@ impl<P: Provider> Server<P> {
         }
         diagnostics.extend(std::mem::take(&mut change.warnings));
         change.planned = plan::normalize(&entry.schema.block, change.planned);
-        diagnostics.extend(plan::finish_plan(&entry.schema, &mut change));
+        diagnostics.extend(plan::finish_plan(
+            &entry.schema,
+            &mut change,
+            proposed_is_prior,
+        ));
         if let Err(problem) = plan::check_conforms(&entry.ty, &change.planned) {
             diagnostics.push(bug(type_name, "plan", &problem));
             change.planned = Value::Null;

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, BufReader, ReadBuf};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
@@ -50,6 +50,9 @@ pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/vnetpeer/vnetpeer";
 
 /// How long a connection may take to complete its TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Bytes read from the socket at once under TLS.
+const TLS_READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// How often we check whether Terraform (our parent) is still there.
 const PARENT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
@@ -329,6 +332,9 @@ async fn secure(stream: Box<dyn IoStream>, tls: Option<TlsAcceptor>) -> Option<P
     let Some(acceptor) = tls else {
         return Some(PluginConnection::new(stream));
     };
+    // rustls reads 4 KiB at a time; a larger buffer below it takes a burst of Terraform's
+    // requests (often several records) in one read.
+    let stream = BufReader::with_capacity(TLS_READ_BUFFER_BYTES, stream);
     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
         Ok(Ok(tls_stream)) => Some(PluginConnection::new(Box::new(tls_stream))),
         Ok(Err(error)) => {

@@ -1240,8 +1240,11 @@ mod tests {
                 requires_replace: Vec::new(),
                 warnings: Diagnostics::new(),
             };
-            let _ =
-                crate::framework::plan::finish_plan(&CrossTenantVnetPeering.schema(), &mut change);
+            let _ = crate::framework::plan::finish_plan(
+                &CrossTenantVnetPeering.schema(),
+                &mut change,
+                false,
+            );
             change
                 .requires_replace
                 .iter()
