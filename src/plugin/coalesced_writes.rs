@@ -200,7 +200,11 @@ mod tests {
         let written = Pin::new(&mut io).poll_write_vectored(&mut cx, &vectored);
         assert!(matches!(written, Poll::Ready(Ok(13))));
         assert!(flush(&mut io, &mut cx).is_pending());
-        assert_eq!(waker.0.load(Ordering::SeqCst), 1, "the postponed flush wakes its task");
+        assert_eq!(
+            waker.0.load(Ordering::SeqCst),
+            1,
+            "the postponed flush wakes its task"
+        );
         assert!(io.inner.writes.is_empty());
 
         // The task's next turn: the trailers, then the flush that writes.
