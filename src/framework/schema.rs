@@ -23,7 +23,8 @@ use super::timeouts::{TIMEOUTS_BLOCK, Timeouts, timeouts_block};
 use super::validators::Validator;
 
 /// Whether a change of an attribute from `prior` to `planned` (an update's values; `planned`
-/// may be unknown) needs a new object. See [`Attribute::requires_replace_if`].
+/// may be unknown) needs a new object. See [`Attribute::requires_replace_if`]. An unchanged
+/// value never does: the plan of an unchanged resource does not ask the rule.
 pub type ReplaceRule = fn(prior: &Value, planned: &Value) -> bool;
 
 /// A resource, data source or provider schema.

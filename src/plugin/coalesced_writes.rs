@@ -3,9 +3,9 @@
 //! h2 flushes its connection twice for every unary answer: once to make room for the trailers
 //! after a DATA frame it chains rather than copies (over 256 bytes, which is every state), and
 //! once at the end of its turn. Over TLS each flush is a record and a `writev`, and a refresh of
-//! 400 resources made about 2,900 of them for 1,200 answers. The system time of those calls was
-//! a fifth of the provider's CPU in a refresh (docs/development/benchmark-method.md, 'Provider
-//! CPU of a refresh').
+//! 400 resources made about 2,940 of them for 1,200 answers, and the kernel's side of the
+//! sockets was a quarter of the provider's CPU in that refresh (docs/development/
+//! benchmark-method.md, 'Provider CPU of a refresh').
 //!
 //! [`CoalescedWrites`] keeps what h2 writes and postpones a flush once: it wakes the connection
 //! task and answers `Pending`, so the runtime first runs every other task that is ready (the
