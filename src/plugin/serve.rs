@@ -13,13 +13,11 @@
 
 use std::ffi::OsString;
 use std::io::{self, Write as _};
-use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, BufReader, ReadBuf};
+use tokio::io::BufReader;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
@@ -330,13 +328,13 @@ async fn accept_connections(
 /// Completes the TLS handshake; a refused client is logged and dropped.
 async fn secure(stream: Box<dyn IoStream>, tls: Option<TlsAcceptor>) -> Option<PluginConnection> {
     let Some(acceptor) = tls else {
-        return Some(PluginConnection::new(stream));
+        return Some(CoalescedWrites::new(stream));
     };
     // rustls reads 4 KiB at a time; a larger buffer below it takes a burst of Terraform's
     // requests (often several records) in one read.
     let stream = BufReader::with_capacity(TLS_READ_BUFFER_BYTES, stream);
     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls_stream)) => Some(PluginConnection::new(Box::new(tls_stream))),
+        Ok(Ok(tls_stream)) => Some(CoalescedWrites::new(Box::new(tls_stream))),
         Ok(Err(error)) => {
             tracing::warn!(%error, "TLS handshake failed; connection refused");
             None
@@ -348,59 +346,14 @@ async fn secure(stream: Box<dyn IoStream>, tls: Option<TlsAcceptor>) -> Option<P
     }
 }
 
-/// A served connection (plain or TLS), in the shape tonic's server needs, its writes coalesced.
-struct PluginConnection(CoalescedWrites<Box<dyn IoStream>>);
+/// A served connection (plain or TLS), its writes coalesced.
+type PluginConnection = CoalescedWrites<Box<dyn IoStream>>;
 
-impl PluginConnection {
-    fn new(stream: Box<dyn IoStream>) -> Self {
-        PluginConnection(CoalescedWrites::new(stream))
-    }
-}
-
+/// What tonic's server asks of a connection beyond reading and writing.
 impl Connected for PluginConnection {
     type ConnectInfo = ();
 
     fn connect_info(&self) -> Self::ConnectInfo {}
-}
-
-impl AsyncRead for PluginConnection {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for PluginConnection {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
-    }
 }
 
 /// The signals we react to.
